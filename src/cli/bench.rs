@@ -1,0 +1,10 @@
+//! `mitid-lab bench` (being built).
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`mitid-lab bench` is not built yet")
+}
