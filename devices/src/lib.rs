@@ -1,3 +1,49 @@
 //! # mitid-devices — MitID and NemID authenticators as state machines with real crypto
 //!
-//! (doc tour written with the crate)
+//! The lab's citizens hold these devices; the IdP verifies what they produce; the simulator asks
+//! the same types cheap questions for millions of citizens. No I/O, no clock, no global RNG:
+//! time is a [`Timestamp`] parameter and randomness a `&mut (impl RngCore + CryptoRng)`
+//! ([`rand_core`] 0.6 is re-exported, and [`DeviceRng`] is a seedable generator).
+//!
+//! Tour:
+//! - [`assurance`]: `Ial`/`Aal`/`Loa` with their NSIS URIs, the `amr` values, [`loa`] (the one
+//!   function that combines IAL and AAL) and [`assess`] (the AAL and `amr` of verified factors).
+//! - [`policy`]: every count and duration as serde config with documented defaults
+//!   ([`DevicePolicies`]); [`lockout`]: the wrong-attempt counter every locking device shares.
+//! - [`time`]: `Timestamp`, `Span`, civil dates and weekdays (working-day arithmetic).
+//! - [`otp`]: RFC 4226 HOTP / RFC 6238 TOTP; [`speech`]: codes read aloud in Danish and English.
+//! - [`eligibility`]: which phones run the app and read passports by NFC.
+//! - [`crypto`]: P-256 device keys, public keys and signatures (secrets redacted in `Debug`).
+//!
+//! Every device state implements `Serialize`/`Deserialize` (scenarios and fixtures store them)
+//! and no secret appears in `Debug` output.
+
+pub mod assurance;
+pub mod crypto;
+pub mod eligibility;
+pub mod lockout;
+pub mod otp;
+pub mod policy;
+pub mod speech;
+pub mod time;
+
+pub use assurance::{
+    Aal, Amr, AmrSet, AppConfirmation, Assessment, AuthenticatorKind, Factor, Ial, Loa, assess, loa,
+};
+pub use crypto::{DeviceKey, EcdsaSignature, PublicKey, SignatureError};
+pub use eligibility::{DeviceProfile, Ineligible, IphoneModel};
+pub use lockout::{AttemptCounter, LockStatus, LockoutPolicy};
+pub use otp::{OtpAlgorithm, OtpSecret, TotpParams};
+pub use policy::{
+    AppPolicy, ChipPolicy, CodeTokenPolicy, DevicePolicies, EligibilityPolicy, KeyCardPolicy,
+    NemidPasswordPolicy, PCodePolicy, TemporaryPasswordPolicy,
+};
+pub use speech::{Language, SpokenCode};
+pub use time::{CivilDate, Span, Timestamp, Weekday};
+
+/// The rand_core generation the devices' APIs take (0.6, shared with p256 0.13).
+pub use rand_core;
+
+/// A seedable cryptographically secure generator for callers that hold a seed, not an RNG:
+/// `DeviceRng::seed_from_u64(seed)` (via [`rand_core::SeedableRng`]).
+pub type DeviceRng = rand_chacha::ChaCha20Rng;
