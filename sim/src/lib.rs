@@ -1,3 +1,24 @@
-//! # mitid-sim — discrete-event simulation of MitID adoption and the NemID shutdown
+//! # mitid-sim — discrete-event simulation of `MitID` adoption and the `NemID` shutdown
 //!
-//! (doc tour written with the crate)
+//! No I/O: the binary (`mitid-lab simulate`) reads scenarios and writes reports; this crate
+//! turns a parsed scenario into figures, deterministically for a given seed.
+//!
+//! ## Tour
+//!
+//! * [`kernel`] — the discrete-event machinery. [`kernel::SimTime`] is integer milliseconds
+//!   since the scenario epoch; [`kernel::Scheduler`] is the clock plus the future-event set
+//!   (a monotone radix heap, [`kernel::RadixEventQueue`], chosen by measurement against a 4-ary
+//!   and a binary heap: see `sim/benches/kernel.rs`). Ordering guarantees: events come out in
+//!   time order, equal times in scheduling order, scheduling in the past is a typed error.
+//!   [`kernel::RandomStreams`] gives every subsystem its own xoshiro256++ stream derived from
+//!   the master seed and the subsystem's name.
+//! * [`stats`] — tallies, time-weighted means, per-day counters, mergeable percentile
+//!   histograms and batch-means confidence intervals.
+//!
+//! Models build their own event `enum` and drive the loop:
+//! `while let Some((now, event)) = scheduler.next_event() { ... }`.
+
+pub mod kernel;
+pub mod policy;
+pub mod scenario;
+pub mod stats;
