@@ -1,0 +1,91 @@
+//! The policy model: a synthetic Denmark living through the move from NemID to MitID.
+//!
+//! * [`scenario`] — the `kind: policy` YAML as typed, documented, validated Rust
+//!   ([`PolicyScenario`]).
+//! * [`fixtures`] — the embedded municipality and age fixtures.
+//! * [`population`] — population synthesis into compact [`population::Citizen`] records.
+//! * [`calendar`] — the scenario's dates turned into simulation instants and per-day lookups.
+//! * [`citizen_service`] — Borgerservice appointment books per municipality.
+//! * [`support_line`] — the MitID support line (shifts, queue, abandonment).
+//! * `model` — citizens' behaviour and the event loop behind [`run_policy`].
+//! * [`outcome`] — what a run returns ([`PolicyOutcome`], one [`DayRow`] per day).
+//!
+//! Everything is deterministic: the same scenario and seed give an identical [`PolicyOutcome`].
+
+pub mod calendar;
+pub mod citizen_service;
+pub mod fixtures;
+mod model;
+pub mod outcome;
+pub mod population;
+pub mod scenario;
+pub mod support_line;
+
+pub use outcome::{DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
+pub use scenario::{
+    AgeCurve, AgeStep, AuthenticatorEventRates, BehaviourConfig, CalendarConfig, CapacitiesConfig,
+    CapacitySurge, CitizenServiceCapacity, HazardPeriod, LoginNeedRate, MigrationBehaviour,
+    MunicipalityCapacity, OutputsConfig, PolicyKind, PolicyScenario, PopulationConfig, Sector,
+    SectorCutoff, SegmentShares, SupportCapacity,
+};
+
+use crate::kernel::ScheduleError;
+
+/// Why a policy run could not be set up or completed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PolicyError {
+    /// A scenario field is invalid; `path` is its dotted address, e.g.
+    /// `capacities.support.agents_day`.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// Dotted field path.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An embedded fixture could not be parsed (a build problem, not a user error).
+    #[error("{fixture} line {line}: {message}")]
+    Fixture {
+        /// The fixture file.
+        fixture: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The model asked the kernel for an impossible schedule (a bug in the model).
+    #[error("the model scheduled an impossible event: {0}")]
+    Schedule(#[from] ScheduleError),
+}
+
+impl PolicyError {
+    /// An [`PolicyError::Invalid`] for field `path`.
+    #[must_use]
+    pub fn invalid(path: &str, message: impl Into<String>) -> Self {
+        PolicyError::Invalid {
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The field path, for errors about a scenario field.
+    #[must_use]
+    pub fn field_path(&self) -> Option<&str> {
+        match self {
+            PolicyError::Invalid { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `scenario` with `seed` (the scenario's own `seed` field is ignored here: the caller
+/// decides, usually `--seed` or the file's value). `progress` is called with the fraction of
+/// simulated days done (0..=1), once per simulated day.
+pub fn run_policy(
+    scenario: &PolicyScenario,
+    seed: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Result<PolicyOutcome, PolicyError> {
+    scenario.validate()?;
+    model::run(scenario, seed, progress)
+}

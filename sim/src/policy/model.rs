@@ -1,0 +1,1224 @@
+//! Citizens' behaviour and the event loop of a policy run.
+//!
+//! Only what matters is an event: a citizen deciding to get MitID (spontaneously, from the
+//! time-varying hazard, or because a login failed after a NemID cut-off — the *first* need after
+//! each cut-off is sampled, never each bank login), an enrolment finishing, a Citizen Service
+//! appointment, an authenticator event of a MitID user (lost phone, forgotten PIN / password /
+//! user ID, lock-out), a recovery finishing, support calls, shift changes and the end of each day.
+//! Failed logins while a citizen waits (for an appointment, a device by post, a recovery) are
+//! counted in one Poisson draw when the wait ends, from the citizen's need rates.
+//!
+//! Every subsystem draws from its own random stream (`decisions`, `needs`, `authenticator`,
+//! `citizen-service`, `support`, `qr`, `population`), so changing, say, support staffing leaves
+//! every citizen's decisions untouched.
+
+use chrono::Datelike;
+
+use crate::kernel::{
+    MILLIS_PER_HOUR, RandomStream, RandomStreams, Scheduler, SimDuration, SimTime,
+};
+
+use super::PolicyError;
+use super::calendar::{self, HazardCurve, NemidCalendar};
+use super::citizen_service::CitizenService;
+use super::outcome::{DayRow, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
+use super::population::{self, Citizen, MitidKind, traits};
+use super::scenario::PolicyScenario;
+use super::support_line::{CallStart, SupportLine};
+
+/// Model state flags in [`Citizen::status`].
+mod status {
+    /// Has decided to get MitID and is on the way (route in `Citizen::route`).
+    pub const PENDING: u8 = 1;
+    /// Holds MitID but cannot use it (problem in `Citizen::route`).
+    pub const MITID_DOWN: u8 = 2;
+    /// Has a support call scheduled, queued or in progress.
+    pub const IN_CALL: u8 = 4;
+    /// The pending `Decide` event is a login that failed after a cut-off.
+    pub const FORCED: u8 = 8;
+}
+
+/// Migration routes (`Citizen::route` while pending).
+mod route {
+    pub const VIA_NEMID: u8 = 1;
+    pub const APP_PASSPORT: u8 = 2;
+    pub const BANK: u8 = 3;
+    pub const WITNESS: u8 = 4;
+    pub const CITIZEN_SERVICE: u8 = 5;
+    pub const P_CODE: u8 = 6;
+}
+
+/// Authenticator problems (`Citizen::route` while MitID is down).
+mod problem {
+    pub const LOST_PHONE: u8 = 1;
+    pub const FORGOT_PIN: u8 = 2;
+    pub const FORGOT_PASSWORD: u8 = 3;
+    pub const FORGOT_USER_ID: u8 = 4;
+    pub const BLOCKED: u8 = 5;
+    pub const SUSPENDED: u8 = 6;
+}
+
+/// Why someone calls support.
+mod reason {
+    pub const MIGRATION_HELP: u8 = 1;
+    pub const RECOVERY: u8 = 2;
+    pub const QR: u8 = 3;
+}
+
+/// The model's events: 8 bytes each (a test pins it), citizen index plus at most a reason byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ev {
+    Decide(u32),
+    Enrolled(u32),
+    Appointment(u32),
+    CitizenServiceRetry(u32),
+    Authenticator(u32),
+    Recovered(u32),
+    QrRollout,
+    QrConfusion(u32),
+    CallArrive(u32, u8),
+    CallAbandon(u32),
+    CallEnd(u32, u8),
+    Shift(u8),
+    DayEnd(u32),
+}
+
+const MAX_AGE: usize = 128;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct AgeCounts {
+    mitid: u32,
+    mitid_down: u32,
+    no_mitid_nemid: u32,
+    no_mitid_none: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+struct DayAcc {
+    failed_logins: u32,
+    new_mitid: u32,
+    lockouts_by_band: Vec<u32>,
+    cs_requests: u32,
+    cs_served: u32,
+    cs_wait_days: u64,
+    cs_minutes: f64,
+    calls: u32,
+    answered: u32,
+    abandoned: u32,
+    wait_minutes: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct MonthAcc {
+    requests: u32,
+    served: u32,
+    used_minutes: f64,
+    needed_minutes: f64,
+    wait_days: u64,
+}
+
+struct Streams {
+    decisions: RandomStream,
+    needs: RandomStream,
+    auth: RandomStream,
+    cs: RandomStream,
+    support: RandomStream,
+    qr: RandomStream,
+}
+
+struct Model<'a> {
+    sc: &'a PolicyScenario,
+    cal: NemidCalendar,
+    end: SimTime,
+    hazard: HazardCurve,
+    citizens: Vec<Citizen>,
+    cs: CitizenService,
+    support: SupportLine,
+    agents: [u32; 3],
+    shift_hours: [u8; 3],
+    rng: Streams,
+    /// Needs per day per sector, indexed by `need_key`.
+    need_rates: Vec<[f64; 8]>,
+    by_age: Vec<AgeCounts>,
+    band_of_age: Vec<usize>,
+    today: DayAcc,
+    cs_queue: u32,
+    months: Vec<Vec<MonthAcc>>,
+    month_of_day: Vec<u16>,
+    month_labels: Vec<String>,
+    totals: RunTotals,
+    rows: Vec<DayRow>,
+    population_15plus: u32,
+    min_age: u8,
+}
+
+fn need_key(c: &Citizen) -> usize {
+    (c.age as usize) * 4
+        + usize::from(c.has(traits::CHALLENGED)) * 2
+        + usize::from(c.has(traits::BANK_CUSTOMER))
+}
+
+fn days(d: f64) -> SimDuration {
+    SimDuration::from_days_f64(d)
+}
+
+/// Poisson draw (inversion for small means, normal approximation above 30).
+fn poisson(rng: &mut RandomStream, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    if mean > 30.0 {
+        return rng.normal(mean, mean.sqrt()).round().max(0.0) as u32;
+    }
+    let limit = (-mean).exp();
+    let mut k = 0;
+    let mut p = rng.uniform_open0();
+    while p > limit {
+        k += 1;
+        p *= rng.uniform_open0();
+    }
+    k
+}
+
+pub(crate) fn run(
+    sc: &PolicyScenario,
+    seed: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Result<PolicyOutcome, PolicyError> {
+    let streams = RandomStreams::new(seed);
+    let cal = NemidCalendar::new(sc);
+    let mut pop_rng = streams.stream("population");
+    let pop = population::synthesize(&sc.population, &mut pop_rng)?;
+    let scale = if sc.capacities.reference_population == 0 {
+        1.0
+    } else {
+        f64::from(sc.population.size) / f64::from(sc.capacities.reference_population)
+    };
+    let cs = CitizenService::new(&sc.capacities.citizen_service, &pop, scale, &cal);
+    let sup = &sc.capacities.support;
+    let scale_agents = |n: u32| {
+        if n == 0 {
+            0
+        } else {
+            ((f64::from(n) * scale).round() as u32).max(1)
+        }
+    };
+
+    let mut need_rates = vec![[0.0f64; 8]; MAX_AGE * 4];
+    for (key, rates) in need_rates.iter_mut().enumerate() {
+        let age = (key / 4) as u8;
+        let challenged = key & 2 != 0;
+        let bank = key & 1 != 0;
+        for n in &sc.behaviour.login_needs {
+            if age < n.min_age || age > n.max_age || (n.bank_customers_only && !bank) {
+                continue;
+            }
+            let per_year = if challenged {
+                n.per_year_challenged
+            } else {
+                n.per_year
+            };
+            rates[n.sector.index()] = per_year / 365.25;
+        }
+    }
+
+    let bands = &sc.outputs.age_bands;
+    let band_of_age: Vec<usize> = (0..MAX_AGE)
+        .map(|a| {
+            bands
+                .iter()
+                .rposition(|&b| usize::from(b) <= a)
+                .unwrap_or(0)
+        })
+        .collect();
+
+    // Months touched by the run (the booking horizon may reach past it; those are not reported).
+    let mut month_of_day = Vec::with_capacity(cal.days as usize);
+    let mut month_labels: Vec<String> = Vec::new();
+    let first = cal.start;
+    for d in 0..cal.days {
+        let date = cal.date(d);
+        let index = (date.year() - first.year()) * 12 + date.month() as i32 - first.month() as i32;
+        if index as usize >= month_labels.len() {
+            month_labels.push(format!("{:04}-{:02}", date.year(), date.month()));
+        }
+        month_of_day.push(index as u16);
+    }
+    let n_muni = pop.municipalities.len();
+
+    let mut model = Model {
+        sc,
+        end: cal.end(),
+        hazard: HazardCurve::new(cal.start, cal.days, &sc.behaviour.migration.hazard),
+        cal,
+        citizens: pop.citizens,
+        cs,
+        support: SupportLine::new(),
+        agents: [
+            scale_agents(sup.agents_day),
+            scale_agents(sup.agents_evening),
+            scale_agents(sup.agents_night),
+        ],
+        shift_hours: [
+            sup.day_shift_starts,
+            sup.evening_shift_starts,
+            sup.night_shift_starts,
+        ],
+        rng: Streams {
+            decisions: streams.stream("decisions"),
+            needs: streams.stream("needs"),
+            auth: streams.stream("authenticator"),
+            cs: streams.stream("citizen-service"),
+            support: streams.stream("support"),
+            qr: streams.stream("qr"),
+        },
+        need_rates,
+        by_age: vec![AgeCounts::default(); MAX_AGE],
+        band_of_age,
+        today: DayAcc {
+            lockouts_by_band: vec![0; bands.len()],
+            ..DayAcc::default()
+        },
+        cs_queue: 0,
+        months: vec![vec![MonthAcc::default(); month_labels.len()]; n_muni],
+        month_of_day,
+        month_labels,
+        totals: RunTotals::default(),
+        rows: Vec::new(),
+        population_15plus: 0,
+        min_age: sc.population.segments.mitid_min_age,
+    };
+
+    let mut sched: Scheduler<Ev> = Scheduler::new();
+    model.initialise(&mut sched)?;
+    model.run_loop(&mut sched, progress)?;
+
+    let municipalities = pop
+        .municipalities
+        .iter()
+        .enumerate()
+        .map(|(i, m)| model.municipality_load(i, m.code, &m.name, pop.residents[i]))
+        .collect();
+    Ok(PolicyOutcome {
+        scenario: sc.name.clone(),
+        seed,
+        population: sc.population.size,
+        start: sc.population.start,
+        end: sc.population.end,
+        event_count: sched.delivered(),
+        age_bands: age_band_labels(bands),
+        milestones: calendar::milestones(sc),
+        days: std::mem::take(&mut model.rows),
+        municipalities,
+        totals: model.totals.clone(),
+    })
+}
+
+fn age_band_labels(bands: &[u8]) -> Vec<String> {
+    bands
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| match bands.get(i + 1) {
+            Some(&next) => format!("{b}-{}", next - 1),
+            None => format!("{b}+"),
+        })
+        .collect()
+}
+
+impl Model<'_> {
+    fn initialise(&mut self, sched: &mut Scheduler<Ev>) -> Result<(), PolicyError> {
+        let now = SimTime::EPOCH;
+        for i in 0..self.citizens.len() {
+            let c = self.citizens[i];
+            if c.age >= 15 {
+                self.population_15plus += 1;
+            }
+            let counts = &mut self.by_age[c.age as usize];
+            if c.mitid != 0 {
+                counts.mitid += 1;
+                self.totals.mitid_at_start += 1;
+                self.schedule_authenticator(sched, i as u32, now)?;
+            } else {
+                if c.has(traits::NEMID_HOLDER) {
+                    counts.no_mitid_nemid += 1;
+                } else {
+                    counts.no_mitid_none += 1;
+                }
+                self.schedule_decision(sched, i as u32, now)?;
+            }
+        }
+        self.support.set_agents(self.agents[2]);
+        let first_shift = SimTime::EPOCH + SimDuration::from_hours(u64::from(self.shift_hours[0]));
+        sched.schedule_at(first_shift, Ev::Shift(0))?;
+        if self.cal.qr_rollout < self.cal.days {
+            sched.schedule_at(SimTime::from_day(self.cal.qr_rollout), Ev::QrRollout)?;
+        }
+        sched.schedule_at(
+            SimTime::from_day(1) - SimDuration::from_millis(1),
+            Ev::DayEnd(0),
+        )?;
+        Ok(())
+    }
+
+    fn run_loop(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(), PolicyError> {
+        while let Some((now, ev)) = sched.next_event_until(self.end) {
+            match ev {
+                Ev::Decide(c) => self.on_decide(sched, c, now)?,
+                Ev::Enrolled(c) => {
+                    if self.citizens[c as usize].status & status::PENDING != 0 {
+                        self.grant_mitid(sched, c, now)?;
+                    }
+                }
+                Ev::Appointment(c) => self.on_appointment(sched, c, now)?,
+                Ev::CitizenServiceRetry(c) => self.citizen_service_request(sched, c, now, false)?,
+                Ev::Authenticator(c) => self.on_authenticator(sched, c, now)?,
+                Ev::Recovered(c) => self.recover(sched, c, now)?,
+                Ev::QrRollout => self.on_qr_rollout(sched, now)?,
+                Ev::QrConfusion(c) => {
+                    let z = self.citizens[c as usize];
+                    if z.mitid == MitidKind::App as u8
+                        && z.status & (status::MITID_DOWN | status::IN_CALL) == 0
+                    {
+                        self.today.failed_logins += 1;
+                        self.call(sched, c, reason::QR, now)?;
+                    }
+                }
+                Ev::CallArrive(c, r) => self.on_call_arrive(sched, c, r, now)?,
+                Ev::CallAbandon(c) => self.on_call_abandon(sched, c, now)?,
+                Ev::CallEnd(c, r) => self.on_call_end(sched, c, r, now)?,
+                Ev::Shift(k) => {
+                    self.support.set_agents(self.agents[k as usize]);
+                    self.answer_waiting(sched, now)?;
+                    let next = (k + 1) % 3;
+                    let mut at = SimTime::from_day(now.day())
+                        + SimDuration::from_hours(u64::from(self.shift_hours[next as usize]));
+                    if at <= now {
+                        at = at + SimDuration::from_days(1);
+                    }
+                    sched.schedule_at(at, Ev::Shift(next))?;
+                }
+                Ev::DayEnd(d) => {
+                    self.close_day(d);
+                    progress(f64::from(d + 1) / f64::from(self.cal.days));
+                    if d + 1 < self.cal.days {
+                        sched.schedule_at(
+                            SimTime::from_day(d + 2) - SimDuration::from_millis(1),
+                            Ev::DayEnd(d + 1),
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- migration -------------------------------------------------------------------------
+
+    /// Schedules the next time a citizen without MitID decides to get it: the earlier of a
+    /// spontaneous decision and the first login that fails after a cut-off.
+    fn schedule_decision(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let z = self.citizens[c as usize];
+        if z.age < self.min_age || z.mitid != 0 {
+            return Ok(());
+        }
+        let m = &self.sc.behaviour.migration;
+        let mut factor = 1.0;
+        if z.has(traits::CHALLENGED) {
+            factor *= m.challenged_factor;
+        }
+        if !z.has(traits::NEMID_HOLDER) {
+            factor *= m.without_nemid_factor;
+        }
+        let spontaneous = if factor > 0.0 {
+            let e = self.rng.decisions.exponential(1.0);
+            self.hazard.instant_after(now, e / factor)
+        } else {
+            None
+        };
+        let forced = if z.has(traits::NEMID_HOLDER) {
+            self.first_failure(&z, now)
+        } else {
+            None
+        };
+        let (at, is_forced) = match (spontaneous, forced) {
+            (Some(s), Some(f)) if f < s => (f, true),
+            (Some(s), _) => (s, false),
+            (None, Some(f)) => (f, true),
+            (None, None) => return Ok(()),
+        };
+        if at >= self.end {
+            return Ok(());
+        }
+        let zc = &mut self.citizens[c as usize];
+        if is_forced {
+            zc.status |= status::FORCED;
+        } else {
+            zc.status &= !status::FORCED;
+        }
+        sched.schedule_at(at, Ev::Decide(c))?;
+        Ok(())
+    }
+
+    /// The first login need after `now` that NemID can no longer serve.
+    fn first_failure(&mut self, z: &Citizen, now: SimTime) -> Option<SimTime> {
+        let rates = self.need_rates[need_key(z)];
+        let mut best: Option<SimTime> = None;
+        for (s, &rate) in rates.iter().enumerate() {
+            if rate <= 0.0 {
+                continue;
+            }
+            let start = now.max(SimTime::from_day(self.cal.sector_cutoff[s]));
+            if start >= self.end {
+                continue;
+            }
+            let t = start + days(self.rng.needs.exponential(1.0 / rate));
+            if best.is_none_or(|b| t < b) {
+                best = Some(t);
+            }
+        }
+        best
+    }
+
+    fn on_decide(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let z = self.citizens[c as usize];
+        if z.mitid != 0 || z.status & status::PENDING != 0 {
+            return Ok(());
+        }
+        if z.status & status::FORCED != 0 {
+            self.citizens[c as usize].status &= !status::FORCED;
+            self.today.failed_logins += 1;
+            self.totals.failed_logins += 1;
+            if !self
+                .rng
+                .decisions
+                .bernoulli(self.sc.behaviour.migration.act_on_failure)
+            {
+                return self.schedule_decision(sched, c, now);
+            }
+        }
+        self.start_migration(sched, c, now)
+    }
+
+    fn start_migration(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let day = now.day();
+        let z = self.citizens[c as usize];
+        let m = &self.sc.behaviour.migration;
+        let a = &self.sc.behaviour.authenticator_events;
+        let ready = !z.has(traits::CHALLENGED);
+        let rng = &mut self.rng.decisions;
+        let has_cpr = !z.has(traits::NO_CPR);
+        let kind = MitidKind::issued_for(z.traits);
+        let self_service_days = if kind == MitidKind::App {
+            m.self_service_days
+        } else {
+            a.device_delivery_days
+        };
+        let chosen = if z.has(traits::NEMID_HOLDER)
+            && day < self.cal.migration_via_nemid_ends
+            && rng.bernoulli(if ready {
+                m.via_nemid
+            } else {
+                m.via_nemid_challenged
+            }) {
+            Some((route::VIA_NEMID, self_service_days))
+        } else if has_cpr
+            && z.has(traits::SMARTPHONE | traits::NFC | traits::PASSPORT_CHIP)
+            && z.traits & (traits::SMARTPHONE | traits::NFC | traits::PASSPORT_CHIP)
+                == traits::SMARTPHONE | traits::NFC | traits::PASSPORT_CHIP
+            && (ready || rng.bernoulli(m.via_nemid_challenged))
+        {
+            Some((route::APP_PASSPORT, m.self_service_days))
+        } else if z.has(traits::ABROAD) {
+            None
+        } else if has_cpr
+            && z.has(traits::BANK_CUSTOMER)
+            && day < self.cal.bank_assisted_ends
+            && rng.bernoulli(m.bank_assisted)
+        {
+            Some((route::BANK, m.bank_assisted_days))
+        } else if has_cpr && z.has(traits::SMARTPHONE) && rng.bernoulli(m.witness) {
+            Some((route::WITNESS, m.witness_days))
+        } else {
+            Some((
+                if has_cpr {
+                    route::CITIZEN_SERVICE
+                } else {
+                    route::P_CODE
+                },
+                0.0,
+            ))
+        };
+        let Some((r, delay)) = chosen else {
+            // Abroad with no self-service route: try again later (representations are not modelled).
+            self.totals.no_route_attempts += 1;
+            let at = now + days(m.reconsider_days);
+            if at < self.end {
+                sched.schedule_at(at, Ev::Decide(c))?;
+            }
+            return Ok(());
+        };
+        let support_call = self.rng.decisions.bernoulli(m.support_call_share);
+        let zc = &mut self.citizens[c as usize];
+        zc.status |= status::PENDING;
+        zc.route = r;
+        zc.episode_day = day as u16;
+        if r == route::CITIZEN_SERVICE || r == route::P_CODE {
+            self.citizen_service_request(sched, c, now, true)?;
+        } else {
+            let at = now + days(delay);
+            if at < self.end {
+                sched.schedule_at(at, Ev::Enrolled(c))?;
+            }
+        }
+        if support_call {
+            let at = self.waking_time(now);
+            self.call(sched, c, reason::MIGRATION_HELP, at)?;
+        }
+        Ok(())
+    }
+
+    fn grant_mitid(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let day = now.day();
+        let z = self.citizens[c as usize];
+        // Logins that failed while waiting: needs to sectors already refusing NemID.
+        if z.has(traits::NEMID_HOLDER) {
+            let rates = self.need_rates[need_key(&z)];
+            let from = u32::from(z.episode_day);
+            let mut expected = 0.0;
+            for (s, &rate) in rates.iter().enumerate() {
+                let cut = self.cal.sector_cutoff[s].max(from);
+                if day > cut {
+                    expected += rate * f64::from(day - cut);
+                }
+            }
+            let n = poisson(&mut self.rng.needs, expected);
+            self.today.failed_logins += n;
+            self.totals.failed_logins += u64::from(n);
+        }
+        match z.route {
+            route::VIA_NEMID => self.totals.via_nemid += 1,
+            route::APP_PASSPORT => self.totals.app_passport += 1,
+            route::BANK => self.totals.bank_assisted += 1,
+            route::WITNESS => self.totals.witness += 1,
+            route::P_CODE => self.totals.citizen_service_p_code += 1,
+            _ => self.totals.citizen_service += 1,
+        }
+        let counts = &mut self.by_age[z.age as usize];
+        if z.has(traits::NEMID_HOLDER) {
+            counts.no_mitid_nemid -= 1;
+        } else {
+            counts.no_mitid_none -= 1;
+        }
+        counts.mitid += 1;
+        self.today.new_mitid += 1;
+        let zc = &mut self.citizens[c as usize];
+        zc.mitid = MitidKind::issued_for(z.traits) as u8;
+        zc.status &= !(status::PENDING | status::FORCED);
+        zc.route = 0;
+        self.schedule_authenticator(sched, c, now)
+    }
+
+    // ----- Citizen Service -------------------------------------------------------------------
+
+    fn citizen_service_request(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+        first: bool,
+    ) -> Result<(), PolicyError> {
+        let day = now.day();
+        if day >= self.cal.days {
+            return Ok(());
+        }
+        let muni = self.citizens[c as usize].municipality as usize;
+        let month = self.month_of_day[day as usize] as usize;
+        if first {
+            self.citizens[c as usize].citizen_service_day = day as u16;
+            self.cs_queue += 1;
+            self.months[muni][month].needed_minutes += self.cs.service_minutes();
+        }
+        self.months[muni][month].requests += 1;
+        self.today.cs_requests += 1;
+        match self.cs.book(muni, day) {
+            Some(at) => sched.schedule_at(at.max(now), Ev::Appointment(c))?,
+            None => {
+                let at = now
+                    + SimDuration::from_days(u64::from(
+                        self.sc.capacities.citizen_service.rebook_after_days,
+                    ));
+                if at < self.end {
+                    sched.schedule_at(at, Ev::CitizenServiceRetry(c))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_appointment(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        if self
+            .rng
+            .cs
+            .bernoulli(self.sc.capacities.citizen_service.no_show)
+        {
+            return self.citizen_service_request(sched, c, now, false);
+        }
+        let day = now.day();
+        let z = self.citizens[c as usize];
+        let muni = z.municipality as usize;
+        let month = self.month_of_day[day as usize] as usize;
+        let wait = u64::from(day.saturating_sub(u32::from(z.citizen_service_day)));
+        let minutes = self.cs.service_minutes();
+        self.cs_queue -= 1;
+        self.today.cs_served += 1;
+        self.today.cs_wait_days += wait;
+        self.today.cs_minutes += minutes;
+        let acc = &mut self.months[muni][month];
+        acc.served += 1;
+        acc.used_minutes += minutes;
+        acc.wait_days += wait;
+        if z.status & status::PENDING != 0 {
+            self.grant_mitid(sched, c, now)
+        } else if z.status & status::MITID_DOWN != 0 {
+            self.totals.recovered_citizen_service += 1;
+            self.recover(sched, c, now)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ----- authenticators --------------------------------------------------------------------
+
+    fn event_rates(&self, z: &Citizen) -> [f64; 6] {
+        let a = &self.sc.behaviour.authenticator_events;
+        let f = if z.has(traits::CHALLENGED) {
+            a.challenged_factor
+        } else {
+            1.0
+        };
+        let per_day = |r: f64| r * f / 365.25;
+        if z.mitid == MitidKind::App as u8 {
+            [
+                per_day(a.lost_phone_per_year),
+                per_day(a.new_phone_per_year),
+                per_day(a.forgot_pin_per_year),
+                0.0,
+                per_day(a.forgot_user_id_per_year),
+                per_day(a.lockout_per_year),
+            ]
+        } else {
+            [
+                0.0,
+                0.0,
+                0.0,
+                per_day(a.forgot_password_per_year),
+                per_day(a.forgot_user_id_per_year),
+                per_day(a.lockout_per_year),
+            ]
+        }
+    }
+
+    fn schedule_authenticator(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let z = self.citizens[c as usize];
+        let total: f64 = self.event_rates(&z).iter().sum();
+        if total <= 0.0 {
+            return Ok(());
+        }
+        let at = now + days(self.rng.auth.exponential(1.0 / total));
+        if at < self.end {
+            sched.schedule_at(at, Ev::Authenticator(c))?;
+        }
+        Ok(())
+    }
+
+    fn on_authenticator(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let z = self.citizens[c as usize];
+        if z.mitid == 0 || z.status & status::MITID_DOWN != 0 {
+            return Ok(());
+        }
+        let rates = self.event_rates(&z);
+        let Some(kind) = self.rng.auth.weighted_index(&rates) else {
+            return Ok(());
+        };
+        match kind {
+            1 => self.schedule_authenticator(sched, c, now),
+            5 => {
+                let a = &self.sc.behaviour.authenticator_events;
+                let band = self.band_of_age[z.age as usize];
+                self.today.lockouts_by_band[band] += 1;
+                self.totals.lockouts += 1;
+                if self.rng.auth.bernoulli(a.permanent_block_share) {
+                    self.outage(sched, c, problem::BLOCKED, now)
+                } else {
+                    self.today.failed_logins += 1;
+                    self.totals.failed_logins += 1;
+                    self.mark_down(c, problem::SUSPENDED, now);
+                    let at = now + SimDuration::from_hours_f64(a.suspension_hours);
+                    sched.schedule_at(at, Ev::Recovered(c))?;
+                    Ok(())
+                }
+            }
+            0 => self.outage(sched, c, problem::LOST_PHONE, now),
+            2 => self.outage(sched, c, problem::FORGOT_PIN, now),
+            3 => self.outage(sched, c, problem::FORGOT_PASSWORD, now),
+            _ => self.outage(sched, c, problem::FORGOT_USER_ID, now),
+        }
+    }
+
+    fn mark_down(&mut self, c: u32, p: u8, now: SimTime) {
+        let zc = &mut self.citizens[c as usize];
+        zc.status |= status::MITID_DOWN;
+        zc.route = p;
+        zc.episode_day = now.day() as u16;
+        self.by_age[zc.age as usize].mitid_down += 1;
+    }
+
+    /// A MitID user's authenticator stops working: pick the recovery route DOMAIN.md offers.
+    fn outage(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        p: u8,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        self.today.failed_logins += 1;
+        self.totals.failed_logins += 1;
+        self.mark_down(c, p, now);
+        let z = self.citizens[c as usize];
+        let m = &self.sc.behaviour.migration;
+        let ready = !z.has(traits::CHALLENGED);
+        let self_ok = ready || self.rng.auth.bernoulli(m.via_nemid_challenged);
+        let all = traits::SMARTPHONE | traits::NFC | traits::PASSPORT_CHIP;
+        let passport = self_ok && z.traits & all == all;
+        let backup = z.has(traits::BACKUP_AUTHENTICATOR);
+        let quick = now + days(m.self_service_days);
+        enum Next {
+            At(SimTime),
+            Support,
+            CitizenService,
+            Stuck,
+        }
+        let next = match p {
+            problem::LOST_PHONE => {
+                if passport {
+                    self.totals.recovered_passport += 1;
+                    // A replacement phone first: a day before the reactivation can start.
+                    Next::At(quick + SimDuration::from_days(1))
+                } else if backup {
+                    self.totals.recovered_backup_device += 1;
+                    Next::At(quick + SimDuration::from_days(1))
+                } else if z.has(traits::ABROAD) {
+                    Next::Stuck
+                } else {
+                    Next::CitizenService
+                }
+            }
+            problem::FORGOT_PIN | problem::BLOCKED => {
+                if passport {
+                    self.totals.recovered_passport += 1;
+                    Next::At(quick)
+                } else if backup {
+                    self.totals.recovered_backup_device += 1;
+                    Next::At(quick)
+                } else {
+                    Next::Support
+                }
+            }
+            problem::FORGOT_PASSWORD => {
+                if backup && self_ok {
+                    self.totals.recovered_backup_device += 1;
+                    Next::At(quick)
+                } else {
+                    Next::Support
+                }
+            }
+            _ => {
+                if z.has(traits::NEMID_HOLDER) && self.cal.nemid_works(now.day()) && self_ok {
+                    self.totals.recovered_nemid += 1;
+                    Next::At(quick)
+                } else if passport {
+                    self.totals.recovered_passport += 1;
+                    Next::At(quick)
+                } else {
+                    Next::Support
+                }
+            }
+        };
+        match next {
+            Next::At(at) => {
+                if at < self.end {
+                    sched.schedule_at(at, Ev::Recovered(c))?;
+                }
+                Ok(())
+            }
+            Next::Support => {
+                let at = self.waking_time(now);
+                if z.status & status::IN_CALL != 0 {
+                    // Already on the phone about something else: this problem goes to the counter.
+                    self.citizen_service_request(sched, c, now, true)
+                } else {
+                    self.call(sched, c, reason::RECOVERY, at)
+                }
+            }
+            Next::CitizenService => self.citizen_service_request(sched, c, now, true),
+            Next::Stuck => Ok(()),
+        }
+    }
+
+    fn recover(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let z = self.citizens[c as usize];
+        if z.status & status::MITID_DOWN == 0 {
+            return Ok(());
+        }
+        if z.route == problem::SUSPENDED {
+            self.totals.suspensions_lifted += 1;
+        } else {
+            let rates = self.need_rates[need_key(&z)];
+            let outage_days = now.as_days_f64() - f64::from(z.episode_day);
+            let n = poisson(
+                &mut self.rng.needs,
+                rates.iter().sum::<f64>() * outage_days.max(0.0),
+            );
+            self.today.failed_logins += n;
+            self.totals.failed_logins += u64::from(n);
+        }
+        self.by_age[z.age as usize].mitid_down -= 1;
+        let zc = &mut self.citizens[c as usize];
+        zc.status &= !status::MITID_DOWN;
+        zc.route = 0;
+        self.schedule_authenticator(sched, c, now)
+    }
+
+    fn on_qr_rollout(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let a = &self.sc.behaviour.authenticator_events;
+        for i in 0..self.citizens.len() {
+            let z = self.citizens[i];
+            if z.mitid != MitidKind::App as u8 {
+                continue;
+            }
+            let p = if z.has(traits::CHALLENGED) {
+                a.qr_confusion * a.challenged_factor
+            } else {
+                a.qr_confusion
+            };
+            if self.rng.qr.bernoulli(p) {
+                let at = now + days(self.rng.qr.uniform() * 30.0);
+                let at = self.waking_time(at);
+                if at < self.end {
+                    sched.schedule_at(at, Ev::QrConfusion(i as u32))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- support line ----------------------------------------------------------------------
+
+    /// A time people phone: `t` itself between 07:00 and 23:00, else the next morning.
+    fn waking_time(&mut self, t: SimTime) -> SimTime {
+        let hour = t.millis_of_day() / MILLIS_PER_HOUR;
+        if (7..23).contains(&hour) {
+            t
+        } else {
+            let day = if hour >= 23 { t.day() + 1 } else { t.day() };
+            SimTime::from_day(day)
+                + SimDuration::from_hours(7)
+                + SimDuration::from_millis(self.rng.support.below(3 * MILLIS_PER_HOUR))
+        }
+    }
+
+    fn call(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        r: u8,
+        at: SimTime,
+    ) -> Result<(), PolicyError> {
+        let zc = &mut self.citizens[c as usize];
+        if zc.status & status::IN_CALL != 0 || at >= self.end {
+            return Ok(());
+        }
+        zc.status |= status::IN_CALL;
+        sched.schedule_at(at, Ev::CallArrive(c, r))?;
+        Ok(())
+    }
+
+    fn on_call_arrive(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        r: u8,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        self.today.calls += 1;
+        let sup = &self.sc.capacities.support;
+        let patience =
+            SimDuration::from_minutes_f64(self.rng.support.exponential(sup.patience_minutes));
+        match self.support.arrive(c, r, now, patience) {
+            CallStart::Answered => self.start_call(sched, c, r, now, SimDuration::ZERO),
+            CallStart::Queued { deadline } => {
+                sched.schedule_at(deadline, Ev::CallAbandon(c))?;
+                Ok(())
+            }
+        }
+    }
+
+    fn start_call(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        r: u8,
+        now: SimTime,
+        waited: SimDuration,
+    ) -> Result<(), PolicyError> {
+        self.today.answered += 1;
+        self.today.wait_minutes += waited.as_minutes_f64();
+        let length = SimDuration::from_minutes_f64(
+            self.rng
+                .support
+                .exponential(self.sc.capacities.support.call_minutes),
+        );
+        sched.schedule_at(now + length, Ev::CallEnd(c, r))?;
+        Ok(())
+    }
+
+    fn answer_waiting(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        while let Some((c, r, waited)) = self.support.answer_next(now) {
+            self.start_call(sched, c, r, now, waited)?;
+        }
+        Ok(())
+    }
+
+    fn on_call_abandon(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let Some(r) = self.support.abandon(c, now) else {
+            return Ok(());
+        };
+        self.today.abandoned += 1;
+        let sup = &self.sc.capacities.support;
+        if self.rng.support.bernoulli(sup.redial) {
+            let at = self.waking_time(now + SimDuration::from_hours_f64(sup.redial_after_hours));
+            if at < self.end {
+                sched.schedule_at(at, Ev::CallArrive(c, r))?;
+                return Ok(());
+            }
+        }
+        self.citizens[c as usize].status &= !status::IN_CALL;
+        let z = self.citizens[c as usize];
+        if r == reason::RECOVERY && z.status & status::MITID_DOWN != 0 && !z.has(traits::ABROAD) {
+            self.citizen_service_request(sched, c, now, true)?;
+        }
+        Ok(())
+    }
+
+    fn on_call_end(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        r: u8,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        self.support.finish();
+        self.citizens[c as usize].status &= !status::IN_CALL;
+        let z = self.citizens[c as usize];
+        if r == reason::RECOVERY && z.status & status::MITID_DOWN != 0 {
+            let refused = (z.route == problem::FORGOT_PIN || z.route == problem::BLOCKED)
+                && self.rng.support.bernoulli(
+                    self.sc
+                        .behaviour
+                        .authenticator_events
+                        .phone_number_changed_recently,
+                );
+            if z.route == problem::LOST_PHONE || refused {
+                if refused {
+                    self.totals.support_refused_number_changed += 1;
+                }
+                if !z.has(traits::ABROAD) {
+                    self.citizen_service_request(sched, c, now, true)?;
+                }
+            } else {
+                self.totals.recovered_support += 1;
+                self.recover(sched, c, now)?;
+            }
+        }
+        self.answer_waiting(sched, now)
+    }
+
+    // ----- reporting -------------------------------------------------------------------------
+
+    fn close_day(&mut self, d: u32) {
+        let bands = self.sc.outputs.age_bands.len();
+        let nemid_works = self.cal.nemid_works(d);
+        let mut mitid = 0;
+        let mut mitid_15 = 0;
+        let mut nemid_only = 0;
+        let mut without = 0;
+        let mut without_by_band = vec![0u32; bands];
+        for (age, a) in self.by_age.iter().enumerate() {
+            mitid += a.mitid;
+            let nemid_users = if nemid_works { a.no_mitid_nemid } else { 0 };
+            nemid_only += nemid_users;
+            if age >= usize::from(self.min_age) {
+                let w = a.no_mitid_none + (a.no_mitid_nemid - nemid_users) + a.mitid_down;
+                without_by_band[self.band_of_age[age]] += w;
+                if age >= 15 {
+                    without += w;
+                    mitid_15 += a.mitid;
+                }
+            } else if age >= 15 {
+                mitid_15 += a.mitid;
+            }
+        }
+        let t = std::mem::replace(
+            &mut self.today,
+            DayAcc {
+                lockouts_by_band: vec![0; bands],
+                ..DayAcc::default()
+            },
+        );
+        let mean = |sum: f64, n: u32| if n == 0 { 0.0 } else { sum / f64::from(n) };
+        self.rows.push(DayRow {
+            date: self.cal.date(d),
+            mitid_users: mitid,
+            mitid_users_15plus: mitid_15,
+            nemid_only,
+            without_eid: without,
+            population_15plus: self.population_15plus,
+            citizen_service_queue: self.cs_queue,
+            citizen_service_mean_wait_days: mean(t.cs_wait_days as f64, t.cs_served),
+            citizen_service_requests: t.cs_requests,
+            citizen_service_served: t.cs_served,
+            citizen_service_counter_hours: t.cs_minutes / 60.0,
+            support_calls: t.calls,
+            support_answered: t.answered,
+            support_abandoned: t.abandoned,
+            support_mean_wait_minutes: mean(t.wait_minutes, t.answered),
+            failed_logins: t.failed_logins,
+            new_mitid: t.new_mitid,
+            lockouts: t.lockouts_by_band.iter().sum(),
+            lockouts_by_age_band: t.lockouts_by_band,
+            without_eid_by_age_band: without_by_band,
+        });
+    }
+
+    fn municipality_load(
+        &self,
+        i: usize,
+        code: u16,
+        name: &str,
+        residents: u32,
+    ) -> MunicipalityLoad {
+        let mut open = vec![0.0f64; self.month_labels.len()];
+        for d in 0..self.cal.days {
+            open[self.month_of_day[d as usize] as usize] += self.cs.open_minutes(i, d);
+        }
+        let months = self.months[i]
+            .iter()
+            .zip(&self.month_labels)
+            .zip(open)
+            .map(|((m, label), open_minutes)| MonthLoad {
+                month: label.clone(),
+                requests: m.requests,
+                served: m.served,
+                counter_hours_used: m.used_minutes / 60.0,
+                counter_hours_available: open_minutes / 60.0,
+                counter_hours_needed: m.needed_minutes / 60.0,
+                mean_wait_days: if m.served == 0 {
+                    0.0
+                } else {
+                    m.wait_days as f64 / f64::from(m.served)
+                },
+            })
+            .collect();
+        MunicipalityLoad {
+            code,
+            name: name.to_owned(),
+            residents,
+            counters: self.cs.counters[i].counters,
+            months,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::scenario::Sector;
+
+    #[test]
+    fn events_and_citizens_stay_small() {
+        assert_eq!(
+            std::mem::size_of::<Ev>(),
+            8,
+            "the future-event set holds tens of millions of these"
+        );
+        assert!(
+            std::mem::size_of::<Citizen>() <= 12,
+            "Citizen is {} bytes",
+            std::mem::size_of::<Citizen>()
+        );
+    }
+
+    #[test]
+    fn unused_sector_enum_is_indexed_consistently() {
+        for (i, s) in Sector::ALL.iter().enumerate() {
+            assert_eq!(s.index(), i);
+        }
+    }
+}

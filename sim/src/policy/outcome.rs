@@ -1,0 +1,166 @@
+//! What a policy run returns: one row per simulated day plus per-municipality Citizen Service
+//! load and run totals. Everything here is deterministic for a given scenario and seed (no wall
+//! times), so its serialized form can be compared byte for byte.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// The result of [`run_policy`](super::run_policy).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyOutcome {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed the run used.
+    pub seed: u64,
+    /// Number of synthetic citizens.
+    pub population: u32,
+    /// First simulated day.
+    pub start: NaiveDate,
+    /// Last simulated day (inclusive).
+    pub end: NaiveDate,
+    /// Discrete events processed (citizen decisions, appointments, calls, authenticator events).
+    pub event_count: u64,
+    /// Labels of the age bands used by the `*_by_age_band` columns, e.g. `"80+"`.
+    pub age_bands: Vec<String>,
+    /// The calendar's milestone dates, named (for summaries "on every milestone").
+    pub milestones: Vec<Milestone>,
+    /// One row per simulated day, in date order.
+    pub days: Vec<DayRow>,
+    /// Citizen Service load per municipality and month.
+    pub municipalities: Vec<MunicipalityLoad>,
+    /// Run totals: how citizens got MitID and how authenticator problems were solved.
+    pub totals: RunTotals,
+}
+
+/// A named calendar date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Milestone {
+    /// Machine name, e.g. `nemid_shutdown` or `cutoff_bank`.
+    pub name: String,
+    /// The date it takes effect.
+    pub date: NaiveDate,
+}
+
+/// The state at the end of one simulated day, and what happened during it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayRow {
+    /// The day.
+    pub date: NaiveDate,
+    /// Citizens holding a MitID (enrolled identity), whatever their authenticator's state.
+    pub mitid_users: u32,
+    /// Of those, aged 15 or more.
+    pub mitid_users_15plus: u32,
+    /// Citizens with a NemID that still works somewhere today and no MitID.
+    pub nemid_only: u32,
+    /// Citizens aged 15+ with no usable eID today: no MitID and no working NemID, or a MitID whose
+    /// only authenticator is lost, blocked or awaiting reactivation.
+    pub without_eid: u32,
+    /// Citizens aged 15 or more.
+    pub population_15plus: u32,
+    /// Citizen Service cases waiting at the end of the day: booked appointments not yet held plus
+    /// citizens who found no slot and will try again.
+    pub citizen_service_queue: u32,
+    /// Mean days from asking for an appointment to being served, over the cases served today
+    /// (0 when none were served).
+    pub citizen_service_mean_wait_days: f64,
+    /// Citizen Service cases asked for today (appointment requests and walk-ins).
+    pub citizen_service_requests: u32,
+    /// Citizen Service cases served today.
+    pub citizen_service_served: u32,
+    /// Counter hours spent on MitID cases today, all municipalities.
+    pub citizen_service_counter_hours: f64,
+    /// Calls offered to the support line today (including redials).
+    pub support_calls: u32,
+    /// Calls answered today.
+    pub support_answered: u32,
+    /// Callers who hung up before an agent answered, today.
+    pub support_abandoned: u32,
+    /// Mean minutes answered callers waited today (0 when none were answered).
+    pub support_mean_wait_minutes: f64,
+    /// Login attempts that failed today: a need met with no accepted, usable eID (NemID refused
+    /// after a cut-off, lost or blocked authenticator, QR confusion).
+    pub failed_logins: u32,
+    /// Citizens who got MitID today.
+    pub new_mitid: u32,
+    /// Lock-outs (too many wrong PINs/codes) today, all ages.
+    pub lockouts: u32,
+    /// Lock-outs today per age band (`PolicyOutcome::age_bands`).
+    pub lockouts_by_age_band: Vec<u32>,
+    /// `without_eid` per age band, end of day (the 0–14 band counts children too young for
+    /// MitID only if they held NemID).
+    pub without_eid_by_age_band: Vec<u32>,
+}
+
+/// One municipality's Citizen Service load.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MunicipalityLoad {
+    /// DST municipality code.
+    pub code: u16,
+    /// DST short name.
+    pub name: String,
+    /// Synthetic residents.
+    pub residents: u32,
+    /// Staffed counters (after scaling to the synthetic population, before surges).
+    pub counters: f64,
+    /// One entry per calendar month touched by the run.
+    pub months: Vec<MonthLoad>,
+}
+
+/// One municipality's Citizen Service load in one month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthLoad {
+    /// The month as `YYYY-MM`.
+    pub month: String,
+    /// Cases asked for (appointment requests incl. re-tries after "no slot", and walk-ins).
+    pub requests: u32,
+    /// Cases served.
+    pub served: u32,
+    /// Counter hours the served cases took.
+    pub counter_hours_used: f64,
+    /// Counter hours open in the month (counters x opening hours).
+    pub counter_hours_available: f64,
+    /// Counter hours needed to serve, within the month, every case first asked for in it
+    /// (first requests x service time / 60): the planner's figure.
+    pub counter_hours_needed: f64,
+    /// Mean days from first request to being served, for cases served in the month.
+    pub mean_wait_days: f64,
+}
+
+/// Run totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct RunTotals {
+    /// MitID held on the start date.
+    pub mitid_at_start: u32,
+    /// Enrolments through MitID.dk with NemID.
+    pub via_nemid: u32,
+    /// Enrolments in the app with passport / ID card chip and face scan.
+    pub app_passport: u32,
+    /// Enrolments helped by a bank.
+    pub bank_assisted: u32,
+    /// Enrolments with a witness.
+    pub witness: u32,
+    /// Enrolments at Citizen Service with CPR questions.
+    pub citizen_service: u32,
+    /// Enrolments at Citizen Service with a P code (no CPR number).
+    pub citizen_service_p_code: u32,
+    /// Citizens who wanted MitID but had no route open to them at the time (counted per attempt).
+    pub no_route_attempts: u32,
+    /// Recoveries by passport + face scan in the app.
+    pub recovered_passport: u32,
+    /// Recoveries with an activation code from another device.
+    pub recovered_backup_device: u32,
+    /// Recoveries through the support line.
+    pub recovered_support: u32,
+    /// Recoveries via NemID on MitID.dk (forgotten user ID).
+    pub recovered_nemid: u32,
+    /// Recoveries at Citizen Service.
+    pub recovered_citizen_service: u32,
+    /// Temporary suspensions that lifted by themselves.
+    pub suspensions_lifted: u32,
+    /// Support PIN resets refused because the phone number changed recently.
+    pub support_refused_number_changed: u32,
+    /// Failed logins over the run.
+    pub failed_logins: u64,
+    /// Lock-outs over the run.
+    pub lockouts: u32,
+}
