@@ -99,7 +99,7 @@ impl DeviceKey {
     }
 
     /// ECDSA P-256 / SHA-256 signature (RFC 6979 deterministic nonce).
-    pub(crate) fn sign(&self, msg: &[u8]) -> EcdsaSignature {
+    pub fn sign(&self, msg: &[u8]) -> EcdsaSignature {
         let sig: Signature = self.0.sign(msg);
         EcdsaSignature(sig.to_bytes().into())
     }
@@ -204,4 +204,40 @@ pub enum SignatureError {
     Malformed,
     #[error("the signature does not verify against the registered public key")]
     Invalid,
+}
+
+/// A salted hash of a PIN or password (HMAC-SHA-256 keyed by a random 16-byte salt), for the
+/// app PIN, the NemID password and the IdP's MitID passwords. `Debug` redacts.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretHash {
+    #[serde(with = "hexbytes")]
+    salt: [u8; 16],
+    #[serde(with = "hexbytes")]
+    hash: [u8; 32],
+}
+
+impl SecretHash {
+    pub fn new(
+        secret: &str,
+        rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng + ?Sized),
+    ) -> SecretHash {
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        SecretHash {
+            salt,
+            hash: hmac_sha256(&salt, secret.as_bytes()),
+        }
+    }
+
+    /// Constant-time comparison with a candidate.
+    #[must_use]
+    pub fn matches(&self, candidate: &str) -> bool {
+        ct_eq(&hmac_sha256(&self.salt, candidate.as_bytes()), &self.hash)
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(<redacted>)")
+    }
 }

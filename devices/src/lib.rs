@@ -13,27 +13,58 @@
 //! - [`time`]: `Timestamp`, `Span`, civil dates and weekdays (working-day arithmetic).
 //! - [`otp`]: RFC 4226 HOTP / RFC 6238 TOTP; [`speech`]: codes read aloud in Danish and English.
 //! - [`eligibility`]: which phones run the app and read passports by NFC.
-//! - [`crypto`]: P-256 device keys, public keys and signatures (secrets redacted in `Debug`).
+//! - [`crypto`]: P-256 device keys, public keys and signatures, salted secret hashes.
+//! - Devices, each a citizen side and an IdP side: [`app`] (MitID app: activation routes,
+//!   PIN lockout, channel binding, signed approvals), [`code_token`] (code display and audio
+//!   code reader), [`chip`] (WebAuthn-style assertions with counter-regression checks),
+//!   [`nemid`] (key card, key app, password rules, temporary password by post), [`pcode`].
+//! - [`workdays`]: Danish working days and public holidays (temporary-password delivery).
 //!
 //! Every device state implements `Serialize`/`Deserialize` (scenarios and fixtures store them)
 //! and no secret appears in `Debug` output.
 
+pub mod app;
 pub mod assurance;
+pub mod chip;
+pub mod code_token;
 pub mod crypto;
 pub mod eligibility;
 pub mod lockout;
+pub mod nemid;
 pub mod otp;
+pub mod pcode;
 pub mod policy;
 pub mod speech;
 pub mod time;
+pub mod workdays;
 
+pub use app::{
+    ActivationGrant, ActivationProof, ActivationRoute, AppError, AppRegistration, AppStatus,
+    Approval, ApprovalError, Authorisation, ChannelBinding, ChannelBindingKind, GrantError,
+    LoginPlatform, MitidApp, MrzReading, Passport, PassportError, Transaction,
+    passport_reactivation, validate_app_pin,
+};
 pub use assurance::{
     Aal, Amr, AmrSet, AppConfirmation, Assessment, AuthenticatorKind, Factor, Ial, Loa, assess, loa,
 };
-pub use crypto::{DeviceKey, EcdsaSignature, PublicKey, SignatureError};
+pub use chip::{
+    Assertion, AssertionRequest, Chip, ChipActivation, ChipCredential, ChipError, ChipTransport,
+    ClientOs, VerifiedAssertion,
+};
+pub use code_token::{
+    AudioCodeReader, CodeAccepted, CodeDisplay, CodeTokenError, CodeTokenKind, CodeTokenRecord,
+    DisplayedCode,
+};
+pub use crypto::{DeviceKey, EcdsaSignature, PublicKey, SecretHash, SignatureError};
 pub use eligibility::{DeviceProfile, Ineligible, IphoneModel};
 pub use lockout::{AttemptCounter, LockStatus, LockoutPolicy};
+pub use nemid::{
+    KeyAppRecord, KeyCard, KeyCardAccepted, KeyCardError, KeyCardRecord, NemidAccount, NemidError,
+    NemidKeyApp, NemidPasswordError, NemidStatus, TemporaryPasswordOrder,
+    validate_password as validate_nemid_password,
+};
 pub use otp::{OtpAlgorithm, OtpSecret, TotpParams};
+pub use pcode::{PCode, PCodeError, PCodeStatus};
 pub use policy::{
     AppPolicy, ChipPolicy, CodeTokenPolicy, DevicePolicies, EligibilityPolicy, KeyCardPolicy,
     NemidPasswordPolicy, PCodePolicy, TemporaryPasswordPolicy,
