@@ -12,6 +12,12 @@
 //!   time order, equal times in scheduling order, scheduling in the past is a typed error.
 //!   [`kernel::RandomStreams`] gives every subsystem its own xoshiro256++ stream derived from
 //!   the master seed and the subsystem's name.
+//! * [`resources`] — passive resources a model drives: [`resources::MultiServerQueue`] (FCFS,
+//!   `c` servers, exact lazy abandonment), the call centre with shifts and the appointment book
+//!   with a booking horizon and no-shows.
+//! * [`queue_model`] — the `kind: queue` validation scenario ([`queue_model::QueueScenario`],
+//!   [`queue_model::run_queue_scenario`]) reported next to [`queueing_theory`]'s Erlang C,
+//!   Erlang A and M/D/c figures.
 //! * [`stats`] — tallies, time-weighted means, per-day counters, mergeable percentile
 //!   histograms and batch-means confidence intervals.
 //!
@@ -19,6 +25,9 @@
 //! `while let Some((now, event)) = scheduler.next_event() { ... }`.
 
 pub mod kernel;
+pub mod queue_model;
+pub mod queueing_theory;
+pub mod resources;
 pub mod policy;
 pub mod scenario;
 pub mod stats;

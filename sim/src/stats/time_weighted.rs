@@ -53,6 +53,18 @@ impl TimeWeighted {
         self.set(now, v);
     }
 
+    /// Applies a change of `delta` that really happened at `at` (≤ `now`) but is only known
+    /// at `now`: the integral is corrected back to `at` (or to the start of the observation
+    /// period, whichever is later). The maximum is not revised.
+    pub fn backdate_change(&mut self, now: SimTime, at: SimTime, delta: f64) {
+        self.close_segment(now);
+        let from = at.max(self.start);
+        if now > from {
+            self.integral += delta * (now - from).as_millis() as f64;
+        }
+        self.value += delta;
+    }
+
     /// Forgets the history and starts a new observation period at `now` with the current
     /// value (end of a warm-up period).
     pub fn restart(&mut self, now: SimTime) {
