@@ -1020,7 +1020,9 @@ impl MitidApp {
                 self.pin_confirmation()
             }
         };
-        let slot = self.slot(&tx.user_id).expect("checked above");
+        let slot = self
+            .slot(&tx.user_id)
+            .ok_or_else(|| AppError::NotActivated(tx.user_id.clone()))?;
         let signature = slot.key.sign(&tx.signing_bytes(&slot.key_id, confirmation));
         Ok(Approval {
             key_id: slot.key_id,

@@ -263,12 +263,11 @@ impl CodeTokenRecord {
         now: Timestamp,
         policy: &CodeTokenPolicy,
     ) -> Result<CodeAccepted, CodeTokenError> {
-        match parse_code(typed, policy.totp.digits) {
-            Some(code) => self.verify(code, now, policy),
-            None => {
-                self.check_open(now, policy)?;
-                Err(self.fail(now, policy))
-            }
+        if let Some(code) = parse_code(typed, policy.totp.digits) {
+            self.verify(code, now, policy)
+        } else {
+            self.check_open(now, policy)?;
+            Err(self.fail(now, policy))
         }
     }
 

@@ -54,7 +54,7 @@ pub(crate) mod hexbytes {
     }
 
     pub(crate) fn decode(s: &str) -> Option<Vec<u8>> {
-        if s.len() % 2 != 0 {
+        if !s.len().is_multiple_of(2) {
             return None;
         }
         let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
@@ -99,6 +99,7 @@ impl DeviceKey {
     }
 
     /// ECDSA P-256 / SHA-256 signature (RFC 6979 deterministic nonce).
+    #[must_use]
     pub fn sign(&self, msg: &[u8]) -> EcdsaSignature {
         let sig: Signature = self.0.sign(msg);
         EcdsaSignature(sig.to_bytes().into())
@@ -158,8 +159,11 @@ impl PublicKey {
         let p = self.0.to_encoded_point(false);
         let mut x = [0u8; 32];
         let mut y = [0u8; 32];
-        x.copy_from_slice(p.x().expect("uncompressed point has x"));
-        y.copy_from_slice(p.y().expect("uncompressed point has y"));
+        // An uncompressed encoding of a valid public key (never the identity) has both.
+        if let (Some(px), Some(py)) = (p.x(), p.y()) {
+            x.copy_from_slice(px);
+            y.copy_from_slice(py);
+        }
         (x, y)
     }
 

@@ -72,7 +72,7 @@ pub use policy::{
 pub use speech::{Language, SpokenCode};
 pub use time::{CivilDate, Span, Timestamp, Weekday};
 
-/// The rand_core generation the devices' APIs take (0.6, shared with p256 0.13).
+/// The `rand_core` generation the devices' APIs take (0.6, shared with p256 0.13).
 pub use rand_core;
 
 /// A seedable cryptographically secure generator for callers that hold a seed, not an RNG:

@@ -58,7 +58,7 @@ impl LockoutPolicy {
         }
         if self.attempts_before_lock > 0
             && failures > 0
-            && failures % self.attempts_before_lock == 0
+            && failures.is_multiple_of(self.attempts_before_lock)
         {
             let until = last_failure.plus(self.lock_duration);
             if now.0 < until.0 {

@@ -183,7 +183,7 @@ impl KeyCardRecord {
         let index = (0..self.card.len())
             .filter(|i| !self.is_used(*i))
             .nth(pick)
-            .expect("pick < remaining");
+            .ok_or_else(|| KeyCardError::Exhausted(self.card.serial.clone()))?;
         let key = self.card.pairs[index].key_number;
         self.pending = Some(key);
         Ok(key)
@@ -246,7 +246,7 @@ impl KeyCardRecord {
 // ---------------------------------------------------------------------------------------------
 // Key app
 
-/// The NemID key app on a phone: approves a login by MACing the IdP's challenge with a key
+/// The NemID key app on a phone: approves a login with a MAC of the IdP's challenge with a key
 /// shared at activation. `Debug` redacts the key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NemidKeyApp {
@@ -395,7 +395,7 @@ pub fn validate_password(
             .collect();
         let repeated = d.iter().all(|c| *c == d[0]);
         let run = steps.iter().all(|s| *s == 1) || steps.iter().all(|s| *s == -1);
-        let pair = d.len() % 2 == 0 && d.chunks(2).all(|c| c == &d[..2]);
+        let pair = d.len().is_multiple_of(2) && d.chunks(2).all(|c| c == &d[..2]);
         if repeated || run || pair {
             return Err(NemidPasswordError::Trivial);
         }

@@ -284,7 +284,7 @@ impl fmt::Display for Span {
             ("m", MS_PER_MIN),
             ("s", MS_PER_SEC),
         ] {
-            if ms % size == 0 {
+            if ms.is_multiple_of(size) {
                 return write!(f, "{}{unit}", ms / size);
             }
         }
@@ -327,21 +327,21 @@ impl FromStr for Timestamp {
     type Err = TimeParseError;
     fn from_str(s: &str) -> Result<Timestamp, TimeParseError> {
         let bad = || TimeParseError::BadTimestamp(s.to_owned());
-        let t = s.trim();
-        let (date, time) = match t.split_once('T') {
-            Some((d, rest)) => (d, Some(rest.strip_suffix('Z').ok_or_else(bad)?)),
-            None => (t, None),
+        let text = s.trim();
+        let (date, time) = match text.split_once('T') {
+            Some((day_part, rest)) => (day_part, Some(rest.strip_suffix('Z').ok_or_else(bad)?)),
+            None => (text, None),
         };
         let mut parts = date.split('-');
-        let (Some(y), Some(m), Some(d), None) =
+        let (Some(year), Some(month), Some(day), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
         let civil = CivilDate::new(
-            y.parse().map_err(|_| bad())?,
-            m.parse().map_err(|_| bad())?,
-            d.parse().map_err(|_| bad())?,
+            year.parse().map_err(|_| bad())?,
+            month.parse().map_err(|_| bad())?,
+            day.parse().map_err(|_| bad())?,
         );
         if !civil.is_valid() || civil.year < 1970 {
             return Err(bad());

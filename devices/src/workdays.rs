@@ -6,6 +6,7 @@ use crate::time::CivilDate;
 
 /// Easter Sunday of `year` (Gregorian; the anonymous Meeus/Jones/Butcher computus).
 #[must_use]
+#[allow(clippy::many_single_char_names)] // the letters are the published algorithm's names
 pub fn easter_sunday(year: i32) -> CivilDate {
     let a = year % 19;
     let b = year / 100;
@@ -45,9 +46,10 @@ impl TemporaryPasswordPolicy {
     /// Whether letters are delivered on `date`.
     #[must_use]
     pub fn is_working_day(&self, date: CivilDate) -> bool {
-        !date.is_weekend()
-            && !(self.danish_public_holidays && is_danish_public_holiday(date))
-            && !self.extra_closed_days.contains(&date)
+        if date.is_weekend() || (self.danish_public_holidays && is_danish_public_holiday(date)) {
+            return false;
+        }
+        !self.extra_closed_days.contains(&date)
     }
 
     /// The `n`th working day after `date` (`n = 0` is `date` itself).

@@ -1,4 +1,4 @@
-//! AAL, amr and LoA: the table of authenticator combinations and the min(IAL, AAL) property.
+//! AAL, amr and `LoA`: the table of authenticator combinations and the min(IAL, AAL) property.
 
 use mitid_devices::{Aal, Amr, AppConfirmation, AuthenticatorKind, Factor, Ial, Loa, assess, loa};
 use proptest::prelude::*;

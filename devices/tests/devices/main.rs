@@ -1,6 +1,10 @@
 //! Integration tests of mitid-devices, one module per behaviour. Every assertion message prints
 //! its inputs (seed, times, codes) so a failure can be reproduced.
 
+// Test helpers panic by design, and short names (p for policy, b for binding) keep the
+// step-by-step lifecycle tests readable.
+#![allow(clippy::missing_panics_doc, clippy::many_single_char_names)]
+
 mod app;
 mod assurance;
 mod chip;
@@ -18,11 +22,13 @@ use mitid_devices::rand_core::SeedableRng;
 use mitid_devices::{DeviceRng, Timestamp};
 
 /// A deterministic RNG for a test seed.
+#[must_use]
 pub fn rng(seed: u64) -> DeviceRng {
     DeviceRng::seed_from_u64(seed)
 }
 
 /// Midnight UTC of a date.
+#[must_use]
 pub fn day(y: i32, m: u32, d: u32) -> Timestamp {
     Timestamp::from_ymd(y, m, d)
 }

@@ -1,6 +1,6 @@
 //! Published test vectors: RFC 4226 appendix D (HOTP) and RFC 6238 appendix B (TOTP with
-//! SHA-1, SHA-256 and SHA-512). Source: https://www.rfc-editor.org/rfc/rfc4226 and
-//! https://www.rfc-editor.org/rfc/rfc6238.
+//! SHA-1, SHA-256 and SHA-512). Source: <https://www.rfc-editor.org/rfc/rfc4226> and
+//! <https://www.rfc-editor.org/rfc/rfc6238>.
 
 use mitid_devices::otp::{OtpAlgorithm, OtpSecret, TotpParams, hotp};
 use mitid_devices::{
