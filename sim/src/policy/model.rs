@@ -96,6 +96,8 @@ struct AgeCounts {
 #[derive(Debug, Clone, Default)]
 struct DayAcc {
     failed_logins: u32,
+    nemid_logins: u32,
+    via_nemid_started: u32,
     new_mitid: u32,
     lockouts_by_band: Vec<u32>,
     cs_requests: u32,
@@ -576,6 +578,10 @@ impl Model<'_> {
             }
             return Ok(());
         };
+        if r == route::VIA_NEMID {
+            self.today.nemid_logins += 1;
+            self.today.via_nemid_started += 1;
+        }
         let support_call = self.rng.decisions.bernoulli(m.support_call_share);
         let zc = &mut self.citizens[c as usize];
         zc.status |= status::PENDING;
@@ -874,6 +880,7 @@ impl Model<'_> {
             _ => {
                 if z.has(traits::NEMID_HOLDER) && self.cal.nemid_works(now.day()) && self_ok {
                     self.totals.recovered_nemid += 1;
+                    self.today.nemid_logins += 1;
                     Next::At(quick)
                 } else if passport {
                     self.totals.recovered_passport += 1;
@@ -1151,6 +1158,8 @@ impl Model<'_> {
             support_mean_wait_minutes: mean(t.wait_minutes, t.answered),
             failed_logins: t.failed_logins,
             new_mitid: t.new_mitid,
+            nemid_logins: t.nemid_logins,
+            via_nemid_enrolments_started: t.via_nemid_started,
             lockouts: t.lockouts_by_band.iter().sum(),
             lockouts_by_age_band: t.lockouts_by_band,
             without_eid_by_age_band: without_by_band,

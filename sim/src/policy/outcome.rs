@@ -82,6 +82,13 @@ pub struct DayRow {
     pub failed_logins: u32,
     /// Citizens who got MitID today.
     pub new_mitid: u32,
+    /// NemID logins the model relies on today: starting a MitID enrolment on MitID.dk with NemID
+    /// and recovering a forgotten MitID user ID with NemID. Zero from the shutdown on.
+    pub nemid_logins: u32,
+    /// MitID enrolments started today on MitID.dk with NemID (the NemID login happens today;
+    /// a code display sent by post may finish the enrolment days later). Zero from
+    /// `calendar.migration_via_nemid_ends` on.
+    pub via_nemid_enrolments_started: u32,
     /// Lock-outs (too many wrong PINs/codes) today, all ages.
     pub lockouts: u32,
     /// Lock-outs today per age band (`PolicyOutcome::age_bands`).

@@ -428,7 +428,7 @@ impl Default for CapacitiesConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct CitizenServiceCapacity {
     /// Staffed MitID counters per 10 000 residents (rule, rounded, at least `min_counters`).
-    /// *Assumption* 0.4.
+    /// *Assumption* 0.25 (about 150 counters for 5.9 million).
     pub counters_per_10k_residents: f64,
     /// Fewest counters any municipality has. Default 1.
     pub min_counters: u32,
@@ -458,7 +458,7 @@ pub struct CitizenServiceCapacity {
 impl Default for CitizenServiceCapacity {
     fn default() -> Self {
         CitizenServiceCapacity {
-            counters_per_10k_residents: 0.4,
+            counters_per_10k_residents: 0.25,
             min_counters: 1,
             opening_hours: vec![6.0, 6.0, 6.0, 8.0, 4.0, 0.0, 0.0],
             service_minutes: 20.0,
@@ -734,19 +734,19 @@ impl Default for MigrationBehaviour {
             hazard: vec![
                 HazardPeriod {
                     from: date(2021, 10, 1),
-                    per_month: 0.09,
+                    per_month: 0.24,
                 },
                 HazardPeriod {
-                    from: date(2022, 6, 1),
-                    per_month: 0.12,
+                    from: date(2022, 3, 1),
+                    per_month: 0.3,
                 },
                 HazardPeriod {
                     from: date(2022, 9, 22),
-                    per_month: 0.15,
+                    per_month: 0.3,
                 },
                 HazardPeriod {
                     from: date(2022, 11, 1),
-                    per_month: 0.06,
+                    per_month: 0.1,
                 },
             ],
             challenged_factor: 0.35,
