@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::assurance::{Assessment, Factor, assess};
+use crate::crypto::SecretHash;
 use crate::lockout::{AttemptCounter, LockStatus};
 use crate::otp::{OtpSecret, parse_code};
 use crate::policy::CodeTokenPolicy;
@@ -81,6 +83,15 @@ pub enum CodeTokenError {
     Replayed,
     #[error("`{0}` is not a code of the expected number of digits")]
     Malformed(String),
+}
+
+/// Why a user ID + code + password login failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeTokenLoginError {
+    #[error("code: {0}")]
+    Code(#[from] CodeTokenError),
+    #[error("wrong password (token now {status:?})")]
+    WrongPassword { status: LockStatus },
 }
 
 impl CodeDisplay {
@@ -336,6 +347,32 @@ impl CodeTokenRecord {
             LockStatus::Locked { until } => CodeTokenError::LockedNow { until },
             LockStatus::Blocked => CodeTokenError::Blocked,
         }
+    }
+
+    /// A complete login with the token: user ID (already looked up), password and code. A wrong
+    /// password counts as a wrong attempt on the token (**assumption**: the three-strike block
+    /// protects the pair, not only the code). Returns the AAL and `amr` the login earned.
+    pub fn login(
+        &mut self,
+        typed_code: &str,
+        password: &str,
+        password_hash: &SecretHash,
+        now: Timestamp,
+        policy: &CodeTokenPolicy,
+    ) -> Result<Assessment, CodeTokenLoginError> {
+        self.check_open(now, policy)?;
+        if !password_hash.matches(password) {
+            self.fail(now, policy);
+            return Err(CodeTokenLoginError::WrongPassword {
+                status: self.status(now, policy),
+            });
+        }
+        self.verify_typed(typed_code, now, policy)?;
+        let device = match self.kind {
+            CodeTokenKind::CodeDisplay => Factor::CodeDisplay,
+            CodeTokenKind::AudioCodeReader => Factor::AudioCodeReader,
+        };
+        Ok(assess(&[Factor::Password, device]))
     }
 
     /// Support unblocks a token (e.g. after identifying the caller).

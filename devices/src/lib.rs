@@ -52,8 +52,8 @@ pub use chip::{
     ClientOs, VerifiedAssertion,
 };
 pub use code_token::{
-    AudioCodeReader, CodeAccepted, CodeDisplay, CodeTokenError, CodeTokenKind, CodeTokenRecord,
-    DisplayedCode,
+    AudioCodeReader, CodeAccepted, CodeDisplay, CodeTokenError, CodeTokenKind, CodeTokenLoginError,
+    CodeTokenRecord, DisplayedCode,
 };
 pub use crypto::{DeviceKey, EcdsaSignature, PublicKey, SecretHash, SignatureError};
 pub use eligibility::{DeviceProfile, Ineligible, IphoneModel};

@@ -482,6 +482,23 @@ fn mrz_check_digits_match_icao_example() {
 }
 
 #[test]
+fn passport_proof_reactivates_the_app() {
+    let p = AppPolicy::default();
+    let e = EligibilityPolicy::default();
+    let now = day(2023, 1, 9);
+    let pp = passport();
+    let ok =
+        passport_reactivation(USER, &PHONE, &pp.mrz, &pp, "L898902C3", 950, now, (&p, &e)).unwrap();
+    // The proof reactivates the app with a new key and PIN.
+    let mut app = MitidApp::install(PHONE, now, &e).unwrap();
+    let reg = app.activate(&ok, "550918", now, &p, &mut rng(12)).unwrap();
+    assert_eq!(
+        (reg.route, app.status(USER, now, &p)),
+        (ActivationRoute::Passport, AppStatus::Active)
+    );
+}
+
+#[test]
 fn passport_reactivation_route() {
     let p = AppPolicy::default();
     let e = EligibilityPolicy::default();

@@ -188,3 +188,38 @@ proptest! {
         prop_assert!(r.is_err(), "seed {} t {:?}: wrong code {:06} (right {:06}) verified: {:?}", seed, now, wrong, right, r);
     }
 }
+
+#[test]
+fn full_login_with_password_yields_substantial_and_amr() {
+    use mitid_devices::code_token::CodeTokenLoginError;
+    use mitid_devices::{Aal, Amr, SecretHash};
+    let (display, mut record, policy, now) = setup(8);
+    let hash = SecretHash::new("Sommer2022", &mut rng(80));
+    let code = display.press(now, &policy).unwrap().to_string();
+    let err = record
+        .login(&code, "sommer2022", &hash, now, &policy)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CodeTokenLoginError::WrongPassword {
+            status: LockStatus::Open
+        }
+    );
+    assert_eq!(
+        record.attempts.consecutive_failures, 1,
+        "a wrong password counts against the token"
+    );
+    let a = record
+        .login(&code, "Sommer2022", &hash, now, &policy)
+        .unwrap();
+    assert_eq!(a.aal, Aal::Substantial);
+    assert_eq!(
+        a.amr.iter().collect::<Vec<_>>(),
+        [Amr::Password, Amr::CodeToken]
+    );
+    // The code was used by that login.
+    assert_eq!(
+        record.login(&code, "Sommer2022", &hash, now, &policy),
+        Err(CodeTokenLoginError::Code(CodeTokenError::Replayed))
+    );
+}
