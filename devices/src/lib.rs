@@ -67,7 +67,7 @@ pub use otp::{OtpAlgorithm, OtpSecret, TotpParams};
 pub use pcode::{PCode, PCodeError, PCodeStatus};
 pub use policy::{
     AppPolicy, ChipPolicy, CodeTokenPolicy, DevicePolicies, EligibilityPolicy, KeyCardPolicy,
-    NemidPasswordPolicy, PCodePolicy, TemporaryPasswordPolicy,
+    NemidPasswordPolicy, PCodePolicy, PolicyError, TemporaryPasswordPolicy,
 };
 pub use speech::{Language, SpokenCode};
 pub use time::{CivilDate, Span, Timestamp, Weekday};

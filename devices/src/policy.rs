@@ -235,3 +235,112 @@ impl Default for PCodePolicy {
         }
     }
 }
+
+/// A policy value that cannot work, named by its path (e.g. `code_token.totp.digits`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct PolicyError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+fn require(
+    ok: bool,
+    field: &'static str,
+    problem: impl FnOnce() -> String,
+) -> Result<(), PolicyError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(PolicyError {
+            field,
+            problem: problem(),
+        })
+    }
+}
+
+impl DevicePolicies {
+    /// Checks that every value can work (scenario loaders call this after deserialising, so a
+    /// bad override is reported with its field instead of misbehaving later).
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let app = &self.app;
+        require(
+            app.pin_lockout.attempts_before_lock > 0
+                || app.pin_lockout.attempts_before_block.is_some(),
+            "app.pin_lockout",
+            || "wrong PINs must lead to a suspension or a block".into(),
+        )?;
+        require(
+            app.pin_lockout.attempts_before_block != Some(0),
+            "app.pin_lockout.attempts_before_block",
+            || "must be at least 1".into(),
+        )?;
+        require(app.grant_attempts > 0, "app.grant_attempts", || {
+            "must be at least 1".into()
+        })?;
+        require(
+            app.max_identities_per_device > 0,
+            "app.max_identities_per_device",
+            || "must be at least 1".into(),
+        )?;
+        require(
+            app.face_match_threshold_permille <= 1000,
+            "app.face_match_threshold_permille",
+            || format!("{} is above 1000", app.face_match_threshold_permille),
+        )?;
+        let ct = &self.code_token;
+        require(
+            (6..=9).contains(&ct.totp.digits),
+            "code_token.totp.digits",
+            || format!("{} is not 6..=9", ct.totp.digits),
+        )?;
+        require(ct.totp.step.as_secs() > 0, "code_token.totp.step", || {
+            format!("{} is shorter than one second", ct.totp.step)
+        })?;
+        require(
+            ct.lockout.attempts_before_block != Some(0),
+            "code_token.lockout.attempts_before_block",
+            || "must be at least 1".into(),
+        )?;
+        let kc = &self.key_card;
+        require(
+            (1..=10_000).contains(&kc.pairs_per_card),
+            "key_card.pairs_per_card",
+            || {
+                format!(
+                    "{} is not 1..=10000 (key numbers have 4 digits)",
+                    kc.pairs_per_card
+                )
+            },
+        )?;
+        require(
+            kc.reorder_when_remaining < kc.pairs_per_card,
+            "key_card.reorder_when_remaining",
+            || {
+                format!(
+                    "{} is not below pairs_per_card {}",
+                    kc.reorder_when_remaining, kc.pairs_per_card
+                )
+            },
+        )?;
+        let pw = &self.nemid_password;
+        require(pw.min_len <= pw.max_len, "nemid_password.min_len", || {
+            format!("{} is above max_len {}", pw.min_len, pw.max_len)
+        })?;
+        let tp = &self.temporary_password;
+        require(
+            tp.min_working_days <= tp.max_working_days,
+            "temporary_password.min_working_days",
+            || {
+                format!(
+                    "{} is above max_working_days {}",
+                    tp.min_working_days, tp.max_working_days
+                )
+            },
+        )?;
+        require(self.p_code.attempts > 0, "p_code.attempts", || {
+            "must be at least 1".into()
+        })?;
+        Ok(())
+    }
+}

@@ -202,3 +202,36 @@ fn policies_round_trip_and_take_partial_overrides() {
         serde_json::from_str(r#"{"qr_channel_binding_from": "2023-07-01"}"#).unwrap();
     assert_eq!(qr.qr_channel_binding_from, day(2023, 7, 1));
 }
+
+#[test]
+fn unworkable_policy_values_are_named_by_field() {
+    assert_eq!(DevicePolicies::default().validate(), Ok(()));
+    let cases = [
+        (
+            r#"{"code_token": {"totp": {"digits": 5}}}"#,
+            "code_token.totp.digits",
+        ),
+        (
+            r#"{"code_token": {"totp": {"step": "0s"}}}"#,
+            "code_token.totp.step",
+        ),
+        (
+            r#"{"key_card": {"pairs_per_card": 10, "reorder_when_remaining": 20}}"#,
+            "key_card.reorder_when_remaining",
+        ),
+        (
+            r#"{"temporary_password": {"min_working_days": 5, "max_working_days": 4}}"#,
+            "temporary_password.min_working_days",
+        ),
+        (r#"{"p_code": {"attempts": 0}}"#, "p_code.attempts"),
+        (
+            r#"{"app": {"pin_lockout": {"attempts_before_lock": 0, "lock_duration": "1h"}}}"#,
+            "app.pin_lockout",
+        ),
+    ];
+    for (json, field) in cases {
+        let policies: DevicePolicies = serde_json::from_str(json).unwrap();
+        let err = policies.validate().unwrap_err();
+        assert_eq!(err.field, field, "{json}: {err}");
+    }
+}
