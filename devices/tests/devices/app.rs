@@ -635,3 +635,36 @@ proptest! {
         prop_assert!(r.is_err(), "seed {} field {} byte {} bit {}: tampered approval verified", seed, field, byte, bit);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn app_suspends_and_blocks_exactly_at_the_configured_counts(seed in any::<u64>(), suspend_at in 1u32..6, extra in 1u32..3) {
+        let block_at = suspend_at * extra + 1;
+        let mut w = activated(seed);
+        w.policy.pin_lockout = mitid_devices::LockoutPolicy {
+            attempts_before_lock: suspend_at,
+            lock_duration: Span::from_mins(10),
+            attempts_before_block: Some(block_at),
+        };
+        let p = w.policy;
+        let tx = login(&mut w, LoginPlatform::SamePhone);
+        let b = tx.channel_binding;
+        let mut now = w.now;
+        for n in 1..=block_at {
+            let r = w.app.approve(&tx, &b, Authorisation::Pin("000001"), now, &p);
+            let expected = if n == block_at {
+                Err(AppError::BlockedNow)
+            } else if n % suspend_at == 0 {
+                Err(AppError::SuspendedNow { until: now + Span::from_mins(10) })
+            } else {
+                Err(AppError::WrongPin { failures: n })
+            };
+            prop_assert_eq!(r, expected, "seed {} wrong PIN {} (suspend every {}, block at {})", seed, n, suspend_at, block_at);
+            if n % suspend_at == 0 {
+                now = now + Span::from_mins(10);
+            }
+        }
+        prop_assert_eq!(w.app.status(USER, now + Span::from_days(365), &p), AppStatus::Blocked);
+    }
+}

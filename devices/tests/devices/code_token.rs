@@ -223,3 +223,26 @@ fn full_login_with_password_yields_substantial_and_amr() {
         Err(CodeTokenLoginError::Code(CodeTokenError::Replayed))
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn token_locks_exactly_at_the_configured_count(seed in any::<u64>(), attempts in 1u32..8) {
+        let (display, mut record, mut policy, now) = setup(seed);
+        policy.lockout = mitid_devices::LockoutPolicy::temporary(attempts, Span::from_mins(15));
+        let right = display.press(now, &policy).unwrap().code;
+        let window: Vec<u32> = [-30_000i64, 0, 30_000]
+            .iter()
+            .map(|skew| display.clone().with_clock_skew(*skew).press(now, &policy).unwrap().code)
+            .collect();
+        let wrong = (1..10u32).map(|d| (right + d) % 1_000_000).find(|c| !window.contains(c)).unwrap();
+        for n in 1..attempts {
+            prop_assert_eq!(record.verify(wrong, now, &policy), Err(CodeTokenError::WrongCode { failures: n }), "seed {}", seed);
+        }
+        prop_assert_eq!(
+            record.verify(wrong, now, &policy),
+            Err(CodeTokenError::LockedNow { until: now + Span::from_mins(15) }),
+            "seed {} attempts {}", seed, attempts
+        );
+    }
+}
