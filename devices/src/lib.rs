@@ -20,6 +20,26 @@
 //!   [`nemid`] (key card, key app, password rules, temporary password by post), [`pcode`].
 //! - [`workdays`]: Danish working days and public holidays (temporary-password delivery).
 //!
+//! A code-display login, citizen and IdP side:
+//!
+//! ```
+//! use mitid_devices::rand_core::SeedableRng;
+//! use mitid_devices::*;
+//!
+//! let policy = CodeTokenPolicy::default();
+//! let mut rng = DeviceRng::seed_from_u64(7);
+//! let now = Timestamp::from_ymd(2023, 3, 1);
+//! let (display, mut record) =
+//!     CodeDisplay::manufacture("CD-1", CodeTokenKind::CodeDisplay, now, &policy, &mut rng);
+//! let password = SecretHash::new("Sommer2023", &mut rng);
+//!
+//! let shown = display.press(now, &policy)?.to_string(); // what the citizen reads
+//! let login = record.login(&shown, "Sommer2023", &password, now, &policy)?;
+//! assert_eq!(login.aal, Aal::Substantial);
+//! assert_eq!(loa(Ial::High, login.aal).uri(), "https://data.gov.dk/concept/core/nsis/Substantial");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Every device state implements `Serialize`/`Deserialize` (scenarios and fixtures store them)
 //! and no secret appears in `Debug` output.
 
