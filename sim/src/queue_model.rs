@@ -24,7 +24,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::{RandomStreams, Scheduler, SimDuration, SimTime};
+use crate::kernel::{QuaternaryHeap, RandomStreams, Scheduler, SimDuration, SimTime};
 use crate::queueing_theory::{self, QueueTheory};
 use crate::resources::MultiServerQueue;
 use crate::stats::{BatchMeans, ConfidenceInterval, Histogram};
@@ -297,7 +297,8 @@ pub fn run_queue_scenario(scenario: &QueueScenario) -> Result<QueueSummary, Queu
     let warmup = SimTime::from_hours_f64(scenario.warmup_hours);
     let horizon = SimTime::from_hours_f64(scenario.horizon_hours);
 
-    let mut scheduler: Scheduler<QueueEvent> = Scheduler::new();
+    let mut scheduler: Scheduler<QueueEvent, QuaternaryHeap<QueueEvent>> =
+        Scheduler::with_queue(QuaternaryHeap::new());
     let mut station: MultiServerQueue<bool> = MultiServerQueue::new(SimTime::EPOCH, q.servers);
     let mut waits = BatchMeans::new(BATCHES);
     let mut histogram = Histogram::new();
@@ -308,7 +309,7 @@ pub fn run_queue_scenario(scenario: &QueueScenario) -> Result<QueueSummary, Queu
         if deterministic {
             SimDuration::from_millis(service_ms.round() as u64)
         } else {
-            SimDuration::from_millis(rng.exponential(service_ms).round() as u64)
+            rng.exponential_millis(service_ms)
         }
     };
     // The schedule calls below cannot fail: every time is `now` plus a non-negative delay far
@@ -322,8 +323,7 @@ pub fn run_queue_scenario(scenario: &QueueScenario) -> Result<QueueSummary, Queu
     scheduler
         .schedule_at(horizon, QueueEvent::Horizon)
         .map_err(clock_error)?;
-    let first =
-        SimDuration::from_millis(arrivals_rng.exponential(mean_interarrival_ms).round() as u64);
+    let first = arrivals_rng.exponential_millis(mean_interarrival_ms);
     scheduler
         .schedule_in(first, QueueEvent::Arrival)
         .map_err(clock_error)?;
@@ -342,9 +342,7 @@ pub fn run_queue_scenario(scenario: &QueueScenario) -> Result<QueueSummary, Queu
                     continue;
                 }
                 let measured = now >= warmup;
-                let patience = patience_ms.map(|mean| {
-                    SimDuration::from_millis(patience_rng.exponential(mean).round() as u64)
-                });
+                let patience = patience_ms.map(|mean| patience_rng.exponential_millis(mean));
                 if measured {
                     m.arrivals += 1;
                 }
@@ -360,9 +358,9 @@ pub fn run_queue_scenario(scenario: &QueueScenario) -> Result<QueueSummary, Queu
                 } else if measured {
                     m.waited += 1;
                 }
-                let gap = arrivals_rng.exponential(mean_interarrival_ms).round() as u64;
+                let gap = arrivals_rng.exponential_millis(mean_interarrival_ms);
                 scheduler
-                    .schedule_in(SimDuration::from_millis(gap), QueueEvent::Arrival)
+                    .schedule_in(gap, QueueEvent::Arrival)
                     .map_err(clock_error)?;
             }
             QueueEvent::ServiceEnd => {

@@ -81,6 +81,8 @@ pub struct RadixEventQueue<E> {
     /// `buckets[0]` stays empty; indices match the differing bit plus one.
     buckets: Vec<Vec<(u64, E)>>,
     current: VecDeque<E>,
+    /// Bit `i` set when `buckets[i]` is non-empty: finds the lowest one in one instruction.
+    occupied: u128,
     last: u64,
     len: usize,
 }
@@ -98,6 +100,7 @@ impl<E> RadixEventQueue<E> {
         RadixEventQueue {
             buckets: (0..RADIX_BUCKETS).map(|_| Vec::new()).collect(),
             current: VecDeque::new(),
+            occupied: 0,
             last: 0,
             len: 0,
         }
@@ -126,9 +129,19 @@ impl<E> RadixEventQueue<E> {
         if !self.current.is_empty() {
             return true;
         }
-        let Some(source) = (1..RADIX_BUCKETS).find(|&i| !self.buckets[i].is_empty()) else {
+        if self.occupied == 0 {
             return false;
-        };
+        }
+        let source = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1u128 << source);
+        if self.buckets[source].len() == 1 {
+            // Common when few events are pending: no redistribution needed.
+            if let Some((time, event)) = self.buckets[source].pop() {
+                self.last = time;
+                self.current.push_back(event);
+            }
+            return true;
+        }
         let mut moving = std::mem::take(&mut self.buckets[source]);
         self.last = moving.iter().map(|(t, _)| *t).min().unwrap_or(self.last);
         for (time, event) in moving.drain(..) {
@@ -138,6 +151,7 @@ impl<E> RadixEventQueue<E> {
                 let target = self.bucket_of(time);
                 debug_assert!(target < source);
                 self.buckets[target].push((time, event));
+                self.occupied |= 1u128 << target;
             }
         }
         // Hand the allocation back so the bucket does not regrow from nothing next time.
@@ -161,6 +175,7 @@ impl<E> FutureEventSet<E> for RadixEventQueue<E> {
         } else {
             let b = self.bucket_of(t);
             self.buckets[b].push((t, event));
+            self.occupied |= 1u128 << b;
         }
         self.len += 1;
         Ok(())
@@ -201,9 +216,10 @@ struct HeapEntry<E> {
 }
 
 impl<E> HeapEntry<E> {
+    /// `(time, seq)` as one integer: one comparison instead of two.
     #[inline]
-    fn key(&self) -> (u64, u64) {
-        (self.time, self.seq)
+    fn key(&self) -> u128 {
+        (u128::from(self.time) << 64) | u128::from(self.seq)
     }
 }
 
@@ -238,6 +254,7 @@ impl<E> QuaternaryHeap<E> {
         self.entries.capacity() * std::mem::size_of::<HeapEntry<E>>()
     }
 
+    #[inline]
     fn sift_up(&mut self, mut i: usize) {
         let entries = &mut self.entries;
         while i > 0 {
@@ -251,6 +268,7 @@ impl<E> QuaternaryHeap<E> {
         }
     }
 
+    #[inline]
     fn sift_down(&mut self, mut i: usize) {
         let entries = &mut self.entries;
         let n = entries.len();
@@ -277,6 +295,7 @@ impl<E> QuaternaryHeap<E> {
 }
 
 impl<E> FutureEventSet<E> for QuaternaryHeap<E> {
+    #[inline]
     fn push(&mut self, time: SimTime, event: E) -> Result<(), EventInPast> {
         let t = time.as_millis();
         if t < self.last {
@@ -297,6 +316,7 @@ impl<E> FutureEventSet<E> for QuaternaryHeap<E> {
         Ok(())
     }
 
+    #[inline]
     fn pop(&mut self) -> Option<(SimTime, E)> {
         if self.entries.is_empty() {
             return None;

@@ -36,6 +36,14 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Rounds a non-negative number of milliseconds to the nearest integer (half up). Cheaper than
+/// `f64::round`, which is a libm call on baseline x86-64; the cast saturates and maps NaN to 0.
+#[inline]
+#[must_use]
+pub fn round_millis(ms: f64) -> u64 {
+    (ms + 0.5) as u64
+}
+
 /// The master seed of a run; hands out one stream per named subsystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RandomStreams {
@@ -181,7 +189,14 @@ impl RandomStream {
     /// An exponentially distributed span with mean `mean` (rounded to the millisecond).
     #[inline]
     pub fn exponential_duration(&mut self, mean: SimDuration) -> SimDuration {
-        SimDuration::from_millis(self.exponential(mean.as_millis() as f64).round() as u64)
+        SimDuration::from_millis(round_millis(self.exponential(mean.as_millis() as f64)))
+    }
+
+    /// An exponentially distributed span with a mean of `mean_millis` milliseconds (rounded to
+    /// the millisecond).
+    #[inline]
+    pub fn exponential_millis(&mut self, mean_millis: f64) -> SimDuration {
+        SimDuration::from_millis(round_millis(self.exponential(mean_millis)))
     }
 
     /// Index drawn with probability proportional to `weights` (linear scan; for repeated draws

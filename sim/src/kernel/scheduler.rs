@@ -64,11 +64,17 @@ pub enum ScheduleError {
 }
 
 /// Clock plus future-event set. See the module docs for the guarantees.
+///
+/// `Q` is the future-event set; the default, [`EventQueue`], suits every model. A model with
+/// only a handful of pending events may pick [`super::QuaternaryHeap`] instead (it measured
+/// faster with few pending events; see `sim/benches/kernel.rs`). The ordering guarantees are
+/// the same for every implementation.
 #[derive(Debug)]
-pub struct Scheduler<E> {
+pub struct Scheduler<E, Q = EventQueue<E>> {
     now: SimTime,
-    queue: EventQueue<E>,
+    queue: Q,
     delivered: u64,
+    _event: std::marker::PhantomData<fn(E) -> E>,
 }
 
 impl<E> Default for Scheduler<E> {
@@ -78,22 +84,31 @@ impl<E> Default for Scheduler<E> {
 }
 
 impl<E> Scheduler<E> {
-    /// A scheduler at the epoch with nothing pending.
+    /// A scheduler at the epoch with nothing pending, on the default future-event set.
     #[must_use]
     pub fn new() -> Self {
+        Self::with_queue(EventQueue::new())
+    }
+}
+
+impl<E, Q: FutureEventSet<E>> Scheduler<E, Q> {
+    /// A scheduler at the epoch on the given future-event set, which must be empty.
+    #[must_use]
+    pub fn with_queue(queue: Q) -> Self {
+        debug_assert!(queue.is_empty(), "a scheduler starts with nothing pending");
         Scheduler {
             now: SimTime::EPOCH,
-            queue: EventQueue::new(),
+            queue,
             delivered: 0,
+            _event: std::marker::PhantomData,
         }
     }
 
-    /// A scheduler whose clock starts at `start` (events before it are refused).
-    #[must_use]
-    pub fn starting_at(start: SimTime) -> Self {
-        let mut scheduler = Self::new();
-        scheduler.now = start;
-        scheduler
+    /// This scheduler with its clock moved to `start` (events before it are refused).
+    /// Only for a fresh scheduler: it fails if an event is pending before `start`.
+    pub fn starting_at(mut self, start: SimTime) -> Result<Self, ScheduleError> {
+        self.advance_to(start)?;
+        Ok(self)
     }
 
     /// The current simulation time: the time of the event last delivered (or the start).

@@ -1,0 +1,162 @@
+//! The scheduler's ordering guarantees, as properties over random schedules.
+
+use mitid_sim::kernel::{RandomStreams, ScheduleError, Scheduler, SimDuration, SimTime};
+use proptest::prelude::*;
+
+/// Delivers everything, returning (time, payload) in delivery order.
+fn drain(scheduler: &mut Scheduler<u32>) -> Vec<(u64, u32)> {
+    let mut out = Vec::new();
+    while let Some((t, e)) = scheduler.next_event() {
+        assert_eq!(
+            scheduler.now(),
+            t,
+            "clock must equal the delivered event's time"
+        );
+        out.push((t.as_millis(), e));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Events come out in time order, and equal times in scheduling order.
+    #[test]
+    fn delivery_is_time_then_insertion_order(times in prop::collection::vec(0u64..50, 0..300)) {
+        let mut scheduler = Scheduler::new();
+        for (i, &t) in times.iter().enumerate() {
+            scheduler.schedule_at(SimTime::from_millis(t), i as u32).unwrap();
+        }
+        let got = drain(&mut scheduler);
+        let mut expected: Vec<(u64, u32)> =
+            times.iter().enumerate().map(|(i, &t)| (t, i as u32)).collect();
+        // A stable sort by time keeps insertion order among ties: exactly the guarantee.
+        expected.sort_by_key(|&(t, _)| t);
+        prop_assert_eq!(&got, &expected, "times scheduled: {:?}", times);
+        prop_assert_eq!(scheduler.delivered(), times.len() as u64);
+    }
+
+    /// Interleaving deliveries and scheduling (the normal case in a model) keeps both rules,
+    /// including events scheduled for "now" while handling an event at "now".
+    #[test]
+    fn interleaved_scheduling_keeps_order(
+        seed in any::<u64>(),
+        delays in prop::collection::vec(0u64..5, 1..200),
+    ) {
+        let mut scheduler: Scheduler<u32> = Scheduler::new();
+        scheduler.schedule_at(SimTime::EPOCH, 0).unwrap();
+        let mut next_id = 1u32;
+        let mut scheduled_at: Vec<u64> = vec![0];
+        let mut delays = delays.into_iter();
+        let mut delivered = Vec::new();
+        while let Some((now, id)) = scheduler.next_event() {
+            delivered.push((now.as_millis(), id));
+            // Each delivery schedules up to two follow-ups (possibly at `now`).
+            for _ in 0..2 {
+                if let Some(d) = delays.next() {
+                    let at = now + SimDuration::from_millis(d);
+                    scheduler.schedule_at(at, next_id).unwrap();
+                    scheduled_at.push(at.as_millis());
+                    next_id += 1;
+                }
+            }
+        }
+        for pair in delivered.windows(2) {
+            let ((t0, id0), (t1, id1)) = (pair[0], pair[1]);
+            prop_assert!(t0 < t1 || (t0 == t1 && id0 < id1),
+                "seed {} out of order: {:?} then {:?} (all: {:?})", seed, pair[0], pair[1], delivered);
+        }
+        prop_assert_eq!(delivered.len(), scheduled_at.len());
+    }
+
+    /// Scheduling before the clock is refused with a typed error and queues nothing.
+    #[test]
+    fn scheduling_in_the_past_is_refused(now in 1u64..1_000_000, back in 1u64..1_000_000) {
+        let mut scheduler: Scheduler<u32> = Scheduler::new();
+        scheduler.schedule_at(SimTime::from_millis(now), 1).unwrap();
+        scheduler.next_event().unwrap();
+        let past = SimTime::from_millis(now.saturating_sub(back));
+        let err = scheduler.schedule_at(past, 2).unwrap_err();
+        prop_assert_eq!(err, ScheduleError::InPast { at: past, now: SimTime::from_millis(now) });
+        prop_assert_eq!(scheduler.pending(), 0, "refused event must not be queued");
+        // The present is fine.
+        prop_assert!(scheduler.schedule_at(SimTime::from_millis(now), 3).is_ok());
+    }
+
+    /// Same seed, same calls: same trace (times and payloads), twice.
+    #[test]
+    fn same_seed_same_trace(seed in any::<u64>()) {
+        let trace = |seed: u64| {
+            let mut rng = RandomStreams::new(seed).stream("trace");
+            let mut scheduler: Scheduler<u32> = Scheduler::new();
+            for i in 0..50 {
+                scheduler.schedule_in(rng.exponential_millis(1000.0), i).unwrap();
+            }
+            let mut out = Vec::new();
+            while let Some((t, e)) = scheduler.next_event() {
+                out.push((t.as_millis(), e));
+                if out.len() < 500 {
+                    scheduler.schedule_in(rng.exponential_millis(1000.0), e).unwrap();
+                }
+            }
+            out
+        };
+        let a = trace(seed);
+        let b = trace(seed);
+        prop_assert_eq!(&a, &b, "seed {}", seed);
+        prop_assert_ne!(a, trace(seed.wrapping_add(1)), "seed {} and {} gave the same trace", seed, seed.wrapping_add(1));
+    }
+}
+
+#[test]
+fn overflowing_delay_is_refused() {
+    let mut scheduler: Scheduler<()> = Scheduler::new()
+        .starting_at(SimTime::from_millis(10))
+        .unwrap();
+    let err = scheduler.schedule_in(SimDuration::MAX, ()).unwrap_err();
+    assert_eq!(
+        err,
+        ScheduleError::Overflow {
+            now: SimTime::from_millis(10),
+            delay: SimDuration::MAX
+        }
+    );
+    assert_eq!(scheduler.pending(), 0);
+}
+
+#[test]
+fn next_event_until_stops_at_the_horizon() {
+    let mut scheduler = Scheduler::new();
+    for h in [1u64, 2, 3] {
+        scheduler
+            .schedule_at(SimTime::EPOCH + SimDuration::from_hours(h), h)
+            .unwrap();
+    }
+    let horizon = SimTime::EPOCH + SimDuration::from_hours(2);
+    let mut got = Vec::new();
+    while let Some((_, h)) = scheduler.next_event_until(horizon) {
+        got.push(h);
+    }
+    assert_eq!(got, [1, 2], "events up to and including the horizon");
+    assert_eq!(scheduler.now(), horizon);
+    assert_eq!(scheduler.pending(), 1);
+    assert!(
+        scheduler
+            .advance_to(SimTime::EPOCH + SimDuration::from_hours(4))
+            .is_err(),
+        "advancing past a pending event must be refused"
+    );
+}
+
+#[test]
+fn time_conversions_round_trip() {
+    let t = SimTime::from_day(3) + SimDuration::from_hours(9) + SimDuration::from_minutes(30);
+    assert_eq!(t.day(), 3);
+    assert_eq!(t.minute_of_day(), 9 * 60 + 30);
+    assert!((t.as_days_f64() - (3.0 + 9.5 / 24.0)).abs() < 1e-12, "{t}");
+    assert_eq!(t.to_string(), "day 3 09:30:00.000");
+    assert_eq!(SimDuration::from_minutes_f64(1.5).as_millis(), 90_000);
+    assert_eq!(SimDuration::from_minutes_f64(-1.0), SimDuration::ZERO);
+    assert_eq!(SimDuration::from_hours_f64(f64::NAN), SimDuration::ZERO);
+    assert_eq!(SimTime::from_hours_f64(0.5).as_millis(), 1_800_000);
+}
