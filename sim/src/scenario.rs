@@ -1,0 +1,800 @@
+//! Scenario files: from YAML text to a typed, validated scenario.
+//!
+//! The sim crate does no I/O, so the loader takes the file's name (for messages) and its text.
+//! A planner's mistake must be easy to find, so every error names the file, the line and the
+//! field: YAML syntax errors carry the parser's location; type errors and unknown fields carry the
+//! field path (tracked with `serde_path_to_error`), which [`LineIndex`] maps back to the line where
+//! that field is written; validation errors name a field path the same way.
+//!
+//! Overrides from the command line (`--set a.b.c=value`, `--population N`, `--seed S`) are applied
+//! to the parsed document before it is typed, so an override is checked exactly like the file
+//! itself, and an error in one names the flag that caused it.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value};
+
+/// One step in a field path: a mapping key or a sequence index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+/// A field's address in a scenario, written `calendar.nemid_shutdown` or `segments[2].share`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FieldPath(pub Vec<PathSegment>);
+
+impl FieldPath {
+    /// Parses the dotted form used by `--set` and by validation errors.
+    ///
+    /// # Errors
+    /// An empty segment (`a..b`), an empty path or an index that is not a number.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut segments = Vec::new();
+        if text.trim().is_empty() {
+            return Err("the field path is empty".to_owned());
+        }
+        for part in text.split('.') {
+            let (key, mut rest) = match part.find('[') {
+                Some(at) => (&part[..at], &part[at..]),
+                None => (part, ""),
+            };
+            if key.is_empty() && (segments.is_empty() || rest.is_empty()) {
+                return Err(format!("`{text}` has an empty segment"));
+            }
+            if !key.is_empty() {
+                segments.push(PathSegment::Key(key.to_owned()));
+            }
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let close = stripped
+                    .find(']')
+                    .ok_or_else(|| format!("`{text}` has an unclosed `[`"))?;
+                let index = stripped[..close]
+                    .parse::<usize>()
+                    .map_err(|_| format!("`{text}`: `{}` is not a list index", &stripped[..close]))?;
+                segments.push(PathSegment::Index(index));
+                rest = &stripped[close + 1..];
+            }
+            if !rest.is_empty() {
+                return Err(format!("`{text}` has text after `]`"));
+            }
+        }
+        Ok(Self(segments))
+    }
+
+    #[must_use]
+    pub fn child(&self, segment: PathSegment) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(segment);
+        Self(segments)
+    }
+
+    #[must_use]
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn from_serde_path(path: &serde_path_to_error::Path) -> Self {
+        let mut segments = Vec::new();
+        for segment in path {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => {
+                    segments.push(PathSegment::Index(*index));
+                }
+                serde_path_to_error::Segment::Map { key } => {
+                    segments.push(PathSegment::Key(key.clone()));
+                }
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        Self(segments)
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("(top level)");
+        }
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                PathSegment::Key(key) if i == 0 => f.write_str(key)?,
+                PathSegment::Key(key) => write!(f, ".{key}")?,
+                PathSegment::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where each field of a block-style YAML document is written.
+///
+/// Scenario files are block YAML (`key: value`, `- item`), so the lines and their indentation are
+/// enough to know which field a line starts; flow collections (`{a: 1}`) and multi-line scalars
+/// are treated as one value on the line of their key. A path that is not written in the file
+/// (a field left to its default) maps to the line of its nearest written ancestor.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    entries: Vec<(Vec<PathSegment>, usize)>,
+}
+
+struct Frame {
+    indent: usize,
+    segment: PathSegment,
+}
+
+impl LineIndex {
+    #[must_use]
+    pub fn new(text: &str) -> Self {
+        let mut entries = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        // A block scalar (`key: |`) owns every following line indented deeper than its key.
+        let mut block_scalar_indent: Option<usize> = None;
+        for (number, raw) in text.lines().enumerate() {
+            let line_number = number + 1;
+            let content = raw.trim_start_matches(' ');
+            let indent = raw.len() - content.len();
+            if content.is_empty() || content.starts_with('#') {
+                continue;
+            }
+            if let Some(owner) = block_scalar_indent {
+                if indent > owner {
+                    continue;
+                }
+                block_scalar_indent = None;
+            }
+            if content.starts_with("---") || content.starts_with("...") {
+                stack.clear();
+                continue;
+            }
+            let mut column = indent;
+            let mut rest = content;
+            // `- ` items, possibly nested on one line (`- - a`), then maybe `key: value`.
+            while rest == "-" || rest.starts_with("- ") {
+                while stack.last().is_some_and(|frame| frame.indent > column) {
+                    stack.pop();
+                }
+                let index = match stack.last() {
+                    Some(Frame { indent: at, segment: PathSegment::Index(previous) })
+                        if *at == column =>
+                    {
+                        let next = previous + 1;
+                        stack.pop();
+                        next
+                    }
+                    _ => 0,
+                };
+                stack.push(Frame { indent: column, segment: PathSegment::Index(index) });
+                entries.push((stack.iter().map(|f| f.segment.clone()).collect(), line_number));
+                let after = &rest[1..];
+                let trimmed = after.trim_start_matches(' ');
+                column += 1 + after.len() - trimmed.len();
+                rest = trimmed;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            if rest.is_empty() {
+                continue;
+            }
+            let Some((key, value)) = split_mapping_key(rest) else {
+                continue;
+            };
+            while stack.last().is_some_and(|frame| {
+                frame.indent > column
+                    || (frame.indent == column && matches!(frame.segment, PathSegment::Key(_)))
+                    || (frame.indent == column
+                        && matches!(frame.segment, PathSegment::Index(_))
+                        && column == indent)
+            }) {
+                stack.pop();
+            }
+            stack.push(Frame { indent: column, segment: PathSegment::Key(key) });
+            entries.push((stack.iter().map(|f| f.segment.clone()).collect(), line_number));
+            let value = strip_comment(value).trim();
+            if value.starts_with('|') || value.starts_with('>') {
+                block_scalar_indent = Some(column);
+            }
+        }
+        Self { entries }
+    }
+
+    /// The line where `path` is written, or where its nearest written ancestor is.
+    #[must_use]
+    pub fn line_of(&self, path: &FieldPath) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for (entry_path, line) in &self.entries {
+            if entry_path.len() <= path.0.len()
+                && path.0[..entry_path.len()] == entry_path[..]
+                && best.is_none_or(|(depth, _)| entry_path.len() > depth)
+            {
+                best = Some((entry_path.len(), *line));
+            }
+        }
+        best.map(|(_, line)| line)
+    }
+
+    /// The line where exactly `path` is written, if it is.
+    #[must_use]
+    pub fn exact_line_of(&self, path: &FieldPath) -> Option<usize> {
+        self.entries.iter().find(|(entry_path, _)| *entry_path == path.0).map(|(_, line)| *line)
+    }
+}
+
+/// Splits `key: value` (or `key:`) at the first `:` outside quotes that ends the key.
+fn split_mapping_key(text: &str) -> Option<(String, &str)> {
+    let bytes = text.as_bytes();
+    let (key, after) = match bytes.first()? {
+        quote @ (b'"' | b'\'') => {
+            let close = text[1..].find(char::from(*quote))? + 1;
+            (text[1..close].to_owned(), &text[close + 1..])
+        }
+        b'{' | b'[' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' => return None,
+        _ => {
+            let mut at = None;
+            for (i, c) in text.char_indices() {
+                if c == ':' && text[i + 1..].chars().next().is_none_or(|next| next == ' ') {
+                    at = Some(i);
+                    break;
+                }
+                if c == '#' && i > 0 && text[..i].ends_with(' ') {
+                    return None;
+                }
+            }
+            let at = at?;
+            (text[..at].trim_end().to_owned(), &text[at..])
+        }
+    };
+    let value = after.strip_prefix(':')?;
+    if !(value.is_empty() || value.starts_with(' ')) {
+        return None;
+    }
+    Some((key, value))
+}
+
+fn strip_comment(value: &str) -> &str {
+    let mut in_single = false;
+    let mut in_double = false;
+    let mut previous = ' ';
+    for (i, c) in value.char_indices() {
+        match c {
+            '\'' if !in_double => in_single = !in_single,
+            '"' if !in_single => in_double = !in_double,
+            '#' if !in_single && !in_double && previous == ' ' => return &value[..i],
+            _ => {}
+        }
+        previous = c;
+    }
+    value
+}
+
+/// What went wrong with a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScenarioErrorKind {
+    /// The text is not valid YAML.
+    Syntax(String),
+    /// A field the scenario type does not have.
+    UnknownField,
+    /// A missing field, a wrong type or a value the type cannot hold.
+    BadValue(String),
+    /// The scenario's own checks rejected a value.
+    Invalid(String),
+    /// A `--set`, `--population` or `--seed` that cannot be applied.
+    BadOverride(String),
+}
+
+/// A scenario error that names the file, the line and the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    pub file: String,
+    /// 1-based; `None` only when the document is empty or the field has no written ancestor.
+    pub line: Option<usize>,
+    pub field: FieldPath,
+    /// The command-line flag that put the offending value there, if one did.
+    pub flag: Option<String>,
+    pub kind: ScenarioErrorKind,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}", self.field)?;
+        if let Some(flag) = &self.flag {
+            write!(f, " (from {flag})")?;
+        }
+        match &self.kind {
+            ScenarioErrorKind::Syntax(message) => write!(f, ": YAML syntax error: {message}"),
+            ScenarioErrorKind::UnknownField => write!(f, ": unknown field"),
+            ScenarioErrorKind::BadValue(message) => write!(f, ": {message}"),
+            ScenarioErrorKind::Invalid(message) => write!(f, ": invalid: {message}"),
+            ScenarioErrorKind::BadOverride(message) => write!(f, ": {message}"),
+        }
+    }
+}
+
+/// One command-line override: put `value` at `path`; `flag` is how the user wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub path: FieldPath,
+    pub value: Value,
+    pub flag: String,
+}
+
+impl Override {
+    /// Reads `--set a.b.c=value`; the value is a YAML scalar (or flow collection).
+    pub fn parse_set(file: &str, assignment: &str) -> Result<Self, ScenarioError> {
+        let flag = format!("--set {assignment}");
+        let fail = |field: FieldPath, message: String| ScenarioError {
+            file: file.to_owned(),
+            line: None,
+            field,
+            flag: Some(flag.clone()),
+            kind: ScenarioErrorKind::BadOverride(message),
+        };
+        let Some((path_text, value_text)) = assignment.split_once('=') else {
+            return Err(fail(FieldPath::default(), "expected `--set field.path=value`".to_owned()));
+        };
+        let path = FieldPath::parse(path_text.trim()).map_err(|m| fail(FieldPath::default(), m))?;
+        if path.is_root() {
+            return Err(fail(path, "cannot replace the whole scenario".to_owned()));
+        }
+        let value: Value = serde_yaml::from_str(value_text).map_err(|err| {
+            let message = strip_location(&err.to_string());
+            fail(path.clone(), format!("the value is not valid YAML: {message}"))
+        })?;
+        Ok(Self { path, value, flag })
+    }
+}
+
+/// A parsed scenario document, not yet typed.
+#[derive(Debug, Clone)]
+pub struct ScenarioDocument {
+    file: String,
+    lines: LineIndex,
+    value: Value,
+}
+
+impl ScenarioDocument {
+    /// Parses YAML text; the document must be a mapping.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
+        let lines = LineIndex::new(text);
+        let value: Value = serde_yaml::from_str(text).map_err(|err| ScenarioError {
+            file: file.to_owned(),
+            line: err.location().map(|location| location.line()),
+            field: FieldPath::default(),
+            flag: None,
+            kind: ScenarioErrorKind::Syntax(strip_location(&err.to_string())),
+        })?;
+        let value = match value {
+            Value::Null => Value::Mapping(Mapping::new()),
+            mapping @ Value::Mapping(_) => mapping,
+            _ => {
+                return Err(ScenarioError {
+                    file: file.to_owned(),
+                    line: Some(1),
+                    field: FieldPath::default(),
+                    flag: None,
+                    kind: ScenarioErrorKind::BadValue(
+                        "a scenario is a mapping of fields (`name: ...`, `kind: ...`)".to_owned(),
+                    ),
+                });
+            }
+        };
+        Ok(Self { file: file.to_owned(), lines, value })
+    }
+
+    #[must_use]
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The value at `path` as written in the file, if it is.
+    #[must_use]
+    pub fn get(&self, path: &FieldPath) -> Option<&Value> {
+        get_in(&self.value, path)
+    }
+
+    /// Adds a top-level field the file leaves out (e.g. the default `kind`).
+    pub fn insert_top_level_default(&mut self, key: &str, value: Value) {
+        if let Value::Mapping(map) = &mut self.value {
+            if !map.contains_key(key) {
+                map.insert(Value::String(key.to_owned()), value);
+            }
+        }
+    }
+
+    /// Types the document and applies `overrides`, naming the field (and flag) of any error.
+    ///
+    /// The file is typed first, then serialized back with every default filled in, so an
+    /// override can reach any field of the scenario, written in the file or not; an override
+    /// whose path the scenario does not have is an error naming that path.
+    pub fn load<T: Serialize + DeserializeOwned>(
+        &self,
+        overrides: &[Override],
+    ) -> Result<T, ScenarioError> {
+        let from_file: T = self.deserialize(self.value.clone(), &[])?;
+        if overrides.is_empty() {
+            return Ok(from_file);
+        }
+        let mut expanded = serde_yaml::to_value(&from_file).map_err(|err| {
+            self.error_at(
+                FieldPath::default(),
+                ScenarioErrorKind::BadValue(format!("cannot expand defaults: {err}")),
+                &[],
+            )
+        })?;
+        for item in overrides {
+            set_in(&mut expanded, &item.path, item.value.clone()).map_err(|message| {
+                let mut err = self.error_at(
+                    item.path.clone(),
+                    ScenarioErrorKind::BadOverride(message),
+                    &[],
+                );
+                err.flag = Some(item.flag.clone());
+                err
+            })?;
+        }
+        self.deserialize(expanded, overrides)
+    }
+
+    fn deserialize<T: DeserializeOwned>(
+        &self,
+        value: Value,
+        overrides: &[Override],
+    ) -> Result<T, ScenarioError> {
+        serde_path_to_error::deserialize(value).map_err(|err| {
+            let mut field = FieldPath::from_serde_path(err.path());
+            let message = strip_location(&err.inner().to_string());
+            let kind = if let Some(name) = unknown_field_name(&message) {
+                // The tracked path may stop at the map that holds the unknown key.
+                if field.0.last() != Some(&PathSegment::Key(name.clone())) {
+                    field = field.child(PathSegment::Key(name));
+                }
+                ScenarioErrorKind::UnknownField
+            } else {
+                ScenarioErrorKind::BadValue(message)
+            };
+            self.error_at(field, kind, overrides)
+        })
+    }
+
+    /// An error for `field`, located in the file and attributed to the override that set it.
+    #[must_use]
+    pub fn error_at(
+        &self,
+        field: FieldPath,
+        kind: ScenarioErrorKind,
+        overrides: &[Override],
+    ) -> ScenarioError {
+        let flag = overrides
+            .iter()
+            .filter(|item| field.0.starts_with(&item.path.0))
+            .max_by_key(|item| item.path.0.len())
+            .map(|item| item.flag.clone());
+        ScenarioError {
+            file: self.file.clone(),
+            line: self.lines.line_of(&field),
+            field,
+            flag,
+            kind,
+        }
+    }
+
+    /// A validation failure reported as a dotted field path (`calendar.nemid_shutdown`).
+    #[must_use]
+    pub fn invalid(&self, field_path: &str, message: &str, overrides: &[Override]) -> ScenarioError {
+        let field = FieldPath::parse(field_path).unwrap_or_default();
+        self.error_at(field, ScenarioErrorKind::Invalid(message.to_owned()), overrides)
+    }
+}
+
+fn get_in<'v>(value: &'v Value, path: &FieldPath) -> Option<&'v Value> {
+    let mut node = value;
+    for segment in &path.0 {
+        node = match (segment, node) {
+            (PathSegment::Key(key), Value::Mapping(map)) => map.get(key.as_str())?,
+            (PathSegment::Index(index), Value::Sequence(items)) => items.get(*index)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// Replaces the value at `path`, which must exist (the value has every field, defaults included).
+fn set_in(value: &mut Value, path: &FieldPath, new: Value) -> Result<(), String> {
+    let mut node = value;
+    let mut walked = FieldPath::default();
+    for segment in &path.0 {
+        walked = walked.child(segment.clone());
+        let next = match (segment, node) {
+            (PathSegment::Key(key), Value::Mapping(map)) => map.get_mut(key.as_str()),
+            (PathSegment::Index(index), Value::Sequence(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(child) => node = child,
+            None => return Err(format!("unknown field `{walked}`: the scenario has no such field")),
+        }
+    }
+    *node = new;
+    Ok(())
+}
+
+/// What the command line changes in a scenario.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--set a.b.c=value`, in order (a later one wins).
+    pub sets: Vec<String>,
+    /// `--population N`: the policy model's `population.size`.
+    pub population: Option<u32>,
+    /// `--seed S`: the scenario's `seed`.
+    pub seed: Option<u64>,
+}
+
+/// A typed, validated scenario of either kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scenario {
+    /// `kind: policy` (the default): a synthetic Denmark through the NemID phase-out.
+    Policy(crate::policy::PolicyScenario),
+}
+
+impl Scenario {
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            Scenario::Policy(policy) => &policy.name,
+        }
+    }
+
+    /// The seed the run uses (the file's, or `--seed`).
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        match self {
+            Scenario::Policy(policy) => policy.seed,
+        }
+    }
+
+    /// `policy` or `queue`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scenario::Policy(_) => "policy",
+        }
+    }
+}
+
+/// Loads a scenario from its file name and text, applying command-line `overrides`.
+///
+/// Every error names the file, the line and the field (and the flag, when an override is at
+/// fault): syntax errors, unknown fields, wrong types and failed validation alike.
+pub fn load(file: &str, text: &str, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    let mut document = ScenarioDocument::parse(file, text)?;
+    let kind_path = FieldPath(vec![PathSegment::Key("kind".to_owned())]);
+    let kind = match document.get(&kind_path) {
+        None => "policy".to_owned(),
+        Some(Value::String(kind)) => kind.clone(),
+        Some(_) => {
+            return Err(document.error_at(
+                kind_path,
+                ScenarioErrorKind::BadValue("`kind` must be `policy` or `queue`".to_owned()),
+                &[],
+            ));
+        }
+    };
+    let mut items = Vec::with_capacity(overrides.sets.len() + 2);
+    for assignment in &overrides.sets {
+        let mut item = Override::parse_set(file, assignment)?;
+        if item.path.0.first() == Some(&PathSegment::Key("kind".to_owned())) {
+            return Err(document.error_at(
+                item.path,
+                ScenarioErrorKind::BadOverride(
+                    "`kind` picks the model and cannot be overridden".to_owned(),
+                ),
+                &[],
+            ));
+        }
+        item.path = item.path.clone();
+        items.push(item);
+    }
+    if let Some(seed) = overrides.seed {
+        items.push(Override {
+            path: FieldPath(vec![PathSegment::Key("seed".to_owned())]),
+            value: Value::from(seed),
+            flag: format!("--seed {seed}"),
+        });
+    }
+    match kind.as_str() {
+        "policy" => {
+            document.insert_top_level_default("kind", Value::String("policy".to_owned()));
+            if let Some(size) = overrides.population {
+                items.push(Override {
+                    path: FieldPath::parse("population.size").unwrap_or_default(),
+                    value: Value::from(size),
+                    flag: format!("--population {size}"),
+                });
+            }
+            let policy: crate::policy::PolicyScenario = document.load(&items)?;
+            policy.validate().map_err(|err| match err.field_path() {
+                Some(path) => {
+                    let message = match &err {
+                        crate::policy::PolicyError::Invalid { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    document.invalid(path, &message, &items)
+                }
+                None => document.error_at(
+                    FieldPath::default(),
+                    ScenarioErrorKind::Invalid(err.to_string()),
+                    &items,
+                ),
+            })?;
+            Ok(Scenario::Policy(policy))
+        }
+        other => Err(document.error_at(
+            kind_path,
+            ScenarioErrorKind::BadValue(format!(
+                "unknown kind `{other}`: expected `policy` or `queue`"
+            )),
+            &[],
+        )),
+    }
+}
+
+/// serde_yaml appends ` at line L column C`; the loader prints the line itself.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let end = rest.find('`')?;
+    Some(rest[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+kind: policy   # a comment
+name: demo
+calendar:
+  milestones:
+    - date: 2023-10-31
+      what: shutdown
+    - date: 2023-06-30
+      what: |
+        support: closes
+        no: new NemID
+  qr_rollout: 2023-06-06
+segments:
+- share: 0.5
+  name: young
+- share: 0.5
+\"quoted key\": 1
+";
+
+    fn path(text: &str) -> FieldPath {
+        FieldPath::parse(text).unwrap()
+    }
+
+    #[test]
+    fn field_paths_round_trip_through_text() {
+        for text in ["a", "a.b.c", "segments[2].share", "a[0][1].b"] {
+            assert_eq!(path(text).to_string(), text);
+        }
+        assert!(FieldPath::parse("a..b").is_err());
+        assert!(FieldPath::parse("a[x]").is_err());
+        assert!(FieldPath::parse("").is_err());
+    }
+
+    #[test]
+    fn line_index_finds_nested_keys_and_list_items() {
+        let index = LineIndex::new(TEXT);
+        assert_eq!(index.exact_line_of(&path("kind")), Some(1));
+        assert_eq!(index.exact_line_of(&path("calendar.milestones[0].date")), Some(5));
+        assert_eq!(index.exact_line_of(&path("calendar.milestones[1].what")), Some(8));
+        // Lines inside the block scalar are not keys.
+        assert_eq!(index.exact_line_of(&path("calendar.milestones[1].no")), None);
+        assert_eq!(index.exact_line_of(&path("calendar.qr_rollout")), Some(11));
+        assert_eq!(index.exact_line_of(&path("segments[0].name")), Some(14));
+        assert_eq!(index.exact_line_of(&path("segments[1].share")), Some(15));
+        assert_eq!(index.exact_line_of(&path("quoted key")), Some(16));
+        // A field left to its default maps to its nearest written ancestor.
+        assert_eq!(index.line_of(&path("calendar.milestones[1].absent")), Some(7));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = ScenarioDocument::parse("x.yaml", "a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(matches!(err.kind, ScenarioErrorKind::Syntax(_)), "{err}");
+        assert!(err.line.is_some(), "{err}");
+        assert!(err.to_string().starts_with("x.yaml:"), "{err}");
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        share: f64,
+        #[serde(default)]
+        name: Option<String>,
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        segments: Vec<Inner>,
+        #[serde(default)]
+        horizon: u32,
+    }
+
+    fn set(assignment: &str) -> Override {
+        Override::parse_set("s.yaml", assignment).unwrap()
+    }
+
+    #[test]
+    fn set_reaches_written_and_default_fields() {
+        let doc = ScenarioDocument::parse("s.yaml", "segments:\n  - share: 0.5\n").unwrap();
+        let loaded: Outer = doc
+            .load(&[set("segments[0].share=0.25"), set("horizon=7"), set("segments[0].name=x")])
+            .unwrap();
+        assert_eq!(
+            loaded,
+            Outer { segments: vec![Inner { share: 0.25, name: Some("x".into()) }], horizon: 7 }
+        );
+    }
+
+    #[test]
+    fn set_rejects_paths_the_scenario_does_not_have() {
+        let doc = ScenarioDocument::parse("s.yaml", "segments:\n  - share: 0.5\n").unwrap();
+        for (assignment, field) in [
+            ("segmnts[0].share=1", "segmnts"),
+            ("segments[3].share=1", "segments[3]"),
+            ("segments[0].colour=red", "segments[0].colour"),
+        ] {
+            let err = doc.load::<Outer>(&[set(assignment)]).unwrap_err();
+            assert!(matches!(err.kind, ScenarioErrorKind::BadOverride(_)), "{err}");
+            assert!(err.to_string().contains(&format!("`{field}`")), "{assignment}: {err}");
+            assert_eq!(err.flag.as_deref(), Some(format!("--set {assignment}").as_str()));
+        }
+        assert!(Override::parse_set("s.yaml", "no-equals-sign").is_err());
+        assert!(Override::parse_set("s.yaml", "a=[1, 2").is_err());
+    }
+
+    #[test]
+    fn typing_errors_name_field_and_line() {
+        let text = "segments:\n  - share: 0.5\n  - share: lots\n";
+        let doc = ScenarioDocument::parse("s.yaml", text).unwrap();
+        let err = doc.load::<Outer>(&[]).unwrap_err();
+        assert_eq!(err.field, path("segments[1].share"), "{err}");
+        assert_eq!(err.line, Some(3), "{err}");
+
+        let text = "segments:\n  - share: 0.5\n    colour: red\n";
+        let doc = ScenarioDocument::parse("s.yaml", text).unwrap();
+        let err = doc.load::<Outer>(&[]).unwrap_err();
+        assert_eq!(err.kind, ScenarioErrorKind::UnknownField, "{err}");
+        assert_eq!(err.field, path("segments[0].colour"), "{err}");
+        assert_eq!(err.line, Some(3), "{err}");
+    }
+
+    #[test]
+    fn errors_in_overridden_fields_name_the_flag_and_the_line() {
+        let text = "horizon: 3\nsegments:\n  - share: 0.5\n";
+        let doc = ScenarioDocument::parse("s.yaml", text).unwrap();
+        let err = doc.load::<Outer>(&[set("segments[0].share=plenty")]).unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert_eq!(err.field, path("segments[0].share"), "{err}");
+        assert_eq!(err.flag.as_deref(), Some("--set segments[0].share=plenty"), "{err}");
+        assert!(err.to_string().starts_with("s.yaml:3: segments[0].share (from --set"), "{err}");
+    }
+}
