@@ -13,6 +13,7 @@
 //! every citizen's decisions untouched.
 
 use chrono::Datelike;
+use mitid_devices::assurance::{Aal, Ial, Loa, loa};
 
 use crate::kernel::{
     MILLIS_PER_HOUR, RandomStream, RandomStreams, Scheduler, SimDuration, SimTime,
@@ -152,6 +153,28 @@ struct Model<'a> {
     rows: Vec<DayRow>,
     population_15plus: u32,
     min_age: u8,
+    /// LoA each sector requires, by [`Sector::index`](super::scenario::Sector::index).
+    required_loa: [Loa; 8],
+    /// Needs per day, summed over MitID holders, that a sector refuses for too low an LoA.
+    refused_need_rate: f64,
+}
+
+/// Identity assurance a migration route gives. In person at Citizen Service is High (DOMAIN.md);
+/// passport chip + face scan is Substantial (DOMAIN.md); NemID, bank and witness routes are
+/// taken as Substantial and a P-code identity as Low (*assumptions*: DOMAIN.md only says a
+/// P-code MitID "is refused by many services").
+fn route_ial(r: u8) -> Ial {
+    match r {
+        route::CITIZEN_SERVICE => Ial::High,
+        route::P_CODE => Ial::Low,
+        _ => Ial::Substantial,
+    }
+}
+
+/// Authenticator assurance of everyday logins: an app swipe and a code display / audio reader
+/// with password are both Substantial (devices crate README, NSIS rules).
+fn kind_aal(_kind: MitidKind) -> Aal {
+    Aal::Substantial
 }
 
 fn need_key(c: &Citizen) -> usize {
@@ -289,6 +312,14 @@ pub(crate) fn run(
         rows: Vec::new(),
         population_15plus: 0,
         min_age: sc.population.segments.mitid_min_age,
+        required_loa: {
+            let mut required = [Loa::Substantial; 8];
+            for n in &sc.behaviour.login_needs {
+                required[n.sector.index()] = n.required_loa;
+            }
+            required
+        },
+        refused_need_rate: 0.0,
     };
 
     let mut sched: Scheduler<Ev> = Scheduler::new();
@@ -625,6 +656,19 @@ impl Model<'_> {
             self.today.failed_logins += n;
             self.totals.failed_logins += u64::from(n);
         }
+        let kind = MitidKind::issued_for(z.traits);
+        let level = loa(route_ial(z.route), kind_aal(kind));
+        let rates = self.need_rates[need_key(&z)];
+        let mut refused = false;
+        for (s, &rate) in rates.iter().enumerate() {
+            if rate > 0.0 && !level.satisfies(self.required_loa[s]) {
+                self.refused_need_rate += rate;
+                refused = true;
+            }
+        }
+        if refused {
+            self.totals.mitid_refused_by_loa += 1;
+        }
         match z.route {
             route::VIA_NEMID => self.totals.via_nemid += 1,
             route::APP_PASSPORT => self.totals.app_passport += 1,
@@ -642,7 +686,7 @@ impl Model<'_> {
         counts.mitid += 1;
         self.today.new_mitid += 1;
         let zc = &mut self.citizens[c as usize];
-        zc.mitid = MitidKind::issued_for(z.traits) as u8;
+        zc.mitid = kind as u8;
         zc.status &= !(status::PENDING | status::FORCED);
         zc.route = 0;
         self.schedule_authenticator(sched, c, now)
@@ -1132,6 +1176,10 @@ impl Model<'_> {
                 mitid_15 += a.mitid;
             }
         }
+        // Logins of holders whose MitID's LoA a sector refuses (e.g. P-code identities).
+        let refused = poisson(&mut self.rng.needs, self.refused_need_rate);
+        self.today.failed_logins += refused;
+        self.totals.failed_logins += u64::from(refused);
         let t = std::mem::replace(
             &mut self.today,
             DayAcc {

@@ -166,6 +166,9 @@ pub struct RunTotals {
     pub suspensions_lifted: u32,
     /// Support PIN resets refused because the phone number changed recently.
     pub support_refused_number_changed: u32,
+    /// MitID holders whose level of assurance (`loa(ial, aal)`) some sector they need refuses
+    /// (e.g. P-code identities where Substantial is required); their needs there fail daily.
+    pub mitid_refused_by_loa: u32,
     /// Failed logins over the run.
     pub failed_logins: u64,
     /// Lock-outs over the run.

@@ -8,6 +8,8 @@
 //! of this day the change is in effect".
 
 use chrono::{Datelike, NaiveDate};
+use mitid_devices::assurance::Loa;
+use mitid_devices::policy::AppPolicy;
 use serde::{Deserialize, Serialize};
 
 use super::PolicyError;
@@ -590,6 +592,15 @@ pub struct LoginNeedRate {
     /// Only bank customers have this need (banks and shops paying by net bank).
     #[serde(default)]
     pub bank_customers_only: bool,
+    /// The level of assurance the sector requires (`low`, `substantial`, `high`). A MitID whose
+    /// LoA (`mitid_devices::loa(ial, aal)`) is lower is refused: e.g. a P-code MitID (DOMAIN.md:
+    /// "refused by many services"). Default `substantial`.
+    #[serde(default = "default_required_loa")]
+    pub required_loa: Loa,
+}
+
+fn default_required_loa() -> Loa {
+    Loa::Substantial
 }
 
 fn default_max_age() -> u8 {
@@ -604,6 +615,7 @@ fn default_login_needs() -> Vec<LoginNeedRate> {
         min_age,
         max_age,
         bank_customers_only: bank,
+        required_loa: Loa::Substantial,
     };
     vec![
         need(Sector::Bank, 80.0, 20.0, 13, 120, true),
@@ -641,7 +653,8 @@ pub struct AuthenticatorEventRates {
     /// Share of lock-outs that become a permanent block (the rest are temporary suspensions that
     /// lift after `suspension_hours`). Default 0.15.
     pub permanent_block_share: f64,
-    /// Length of a temporary suspension in hours. Default 1.
+    /// Length of a temporary suspension in hours. Default: the devices crate's app PIN lock-out
+    /// (`AppPolicy::pin_lockout.lock_duration`, an assumption of 1 hour).
     pub suspension_hours: f64,
     /// Share of support PIN resets refused because the phone number changed in the last 5 days
     /// (DOMAIN.md). Default 0.02.
@@ -665,7 +678,8 @@ impl Default for AuthenticatorEventRates {
             lockout_per_year: 0.05,
             challenged_factor: 2.0,
             permanent_block_share: 0.15,
-            suspension_hours: 1.0,
+            suspension_hours: AppPolicy::default().pin_lockout.lock_duration.as_secs() as f64
+                / 3600.0,
             phone_number_changed_recently: 0.02,
             device_delivery_days: 5.0,
             qr_confusion: 0.03,
