@@ -5,7 +5,7 @@
 //! ```
 //!
 //! POPULATION overrides `population.size`; SEED overrides the scenario's seed. Peak memory is
-//! the process's high-water resident set (`VmHWM` in /proc/self/status). Prints the MitID users
+//! the process's high-water resident set (`VmHWM` in `/proc/self/status`). Prints the `MitID` users
 //! on a few milestone dates so a calibration can be read off the same run.
 
 use std::time::Instant;

@@ -153,7 +153,7 @@ impl CitizenService {
 fn take(c: &mut CitizenServiceCounter, day: u32, service: SimDuration) -> SimTime {
     let index = u64::from(c.booked[day as usize]);
     c.booked[day as usize] += 1;
-    let lanes = (c.slots[day as usize].max(1) as f64 * service.as_minutes_f64() / 480.0)
+    let lanes = (f64::from(c.slots[day as usize].max(1)) * service.as_minutes_f64() / 480.0)
         .ceil()
         .max(1.0) as u64;
     let offset = (index / lanes) * service.as_millis();

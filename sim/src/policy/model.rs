@@ -12,6 +12,10 @@
 //! `citizen-service`, `support`, `qr`, `population`), so changing, say, support staffing leaves
 //! every citizen's decisions untouched.
 
+// `c` (citizen index), `z` (its record), `m`/`a` (behaviour sections), `r` (route or reason)
+// are used the same way in every handler; longer names would hide the logic.
+#![allow(clippy::many_single_char_names)]
+
 use chrono::Datelike;
 use mitid_devices::assurance::{Aal, Ial, Loa, loa};
 
@@ -64,6 +68,18 @@ mod reason {
     pub const MIGRATION_HELP: u8 = 1;
     pub const RECOVERY: u8 = 2;
     pub const QR: u8 = 3;
+}
+
+/// Where a broken authenticator goes next.
+enum Next {
+    /// Recovered by self-service at this instant.
+    At(SimTime),
+    /// A call to the support line.
+    Support,
+    /// An appointment at Citizen Service.
+    CitizenService,
+    /// No route (abroad without passport or second device).
+    Stuck,
 }
 
 /// The model's events: 8 bytes each (a test pins it), citizen index plus at most a reason byte.
@@ -205,6 +221,8 @@ fn poisson(rng: &mut RandomStream, mean: f64) -> u32 {
     k
 }
 
+// The set-up reads as one list of the model's parts; splitting it would only scatter them.
+#[allow(clippy::too_many_lines)]
 pub(crate) fn run(
     sc: &PolicyScenario,
     seed: u64,
@@ -430,7 +448,7 @@ impl Model<'_> {
                     let mut at = SimTime::from_day(now.day())
                         + SimDuration::from_hours(u64::from(self.shift_hours[next as usize]));
                     if at <= now {
-                        at = at + SimDuration::from_days(1);
+                        at += SimDuration::from_days(1);
                     }
                     sched.schedule_at(at, Ev::Shift(next))?;
                 }
@@ -714,16 +732,15 @@ impl Model<'_> {
         }
         self.months[muni][month].requests += 1;
         self.today.cs_requests += 1;
-        match self.cs.book(muni, day) {
-            Some(at) => sched.schedule_at(at.max(now), Ev::Appointment(c))?,
-            None => {
-                let at = now
-                    + SimDuration::from_days(u64::from(
-                        self.sc.capacities.citizen_service.rebook_after_days,
-                    ));
-                if at < self.end {
-                    sched.schedule_at(at, Ev::CitizenServiceRetry(c))?;
-                }
+        if let Some(at) = self.cs.book(muni, day) {
+            sched.schedule_at(at.max(now), Ev::Appointment(c))?;
+        } else {
+            let at = now
+                + SimDuration::from_days(u64::from(
+                    self.sc.capacities.citizen_service.rebook_after_days,
+                ));
+            if at < self.end {
+                sched.schedule_at(at, Ev::CitizenServiceRetry(c))?;
             }
         }
         Ok(())
@@ -881,12 +898,6 @@ impl Model<'_> {
         let passport = self_ok && z.traits & all == all;
         let backup = z.has(traits::BACKUP_AUTHENTICATOR);
         let quick = now + days(m.self_service_days);
-        enum Next {
-            At(SimTime),
-            Support,
-            CitizenService,
-            Stuck,
-        }
         let next = match p {
             problem::LOST_PHONE => {
                 if passport {

@@ -805,6 +805,9 @@ impl Default for OutputsConfig {
 
 impl PolicyScenario {
     /// Checks every field. The error names the field path, e.g. `capacities.support.agents_day`.
+    // One check per field in the order of the file; `p`, `s`, `c`, `b`, `m`, `a` name the
+    // section being checked.
+    #[allow(clippy::too_many_lines, clippy::many_single_char_names)]
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.name.trim().is_empty() {
             return Err(PolicyError::invalid("name", "must not be empty"));

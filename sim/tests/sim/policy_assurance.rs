@@ -1,4 +1,4 @@
-//! Levels of assurance: a P-code MitID (IAL Low) is refused where Substantial is required,
+//! Levels of assurance: a P-code `MitID` (IAL Low) is refused where Substantial is required,
 //! through the devices crate's `loa(ial, aal)`.
 
 use mitid_devices::assurance::Loa;

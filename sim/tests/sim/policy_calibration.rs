@@ -1,4 +1,4 @@
-//! The default scenario is calibrated to DOMAIN.md's "more than 4.5 million people had MitID on
+//! The default scenario is calibrated to `DOMAIN.md`'s "more than 4.5 million people had `MitID` on
 //! 22 September 2022" out of 5.9 million. Shares scale, so a 1 % population must show 1 % of it.
 
 use crate::policy_support::{PHASEOUT_YAML, date, run, scenario};
