@@ -6,7 +6,8 @@
 //! bodies. Requests reject unknown fields so a typo in a caller is a 400 naming the field, not a
 //! silently ignored setting.
 //!
-//! Binary values (public keys, TOTP secrets) travel as unpadded base64url, as in JOSE.
+//! TOTP secrets travel as unpadded base64url; device records (`AppRegistration`,
+//! `ChipCredential`) in the serde form of the devices crate.
 
 use serde::{Deserialize, Serialize};
 
@@ -124,10 +125,12 @@ pub enum AddAuthenticatorRequest {
     CodeDisplay,
     /// An audio code reader: same as a code display, different device.
     AudioCodeReader,
-    /// A MitID chip (FIDO-style): the chip's P-256 public key, SEC1 uncompressed point, base64url.
+    /// A MitID chip (FIDO-style): the credential from `mitid_devices::Chip::registration(rp_id,
+    /// now)`, where `rp_id` is the host of the IdP's issuer URL. Its two-step activation state is
+    /// kept as given (`first_step_done` becomes active 24 h later through
+    /// `POST /admin/identities/{uuid}/authenticators/{id}/complete-chip-activation`).
     Chip {
-        credential_id: String,
-        public_key: String,
+        credential: mitid_devices::chip::ChipCredential,
     },
     /// The MitID password, used with code display, audio reader and chip. Replaces any earlier one.
     Password { password: String },
@@ -171,12 +174,13 @@ pub enum AuthenticatorIssued {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppActivationRequest {
-    pub user_id: String,
     /// Either an activation code from `AuthenticatorIssued::App` or a temporary PIN from
-    /// `POST /admin/identities/{uuid}/temporary-pin`.
+    /// `POST /admin/identities/{uuid}/temporary-pin`, as the citizen typed it.
     pub code: String,
-    /// The app's P-256 transaction-signing key, SEC1 uncompressed point, base64url.
-    pub public_key: String,
+    /// What the app produced at activation (`mitid_devices::MitidApp::activate`): user ID, key id
+    /// and the P-256 public key approvals are verified with. `activated_at` and `route` are
+    /// replaced by the IdP's own (the time of redemption, the route of the code).
+    pub registration: mitid_devices::app::AppRegistration,
     /// Shown in the registry ("Anna's iPhone").
     pub device_name: String,
 }

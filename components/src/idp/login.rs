@@ -1,0 +1,872 @@
+//! The citizen's login pages (plain HTML forms that work in any browser, no script needed) and
+//! the endpoints the MitID app talks to.
+//!
+//! Flow: `/authorize` → `GET /login/{id}` (user ID) → choose an authenticator →
+//! - app: the page shows the channel binding (4-digit code, or the QR payload from 6 June 2023 on)
+//!   and refreshes itself; the app fetches `GET /app/pending/{user_id}`, signs the transaction and
+//!   posts `POST /app/approvals/{id}`; the next refresh completes the login;
+//! - code display / audio code reader: code + password;
+//! - chip: password + the chip's assertion over the shown challenge.
+//!
+//! Every form carries a CSRF token bound to the login, and the login is bound to the browser by
+//! a cookie set at `/authorize`: a form posted from another site or browser is refused.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use mitid_devices::app::{
+    Approval, ChannelBinding, ChannelBindingKind, LoginPlatform, Transaction,
+};
+use mitid_devices::chip::{Assertion, AssertionRequest};
+use mitid_devices::{Factor, Timestamp, assess};
+use rand_core::OsRng;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::admin::AuthenticatorKind;
+use super::oidc::{self, Authenticated, cookie, error_page, error_redirect, esc, found};
+use super::registry::{AuthenticatorData, Identity, random_token};
+use super::script::AuthRequest;
+use super::{IdpState, SharedState};
+use crate::service::{ApiError, Form, Json};
+
+pub const BROWSER_COOKIE: &str = "mitid_browser";
+/// Wrong user IDs, passwords or codes allowed in one login before it ends.
+const MAX_FAILURES: u32 = 3;
+
+/// Where a login on the pages stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    UserId,
+    ChooseMethod,
+    AppWaiting,
+    Code(AuthenticatorKind),
+    Chip,
+}
+
+/// One login on the HTML pages.
+#[derive(Debug, Clone)]
+pub struct LoginTx {
+    pub id: String,
+    pub request: AuthRequest,
+    pub browser: String,
+    pub csrf: String,
+    pub expires_at: u64,
+    pub uuid: Option<String>,
+    pub step: Step,
+    pub script_id: Option<String>,
+    pub binding: Option<ChannelBinding>,
+    pub chip_request: Option<AssertionRequest>,
+    pub failures: u32,
+    pub message: Option<String>,
+}
+
+impl LoginTx {
+    /// What the control API shows of a login (the lab's device reads the binding here).
+    #[must_use]
+    pub fn control_view(&self) -> Value {
+        json!({
+            "login_id": self.id,
+            "client_id": self.request.client_id,
+            "state": self.request.state,
+            "step": format!("{:?}", self.step),
+            "channel_binding": self.binding.map(|b| b.display_text()),
+            "chip_request": self.chip_request,
+            "failures": self.failures,
+        })
+    }
+}
+
+/// An app approval waiting for the device.
+#[derive(Debug, Clone)]
+pub struct PendingApproval {
+    pub user_id: String,
+    pub transaction: Transaction,
+    pub result: Option<Result<mitid_devices::AppConfirmation, String>>,
+}
+
+fn timestamp(state: &IdpState) -> Timestamp {
+    Timestamp::from_unix_secs(state.now_secs())
+}
+
+/// Starts a login on the pages: stores it and sends the browser there.
+pub fn begin(
+    state: &SharedState,
+    headers: &HeaderMap,
+    request: AuthRequest,
+    script_id: Option<String>,
+) -> Response {
+    let browser = cookie(headers, BROWSER_COOKIE)
+        .filter(|b| {
+            b.len() == 32
+                && b.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+        .unwrap_or_else(|| random_token(24));
+    let id = random_token(16);
+    let tx = LoginTx {
+        id: id.clone(),
+        request,
+        browser: browser.clone(),
+        csrf: random_token(24),
+        expires_at: state.now_secs() + state.profile.lifetimes.login_seconds,
+        uuid: None,
+        step: Step::UserId,
+        script_id,
+        binding: None,
+        chip_request: None,
+        failures: 0,
+        message: None,
+    };
+    {
+        let mut store = state.lock();
+        let now = state.now_secs();
+        if store.logins.len() > 10_000 {
+            store.logins.retain(|_, t| t.expires_at > now);
+        }
+        store.logins.insert(id.clone(), tx);
+    }
+    let mut response = found(&format!("/login/{id}"));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{BROWSER_COOKIE}={browser}; Path=/login; HttpOnly; SameSite=Lax"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// The login, if it exists, is alive and belongs to this browser.
+fn load(state: &IdpState, headers: &HeaderMap, id: &str) -> Result<LoginTx, Response> {
+    let tx = state.lock().logins.get(id).cloned();
+    let Some(tx) = tx else {
+        return Err(error_page(
+            StatusCode::NOT_FOUND,
+            "Login not found",
+            "This login does not exist or has ended.",
+        ));
+    };
+    if tx.expires_at <= state.now_secs() {
+        state.lock().logins.remove(id);
+        return Err(error_redirect(
+            state,
+            &tx.request,
+            "access_denied",
+            "mitid_login_expired",
+        ));
+    }
+    if cookie(headers, BROWSER_COOKIE).as_deref() != Some(tx.browser.as_str()) {
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Login belongs to another browser",
+            "Start the login again from the service you came from.",
+        ));
+    }
+    Ok(tx)
+}
+
+fn check_csrf(tx: &LoginTx, sent: &str) -> Result<(), Response> {
+    let ok = sent.len() == tx.csrf.len()
+        && sent
+            .bytes()
+            .zip(tx.csrf.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0;
+    if ok {
+        Ok(())
+    } else {
+        Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The form was not sent from this login page.",
+        ))
+    }
+}
+
+fn save(state: &IdpState, tx: LoginTx) {
+    state.lock().logins.insert(tx.id.clone(), tx);
+}
+
+fn layout(title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>MitID – {t}</title><style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
+         label,input,button{{display:block;margin:.4rem 0;font-size:1.1rem}}.code{{font-size:2.5rem;letter-spacing:.4rem}}\
+         .msg{{color:#a00}}</style></head><body><main><h1>MitID</h1><h2>{t}</h2>{body}</main></body></html>",
+        t = esc(title)
+    );
+    let mut response = Html(html).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    response
+}
+
+fn form(tx: &LoginTx, action: &str, inner: &str, button: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/login/{id}/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{inner}\
+         <button type=\"submit\">{button}</button></form>",
+        id = esc(&tx.id),
+        csrf = esc(&tx.csrf),
+    )
+}
+
+fn cancel_form(tx: &LoginTx) -> String {
+    form(tx, "cancel", "", "Cancel")
+}
+
+fn message(tx: &LoginTx) -> String {
+    tx.message
+        .as_ref()
+        .map(|m| format!("<p class=\"msg\">{}</p>", esc(m)))
+        .unwrap_or_default()
+}
+
+fn identity(state: &IdpState, tx: &LoginTx) -> Option<Identity> {
+    tx.uuid
+        .as_ref()
+        .and_then(|u| state.lock().registry.by_uuid.get(u).cloned())
+}
+
+fn render(state: &IdpState, tx: &LoginTx) -> Response {
+    let reference = tx
+        .request
+        .idp_params
+        .reference_text
+        .clone()
+        .unwrap_or_else(|| format!("Log on to {}", tx.request.client_id));
+    let header_text = format!("<p>{}</p>{}", esc(&reference), message(tx));
+    match &tx.step {
+        Step::UserId => layout(
+            "Log on",
+            &format!(
+                "{header_text}{}{}",
+                form(
+                    tx,
+                    "user",
+                    "<label for=\"user_id\">User ID</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>",
+                    "Continue"
+                ),
+                cancel_form(tx)
+            ),
+        ),
+        Step::ChooseMethod => {
+            let id = identity(state, tx);
+            let mut options = String::new();
+            for (kind, label) in [
+                (AuthenticatorKind::App, "MitID app"),
+                (AuthenticatorKind::CodeDisplay, "Code display"),
+                (AuthenticatorKind::AudioCodeReader, "Audio code reader"),
+                (AuthenticatorKind::Chip, "MitID chip"),
+            ] {
+                let has = id.as_ref().is_some_and(|i| {
+                    i.authenticators
+                        .iter()
+                        .any(|a| a.kind == kind && !a.revoked && usable(&a.data))
+                });
+                if has {
+                    let value = serde_json::to_value(kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    options.push_str(&form(
+                        tx,
+                        "method",
+                        &format!("<input type=\"hidden\" name=\"method\" value=\"{value}\">"),
+                        label,
+                    ));
+                }
+            }
+            if options.is_empty() {
+                options =
+                    "<p>This MitID has no active authenticator. Contact MitID support.</p>".into();
+            }
+            layout(
+                "Choose how to log on",
+                &format!("{header_text}{options}{}", cancel_form(tx)),
+            )
+        }
+        Step::AppWaiting => {
+            let binding = tx.binding.map(|b| match b.kind() {
+                ChannelBindingKind::FourDigitCode => format!(
+                    "<p>Check that the app shows this code:</p><p class=\"code\" id=\"binding\">{}</p>",
+                    esc(&b.display_text())
+                ),
+                _ => format!(
+                    "<p>Scan this code with the MitID app:</p><p class=\"code\" id=\"binding\"><code>{}</code></p>",
+                    esc(&b.display_text())
+                ),
+            });
+            let mut response = layout(
+                "Open your MitID app",
+                &format!(
+                    "{header_text}{}<p>Approve the request in the app. This page updates by itself.</p>\
+                     <p><a href=\"/login/{}\">Update now</a></p>{}",
+                    binding.unwrap_or_default(),
+                    esc(&tx.id),
+                    cancel_form(tx)
+                ),
+            );
+            response
+                .headers_mut()
+                .insert("refresh", HeaderValue::from_static("2"));
+            response
+        }
+        Step::Code(kind) => {
+            let what = if *kind == AuthenticatorKind::AudioCodeReader {
+                "the code read aloud by your audio code reader"
+            } else {
+                "the code shown on your code display"
+            };
+            layout(
+                "Enter code and password",
+                &format!(
+                    "{header_text}{}{}",
+                    form(
+                        tx,
+                        "code",
+                        &format!(
+                            "<label for=\"code\">Enter {what}</label><input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+                             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
+                        ),
+                        "Log on"
+                    ),
+                    cancel_form(tx)
+                ),
+            )
+        }
+        Step::Chip => {
+            let challenge = tx
+                .chip_request
+                .as_ref()
+                .map(|r| serde_json::to_string(r).unwrap_or_default())
+                .unwrap_or_default();
+            layout(
+                "Use your MitID chip",
+                &format!(
+                    "{header_text}<p>Connect your chip and press its button. Challenge:</p><pre id=\"challenge\">{}</pre>{}{}",
+                    esc(&challenge),
+                    form(
+                        tx,
+                        "chip",
+                        "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required>\
+                         <label for=\"assertion\">Chip answer</label><textarea id=\"assertion\" name=\"assertion\" rows=\"6\" required></textarea>",
+                        "Log on"
+                    ),
+                    cancel_form(tx)
+                ),
+            )
+        }
+    }
+}
+
+fn usable(data: &AuthenticatorData) -> bool {
+    match data {
+        AuthenticatorData::App { registration, .. } => registration.is_some(),
+        AuthenticatorData::Chip(c) => c.is_active(),
+        AuthenticatorData::CodeToken(_) | AuthenticatorData::Password { .. } => true,
+    }
+}
+
+pub async fn page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let tx = match load(&state, &headers, &id) {
+        Ok(tx) => tx,
+        Err(r) => return r,
+    };
+    if tx.step == Step::AppWaiting {
+        let outcome = state
+            .lock()
+            .pending_app
+            .get(&id)
+            .and_then(|p| p.result.clone());
+        match outcome {
+            Some(Ok(confirmation)) => {
+                state.lock().pending_app.remove(&id);
+                let assessment = assess(&[Factor::MitidApp(confirmation)]);
+                return finish(&state, tx, assessment.aal, assessment.amr).await;
+            }
+            Some(Err(reason)) => {
+                state.lock().pending_app.remove(&id);
+                state.lock().logins.remove(&id);
+                return error_redirect(&state, &tx.request, "access_denied", &reason);
+            }
+            None => {}
+        }
+    }
+    render(&state, &tx)
+}
+
+async fn finish(
+    state: &SharedState,
+    tx: LoginTx,
+    aal: mitid_devices::Aal,
+    amr: mitid_devices::AmrSet,
+) -> Response {
+    state.lock().logins.remove(&tx.id);
+    let Some(identity) = identity(state, &tx) else {
+        return error_redirect(
+            state,
+            &tx.request,
+            "access_denied",
+            "the identity no longer exists",
+        );
+    };
+    oidc::complete(
+        state,
+        &tx.request,
+        &identity,
+        Authenticated {
+            aal,
+            amr,
+            auth_time: None,
+            sid: None,
+        },
+        tx.script_id.clone(),
+    )
+    .await
+}
+
+/// Counts a wrong answer; after [`MAX_FAILURES`] the login ends with `access_denied`.
+fn failed(state: &IdpState, mut tx: LoginTx, message: &str) -> Response {
+    tx.failures += 1;
+    if tx.failures >= MAX_FAILURES {
+        state.lock().logins.remove(&tx.id);
+        return error_redirect(
+            state,
+            &tx.request,
+            "access_denied",
+            "mitid_authentication_failed",
+        );
+    }
+    tx.message = Some(message.to_owned());
+    save(state, tx.clone());
+    render(state, &tx)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    pub csrf: String,
+    pub user_id: String,
+}
+
+pub async fn submit_user(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<UserForm>,
+) -> Response {
+    let mut tx = match load(&state, &headers, &id) {
+        Ok(tx) => tx,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_csrf(&tx, &f.csrf) {
+        return r;
+    }
+    if tx.step != Step::UserId {
+        return render(&state, &tx);
+    }
+    let user_id = f.user_id.trim().to_owned();
+    let limited = {
+        let mut store = state.lock();
+        let cpr = store
+            .registry
+            .by_user_id(&user_id)
+            .and_then(Identity::cpr)
+            .map(str::to_owned);
+        oidc::rate_limited(
+            &state,
+            &mut store,
+            &format!("user:{}", user_id.to_ascii_lowercase()),
+        ) || cpr.is_some_and(|c| oidc::rate_limited(&state, &mut store, &format!("cpr:{c}")))
+    };
+    if limited {
+        tx.message = Some("Too many attempts for this user ID. Try again later.".into());
+        save(&state, tx.clone());
+        return render(&state, &tx);
+    }
+    let found_identity = state.lock().registry.by_user_id(&user_id).cloned();
+    let Some(identity) = found_identity else {
+        return failed(&state, tx, "Unknown user ID.");
+    };
+    if let Some(hint) = &tx.request.idp_params.uuid_hint {
+        if *hint != identity.uuid {
+            return failed(
+                &state,
+                tx,
+                "This user ID is not the one the service asked for.",
+            );
+        }
+    }
+    tx.uuid = Some(identity.uuid.clone());
+    tx.step = Step::ChooseMethod;
+    tx.message = None;
+    save(&state, tx.clone());
+    render(&state, &tx)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MethodForm {
+    pub csrf: String,
+    pub method: AuthenticatorKind,
+}
+
+pub async fn choose_method(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<MethodForm>,
+) -> Response {
+    let mut tx = match load(&state, &headers, &id) {
+        Ok(tx) => tx,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_csrf(&tx, &f.csrf) {
+        return r;
+    }
+    let Some(identity) = identity(&state, &tx).filter(|_| tx.step == Step::ChooseMethod) else {
+        return render(&state, &tx);
+    };
+    let has = identity
+        .authenticators
+        .iter()
+        .any(|a| a.kind == f.method && !a.revoked && usable(&a.data));
+    if !has {
+        tx.message = Some("That authenticator is not active for this MitID.".into());
+        save(&state, tx.clone());
+        return render(&state, &tx);
+    }
+    let now = timestamp(&state);
+    match f.method {
+        AuthenticatorKind::App => {
+            let kind =
+                ChannelBindingKind::required(LoginPlatform::Computer, now, &state.policies.app);
+            let binding = ChannelBinding::generate(kind, &mut OsRng);
+            let reference = tx
+                .request
+                .idp_params
+                .reference_text
+                .clone()
+                .unwrap_or_else(|| format!("Log on to {}", tx.request.client_id));
+            let action = tx
+                .request
+                .idp_params
+                .action_text
+                .clone()
+                .unwrap_or_else(|| "Log on".into());
+            let transaction =
+                Transaction::new(&identity.user_id, &reference, &action, binding, &mut OsRng);
+            state.lock().pending_app.insert(
+                tx.id.clone(),
+                PendingApproval {
+                    user_id: identity.user_id.to_ascii_lowercase(),
+                    transaction,
+                    result: None,
+                },
+            );
+            tx.binding = Some(binding);
+            tx.step = Step::AppWaiting;
+        }
+        AuthenticatorKind::CodeDisplay | AuthenticatorKind::AudioCodeReader => {
+            tx.step = Step::Code(f.method)
+        }
+        AuthenticatorKind::Chip => {
+            let origin = state.issuer.clone();
+            tx.chip_request = Some(AssertionRequest::new(&state.rp_id, &origin, &mut OsRng));
+            tx.step = Step::Chip;
+        }
+        AuthenticatorKind::Password => {
+            tx.message = Some("A password alone is not enough to log on.".into());
+        }
+    }
+    tx.message = tx
+        .message
+        .filter(|_| f.method == AuthenticatorKind::Password);
+    save(&state, tx.clone());
+    render(&state, &tx)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    pub csrf: String,
+    pub code: String,
+    pub password: String,
+}
+
+pub async fn submit_code(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let tx = match load(&state, &headers, &id) {
+        Ok(tx) => tx,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_csrf(&tx, &f.csrf) {
+        return r;
+    }
+    let Step::Code(kind) = tx.step.clone() else {
+        return render(&state, &tx);
+    };
+    let Some(uuid) = tx.uuid.clone() else {
+        return render(&state, &tx);
+    };
+    let now = timestamp(&state);
+    let verdict = {
+        let mut store = state.lock();
+        let Some(identity) = store.registry.by_uuid.get_mut(&uuid) else {
+            return error_redirect(
+                &state,
+                &tx.request,
+                "access_denied",
+                "the identity no longer exists",
+            );
+        };
+        let password_ok = identity.password_matches(&f.password);
+        let mut last = Err("Wrong code or password.".to_owned());
+        for a in identity
+            .authenticators
+            .iter_mut()
+            .filter(|a| a.kind == kind && !a.revoked)
+        {
+            if let AuthenticatorData::CodeToken(record) = &mut a.data {
+                if !password_ok {
+                    // Without the password the code is not tried, so it is not used up.
+                    break;
+                }
+                match record.verify_typed(&f.code, now, &state.policies.code_token) {
+                    Ok(_) => {
+                        last = Ok(());
+                        break;
+                    }
+                    Err(e) => last = Err(format!("The code was not accepted: {e}.")),
+                }
+            }
+        }
+        last
+    };
+    match verdict {
+        Ok(()) => {
+            let device = if kind == AuthenticatorKind::AudioCodeReader {
+                Factor::AudioCodeReader
+            } else {
+                Factor::CodeDisplay
+            };
+            let assessment = assess(&[Factor::Password, device]);
+            finish(&state, tx, assessment.aal, assessment.amr).await
+        }
+        Err(message) => failed(&state, tx, &message),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChipForm {
+    pub csrf: String,
+    pub password: String,
+    pub assertion: String,
+}
+
+pub async fn submit_chip(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ChipForm>,
+) -> Response {
+    let tx = match load(&state, &headers, &id) {
+        Ok(tx) => tx,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_csrf(&tx, &f.csrf) {
+        return r;
+    }
+    let (Step::Chip, Some(request), Some(uuid)) =
+        (tx.step.clone(), tx.chip_request.clone(), tx.uuid.clone())
+    else {
+        return render(&state, &tx);
+    };
+    let Ok(assertion) = serde_json::from_str::<Assertion>(&f.assertion) else {
+        return failed(&state, tx, "The chip answer could not be read.");
+    };
+    let verdict = {
+        let mut store = state.lock();
+        let Some(identity) = store.registry.by_uuid.get_mut(&uuid) else {
+            return error_redirect(
+                &state,
+                &tx.request,
+                "access_denied",
+                "the identity no longer exists",
+            );
+        };
+        if identity.password_matches(&f.password) {
+            let mut last = Err("The chip answer was not accepted.".to_owned());
+            for a in identity
+                .authenticators
+                .iter_mut()
+                .filter(|a| a.kind == AuthenticatorKind::Chip && !a.revoked)
+            {
+                if let AuthenticatorData::Chip(credential) = &mut a.data {
+                    if credential.credential_id != assertion.credential_id {
+                        continue;
+                    }
+                    last = credential
+                        .verify(&request, &assertion, &state.policies.chip)
+                        .map(|_| ())
+                        .map_err(|e| format!("The chip answer was not accepted: {e}."));
+                    break;
+                }
+            }
+            last
+        } else {
+            Err("Wrong password.".to_owned())
+        }
+    };
+    match verdict {
+        Ok(()) => {
+            let assessment = assess(&[Factor::Password, Factor::Chip]);
+            finish(&state, tx, assessment.aal, assessment.amr).await
+        }
+        Err(message) => failed(&state, tx, &message),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+pub async fn cancel(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let tx = match load(&state, &headers, &id) {
+        Ok(tx) => tx,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_csrf(&tx, &f.csrf) {
+        return r;
+    }
+    {
+        let mut store = state.lock();
+        store.logins.remove(&id);
+        store.pending_app.remove(&id);
+        if let Some(log) = store.scripts.log_mut(tx.script_id.as_deref()) {
+            log.authorization_error = Some("access_denied".into());
+        }
+    }
+    error_redirect(&state, &tx.request, "access_denied", "mitid_user_aborted")
+}
+
+/// `GET /login/{id}/status`: JSON for pages or tools that poll.
+pub async fn status(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match load(&state, &headers, &id) {
+        Ok(tx) => {
+            let approved = state
+                .lock()
+                .pending_app
+                .get(&id)
+                .map(|p| p.result.is_some());
+            axum::Json(json!({"step": format!("{:?}", tx.step), "app_answered": approved}))
+                .into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// `GET /app/pending/{user_id}`: the approvals waiting for this user's app.
+pub async fn app_pending(
+    State(state): State<SharedState>,
+    Path(user_id): Path<String>,
+) -> Json<Value> {
+    let key = user_id.to_ascii_lowercase();
+    let store = state.lock();
+    let pending: Vec<Value> = store
+        .pending_app
+        .iter()
+        .filter(|(_, p)| p.user_id == key && p.result.is_none())
+        .map(|(id, p)| json!({"login_id": id, "transaction": p.transaction}))
+        .collect();
+    Json(json!({ "pending": pending }))
+}
+
+/// `POST /app/approvals/{login_id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppAnswer {
+    /// The signed approval, or absent when the citizen rejected in the app.
+    #[serde(default)]
+    pub approval: Option<Approval>,
+    #[serde(default)]
+    pub rejected: bool,
+}
+
+pub async fn app_approve(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    Json(answer): Json<AppAnswer>,
+) -> Result<Json<Value>, ApiError> {
+    let mut store = state.lock();
+    let Some(pending) = store.pending_app.get(&id).cloned() else {
+        return Err(ApiError::NotFound(format!(
+            "no approval pending for login {id}"
+        )));
+    };
+    if pending.result.is_some() {
+        return Err(ApiError::Conflict("this login was already answered".into()));
+    }
+    let result = if answer.rejected {
+        Err("mitid_user_aborted".to_owned())
+    } else {
+        let approval = answer.approval.ok_or_else(|| {
+            ApiError::invalid_request("approval: missing (or set rejected: true)")
+        })?;
+        let registrations: Vec<_> = store
+            .registry
+            .by_user_id(&pending.user_id)
+            .map(|i| {
+                i.authenticators
+                    .iter()
+                    .filter(|a| !a.revoked)
+                    .filter_map(|a| match &a.data {
+                        AuthenticatorData::App {
+                            registration: Some(r),
+                            ..
+                        } => Some(r.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut verdict = Err(ApiError::Forbidden(
+            "no active app is registered for this user".into(),
+        ));
+        for registration in &registrations {
+            match registration.verify(&pending.transaction, &approval) {
+                Ok(confirmation) => {
+                    verdict = Ok(confirmation);
+                    break;
+                }
+                Err(e) => verdict = Err(ApiError::Forbidden(format!("approval refused: {e}"))),
+            }
+        }
+        Ok(verdict?)
+    };
+    let accepted = result.is_ok();
+    if let Some(p) = store.pending_app.get_mut(&id) {
+        p.result = Some(result);
+    }
+    Ok(Json(json!({ "accepted": accepted })))
+}

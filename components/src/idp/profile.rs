@@ -1,0 +1,183 @@
+//! The claim profile: which claims the IdP releases under which names for which scopes, and how
+//! long its tokens live. Data, not code: `fixtures/claim-profiles/mitid-broker.yaml` is built in
+//! and another file can be loaded with [`ClaimProfile::from_path`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The profile the lab ships (`fixtures/claim-profiles/mitid-broker.yaml`).
+pub const MITID_BROKER_YAML: &str =
+    include_str!("../../../fixtures/claim-profiles/mitid-broker.yaml");
+
+/// The values the IdP knows how to fill; a profile names each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKey {
+    Uuid,
+    DateOfBirth,
+    Age,
+    IdentityName,
+    IalIdentityAssuranceLevel,
+    TransactionId,
+    HasCpr,
+    Cpr,
+    NemidPid,
+    Idp,
+    IdentityType,
+    Loa,
+    Ial,
+    Aal,
+    Amr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifetimes {
+    pub id_token_seconds: u64,
+    pub access_token_seconds: u64,
+    pub authorization_code_seconds: u64,
+    /// How long a citizen may take on the login pages.
+    pub login_seconds: u64,
+}
+
+/// A loaded, checked claim profile.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimProfile {
+    pub name: String,
+    /// Accepted values of the `idp_values` request parameter.
+    pub idp_values: Vec<String>,
+    /// Claim key → the claim's name in tokens.
+    pub claims: BTreeMap<ClaimKey, String>,
+    /// Scope → claim keys it releases.
+    pub scopes: BTreeMap<String, Vec<ClaimKey>>,
+    pub identity_type_person: String,
+    pub lifetimes: Lifetimes,
+}
+
+/// A profile that does not load, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("claim profile {file}: cannot read: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("claim profile {file}: {detail}")]
+    Parse { file: String, detail: String },
+    #[error("claim profile {file}: field `{field}`: {detail}")]
+    Invalid {
+        file: String,
+        field: String,
+        detail: String,
+    },
+}
+
+impl ClaimProfile {
+    /// The built-in MitID broker profile.
+    ///
+    /// # Panics
+    /// Never in a built crate: the fixture is checked by a test and compiled in.
+    #[must_use]
+    pub fn mitid_broker() -> ClaimProfile {
+        ClaimProfile::from_yaml(
+            MITID_BROKER_YAML,
+            "fixtures/claim-profiles/mitid-broker.yaml",
+        )
+        .unwrap_or_else(|e| panic!("built-in claim profile is broken: {e}"))
+    }
+
+    pub fn from_path(path: &Path) -> Result<ClaimProfile, ProfileError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        ClaimProfile::from_yaml(&text, &file)
+    }
+
+    /// Parses and checks a profile; `file` names it in errors (serde's text carries the line).
+    pub fn from_yaml(text: &str, file: &str) -> Result<ClaimProfile, ProfileError> {
+        let profile: ClaimProfile =
+            serde_yaml::from_str(text).map_err(|e| ProfileError::Parse {
+                file: file.to_owned(),
+                detail: e.to_string(),
+            })?;
+        let invalid = |field: String, detail: String| ProfileError::Invalid {
+            file: file.to_owned(),
+            field,
+            detail,
+        };
+        if !profile.scopes.contains_key("openid") {
+            return Err(invalid(
+                "scopes".into(),
+                "must define the `openid` scope".into(),
+            ));
+        }
+        for (scope, keys) in &profile.scopes {
+            for key in keys {
+                if !profile.claims.contains_key(key) {
+                    return Err(invalid(
+                        format!("scopes.{scope}"),
+                        format!("claim key `{key:?}` has no name under `claims`"),
+                    ));
+                }
+            }
+        }
+        for (key, name) in &profile.claims {
+            if name.is_empty()
+                || matches!(
+                    name.as_str(),
+                    "iss" | "sub" | "aud" | "exp" | "iat" | "nonce"
+                )
+            {
+                return Err(invalid(
+                    format!("claims.{key:?}"),
+                    format!("`{name}` is empty or a registered JWT claim"),
+                ));
+            }
+        }
+        let l = &profile.lifetimes;
+        for (field, value) in [
+            ("id_token_seconds", l.id_token_seconds),
+            ("access_token_seconds", l.access_token_seconds),
+            ("authorization_code_seconds", l.authorization_code_seconds),
+            ("login_seconds", l.login_seconds),
+        ] {
+            if value == 0 {
+                return Err(invalid(
+                    format!("lifetimes.{field}"),
+                    "must be positive".into(),
+                ));
+            }
+        }
+        Ok(profile)
+    }
+
+    /// The claim name for `key`, if the profile releases it at all.
+    #[must_use]
+    pub fn name(&self, key: ClaimKey) -> Option<&str> {
+        self.claims.get(&key).map(String::as_str)
+    }
+
+    /// The scopes the profile knows (for discovery's `scopes_supported`).
+    pub fn scope_names(&self) -> impl Iterator<Item = &str> {
+        self.scopes.keys().map(String::as_str)
+    }
+
+    /// Claim keys released for a set of granted scopes, deduplicated.
+    #[must_use]
+    pub fn keys_for<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> Vec<ClaimKey> {
+        let mut keys: Vec<ClaimKey> = scopes
+            .into_iter()
+            .filter_map(|s| self.scopes.get(s))
+            .flatten()
+            .copied()
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
