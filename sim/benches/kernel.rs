@@ -23,10 +23,10 @@ const HOLDS: u64 = 10_000;
 const MEAN_GAP_MS: f64 = 3_600_000.0;
 
 fn sizes() -> Vec<usize> {
-    std::env::var("MITID_BENCH_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![16, 1_000_000, 10_000_000])
+    std::env::var("MITID_BENCH_SIZES").ok().map_or_else(
+        || vec![16, 1_000_000, 10_000_000],
+        |s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+    )
 }
 
 fn filled<Q: FutureEventSet<u64>>(mut q: Q, n: usize, rng: &mut RandomStream) -> Q {

@@ -6,7 +6,7 @@
 //!     --warmup-hours 1000 --seed 1
 //! ```
 //!
-//! `benches/simpy/compare.py` runs this and the SimPy model on the same parameters.
+//! `benches/simpy/compare.py` runs this and the `SimPy` model on the same parameters.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -54,7 +54,7 @@ fn parse_args() -> Result<QueueScenario, String> {
             "--seed" => {
                 scenario.seed = value
                     .parse()
-                    .map_err(|e| format!("--seed: {value:?}: {e}"))?
+                    .map_err(|e| format!("--seed: {value:?}: {e}"))?;
             }
             other => return Err(format!("unknown flag {other}")),
         }

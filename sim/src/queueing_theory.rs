@@ -7,18 +7,18 @@
 //!
 //! * **M/M/c (Erlang C)**: P(wait) = C(c, a) from the Erlang B recursion
 //!   B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)), C = c·B / (c − a(1 − B)); mean wait
-//!   W_q = C / (cμ − λ). Source: e.g. Kleinrock, *Queueing Systems* vol. 1 (1975), §3.5;
+//!   `W_q = C / (cμ − λ)`. Source: e.g. Kleinrock, *Queueing Systems* vol. 1 (1975), §3.5;
 //!   Gross & Harris, *Fundamentals of Queueing Theory*, §2.3.
 //! * **M/M/c+M (Erlang A)**: the birth–death chain with death rate nμ for n ≤ c and
 //!   cμ + (n − c)θ above, solved numerically (terms are summed until they vanish, which happens
 //!   super-exponentially once (n − c)θ exceeds λ). By PASTA P(wait) = P(N ≥ c); by Little
-//!   W_q = L_q/λ (time in queue of every arrival, abandoning ones until they leave); the
-//!   abandonment rate is θ·L_q. Source: Garnett, Mandelbaum & Reiman, "Designing a call
+//!   `W_q = L_q/λ` (time in queue of every arrival, abandoning ones until they leave); the
+//!   abandonment rate is `θ·L_q`. Source: Garnett, Mandelbaum & Reiman, "Designing a call
 //!   center with impatient customers", MSOM 4(3), 2002.
-//! * **M/D/1**: Pollaczek–Khinchine, W_q = ρ·s / (2(1 − ρ)) with s the service time, and
+//! * **M/D/1**: Pollaczek–Khinchine, `W_q = ρ·s / (2(1 − ρ))` with s the service time, and
 //!   P(wait) = ρ.
 //! * **M/D/c, c > 1**: no closed form; Cosmetatos' approximation (1975)
-//!   W_q(M/D/c) ≈ ½·(1 + (1 − ρ)(c − 1)(√(4 + 5c) − 2) / (16ρc))·W_q(M/M/c), within a few
+//!   `W_q(M/D/c) ≈ ½·(1 + (1 − ρ)(c − 1)(√(4 + 5c) − 2) / (16ρc))·W_q(M/M/c)`, within a few
 //!   per cent for moderate loads (Tijms, *A First Course in Stochastic Models*, 2003, §5.4).
 //!   Flagged `exact: false` so checks use a tolerance instead of the confidence interval.
 

@@ -163,7 +163,7 @@ impl ShiftPlan {
             // Midnight itself is a boundary: the day's plan starts from zero agents.
             let boundaries = std::iter::once(0).chain(shifts.iter().map(|s| u64::from(s.0)));
             for minute in boundaries {
-                let at = u64::from(minute) * MILLIS_PER_MINUTE;
+                let at = minute * MILLIS_PER_MINUTE;
                 if offset > 0 || at > ms_of_day {
                     return Some(SimTime::from_millis(midnight + at));
                 }

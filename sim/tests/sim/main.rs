@@ -3,6 +3,7 @@
 
 mod event_queues;
 mod kernel_ordering;
+mod policy_assurance;
 mod policy_calendar;
 mod policy_calibration;
 mod policy_determinism;
@@ -12,4 +13,5 @@ mod queue_scenarios;
 mod queue_validation;
 mod random_streams;
 mod resources;
+mod simpy_model;
 mod statistics;

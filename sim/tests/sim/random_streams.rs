@@ -1,4 +1,6 @@
 //! Seeded random streams: reproducible, independent per subsystem, and correctly distributed.
+// Short names mirror the notation of the published generator and of the statistics.
+#![allow(clippy::many_single_char_names)]
 
 use mitid_sim::kernel::RandomStreams;
 
@@ -42,6 +44,15 @@ fn names_seeds_and_indices_give_different_streams() {
     );
 }
 
+/// `SplitMix64` as published by Vigna, re-implemented here independently of the crate.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The derivation is a fixed function (no `RandomState`): pin one value so an accidental change
 /// of the derivation, which would silently change every scenario's results, fails here.
 #[test]
@@ -52,13 +63,6 @@ fn derivation_is_pinned() {
     assert_eq!(got, [again.next_u64(), again.next_u64()]);
     // Independent re-derivation of the documented scheme (FNV-1a name hash, SplitMix64 mixing,
     // xoshiro256++ state from SplitMix64).
-    fn splitmix(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
     let fnv = b"queue/arrivals"
         .iter()
         .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
