@@ -18,6 +18,18 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// User + system CPU seconds of this process so far (`/proc/self/stat` fields 14 and 15, in
+/// clock ticks of 1/100 s on Linux): a figure less disturbed than wall time when other work
+/// shares the machine.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -33,16 +45,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(s) => s.parse()?,
         None => scenario.seed,
     };
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let outcome = run_policy(&scenario, seed, &mut |_| {}).map_err(|e| format!("{path}: {e}"))?;
     let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
     let population = f64::from(outcome.population);
     println!("scenario        {} (seed {seed})", outcome.scenario);
     println!("population      {}", outcome.population);
     println!("days            {}", outcome.days.len());
     println!("events          {}", outcome.event_count);
     println!("wall            {wall:.2} s");
-    println!("per citizen     {:.3} us", wall * 1e6 / population);
+    println!("per citizen     {:.3} us wall", wall * 1e6 / population);
+    if let Some(cpu) = cpu {
+        println!("cpu             {cpu:.2} s ({:.3} us per citizen)", cpu * 1e6 / population);
+    }
     match peak_rss_kib() {
         Some(kib) => println!("peak RSS        {:.1} MiB", kib as f64 / 1024.0),
         None => println!("peak RSS        unavailable"),

@@ -636,9 +636,6 @@ fn default_login_needs() -> Vec<LoginNeedRate> {
 pub struct AuthenticatorEventRates {
     /// Phone lost, stolen or broken (the app is gone) per app user per year. Default 0.06.
     pub lost_phone_per_year: f64,
-    /// New phone while the old one still works (activation code / QR from the old one) per app
-    /// user per year. Default 0.3.
-    pub new_phone_per_year: f64,
     /// Forgotten app PIN per app user per year. Default 0.04.
     pub forgot_pin_per_year: f64,
     /// Forgotten password per code display / audio reader / chip user per year. Default 0.15.
@@ -671,7 +668,6 @@ impl Default for AuthenticatorEventRates {
     fn default() -> Self {
         AuthenticatorEventRates {
             lost_phone_per_year: 0.06,
-            new_phone_per_year: 0.3,
             forgot_pin_per_year: 0.04,
             forgot_password_per_year: 0.15,
             forgot_user_id_per_year: 0.05,
@@ -963,7 +959,6 @@ impl PolicyScenario {
         let ap = "behaviour.authenticator_events";
         for (field, v) in [
             ("lost_phone_per_year", a.lost_phone_per_year),
-            ("new_phone_per_year", a.new_phone_per_year),
             ("forgot_pin_per_year", a.forgot_pin_per_year),
             ("forgot_password_per_year", a.forgot_password_per_year),
             ("forgot_user_id_per_year", a.forgot_user_id_per_year),
