@@ -49,7 +49,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let outcome = run_policy(&scenario, seed, &mut |_| {}).map_err(|e| format!("{path}: {e}"))?;
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    let cpu = cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let population = f64::from(outcome.population);
     println!("scenario        {} (seed {seed})", outcome.scenario);
     println!("population      {}", outcome.population);
@@ -58,7 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("wall            {wall:.2} s");
     println!("per citizen     {:.3} us wall", wall * 1e6 / population);
     if let Some(cpu) = cpu {
-        println!("cpu             {cpu:.2} s ({:.3} us per citizen)", cpu * 1e6 / population);
+        println!(
+            "cpu             {cpu:.2} s ({:.3} us per citizen)",
+            cpu * 1e6 / population
+        );
     }
     match peak_rss_kib() {
         Some(kib) => println!("peak RSS        {:.1} MiB", kib as f64 / 1024.0),
@@ -91,6 +96,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("totals          {:?}", outcome.totals);
+    // A one-municipality run: its Citizen Service load per month.
+    if let [m] = outcome.municipalities.as_slice() {
+        println!(
+            "{} ({}), {} residents, {:.2} counters:",
+            m.name, m.code, m.residents, m.counters
+        );
+        println!("month    requests served hours_needed hours_used hours_open mean_wait_days");
+        for x in &m.months {
+            println!(
+                "{}  {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1}",
+                x.month,
+                x.requests,
+                x.served,
+                x.counter_hours_needed,
+                x.counter_hours_used,
+                x.counter_hours_available,
+                x.mean_wait_days
+            );
+        }
+    }
+    if let Some(row) = outcome.days.iter().find(|d| {
+        outcome
+            .milestones
+            .iter()
+            .any(|m| m.name == "nemid_shutdown" && m.date == d.date)
+    }) {
+        println!(
+            "without eID on shutdown day by age band {:?}: {:?}",
+            outcome.age_bands, row.without_eid_by_age_band
+        );
+    }
     // POLICY_DAYS=1 prints every day's row (CSV-ish) for a quick look at a run's shape.
     if std::env::var_os("POLICY_DAYS").is_some() {
         println!(
