@@ -8,8 +8,8 @@
 //! * [`kernel`] — the discrete-event machinery. [`kernel::SimTime`] is integer milliseconds
 //!   since the scenario epoch; [`kernel::Scheduler`] is the clock plus the future-event set
 //!   (a monotone radix heap, [`kernel::RadixEventQueue`], chosen by measurement against a 4-ary
-//!   and a binary heap: 0.9 µs against 6–7 µs per hold operation with 1 M pending events,
-//!   1.4 µs against 5–17 µs with 10 M, at 25–34 bytes per pending event; see
+//!   and a binary heap: 0.4 µs against 2.5–5 µs per hold operation with 1 M pending events,
+//!   0.5 µs against 3–13 µs with 10 M, at 25–34 bytes per pending event; see
 //!   [`kernel::event_queue`] and `sim/benches/kernel.rs`). Ordering guarantees: events come out in
 //!   time order, equal times in scheduling order, scheduling in the past is a typed error.
 //!   [`kernel::RandomStreams`] gives every subsystem its own xoshiro256++ stream derived from

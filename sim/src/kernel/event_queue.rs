@@ -16,16 +16,16 @@
 //! Time per hold operation (pop the earliest, push a successor an exponential time with a mean
 //! of one simulated hour later), criterion median, 8-byte payload, and bytes allocated per
 //! pending event (capacity, so including `Vec` growth slack). Measured 2026-11-24 on the
-//! shared 2-core machine while other builds ran (load average about 9), so absolute times are
-//! pessimistic; the ranking was clear well beyond the noise.
+//! shared 2-core machine while other helpers' builds ran, twice: run 1 at load average ~9–15,
+//! run 2 at ~11. Absolute times are pessimistic and noisy; the ranking held in both runs.
 //!
-//! | pending | radix heap | 4-ary heap | binary heap (std) |
-//! |---|---|---|---|
-//! | 16 | 0.45 µs, 360 B | 0.44 µs, 24 B | 0.21 µs, 24 B |
-//! | 1 M | **0.93 µs**, 33.8 B | 6.2 µs, 25.2 B | 7.2 µs, 25.2 B |
-//! | 10 M | **1.42 µs**, 25.4 B | 4.8 µs, 40.3 B | 16.8 µs, 40.3 B |
+//! | pending | radix heap | 4-ary heap | binary heap (std) | bytes/event radix · heaps |
+//! |---|---|---|---|---|
+//! | 16 (run 1) | 0.45 µs | 0.44 µs | 0.21 µs | 360 · 24 |
+//! | 1 M (run 1 / run 2) | **0.93 / 0.38 µs** | 6.2 / 2.5 µs | 7.2 / 5.0 µs | 33.8 · 25.2 |
+//! | 10 M (run 1 / run 2) | **1.42 / 0.51 µs** | 4.8 / 3.2 µs | 16.8 / 13.0 µs | 25.4 · 40.3 |
 //!
-//! At tens of millions of pending events the radix heap is 3–12× faster and needs less
+//! At millions of pending events the radix heap is 3–25× faster and at 10 M needs less
 //! memory; the heaps only win when a handful of events are pending (the fixed 65 bucket
 //! headers dominate there), which is why the small `kind: queue` model runs on the 4-ary heap
 //! through [`super::Scheduler::with_queue`].
