@@ -28,6 +28,10 @@ pub struct NemidCalendar {
     pub sector_cutoff: [u32; 8],
     /// First day no NemID login works.
     pub nemid_shutdown: u32,
+    /// First day new key cards come only from Citizen Service.
+    pub key_cards_only_at_citizen_service: u32,
+    /// First day NemID support is closed.
+    pub nemid_support_closes: u32,
     /// First day NemID cannot be used to get MitID.
     pub migration_via_nemid_ends: u32,
     /// First day of QR code logins on a computer.
@@ -51,6 +55,11 @@ impl NemidCalendar {
             days: day_index(start, scenario.population.end) + 1,
             sector_cutoff,
             nemid_shutdown: day_index(start, c.nemid_shutdown),
+            key_cards_only_at_citizen_service: day_index(
+                start,
+                c.key_cards_only_at_citizen_service,
+            ),
+            nemid_support_closes: day_index(start, c.nemid_support_closes),
             migration_via_nemid_ends: day_index(
                 start,
                 c.migration_via_nemid_ends.min(c.nemid_shutdown),

@@ -29,8 +29,8 @@ pub use outcome::{DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome,
 pub use scenario::{
     AgeCurve, AgeStep, AuthenticatorEventRates, BehaviourConfig, CalendarConfig, CapacitiesConfig,
     CapacitySurge, CitizenServiceCapacity, HazardPeriod, LoginNeedRate, MigrationBehaviour,
-    MunicipalityCapacity, OutputsConfig, PolicyKind, PolicyScenario, PopulationConfig, Sector,
-    SectorCutoff, SegmentShares, SupportCapacity,
+    MunicipalityCapacity, NemidBehaviour, OutputsConfig, PolicyKind, PolicyScenario,
+    PopulationConfig, Sector, SectorCutoff, SegmentShares, SupportCapacity,
 };
 
 use crate::kernel::ScheduleError;

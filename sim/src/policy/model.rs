@@ -41,6 +41,8 @@ mod status {
     pub const IN_CALL: u8 = 4;
     /// The pending `Decide` event is a login that failed after a cut-off.
     pub const FORCED: u8 = 8;
+    /// Held NemID but it broke and was not repaired (key card used up, no support).
+    pub const NEMID_LOST: u8 = 16;
 }
 
 /// Migration routes (`Citizen::route` while pending).
@@ -98,6 +100,10 @@ pub(crate) enum Ev {
     CallEnd(u32, u8),
     Shift(u8),
     DayEnd(u32),
+    /// A NemID calendar rule starts: 0 = key cards only at Citizen Service, 1 = support closed.
+    NemidRule(u8),
+    /// A NemID-only citizen's NemID breaks for good (cause as in `NemidRule`).
+    NemidBroken(u32, u8),
 }
 
 impl Ev {
@@ -113,8 +119,9 @@ impl Ev {
             | Ev::QrConfusion(c)
             | Ev::CallArrive(c, _)
             | Ev::CallAbandon(c)
-            | Ev::CallEnd(c, _) => Some(c),
-            Ev::QrRollout | Ev::Shift(_) | Ev::DayEnd(_) => None,
+            | Ev::CallEnd(c, _)
+            | Ev::NemidBroken(c, _) => Some(c),
+            Ev::QrRollout | Ev::Shift(_) | Ev::DayEnd(_) | Ev::NemidRule(_) => None,
         }
     }
 }
@@ -162,6 +169,7 @@ struct Streams {
     cs: RandomStream,
     support: RandomStream,
     qr: RandomStream,
+    nemid: RandomStream,
 }
 
 struct Model<'a> {
@@ -341,6 +349,7 @@ pub(crate) fn run(
             cs: streams.stream("citizen-service"),
             support: streams.stream("support"),
             qr: streams.stream("qr"),
+            nemid: streams.stream("nemid"),
         },
         need_rates,
         by_age: vec![AgeCounts::default(); MAX_AGE],
@@ -431,6 +440,14 @@ impl Model<'_> {
         self.support.set_agents(self.agents[2]);
         let first_shift = SimTime::EPOCH + SimDuration::from_hours(u64::from(self.shift_hours[0]));
         self.at(sched, first_shift, Ev::Shift(0))?;
+        for (rule, day) in [
+            (0u8, self.cal.key_cards_only_at_citizen_service),
+            (1u8, self.cal.nemid_support_closes),
+        ] {
+            if day < self.cal.days && day < self.cal.nemid_shutdown {
+                self.at(sched, SimTime::from_day(day), Ev::NemidRule(rule))?;
+            }
+        }
         if self.cal.qr_rollout < self.cal.days {
             self.at(sched, SimTime::from_day(self.cal.qr_rollout), Ev::QrRollout)?;
         }
@@ -460,6 +477,8 @@ impl Model<'_> {
                 Ev::Authenticator(c) => self.on_authenticator(sched, c, now)?,
                 Ev::Recovered(c) => self.recover(sched, c, now)?,
                 Ev::QrRollout => self.on_qr_rollout(sched, now)?,
+                Ev::NemidRule(rule) => self.on_nemid_rule(sched, rule, now)?,
+                Ev::NemidBroken(c, cause) => self.on_nemid_broken(sched, c, cause, now)?,
                 Ev::QrConfusion(c) => {
                     let z = self.citizens[c as usize];
                     if z.mitid == MitidKind::App as u8
@@ -531,6 +550,92 @@ impl Model<'_> {
         Ok(())
     }
 
+    // ----- NemID -----------------------------------------------------------------------------
+
+    /// Whether the citizen's NemID logs in on `day`.
+    fn nemid_usable(&self, z: &Citizen, day: u32) -> bool {
+        z.has(traits::NEMID_HOLDER)
+            && z.status & status::NEMID_LOST == 0
+            && self.cal.nemid_works(day)
+    }
+
+    /// From the rule's day on, NemID-only citizens' NemID wears out without repair: a key card
+    /// runs out after `key_card_codes_before_reorder` logins (rule 0; key-app users are not
+    /// affected), a credential problem cannot be fixed (rule 1).
+    fn on_nemid_rule(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        rule: u8,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let n = &self.sc.behaviour.nemid;
+        let codes = f64::from(n.key_card_codes_before_reorder);
+        let problems_per_day = n.credential_problems_per_year / 365.25;
+        let shutdown = SimTime::from_day(self.cal.nemid_shutdown);
+        for i in 0..self.citizens.len() {
+            let z = self.citizens[i];
+            if z.mitid != 0
+                || z.status & (status::PENDING | status::NEMID_LOST) != 0
+                || !z.has(traits::NEMID_HOLDER)
+            {
+                continue;
+            }
+            let rate = if rule == 0 {
+                if z.has(traits::NEMID_KEY_APP) {
+                    continue;
+                }
+                self.need_rates[need_key(&z)].iter().sum::<f64>() / codes
+            } else {
+                problems_per_day
+            };
+            if rate <= 0.0 {
+                continue;
+            }
+            let at = now + days(self.rng.nemid.exponential(1.0 / rate));
+            if at < shutdown {
+                self.at(sched, at, Ev::NemidBroken(i as u32, rule))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_nemid_broken(
+        &mut self,
+        sched: &mut Scheduler<Ev>,
+        c: u32,
+        cause: u8,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
+        let z = self.citizens[c as usize];
+        if z.mitid != 0 || z.status & status::NEMID_LOST != 0 || !z.has(traits::NEMID_HOLDER) {
+            return Ok(());
+        }
+        self.citizens[c as usize].status |= status::NEMID_LOST;
+        let counts = &mut self.by_age[z.age as usize];
+        counts.no_mitid_nemid -= 1;
+        counts.no_mitid_none += 1;
+        if cause == 0 {
+            self.totals.nemid_lost_key_card += 1;
+        } else {
+            self.totals.nemid_lost_no_support += 1;
+        }
+        if z.status & status::PENDING != 0 {
+            return Ok(());
+        }
+        // The login that found NemID broken failed; the citizen's pending decision (if any)
+        // stays scheduled for those who do not act now.
+        self.today.failed_logins += 1;
+        self.totals.failed_logins += 1;
+        if self
+            .rng
+            .nemid
+            .bernoulli(self.sc.behaviour.migration.act_on_failure)
+        {
+            self.start_migration(sched, c, now)?;
+        }
+        Ok(())
+    }
+
     // ----- migration -------------------------------------------------------------------------
 
     /// Schedules the next time a citizen without MitID decides to get it: the earlier of a
@@ -559,7 +664,7 @@ impl Model<'_> {
         } else {
             None
         };
-        let forced = if z.has(traits::NEMID_HOLDER) {
+        let forced = if z.has(traits::NEMID_HOLDER) && z.status & status::NEMID_LOST == 0 {
             self.first_failure(&z, now)
         } else {
             None
@@ -639,6 +744,7 @@ impl Model<'_> {
         let m = &self.sc.behaviour.migration;
         let a = &self.sc.behaviour.authenticator_events;
         let ready = !z.has(traits::CHALLENGED);
+        let nemid_ok = self.nemid_usable(&z, day);
         let rng = &mut self.rng.decisions;
         let has_cpr = !z.has(traits::NO_CPR);
         let kind = MitidKind::issued_for(z.traits);
@@ -647,7 +753,7 @@ impl Model<'_> {
         } else {
             a.device_delivery_days
         };
-        let chosen = if z.has(traits::NEMID_HOLDER)
+        let chosen = if nemid_ok
             && day < self.cal.migration_via_nemid_ends
             && rng.bernoulli(if ready {
                 m.via_nemid
@@ -723,8 +829,9 @@ impl Model<'_> {
     ) -> Result<(), PolicyError> {
         let day = now.day();
         let z = self.citizens[c as usize];
+        let kept_nemid = z.has(traits::NEMID_HOLDER) && z.status & status::NEMID_LOST == 0;
         // Logins that failed while waiting: needs to sectors already refusing NemID.
-        if z.has(traits::NEMID_HOLDER) {
+        if kept_nemid {
             let rates = self.need_rates[need_key(&z)];
             let from = u32::from(z.episode_day);
             let mut expected = 0.0;
@@ -760,7 +867,7 @@ impl Model<'_> {
             _ => self.totals.citizen_service += 1,
         }
         let counts = &mut self.by_age[z.age as usize];
-        if z.has(traits::NEMID_HOLDER) {
+        if kept_nemid {
             counts.no_mitid_nemid -= 1;
         } else {
             counts.no_mitid_none -= 1;
@@ -997,7 +1104,7 @@ impl Model<'_> {
                 }
             }
             _ => {
-                if z.has(traits::NEMID_HOLDER) && self.cal.nemid_works(now.day()) && self_ok {
+                if self.nemid_usable(&z, now.day()) && self_ok {
                     self.totals.recovered_nemid += 1;
                     self.today.nemid_logins += 1;
                     Next::At(quick)

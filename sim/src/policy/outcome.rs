@@ -169,6 +169,10 @@ pub struct RunTotals {
     /// MitID holders whose level of assurance (`loa(ial, aal)`) some sector they need refuses
     /// (e.g. P-code identities where Substantial is required); their needs there fail daily.
     pub mitid_refused_by_loa: u32,
+    /// NemID-only citizens whose key card ran out after key cards became Citizen-Service-only.
+    pub nemid_lost_key_card: u32,
+    /// NemID-only citizens whose NemID broke after NemID support closed.
+    pub nemid_lost_no_support: u32,
     /// Failed logins over the run.
     pub failed_logins: u64,
     /// Lock-outs over the run.

@@ -9,7 +9,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use mitid_devices::assurance::Loa;
-use mitid_devices::policy::AppPolicy;
+use mitid_devices::policy::{AppPolicy, KeyCardPolicy};
 use serde::{Deserialize, Serialize};
 
 use super::PolicyError;
@@ -560,6 +560,35 @@ pub struct BehaviourConfig {
     pub authenticator_events: AuthenticatorEventRates,
     /// When and how NemID users (and people without eID) get MitID.
     pub migration: MigrationBehaviour,
+    /// What breaks a NemID once the calendar stops repairing it.
+    pub nemid: NemidBehaviour,
+}
+
+/// NemID wear and tear that matters once `calendar.key_cards_only_at_citizen_service` and
+/// `calendar.nemid_support_closes` have passed: from the first, a used-up key card is only
+/// replaced at Citizen Service (the model's NemID-only citizens do not go there for NemID, so
+/// their NemID stops); from the second, a NemID credential problem (forgotten password, lost
+/// card) can no longer be repaired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NemidBehaviour {
+    /// Codes used from a key card before a new one is due: the devices crate's `KeyCardPolicy`
+    /// (148 pairs, assumption; new card when 20 remain, fact) gives 128. A key-card holder uses
+    /// one code per login, so the card runs out after this many login needs.
+    pub key_card_codes_before_reorder: u16,
+    /// NemID credential problems (forgotten password, lost card) per NemID user per year.
+    /// *Assumption* 0.1.
+    pub credential_problems_per_year: f64,
+}
+
+impl Default for NemidBehaviour {
+    fn default() -> Self {
+        let cards = KeyCardPolicy::default();
+        NemidBehaviour {
+            key_card_codes_before_reorder: cards.pairs_per_card - cards.reorder_when_remaining,
+            credential_problems_per_year: 0.1,
+        }
+    }
 }
 
 impl Default for BehaviourConfig {
@@ -568,6 +597,7 @@ impl Default for BehaviourConfig {
             login_needs: default_login_needs(),
             authenticator_events: AuthenticatorEventRates::default(),
             migration: MigrationBehaviour::default(),
+            nemid: NemidBehaviour::default(),
         }
     }
 }
@@ -985,6 +1015,16 @@ impl PolicyScenario {
             ));
         }
 
+        if b.nemid.key_card_codes_before_reorder == 0 {
+            return Err(PolicyError::invalid(
+                "behaviour.nemid.key_card_codes_before_reorder",
+                "must be at least 1",
+            ));
+        }
+        check_non_negative(
+            "behaviour.nemid.credential_problems_per_year",
+            b.nemid.credential_problems_per_year,
+        )?;
         let m = &b.migration;
         let mp = "behaviour.migration";
         if m.hazard.is_empty() {

@@ -89,3 +89,31 @@ fn calendar_days_follow_the_scenario_dates() {
     assert!(cal.nemid_works(cal.nemid_shutdown - 1) && !cal.nemid_works(cal.nemid_shutdown));
     assert_eq!(cal.days, 822, "2021-10-01..=2023-12-31 is 822 days");
 }
+
+#[test]
+fn key_cards_and_nemid_support_only_break_nemid_after_their_milestones() {
+    let mut s = scenario(PHASEOUT_YAML, 20_000);
+    // Key cards Citizen-Service-only and support closed early: NemID-only holders lose NemID.
+    s.calendar.key_cards_only_at_citizen_service = date("2022-01-01");
+    s.calendar.nemid_support_closes = date("2022-01-01");
+    let early = run(&s, 6);
+    assert!(
+        early.totals.nemid_lost_key_card > 50 && early.totals.nemid_lost_no_support > 20,
+        "milestones on 2022-01-01 should break many NemIDs: {:?}",
+        early.totals
+    );
+    // Both after the shutdown (clamped to it): nothing may break.
+    s.calendar.key_cards_only_at_citizen_service = date("2023-12-01");
+    s.calendar.nemid_support_closes = date("2023-12-01");
+    s.calendar.nemid_shutdown = date("2023-12-01");
+    let late = run(&s, 6);
+    assert_eq!(
+        (
+            late.totals.nemid_lost_key_card,
+            late.totals.nemid_lost_no_support
+        ),
+        (0, 0),
+        "milestones at the shutdown must break nothing: {:?}",
+        late.totals
+    );
+}
