@@ -127,6 +127,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             outcome.age_bands, row.without_eid_by_age_band
         );
     }
+    print_details(&outcome);
+    Ok(())
+}
+
+/// Optional detail: every day's row (`POLICY_DAYS=1`), a one-municipality run's monthly
+/// Citizen Service load, and who is without an eID on shutdown day.
+fn print_details(outcome: &mitid_sim::policy::PolicyOutcome) {
     // POLICY_DAYS=1 prints every day's row (CSV-ish) for a quick look at a run's shape.
     if std::env::var_os("POLICY_DAYS").is_some() {
         println!(
@@ -152,5 +159,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
-    Ok(())
 }
