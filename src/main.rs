@@ -5,6 +5,7 @@
 //! `mitid-components` (the real services). Each subcommand lives in its own module under `cli/`.
 
 mod cli;
+mod conformance;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,10 @@ enum Command {
     Components(cli::components::Args),
     /// Measure the lab: complete login flows per second, simulator throughput.
     Bench(cli::bench::Args),
+    /// Certify a MitID service provider against the conformance suite (init, list, selfcheck).
+    Certify(cli::certify::Args),
+    /// The nightly job: every feature against the lab's components, the policy scenario, all reports.
+    Run(cli::run::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +38,8 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Components(args) => cli::components::run(args),
         Command::Bench(args) => cli::bench::run(args),
+        Command::Certify(args) => cli::certify::run(args),
+        Command::Run(args) => cli::run::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,9 @@
 //! Subcommands, one module each, and the binary's error edge.
 
 pub mod bench;
+pub mod certify;
 pub mod components;
+pub mod run;
 pub mod simulate;
 
 use std::process::ExitCode;

@@ -1,0 +1,29 @@
+Feature: The callback: state and authorization code
+  The lab is the browser, so it can change the callback before delivering it, or deliver it
+  from a browser that never started the login.
+
+  @req:SP-STATE-01
+  Scenario: A callback with another state is refused
+    Given a citizen "Anna" with the MitID app
+    When "Anna" logs in to the service provider but the browser replaces the callback's state
+    Then no session exists
+
+  @req:SP-STATE-02
+  Scenario: A callback without state is refused
+    Given a citizen "Anna" with the MitID app
+    When "Anna" logs in to the service provider but the browser removes the callback's state
+    Then no session exists
+
+  @req:SP-CODE-01
+  Scenario: A replayed callback from another browser gives no session
+    Given a citizen "Anna" with the MitID app
+    When "Anna" logs in to the service provider
+    And an attacker's browser replays the callback of that login
+    Then a session exists for "Anna"
+    And the attacker's browser has no session
+
+  @req:SP-CODE-02
+  Scenario: A callback with a forged authorization code gives no session
+    Given a citizen "Anna" with the MitID app
+    When "Anna" logs in to the service provider but the browser replaces the callback's code
+    Then no session exists

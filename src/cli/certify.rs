@@ -1,0 +1,305 @@
+//! `mitid-lab certify`: certify a MitID service provider against the conformance suite.
+//!
+//! - `certify init` writes `target.yaml` and prints what the integrator configures;
+//! - `certify --target URL --config target.yaml` runs the suite against the integrator's service;
+//! - `certify --target reference [--flaw NAME]` runs it against the lab's reference provider;
+//! - `certify list` prints the requirement catalogue;
+//! - `certify selfcheck` runs it against the reference provider and each named flaw.
+//!
+//! Exit codes: 0 every MUST passed, 1 a MUST failed, 2 bad input (a malformed target file, an
+//! unknown flaw, an unreachable target).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::BadInput;
+use crate::conformance::catalogue::Catalogue;
+use crate::conformance::outcome::{SuiteReport, Verdict};
+use crate::conformance::runner::Features;
+use crate::conformance::setup::{self, SetupError};
+use crate::conformance::suite::{self, SP_FEATURES, SuiteError};
+use crate::conformance::target::{TargetFile, DEFAULT_BROKER_LISTEN};
+use crate::conformance::{report, target};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Write a target file and print what to configure in your service.
+    Init(InitArgs),
+    /// Print the requirement catalogue.
+    List,
+    /// Run the suite against the reference service provider and each of its named flaws.
+    Selfcheck(SelfcheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Runtime {
+    Embedded,
+    Containers,
+}
+
+impl Runtime {
+    pub fn kind(self) -> mitid_components::runtime::RuntimeKind {
+        match self {
+            Runtime::Embedded => mitid_components::runtime::RuntimeKind::Embedded,
+            Runtime::Containers => mitid_components::runtime::RuntimeKind::Containers,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// `reference` (the lab's reference service provider) or your service's base URL.
+    #[arg(long)]
+    target: Option<String>,
+    /// Target file written by `certify init` (needed for a URL target).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Start the reference service provider with this named flaw (see `components flaws`).
+    #[arg(long)]
+    flaw: Vec<String>,
+    /// How the lab's components run.
+    #[arg(long, value_enum, default_value = "embedded")]
+    runtime: Runtime,
+    /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`.
+    #[arg(long)]
+    tags: Option<String>,
+    /// Feature files or directories (default: features/conformance/sp).
+    #[arg(long)]
+    features: Vec<PathBuf>,
+    /// Where reports go (a directory per run is made inside).
+    #[arg(long, default_value = "reports")]
+    reports: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// Where to write the target file.
+    #[arg(long, default_value = "target.yaml")]
+    out: PathBuf,
+    /// Your service's base URL as the lab reaches it.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+    /// Your service's redirect URI (default: {base_url}/callback).
+    #[arg(long)]
+    redirect_uri: Option<String>,
+    /// Client id your service uses at the lab's broker.
+    #[arg(long, default_value = "mitid-lab-integrator")]
+    client_id: String,
+    /// Where the lab's broker (your issuer) listens.
+    #[arg(long, default_value = DEFAULT_BROKER_LISTEN)]
+    broker_listen: String,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SelfcheckArgs {
+    #[arg(long, value_enum, default_value = "embedded")]
+    runtime: Runtime,
+    /// Only these flaws (default: every flaw the reference provider has).
+    #[arg(long)]
+    flaw: Vec<String>,
+    #[arg(long, default_value = "reports")]
+    reports: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Some(Sub::Init(init)) => run_init(&init),
+        Some(Sub::List) => run_list(),
+        Some(Sub::Selfcheck(check)) => run_selfcheck(&check),
+        None => run_certify(&args.run),
+    }
+}
+
+fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
+    if args.out.exists() && !args.force {
+        return Err(BadInput(format!("{}: exists already (use --force to overwrite)", args.out.display())).into());
+    }
+    let base = args.base_url.trim_end_matches('/');
+    let file = TargetFile {
+        service_provider: target::ServiceProviderSection {
+            base_url: base.to_owned(),
+            login_path: "/login".into(),
+            me_path: "/me".into(),
+            logout_path: Some("/logout".into()),
+            backchannel_logout_path: Some("/backchannel-logout".into()),
+        },
+        client: target::ClientSection {
+            client_id: args.client_id.clone(),
+            client_secret: fresh_secret(),
+            redirect_uri: args.redirect_uri.clone().unwrap_or_else(|| format!("{base}/callback")),
+            post_logout_redirect_uris: vec![format!("{base}/")],
+        },
+        broker: target::BrokerSection { listen: args.broker_listen.clone() },
+    };
+    let text = file.to_commented_yaml();
+    // Validate what we are about to write, so `init` never writes a file `certify` rejects.
+    file.validate(&text, &args.out, None).map_err(|e| BadInput(e.to_string()))?;
+    let dir = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = args.out.file_name().context("--out names no file")?.to_string_lossy().into_owned();
+    report::write_atomically(dir, &name, text.as_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
+    let issuer = format!("http://{}", file.broker.listen);
+    println!("Wrote {}. Configure your service's OpenID Connect client with:\n", args.out.display());
+    println!("  issuer (discovery)       {issuer}   ({issuer}/.well-known/openid-configuration)");
+    println!("  client_id                {}", file.client.client_id);
+    println!("  client_secret            {}   (test-only; client_secret_basic)", file.client.client_secret);
+    println!("  redirect_uri             {}", file.client.redirect_uri);
+    println!("  scope                    openid mitid ssn");
+    println!("  response_type            code, with PKCE S256, state and nonce");
+    println!("  post_logout_redirect_uri {}", file.client.post_logout_redirect_uris[0]);
+    println!("  back-channel logout URI  {base}/backchannel-logout   (optional)");
+    println!("\nYour service must answer GET {base}/login (optional ?loa=low|substantial|high) with a redirect");
+    println!("to the issuer, and GET {base}/me with 200 + JSON {{\"sub\", ...}} when logged in, 401 otherwise.");
+    println!("Edit the paths in {} if yours differ, then run:\n", args.out.display());
+    println!("  mitid-lab certify --target {base} --config {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A client secret for the lab's broker, from the broker's own generator of OS randomness.
+fn fresh_secret() -> String {
+    mitid_components::idp::registry::random_token(24)
+}
+
+fn run_list() -> anyhow::Result<ExitCode> {
+    let catalogue = Catalogue::embedded();
+    for requirement in &catalogue.requirements {
+        println!("{:<22} {:<6} {}", requirement.id, requirement.level.as_str(), requirement.title);
+    }
+    let musts = catalogue.requirements.iter().filter(|r| r.level == crate::conformance::catalogue::Level::Must).count();
+    println!("\n{} requirements ({musts} MUST, {} SHOULD); details in fixtures/requirements/sp.yaml", catalogue.requirements.len(), catalogue.requirements.len() - musts);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Feature files for a run (default: the SP conformance features).
+pub fn load_features(paths: &[PathBuf], default: &[&str], catalogue: &Catalogue, tags: Option<&str>) -> anyhow::Result<Features> {
+    let roots: Vec<PathBuf> =
+        if paths.is_empty() { default.iter().map(|p| suite::project_path(p)).collect() } else { paths.to_vec() };
+    Features::load(&roots, catalogue, tags).map_err(|e| BadInput(e.to_string()).into())
+}
+
+/// Checks `--flaw` names against the reference provider's list.
+pub fn check_flaws(flaws: &[String]) -> anyhow::Result<()> {
+    let known = known_flaws();
+    for flaw in flaws {
+        if !known.contains(flaw) {
+            return Err(BadInput(format!("--flaw {flaw}: no such flaw; the reference service provider has {}", known.join(", "))).into());
+        }
+    }
+    Ok(())
+}
+
+/// Every named flaw of the reference service provider.
+pub fn known_flaws() -> Vec<String> {
+    mitid_components::reference_sp::Flaw::ALL.iter().map(|f| f.name().to_owned()).collect()
+}
+
+fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let Some(target) = args.target.as_deref() else {
+        return Err(BadInput("certify needs --target URL (with --config target.yaml) or --target reference; see `mitid-lab certify --help`".into()).into());
+    };
+    let catalogue = Catalogue::embedded();
+    let features = load_features(&args.features, &[SP_FEATURES], &catalogue, args.tags.as_deref())?;
+    let run_id = format!("certify-{}", suite::run_tag());
+    let dir = args.reports.join(&run_id);
+    let report = if target == "reference" {
+        if args.config.is_some() {
+            return Err(BadInput("--config is for a URL target; --target reference needs none".into()).into());
+        }
+        check_flaws(&args.flaw)?;
+        suite::certify_reference(&args.flaw, args.runtime.kind(), &features, &catalogue, &run_id, Some(&dir))
+            .map_err(setup_error)?
+    } else {
+        if !args.flaw.is_empty() {
+            return Err(BadInput("--flaw only applies to --target reference".into()).into());
+        }
+        let Some(config) = &args.config else {
+            return Err(BadInput(format!("--target {target} needs --config target.yaml (write one with `mitid-lab certify init`)")).into());
+        };
+        let text = std::fs::read_to_string(config).map_err(|e| BadInput(format!("{}: cannot read: {e}", config.display())))?;
+        let file = TargetFile::parse(&text, config).map_err(|e| BadInput(e.to_string()))?;
+        let valid = file.validate(&text, config, Some(target)).map_err(|e| BadInput(e.to_string()))?;
+        let runtime = suite::tokio_runtime()?;
+        runtime.block_on(async {
+            let external = setup::external(&valid, &run_id).await.map_err(setup_error)?;
+            setup::probe(&external.lab).await.map_err(setup_error)?;
+            let report = suite::run_against(external.lab.clone(), &features, &catalogue, &run_id, Some(&dir)).await?;
+            external.public.shutdown().await;
+            external.control.shutdown().await;
+            anyhow::Ok(report)
+        })?
+    };
+    finish(&report, &dir)
+}
+
+fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {
+    match err.into() {
+        SuiteError::Setup(e @ (SetupError::Unreachable { .. } | SetupError::BrokerListen { .. })) => BadInput(e.to_string()).into(),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Writes the reports, prints the summary, picks the exit code.
+pub fn finish(report: &SuiteReport, dir: &Path) -> anyhow::Result<ExitCode> {
+    let paths = report::write_all(report, dir).with_context(|| format!("cannot write reports to {}", dir.display()))?;
+    print_summary(report);
+    println!("\nreports:");
+    for path in paths {
+        println!("  {}", path.display());
+    }
+    Ok(if report.all_musts_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn print_summary(report: &SuiteReport) {
+    for requirement in &report.requirements {
+        if requirement.verdict != Verdict::Passed {
+            println!("{:<8} {:<22} {:<6} {}", requirement.verdict.as_str(), requirement.id, requirement.level.as_str(), requirement.title);
+        }
+    }
+    let rc = &report.requirement_counts;
+    let sc = &report.scenario_counts;
+    println!(
+        "{}: requirements {} passed, {} failed, {} warnings, {} skipped; scenarios {} passed, {} failed, {} warnings, {} skipped; {:.1} s",
+        report.target, rc.passed, rc.failed, rc.warning, rc.skipped, sc.passed, sc.failed, sc.warning, sc.skipped,
+        report.duration_ms as f64 / 1000.0
+    );
+    if report.all_musts_passed() {
+        println!("CERTIFIED: every MUST requirement passed.");
+    } else {
+        println!("NOT CERTIFIED: MUST requirements failed: {}", report.failed_musts().join(", "));
+    }
+}
+
+fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {
+    let catalogue = Catalogue::embedded();
+    let features = load_features(&[], &[SP_FEATURES], &catalogue, None)?;
+    let flaws = if args.flaw.is_empty() { known_flaws() } else { args.flaw.clone() };
+    check_flaws(&flaws)?;
+    let run_id = format!("selfcheck-{}", suite::run_tag());
+    let check = suite::selfcheck(&flaws, args.runtime.kind(), &features, &catalogue, &run_id, |row| {
+        let name = row.flaw.as_deref().unwrap_or("reference");
+        eprintln!("{name}: {} MUST failed ({:.1} s)", row.failed_musts.len(), row.duration_ms as f64 / 1000.0);
+    })
+    .map_err(setup_error)?;
+    let table = check.table();
+    println!("{table}");
+    let dir = args.reports.join(&run_id);
+    report::write_atomically(&dir, "selfcheck.md", format!("# mitid-lab certify selfcheck\n\n{table}").as_bytes())?;
+    let json = serde_json::to_string_pretty(&check.rows)?;
+    report::write_atomically(&dir, "selfcheck.json", json.as_bytes())?;
+    report::write_all(&check.reference, &dir.join("reference"))?;
+    println!("reports: {}", dir.display());
+    Ok(if check.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

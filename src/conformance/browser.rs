@@ -1,0 +1,166 @@
+//! The lab's browser: a cookie jar that follows redirects one hop at a time and records every
+//! exchange (redacted) as evidence.
+//!
+//! Redirects are followed by hand, not by the HTTP client, because the lab must see and sometimes
+//! change each hop: it reads the authorization request the service provider builds, adds the
+//! broker's headless `login_hint`, and tampers with or replays the callback.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::evidence::{Actor, Exchange, redact_body, redact_header, redact_url};
+
+/// How long one request may take before the lab calls the other side unresponsive. Generous:
+/// tests run on a loaded 2-core machine, and a service provider waiting for a dead broker should
+/// give up well before this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Redirect hops followed before the lab calls it a loop.
+const MAX_HOPS: usize = 10;
+
+/// One answer as the browser saw it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub url: Url,
+    pub status: u16,
+    /// The `Location` header resolved against `url`, for 3xx answers.
+    pub location: Option<Url>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status) && self.location.is_some()
+    }
+
+    /// The body as JSON, when it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+}
+
+/// A browser: one cookie jar, one evidence log.
+pub struct Browser {
+    client: reqwest::Client,
+    pub exchanges: Vec<Exchange>,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("a plain-HTTP client with a cookie store always builds");
+        Browser { client, exchanges: Vec::new() }
+    }
+
+    /// `GET url`, one hop, recorded.
+    pub async fn get(&mut self, url: &Url) -> Result<Page, String> {
+        self.send(reqwest::Method::GET, url, None).await
+    }
+
+    /// `POST url` with a form body, one hop, recorded.
+    pub async fn post_form(&mut self, url: &Url, form: &[(&str, &str)]) -> Result<Page, String> {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        self.send(reqwest::Method::POST, url, Some(body)).await
+    }
+
+    async fn send(&mut self, method: reqwest::Method, url: &Url, form: Option<String>) -> Result<Page, String> {
+        let mut request = self.client.request(method.clone(), url.clone());
+        if let Some(body) = &form {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body.clone());
+        }
+        let mut exchange = Exchange {
+            actor: Actor::Browser,
+            method: method.to_string(),
+            url: redact_url(url.as_str()),
+            request_headers: Vec::new(),
+            request_body: form.as_deref().map(redact_body),
+            status: None,
+            response_headers: Vec::new(),
+            response_body: None,
+            error: None,
+        };
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => {
+                let message = describe_error(&err);
+                exchange.error = Some(message.clone());
+                self.exchanges.push(exchange);
+                return Err(message);
+            }
+        };
+        let status = response.status().as_u16();
+        let mut set_cookies = Vec::new();
+        for (name, value) in response.headers() {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            if name == reqwest::header::SET_COOKIE {
+                set_cookies.push(value.clone());
+            }
+            exchange.response_headers.push((name.to_string(), redact_header(name.as_str(), &value)));
+        }
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| url.join(value).ok());
+        let body = match response.text().await {
+            Ok(body) => body,
+            Err(err) => {
+                let message = describe_error(&err);
+                exchange.status = Some(status);
+                exchange.error = Some(message.clone());
+                self.exchanges.push(exchange);
+                return Err(message);
+            }
+        };
+        exchange.status = Some(status);
+        exchange.response_body = (!body.is_empty()).then(|| redact_body(&body));
+        self.exchanges.push(exchange);
+        Ok(Page { url: url.clone(), status, location, set_cookies, body })
+    }
+
+    /// Follows redirects from `url` while `follow(next)` says so; answers the last page (whose
+    /// `location`, if any, is the hop that was not followed).
+    pub async fn navigate(&mut self, url: &Url, follow: impl Fn(&Url) -> bool) -> Result<Page, String> {
+        let mut page = self.get(url).await?;
+        for _ in 0..MAX_HOPS {
+            match &page.location {
+                Some(next) if page.is_redirect() && follow(next) => {
+                    let next = next.clone();
+                    page = self.get(&next).await?;
+                }
+                _ => return Ok(page),
+            }
+        }
+        Err(format!("more than {MAX_HOPS} redirects starting at {}", redact_url(url.as_str())))
+    }
+}
+
+/// Whether two URLs share scheme, host and port.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+fn describe_error(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
+    } else if err.is_connect() {
+        "connection refused or unreachable".to_owned()
+    } else {
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+}

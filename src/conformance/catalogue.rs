@@ -1,0 +1,124 @@
+//! The requirement catalogue (`fixtures/requirements/sp.yaml`) as data.
+//!
+//! A scenario proves a requirement by carrying the tag `@req:<id>`; the level decides what a
+//! failure means (MUST → FAILED, SHOULD → WARNING).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the catalogue lives, relative to the project root.
+pub const CATALOGUE_PATH: &str = "fixtures/requirements/sp.yaml";
+
+/// The catalogue as compiled into the binary, so `certify` works from any directory.
+pub const EMBEDDED_CATALOGUE: &str = include_str!("../../fixtures/requirements/sp.yaml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Level {
+    #[serde(rename = "MUST")]
+    Must,
+    #[serde(rename = "SHOULD")]
+    Should,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    pub rationale: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    pub requirements: Vec<Requirement>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: PathBuf, source: std::io::Error },
+    #[error("{file}:{line}: {message}")]
+    Invalid { file: PathBuf, line: usize, message: String },
+}
+
+impl Catalogue {
+    /// The catalogue compiled into the binary.
+    pub fn embedded() -> Catalogue {
+        Catalogue::parse(EMBEDDED_CATALOGUE, Path::new(CATALOGUE_PATH))
+            .expect("the embedded catalogue is checked by the test suite")
+    }
+
+    pub fn load(path: &Path) -> Result<Catalogue, CatalogueError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read { file: path.into(), source })?;
+        Catalogue::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, file: &Path) -> Result<Catalogue, CatalogueError> {
+        let catalogue: Catalogue = serde_yaml::from_str(text).map_err(|err| CatalogueError::Invalid {
+            file: file.into(),
+            line: err.location().map_or(1, |l| l.line()),
+            message: err.to_string(),
+        })?;
+        let mut seen = HashSet::new();
+        for requirement in &catalogue.requirements {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().trim_start_matches("- ").trim() == format!("id: {}", requirement.id))
+                .map_or(1, |i| i + 1);
+            let valid_id = requirement.id.starts_with("SP-")
+                && requirement.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+            if !valid_id {
+                return Err(CatalogueError::Invalid {
+                    file: file.into(),
+                    line,
+                    message: format!("field `id`: {:?} must look like SP-AREA-01", requirement.id),
+                });
+            }
+            if !seen.insert(requirement.id.as_str()) {
+                return Err(CatalogueError::Invalid {
+                    file: file.into(),
+                    line,
+                    message: format!("field `id`: {} appears twice", requirement.id),
+                });
+            }
+        }
+        Ok(catalogue)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Requirement> {
+        self.requirements.iter().find(|r| r.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_catalogue_parses_and_has_both_levels() {
+        let catalogue = Catalogue::embedded();
+        assert!(catalogue.requirements.len() >= 40, "{}", catalogue.requirements.len());
+        assert!(catalogue.requirements.iter().any(|r| r.level == Level::Should));
+    }
+
+    #[test]
+    fn duplicate_ids_name_the_line() {
+        let text = "requirements:\n  - id: SP-A-01\n    title: t\n    level: MUST\n    rationale: r\n    source: s\n  - id: SP-A-01\n    title: t\n    level: SHOULD\n    rationale: r\n    source: s\n";
+        let err = Catalogue::parse(text, Path::new("c.yaml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.yaml:2:") && err.contains("twice"), "{err}");
+    }
+}

@@ -1,0 +1,96 @@
+//! Shared checks: each is one function every scenario that needs it calls, so "no session exists"
+//! means the same thing in forty scenarios. A check panics with a message that says what the
+//! lab expected, what it saw, and the exchanges that led there (cucumber turns the panic into
+//! the step's failure).
+
+use std::fmt::Write as _;
+
+use super::browser::Browser;
+use super::world::{Lab, LabWorld};
+
+/// What `/me` answered.
+#[derive(Debug, Clone)]
+pub struct MeAnswer {
+    pub status: u16,
+    pub json: Option<serde_json::Value>,
+    pub body: String,
+}
+
+impl MeAnswer {
+    pub fn sub(&self) -> Option<&str> {
+        self.json.as_ref().and_then(|j| j.get("sub")).and_then(|s| s.as_str())
+    }
+}
+
+/// Asks the service provider's `/me` who `browser` is logged in as.
+pub async fn ask_me(lab: &Lab, browser: &mut Browser) -> MeAnswer {
+    match browser.get(&lab.sp.me_url).await {
+        Ok(page) => MeAnswer { status: page.status, json: page.json(), body: page.body },
+        Err(err) => panic!(
+            "the service provider's /me ({}) did not answer: {err}\n{}",
+            lab.sp.me_url,
+            trail(browser)
+        ),
+    }
+}
+
+/// No session exists in `browser`: `/me` answers 401 (the integrator contract). A 200 means the
+/// service provider accepted what it should have refused.
+pub async fn no_session(lab: &Lab, browser: &mut Browser) {
+    let me = ask_me(lab, browser).await;
+    match me.status {
+        401 => {}
+        200..=299 => panic!(
+            "a session exists but none should: /me answered {} with {}\nThe service provider accepted a login it had to refuse.\n{}",
+            me.status,
+            excerpt(&me.body),
+            trail(browser)
+        ),
+        other => panic!(
+            "/me answered {other} (the integrator contract says 401 when no session exists): {}\n{}",
+            excerpt(&me.body),
+            trail(browser)
+        ),
+    }
+}
+
+/// A session exists in `browser` for the person with MitID UUID `uuid`.
+pub async fn session_for(lab: &Lab, browser: &mut Browser, alias: &str, uuid: &str) -> MeAnswer {
+    let me = ask_me(lab, browser).await;
+    if me.status != 200 {
+        panic!(
+            "no session for {alias}: /me answered {} ({})\n{}",
+            me.status,
+            excerpt(&me.body),
+            trail(browser)
+        );
+    }
+    match me.sub() {
+        Some(sub) if sub == uuid => me,
+        Some(sub) => panic!(
+            "/me names sub {sub:?}, but {alias} logged in with MitID UUID {uuid:?}\n{}",
+            trail(browser)
+        ),
+        None => panic!("/me answered 200 without a `sub` string: {}\n{}", excerpt(&me.body), trail(browser)),
+    }
+}
+
+/// The main browser of a scenario has no session.
+pub async fn world_has_no_session(world: &mut LabWorld) {
+    let lab = world.lab();
+    no_session(&lab, &mut world.browser).await;
+}
+
+/// The exchanges so far, one line each, for failure messages.
+pub fn trail(browser: &Browser) -> String {
+    let mut text = String::from("HTTP exchanges so far (secrets redacted):\n");
+    for exchange in &browser.exchanges {
+        let _ = writeln!(text, "  {}", exchange.line());
+    }
+    text
+}
+
+pub fn excerpt(body: &str) -> String {
+    let cut: String = body.chars().take(300).collect();
+    if cut.len() < body.len() { format!("{cut}…") } else { cut }
+}

@@ -1,0 +1,219 @@
+//! Evidence: the HTTP exchanges of one scenario, with secrets redacted before they are stored.
+//!
+//! Redaction happens when an exchange is recorded, not when a report is written, so no code path
+//! (a panic message, a debug print, a report) can leak a code, a token, a client secret or a
+//! session cookie. What stays is what an integrator needs to see why a scenario failed: methods,
+//! URLs with their non-secret parameters (state, nonce, redirect_uri, ...), statuses, header names
+//! and the start of each body.
+
+use serde::Serialize;
+
+/// Query, form and JSON names whose values are secrets.
+const SECRET_NAMES: &[&str] = &[
+    "code",
+    "code_verifier",
+    "client_secret",
+    "client_assertion",
+    "access_token",
+    "id_token",
+    "id_token_hint",
+    "refresh_token",
+    "logout_token",
+    "password",
+    "pin",
+    "temporary_pin",
+    "temporary_password",
+    "totp_secret",
+    "activation_code",
+];
+
+/// Headers whose values are secrets.
+const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "proxy-authorization"];
+
+/// How much of a body an exchange keeps: enough to read an error page or a JSON answer.
+const BODY_EXCERPT: usize = 1500;
+
+/// Who made the request (the lab's browser, the lab acting as the broker's back channel, or the
+/// system under test as the broker saw it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Browser,
+    Lab,
+    ServiceProvider,
+}
+
+/// One HTTP request and its answer, redacted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    pub actor: Actor,
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    /// `None` when no answer came (connection refused, timeout): then `error` says why.
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Exchange {
+    /// A one-line summary for step failure messages.
+    pub fn line(&self) -> String {
+        match (self.status, &self.error) {
+            (Some(status), _) => format!("{} {} -> {status}", self.method, self.url),
+            (None, Some(error)) => format!("{} {} -> no answer: {error}", self.method, self.url),
+            (None, None) => format!("{} {} -> no answer", self.method, self.url),
+        }
+    }
+}
+
+/// Redacts secret query parameters of a URL (keeps the rest readable).
+pub fn redact_url(url: &str) -> String {
+    let Some((base, rest)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let mut out = format!("{base}?{}", redact_pairs(query));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(&redact_pairs(fragment));
+    }
+    out
+}
+
+/// Redacts `name=value` pairs of a query string or form body whose name is a secret.
+pub fn redact_pairs(pairs: &str) -> String {
+    pairs
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_name(name) => format!("{name}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn is_secret_name(name: &str) -> bool {
+    SECRET_NAMES.iter().any(|secret| secret.eq_ignore_ascii_case(name))
+}
+
+/// Redacts a header value when the header carries a secret. Cookies keep their names and
+/// attributes (`HttpOnly`, `SameSite`) because requirements are judged on them.
+pub fn redact_header(name: &str, value: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if !SECRET_HEADERS.contains(&lower.as_str()) {
+        return redact_jwts(value);
+    }
+    match lower.as_str() {
+        "set-cookie" => {
+            let mut parts = value.split(';');
+            let first = parts.next().unwrap_or_default();
+            let cookie_name = first.split_once('=').map_or(first, |(n, _)| n);
+            let attributes: Vec<&str> = parts.collect();
+            if attributes.is_empty() {
+                format!("{cookie_name}=[redacted]")
+            } else {
+                format!("{cookie_name}=[redacted];{}", attributes.join(";"))
+            }
+        }
+        "cookie" => value
+            .split(';')
+            .map(|c| {
+                let c = c.trim();
+                let name = c.split_once('=').map_or(c, |(n, _)| n);
+                format!("{name}=[redacted]")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => {
+            let scheme = value.split_whitespace().next().unwrap_or("");
+            format!("{scheme} [redacted]")
+        }
+    }
+}
+
+/// Redacts a body: JSON secrets by name, form secrets by name, and any JWT anywhere in text.
+/// Keeps at most [`BODY_EXCERPT`] characters.
+pub fn redact_body(body: &str) -> String {
+    let redacted = if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(body) {
+        redact_json(&mut json);
+        json.to_string()
+    } else if body.contains('=') && !body.contains(char::is_whitespace) && !body.contains('<') {
+        redact_pairs(body)
+    } else {
+        redact_jwts(body)
+    };
+    excerpt(&redacted, BODY_EXCERPT)
+}
+
+fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (name, item) in map.iter_mut() {
+                if is_secret_name(name) && item.is_string() {
+                    *item = serde_json::Value::String("[redacted]".into());
+                } else {
+                    redact_json(item);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::String(text) => *text = redact_jwts(text),
+        _ => {}
+    }
+}
+
+/// Replaces every compact JWS/JWT (`eyJ...` with two dots) in free text.
+pub fn redact_jwts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        out.push_str(&rest[..start]);
+        let candidate = &rest[start..];
+        let end = candidate
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .unwrap_or(candidate.len());
+        let token = &candidate[..end];
+        if token.matches('.').count() == 2 {
+            out.push_str("[redacted JWT]");
+        } else {
+            out.push_str(token);
+        }
+        rest = &candidate[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn excerpt(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}… [{} more characters]", text.chars().count() - max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_tokens_never_survive_redaction() {
+        let url = "http://sp/cb?code=SECRETCODE&state=abc";
+        assert_eq!(redact_url(url), "http://sp/cb?code=[redacted]&state=abc");
+        let body = r#"{"id_token":"eyJa.eyJb.c","token_type":"Bearer","note":"x eyJh.eyJi.sig y"}"#;
+        let out = redact_body(body);
+        assert!(!out.contains("eyJa.eyJb.c") && !out.contains("eyJh.eyJi.sig"), "{out}");
+        assert!(out.contains("Bearer"), "{out}");
+        let cookie = redact_header("Set-Cookie", "sid=abcdef; HttpOnly; SameSite=Lax");
+        assert_eq!(cookie, "sid=[redacted]; HttpOnly; SameSite=Lax");
+        assert_eq!(redact_header("Authorization", "Basic dXNlcjpwYXNz"), "Basic [redacted]");
+        assert_eq!(redact_pairs("grant_type=authorization_code&code=x&client_secret=y"),
+            "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]");
+    }
+}

@@ -1,0 +1,32 @@
+//! # The conformance runner: the Gherkin suite that certifies MitID service providers
+//!
+//! `mitid-lab certify` and `mitid-lab run` use this module; so does the `conformance` test. The
+//! suite is cucumber used as a library: features under `features/` are parsed and checked by
+//! [`runner::Features`], run concurrently by [`runner::run`] with one [`world::LabWorld`] per
+//! scenario, weighed against the requirement catalogue by [`outcome::SuiteReport`] and written by
+//! [`report`].
+//!
+//! Tour:
+//! - [`catalogue`]: the requirements (`fixtures/requirements/sp.yaml`) — id, title, MUST/SHOULD.
+//! - [`target`]: the integrator's `target.yaml` (client, redirect URI, paths), with errors naming
+//!   file, line and field.
+//! - [`world`]: the shared [`world::Lab`] (system under test, lab endpoints) and the per-scenario
+//!   World; [`browser`]: the lab's browser, recording [`evidence`] with secrets redacted.
+//! - [`steps`]: step definitions, one module per actor (citizen, device, broker, service
+//!   provider, Citizen Service, support, calendar); [`checks`]: the shared checks ("no session
+//!   exists") every scenario uses.
+//! - [`outcome`]: PASSED / FAILED / WARNING (a SHOULD not met) / SKIPPED.
+//! - [`report`]: JUnit XML, JSON, Markdown, self-contained HTML.
+
+pub mod browser;
+pub mod catalogue;
+pub mod checks;
+pub mod evidence;
+pub mod outcome;
+pub mod report;
+pub mod runner;
+pub mod setup;
+pub mod steps;
+pub mod suite;
+pub mod target;
+pub mod world;

@@ -1,0 +1,299 @@
+//! Runs features with cucumber (as a library) against one [`Lab`] and collects
+//! [`ScenarioResult`]s.
+//!
+//! Features are parsed and checked up front (every `@req:` tag names a catalogue requirement, the
+//! tag expression parses), so a typo is one clear error naming file and line instead of a run
+//! with mysterious skips. Scenarios that need an endpoint the target does not have (`@needs:logout`,
+//! `@needs:backchannel`, `@needs:services`) are not run and are reported SKIPPED with the reason.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cucumber::gherkin::{self, GherkinEnv};
+use cucumber::tag::Ext as _;
+use cucumber::feature::Ext as _;
+use cucumber::{World as _, WriterExt as _, event, writer};
+
+use super::catalogue::Catalogue;
+use super::outcome::{RawOutcome, ScenarioResult, Verdict};
+use super::world::{Lab, LabWorld};
+
+/// Scenarios running at once. Each is a handful of loopback HTTP calls; more than this only adds
+/// contention on a 2-core machine.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteInputError {
+    #[error("{path}: no such feature file or directory")]
+    Missing { path: PathBuf },
+    #[error("{path}:{line}: {message}")]
+    Gherkin { path: PathBuf, line: usize, message: String },
+    #[error("--tags {expr:?}: {message}")]
+    Tags { expr: String, message: String },
+}
+
+/// One feature file, parsed and checked.
+pub struct Features {
+    pub paths: Vec<PathBuf>,
+    pub features: Vec<gherkin::Feature>,
+    pub tags: Option<gherkin::tagexpr::TagOperation>,
+    pub tags_text: Option<String>,
+}
+
+impl Features {
+    /// Parses every `.feature` file under `roots` (files or directories) and checks the tags.
+    pub fn load(roots: &[PathBuf], catalogue: &Catalogue, tags: Option<&str>) -> Result<Features, SuiteInputError> {
+        let mut paths = Vec::new();
+        for root in roots {
+            collect_feature_files(root, &mut paths)?;
+        }
+        paths.sort();
+        let mut features = Vec::new();
+        for path in &paths {
+            let feature = gherkin::Feature::parse_path(path, GherkinEnv::default())
+                .map_err(|err| {
+                    let (line, message) = gherkin_error(&err);
+                    SuiteInputError::Gherkin { path: path.clone(), line, message }
+                })?
+                .expand_examples()
+                .map_err(|err| SuiteInputError::Gherkin {
+                    path: path.clone(),
+                    line: err.pos.line,
+                    message: err.to_string(),
+                })?;
+            for scenario in &feature.scenarios {
+                for tag in feature.tags.iter().chain(&scenario.tags) {
+                    if let Some(id) = tag.strip_prefix("req:") {
+                        if catalogue.get(id).is_none() {
+                            return Err(SuiteInputError::Gherkin {
+                                path: path.clone(),
+                                line: scenario.position.line,
+                                message: format!("tag @req:{id} names no requirement in the catalogue"),
+                            });
+                        }
+                    }
+                }
+            }
+            features.push(feature);
+        }
+        let tags_op = match tags {
+            None => None,
+            Some(expr) => Some(expr.parse::<gherkin::tagexpr::TagOperation>().map_err(|err| SuiteInputError::Tags {
+                expr: expr.to_owned(),
+                message: err.to_string(),
+            })?),
+        };
+        Ok(Features { paths, features, tags: tags_op, tags_text: tags.map(str::to_owned) })
+    }
+
+    /// Scenarios (outlines are expanded: one per example row) selected by the tag expression.
+    pub fn selected_count(&self) -> usize {
+        self.features
+            .iter()
+            .flat_map(|f| f.scenarios.iter().map(move |s| (f, s)))
+            .filter(|(f, s)| self.selects(f, s))
+            .count()
+    }
+
+    fn selects(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> bool {
+        self.tags.as_ref().is_none_or(|op| op.eval(feature.tags.iter().chain(&scenario.tags)))
+    }
+}
+
+fn collect_feature_files(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), SuiteInputError> {
+    if root.is_file() {
+        out.push(root.to_owned());
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(root).map_err(|_| SuiteInputError::Missing { path: root.to_owned() })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_feature_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "feature") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn gherkin_error(err: &gherkin::ParseFileError) -> (usize, String) {
+    match err {
+        gherkin::ParseFileError::Parsing { error: Some(gherkin::EnvError::UnsupportedLanguage(lang)), .. } => {
+            (1, format!("unsupported language {lang}"))
+        }
+        gherkin::ParseFileError::Parsing { source, .. } => (1, source.to_string()),
+        gherkin::ParseFileError::Reading { source, .. } => (1, source.to_string()),
+    }
+}
+
+/// Why the target cannot run a scenario, if it cannot.
+fn missing_capability(lab: &Lab, tags: &[String]) -> Option<String> {
+    for tag in tags {
+        match tag.as_str() {
+            "needs:logout" if lab.sp.logout_url.is_none() => {
+                return Some("the target file configures no logout_path".into());
+            }
+            "needs:backchannel" if lab.sp.backchannel_logout_url.is_none() => {
+                return Some("the target file configures no backchannel_logout_path".into());
+            }
+            "needs:services" if lab.endpoints.citizen_service.is_none() => {
+                return Some("the lab runs without Citizen Service, support line and SMS gateway".into());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Where cucumber's own JUnit and Cucumber-JSON writers write (next to the lab's reports).
+pub struct CucumberOutputs {
+    pub junit: PathBuf,
+    pub json: PathBuf,
+}
+
+/// Runs the selected scenarios against `lab`; answers one result per scenario (including those
+/// SKIPPED for a missing capability). Verdicts are filled in by `SuiteReport::build`.
+pub async fn run(
+    lab: Arc<Lab>,
+    features: &Features,
+    concurrency: usize,
+    cucumber_outputs: Option<&CucumberOutputs>,
+) -> std::io::Result<Vec<ScenarioResult>> {
+    let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::new(Mutex::new(Vec::new()));
+    // Scenarios the target cannot run are reported without running.
+    for feature in &features.features {
+        for scenario in &feature.scenarios {
+            let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+            if !features.selects(feature, scenario) {
+                continue;
+            }
+            if let Some(reason) = missing_capability(&lab, &tags) {
+                results.lock().expect("no panics while locked").push(ScenarioResult {
+                    feature: feature.name.clone(),
+                    location: location(feature, scenario.position.line),
+                    name: scenario.name.clone(),
+                    requirements: requirement_ids(&tags),
+                    tags,
+                    outcome: RawOutcome::Skipped(reason),
+                    verdict: Verdict::Skipped,
+                    duration_ms: 0,
+                    evidence: Vec::new(),
+                });
+            }
+        }
+    }
+    let (junit_out, json_out): (Box<dyn std::io::Write>, Box<dyn std::io::Write>) = match cucumber_outputs {
+        Some(outputs) => (
+            Box::new(std::fs::File::create(&outputs.junit)?),
+            Box::new(std::fs::File::create(&outputs.json)?),
+        ),
+        None => (Box::new(std::io::sink()), Box::new(std::io::sink())),
+    };
+    let writer = writer::JUnit::for_tee(junit_out, 0).tee::<LabWorld, _>(writer::Json::for_tee(json_out)).normalized();
+    let before_lab = Arc::clone(&lab);
+    let after_results = Arc::clone(&results);
+    let filter_lab = Arc::clone(&lab);
+    let tags_op = features.tags.clone();
+    let cucumber = LabWorld::cucumber::<PathBuf>()
+        .with_writer(writer)
+        .max_concurrent_scenarios(concurrency.max(1))
+        .before(move |_, _, _, world| {
+            let lab = Arc::clone(&before_lab);
+            Box::pin(async move {
+                world.lab = Some(lab);
+                world.started = Some(Instant::now());
+            })
+        })
+        .after(move |feature, _, scenario, finished, world| {
+            let results = Arc::clone(&after_results);
+            let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+            let outcome = raw_outcome(finished);
+            let (evidence, duration_ms) = world.map_or((Vec::new(), 0), |w| {
+                (w.evidence(), w.started.map_or(0, |s| s.elapsed().as_millis() as u64))
+            });
+            let result = ScenarioResult {
+                feature: feature.name.clone(),
+                location: location(feature, scenario.position.line),
+                name: scenario.name.clone(),
+                requirements: requirement_ids(&tags),
+                tags,
+                outcome,
+                verdict: Verdict::Passed,
+                duration_ms,
+                evidence,
+            };
+            Box::pin(async move {
+                results.lock().expect("no panics while locked").push(result);
+            })
+        });
+    cucumber
+        .with_parser(Preparsed)
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+        .filter_run(features.features.clone(), move |feature, _, scenario| {
+            let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+            tags_op.as_ref().is_none_or(|op| op.eval(tags.iter())) && missing_capability(&filter_lab, &tags).is_none()
+        })
+        .await;
+    let results = std::mem::take(&mut *results.lock().expect("no panics while locked"));
+    Ok(results)
+}
+
+/// Hands cucumber the features [`Features::load`] already parsed and checked.
+struct Preparsed;
+
+impl cucumber::Parser<Vec<gherkin::Feature>> for Preparsed {
+    type Cli = cucumber::cli::Empty;
+    type Output = futures::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<gherkin::Feature>>>;
+
+    fn parse(self, input: Vec<gherkin::Feature>, _: Self::Cli) -> Self::Output {
+        futures::stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
+    }
+}
+
+fn raw_outcome(finished: &event::ScenarioFinished) -> RawOutcome {
+    match finished {
+        event::ScenarioFinished::StepPassed => RawOutcome::Passed,
+        event::ScenarioFinished::StepSkipped => {
+            RawOutcome::Skipped("a step has no definition in the lab (the feature uses a step the runner does not know)".into())
+        }
+        event::ScenarioFinished::StepFailed(_, _, error) => RawOutcome::Failed(step_error(error)),
+        event::ScenarioFinished::BeforeHookFailed(info) => RawOutcome::Failed(panic_text(info.as_ref())),
+    }
+}
+
+fn step_error(error: &event::StepError) -> String {
+    match error {
+        event::StepError::Panic(info) => panic_text(info.as_ref()),
+        event::StepError::NotFound => "no step definition matches".into(),
+        event::StepError::AmbiguousMatch(err) => format!("ambiguous step: {err}"),
+    }
+}
+
+fn panic_text(info: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = info.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = info.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else {
+        "a step panicked without a message".into()
+    }
+}
+
+fn location(feature: &gherkin::Feature, line: usize) -> String {
+    let path = feature.path.as_deref().map_or_else(|| feature.name.clone(), |p| relative(p).display().to_string());
+    format!("{path}:{line}")
+}
+
+/// Paths in reports are relative to the working directory when they are under it.
+fn relative(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_owned())
+}
+
+fn requirement_ids(tags: &[String]) -> Vec<String> {
+    tags.iter().filter_map(|t| t.strip_prefix("req:")).map(str::to_owned).collect()
+}

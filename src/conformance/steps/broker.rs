@@ -1,0 +1,286 @@
+//! The broker (the lab's MitID IdP): its control API, and the steps that script it.
+//!
+//! Every misbehaviour is a script keyed to one test user (`match: {test_user}`); each scenario's
+//! citizens have user IDs no other scenario uses, so a script can only ever hit the login of the
+//! scenario that registered it. Key rotation is global by nature and only used by `@serial`
+//! scenarios.
+
+use cucumber::{given, then, when};
+use mitid_components::idp::jose::{self, Alg, SigningKey};
+use mitid_components::idp::script::{
+    Behaviour, IdTokenFault, ScriptMatch, ScriptRequest, UserinfoFault,
+};
+use mitid_components::idp::EndpointFault;
+use serde_json::{Value, json};
+
+use crate::conformance::evidence::{Actor, Exchange, redact_body};
+use crate::conformance::world::{Lab, LabWorld};
+
+/// Calls the broker's control listener (JSON in and out) and records the exchange as evidence.
+pub async fn control(world: &mut LabWorld, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let lab = world.lab();
+    let (status, answer, exchange) = control_call(&lab, method, path, body).await;
+    world.broker_log.push(exchange);
+    (status, answer)
+}
+
+/// [`control`] without a World (the runner's hooks).
+pub async fn control_call(lab: &Lab, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value, Exchange) {
+    let url = lab.endpoints.control.join(path).expect("control paths are relative");
+    let mut request = lab.http.request(method.clone(), url.clone());
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let mut exchange = Exchange {
+        actor: Actor::Lab,
+        method: method.to_string(),
+        url: url.to_string(),
+        request_headers: Vec::new(),
+        request_body: body.map(|b| redact_body(&b.to_string())),
+        status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        error: None,
+    };
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            exchange.status = Some(status);
+            exchange.response_body = Some(redact_body(&text));
+            let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+            (status, json, exchange)
+        }
+        Err(err) => panic!("the lab's broker control API ({url}) did not answer: {err}"),
+    }
+}
+
+/// What the next login's script will ask of the broker (filled by steps, sent by the login
+/// driver once it knows the test user).
+#[derive(Debug, Clone, Default)]
+pub struct PendingScript {
+    pub id_token: Vec<IdTokenFault>,
+    pub userinfo: Vec<UserinfoFault>,
+    pub token_endpoint: Option<EndpointFault>,
+    pub behaviour: Option<Behaviour>,
+}
+
+impl PendingScript {
+    pub fn is_empty(&self) -> bool {
+        self.id_token.is_empty() && self.userinfo.is_empty() && self.token_endpoint.is_none() && self.behaviour.is_none()
+    }
+}
+
+/// Registers `pending` for the next headless login of `user_id`; answers the script id.
+pub async fn register_script(world: &mut LabWorld, user_id: &str, pending: PendingScript) -> String {
+    let request = ScriptRequest {
+        matcher: ScriptMatch { test_user: Some(user_id.to_owned()), ..ScriptMatch::default() },
+        user_id: None,
+        behaviour: pending.behaviour,
+        id_token: pending.id_token,
+        userinfo: pending.userinfo,
+        token_endpoint: pending.token_endpoint,
+        userinfo_endpoint: None,
+    };
+    let body = serde_json::to_value(&request).expect("script requests serialise");
+    let (status, answer) = control(world, reqwest::Method::POST, "control/scripts", Some(&body)).await;
+    assert_eq!(status, 201, "the broker refused the script {body}: {answer}");
+    let id = answer["script_id"].as_str().expect("script_id in the answer").to_owned();
+    world.scripts.push(id.clone());
+    id
+}
+
+/// What the broker saw happen in the login of script `id` (token and userinfo calls, replays).
+pub async fn script_log(world: &mut LabWorld, id: &str) -> Value {
+    let (status, answer) = control(world, reqwest::Method::GET, &format!("control/scripts/{id}"), None).await;
+    assert_eq!(status, 200, "the broker does not know script {id}: {answer}");
+    answer["log"].clone()
+}
+
+fn arm_id_token(world: &mut LabWorld, fault: IdTokenFault) {
+    world.pending.id_token.push(fault);
+}
+
+#[given("for this login the broker signs the ID token with a foreign key")]
+fn foreign_key(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::ForeignKey);
+}
+
+#[given("for this login the broker sends an unsigned ID token")]
+fn alg_none(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::AlgNone);
+}
+
+#[given("for this login the broker signs the ID token with HS256 keyed with its public key")]
+fn hs256(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::Hs256PublicKey);
+}
+
+#[given("for this login the broker puts a wrong issuer in the ID token")]
+fn wrong_iss(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::WrongIss { iss: None });
+}
+
+#[given("for this login the broker puts a wrong audience in the ID token")]
+fn wrong_aud(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::WrongAud { aud: None });
+}
+
+#[given("for this login the broker adds an extra audience without azp to the ID token")]
+fn extra_aud(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::ExtraAudWithoutAzp);
+}
+
+#[given("for this login the broker sends an expired ID token")]
+fn expired(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::Expired { seconds: None });
+}
+
+#[given("for this login the broker dates the ID token a day in the future")]
+fn future_iat(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::FutureIat { seconds: Some(86_400) });
+}
+
+#[given(expr = "for this login the broker dates the ID token {int} seconds in the future")]
+fn skew(world: &mut LabWorld, seconds: i64) {
+    arm_id_token(world, IdTokenFault::ClockSkew { seconds });
+}
+
+#[given("for this login the broker leaves sub out of the ID token")]
+fn missing_sub(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::MissingSub);
+}
+
+#[given("for this login the broker leaves the nonce out of the ID token")]
+fn missing_nonce(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::MissingNonce);
+}
+
+#[given("for this login the broker puts a different nonce in the ID token")]
+fn wrong_nonce(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::WrongNonce);
+}
+
+#[given("for this login the broker signs the ID token with an unpublished key id")]
+fn unknown_kid(world: &mut LabWorld) {
+    arm_id_token(world, IdTokenFault::UnknownKid);
+}
+
+#[given(regex = r"^for this login the broker downgrades the level of assurance to (low|substantial)$")]
+fn lower_loa(world: &mut LabWorld, _to: String) {
+    // The broker lowers by one level below what was asked; the feature names the result.
+    arm_id_token(world, IdTokenFault::LowerLoa);
+}
+
+#[given("for this login the broker signs the ID token with its RS256 key")]
+fn rs256(world: &mut LabWorld) {
+    world.notes.push(("alg".into(), "RS256".into()));
+}
+
+#[given("for this login the broker answers userinfo with another person's sub")]
+fn userinfo_mismatch(world: &mut LabWorld) {
+    world.pending.userinfo.push(UserinfoFault::SubMismatch);
+}
+
+#[given(expr = "for this login the broker's token endpoint fails with status {int}")]
+fn token_fails(world: &mut LabWorld, status: u16) {
+    world.pending.token_endpoint = Some(EndpointFault { delay_ms: 0, status: Some(status) });
+}
+
+#[given("for this login the broker's token endpoint does not answer in time")]
+fn token_hangs(world: &mut LabWorld) {
+    // Longer than any sane service provider waits; the browser gives up at REQUEST_TIMEOUT.
+    world.pending.token_endpoint = Some(EndpointFault { delay_ms: 60_000, status: None });
+}
+
+#[given(regex = r"^for this login the broker fails with (server_error)$")]
+fn broker_error(world: &mut LabWorld, _error: String) {
+    world.pending.behaviour = Some(Behaviour::ServerError);
+}
+
+#[when("the broker rotates its signing key")]
+async fn rotate(world: &mut LabWorld) {
+    let (status, answer) =
+        control(world, reqwest::Method::POST, "control/keys/rotate", Some(&json!({"keep_previous": false}))).await;
+    assert_eq!(status, 200, "the broker could not rotate its keys: {answer}");
+}
+
+#[when(expr = "the broker sends a back-channel logout for {string}")]
+async fn backchannel(world: &mut LabWorld, alias: String) {
+    let user_id = world.citizen_named(&alias).user_id.clone();
+    let (status, answer) =
+        control(world, reqwest::Method::POST, "control/backchannel-logout", Some(&json!({"user_id": user_id}))).await;
+    assert_eq!(status, 200, "the broker could not send the back-channel logout: {answer}");
+    let delivered = answer.as_array().is_some_and(|d| !d.is_empty());
+    assert!(delivered, "the broker had no session of {alias} to end (answer {answer})");
+}
+
+#[when(expr = "someone sends a back-channel logout for {string} signed by a foreign key")]
+async fn forged_backchannel(world: &mut LabWorld, alias: String) {
+    let lab = world.lab();
+    let url = lab.sp.backchannel_logout_url.clone().expect("@needs:backchannel guarantees the endpoint");
+    let uuid = world.citizen_named(&alias).uuid.clone();
+    let kid = published_kid(&lab).await;
+    let token = forged_logout_token(&lab, &uuid, &kid);
+    let mut attacker = crate::conformance::browser::Browser::new();
+    let page = attacker.post_form(&url, &[("logout_token", &token)]).await;
+    world.other_browsers.push(attacker);
+    if let Ok(page) = page {
+        world.notes.push(("forged_logout_status".into(), page.status.to_string()));
+    }
+}
+
+/// The `kid` of the first key the broker publishes, so a forged token names a real key and only
+/// its signature is wrong.
+async fn published_kid(lab: &Lab) -> String {
+    let url = lab.endpoints.issuer.join("jwks").expect("relative path");
+    let jwks: Value = lab
+        .http
+        .get(url)
+        .send()
+        .await
+        .expect("the broker's JWKS answers")
+        .json()
+        .await
+        .expect("the broker's JWKS is JSON");
+    jwks["keys"][0]["kid"].as_str().unwrap_or("unknown").to_owned()
+}
+
+/// A logout token that is right in every claim but signed by a key the broker never had.
+fn forged_logout_token(lab: &Lab, uuid: &str, kid: &str) -> String {
+    let seed = 0x5eed_f0e1 ^ lab.unique();
+    let key = SigningKey::from_seed(Alg::ES256, seed).expect("ES256 keys derive from any seed");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let header = json!({"alg": "ES256", "kid": kid, "typ": "logout+jwt"});
+    let claims = json!({
+        "iss": lab.endpoints.issuer.as_str().trim_end_matches('/'),
+        "aud": lab.sp.client_id,
+        "iat": now,
+        "exp": now + 120,
+        "jti": format!("forged-{seed:x}"),
+        "sub": uuid,
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    });
+    jose::compact(&header, &claims, &jose::Signature::Key(&key)).expect("signing with a fresh key works")
+}
+
+#[then(expr = "the broker answered the login with error {string}")]
+fn answered_error(world: &mut LabWorld, error: String) {
+    let login = world.last_login();
+    let callback = login.callback.as_ref().unwrap_or_else(|| {
+        panic!("the broker did not answer the login with a redirect ({:?})", login.error)
+    });
+    let got = callback.query_pairs().find(|(k, _)| k == "error").map(|(_, v)| v.into_owned());
+    assert_eq!(got.as_deref(), Some(error.as_str()), "the broker's callback was {callback}");
+}
+
+#[then("the service provider did not call userinfo for this login")]
+async fn no_userinfo(world: &mut LabWorld) {
+    let id = world.scripts.last().cloned().expect("a scripted login ran");
+    let log = script_log(world, &id).await;
+    let calls = log["userinfo_requests"].as_u64().unwrap_or(0);
+    assert_eq!(
+        calls, 0,
+        "the service provider called userinfo {calls} time(s) with the access token of a login whose ID token it should have refused (broker log {log})"
+    );
+}

@@ -1,0 +1,197 @@
+//! The citizen: who they are (a MitID identity created for this scenario only) and what they do
+//! at the service provider (log in, abort, log out, step up).
+
+use cucumber::{given, when};
+use mitid_components::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
+use mitid_components::idp::script::Behaviour;
+use serde_json::{Value, json};
+
+use super::broker::control;
+use super::service_provider::{Tamper, drive_login};
+use crate::conformance::world::{Citizen, Lab, LabWorld};
+
+/// Creates a MitID identity no other scenario uses, backed by a fresh person in the CPR register
+/// when the lab runs one (the broker checks CPR numbers against it), else by a CPR-shaped number
+/// of the lab's own.
+pub async fn create_citizen(world: &mut LabWorld, alias: &str, device: &str, ial: Ial, with_cpr: bool, nemid: bool) {
+    let lab = world.lab();
+    let n = lab.unique();
+    let user_id = user_id_for(&lab, alias, n);
+    let (person, name, date_of_birth) = if with_cpr {
+        let (cpr, name, born) = person_for(world, &lab, alias, n).await;
+        (PersonRef::Cpr(cpr), name, born)
+    } else {
+        // P codes are 8 digits, valid 60 days, one use: one per citizen of the run.
+        (PersonRef::PCode(format!("{:08}", 10_000_000 + n % 90_000_000)), format!("{alias} Testesen"), "1990-05-17".to_owned())
+    };
+    let cpr = match &person {
+        PersonRef::Cpr(c) => Some(c.clone()),
+        PersonRef::PCode(_) => None,
+    };
+    let request = CreateIdentityRequest {
+        person,
+        name,
+        date_of_birth,
+        ial,
+        user_id: Some(user_id.clone()),
+        nemid_pid: nemid.then(|| format!("9208-2002-2-{:012}", n)),
+    };
+    let body = serde_json::to_value(&request).expect("identity requests serialise");
+    let (status, answer) = control(world, reqwest::Method::POST, "admin/identities", Some(&body)).await;
+    assert_eq!(status, 201, "the broker refused to create {alias}'s MitID ({body}): {answer}");
+    let uuid = answer["uuid"].as_str().expect("uuid in the answer").to_owned();
+    world.citizens.push(Citizen {
+        alias: alias.to_owned(),
+        user_id,
+        uuid,
+        cpr,
+        ial: format!("{ial:?}").to_lowercase(),
+        devices: vec![device.to_owned()],
+    });
+    world.current = Some(world.citizens.len() - 1);
+}
+
+/// `alias` + run tag + counter, within the broker's 6–20 characters of `A-Za-z0-9._-`.
+fn user_id_for(lab: &Lab, alias: &str, n: u64) -> String {
+    let stem: String = alias.chars().filter(char::is_ascii_alphanumeric).take(6).collect::<String>().to_lowercase();
+    let stem = if stem.is_empty() { "citizen".to_owned() } else { stem };
+    let tag: String = lab.run_tag.chars().take(5).collect();
+    format!("{stem}.{tag}.{n}")
+}
+
+/// A person for a new citizen: from the CPR register when there is one.
+async fn person_for(world: &mut LabWorld, lab: &Lab, alias: &str, n: u64) -> (String, String, String) {
+    if let Some(cpr_url) = lab.endpoints.cpr.clone() {
+        let url = cpr_url.join("persons").expect("relative path");
+        let answer: Value = match lab.http.post(url.clone()).json(&json!({})).send().await {
+            Ok(response) if response.status().as_u16() == 201 => response.json().await.unwrap_or(Value::Null),
+            Ok(response) => panic!("the CPR register refused a new person at {url}: {}", response.status()),
+            Err(err) => panic!("the CPR register ({url}) did not answer: {err}"),
+        };
+        let cpr = answer["cpr"].as_str().expect("cpr in the CPR register's answer").replace('-', "");
+        let name = format!(
+            "{} {}",
+            answer["given_name"].as_str().unwrap_or(alias),
+            answer["surname"].as_str().unwrap_or("Testesen")
+        );
+        let born = answer["birth_date"].as_str().unwrap_or("1980-01-01").to_owned();
+        world.notes.push((format!("cpr:{alias}"), cpr.clone()));
+        return (cpr, name, born);
+    }
+    // Without a register: a CPR-shaped number born 1950-1999 (century digit 0-3), unique per n.
+    let day = 1 + n % 28;
+    let month = 1 + (n / 28) % 12;
+    let year = 50 + (n / 336) % 50;
+    let serial = n % 4000;
+    (
+        format!("{day:02}{month:02}{year:02}{serial:04}"),
+        format!("{alias} Testesen"),
+        format!("19{year:02}-{month:02}-{day:02}"),
+    )
+}
+
+/// The headless behaviour a citizen's device gives the broker.
+pub fn behaviour_for(device: &str) -> Behaviour {
+    match device {
+        "a code display" => Behaviour::CodeDisplay,
+        "an audio code reader" => Behaviour::AudioCodeReader,
+        "a MitID chip" => Behaviour::Chip,
+        "a NemID key card" => Behaviour::CodeDisplay,
+        _ => Behaviour::Approve,
+    }
+}
+
+fn ial_named(name: &str) -> Ial {
+    match name {
+        "Low" => Ial::Low,
+        "High" => Ial::High,
+        _ => Ial::Substantial,
+    }
+}
+
+#[given(regex = r#"^a citizen "([^"]+)" with (the MitID app|a code display|an audio code reader|a MitID chip)(?: and identity assurance (Low|Substantial|High))?$"#)]
+async fn citizen_with(world: &mut LabWorld, alias: String, device: String, ial: String) {
+    let ial = if ial.is_empty() { Ial::Substantial } else { ial_named(&ial) };
+    create_citizen(world, &alias, &device, ial, true, false).await;
+}
+
+#[given(expr = "a citizen {string} without a CPR number, identified with a P code")]
+async fn citizen_without_cpr(world: &mut LabWorld, alias: String) {
+    create_citizen(world, &alias, "the MitID app", Ial::Substantial, false, false).await;
+}
+
+#[given(expr = "a citizen {string} with a NemID key card")]
+async fn citizen_with_nemid(world: &mut LabWorld, alias: String) {
+    create_citizen(world, &alias, "a NemID key card", Ial::Substantial, true, true).await;
+}
+
+#[given(expr = "{string} has logged in once before the rotation")]
+async fn logged_in_before(world: &mut LabWorld, alias: String) {
+    drive_login(world, &alias, None, Tamper::None).await;
+    let lab = world.lab();
+    let uuid = world.citizen_named(&alias).uuid.clone();
+    crate::conformance::checks::session_for(&lab, &mut world.browser, &alias, &uuid).await;
+}
+
+#[when(regex = r#"^"([^"]+)" logs in to the service provider(?: asking for LoA (low|substantial|high))?$"#)]
+async fn logs_in(world: &mut LabWorld, alias: String, loa: String) {
+    let loa = (!loa.is_empty()).then_some(loa);
+    drive_login(world, &alias, loa.as_deref(), Tamper::None).await;
+}
+
+#[when(expr = "{string} logs in to the service provider in a new browser")]
+async fn logs_in_new_browser(world: &mut LabWorld, alias: String) {
+    let old = std::mem::replace(&mut world.browser, crate::conformance::browser::Browser::new());
+    world.other_browsers.push(old);
+    drive_login(world, &alias, None, Tamper::None).await;
+}
+
+#[when(regex = r#"^"([^"]+)" logs in to the service provider but (the browser replaces the callback's state|the browser removes the callback's state|the browser replaces the callback's code|enters a wrong PIN until blocked|never approves in the app)$"#)]
+async fn logs_in_but(world: &mut LabWorld, alias: String, how: String) {
+    let tamper = match how.as_str() {
+        "the browser replaces the callback's state" => Tamper::ReplaceState,
+        "the browser removes the callback's state" => Tamper::RemoveState,
+        "the browser replaces the callback's code" => Tamper::ReplaceCode,
+        "enters a wrong PIN until blocked" => {
+            world.pending.behaviour = Some(Behaviour::WrongPin);
+            Tamper::None
+        }
+        _ => {
+            world.pending.behaviour = Some(Behaviour::Timeout);
+            Tamper::None
+        }
+    };
+    drive_login(world, &alias, None, tamper).await;
+}
+
+#[when(expr = "{string} aborts the login at the service provider")]
+async fn aborts(world: &mut LabWorld, alias: String) {
+    world.pending.behaviour = Some(Behaviour::Abort);
+    drive_login(world, &alias, None, Tamper::None).await;
+}
+
+#[when(expr = "{string} logs in to the service provider with NemID")]
+async fn logs_in_with_nemid(world: &mut LabWorld, alias: String) {
+    // The broker presents the login as a NemID login (as brokers did during the migration).
+    let mut claims = serde_json::Map::new();
+    claims.insert("idp".into(), Value::String("nemid".into()));
+    world.pending.id_token.push(mitid_components::idp::script::IdTokenFault::SetClaims { claims });
+    drive_login(world, &alias, None, Tamper::None).await;
+}
+
+#[when(expr = "{string} starts {int} login(s) at the service provider")]
+async fn starts_logins(world: &mut LabWorld, alias: String, count: usize) {
+    for _ in 0..count {
+        super::service_provider::start_login(world, &alias, None).await;
+    }
+}
+
+#[when(expr = "{string} steps up to LoA {word}")]
+async fn steps_up(world: &mut LabWorld, alias: String, loa: String) {
+    drive_login(world, &alias, Some(&loa), Tamper::None).await;
+}
+
+#[when(expr = "{string} logs out at the service provider")]
+async fn logs_out(world: &mut LabWorld, _alias: String) {
+    super::service_provider::logout(world).await;
+}

@@ -1,0 +1,8 @@
+//! Step definitions, one module per actor. A step is a few lines that call the lab's components
+//! (through [`broker`]'s control client) or the service provider under test (through
+//! [`service_provider`]'s login driver); verdicts come from [`super::checks`].
+
+pub mod broker;
+pub mod calendar;
+pub mod citizen;
+pub mod service_provider;

@@ -1,0 +1,261 @@
+//! The target file (`target.yaml`): how the lab reaches the integrator's service provider and how
+//! that service is registered at the lab's broker.
+//!
+//! `mitid-lab certify init` writes one; `mitid-lab certify --config` reads it. Every problem is a
+//! [`TargetError`] naming the file, the line and the field, because an integrator who mistyped a
+//! path must get one clear message, not forty failed scenarios.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Where the broker listens by default for an external target: a fixed port, because the
+/// integrator configures its issuer URL once.
+pub const DEFAULT_BROKER_LISTEN: &str = "127.0.0.1:7400";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    pub service_provider: ServiceProviderSection,
+    pub client: ClientSection,
+    #[serde(default)]
+    pub broker: BrokerSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceProviderSection {
+    /// Base URL of the service provider (`--target` overrides it).
+    pub base_url: String,
+    #[serde(default = "default_login_path")]
+    pub login_path: String,
+    #[serde(default = "default_me_path")]
+    pub me_path: String,
+    /// RP-initiated logout; the logout scenarios are SKIPPED without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_path: Option<String>,
+    /// Back-channel logout endpoint; the back-channel scenarios are SKIPPED without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSection {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    /// Extra redirect URIs the service may use after logout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSection {
+    /// `host:port` the lab's broker (the issuer) listens on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+impl Default for BrokerSection {
+    fn default() -> Self {
+        BrokerSection { listen: default_listen() }
+    }
+}
+
+fn default_login_path() -> String {
+    "/login".into()
+}
+fn default_me_path() -> String {
+    "/me".into()
+}
+fn default_listen() -> String {
+    DEFAULT_BROKER_LISTEN.into()
+}
+
+/// A target file problem: which file, which line, which field, what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: PathBuf, source: std::io::Error },
+    #[error("{file}:{line}: {message}")]
+    Invalid { file: PathBuf, line: usize, message: String },
+    #[error("{flag}: {message}")]
+    Flag { flag: &'static str, message: String },
+    #[error("{file}:{line}: field `{field}`: {message}")]
+    Field { file: PathBuf, line: usize, field: String, message: String },
+}
+
+/// A validated target: URLs parsed, paths joined.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base_url: Url,
+    pub login_url: Url,
+    pub me_url: Url,
+    pub logout_url: Option<Url>,
+    pub backchannel_logout_url: Option<Url>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: Url,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub broker_listen: std::net::SocketAddr,
+}
+
+impl TargetFile {
+    pub fn load(path: &Path) -> Result<TargetFile, TargetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read { file: path.into(), source })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, file: &Path) -> Result<TargetFile, TargetError> {
+        serde_yaml::from_str(text).map_err(|err| TargetError::Invalid {
+            file: file.into(),
+            line: err.location().map_or(1, |l| l.line()),
+            message: err.to_string(),
+        })
+    }
+
+    /// Checks every field; `base_override` is `--target URL`.
+    pub fn validate(&self, text: &str, file: &Path, base_override: Option<&str>) -> Result<Target, TargetError> {
+        let field_error = |field: &str, message: String| {
+            let key = field.rsplit('.').next().unwrap_or(field);
+            TargetError::Field { file: file.into(), line: line_of(text, key), field: field.into(), message }
+        };
+        let base_text = base_override.unwrap_or(&self.service_provider.base_url);
+        let base_url = parse_http_url(base_text).map_err(|m| {
+            if base_override.is_some() {
+                TargetError::Flag { flag: "--target", message: m }
+            } else {
+                field_error("service_provider.base_url", m)
+            }
+        })?;
+        let join = |field: &str, path: &str| -> Result<Url, TargetError> {
+            if !path.starts_with('/') {
+                return Err(field_error(field, format!("must be a path starting with `/`, got {path:?}")));
+            }
+            base_url.join(path).map_err(|e| field_error(field, format!("{path:?} is not a valid path: {e}")))
+        };
+        let sp = &self.service_provider;
+        let login_url = join("service_provider.login_path", &sp.login_path)?;
+        let me_url = join("service_provider.me_path", &sp.me_path)?;
+        let logout_url = sp.logout_path.as_deref().map(|p| join("service_provider.logout_path", p)).transpose()?;
+        let backchannel_logout_url = sp
+            .backchannel_logout_path
+            .as_deref()
+            .map(|p| join("service_provider.backchannel_logout_path", p))
+            .transpose()?;
+        if self.client.client_id.trim().is_empty() {
+            return Err(field_error("client.client_id", "must not be empty".into()));
+        }
+        if self.client.client_secret.len() < 16 {
+            return Err(field_error("client.client_secret", "must be at least 16 characters".into()));
+        }
+        let redirect_uri =
+            parse_http_url(&self.client.redirect_uri).map_err(|m| field_error("client.redirect_uri", m))?;
+        if redirect_uri.fragment().is_some() {
+            return Err(field_error("client.redirect_uri", "must not have a fragment (RFC 6749 §3.1.2)".into()));
+        }
+        let broker_listen = self.broker.listen.parse().map_err(|e| {
+            field_error("broker.listen", format!("{:?} is not host:port ({e})", self.broker.listen))
+        })?;
+        Ok(Target {
+            base_url,
+            login_url,
+            me_url,
+            logout_url,
+            backchannel_logout_url,
+            client_id: self.client.client_id.clone(),
+            client_secret: self.client.client_secret.clone(),
+            redirect_uri,
+            post_logout_redirect_uris: self.client.post_logout_redirect_uris.clone(),
+            broker_listen,
+        })
+    }
+
+    /// The file `certify init` writes, with comments telling the integrator what each field is.
+    pub fn to_commented_yaml(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# mitid-lab certification target, written by `mitid-lab certify init`.");
+        let _ = writeln!(out, "# The client secret is a test-only secret for the lab's broker: never use it elsewhere.");
+        let _ = writeln!(out, "service_provider:");
+        let _ = writeln!(out, "  # Your service as the lab's browser reaches it (`--target URL` overrides this).");
+        let _ = writeln!(out, "  base_url: {}", self.service_provider.base_url);
+        let _ = writeln!(out, "  # Starts a login (optional ?loa=low|substantial|high) with a redirect to the broker.");
+        let _ = writeln!(out, "  login_path: {}", self.service_provider.login_path);
+        let _ = writeln!(out, "  # 200 + JSON with at least `sub` once logged in, 401 otherwise.");
+        let _ = writeln!(out, "  me_path: {}", self.service_provider.me_path);
+        match &self.service_provider.logout_path {
+            Some(p) => {
+                let _ = writeln!(out, "  logout_path: {p}");
+            }
+            None => {
+                let _ = writeln!(out, "  # logout_path: /logout");
+            }
+        }
+        match &self.service_provider.backchannel_logout_path {
+            Some(p) => {
+                let _ = writeln!(out, "  backchannel_logout_path: {p}");
+            }
+            None => {
+                let _ = writeln!(out, "  # backchannel_logout_path: /backchannel-logout");
+            }
+        }
+        let _ = writeln!(out, "client:");
+        let _ = writeln!(out, "  client_id: {}", self.client.client_id);
+        let _ = writeln!(out, "  client_secret: {}", self.client.client_secret);
+        let _ = writeln!(out, "  redirect_uri: {}", self.client.redirect_uri);
+        let _ = writeln!(out, "broker:");
+        let _ = writeln!(out, "  # The lab's MitID broker listens here; its issuer is http://<listen>.");
+        let _ = writeln!(out, "  listen: {}", self.broker.listen);
+        out
+    }
+}
+
+fn parse_http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("{text:?} must be an http(s) URL"));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("{text:?} has no host"));
+    }
+    Ok(url)
+}
+
+/// The 1-based line where `key:` first appears (1 when absent: the field is missing entirely).
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|line| line.trim_start().strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
+        .map_or(1, |index| index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "service_provider:\n  base_url: http://127.0.0.1:8080\nclient:\n  client_id: shop\n  client_secret: 0123456789abcdef0123\n  redirect_uri: http://127.0.0.1:8080/callback\n";
+
+    #[test]
+    fn a_good_file_validates_with_defaults() {
+        let file = TargetFile::parse(GOOD, Path::new("t.yaml")).unwrap();
+        let target = file.validate(GOOD, Path::new("t.yaml"), None).unwrap();
+        assert_eq!(target.me_url.as_str(), "http://127.0.0.1:8080/me");
+        assert_eq!(target.broker_listen.to_string(), DEFAULT_BROKER_LISTEN);
+        let again = TargetFile::parse(&file.to_commented_yaml(), Path::new("t.yaml")).unwrap();
+        assert_eq!(again, file);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let bad = GOOD.replace("http://127.0.0.1:8080/callback", "not a url");
+        let file = TargetFile::parse(&bad, Path::new("t.yaml")).unwrap();
+        let err = file.validate(&bad, Path::new("t.yaml"), None).unwrap_err().to_string();
+        assert!(err.contains("t.yaml") && err.contains("client.redirect_uri") && err.contains("t.yaml:6:"), "{err}");
+        let typo = GOOD.replace("client_id", "clientid");
+        let err = TargetFile::parse(&typo, Path::new("t.yaml")).unwrap_err().to_string();
+        assert!(err.contains("t.yaml:4") && err.contains("clientid"), "{err}");
+    }
+}

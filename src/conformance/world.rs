@@ -1,0 +1,204 @@
+//! The cucumber World of one scenario, and the [`Lab`] every scenario of a run shares.
+//!
+//! A World is fresh per scenario: its own browser (cookie jar, evidence), its own citizens with
+//! user IDs no other scenario uses, and its own broker script. That is what lets scenarios run
+//! concurrently against one broker: whatever the broker is told to do is keyed to this
+//! scenario's citizens and logins, never global.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use url::Url;
+
+use super::browser::{Browser, Page};
+use super::evidence::Exchange;
+use super::steps::broker::PendingScript;
+
+/// The service provider under test, as the lab reaches it.
+#[derive(Debug, Clone)]
+pub struct ServiceProvider {
+    /// What the reports call it (`reference`, `reference --flaw skip-signature`, a URL).
+    pub label: String,
+    pub base_url: Url,
+    pub login_url: Url,
+    pub me_url: Url,
+    pub logout_url: Option<Url>,
+    pub backchannel_logout_url: Option<Url>,
+    pub client_id: String,
+    pub redirect_uri: Url,
+}
+
+/// The lab's other components, as the steps reach them.
+#[derive(Debug, Clone)]
+pub struct LabEndpoints {
+    /// The broker's issuer (its public OIDC listener).
+    pub issuer: Url,
+    /// The broker's control listener (control API, identity admin API).
+    pub control: Url,
+    pub cpr: Option<Url>,
+    pub citizen_service: Option<Url>,
+    pub support: Option<Url>,
+    pub sms: Option<Url>,
+}
+
+/// What one run shares: the system under test, the lab's endpoints, a client for the lab's own
+/// APIs and a counter that makes every citizen of the run unique.
+pub struct Lab {
+    pub sp: ServiceProvider,
+    pub endpoints: LabEndpoints,
+    pub http: reqwest::Client,
+    /// Distinguishes this run's citizens from earlier runs against the same broker.
+    pub run_tag: String,
+    next_citizen: AtomicU64,
+}
+
+impl Lab {
+    pub fn new(sp: ServiceProvider, endpoints: LabEndpoints, run_tag: String) -> Lab {
+        let http = reqwest::Client::builder()
+            .timeout(super::browser::REQUEST_TIMEOUT)
+            .build()
+            .expect("a plain-HTTP client always builds");
+        Lab { sp, endpoints, http, run_tag, next_citizen: AtomicU64::new(1) }
+    }
+
+    /// A number no other citizen of this run has.
+    pub fn unique(&self) -> u64 {
+        self.next_citizen.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl fmt::Debug for Lab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lab").field("sp", &self.sp.label).field("issuer", &self.endpoints.issuer.as_str()).finish()
+    }
+}
+
+/// A citizen of this scenario, as the broker's registry knows them.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    /// The name the feature uses ("Anna").
+    pub alias: String,
+    pub user_id: String,
+    pub uuid: String,
+    pub cpr: Option<String>,
+    pub ial: String,
+    /// Devices the citizen holds (what the lab can approve logins with).
+    pub devices: Vec<String>,
+}
+
+/// One login as the browser drove it.
+#[derive(Debug, Clone, Default)]
+pub struct LoginAttempt {
+    /// The authorization request exactly as the service provider built it.
+    pub authorize: Option<Url>,
+    /// The callback the broker answered with (before any tampering).
+    pub callback: Option<Url>,
+    /// The service provider's answer to the callback (after same-origin redirects).
+    pub landing: Option<Page>,
+    /// Why the login could not be driven to the end (not a verdict: steps decide).
+    pub error: Option<String>,
+}
+
+impl LoginAttempt {
+    /// A parameter of the authorization request the service provider built.
+    pub fn authorize_param(&self, name: &str) -> Option<String> {
+        self.authorize
+            .as_ref()
+            .and_then(|url| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+    }
+}
+
+/// One scenario's state.
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct LabWorld {
+    /// Set by the runner's `before` hook; every step reaches the lab through [`LabWorld::lab`].
+    pub lab: Option<Arc<Lab>>,
+    pub browser: Browser,
+    pub citizens: Vec<Citizen>,
+    /// Who the next login is for.
+    pub current: Option<usize>,
+    /// What the broker is to do in the next login (sent as a script keyed to the citizen).
+    pub pending: PendingScript,
+    /// Ids of the scripts this scenario registered at the broker, oldest first.
+    pub scripts: Vec<String>,
+    /// The level of assurance the next login asks the service provider for.
+    pub requested_loa: Option<String>,
+    pub logins: Vec<LoginAttempt>,
+    /// Answers of `/me` by browser (the main one is index 0) as (status, JSON).
+    pub last_me: Option<(u16, Option<serde_json::Value>)>,
+    /// Other browsers (an attacker's, a second device) and their evidence.
+    pub other_browsers: Vec<Browser>,
+    /// What the broker saw the service provider do (token, userinfo, JWKS calls) for this
+    /// scenario's logins, fetched from the control API when a step needs it.
+    pub broker_log: Vec<Exchange>,
+    /// Free-form facts steps leave for later steps of the same scenario.
+    pub notes: Vec<(String, String)>,
+    /// When the scenario started (set by the runner), for the reports' durations.
+    pub started: Option<std::time::Instant>,
+}
+
+impl LabWorld {
+    fn new() -> LabWorld {
+        LabWorld {
+            lab: None,
+            browser: Browser::new(),
+            citizens: Vec::new(),
+            current: None,
+            pending: PendingScript::default(),
+            scripts: Vec::new(),
+            requested_loa: None,
+            logins: Vec::new(),
+            last_me: None,
+            other_browsers: Vec::new(),
+            broker_log: Vec::new(),
+            notes: Vec::new(),
+            started: None,
+        }
+    }
+
+    pub fn lab(&self) -> Arc<Lab> {
+        Arc::clone(self.lab.as_ref().expect("the runner's before hook sets the lab"))
+    }
+
+    pub fn citizen(&self) -> &Citizen {
+        let index = self.current.expect("a step naming a citizen runs first");
+        &self.citizens[index]
+    }
+
+    pub fn citizen_named(&self, alias: &str) -> &Citizen {
+        self.citizens
+            .iter()
+            .find(|c| c.alias == alias)
+            .unwrap_or_else(|| panic!("no citizen {alias:?} in this scenario"))
+    }
+
+    pub fn last_login(&self) -> &LoginAttempt {
+        self.logins.last().expect("a login step runs first")
+    }
+
+    pub fn note(&self, key: &str) -> Option<&str> {
+        self.notes.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Every exchange of the scenario: the lab's browsers, then what the broker saw.
+    pub fn evidence(&self) -> Vec<Exchange> {
+        let mut all = self.browser.exchanges.clone();
+        for other in &self.other_browsers {
+            all.extend(other.exchanges.iter().cloned());
+        }
+        all.extend(self.broker_log.iter().cloned());
+        all
+    }
+}
+
+impl fmt::Debug for LabWorld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LabWorld")
+            .field("citizens", &self.citizens.iter().map(|c| c.alias.as_str()).collect::<Vec<_>>())
+            .field("logins", &self.logins.len())
+            .field("exchanges", &self.browser.exchanges.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,165 @@
+//! The conformance suite as a test (`harness = false`: cucumber drives the scenarios).
+//!
+//! 1. The catalogue and the features agree: every scenario proves a catalogued requirement and
+//!    every requirement has a scenario; at least 40 scenarios.
+//! 2. The whole suite against the embedded reference service provider: every requirement PASSES.
+//! 3. The self-check: the suite against each named flaw of the reference provider; every flaw
+//!    fails at least one MUST — the suite is proven to catch each mistake it claims to.
+//!
+//! The conformance module is compiled into this test from the binary's sources, so the test runs
+//! exactly what `mitid-lab certify` runs. Failures print the scenario, its message and every HTTP
+//! exchange of it (secrets redacted).
+
+// The binary's module is shared with `mitid-lab`; this test uses only part of its API.
+#![allow(dead_code)]
+
+#[path = "../../src/conformance/mod.rs"]
+mod conformance;
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use conformance::catalogue::Catalogue;
+use conformance::outcome::{RawOutcome, SuiteReport, Verdict};
+use conformance::runner::Features;
+use conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
+use mitid_components::runtime::RuntimeKind;
+
+struct Tally {
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl Tally {
+    fn check(&mut self, name: &str, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                println!("test {name} ... ok");
+                self.passed += 1;
+            }
+            Err(message) => {
+                println!("test {name} ... FAILED\n{message}\n");
+                self.failed.push(name.to_owned());
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let mut tally = Tally { passed: 0, failed: Vec::new() };
+    let catalogue = Catalogue::embedded();
+    let roots = [suite::project_path(SP_FEATURES)];
+    let sp_features = match Features::load(&roots, &catalogue, None) {
+        Ok(f) => f,
+        Err(err) => {
+            println!("test features_load ... FAILED\n{err}");
+            println!("0 passed, 1 failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    tally.check("catalogue_and_features_agree", catalogue_and_features_agree(&catalogue, &sp_features));
+
+    let all_roots = [suite::project_path(SP_FEATURES), suite::project_path(FLOW_FEATURES)];
+    let all_features = Features::load(&all_roots, &catalogue, None).expect("the SP features loaded above");
+    let started = Instant::now();
+    let run_id = format!("test-{}", suite::run_tag());
+    let reference = suite::certify_reference(&[], RuntimeKind::Embedded, &all_features, &catalogue, &run_id, None);
+    let elapsed = started.elapsed();
+    match reference {
+        Ok(report) => {
+            println!(
+                "the whole suite ({} scenarios) against the embedded reference service provider took {:.1} s",
+                report.scenarios.len(),
+                elapsed.as_secs_f64()
+            );
+            tally.check("reference_passes_every_requirement", reference_passes(&report));
+        }
+        Err(err) => tally.check("reference_passes_every_requirement", Err(format!("the lab did not start: {err}"))),
+    }
+
+    let flaws: Vec<String> =
+        mitid_components::reference_sp::Flaw::ALL.iter().map(|f| f.name().to_owned()).collect();
+    let started = Instant::now();
+    match suite::selfcheck(&flaws, RuntimeKind::Embedded, &sp_features, &catalogue, &run_id, |_| {}) {
+        Ok(check) => {
+            println!("{}", check.table());
+            println!("self-check over {} flaws took {:.1} s", flaws.len(), started.elapsed().as_secs_f64());
+            for row in &check.rows {
+                let name = format!("selfcheck_{}", row.flaw.as_deref().unwrap_or("reference"));
+                let result = if row.ok() {
+                    Ok(())
+                } else if row.flaw.is_some() {
+                    Err(format!(
+                        "flaw {:?} failed no MUST requirement: the suite does not catch it (warnings: {:?})",
+                        row.flaw, row.warnings
+                    ))
+                } else {
+                    Err(format!("the reference failed MUST requirements {:?}", row.failed_musts))
+                };
+                tally.check(&name, result);
+            }
+        }
+        Err(err) => tally.check("selfcheck", Err(format!("the lab did not start: {err}"))),
+    }
+
+    println!("\n{} passed, {} failed", tally.passed, tally.failed.len());
+    if tally.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn catalogue_and_features_agree(catalogue: &Catalogue, features: &Features) -> Result<(), String> {
+    let mut problems = Vec::new();
+    let mut proven = BTreeSet::new();
+    let mut scenarios = 0;
+    for feature in &features.features {
+        for scenario in &feature.scenarios {
+            scenarios += 1;
+            let ids: Vec<&str> =
+                feature.tags.iter().chain(&scenario.tags).filter_map(|t| t.strip_prefix("req:")).collect();
+            if ids.is_empty() {
+                problems.push(format!("{:?}:{} {:?} proves no requirement", feature.path, scenario.position.line, scenario.name));
+            }
+            proven.extend(ids.into_iter().map(str::to_owned));
+        }
+    }
+    for requirement in &catalogue.requirements {
+        if !proven.contains(&requirement.id) {
+            problems.push(format!("{} has no scenario", requirement.id));
+        }
+    }
+    if scenarios < 40 {
+        problems.push(format!("only {scenarios} scenarios; the suite needs at least 40"));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+}
+
+fn reference_passes(report: &SuiteReport) -> Result<(), String> {
+    let mut text = String::new();
+    for scenario in &report.scenarios {
+        if scenario.verdict == Verdict::Passed {
+            continue;
+        }
+        let message = match &scenario.outcome {
+            RawOutcome::Failed(m) | RawOutcome::Skipped(m) => m.clone(),
+            RawOutcome::Passed => String::new(),
+        };
+        text.push_str(&format!(
+            "{} {} ({}) [{}]\n  {}\n",
+            scenario.verdict.as_str(),
+            scenario.name,
+            scenario.location,
+            scenario.requirements.join(" "),
+            message.replace('\n', "\n  ")
+        ));
+        for exchange in &scenario.evidence {
+            text.push_str(&format!("    {:?} {}\n", exchange.actor, exchange.line()));
+        }
+    }
+    let not_passed: Vec<&str> =
+        report.requirements.iter().filter(|r| r.verdict != Verdict::Passed).map(|r| r.id.as_str()).collect();
+    if text.is_empty() && not_passed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("requirements not PASSED: {not_passed:?}\n{text}"))
+    }
+}
