@@ -922,14 +922,11 @@ async fn callback(
             }
         }
     }
-    Ok(redirect(
-        &txn.return_to,
-        StatusCode::SEE_OTHER,
-        vec![
-            set_cookie(SESSION_COOKIE, &session_id, None),
-            set_cookie(LOGIN_COOKIE, "", Some(0)),
-        ],
-    ))
+    let mut cookies = vec![set_cookie(SESSION_COOKIE, &session_id, None)];
+    if !sp.flawed(Flaw::AcceptReplayedCallback) {
+        cookies.push(set_cookie(LOGIN_COOKIE, "", Some(0)));
+    }
+    Ok(redirect(&txn.return_to, StatusCode::SEE_OTHER, cookies))
 }
 
 /// The `IgnoreIdpErrors` mistake: the return from the IdP is taken as success, so an existing

@@ -1,0 +1,11 @@
+//! Integration tests of mitid-components: one binary, one module per behaviour.
+//!
+//! Every test binds its servers on `127.0.0.1:0` and uses generous timeouts: the machine is a
+//! loaded 2-core box shared with other builds.
+
+mod citizen_service_flows;
+mod cpr_lab;
+mod cpr_register;
+mod reference_sp_flaws;
+mod sms_gateway;
+mod support_line;
