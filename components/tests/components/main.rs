@@ -3,6 +3,8 @@
 //! Every test binds its servers on `127.0.0.1:0` and uses generous timeouts: the machine is a
 //! loaded 2-core box shared with other builds.
 
+mod runtime_embedded;
+mod service_plumbing;
 mod citizen_service_flows;
 mod cpr_lab;
 mod cpr_register;
