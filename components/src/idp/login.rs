@@ -126,7 +126,7 @@ pub fn begin(
         }
         store.logins.insert(id.clone(), tx);
     }
-    let mut response = found(&format!("/login/{id}"));
+    let mut response = found(&format!("{}/login/{id}", state.issuer));
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{BROWSER_COOKIE}={browser}; Path=/login; HttpOnly; SameSite=Lax"
     )) {

@@ -1,0 +1,364 @@
+//! The identity admin API and the citizen's HTML login pages, driven like a browser (cookie jar,
+//! forms with CSRF tokens), with real device verification: a code display's TOTP code, and the
+//! MitID app's signed approval.
+
+use mitid_components::idp::jose::unb64;
+use mitid_devices::{OtpSecret, Timestamp, TotpParams};
+use serde_json::{Value, json};
+
+use super::idp_support::{Lab, REDIRECT, pkce, redirect_params};
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Starts a login on the pages; returns the login page URL.
+async fn start(lab: &Lab, browser: &reqwest::Client, challenge: &str) -> String {
+    let r = browser
+        .get(format!("{}/authorize", lab.issuer))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "sp-basic"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid mitid"),
+            ("state", "page-state"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{}/login/", lab.issuer)),
+        "{location}"
+    );
+    location
+}
+
+async fn post_form(
+    browser: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser.post(url).form(form).send().await.unwrap()
+}
+
+async fn create_person(lab: &Lab, user_id: &str, cpr: &str) -> Value {
+    let r = lab
+        .control_post(
+            "/admin/identities",
+            &json!({"person": {"cpr": cpr}, "name": "Mette Frederiksen", "date_of_birth": "1977-11-19",
+                    "ial": "substantial", "user_id": user_id}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn admin_api_creates_finds_and_changes_identities() {
+    let lab = Lab::start().await;
+    let created = create_person(&lab, "mette.f", "1911771234").await;
+    let uuid = created["uuid"].as_str().unwrap();
+    for path in [
+        format!("/admin/identities/{uuid}"),
+        "/admin/identities/by-user-id/METTE.F".into(),
+        "/admin/identities/by-cpr/1911771234".into(),
+    ] {
+        let found: Value = lab
+            .http
+            .get(format!("{}{path}", lab.control))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["uuid"], created["uuid"], "{path}: {found}");
+    }
+    // A second MitID for the same CPR, or a taken user ID, is a conflict.
+    let r = lab
+        .control_post("/admin/identities", &json!({"person": {"cpr": "1911771234"}, "name": "X", "date_of_birth": "1977-11-19", "ial": "low"}))
+        .await;
+    assert_eq!(r.status(), 409);
+    let r = lab
+        .control_post("/admin/identities", &json!({"person": {"p_code": "87654321"}, "name": "Y", "date_of_birth": "1977-11-19", "ial": "low", "user_id": "mette.f"}))
+        .await;
+    assert_eq!(r.status(), 409);
+    let r = lab
+        .control_post("/admin/identities", &json!({"person": {"cpr": "123"}, "name": "Z", "date_of_birth": "1977-11-19", "ial": "low"}))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text().await.unwrap().contains("person.cpr"),
+        "names the field"
+    );
+    // IAL, block and unblock.
+    let v: Value = lab
+        .http
+        .put(format!("{}/admin/identities/{uuid}/ial", lab.control))
+        .json(&json!({"ial": "high"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ial"], "high");
+    let v: Value = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/block"),
+            &json!({"reason": "stolen"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["blocked"], true);
+    let (_, challenge) = pkce();
+    let blocked = lab
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", "sp-basic"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", "test:mette.f"),
+        ])
+        .await;
+    assert_eq!(
+        redirect_params(&blocked)
+            .get("error_description")
+            .map(String::as_str),
+        Some("mitid_identity_blocked")
+    );
+    let v: Value = lab
+        .control_post(&format!("/admin/identities/{uuid}/unblock"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["blocked"], false);
+    // Temporary PIN and password reset.
+    let pin: Value = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/temporary-pin"),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        pin["temporary_pin"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|c| c.is_ascii_digit()),
+        "{pin}"
+    );
+    let reset: Value = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/password-reset"),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        reset["temporary_password"].as_str().unwrap().len() >= 8,
+        "{reset}"
+    );
+    let r = lab
+        .http
+        .get(format!("{}/admin/identities/nope", lab.control))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn code_display_login_through_the_html_pages() {
+    let lab = Lab::start().await;
+    let created = create_person(&lab, "mette.f", "1911771234").await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let issued: Value = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/authenticators"),
+            &json!({"kind": "code_display"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(issued["kind"], "code_display", "{issued}");
+    let secret = OtpSecret::from_bytes(&unb64(issued["totp_secret"].as_str().unwrap()).unwrap());
+    let r = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/authenticators"),
+            &json!({"kind": "password", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+
+    let b = browser();
+    let (verifier, challenge) = pkce();
+    let page_url = start(&lab, &b, &challenge).await;
+    let html = b.get(&page_url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("User ID"), "{html}");
+    let token = csrf(&html);
+
+    // A form without the right CSRF token is refused.
+    let r = post_form(
+        &b,
+        &format!("{page_url}/user"),
+        &[("csrf", "forged"), ("user_id", "mette.f")],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    // Another browser (no cookie) cannot use the login either.
+    let r = post_form(
+        &browser(),
+        &format!("{page_url}/user"),
+        &[("csrf", &token), ("user_id", "mette.f")],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+
+    let html = post_form(
+        &b,
+        &format!("{page_url}/user"),
+        &[("csrf", &token), ("user_id", "mette.f")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("Code display"), "{html}");
+    assert!(
+        !html.contains("MitID chip"),
+        "only her authenticators: {html}"
+    );
+    let html = post_form(
+        &b,
+        &format!("{page_url}/method"),
+        &[("csrf", &token), ("method", "code_display")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("Password"), "{html}");
+
+    let code = TotpParams::default()
+        .code_at(&secret, Timestamp::from_unix_secs(now()))
+        .unwrap()
+        .unwrap();
+    let code = format!("{code:06}");
+    // Wrong password first: not accepted, the login goes on.
+    let html = post_form(
+        &b,
+        &format!("{page_url}/code"),
+        &[
+            ("csrf", &token),
+            ("code", &code),
+            ("password", "wrong horse"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("class=\"msg\""), "{html}");
+    let r = post_form(
+        &b,
+        &format!("{page_url}/code"),
+        &[
+            ("csrf", &token),
+            ("code", &code),
+            ("password", "correct horse"),
+        ],
+    )
+    .await;
+    let p = redirect_params(&r);
+    assert_eq!(p.get("state").map(String::as_str), Some("page-state"));
+    let tokens: Value = lab
+        .redeem("sp-basic", &p["code"], &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = super::idp_support::decode(tokens["id_token"].as_str().unwrap()).claims;
+    assert_eq!(claims["sub"], json!(uuid));
+    assert_eq!(
+        claims["amr"],
+        json!(["password", "code_token"]),
+        "{claims:?}"
+    );
+}
+
+#[tokio::test]
+async fn cancel_on_the_pages_is_mitid_user_aborted() {
+    let lab = Lab::start().await;
+    let b = browser();
+    let (_, challenge) = pkce();
+    let page_url = start(&lab, &b, &challenge).await;
+    let token = csrf(&b.get(&page_url).send().await.unwrap().text().await.unwrap());
+    let r = post_form(&b, &format!("{page_url}/cancel"), &[("csrf", &token)]).await;
+    let p = redirect_params(&r);
+    assert_eq!(p.get("error").map(String::as_str), Some("access_denied"));
+    assert_eq!(
+        p.get("error_description").map(String::as_str),
+        Some("mitid_user_aborted")
+    );
+    // Three unknown user IDs end the login.
+    let page_url = start(&lab, &b, &challenge).await;
+    let token = csrf(&b.get(&page_url).send().await.unwrap().text().await.unwrap());
+    for _ in 0..2 {
+        let r = post_form(
+            &b,
+            &format!("{page_url}/user"),
+            &[("csrf", &token), ("user_id", "no.such.user")],
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+    }
+    let r = post_form(
+        &b,
+        &format!("{page_url}/user"),
+        &[("csrf", &token), ("user_id", "no.such.user")],
+    )
+    .await;
+    assert_eq!(
+        redirect_params(&r)
+            .get("error_description")
+            .map(String::as_str),
+        Some("mitid_authentication_failed")
+    );
+}
