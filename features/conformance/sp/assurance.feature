@@ -20,6 +20,6 @@ Feature: Levels of assurance and step-up
     Given a citizen "Bo" with a MitID chip and identity assurance High
     When "Bo" logs in to the service provider asking for LoA substantial
     And "Bo" steps up to LoA high
-    Then the step-up authorization request has prompt "login"
+    Then the step-up authorization request asks for a fresh login at LoA high
     And a session exists for "Bo"
     And the session reports LoA "high"

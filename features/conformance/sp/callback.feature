@@ -27,3 +27,11 @@ Feature: The callback: state and authorization code
     Given a citizen "Anna" with the MitID app
     When "Anna" logs in to the service provider but the browser replaces the callback's code
     Then no session exists
+
+  @req:SP-CODE-03
+  Scenario: A callback replayed in the same browser is refused without a second code redemption
+    Given a citizen "Anna" with the MitID app
+    And the broker keeps a log of this login
+    When "Anna" logs in to the service provider
+    And the same browser replays the callback of that login
+    Then the service provider did not redeem the code a second time

@@ -20,6 +20,6 @@ Feature: Who the session is for
   @req:SP-USERINFO-01
   Scenario: Userinfo about another person does not become the session
     Given a citizen "Anna" with the MitID app
-    And for this login the broker answers userinfo with another person's sub
+    And for this login the broker answers userinfo with another person's sub and CPR
     When "Anna" logs in to the service provider
     Then no session carries the userinfo's person

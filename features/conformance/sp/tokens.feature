@@ -38,7 +38,7 @@ Feature: ID token validation
     Then no session exists
 
   @req:SP-TOKEN-AZP-01
-  Scenario: An ID token with an extra audience and no azp is refused
+  Scenario: An ID token with an extra, untrusted audience and no azp is refused
     Given a citizen "Anna" with the MitID app
     And for this login the broker adds an extra audience without azp to the ID token
     When "Anna" logs in to the service provider

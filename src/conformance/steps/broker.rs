@@ -63,11 +63,17 @@ pub struct PendingScript {
     pub userinfo: Vec<UserinfoFault>,
     pub token_endpoint: Option<EndpointFault>,
     pub behaviour: Option<Behaviour>,
+    /// Register a script even without faults, for its log of what the service did.
+    pub record: bool,
 }
 
 impl PendingScript {
     pub fn is_empty(&self) -> bool {
-        self.id_token.is_empty() && self.userinfo.is_empty() && self.token_endpoint.is_none() && self.behaviour.is_none()
+        self.id_token.is_empty()
+            && self.userinfo.is_empty()
+            && self.token_endpoint.is_none()
+            && self.behaviour.is_none()
+            && !self.record
     }
 }
 
@@ -177,9 +183,32 @@ fn rs256(world: &mut LabWorld) {
     world.notes.push(("alg".into(), "RS256".into()));
 }
 
-#[given("for this login the broker answers userinfo with another person's sub")]
+/// Another person's CPR number (a valid-looking one no citizen of the lab gets: serial 9999).
+pub const FOREIGN_CPR: &str = "0101709999";
+
+#[given("for this login the broker answers userinfo with another person's sub and CPR")]
 fn userinfo_mismatch(world: &mut LabWorld) {
     world.pending.userinfo.push(UserinfoFault::SubMismatch);
+    let mut claims = serde_json::Map::new();
+    claims.insert("dk.cpr".into(), Value::String(FOREIGN_CPR.into()));
+    world.pending.userinfo.push(UserinfoFault::SetClaims { claims });
+}
+
+#[given("the broker keeps a log of this login")]
+fn record(world: &mut LabWorld) {
+    world.pending.record = true;
+}
+
+#[then("the service provider did not redeem the code a second time")]
+async fn no_second_redemption(world: &mut LabWorld) {
+    let id = world.scripts.last().cloned().expect("a logged login ran");
+    let log = script_log(world, &id).await;
+    let replays = log["code_replays"].as_u64().unwrap_or(0);
+    let requests = log["token_requests"].as_u64().unwrap_or(0);
+    assert!(
+        replays == 0 && requests <= 1,
+        "the service provider sent the replayed code to the token endpoint again ({requests} token requests, {replays} replays in the broker's log {log}): it kept the login transaction after use"
+    );
 }
 
 #[given(expr = "for this login the broker's token endpoint fails with status {int}")]

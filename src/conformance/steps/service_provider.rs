@@ -172,6 +172,14 @@ async fn replay(world: &mut LabWorld) {
     world.other_browsers.push(attacker);
 }
 
+#[when("the same browser replays the callback of that login")]
+async fn replay_same_browser(world: &mut LabWorld) {
+    let lab = world.lab();
+    let callback = world.last_login().callback.clone().expect("the login reached the callback");
+    let sp_base = lab.sp.base_url.clone();
+    let _ = world.browser.navigate(&callback, |next| same_origin(next, &sp_base)).await;
+}
+
 #[then("no session exists")]
 async fn no_session(world: &mut LabWorld) {
     checks::world_has_no_session(world).await;
@@ -261,14 +269,22 @@ fn scope(world: &mut LabWorld, wanted: String) {
     assert!(scope.split(' ').any(|s| s == wanted), "scope {scope:?} lacks {wanted:?}");
 }
 
-#[then(expr = "the step-up authorization request has prompt {string}")]
-fn step_up_prompt(world: &mut LabWorld, prompt: String) {
+#[then(expr = "the step-up authorization request asks for a fresh login at LoA {word}")]
+fn step_up_request(world: &mut LabWorld, loa: String) {
     let login = world.last_login();
-    let sent = login.authorize_param("prompt").unwrap_or_default();
+    let prompt = login.authorize_param("prompt").unwrap_or_default();
+    let max_age = login.authorize_param("max_age").unwrap_or_default();
+    let acr = login.authorize_param("acr_values").unwrap_or_default().to_ascii_lowercase();
+    let idp_params = login.authorize_param("idp_params").unwrap_or_default().to_ascii_lowercase();
+    let wanted = loa.to_ascii_lowercase();
+    let fresh = prompt.split(' ').any(|p| p == "login")
+        || max_age == "0"
+        || acr.split(' ').any(|a| a.ends_with(&format!("/{wanted}")) || a == wanted)
+        || idp_params.contains(&format!("\"loa_value\":\"https://data.gov.dk/concept/core/nsis/{wanted}\""))
+        || idp_params.contains(&format!("\"loa_value\":\"{wanted}\""));
     assert!(
-        sent.split(' ').any(|p| p == prompt),
-        "the step-up request must send prompt={prompt}; it sent {sent:?} ({:?})",
-        login.authorize.as_ref().map(Url::as_str)
+        fresh,
+        "the step-up request must force a fresh authentication at {loa}: prompt=login, max_age=0, or the {loa} acr/loa_value; it sent prompt={prompt:?} max_age={max_age:?} acr_values={acr:?} idp_params={idp_params:?}"
     );
 }
 
@@ -328,6 +344,12 @@ async fn no_foreign_session(world: &mut LabWorld) {
             me.sub(),
             Some(uuid.as_str()),
             "the session names a person other than the one who logged in (userinfo's sub was used): {:?}",
+            me.json
+        );
+        let foreign = super::broker::FOREIGN_CPR;
+        assert!(
+            !me.body.contains(foreign),
+            "the session carries CPR {foreign} from a userinfo answer about another person (its sub differed from the ID token's): {:?}",
             me.json
         );
     } else {
