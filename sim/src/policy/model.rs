@@ -126,6 +126,26 @@ impl Ev {
     }
 }
 
+impl Ev {
+    /// The same event about citizen `c` instead (for renumbering).
+    fn with_citizen(self, c: u32) -> Ev {
+        match self {
+            Ev::Decide(_) => Ev::Decide(c),
+            Ev::Enrolled(_) => Ev::Enrolled(c),
+            Ev::Appointment(_) => Ev::Appointment(c),
+            Ev::CitizenServiceRetry(_) => Ev::CitizenServiceRetry(c),
+            Ev::Authenticator(_) => Ev::Authenticator(c),
+            Ev::Recovered(_) => Ev::Recovered(c),
+            Ev::QrConfusion(_) => Ev::QrConfusion(c),
+            Ev::CallArrive(_, r) => Ev::CallArrive(c, r),
+            Ev::CallAbandon(_) => Ev::CallAbandon(c),
+            Ev::CallEnd(_, r) => Ev::CallEnd(c, r),
+            Ev::NemidBroken(_, k) => Ev::NemidBroken(c, k),
+            other @ (Ev::QrRollout | Ev::Shift(_) | Ev::DayEnd(_) | Ev::NemidRule(_)) => other,
+        }
+    }
+}
+
 const MAX_AGE: usize = 128;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -208,6 +228,8 @@ struct Model<'a> {
     later: Vec<Vec<(SimTime, Ev)>>,
     /// Days up to this one have been moved into the kernel's queue.
     injected_through: u32,
+    /// While set (during set-up), scheduled events are collected here instead.
+    capture: Option<Vec<(SimTime, Ev)>>,
 }
 
 /// Identity assurance a migration route gives. In person at Citizen Service is High (DOMAIN.md);
@@ -376,6 +398,7 @@ pub(crate) fn run(
         refused_need_rate: 0.0,
         later: Vec::new(),
         injected_through: 0,
+        capture: None,
     };
     model.later = vec![Vec::new(); model.cal.days as usize];
 
@@ -418,6 +441,7 @@ fn age_band_labels(bands: &[u8]) -> Vec<String> {
 impl Model<'_> {
     fn initialise(&mut self, sched: &mut Scheduler<Ev>) -> Result<(), PolicyError> {
         let now = SimTime::EPOCH;
+        self.capture = Some(Vec::with_capacity(self.citizens.len()));
         for i in 0..self.citizens.len() {
             let c = self.citizens[i];
             if c.age >= 15 {
@@ -437,6 +461,7 @@ impl Model<'_> {
                 self.schedule_decision(sched, i as u32, now)?;
             }
         }
+        self.renumber_by_first_event(sched)?;
         self.support.set_agents(self.agents[2]);
         let first_shift = SimTime::EPOCH + SimDuration::from_hours(u64::from(self.shift_hours[0]));
         self.at(sched, first_shift, Ev::Shift(0))?;
@@ -524,6 +549,51 @@ impl Model<'_> {
         Ok(())
     }
 
+    /// Renumbers citizens so that those whose first event falls on the same day sit next to
+    /// each other (a stable counting sort by that day), then schedules the captured first
+    /// events under the new numbers, in their original order. A day's wave of decisions then
+    /// touches one contiguous block of records instead of the whole array. Numbers never reach
+    /// the outcome and same-instant events keep their order; only the passes over all citizens
+    /// (QR rollout, NemID rules) meet them in the new order, which is as deterministic as the
+    /// old one.
+    fn renumber_by_first_event(&mut self, sched: &mut Scheduler<Ev>) -> Result<(), PolicyError> {
+        let captured = self.capture.take().unwrap_or_default();
+        let n = self.citizens.len();
+        let never = self.cal.days;
+        let mut first_day = vec![never; n];
+        for (t, e) in &captured {
+            if let Some(c) = e.citizen() {
+                let slot = &mut first_day[c as usize];
+                *slot = (*slot).min(t.day().min(never));
+            }
+        }
+        let mut start = vec![0u32; never as usize + 2];
+        for &d in &first_day {
+            start[d as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut new_of_old = vec![0u32; n];
+        for (old, &d) in first_day.iter().enumerate() {
+            new_of_old[old] = start[d as usize];
+            start[d as usize] += 1;
+        }
+        let mut renumbered = self.citizens.clone();
+        for (old, &new) in new_of_old.iter().enumerate() {
+            renumbered[new as usize] = self.citizens[old];
+        }
+        self.citizens = renumbered;
+        for (t, e) in captured {
+            let e = match e.citizen() {
+                Some(c) => e.with_citizen(new_of_old[c as usize]),
+                None => e,
+            };
+            self.at(sched, t, e)?;
+        }
+        Ok(())
+    }
+
     /// Reads the record of every citizen a day's events will touch, in one pass of independent
     /// loads, so the memory system fetches them in parallel (about a day's worth, a megabyte or
     /// two, fits in cache); the events then find their citizen in cache instead of waiting for
@@ -541,6 +611,10 @@ impl Model<'_> {
     /// Schedules `ev` at `at`: into the kernel's queue if its day has begun, else into that
     /// day's list; events after the last day are dropped (they could never be delivered).
     fn at(&mut self, sched: &mut Scheduler<Ev>, at: SimTime, ev: Ev) -> Result<(), PolicyError> {
+        if let Some(captured) = &mut self.capture {
+            captured.push((at, ev));
+            return Ok(());
+        }
         let day = at.day();
         if day <= self.injected_through {
             sched.schedule_at(at, ev)?;
