@@ -22,7 +22,7 @@ Feature: Citizens use the portal's self-services after logging in
     Then the self-service answers with the citizen's data
 
   Scenario: Leaving Denmark needs LoA High: the portal asks for a step-up, then lets the citizen in
-    Given a citizen "Bo" with a MitID chip and identity assurance High
+    Given a citizen "Bo" with the MitID app and identity assurance High
     When "Bo" logs in to the service provider asking for LoA substantial
     And "Bo" opens the self-service "leave-denmark"
     Then the self-service refuses with "insufficient_loa"

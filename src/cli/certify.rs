@@ -20,7 +20,7 @@ use crate::conformance::outcome::{SuiteReport, Verdict};
 use crate::conformance::runner::Features;
 use crate::conformance::setup::{self, SetupError};
 use crate::conformance::suite::{self, SP_FEATURES, SuiteError};
-use crate::conformance::target::{TargetFile, DEFAULT_BROKER_LISTEN};
+use crate::conformance::target::{DEFAULT_BROKER_LISTEN, TargetFile};
 use crate::conformance::{report, target};
 
 #[derive(Debug, clap::Args)]
@@ -126,7 +126,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
     if args.out.exists() && !args.force {
-        return Err(BadInput(format!("{}: exists already (use --force to overwrite)", args.out.display())).into());
+        return Err(BadInput(format!(
+            "{}: exists already (use --force to overwrite)",
+            args.out.display()
+        ))
+        .into());
     }
     let base = args.base_url.trim_end_matches('/');
     let file = TargetFile {
@@ -140,31 +144,66 @@ fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         client: target::ClientSection {
             client_id: args.client_id.clone(),
             client_secret: fresh_secret(),
-            redirect_uri: args.redirect_uri.clone().unwrap_or_else(|| format!("{base}/callback")),
+            redirect_uri: args
+                .redirect_uri
+                .clone()
+                .unwrap_or_else(|| format!("{base}/callback")),
             post_logout_redirect_uris: vec![format!("{base}/")],
         },
-        broker: target::BrokerSection { listen: args.broker_listen.clone() },
+        broker: target::BrokerSection {
+            listen: args.broker_listen.clone(),
+        },
     };
     let text = file.to_commented_yaml();
     // Validate what we are about to write, so `init` never writes a file `certify` rejects.
-    file.validate(&text, &args.out, None).map_err(|e| BadInput(e.to_string()))?;
-    let dir = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = args.out.file_name().context("--out names no file")?.to_string_lossy().into_owned();
-    report::write_atomically(dir, &name, text.as_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
+    file.validate(&text, &args.out, None)
+        .map_err(|e| BadInput(e.to_string()))?;
+    let dir = args
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = args
+        .out
+        .file_name()
+        .context("--out names no file")?
+        .to_string_lossy()
+        .into_owned();
+    report::write_atomically(dir, &name, text.as_bytes())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     let issuer = format!("http://{}", file.broker.listen);
-    println!("Wrote {}. Configure your service's OpenID Connect client with:\n", args.out.display());
+    println!(
+        "Wrote {}. Configure your service's OpenID Connect client with:\n",
+        args.out.display()
+    );
     println!("  issuer (discovery)       {issuer}   ({issuer}/.well-known/openid-configuration)");
     println!("  client_id                {}", file.client.client_id);
-    println!("  client_secret            {}   (test-only; client_secret_basic)", file.client.client_secret);
+    println!(
+        "  client_secret            {}   (test-only; client_secret_basic)",
+        file.client.client_secret
+    );
     println!("  redirect_uri             {}", file.client.redirect_uri);
     println!("  scope                    openid mitid ssn");
     println!("  response_type            code, with PKCE S256, state and nonce");
-    println!("  post_logout_redirect_uri {}", file.client.post_logout_redirect_uris[0]);
+    println!(
+        "  post_logout_redirect_uri {}",
+        file.client.post_logout_redirect_uris[0]
+    );
     println!("  back-channel logout URI  {base}/backchannel-logout   (optional)");
-    println!("\nYour service must answer GET {base}/login (optional ?loa=low|substantial|high) with a redirect");
-    println!("to the issuer, and GET {base}/me with 200 + JSON {{\"sub\", ...}} when logged in, 401 otherwise.");
-    println!("Edit the paths in {} if yours differ, then run:\n", args.out.display());
-    println!("  mitid-lab certify --target {base} --config {}", args.out.display());
+    println!(
+        "\nYour service must answer GET {base}/login (optional ?loa=low|substantial|high) with a redirect"
+    );
+    println!(
+        "to the issuer, and GET {base}/me with 200 + JSON {{\"sub\", ...}} when logged in, 401 otherwise."
+    );
+    println!(
+        "Edit the paths in {} if yours differ, then run:\n",
+        args.out.display()
+    );
+    println!(
+        "  mitid-lab certify --target {base} --config {}",
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,17 +215,38 @@ fn fresh_secret() -> String {
 fn run_list() -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::embedded();
     for requirement in &catalogue.requirements {
-        println!("{:<22} {:<6} {}", requirement.id, requirement.level.as_str(), requirement.title);
+        println!(
+            "{:<22} {:<6} {}",
+            requirement.id,
+            requirement.level.as_str(),
+            requirement.title
+        );
     }
-    let musts = catalogue.requirements.iter().filter(|r| r.level == crate::conformance::catalogue::Level::Must).count();
-    println!("\n{} requirements ({musts} MUST, {} SHOULD); details in fixtures/requirements/sp.yaml", catalogue.requirements.len(), catalogue.requirements.len() - musts);
+    let musts = catalogue
+        .requirements
+        .iter()
+        .filter(|r| r.level == crate::conformance::catalogue::Level::Must)
+        .count();
+    println!(
+        "\n{} requirements ({musts} MUST, {} SHOULD); details in fixtures/requirements/sp.yaml",
+        catalogue.requirements.len(),
+        catalogue.requirements.len() - musts
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Feature files for a run (default: the SP conformance features).
-pub fn load_features(paths: &[PathBuf], default: &[&str], catalogue: &Catalogue, tags: Option<&str>) -> anyhow::Result<Features> {
-    let roots: Vec<PathBuf> =
-        if paths.is_empty() { default.iter().map(|p| suite::project_path(p)).collect() } else { paths.to_vec() };
+pub fn load_features(
+    paths: &[PathBuf],
+    default: &[&str],
+    catalogue: &Catalogue,
+    tags: Option<&str>,
+) -> anyhow::Result<Features> {
+    let roots: Vec<PathBuf> = if paths.is_empty() {
+        default.iter().map(|p| suite::project_path(p)).collect()
+    } else {
+        paths.to_vec()
+    };
     Features::load(&roots, catalogue, tags).map_err(|e| BadInput(e.to_string()).into())
 }
 
@@ -195,7 +255,11 @@ pub fn check_flaws(flaws: &[String]) -> anyhow::Result<()> {
     let known = known_flaws();
     for flaw in flaws {
         if !known.contains(flaw) {
-            return Err(BadInput(format!("--flaw {flaw}: no such flaw; the reference service provider has {}", known.join(", "))).into());
+            return Err(BadInput(format!(
+                "--flaw {flaw}: no such flaw; the reference service provider has {}",
+                known.join(", ")
+            ))
+            .into());
         }
     }
     Ok(())
@@ -203,7 +267,10 @@ pub fn check_flaws(flaws: &[String]) -> anyhow::Result<()> {
 
 /// Every named flaw of the reference service provider.
 pub fn known_flaws() -> Vec<String> {
-    mitid_components::reference_sp::Flaw::ALL.iter().map(|f| f.name().to_owned()).collect()
+    mitid_components::reference_sp::Flaw::ALL
+        .iter()
+        .map(|f| f.name().to_owned())
+        .collect()
 }
 
 fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -211,16 +278,31 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Err(BadInput("certify needs --target URL (with --config target.yaml) or --target reference; see `mitid-lab certify --help`".into()).into());
     };
     let catalogue = Catalogue::embedded();
-    let features = load_features(&args.features, &[SP_FEATURES], &catalogue, args.tags.as_deref())?;
+    let features = load_features(
+        &args.features,
+        &[SP_FEATURES],
+        &catalogue,
+        args.tags.as_deref(),
+    )?;
     let run_id = format!("certify-{}", suite::run_tag());
     let dir = args.reports.join(&run_id);
     let report = if target == "reference" {
         if args.config.is_some() {
-            return Err(BadInput("--config is for a URL target; --target reference needs none".into()).into());
+            return Err(BadInput(
+                "--config is for a URL target; --target reference needs none".into(),
+            )
+            .into());
         }
         check_flaws(&args.flaw)?;
-        suite::certify_reference(&args.flaw, args.runtime.kind(), &features, &catalogue, &run_id, Some(&dir))
-            .map_err(setup_error)?
+        suite::certify_reference(
+            &args.flaw,
+            args.runtime.kind(),
+            &features,
+            &catalogue,
+            &run_id,
+            Some(&dir),
+        )
+        .map_err(setup_error)?
     } else {
         if !args.flaw.is_empty() {
             return Err(BadInput("--flaw only applies to --target reference".into()).into());
@@ -228,14 +310,26 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
         let Some(config) = &args.config else {
             return Err(BadInput(format!("--target {target} needs --config target.yaml (write one with `mitid-lab certify init`)")).into());
         };
-        let text = std::fs::read_to_string(config).map_err(|e| BadInput(format!("{}: cannot read: {e}", config.display())))?;
+        let text = std::fs::read_to_string(config)
+            .map_err(|e| BadInput(format!("{}: cannot read: {e}", config.display())))?;
         let file = TargetFile::parse(&text, config).map_err(|e| BadInput(e.to_string()))?;
-        let valid = file.validate(&text, config, Some(target)).map_err(|e| BadInput(e.to_string()))?;
+        let valid = file
+            .validate(&text, config, Some(target))
+            .map_err(|e| BadInput(e.to_string()))?;
         let runtime = suite::tokio_runtime()?;
         runtime.block_on(async {
-            let external = setup::external(&valid, &run_id).await.map_err(setup_error)?;
+            let external = setup::external(&valid, &run_id)
+                .await
+                .map_err(setup_error)?;
             setup::probe(&external.lab).await.map_err(setup_error)?;
-            let report = suite::run_against(external.lab.clone(), &features, &catalogue, &run_id, Some(&dir)).await?;
+            let report = suite::run_against(
+                external.lab.clone(),
+                &features,
+                &catalogue,
+                &run_id,
+                Some(&dir),
+            )
+            .await?;
             external.public.shutdown().await;
             external.control.shutdown().await;
             anyhow::Ok(report)
@@ -246,60 +340,118 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {
     match err.into() {
-        SuiteError::Setup(e @ (SetupError::Unreachable { .. } | SetupError::BrokerListen { .. })) => BadInput(e.to_string()).into(),
+        SuiteError::Setup(
+            e @ (SetupError::Unreachable { .. } | SetupError::BrokerListen { .. }),
+        ) => BadInput(e.to_string()).into(),
         other => anyhow::Error::new(other),
     }
 }
 
 /// Writes the reports, prints the summary, picks the exit code.
 pub fn finish(report: &SuiteReport, dir: &Path) -> anyhow::Result<ExitCode> {
-    let paths = report::write_all(report, dir).with_context(|| format!("cannot write reports to {}", dir.display()))?;
+    let paths = report::write_all(report, dir)
+        .with_context(|| format!("cannot write reports to {}", dir.display()))?;
     print_summary(report);
     println!("\nreports:");
     for path in paths {
         println!("  {}", path.display());
     }
-    Ok(if report.all_musts_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.all_musts_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn print_summary(report: &SuiteReport) {
     for requirement in &report.requirements {
         if requirement.verdict != Verdict::Passed {
-            println!("{:<8} {:<22} {:<6} {}", requirement.verdict.as_str(), requirement.id, requirement.level.as_str(), requirement.title);
+            println!(
+                "{:<8} {:<22} {:<6} {}",
+                requirement.verdict.as_str(),
+                requirement.id,
+                requirement.level.as_str(),
+                requirement.title
+            );
         }
     }
     let rc = &report.requirement_counts;
     let sc = &report.scenario_counts;
     println!(
         "{}: requirements {} passed, {} failed, {} warnings, {} skipped; scenarios {} passed, {} failed, {} warnings, {} skipped; {:.1} s",
-        report.target, rc.passed, rc.failed, rc.warning, rc.skipped, sc.passed, sc.failed, sc.warning, sc.skipped,
+        report.target,
+        rc.passed,
+        rc.failed,
+        rc.warning,
+        rc.skipped,
+        sc.passed,
+        sc.failed,
+        sc.warning,
+        sc.skipped,
         report.duration_ms as f64 / 1000.0
     );
     if report.all_musts_passed() {
         println!("CERTIFIED: every MUST requirement passed.");
     } else {
-        println!("NOT CERTIFIED: MUST requirements failed: {}", report.failed_musts().join(", "));
+        let flows: Vec<&str> = report
+            .scenarios
+            .iter()
+            .filter(|s| s.verdict == Verdict::Failed && s.requirements.is_empty())
+            .map(|s| s.location.as_str())
+            .collect();
+        if !report.failed_musts().is_empty() {
+            println!(
+                "NOT CERTIFIED: MUST requirements failed: {}",
+                report.failed_musts().join(", ")
+            );
+        }
+        if !flows.is_empty() {
+            println!("FAILED: citizen journeys failed: {}", flows.join(", "));
+        }
     }
 }
 
 fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::embedded();
     let features = load_features(&[], &[SP_FEATURES], &catalogue, None)?;
-    let flaws = if args.flaw.is_empty() { known_flaws() } else { args.flaw.clone() };
+    let flaws = if args.flaw.is_empty() {
+        known_flaws()
+    } else {
+        args.flaw.clone()
+    };
     check_flaws(&flaws)?;
     let run_id = format!("selfcheck-{}", suite::run_tag());
-    let check = suite::selfcheck(&flaws, args.runtime.kind(), &features, &catalogue, &run_id, |row| {
-        let name = row.flaw.as_deref().unwrap_or("reference");
-        eprintln!("{name}: {} MUST failed ({:.1} s)", row.failed_musts.len(), row.duration_ms as f64 / 1000.0);
-    })
+    let check = suite::selfcheck(
+        &flaws,
+        args.runtime.kind(),
+        &features,
+        &catalogue,
+        &run_id,
+        |row| {
+            let name = row.flaw.as_deref().unwrap_or("reference");
+            eprintln!(
+                "{name}: {} MUST failed ({:.1} s)",
+                row.failed_musts.len(),
+                row.duration_ms as f64 / 1000.0
+            );
+        },
+    )
     .map_err(setup_error)?;
     let table = check.table();
     println!("{table}");
     let dir = args.reports.join(&run_id);
-    report::write_atomically(&dir, "selfcheck.md", format!("# mitid-lab certify selfcheck\n\n{table}").as_bytes())?;
+    report::write_atomically(
+        &dir,
+        "selfcheck.md",
+        format!("# mitid-lab certify selfcheck\n\n{table}").as_bytes(),
+    )?;
     let json = serde_json::to_string_pretty(&check.rows)?;
     report::write_atomically(&dir, "selfcheck.json", json.as_bytes())?;
     report::write_all(&check.reference, &dir.join("reference"))?;
     println!("reports: {}", dir.display());
-    Ok(if check.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if check.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -33,16 +33,31 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::embedded();
-    let features = load_features(&[], &[SP_FEATURES, FLOW_FEATURES], &catalogue, args.tags.as_deref())?;
+    let features = load_features(
+        &[],
+        &[SP_FEATURES, FLOW_FEATURES],
+        &catalogue,
+        args.tags.as_deref(),
+    )?;
     let run_id = format!("nightly-{}", suite::run_tag());
     let dir = args.reports.join(&run_id);
-    let report = suite::certify_reference(&[], args.runtime.kind(), &features, &catalogue, &run_id, Some(&dir))?;
+    let report = suite::certify_reference(
+        &[],
+        args.runtime.kind(),
+        &features,
+        &catalogue,
+        &run_id,
+        Some(&dir),
+    )?;
     let features_code = finish(&report, &dir)?;
     let mut ok = features_code == ExitCode::SUCCESS;
     if !args.no_policy {
         let scenario = suite::project_path(NIGHTLY_SCENARIO);
         if scenario.exists() {
-            println!("\npolicy scenario {} at population {NIGHTLY_POPULATION}:", scenario.display());
+            println!(
+                "\npolicy scenario {} at population {NIGHTLY_POPULATION}:",
+                scenario.display()
+            );
             let policy = super::simulate::run(super::simulate::Args {
                 scenario,
                 sets: Vec::new(),
@@ -62,5 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("\nno policy scenario at {NIGHTLY_SCENARIO}: skipped");
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

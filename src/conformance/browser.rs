@@ -55,7 +55,10 @@ impl Browser {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("a plain-HTTP client with a cookie store always builds");
-        Browser { client, exchanges: Vec::new() }
+        Browser {
+            client,
+            exchanges: Vec::new(),
+        }
     }
 
     /// `GET url`, one hop, recorded.
@@ -65,15 +68,25 @@ impl Browser {
 
     /// `POST url` with a form body, one hop, recorded.
     pub async fn post_form(&mut self, url: &Url, form: &[(&str, &str)]) -> Result<Page, String> {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
         self.send(reqwest::Method::POST, url, Some(body)).await
     }
 
-    async fn send(&mut self, method: reqwest::Method, url: &Url, form: Option<String>) -> Result<Page, String> {
+    async fn send(
+        &mut self,
+        method: reqwest::Method,
+        url: &Url,
+        form: Option<String>,
+    ) -> Result<Page, String> {
         let mut request = self.client.request(method.clone(), url.clone());
         if let Some(body) = &form {
             request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .body(body.clone());
         }
         let mut exchange = Exchange {
@@ -103,7 +116,9 @@ impl Browser {
             if name == reqwest::header::SET_COOKIE {
                 set_cookies.push(value.clone());
             }
-            exchange.response_headers.push((name.to_string(), redact_header(name.as_str(), &value)));
+            exchange
+                .response_headers
+                .push((name.to_string(), redact_header(name.as_str(), &value)));
         }
         let location = response
             .headers()
@@ -123,12 +138,22 @@ impl Browser {
         exchange.status = Some(status);
         exchange.response_body = (!body.is_empty()).then(|| redact_body(&body));
         self.exchanges.push(exchange);
-        Ok(Page { url: url.clone(), status, location, set_cookies, body })
+        Ok(Page {
+            url: url.clone(),
+            status,
+            location,
+            set_cookies,
+            body,
+        })
     }
 
     /// Follows redirects from `url` while `follow(next)` says so; answers the last page (whose
     /// `location`, if any, is the hop that was not followed).
-    pub async fn navigate(&mut self, url: &Url, follow: impl Fn(&Url) -> bool) -> Result<Page, String> {
+    pub async fn navigate(
+        &mut self,
+        url: &Url,
+        follow: impl Fn(&Url) -> bool,
+    ) -> Result<Page, String> {
         let mut page = self.get(url).await?;
         for _ in 0..MAX_HOPS {
             match &page.location {
@@ -139,13 +164,18 @@ impl Browser {
                 _ => return Ok(page),
             }
         }
-        Err(format!("more than {MAX_HOPS} redirects starting at {}", redact_url(url.as_str())))
+        Err(format!(
+            "more than {MAX_HOPS} redirects starting at {}",
+            redact_url(url.as_str())
+        ))
     }
 }
 
 /// Whether two URLs share scheme, host and port.
 pub fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn describe_error(err: &reqwest::Error) -> String {

@@ -50,9 +50,16 @@ pub struct Catalogue {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
     #[error("{file}: cannot read: {source}")]
-    Read { file: PathBuf, source: std::io::Error },
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}:{line}: {message}")]
-    Invalid { file: PathBuf, line: usize, message: String },
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
 }
 
 impl Catalogue {
@@ -63,24 +70,34 @@ impl Catalogue {
     }
 
     pub fn load(path: &Path) -> Result<Catalogue, CatalogueError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read { file: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
+            file: path.into(),
+            source,
+        })?;
         Catalogue::parse(&text, path)
     }
 
     pub fn parse(text: &str, file: &Path) -> Result<Catalogue, CatalogueError> {
-        let catalogue: Catalogue = serde_yaml::from_str(text).map_err(|err| CatalogueError::Invalid {
-            file: file.into(),
-            line: err.location().map_or(1, |l| l.line()),
-            message: err.to_string(),
-        })?;
+        let catalogue: Catalogue =
+            serde_yaml::from_str(text).map_err(|err| CatalogueError::Invalid {
+                file: file.into(),
+                line: err.location().map_or(1, |l| l.line()),
+                message: err.to_string(),
+            })?;
         let mut seen = HashSet::new();
         for requirement in &catalogue.requirements {
             let line = text
                 .lines()
-                .position(|l| l.trim_start().trim_start_matches("- ").trim() == format!("id: {}", requirement.id))
+                .position(|l| {
+                    l.trim_start().trim_start_matches("- ").trim()
+                        == format!("id: {}", requirement.id)
+                })
                 .map_or(1, |i| i + 1);
             let valid_id = requirement.id.starts_with("SP-")
-                && requirement.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+                && requirement
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
             if !valid_id {
                 return Err(CatalogueError::Invalid {
                     file: file.into(),
@@ -111,14 +128,28 @@ mod tests {
     #[test]
     fn the_embedded_catalogue_parses_and_has_both_levels() {
         let catalogue = Catalogue::embedded();
-        assert!(catalogue.requirements.len() >= 40, "{}", catalogue.requirements.len());
-        assert!(catalogue.requirements.iter().any(|r| r.level == Level::Should));
+        assert!(
+            catalogue.requirements.len() >= 40,
+            "{}",
+            catalogue.requirements.len()
+        );
+        assert!(
+            catalogue
+                .requirements
+                .iter()
+                .any(|r| r.level == Level::Should)
+        );
     }
 
     #[test]
     fn duplicate_ids_name_the_line() {
         let text = "requirements:\n  - id: SP-A-01\n    title: t\n    level: MUST\n    rationale: r\n    source: s\n  - id: SP-A-01\n    title: t\n    level: SHOULD\n    rationale: r\n    source: s\n";
-        let err = Catalogue::parse(text, Path::new("c.yaml")).unwrap_err().to_string();
-        assert!(err.starts_with("c.yaml:2:") && err.contains("twice"), "{err}");
+        let err = Catalogue::parse(text, Path::new("c.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("c.yaml:2:") && err.contains("twice"),
+            "{err}"
+        );
     }
 }

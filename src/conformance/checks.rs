@@ -18,14 +18,21 @@ pub struct MeAnswer {
 
 impl MeAnswer {
     pub fn sub(&self) -> Option<&str> {
-        self.json.as_ref().and_then(|j| j.get("sub")).and_then(|s| s.as_str())
+        self.json
+            .as_ref()
+            .and_then(|j| j.get("sub"))
+            .and_then(|s| s.as_str())
     }
 }
 
 /// Asks the service provider's `/me` who `browser` is logged in as.
 pub async fn ask_me(lab: &Lab, browser: &mut Browser) -> MeAnswer {
     match browser.get(&lab.sp.me_url).await {
-        Ok(page) => MeAnswer { status: page.status, json: page.json(), body: page.body },
+        Ok(page) => MeAnswer {
+            status: page.status,
+            json: page.json(),
+            body: page.body,
+        },
         Err(err) => panic!(
             "the service provider's /me ({}) did not answer: {err}\n{}",
             lab.sp.me_url,
@@ -71,7 +78,11 @@ pub async fn session_for(lab: &Lab, browser: &mut Browser, alias: &str, uuid: &s
             "/me names sub {sub:?}, but {alias} logged in with MitID UUID {uuid:?}\n{}",
             trail(browser)
         ),
-        None => panic!("/me answered 200 without a `sub` string: {}\n{}", excerpt(&me.body), trail(browser)),
+        None => panic!(
+            "/me answered 200 without a `sub` string: {}\n{}",
+            excerpt(&me.body),
+            trail(browser)
+        ),
     }
 }
 
@@ -92,5 +103,9 @@ pub fn trail(browser: &Browser) -> String {
 
 pub fn excerpt(body: &str) -> String {
     let cut: String = body.chars().take(300).collect();
-    if cut.len() < body.len() { format!("{cut}…") } else { cut }
+    if cut.len() < body.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
 }

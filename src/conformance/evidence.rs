@@ -28,7 +28,12 @@ const SECRET_NAMES: &[&str] = &[
 ];
 
 /// Headers whose values are secrets.
-const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "proxy-authorization"];
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
 
 /// How much of a body an exchange keeps: enough to read an error page or a JSON answer.
 const BODY_EXCERPT: usize = 1500;
@@ -99,7 +104,9 @@ pub fn redact_pairs(pairs: &str) -> String {
 }
 
 fn is_secret_name(name: &str) -> bool {
-    SECRET_NAMES.iter().any(|secret| secret.eq_ignore_ascii_case(name))
+    SECRET_NAMES
+        .iter()
+        .any(|secret| secret.eq_ignore_ascii_case(name))
 }
 
 /// Redacts a header value when the header carries a secret. Cookies keep their names and
@@ -208,12 +215,20 @@ mod tests {
         assert_eq!(redact_url(url), "http://sp/cb?code=[redacted]&state=abc");
         let body = r#"{"id_token":"eyJa.eyJb.c","token_type":"Bearer","note":"x eyJh.eyJi.sig y"}"#;
         let out = redact_body(body);
-        assert!(!out.contains("eyJa.eyJb.c") && !out.contains("eyJh.eyJi.sig"), "{out}");
+        assert!(
+            !out.contains("eyJa.eyJb.c") && !out.contains("eyJh.eyJi.sig"),
+            "{out}"
+        );
         assert!(out.contains("Bearer"), "{out}");
         let cookie = redact_header("Set-Cookie", "sid=abcdef; HttpOnly; SameSite=Lax");
         assert_eq!(cookie, "sid=[redacted]; HttpOnly; SameSite=Lax");
-        assert_eq!(redact_header("Authorization", "Basic dXNlcjpwYXNz"), "Basic [redacted]");
-        assert_eq!(redact_pairs("grant_type=authorization_code&code=x&client_secret=y"),
-            "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]");
+        assert_eq!(
+            redact_header("Authorization", "Basic dXNlcjpwYXNz"),
+            "Basic [redacted]"
+        );
+        assert_eq!(
+            redact_pairs("grant_type=authorization_code&code=x&client_secret=y"),
+            "grant_type=authorization_code&code=[redacted]&client_secret=[redacted]"
+        );
     }
 }

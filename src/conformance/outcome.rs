@@ -110,7 +110,11 @@ impl SuiteReport {
         catalogue: &Catalogue,
         mut scenarios: Vec<ScenarioResult>,
     ) -> SuiteReport {
-        scenarios.sort_by(|a, b| a.location.cmp(&b.location).then_with(|| a.name.cmp(&b.name)));
+        scenarios.sort_by(|a, b| {
+            a.location
+                .cmp(&b.location)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         for scenario in &mut scenarios {
             scenario.verdict = classify(&scenario.outcome, &scenario.requirements, catalogue);
         }
@@ -123,10 +127,14 @@ impl SuiteReport {
             .requirements
             .iter()
             .map(|requirement| {
-                let proving: Vec<&ScenarioResult> =
-                    scenarios.iter().filter(|s| s.requirements.contains(&requirement.id)).collect();
-                let ran: Vec<&&ScenarioResult> =
-                    proving.iter().filter(|s| !matches!(s.outcome, RawOutcome::Skipped(_))).collect();
+                let proving: Vec<&ScenarioResult> = scenarios
+                    .iter()
+                    .filter(|s| s.requirements.contains(&requirement.id))
+                    .collect();
+                let ran: Vec<&&ScenarioResult> = proving
+                    .iter()
+                    .filter(|s| !matches!(s.outcome, RawOutcome::Skipped(_)))
+                    .collect();
                 let verdict = if ran.is_empty() {
                     Verdict::Skipped
                 } else if ran.iter().all(|s| s.outcome == RawOutcome::Passed) {
@@ -160,13 +168,19 @@ impl SuiteReport {
 
     /// Every MUST that ran passed, and no scenario outside the catalogue (a flow) failed.
     pub fn all_musts_passed(&self) -> bool {
-        self.requirements.iter().all(|r| r.verdict != Verdict::Failed)
+        self.requirements
+            .iter()
+            .all(|r| r.verdict != Verdict::Failed)
             && self.scenarios.iter().all(|s| s.verdict != Verdict::Failed)
     }
 
     /// Ids of the MUST requirements that failed.
     pub fn failed_musts(&self) -> Vec<&str> {
-        self.requirements.iter().filter(|r| r.verdict == Verdict::Failed).map(|r| r.id.as_str()).collect()
+        self.requirements
+            .iter()
+            .filter(|r| r.verdict == Verdict::Failed)
+            .map(|r| r.id.as_str())
+            .collect()
     }
 }
 
@@ -177,7 +191,11 @@ fn classify(outcome: &RawOutcome, requirements: &[String], catalogue: &Catalogue
         RawOutcome::Passed => Verdict::Passed,
         RawOutcome::Skipped(_) => Verdict::Skipped,
         RawOutcome::Failed(_) => {
-            let levels: Vec<Level> = requirements.iter().filter_map(|id| catalogue.get(id)).map(|r| r.level).collect();
+            let levels: Vec<Level> = requirements
+                .iter()
+                .filter_map(|id| catalogue.get(id))
+                .map(|r| r.level)
+                .collect();
             if !levels.is_empty() && levels.iter().all(|l| *l == Level::Should) {
                 Verdict::Warning
             } else {
@@ -218,10 +236,20 @@ mod tests {
                 scenario(&["SP-TOKEN-AZP-01"], RawOutcome::Failed("accepted".into())),
                 scenario(&["SP-TOKEN-SIG-01"], RawOutcome::Failed("accepted".into())),
                 scenario(&["SP-LOGIN-01"], RawOutcome::Passed),
-                scenario(&["SP-LOGOUT-BC-01"], RawOutcome::Skipped("no endpoint".into())),
+                scenario(
+                    &["SP-LOGOUT-BC-01"],
+                    RawOutcome::Skipped("no endpoint".into()),
+                ),
             ],
         );
-        let verdict = |id: &str| report.requirements.iter().find(|r| r.id == id).unwrap().verdict;
+        let verdict = |id: &str| {
+            report
+                .requirements
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap()
+                .verdict
+        };
         assert_eq!(verdict("SP-TOKEN-AZP-01"), Verdict::Warning);
         assert_eq!(verdict("SP-TOKEN-SIG-01"), Verdict::Failed);
         assert_eq!(verdict("SP-LOGIN-01"), Verdict::Passed);

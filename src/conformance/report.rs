@@ -41,7 +41,11 @@ pub fn write_all(report: &SuiteReport, dir: &Path) -> std::io::Result<Vec<PathBu
 /// go red on a SHOULD) but carries its message in `<system-out>`; SKIPPED is `<skipped>`.
 pub fn junit(report: &SuiteReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let mut features: Vec<&str> = report.scenarios.iter().map(|s| s.feature.as_str()).collect();
+    let mut features: Vec<&str> = report
+        .scenarios
+        .iter()
+        .map(|s| s.feature.as_str())
+        .collect();
     features.dedup();
     let _ = writeln!(
         out,
@@ -58,9 +62,19 @@ pub fn junit(report: &SuiteReport) -> String {
             continue;
         }
         seen.push(scenario.feature.clone());
-        let cases: Vec<&ScenarioResult> = report.scenarios.iter().filter(|s| s.feature == scenario.feature).collect();
-        let failures = cases.iter().filter(|s| s.verdict == Verdict::Failed).count();
-        let skipped = cases.iter().filter(|s| s.verdict == Verdict::Skipped).count();
+        let cases: Vec<&ScenarioResult> = report
+            .scenarios
+            .iter()
+            .filter(|s| s.feature == scenario.feature)
+            .collect();
+        let failures = cases
+            .iter()
+            .filter(|s| s.verdict == Verdict::Failed)
+            .count();
+        let skipped = cases
+            .iter()
+            .filter(|s| s.verdict == Verdict::Skipped)
+            .count();
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
@@ -72,7 +86,12 @@ pub fn junit(report: &SuiteReport) -> String {
                 out,
                 "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
                 xml(&case.feature),
-                xml(&format!("{} [{}] ({})", case.name, case.requirements.join(" "), case.location)),
+                xml(&format!(
+                    "{} [{}] ({})",
+                    case.name,
+                    case.requirements.join(" "),
+                    case.location
+                )),
                 case.duration_ms as f64 / 1000.0
             );
             match (&case.outcome, case.verdict) {
@@ -85,7 +104,11 @@ pub fn junit(report: &SuiteReport) -> String {
                     );
                 }
                 (RawOutcome::Failed(message), _) => {
-                    let _ = write!(out, "<system-out>WARNING (SHOULD not met): {}</system-out>", xml(message));
+                    let _ = write!(
+                        out,
+                        "<system-out>WARNING (SHOULD not met): {}</system-out>",
+                        xml(message)
+                    );
                 }
                 (RawOutcome::Skipped(reason), _) => {
                     let _ = write!(out, "<skipped message=\"{}\"/>", xml(reason));
@@ -112,8 +135,21 @@ fn failure_text(case: &ScenarioResult, message: &str) -> String {
 pub fn markdown(report: &SuiteReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# mitid-lab certification: {}\n", report.target);
-    let _ = writeln!(out, "Run `{}`{}.\n", report.run_id, report.tags.as_ref().map(|t| format!(", tags `{t}`")).unwrap_or_default());
-    let verdict = if report.all_musts_passed() { "every MUST requirement passed" } else { "at least one MUST requirement FAILED" };
+    let _ = writeln!(
+        out,
+        "Run `{}`{}.\n",
+        report.run_id,
+        report
+            .tags
+            .as_ref()
+            .map(|t| format!(", tags `{t}`"))
+            .unwrap_or_default()
+    );
+    let verdict = if report.all_musts_passed() {
+        "every MUST requirement passed"
+    } else {
+        "at least one MUST requirement FAILED"
+    };
     let rc = &report.requirement_counts;
     let _ = writeln!(
         out,
@@ -138,8 +174,11 @@ pub fn markdown(report: &SuiteReport) -> String {
             requirement.title.replace('|', "\\|")
         );
     }
-    let problems: Vec<&ScenarioResult> =
-        report.scenarios.iter().filter(|s| matches!(s.verdict, Verdict::Failed | Verdict::Warning)).collect();
+    let problems: Vec<&ScenarioResult> = report
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.verdict, Verdict::Failed | Verdict::Warning))
+        .collect();
     if !problems.is_empty() {
         out.push_str("\n## Scenarios that did not pass\n");
         for scenario in problems {
@@ -158,7 +197,11 @@ pub fn markdown(report: &SuiteReport) -> String {
             );
         }
     }
-    let skipped: Vec<&ScenarioResult> = report.scenarios.iter().filter(|s| s.verdict == Verdict::Skipped).collect();
+    let skipped: Vec<&ScenarioResult> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::Skipped)
+        .collect();
     if !skipped.is_empty() {
         out.push_str("\n## Skipped scenarios\n\n");
         for scenario in skipped {
@@ -188,7 +231,11 @@ pub fn html(report: &SuiteReport) -> String {
         html_escape(&report.target),
         html_escape(&report.target),
         html_escape(&report.run_id),
-        report.tags.as_ref().map(|t| format!(", tags <code>{}</code>", html_escape(t))).unwrap_or_default(),
+        report
+            .tags
+            .as_ref()
+            .map(|t| format!(", tags <code>{}</code>", html_escape(t)))
+            .unwrap_or_default(),
         report.duration_ms,
         if report.all_musts_passed() {
             "<strong>Every MUST requirement passed.</strong>"
@@ -197,7 +244,12 @@ pub fn html(report: &SuiteReport) -> String {
         }
     );
     out.push_str("<div class=\"bar\" role=\"img\" aria-label=\"requirement verdicts\">");
-    for (count, class) in [(rc.passed, "PASSED"), (rc.warning, "WARNING"), (rc.failed, "FAILED"), (rc.skipped, "SKIPPED")] {
+    for (count, class) in [
+        (rc.passed, "PASSED"),
+        (rc.warning, "WARNING"),
+        (rc.failed, "FAILED"),
+        (rc.skipped, "SKIPPED"),
+    ] {
         if count > 0 {
             let _ = write!(
                 out,
@@ -225,7 +277,11 @@ pub fn html(report: &SuiteReport) -> String {
     }
     out.push_str("</table>\n<h2>Scenarios</h2>\n");
     for scenario in &report.scenarios {
-        let anchor = scenario.requirements.first().map(|r| format!(" id=\"{}\"", html_escape(r))).unwrap_or_default();
+        let anchor = scenario
+            .requirements
+            .first()
+            .map(|r| format!(" id=\"{}\"", html_escape(r)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "<section{anchor}><h3 class=\"{v}\">{v} — {} <small>({}; {})</small></h3>",
@@ -240,7 +296,11 @@ pub fn html(report: &SuiteReport) -> String {
             }
             RawOutcome::Passed => {}
         }
-        let _ = writeln!(out, "<details><summary>{} HTTP exchanges (secrets redacted)</summary>", scenario.evidence.len());
+        let _ = writeln!(
+            out,
+            "<details><summary>{} HTTP exchanges (secrets redacted)</summary>",
+            scenario.evidence.len()
+        );
         for exchange in &scenario.evidence {
             out.push_str(&exchange_html(exchange));
         }
@@ -312,17 +372,37 @@ mod tests {
             duration_ms: 5,
             evidence: vec![],
         };
-        let report = SuiteReport::build("r1".into(), "ref".into(), None, 10, &Catalogue::embedded(), vec![scenario]);
+        let report = SuiteReport::build(
+            "r1".into(),
+            "ref".into(),
+            None,
+            10,
+            &Catalogue::embedded(),
+            vec![scenario],
+        );
         let xml_text = junit(&report);
-        assert!(xml_text.contains("<failure message=\"a session exists for &lt;sub&gt;\""), "{xml_text}");
+        assert!(
+            xml_text.contains("<failure message=\"a session exists for &lt;sub&gt;\""),
+            "{xml_text}"
+        );
         assert!(xml_text.contains("Tokens &lt;&amp;&gt;"), "{xml_text}");
         let page = html(&report);
-        assert!(page.contains("FAILED — alg &quot;none&quot;") && !page.contains("<sub>"), "{page}");
+        assert!(
+            page.contains("FAILED — alg &quot;none&quot;") && !page.contains("<sub>"),
+            "{page}"
+        );
         assert!(markdown(&report).contains("| SP-TOKEN-SIG-02 | MUST | FAILED |"));
-        let dir = std::env::temp_dir().join(format!("mitid-lab-report-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("mitid-lab-report-test-{}", std::process::id()));
         let paths = write_all(&report, &dir).unwrap();
         assert_eq!(paths.len(), 4);
-        assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+        assert!(
+            std::fs::read_dir(&dir).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp"))
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

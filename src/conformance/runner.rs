@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use cucumber::feature::Ext as _;
 use cucumber::gherkin::{self, GherkinEnv};
 use cucumber::tag::Ext as _;
-use cucumber::feature::Ext as _;
 use cucumber::{World as _, WriterExt as _, event, writer};
 
 use super::catalogue::Catalogue;
@@ -28,7 +28,11 @@ pub enum SuiteInputError {
     #[error("{path}: no such feature file or directory")]
     Missing { path: PathBuf },
     #[error("{path}:{line}: {message}")]
-    Gherkin { path: PathBuf, line: usize, message: String },
+    Gherkin {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("--tags {expr:?}: {message}")]
     Tags { expr: String, message: String },
 }
@@ -43,7 +47,11 @@ pub struct Features {
 
 impl Features {
     /// Parses every `.feature` file under `roots` (files or directories) and checks the tags.
-    pub fn load(roots: &[PathBuf], catalogue: &Catalogue, tags: Option<&str>) -> Result<Features, SuiteInputError> {
+    pub fn load(
+        roots: &[PathBuf],
+        catalogue: &Catalogue,
+        tags: Option<&str>,
+    ) -> Result<Features, SuiteInputError> {
         let mut paths = Vec::new();
         for root in roots {
             collect_feature_files(root, &mut paths)?;
@@ -54,7 +62,11 @@ impl Features {
             let feature = gherkin::Feature::parse_path(path, GherkinEnv::default())
                 .map_err(|err| {
                     let (line, message) = gherkin_error(&err);
-                    SuiteInputError::Gherkin { path: path.clone(), line, message }
+                    SuiteInputError::Gherkin {
+                        path: path.clone(),
+                        line,
+                        message,
+                    }
                 })?
                 .expand_examples()
                 .map_err(|err| SuiteInputError::Gherkin {
@@ -69,7 +81,9 @@ impl Features {
                             return Err(SuiteInputError::Gherkin {
                                 path: path.clone(),
                                 line: scenario.position.line,
-                                message: format!("tag @req:{id} names no requirement in the catalogue"),
+                                message: format!(
+                                    "tag @req:{id} names no requirement in the catalogue"
+                                ),
                             });
                         }
                     }
@@ -79,12 +93,20 @@ impl Features {
         }
         let tags_op = match tags {
             None => None,
-            Some(expr) => Some(expr.parse::<gherkin::tagexpr::TagOperation>().map_err(|err| SuiteInputError::Tags {
-                expr: expr.to_owned(),
-                message: err.to_string(),
-            })?),
+            Some(expr) => Some(
+                expr.parse::<gherkin::tagexpr::TagOperation>()
+                    .map_err(|err| SuiteInputError::Tags {
+                        expr: expr.to_owned(),
+                        message: err.to_string(),
+                    })?,
+            ),
         };
-        Ok(Features { paths, features, tags: tags_op, tags_text: tags.map(str::to_owned) })
+        Ok(Features {
+            paths,
+            features,
+            tags: tags_op,
+            tags_text: tags.map(str::to_owned),
+        })
     }
 
     /// Scenarios (outlines are expanded: one per example row) selected by the tag expression.
@@ -97,7 +119,9 @@ impl Features {
     }
 
     fn selects(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> bool {
-        self.tags.as_ref().is_none_or(|op| op.eval(feature.tags.iter().chain(&scenario.tags)))
+        self.tags
+            .as_ref()
+            .is_none_or(|op| op.eval(feature.tags.iter().chain(&scenario.tags)))
     }
 }
 
@@ -106,7 +130,9 @@ fn collect_feature_files(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), Suit
         out.push(root.to_owned());
         return Ok(());
     }
-    let entries = std::fs::read_dir(root).map_err(|_| SuiteInputError::Missing { path: root.to_owned() })?;
+    let entries = std::fs::read_dir(root).map_err(|_| SuiteInputError::Missing {
+        path: root.to_owned(),
+    })?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -120,9 +146,10 @@ fn collect_feature_files(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), Suit
 
 fn gherkin_error(err: &gherkin::ParseFileError) -> (usize, String) {
     match err {
-        gherkin::ParseFileError::Parsing { error: Some(gherkin::EnvError::UnsupportedLanguage(lang)), .. } => {
-            (1, format!("unsupported language {lang}"))
-        }
+        gherkin::ParseFileError::Parsing {
+            error: Some(gherkin::EnvError::UnsupportedLanguage(lang)),
+            ..
+        } => (1, format!("unsupported language {lang}")),
         gherkin::ParseFileError::Parsing { source, .. } => (1, source.to_string()),
         gherkin::ParseFileError::Reading { source, .. } => (1, source.to_string()),
     }
@@ -139,7 +166,9 @@ fn missing_capability(lab: &Lab, tags: &[String]) -> Option<String> {
                 return Some("the target file configures no backchannel_logout_path".into());
             }
             "needs:services" if lab.endpoints.citizen_service.is_none() => {
-                return Some("the lab runs without Citizen Service, support line and SMS gateway".into());
+                return Some(
+                    "the lab runs without Citizen Service, support line and SMS gateway".into(),
+                );
             }
             _ => {}
         }
@@ -170,28 +199,34 @@ pub async fn run(
                 continue;
             }
             if let Some(reason) = missing_capability(&lab, &tags) {
-                results.lock().expect("no panics while locked").push(ScenarioResult {
-                    feature: feature.name.clone(),
-                    location: location(feature, scenario.position.line),
-                    name: scenario.name.clone(),
-                    requirements: requirement_ids(&tags),
-                    tags,
-                    outcome: RawOutcome::Skipped(reason),
-                    verdict: Verdict::Skipped,
-                    duration_ms: 0,
-                    evidence: Vec::new(),
-                });
+                results
+                    .lock()
+                    .expect("no panics while locked")
+                    .push(ScenarioResult {
+                        feature: feature.name.clone(),
+                        location: location(feature, scenario.position.line),
+                        name: scenario.name.clone(),
+                        requirements: requirement_ids(&tags),
+                        tags,
+                        outcome: RawOutcome::Skipped(reason),
+                        verdict: Verdict::Skipped,
+                        duration_ms: 0,
+                        evidence: Vec::new(),
+                    });
             }
         }
     }
-    let (junit_out, json_out): (Box<dyn std::io::Write>, Box<dyn std::io::Write>) = match cucumber_outputs {
-        Some(outputs) => (
-            Box::new(std::fs::File::create(&outputs.junit)?),
-            Box::new(std::fs::File::create(&outputs.json)?),
-        ),
-        None => (Box::new(std::io::sink()), Box::new(std::io::sink())),
-    };
-    let writer = writer::JUnit::for_tee(junit_out, 0).tee::<LabWorld, _>(writer::Json::for_tee(json_out)).normalized();
+    let (junit_out, json_out): (Box<dyn std::io::Write>, Box<dyn std::io::Write>) =
+        match cucumber_outputs {
+            Some(outputs) => (
+                Box::new(std::fs::File::create(&outputs.junit)?),
+                Box::new(std::fs::File::create(&outputs.json)?),
+            ),
+            None => (Box::new(std::io::sink()), Box::new(std::io::sink())),
+        };
+    let writer = writer::JUnit::for_tee(junit_out, 0)
+        .tee::<LabWorld, _>(writer::Json::for_tee(json_out))
+        .normalized();
     let before_lab = Arc::clone(&lab);
     let after_results = Arc::clone(&results);
     let filter_lab = Arc::clone(&lab);
@@ -211,7 +246,10 @@ pub async fn run(
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             let outcome = raw_outcome(finished);
             let (evidence, duration_ms) = world.map_or((Vec::new(), 0), |w| {
-                (w.evidence(), w.started.map_or(0, |s| s.elapsed().as_millis() as u64))
+                (
+                    w.evidence(),
+                    w.started.map_or(0, |s| s.elapsed().as_millis() as u64),
+                )
             });
             let result = ScenarioResult {
                 feature: feature.name.clone(),
@@ -233,7 +271,8 @@ pub async fn run(
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .filter_run(features.features.clone(), move |feature, _, scenario| {
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
-            tags_op.as_ref().is_none_or(|op| op.eval(tags.iter())) && missing_capability(&filter_lab, &tags).is_none()
+            tags_op.as_ref().is_none_or(|op| op.eval(tags.iter()))
+                && missing_capability(&filter_lab, &tags).is_none()
         })
         .await;
     let results = std::mem::take(&mut *results.lock().expect("no panics while locked"));
@@ -245,7 +284,8 @@ struct Preparsed;
 
 impl cucumber::Parser<Vec<gherkin::Feature>> for Preparsed {
     type Cli = cucumber::cli::Empty;
-    type Output = futures::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<gherkin::Feature>>>;
+    type Output =
+        futures::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<gherkin::Feature>>>;
 
     fn parse(self, input: Vec<gherkin::Feature>, _: Self::Cli) -> Self::Output {
         futures::stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
@@ -282,7 +322,10 @@ fn panic_text(info: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn location(feature: &gherkin::Feature, line: usize) -> String {
-    let path = feature.path.as_deref().map_or_else(|| feature.name.clone(), |p| relative(p).display().to_string());
+    let path = feature.path.as_deref().map_or_else(
+        || feature.name.clone(),
+        |p| relative(p).display().to_string(),
+    );
     format!("{path}:{line}")
 }
 
@@ -295,5 +338,8 @@ fn relative(path: &Path) -> PathBuf {
 }
 
 fn requirement_ids(tags: &[String]) -> Vec<String> {
-    tags.iter().filter_map(|t| t.strip_prefix("req:")).map(str::to_owned).collect()
+    tags.iter()
+        .filter_map(|t| t.strip_prefix("req:"))
+        .map(str::to_owned)
+        .collect()
 }

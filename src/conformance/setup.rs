@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use mitid_components::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig};
-use mitid_components::runtime::{Component, RuntimeKind, Stack, StackOptions};
 use mitid_components::reference_sp;
+use mitid_components::runtime::{Component, RuntimeKind, Stack, StackOptions};
 use mitid_components::service::{self, RunningService};
 use url::Url;
 
@@ -19,7 +19,10 @@ pub enum SetupError {
     #[error("the lab's components did not start: {0}")]
     Runtime(String),
     #[error("the broker cannot listen on {addr} (broker.listen in the target file): {source}")]
-    BrokerListen { addr: std::net::SocketAddr, source: std::io::Error },
+    BrokerListen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the target {url} is unreachable: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("the reference service provider is not part of this build of the components")]
@@ -35,21 +38,40 @@ pub struct ReferenceLab {
 /// Starts the components with the reference service provider (with `flaws`, none for a correct
 /// one) and describes them as a [`Lab`]. The reference provider is treated like any integrator's
 /// service: its client id is read from the authorization request it builds.
-pub fn reference(flaws: &[String], kind: RuntimeKind, run_tag: &str, runtime: &tokio::runtime::Runtime) -> Result<ReferenceLab, SetupError> {
-    let options = StackOptions { flaws: flaws.to_vec(), population: 200, ..StackOptions::default() };
+pub fn reference(
+    flaws: &[String],
+    kind: RuntimeKind,
+    run_tag: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<ReferenceLab, SetupError> {
+    let options = StackOptions {
+        flaws: flaws.to_vec(),
+        population: 200,
+        ..StackOptions::default()
+    };
     let stack = match kind {
         RuntimeKind::Embedded => mitid_components::runtime::embedded::start(options),
         RuntimeKind::Containers => {
             let binary = std::env::current_exe().map_err(|e| SetupError::Runtime(e.to_string()))?;
-            mitid_components::runtime::containers::start(options, &mitid_components::runtime::containers::ContainerOptions { binary })
+            mitid_components::runtime::containers::start(
+                options,
+                &mitid_components::runtime::containers::ContainerOptions { binary },
+            )
         }
     }
     .map_err(|e| SetupError::Runtime(e.to_string()))?;
     if !stack.components().contains(&Component::ReferenceSp) {
         return Err(SetupError::NoReferenceSp);
     }
-    let origin = stack.url(Component::ReferenceSp).trim_end_matches('/').to_owned();
-    let label = if flaws.is_empty() { "reference".to_owned() } else { format!("reference --flaw {}", flaws.join(",")) };
+    let origin = stack
+        .url(Component::ReferenceSp)
+        .trim_end_matches('/')
+        .to_owned();
+    let label = if flaws.is_empty() {
+        "reference".to_owned()
+    } else {
+        format!("reference --flaw {}", flaws.join(","))
+    };
     let path = |p: &str| url(&format!("{origin}{p}"));
     let mut sp = ServiceProvider {
         label,
@@ -63,7 +85,10 @@ pub fn reference(flaws: &[String], kind: RuntimeKind, run_tag: &str, runtime: &t
     };
     sp.client_id = runtime.block_on(client_id_of(&sp))?;
     let endpoints = endpoints_of(&stack);
-    Ok(ReferenceLab { lab: Arc::new(Lab::new(sp, endpoints, run_tag.to_owned())), stack })
+    Ok(ReferenceLab {
+        lab: Arc::new(Lab::new(sp, endpoints, run_tag.to_owned())),
+        stack,
+    })
 }
 
 /// The client id a service provider uses, read from the authorization request it builds.
@@ -73,19 +98,38 @@ async fn client_id_of(sp: &ServiceProvider) -> Result<String, SetupError> {
         .timeout(super::browser::REQUEST_TIMEOUT)
         .build()
         .map_err(|e| SetupError::Runtime(e.to_string()))?;
-    let unreachable = |reason: String| SetupError::Unreachable { url: sp.login_url.to_string(), reason };
-    let response = client.get(sp.login_url.clone()).send().await.map_err(|e| unreachable(e.to_string()))?;
+    let unreachable = |reason: String| SetupError::Unreachable {
+        url: sp.login_url.to_string(),
+        reason,
+    };
+    let response = client
+        .get(sp.login_url.clone())
+        .send()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
     let location = response
         .headers()
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unreachable(format!("answered {} without a redirect to the broker", response.status())))?;
-    let authorize = sp.login_url.join(location).map_err(|e| unreachable(e.to_string()))?;
+        .ok_or_else(|| {
+            unreachable(format!(
+                "answered {} without a redirect to the broker",
+                response.status()
+            ))
+        })?;
+    let authorize = sp
+        .login_url
+        .join(location)
+        .map_err(|e| unreachable(e.to_string()))?;
     authorize
         .query_pairs()
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| unreachable(format!("its authorization request {authorize} has no client_id")))
+        .ok_or_else(|| {
+            unreachable(format!(
+                "its authorization request {authorize} has no client_id"
+            ))
+        })
 }
 
 fn endpoints_of(stack: &Stack) -> LabEndpoints {
@@ -120,7 +164,10 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
         redirect_uris: vec![target.redirect_uri.to_string()],
         token_endpoint_auth_method: ClientAuthMethod::ClientSecretBasic,
         jwks: None,
-        backchannel_logout_uri: target.backchannel_logout_url.as_ref().map(ToString::to_string),
+        backchannel_logout_uri: target
+            .backchannel_logout_url
+            .as_ref()
+            .map(ToString::to_string),
         post_logout_redirect_uris: target.post_logout_redirect_uris.clone(),
         id_token_signed_response_alg: mitid_components::idp::jose::Alg::ES256,
     });
@@ -128,12 +175,17 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
     let (public_router, control_router) = idp.routers();
     let public_listener = tokio::net::TcpListener::bind(target.broker_listen)
         .await
-        .map_err(|source| SetupError::BrokerListen { addr: target.broker_listen, source })?;
+        .map_err(|source| SetupError::BrokerListen {
+            addr: target.broker_listen,
+            source,
+        })?;
     let control_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| SetupError::Runtime(e.to_string()))?;
-    let public = service::spawn(public_listener, public_router).map_err(|e| SetupError::Runtime(e.to_string()))?;
-    let control = service::spawn(control_listener, control_router).map_err(|e| SetupError::Runtime(e.to_string()))?;
+    let public = service::spawn(public_listener, public_router)
+        .map_err(|e| SetupError::Runtime(e.to_string()))?;
+    let control = service::spawn(control_listener, control_router)
+        .map_err(|e| SetupError::Runtime(e.to_string()))?;
     let sp = ServiceProvider {
         label: target.base_url.to_string(),
         base_url: target.base_url.clone(),
@@ -152,7 +204,11 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
         support: None,
         sms: None,
     };
-    Ok(ExternalLab { lab: Arc::new(Lab::new(sp, endpoints, run_tag.to_owned())), public, control })
+    Ok(ExternalLab {
+        lab: Arc::new(Lab::new(sp, endpoints, run_tag.to_owned())),
+        public,
+        control,
+    })
 }
 
 /// Checks that the service provider answers at all (any HTTP status), so an unreachable target is
@@ -163,17 +219,26 @@ pub async fn probe(lab: &Lab) -> Result<(), SetupError> {
         Ok(_) => Ok(()),
         Err(err) => Err(SetupError::Unreachable {
             url: url.to_string(),
-            reason: if err.is_connect() { "connection refused".into() } else { err.to_string() },
+            reason: if err.is_connect() {
+                "connection refused".into()
+            } else {
+                err.to_string()
+            },
         }),
     }
 }
 
 /// Parses a URL the components handed out (they are always absolute).
 fn url(text: &str) -> Url {
-    Url::parse(text).unwrap_or_else(|e| panic!("the components handed out a malformed URL {text:?}: {e}"))
+    Url::parse(text)
+        .unwrap_or_else(|e| panic!("the components handed out a malformed URL {text:?}: {e}"))
 }
 
 /// A base URL (issuer, control API) with a trailing slash, so `join` appends paths to it.
 fn base(text: &str) -> Url {
-    if text.ends_with('/') { url(text) } else { url(&format!("{text}/")) }
+    if text.ends_with('/') {
+        url(text)
+    } else {
+        url(&format!("{text}/"))
+    }
 }

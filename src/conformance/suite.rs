@@ -24,13 +24,21 @@ pub const FLOW_FEATURES: &str = "features/flows";
 /// was built from (so `certify` works from any directory of a checkout).
 pub fn project_path(rel: &str) -> PathBuf {
     let here = PathBuf::from(rel);
-    if here.exists() { here } else { Path::new(env!("CARGO_MANIFEST_DIR")).join(rel) }
+    if here.exists() {
+        here
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+    }
 }
 
 /// A short id for report directories and citizen user IDs: seconds since the epoch in base 36.
 pub fn run_tag() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let mut n = secs * 1000 + u64::from(nanos / 1_000_000);
     let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = Vec::new();
@@ -54,11 +62,20 @@ pub async fn run_against(
     let outputs = match cucumber_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
-            Some(CucumberOutputs { junit: dir.join(".cucumber-junit.xml.tmp"), json: dir.join(".cucumber.json.tmp") })
+            Some(CucumberOutputs {
+                junit: dir.join(".cucumber-junit.xml.tmp"),
+                json: dir.join(".cucumber.json.tmp"),
+            })
         }
         None => None,
     };
-    let results = runner::run(Arc::clone(&lab), features, runner::DEFAULT_CONCURRENCY, outputs.as_ref()).await?;
+    let results = runner::run(
+        Arc::clone(&lab),
+        features,
+        runner::DEFAULT_CONCURRENCY,
+        outputs.as_ref(),
+    )
+    .await?;
     if let (Some(outputs), Some(dir)) = (&outputs, cucumber_dir) {
         std::fs::rename(&outputs.junit, dir.join("cucumber-junit.xml"))?;
         std::fs::rename(&outputs.json, dir.join("cucumber.json"))?;
@@ -84,7 +101,13 @@ pub fn certify_reference(
 ) -> Result<SuiteReport, SuiteError> {
     let runtime = tokio_runtime()?;
     let reference = setup::reference(flaws, kind, run_id, &runtime)?;
-    let report = runtime.block_on(run_against(Arc::clone(&reference.lab), features, catalogue, run_id, cucumber_dir))?;
+    let report = runtime.block_on(run_against(
+        Arc::clone(&reference.lab),
+        features,
+        catalogue,
+        run_id,
+        cucumber_dir,
+    ))?;
     drop(reference);
     Ok(report)
 }
@@ -98,7 +121,10 @@ pub enum SuiteError {
 }
 
 pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }
 
 /// One row of the self-check: a flaw and the requirements that caught it.
@@ -137,9 +163,14 @@ impl SelfCheck {
     /// The table `certify selfcheck` prints.
     pub fn table(&self) -> String {
         use std::fmt::Write as _;
-        let mut out = String::from("| service provider | verdict | MUST requirements failed (caught by) | SHOULD warnings |\n|---|---|---|---|\n");
+        let mut out = String::from(
+            "| service provider | verdict | MUST requirements failed (caught by) | SHOULD warnings |\n|---|---|---|---|\n",
+        );
         for row in &self.rows {
-            let name = row.flaw.as_ref().map_or_else(|| "reference (no flaw)".to_owned(), |f| format!("--flaw {f}"));
+            let name = row.flaw.as_ref().map_or_else(
+                || "reference (no flaw)".to_owned(),
+                |f| format!("--flaw {f}"),
+            );
             let verdict = match (&row.flaw, row.ok()) {
                 (None, true) => "passes every MUST",
                 (None, false) => "FAILS a MUST (suite or reference is wrong)",
@@ -149,8 +180,16 @@ impl SelfCheck {
             let _ = writeln!(
                 out,
                 "| {name} | {verdict} | {} | {} |",
-                if row.failed_musts.is_empty() { "—".to_owned() } else { row.failed_musts.join(", ") },
-                if row.warnings.is_empty() { "—".to_owned() } else { row.warnings.join(", ") }
+                if row.failed_musts.is_empty() {
+                    "—".to_owned()
+                } else {
+                    row.failed_musts.join(", ")
+                },
+                if row.warnings.is_empty() {
+                    "—".to_owned()
+                } else {
+                    row.warnings.join(", ")
+                }
             );
         }
         out
@@ -158,13 +197,30 @@ impl SelfCheck {
 }
 
 fn row(flaw: Option<String>, report: &SuiteReport) -> SelfCheckRow {
-    let ids = |v: Verdict| report.requirements.iter().filter(|r| r.verdict == v).map(|r| r.id.clone()).collect();
+    let ids = |v: Verdict| {
+        report
+            .requirements
+            .iter()
+            .filter(|r| r.verdict == v)
+            .map(|r| r.id.clone())
+            .collect()
+    };
     let mut failed_musts: Vec<String> = ids(Verdict::Failed);
     // A failing flow (no requirement) also counts against the reference.
     failed_musts.extend(
-        report.scenarios.iter().filter(|s| s.verdict == Verdict::Failed && s.requirements.is_empty()).map(|s| s.location.clone()),
+        report
+            .scenarios
+            .iter()
+            .filter(|s| s.verdict == Verdict::Failed && s.requirements.is_empty())
+            .map(|s| s.location.clone()),
     );
-    SelfCheckRow { flaw, failed_musts, warnings: ids(Verdict::Warning), skipped: ids(Verdict::Skipped), duration_ms: report.duration_ms }
+    SelfCheckRow {
+        flaw,
+        failed_musts,
+        warnings: ids(Verdict::Warning),
+        skipped: ids(Verdict::Skipped),
+        duration_ms: report.duration_ms,
+    }
 }
 
 /// Runs the suite against the reference service provider and against each flaw in turn.
@@ -180,7 +236,14 @@ pub fn selfcheck(
     let mut rows = vec![row(None, &reference)];
     progress(&rows[0]);
     for flaw in flaws {
-        let report = certify_reference(std::slice::from_ref(flaw), kind, features, catalogue, run_id, None)?;
+        let report = certify_reference(
+            std::slice::from_ref(flaw),
+            kind,
+            features,
+            catalogue,
+            run_id,
+            None,
+        )?;
         let r = row(Some(flaw.clone()), &report);
         progress(&r);
         rows.push(r);

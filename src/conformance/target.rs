@@ -62,7 +62,9 @@ pub struct BrokerSection {
 
 impl Default for BrokerSection {
     fn default() -> Self {
-        BrokerSection { listen: default_listen() }
+        BrokerSection {
+            listen: default_listen(),
+        }
     }
 }
 
@@ -80,13 +82,25 @@ fn default_listen() -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("{file}: cannot read: {source}")]
-    Read { file: PathBuf, source: std::io::Error },
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}:{line}: {message}")]
-    Invalid { file: PathBuf, line: usize, message: String },
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{flag}: {message}")]
     Flag { flag: &'static str, message: String },
     #[error("{file}:{line}: field `{field}`: {message}")]
-    Field { file: PathBuf, line: usize, field: String, message: String },
+    Field {
+        file: PathBuf,
+        line: usize,
+        field: String,
+        message: String,
+    },
 }
 
 /// A validated target: URLs parsed, paths joined.
@@ -106,7 +120,10 @@ pub struct Target {
 
 impl TargetFile {
     pub fn load(path: &Path) -> Result<TargetFile, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read { file: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
+            file: path.into(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -119,29 +136,51 @@ impl TargetFile {
     }
 
     /// Checks every field; `base_override` is `--target URL`.
-    pub fn validate(&self, text: &str, file: &Path, base_override: Option<&str>) -> Result<Target, TargetError> {
+    pub fn validate(
+        &self,
+        text: &str,
+        file: &Path,
+        base_override: Option<&str>,
+    ) -> Result<Target, TargetError> {
         let field_error = |field: &str, message: String| {
             let key = field.rsplit('.').next().unwrap_or(field);
-            TargetError::Field { file: file.into(), line: line_of(text, key), field: field.into(), message }
+            TargetError::Field {
+                file: file.into(),
+                line: line_of(text, key),
+                field: field.into(),
+                message,
+            }
         };
         let base_text = base_override.unwrap_or(&self.service_provider.base_url);
         let base_url = parse_http_url(base_text).map_err(|m| {
             if base_override.is_some() {
-                TargetError::Flag { flag: "--target", message: m }
+                TargetError::Flag {
+                    flag: "--target",
+                    message: m,
+                }
             } else {
                 field_error("service_provider.base_url", m)
             }
         })?;
         let join = |field: &str, path: &str| -> Result<Url, TargetError> {
             if !path.starts_with('/') {
-                return Err(field_error(field, format!("must be a path starting with `/`, got {path:?}")));
+                return Err(field_error(
+                    field,
+                    format!("must be a path starting with `/`, got {path:?}"),
+                ));
             }
-            base_url.join(path).map_err(|e| field_error(field, format!("{path:?} is not a valid path: {e}")))
+            base_url
+                .join(path)
+                .map_err(|e| field_error(field, format!("{path:?} is not a valid path: {e}")))
         };
         let sp = &self.service_provider;
         let login_url = join("service_provider.login_path", &sp.login_path)?;
         let me_url = join("service_provider.me_path", &sp.me_path)?;
-        let logout_url = sp.logout_path.as_deref().map(|p| join("service_provider.logout_path", p)).transpose()?;
+        let logout_url = sp
+            .logout_path
+            .as_deref()
+            .map(|p| join("service_provider.logout_path", p))
+            .transpose()?;
         let backchannel_logout_url = sp
             .backchannel_logout_path
             .as_deref()
@@ -151,15 +190,24 @@ impl TargetFile {
             return Err(field_error("client.client_id", "must not be empty".into()));
         }
         if self.client.client_secret.len() < 16 {
-            return Err(field_error("client.client_secret", "must be at least 16 characters".into()));
+            return Err(field_error(
+                "client.client_secret",
+                "must be at least 16 characters".into(),
+            ));
         }
-        let redirect_uri =
-            parse_http_url(&self.client.redirect_uri).map_err(|m| field_error("client.redirect_uri", m))?;
+        let redirect_uri = parse_http_url(&self.client.redirect_uri)
+            .map_err(|m| field_error("client.redirect_uri", m))?;
         if redirect_uri.fragment().is_some() {
-            return Err(field_error("client.redirect_uri", "must not have a fragment (RFC 6749 §3.1.2)".into()));
+            return Err(field_error(
+                "client.redirect_uri",
+                "must not have a fragment (RFC 6749 §3.1.2)".into(),
+            ));
         }
         let broker_listen = self.broker.listen.parse().map_err(|e| {
-            field_error("broker.listen", format!("{:?} is not host:port ({e})", self.broker.listen))
+            field_error(
+                "broker.listen",
+                format!("{:?} is not host:port ({e})", self.broker.listen),
+            )
         })?;
         Ok(Target {
             base_url,
@@ -178,14 +226,29 @@ impl TargetFile {
     /// The file `certify init` writes, with comments telling the integrator what each field is.
     pub fn to_commented_yaml(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# mitid-lab certification target, written by `mitid-lab certify init`.");
-        let _ = writeln!(out, "# The client secret is a test-only secret for the lab's broker: never use it elsewhere.");
+        let _ = writeln!(
+            out,
+            "# mitid-lab certification target, written by `mitid-lab certify init`."
+        );
+        let _ = writeln!(
+            out,
+            "# The client secret is a test-only secret for the lab's broker: never use it elsewhere."
+        );
         let _ = writeln!(out, "service_provider:");
-        let _ = writeln!(out, "  # Your service as the lab's browser reaches it (`--target URL` overrides this).");
+        let _ = writeln!(
+            out,
+            "  # Your service as the lab's browser reaches it (`--target URL` overrides this)."
+        );
         let _ = writeln!(out, "  base_url: {}", self.service_provider.base_url);
-        let _ = writeln!(out, "  # Starts a login (optional ?loa=low|substantial|high) with a redirect to the broker.");
+        let _ = writeln!(
+            out,
+            "  # Starts a login (optional ?loa=low|substantial|high) with a redirect to the broker."
+        );
         let _ = writeln!(out, "  login_path: {}", self.service_provider.login_path);
-        let _ = writeln!(out, "  # 200 + JSON with at least `sub` once logged in, 401 otherwise.");
+        let _ = writeln!(
+            out,
+            "  # 200 + JSON with at least `sub` once logged in, 401 otherwise."
+        );
         let _ = writeln!(out, "  me_path: {}", self.service_provider.me_path);
         match &self.service_provider.logout_path {
             Some(p) => {
@@ -208,7 +271,10 @@ impl TargetFile {
         let _ = writeln!(out, "  client_secret: {}", self.client.client_secret);
         let _ = writeln!(out, "  redirect_uri: {}", self.client.redirect_uri);
         let _ = writeln!(out, "broker:");
-        let _ = writeln!(out, "  # The lab's MitID broker listens here; its issuer is http://<listen>.");
+        let _ = writeln!(
+            out,
+            "  # The lab's MitID broker listens here; its issuer is http://<listen>."
+        );
         let _ = writeln!(out, "  listen: {}", self.broker.listen);
         out
     }
@@ -228,7 +294,11 @@ fn parse_http_url(text: &str) -> Result<Url, String> {
 /// The 1-based line where `key:` first appears (1 when absent: the field is missing entirely).
 fn line_of(text: &str, key: &str) -> usize {
     text.lines()
-        .position(|line| line.trim_start().strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
+        .position(|line| {
+            line.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
         .map_or(1, |index| index + 1)
 }
 
@@ -252,10 +322,23 @@ mod tests {
     fn errors_name_file_line_and_field() {
         let bad = GOOD.replace("http://127.0.0.1:8080/callback", "not a url");
         let file = TargetFile::parse(&bad, Path::new("t.yaml")).unwrap();
-        let err = file.validate(&bad, Path::new("t.yaml"), None).unwrap_err().to_string();
-        assert!(err.contains("t.yaml") && err.contains("client.redirect_uri") && err.contains("t.yaml:6:"), "{err}");
+        let err = file
+            .validate(&bad, Path::new("t.yaml"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.yaml")
+                && err.contains("client.redirect_uri")
+                && err.contains("t.yaml:6:"),
+            "{err}"
+        );
         let typo = GOOD.replace("client_id", "clientid");
-        let err = TargetFile::parse(&typo, Path::new("t.yaml")).unwrap_err().to_string();
-        assert!(err.contains("t.yaml:4") && err.contains("clientid"), "{err}");
+        let err = TargetFile::parse(&typo, Path::new("t.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.yaml:4") && err.contains("clientid"),
+            "{err}"
+        );
     }
 }

@@ -59,7 +59,13 @@ impl Lab {
             .timeout(super::browser::REQUEST_TIMEOUT)
             .build()
             .expect("a plain-HTTP client always builds");
-        Lab { sp, endpoints, http, run_tag, next_citizen: AtomicU64::new(1) }
+        Lab {
+            sp,
+            endpoints,
+            http,
+            run_tag,
+            next_citizen: AtomicU64::new(1),
+        }
     }
 
     /// A number no other citizen of this run has.
@@ -70,7 +76,10 @@ impl Lab {
 
 impl fmt::Debug for Lab {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lab").field("sp", &self.sp.label).field("issuer", &self.endpoints.issuer.as_str()).finish()
+        f.debug_struct("Lab")
+            .field("sp", &self.sp.label)
+            .field("issuer", &self.endpoints.issuer.as_str())
+            .finish()
     }
 }
 
@@ -103,9 +112,11 @@ pub struct LoginAttempt {
 impl LoginAttempt {
     /// A parameter of the authorization request the service provider built.
     pub fn authorize_param(&self, name: &str) -> Option<String> {
-        self.authorize
-            .as_ref()
-            .and_then(|url| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+        self.authorize.as_ref().and_then(|url| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
     }
 }
 
@@ -159,7 +170,11 @@ impl LabWorld {
     }
 
     pub fn lab(&self) -> Arc<Lab> {
-        Arc::clone(self.lab.as_ref().expect("the runner's before hook sets the lab"))
+        Arc::clone(
+            self.lab
+                .as_ref()
+                .expect("the runner's before hook sets the lab"),
+        )
     }
 
     pub fn citizen(&self) -> &Citizen {
@@ -179,7 +194,11 @@ impl LabWorld {
     }
 
     pub fn note(&self, key: &str) -> Option<&str> {
-        self.notes.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.notes
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every exchange of the scenario: the lab's browsers, then what the broker saw.
@@ -196,7 +215,14 @@ impl LabWorld {
 impl fmt::Debug for LabWorld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LabWorld")
-            .field("citizens", &self.citizens.iter().map(|c| c.alias.as_str()).collect::<Vec<_>>())
+            .field(
+                "citizens",
+                &self
+                    .citizens
+                    .iter()
+                    .map(|c| c.alias.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("logins", &self.logins.len())
             .field("exchanges", &self.browser.exchanges.len())
             .finish_non_exhaustive()

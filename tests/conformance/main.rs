@@ -47,7 +47,10 @@ impl Tally {
 }
 
 fn main() -> ExitCode {
-    let mut tally = Tally { passed: 0, failed: Vec::new() };
+    let mut tally = Tally {
+        passed: 0,
+        failed: Vec::new(),
+    };
     let catalogue = Catalogue::embedded();
     let roots = [suite::project_path(SP_FEATURES)];
     let sp_features = match Features::load(&roots, &catalogue, None) {
@@ -58,13 +61,27 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tally.check("catalogue_and_features_agree", catalogue_and_features_agree(&catalogue, &sp_features));
+    tally.check(
+        "catalogue_and_features_agree",
+        catalogue_and_features_agree(&catalogue, &sp_features),
+    );
 
-    let all_roots = [suite::project_path(SP_FEATURES), suite::project_path(FLOW_FEATURES)];
-    let all_features = Features::load(&all_roots, &catalogue, None).expect("the SP features loaded above");
+    let all_roots = [
+        suite::project_path(SP_FEATURES),
+        suite::project_path(FLOW_FEATURES),
+    ];
+    let all_features =
+        Features::load(&all_roots, &catalogue, None).expect("the SP features loaded above");
     let started = Instant::now();
     let run_id = format!("test-{}", suite::run_tag());
-    let reference = suite::certify_reference(&[], RuntimeKind::Embedded, &all_features, &catalogue, &run_id, None);
+    let reference = suite::certify_reference(
+        &[],
+        RuntimeKind::Embedded,
+        &all_features,
+        &catalogue,
+        &run_id,
+        None,
+    );
     let elapsed = started.elapsed();
     match reference {
         Ok(report) => {
@@ -73,18 +90,37 @@ fn main() -> ExitCode {
                 report.scenarios.len(),
                 elapsed.as_secs_f64()
             );
-            tally.check("reference_passes_every_requirement", reference_passes(&report));
+            tally.check(
+                "reference_passes_every_requirement",
+                reference_passes(&report),
+            );
         }
-        Err(err) => tally.check("reference_passes_every_requirement", Err(format!("the lab did not start: {err}"))),
+        Err(err) => tally.check(
+            "reference_passes_every_requirement",
+            Err(format!("the lab did not start: {err}")),
+        ),
     }
 
-    let flaws: Vec<String> =
-        mitid_components::reference_sp::Flaw::ALL.iter().map(|f| f.name().to_owned()).collect();
+    let flaws: Vec<String> = mitid_components::reference_sp::Flaw::ALL
+        .iter()
+        .map(|f| f.name().to_owned())
+        .collect();
     let started = Instant::now();
-    match suite::selfcheck(&flaws, RuntimeKind::Embedded, &sp_features, &catalogue, &run_id, |_| {}) {
+    match suite::selfcheck(
+        &flaws,
+        RuntimeKind::Embedded,
+        &sp_features,
+        &catalogue,
+        &run_id,
+        |_| {},
+    ) {
         Ok(check) => {
             println!("{}", check.table());
-            println!("self-check over {} flaws took {:.1} s", flaws.len(), started.elapsed().as_secs_f64());
+            println!(
+                "self-check over {} flaws took {:.1} s",
+                flaws.len(),
+                started.elapsed().as_secs_f64()
+            );
             for row in &check.rows {
                 let name = format!("selfcheck_{}", row.flaw.as_deref().unwrap_or("reference"));
                 let result = if row.ok() {
@@ -95,7 +131,10 @@ fn main() -> ExitCode {
                         row.flaw, row.warnings
                     ))
                 } else {
-                    Err(format!("the reference failed MUST requirements {:?}", row.failed_musts))
+                    Err(format!(
+                        "the reference failed MUST requirements {:?}",
+                        row.failed_musts
+                    ))
                 };
                 tally.check(&name, result);
             }
@@ -104,7 +143,11 @@ fn main() -> ExitCode {
     }
 
     println!("\n{} passed, {} failed", tally.passed, tally.failed.len());
-    if tally.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if tally.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn catalogue_and_features_agree(catalogue: &Catalogue, features: &Features) -> Result<(), String> {
@@ -114,10 +157,17 @@ fn catalogue_and_features_agree(catalogue: &Catalogue, features: &Features) -> R
     for feature in &features.features {
         for scenario in &feature.scenarios {
             scenarios += 1;
-            let ids: Vec<&str> =
-                feature.tags.iter().chain(&scenario.tags).filter_map(|t| t.strip_prefix("req:")).collect();
+            let ids: Vec<&str> = feature
+                .tags
+                .iter()
+                .chain(&scenario.tags)
+                .filter_map(|t| t.strip_prefix("req:"))
+                .collect();
             if ids.is_empty() {
-                problems.push(format!("{:?}:{} {:?} proves no requirement", feature.path, scenario.position.line, scenario.name));
+                problems.push(format!(
+                    "{:?}:{} {:?} proves no requirement",
+                    feature.path, scenario.position.line, scenario.name
+                ));
             }
             proven.extend(ids.into_iter().map(str::to_owned));
         }
@@ -128,9 +178,15 @@ fn catalogue_and_features_agree(catalogue: &Catalogue, features: &Features) -> R
         }
     }
     if scenarios < 40 {
-        problems.push(format!("only {scenarios} scenarios; the suite needs at least 40"));
+        problems.push(format!(
+            "only {scenarios} scenarios; the suite needs at least 40"
+        ));
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 fn reference_passes(report: &SuiteReport) -> Result<(), String> {
@@ -155,8 +211,12 @@ fn reference_passes(report: &SuiteReport) -> Result<(), String> {
             text.push_str(&format!("    {:?} {}\n", exchange.actor, exchange.line()));
         }
     }
-    let not_passed: Vec<&str> =
-        report.requirements.iter().filter(|r| r.verdict != Verdict::Passed).map(|r| r.id.as_str()).collect();
+    let not_passed: Vec<&str> = report
+        .requirements
+        .iter()
+        .filter(|r| r.verdict != Verdict::Passed)
+        .map(|r| r.id.as_str())
+        .collect();
     if text.is_empty() && not_passed.is_empty() {
         Ok(())
     } else {

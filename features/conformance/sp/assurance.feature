@@ -17,7 +17,7 @@ Feature: Levels of assurance and step-up
 
   @req:SP-LOA-STEPUP-01
   Scenario: Step-up to High forces a fresh login
-    Given a citizen "Bo" with a MitID chip and identity assurance High
+    Given a citizen "Bo" with the MitID app and identity assurance High
     When "Bo" logs in to the service provider asking for LoA substantial
     And "Bo" steps up to LoA high
     Then the step-up authorization request asks for a fresh login at LoA high

@@ -6,18 +6,23 @@
 //! scenarios.
 
 use cucumber::{given, then, when};
+use mitid_components::idp::EndpointFault;
 use mitid_components::idp::jose::{self, Alg, SigningKey};
 use mitid_components::idp::script::{
     Behaviour, IdTokenFault, ScriptMatch, ScriptRequest, UserinfoFault,
 };
-use mitid_components::idp::EndpointFault;
 use serde_json::{Value, json};
 
 use crate::conformance::evidence::{Actor, Exchange, redact_body};
 use crate::conformance::world::{Lab, LabWorld};
 
 /// Calls the broker's control listener (JSON in and out) and records the exchange as evidence.
-pub async fn control(world: &mut LabWorld, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+pub async fn control(
+    world: &mut LabWorld,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let lab = world.lab();
     let (status, answer, exchange) = control_call(&lab, method, path, body).await;
     world.broker_log.push(exchange);
@@ -25,8 +30,17 @@ pub async fn control(world: &mut LabWorld, method: reqwest::Method, path: &str, 
 }
 
 /// [`control`] without a World (the runner's hooks).
-pub async fn control_call(lab: &Lab, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value, Exchange) {
-    let url = lab.endpoints.control.join(path).expect("control paths are relative");
+pub async fn control_call(
+    lab: &Lab,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value, Exchange) {
+    let url = lab
+        .endpoints
+        .control
+        .join(path)
+        .expect("control paths are relative");
     let mut request = lab.http.request(method.clone(), url.clone());
     if let Some(body) = body {
         request = request.json(body);
@@ -78,9 +92,16 @@ impl PendingScript {
 }
 
 /// Registers `pending` for the next headless login of `user_id`; answers the script id.
-pub async fn register_script(world: &mut LabWorld, user_id: &str, pending: PendingScript) -> String {
+pub async fn register_script(
+    world: &mut LabWorld,
+    user_id: &str,
+    pending: PendingScript,
+) -> String {
     let request = ScriptRequest {
-        matcher: ScriptMatch { test_user: Some(user_id.to_owned()), ..ScriptMatch::default() },
+        matcher: ScriptMatch {
+            test_user: Some(user_id.to_owned()),
+            ..ScriptMatch::default()
+        },
         user_id: None,
         behaviour: pending.behaviour,
         id_token: pending.id_token,
@@ -89,17 +110,33 @@ pub async fn register_script(world: &mut LabWorld, user_id: &str, pending: Pendi
         userinfo_endpoint: None,
     };
     let body = serde_json::to_value(&request).expect("script requests serialise");
-    let (status, answer) = control(world, reqwest::Method::POST, "control/scripts", Some(&body)).await;
-    assert_eq!(status, 201, "the broker refused the script {body}: {answer}");
-    let id = answer["script_id"].as_str().expect("script_id in the answer").to_owned();
+    let (status, answer) =
+        control(world, reqwest::Method::POST, "control/scripts", Some(&body)).await;
+    assert_eq!(
+        status, 201,
+        "the broker refused the script {body}: {answer}"
+    );
+    let id = answer["script_id"]
+        .as_str()
+        .expect("script_id in the answer")
+        .to_owned();
     world.scripts.push(id.clone());
     id
 }
 
 /// What the broker saw happen in the login of script `id` (token and userinfo calls, replays).
 pub async fn script_log(world: &mut LabWorld, id: &str) -> Value {
-    let (status, answer) = control(world, reqwest::Method::GET, &format!("control/scripts/{id}"), None).await;
-    assert_eq!(status, 200, "the broker does not know script {id}: {answer}");
+    let (status, answer) = control(
+        world,
+        reqwest::Method::GET,
+        &format!("control/scripts/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "the broker does not know script {id}: {answer}"
+    );
     answer["log"].clone()
 }
 
@@ -144,7 +181,12 @@ fn expired(world: &mut LabWorld) {
 
 #[given("for this login the broker dates the ID token a day in the future")]
 fn future_iat(world: &mut LabWorld) {
-    arm_id_token(world, IdTokenFault::FutureIat { seconds: Some(86_400) });
+    arm_id_token(
+        world,
+        IdTokenFault::FutureIat {
+            seconds: Some(86_400),
+        },
+    );
 }
 
 #[given(expr = "for this login the broker dates the ID token {int} seconds in the future")]
@@ -172,7 +214,9 @@ fn unknown_kid(world: &mut LabWorld) {
     arm_id_token(world, IdTokenFault::UnknownKid);
 }
 
-#[given(regex = r"^for this login the broker downgrades the level of assurance to (low|substantial)$")]
+#[given(
+    regex = r"^for this login the broker downgrades the level of assurance to (low|substantial)$"
+)]
 fn lower_loa(world: &mut LabWorld, _to: String) {
     // The broker lowers by one level below what was asked; the feature names the result.
     arm_id_token(world, IdTokenFault::LowerLoa);
@@ -191,7 +235,10 @@ fn userinfo_mismatch(world: &mut LabWorld) {
     world.pending.userinfo.push(UserinfoFault::SubMismatch);
     let mut claims = serde_json::Map::new();
     claims.insert("dk.cpr".into(), Value::String(FOREIGN_CPR.into()));
-    world.pending.userinfo.push(UserinfoFault::SetClaims { claims });
+    world
+        .pending
+        .userinfo
+        .push(UserinfoFault::SetClaims { claims });
 }
 
 #[given("the broker keeps a log of this login")]
@@ -213,13 +260,19 @@ async fn no_second_redemption(world: &mut LabWorld) {
 
 #[given(expr = "for this login the broker's token endpoint fails with status {int}")]
 fn token_fails(world: &mut LabWorld, status: u16) {
-    world.pending.token_endpoint = Some(EndpointFault { delay_ms: 0, status: Some(status) });
+    world.pending.token_endpoint = Some(EndpointFault {
+        delay_ms: 0,
+        status: Some(status),
+    });
 }
 
 #[given("for this login the broker's token endpoint does not answer in time")]
 fn token_hangs(world: &mut LabWorld) {
     // Longer than any sane service provider waits; the browser gives up at REQUEST_TIMEOUT.
-    world.pending.token_endpoint = Some(EndpointFault { delay_ms: 60_000, status: None });
+    world.pending.token_endpoint = Some(EndpointFault {
+        delay_ms: 60_000,
+        status: None,
+    });
 }
 
 #[given(regex = r"^for this login the broker fails with (server_error)$")]
@@ -229,25 +282,48 @@ fn broker_error(world: &mut LabWorld, _error: String) {
 
 #[when("the broker rotates its signing key")]
 async fn rotate(world: &mut LabWorld) {
-    let (status, answer) =
-        control(world, reqwest::Method::POST, "control/keys/rotate", Some(&json!({"keep_previous": false}))).await;
-    assert_eq!(status, 200, "the broker could not rotate its keys: {answer}");
+    let (status, answer) = control(
+        world,
+        reqwest::Method::POST,
+        "control/keys/rotate",
+        Some(&json!({"keep_previous": false})),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "the broker could not rotate its keys: {answer}"
+    );
 }
 
 #[when(expr = "the broker sends a back-channel logout for {string}")]
 async fn backchannel(world: &mut LabWorld, alias: String) {
     let user_id = world.citizen_named(&alias).user_id.clone();
-    let (status, answer) =
-        control(world, reqwest::Method::POST, "control/backchannel-logout", Some(&json!({"user_id": user_id}))).await;
-    assert_eq!(status, 200, "the broker could not send the back-channel logout: {answer}");
+    let (status, answer) = control(
+        world,
+        reqwest::Method::POST,
+        "control/backchannel-logout",
+        Some(&json!({"user_id": user_id})),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "the broker could not send the back-channel logout: {answer}"
+    );
     let delivered = answer.as_array().is_some_and(|d| !d.is_empty());
-    assert!(delivered, "the broker had no session of {alias} to end (answer {answer})");
+    assert!(
+        delivered,
+        "the broker had no session of {alias} to end (answer {answer})"
+    );
 }
 
 #[when(expr = "someone sends a back-channel logout for {string} signed by a foreign key")]
 async fn forged_backchannel(world: &mut LabWorld, alias: String) {
     let lab = world.lab();
-    let url = lab.sp.backchannel_logout_url.clone().expect("@needs:backchannel guarantees the endpoint");
+    let url = lab
+        .sp
+        .backchannel_logout_url
+        .clone()
+        .expect("@needs:backchannel guarantees the endpoint");
     let uuid = world.citizen_named(&alias).uuid.clone();
     let kid = published_kid(&lab).await;
     let token = forged_logout_token(&lab, &uuid, &kid);
@@ -255,7 +331,9 @@ async fn forged_backchannel(world: &mut LabWorld, alias: String) {
     let page = attacker.post_form(&url, &[("logout_token", &token)]).await;
     world.other_browsers.push(attacker);
     if let Ok(page) = page {
-        world.notes.push(("forged_logout_status".into(), page.status.to_string()));
+        world
+            .notes
+            .push(("forged_logout_status".into(), page.status.to_string()));
     }
 }
 
@@ -272,14 +350,19 @@ async fn published_kid(lab: &Lab) -> String {
         .json()
         .await
         .expect("the broker's JWKS is JSON");
-    jwks["keys"][0]["kid"].as_str().unwrap_or("unknown").to_owned()
+    jwks["keys"][0]["kid"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_owned()
 }
 
 /// A logout token that is right in every claim but signed by a key the broker never had.
 fn forged_logout_token(lab: &Lab, uuid: &str, kid: &str) -> String {
     let seed = 0x5eed_f0e1 ^ lab.unique();
     let key = SigningKey::from_seed(Alg::ES256, seed).expect("ES256 keys derive from any seed");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let header = json!({"alg": "ES256", "kid": kid, "typ": "logout+jwt"});
     let claims = json!({
         "iss": lab.endpoints.issuer.as_str().trim_end_matches('/'),
@@ -290,17 +373,28 @@ fn forged_logout_token(lab: &Lab, uuid: &str, kid: &str) -> String {
         "sub": uuid,
         "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
     });
-    jose::compact(&header, &claims, &jose::Signature::Key(&key)).expect("signing with a fresh key works")
+    jose::compact(&header, &claims, &jose::Signature::Key(&key))
+        .expect("signing with a fresh key works")
 }
 
 #[then(expr = "the broker answered the login with error {string}")]
 fn answered_error(world: &mut LabWorld, error: String) {
     let login = world.last_login();
     let callback = login.callback.as_ref().unwrap_or_else(|| {
-        panic!("the broker did not answer the login with a redirect ({:?})", login.error)
+        panic!(
+            "the broker did not answer the login with a redirect ({:?})",
+            login.error
+        )
     });
-    let got = callback.query_pairs().find(|(k, _)| k == "error").map(|(_, v)| v.into_owned());
-    assert_eq!(got.as_deref(), Some(error.as_str()), "the broker's callback was {callback}");
+    let got = callback
+        .query_pairs()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.into_owned());
+    assert_eq!(
+        got.as_deref(),
+        Some(error.as_str()),
+        "the broker's callback was {callback}"
+    );
 }
 
 #[then("the service provider did not call userinfo for this login")]

@@ -6,8 +6,14 @@ use crate::conformance::world::LabWorld;
 
 /// NemID milestones from the public phase-out calendar (DOMAIN.md), as `(date, what changes)`.
 pub const NEMID_MILESTONES: [(&str, &str); 5] = [
-    ("2022-11-01", "banks, mobile banking and online shopping no longer accept NemID"),
-    ("2023-05-30", "new key cards and temporary passwords only at Citizen Service"),
+    (
+        "2022-11-01",
+        "banks, mobile banking and online shopping no longer accept NemID",
+    ),
+    (
+        "2023-05-30",
+        "new key cards and temporary passwords only at Citizen Service",
+    ),
     ("2023-06-05", "NemID can no longer be used to get MitID"),
     ("2023-06-30", "NemID support closes; no new NemID is issued"),
     ("2023-10-31", "NemID shut down completely"),
@@ -16,7 +22,9 @@ pub const NEMID_MILESTONES: [(&str, &str); 5] = [
 /// Today's date (UTC) on the lab's clock, `YYYY-MM-DD`. The embedded components follow the wall
 /// clock, so the lab does too.
 pub fn lab_today() -> String {
-    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
     civil_from_days(days as i64)
 }
 
@@ -41,7 +49,10 @@ fn past_milestone(world: &mut LabWorld, date: String) {
         "{date} is not a NemID milestone; the calendar has {NEMID_MILESTONES:?}"
     );
     let today = lab_today();
-    assert!(today.as_str() > date.as_str(), "the lab's clock says {today}, which is not after {date}");
+    assert!(
+        today.as_str() > date.as_str(),
+        "the lab's clock says {today}, which is not after {date}"
+    );
     world.notes.push(("today".into(), today));
 }
 

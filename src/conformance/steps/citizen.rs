@@ -13,7 +13,14 @@ use crate::conformance::world::{Citizen, Lab, LabWorld};
 /// Creates a MitID identity no other scenario uses, backed by a fresh person in the CPR register
 /// when the lab runs one (the broker checks CPR numbers against it), else by a CPR-shaped number
 /// of the lab's own.
-pub async fn create_citizen(world: &mut LabWorld, alias: &str, device: &str, ial: Ial, with_cpr: bool, nemid: bool) {
+pub async fn create_citizen(
+    world: &mut LabWorld,
+    alias: &str,
+    device: &str,
+    ial: Ial,
+    with_cpr: bool,
+    nemid: bool,
+) {
     let lab = world.lab();
     let n = lab.unique();
     let user_id = user_id_for(&lab, alias, n);
@@ -22,7 +29,11 @@ pub async fn create_citizen(world: &mut LabWorld, alias: &str, device: &str, ial
         (PersonRef::Cpr(cpr), name, born)
     } else {
         // P codes are 8 digits, valid 60 days, one use: one per citizen of the run.
-        (PersonRef::PCode(format!("{:08}", 10_000_000 + n % 90_000_000)), format!("{alias} Testesen"), "1990-05-17".to_owned())
+        (
+            PersonRef::PCode(format!("{:08}", 10_000_000 + n % 90_000_000)),
+            format!("{alias} Testesen"),
+            "1990-05-17".to_owned(),
+        )
     };
     let cpr = match &person {
         PersonRef::Cpr(c) => Some(c.clone()),
@@ -37,9 +48,21 @@ pub async fn create_citizen(world: &mut LabWorld, alias: &str, device: &str, ial
         nemid_pid: nemid.then(|| format!("9208-2002-2-{:012}", n)),
     };
     let body = serde_json::to_value(&request).expect("identity requests serialise");
-    let (status, answer) = control(world, reqwest::Method::POST, "admin/identities", Some(&body)).await;
-    assert_eq!(status, 201, "the broker refused to create {alias}'s MitID ({body}): {answer}");
-    let uuid = answer["uuid"].as_str().expect("uuid in the answer").to_owned();
+    let (status, answer) = control(
+        world,
+        reqwest::Method::POST,
+        "admin/identities",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(
+        status, 201,
+        "the broker refused to create {alias}'s MitID ({body}): {answer}"
+    );
+    let uuid = answer["uuid"]
+        .as_str()
+        .expect("uuid in the answer")
+        .to_owned();
     world.citizens.push(Citizen {
         alias: alias.to_owned(),
         user_id,
@@ -53,28 +76,53 @@ pub async fn create_citizen(world: &mut LabWorld, alias: &str, device: &str, ial
 
 /// `alias` + run tag + counter, within the broker's 6–20 characters of `A-Za-z0-9._-`.
 fn user_id_for(lab: &Lab, alias: &str, n: u64) -> String {
-    let stem: String = alias.chars().filter(char::is_ascii_alphanumeric).take(6).collect::<String>().to_lowercase();
-    let stem = if stem.is_empty() { "citizen".to_owned() } else { stem };
+    let stem: String = alias
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(6)
+        .collect::<String>()
+        .to_lowercase();
+    let stem = if stem.is_empty() {
+        "citizen".to_owned()
+    } else {
+        stem
+    };
     let tag: String = lab.run_tag.chars().take(5).collect();
     format!("{stem}.{tag}.{n}")
 }
 
 /// A person for a new citizen: from the CPR register when there is one.
-async fn person_for(world: &mut LabWorld, lab: &Lab, alias: &str, n: u64) -> (String, String, String) {
+async fn person_for(
+    world: &mut LabWorld,
+    lab: &Lab,
+    alias: &str,
+    n: u64,
+) -> (String, String, String) {
     if let Some(cpr_url) = lab.endpoints.cpr.clone() {
         let url = cpr_url.join("persons").expect("relative path");
         let answer: Value = match lab.http.post(url.clone()).json(&json!({})).send().await {
-            Ok(response) if response.status().as_u16() == 201 => response.json().await.unwrap_or(Value::Null),
-            Ok(response) => panic!("the CPR register refused a new person at {url}: {}", response.status()),
+            Ok(response) if response.status().as_u16() == 201 => {
+                response.json().await.unwrap_or(Value::Null)
+            }
+            Ok(response) => panic!(
+                "the CPR register refused a new person at {url}: {}",
+                response.status()
+            ),
             Err(err) => panic!("the CPR register ({url}) did not answer: {err}"),
         };
-        let cpr = answer["cpr"].as_str().expect("cpr in the CPR register's answer").replace('-', "");
+        let cpr = answer["cpr"]
+            .as_str()
+            .expect("cpr in the CPR register's answer")
+            .replace('-', "");
         let name = format!(
             "{} {}",
             answer["given_name"].as_str().unwrap_or(alias),
             answer["surname"].as_str().unwrap_or("Testesen")
         );
-        let born = answer["birth_date"].as_str().unwrap_or("1980-01-01").to_owned();
+        let born = answer["birth_date"]
+            .as_str()
+            .unwrap_or("1980-01-01")
+            .to_owned();
         world.notes.push((format!("cpr:{alias}"), cpr.clone()));
         return (cpr, name, born);
     }
@@ -109,20 +157,42 @@ fn ial_named(name: &str) -> Ial {
     }
 }
 
-#[given(regex = r#"^a citizen "([^"]+)" with (the MitID app|a code display|an audio code reader|a MitID chip)(?: and identity assurance (Low|Substantial|High))?$"#)]
+#[given(
+    regex = r#"^a citizen "([^"]+)" with (the MitID app|a code display|an audio code reader|a MitID chip)(?: and identity assurance (Low|Substantial|High))?$"#
+)]
 async fn citizen_with(world: &mut LabWorld, alias: String, device: String, ial: String) {
-    let ial = if ial.is_empty() { Ial::Substantial } else { ial_named(&ial) };
+    let ial = if ial.is_empty() {
+        Ial::Substantial
+    } else {
+        ial_named(&ial)
+    };
     create_citizen(world, &alias, &device, ial, true, false).await;
 }
 
 #[given(expr = "a citizen {string} without a CPR number, identified with a P code")]
 async fn citizen_without_cpr(world: &mut LabWorld, alias: String) {
-    create_citizen(world, &alias, "the MitID app", Ial::Substantial, false, false).await;
+    create_citizen(
+        world,
+        &alias,
+        "the MitID app",
+        Ial::Substantial,
+        false,
+        false,
+    )
+    .await;
 }
 
 #[given(expr = "a citizen {string} with a NemID key card")]
 async fn citizen_with_nemid(world: &mut LabWorld, alias: String) {
-    create_citizen(world, &alias, "a NemID key card", Ial::Substantial, true, true).await;
+    create_citizen(
+        world,
+        &alias,
+        "a NemID key card",
+        Ial::Substantial,
+        true,
+        true,
+    )
+    .await;
 }
 
 #[given(expr = "{string} has logged in once before the rotation")]
@@ -133,7 +203,9 @@ async fn logged_in_before(world: &mut LabWorld, alias: String) {
     crate::conformance::checks::session_for(&lab, &mut world.browser, &alias, &uuid).await;
 }
 
-#[when(regex = r#"^"([^"]+)" logs in to the service provider(?: asking for LoA (low|substantial|high))?$"#)]
+#[when(
+    regex = r#"^"([^"]+)" logs in to the service provider(?: asking for LoA (low|substantial|high))?$"#
+)]
 async fn logs_in(world: &mut LabWorld, alias: String, loa: String) {
     let loa = (!loa.is_empty()).then_some(loa);
     drive_login(world, &alias, loa.as_deref(), Tamper::None).await;
@@ -141,12 +213,17 @@ async fn logs_in(world: &mut LabWorld, alias: String, loa: String) {
 
 #[when(expr = "{string} logs in to the service provider in a new browser")]
 async fn logs_in_new_browser(world: &mut LabWorld, alias: String) {
-    let old = std::mem::replace(&mut world.browser, crate::conformance::browser::Browser::new());
+    let old = std::mem::replace(
+        &mut world.browser,
+        crate::conformance::browser::Browser::new(),
+    );
     world.other_browsers.push(old);
     drive_login(world, &alias, None, Tamper::None).await;
 }
 
-#[when(regex = r#"^"([^"]+)" logs in to the service provider but (the browser replaces the callback's state|the browser removes the callback's state|the browser replaces the callback's code|enters a wrong PIN until blocked|never approves in the app)$"#)]
+#[when(
+    regex = r#"^"([^"]+)" logs in to the service provider but (the browser replaces the callback's state|the browser removes the callback's state|the browser replaces the callback's code|enters a wrong PIN until blocked|never approves in the app)$"#
+)]
 async fn logs_in_but(world: &mut LabWorld, alias: String, how: String) {
     let tamper = match how.as_str() {
         "the browser replaces the callback's state" => Tamper::ReplaceState,
@@ -175,7 +252,10 @@ async fn logs_in_with_nemid(world: &mut LabWorld, alias: String) {
     // The broker presents the login as a NemID login (as brokers did during the migration).
     let mut claims = serde_json::Map::new();
     claims.insert("idp".into(), Value::String("nemid".into()));
-    world.pending.id_token.push(mitid_components::idp::script::IdTokenFault::SetClaims { claims });
+    world
+        .pending
+        .id_token
+        .push(mitid_components::idp::script::IdTokenFault::SetClaims { claims });
     drive_login(world, &alias, None, Tamper::None).await;
 }
 
