@@ -22,11 +22,9 @@ const MAX_HOPS: usize = 10;
 /// One answer as the browser saw it.
 #[derive(Debug, Clone)]
 pub struct Page {
-    pub url: Url,
     pub status: u16,
-    /// The `Location` header resolved against `url`, for 3xx answers.
+    /// The `Location` header resolved against the request URL, for 3xx answers.
     pub location: Option<Url>,
-    pub set_cookies: Vec<String>,
     pub body: String,
 }
 
@@ -110,12 +108,8 @@ impl Browser {
             }
         };
         let status = response.status().as_u16();
-        let mut set_cookies = Vec::new();
         for (name, value) in response.headers() {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            if name == reqwest::header::SET_COOKIE {
-                set_cookies.push(value.clone());
-            }
             exchange
                 .response_headers
                 .push((name.to_string(), redact_header(name.as_str(), &value)));
@@ -139,10 +133,8 @@ impl Browser {
         exchange.response_body = (!body.is_empty()).then(|| redact_body(&body));
         self.exchanges.push(exchange);
         Ok(Page {
-            url: url.clone(),
             status,
             location,
-            set_cookies,
             body,
         })
     }

@@ -49,11 +49,6 @@ pub struct Catalogue {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
     #[error("{file}:{line}: {message}")]
     Invalid {
         file: PathBuf,
@@ -67,14 +62,6 @@ impl Catalogue {
     pub fn embedded() -> Catalogue {
         Catalogue::parse(EMBEDDED_CATALOGUE, Path::new(CATALOGUE_PATH))
             .expect("the embedded catalogue is checked by the test suite")
-    }
-
-    pub fn load(path: &Path) -> Result<Catalogue, CatalogueError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
-            file: path.into(),
-            source,
-        })?;
-        Catalogue::parse(&text, path)
     }
 
     pub fn parse(text: &str, file: &Path) -> Result<Catalogue, CatalogueError> {

@@ -38,14 +38,12 @@ const SECRET_HEADERS: &[&str] = &[
 /// How much of a body an exchange keeps: enough to read an error page or a JSON answer.
 const BODY_EXCERPT: usize = 1500;
 
-/// Who made the request (the lab's browser, the lab acting as the broker's back channel, or the
-/// system under test as the broker saw it).
+/// Who made the request: the lab's browser, or the lab itself (the broker's control API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Browser,
     Lab,
-    ServiceProvider,
 }
 
 /// One HTTP request and its answer, redacted.

@@ -39,7 +39,6 @@ pub enum SuiteInputError {
 
 /// One feature file, parsed and checked.
 pub struct Features {
-    pub paths: Vec<PathBuf>,
     pub features: Vec<gherkin::Feature>,
     pub tags: Option<gherkin::tagexpr::TagOperation>,
     pub tags_text: Option<String>,
@@ -102,20 +101,10 @@ impl Features {
             ),
         };
         Ok(Features {
-            paths,
             features,
             tags: tags_op,
             tags_text: tags.map(str::to_owned),
         })
-    }
-
-    /// Scenarios (outlines are expanded: one per example row) selected by the tag expression.
-    pub fn selected_count(&self) -> usize {
-        self.features
-            .iter()
-            .flat_map(|f| f.scenarios.iter().map(move |s| (f, s)))
-            .filter(|(f, s)| self.selects(f, s))
-            .count()
     }
 
     fn selects(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> bool {

@@ -32,6 +32,8 @@ pub enum SetupError {
 /// A running reference stack and the [`Lab`] that reaches it. Dropping it stops the stack.
 pub struct ReferenceLab {
     pub lab: Arc<Lab>,
+    /// Kept so that dropping the [`ReferenceLab`] stops the components.
+    #[allow(dead_code, reason = "held for its Drop, which stops the stack")]
     pub stack: Stack,
 }
 
@@ -140,8 +142,6 @@ fn endpoints_of(stack: &Stack) -> LabEndpoints {
         control: base(stack.idp_control_url()),
         cpr: optional(Component::Cpr),
         citizen_service: optional(Component::CitizenService),
-        support: optional(Component::Support),
-        sms: optional(Component::Sms),
     }
 }
 
@@ -201,8 +201,6 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
         control: base(&control.url()),
         cpr: None,
         citizen_service: None,
-        support: None,
-        sms: None,
     };
     Ok(ExternalLab {
         lab: Arc::new(Lab::new(sp, endpoints, run_tag.to_owned())),

@@ -81,11 +81,6 @@ fn default_listen() -> String {
 /// A target file problem: which file, which line, which field, what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
     #[error("{file}:{line}: {message}")]
     Invalid {
         file: PathBuf,
@@ -119,14 +114,6 @@ pub struct Target {
 }
 
 impl TargetFile {
-    pub fn load(path: &Path) -> Result<TargetFile, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
-            file: path.into(),
-            source,
-        })?;
-        Self::parse(&text, path)
-    }
-
     pub fn parse(text: &str, file: &Path) -> Result<TargetFile, TargetError> {
         serde_yaml::from_str(text).map_err(|err| TargetError::Invalid {
             file: file.into(),

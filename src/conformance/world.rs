@@ -38,8 +38,6 @@ pub struct LabEndpoints {
     pub control: Url,
     pub cpr: Option<Url>,
     pub citizen_service: Option<Url>,
-    pub support: Option<Url>,
-    pub sms: Option<Url>,
 }
 
 /// What one run shares: the system under test, the lab's endpoints, a client for the lab's own
@@ -90,8 +88,6 @@ pub struct Citizen {
     pub alias: String,
     pub user_id: String,
     pub uuid: String,
-    pub cpr: Option<String>,
-    pub ial: String,
     /// Devices the citizen holds (what the lab can approve logins with).
     pub devices: Vec<String>,
 }

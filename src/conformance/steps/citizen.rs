@@ -35,10 +35,6 @@ pub async fn create_citizen(
             "1990-05-17".to_owned(),
         )
     };
-    let cpr = match &person {
-        PersonRef::Cpr(c) => Some(c.clone()),
-        PersonRef::PCode(_) => None,
-    };
     let request = CreateIdentityRequest {
         person,
         name,
@@ -67,8 +63,6 @@ pub async fn create_citizen(
         alias: alias.to_owned(),
         user_id,
         uuid,
-        cpr,
-        ial: format!("{ial:?}").to_lowercase(),
         devices: vec![device.to_owned()],
     });
     world.current = Some(world.citizens.len() - 1);
