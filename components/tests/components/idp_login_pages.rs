@@ -362,3 +362,141 @@ async fn cancel_on_the_pages_is_mitid_user_aborted() {
         Some("mitid_authentication_failed")
     );
 }
+
+#[tokio::test]
+async fn app_login_through_the_pages_with_a_signed_approval() {
+    use mitid_devices::rand_core::SeedableRng;
+    use mitid_devices::{
+        ActivationGrant, AppPolicy, Authorisation, DeviceProfile, DeviceRng, EligibilityPolicy,
+        MitidApp, Transaction,
+    };
+
+    let lab = Lab::start().await;
+    let created = create_person(&lab, "mette.f", "1911771234").await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let issued: Value = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/authenticators"),
+            &json!({"kind": "app"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let activation_code = issued["activation_code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{issued}"))
+        .to_owned();
+
+    // The citizen's phone: the app activates with a proof from a device-side grant (the IdP
+    // checks the real activation code below) and yields the registration the IdP stores.
+    let mut rng = DeviceRng::seed_from_u64(7);
+    let t = Timestamp::from_unix_secs(now());
+    let policy = AppPolicy::default();
+    let mut app = MitidApp::install(
+        DeviceProfile::Android {
+            os_major: 14,
+            nfc: true,
+        },
+        t,
+        &EligibilityPolicy::default(),
+    )
+    .unwrap();
+    let mut local = ActivationGrant::activation_code("mette.f", t, &policy, &mut rng);
+    let code = local.reveal_code().to_owned();
+    let proof = local.redeem(&code, t, &policy).unwrap();
+    let registration = app
+        .activate(&proof, "135790", t, &policy, &mut rng)
+        .unwrap();
+    // A wrong activation code is refused.
+    let r = lab
+        .control_post("/admin/app-activations", &json!({"code": "WRONGCODE1", "registration": registration, "device_name": "Mette's phone"}))
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = lab
+        .control_post("/admin/app-activations", &json!({"code": activation_code, "registration": registration, "device_name": "Mette's phone"}))
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    let b = browser();
+    let (verifier, challenge) = pkce();
+    let page_url = start(&lab, &b, &challenge).await;
+    let token = csrf(&b.get(&page_url).send().await.unwrap().text().await.unwrap());
+    post_form(
+        &b,
+        &format!("{page_url}/user"),
+        &[("csrf", &token), ("user_id", "mette.f")],
+    )
+    .await;
+    let r = post_form(
+        &b,
+        &format!("{page_url}/method"),
+        &[("csrf", &token), ("method", "app")],
+    )
+    .await;
+    assert!(
+        r.headers().contains_key("refresh"),
+        "the waiting page refreshes itself"
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"binding\""), "{html}");
+
+    // The app fetches the pending transaction and approves with a swipe.
+    let pending: Value = lab
+        .http
+        .get(format!("{}/app/pending/mette.f", lab.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = &pending["pending"][0];
+    let login_id = item["login_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{pending}"))
+        .to_owned();
+    let tx: Transaction = serde_json::from_value(item["transaction"].clone()).unwrap();
+    // What the browser showed is what the app compares with.
+    let seen = tx.channel_binding;
+    let approval = app
+        .approve(
+            &tx,
+            &seen,
+            Authorisation::Swipe,
+            Timestamp::from_unix_secs(now()),
+            &policy,
+        )
+        .unwrap();
+    // A tampered approval is refused.
+    let mut forged = approval;
+    forged.signature.0[5] ^= 1;
+    let r = lab
+        .http
+        .post(format!("{}/app/approvals/{login_id}", lab.issuer))
+        .json(&json!({"approval": forged}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = lab
+        .http
+        .post(format!("{}/app/approvals/{login_id}", lab.issuer))
+        .json(&json!({"approval": approval}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = b.get(&page_url).send().await.unwrap();
+    let p = redirect_params(&r);
+    let tokens: Value = lab
+        .redeem("sp-basic", &p["code"], &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = super::idp_support::decode(tokens["id_token"].as_str().unwrap()).claims;
+    assert_eq!(claims["sub"], json!(uuid));
+    assert_eq!(claims["amr"], json!(["code_app"]), "{claims:?}");
+}
