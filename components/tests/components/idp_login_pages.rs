@@ -500,3 +500,139 @@ async fn app_login_through_the_pages_with_a_signed_approval() {
     assert_eq!(claims["sub"], json!(uuid));
     assert_eq!(claims["amr"], json!(["code_app"]), "{claims:?}");
 }
+
+#[tokio::test]
+async fn chip_login_through_the_pages_after_two_step_activation() {
+    use mitid_components::cpr::LabClock;
+    use mitid_devices::chip::{Assertion, AssertionRequest, Chip, ChipTransport, ClientOs};
+    use mitid_devices::rand_core::SeedableRng;
+
+    let clock = LabClock::fixed(now() as i64);
+    let lab_clock = clock.clone();
+    let lab = Lab::start_with(move |c| c.clock = lab_clock).await;
+    let created = create_person(&lab, "mette.f", "1911771234").await;
+    let uuid = created["uuid"].as_str().unwrap();
+    lab.control_post(
+        &format!("/admin/identities/{uuid}/authenticators"),
+        &json!({"kind": "password", "password": "correct horse"}),
+    )
+    .await;
+    let mut rng = mitid_devices::DeviceRng::seed_from_u64(11);
+    let mut chip = Chip::manufacture("CHIP-1", &mut rng);
+    let credential = chip.registration("127.0.0.1", Timestamp::from_unix_secs(clock.now() as u64));
+    let issued: Value = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/authenticators"),
+            &json!({"kind": "chip", "credential": credential}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = issued["authenticator_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{issued}"))
+        .to_owned();
+    let complete = format!("/admin/identities/{uuid}/authenticators/{id}/complete-chip-activation");
+    assert_eq!(
+        lab.control_post(&complete, &json!({})).await.status(),
+        409,
+        "second step too early"
+    );
+    clock.advance(25 * 3600);
+    assert_eq!(lab.control_post(&complete, &json!({})).await.status(), 200);
+
+    let b = browser();
+    let (verifier, challenge) = pkce();
+    let page_url = start(&lab, &b, &challenge).await;
+    let token = csrf(&b.get(&page_url).send().await.unwrap().text().await.unwrap());
+    post_form(
+        &b,
+        &format!("{page_url}/user"),
+        &[("csrf", &token), ("user_id", "mette.f")],
+    )
+    .await;
+    let html = post_form(
+        &b,
+        &format!("{page_url}/method"),
+        &[("csrf", &token), ("method", "chip")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let start_tag = "<pre id=\"challenge\">";
+    let from = html.find(start_tag).unwrap_or_else(|| panic!("{html}")) + start_tag.len();
+    let escaped = &html[from..from + html[from..].find("</pre>").unwrap()];
+    let request: AssertionRequest =
+        serde_json::from_str(&escaped.replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+    let assertion: Assertion = chip
+        .assert(&request, ChipTransport::Usb, ClientOs::Desktop, true)
+        .unwrap();
+    let answer = serde_json::to_string(&assertion).unwrap();
+    let r = post_form(
+        &b,
+        &format!("{page_url}/chip"),
+        &[
+            ("csrf", &token),
+            ("password", "correct horse"),
+            ("assertion", &answer),
+        ],
+    )
+    .await;
+    let p = redirect_params(&r);
+    let tokens: Value = lab
+        .redeem("sp-basic", &p["code"], &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = super::idp_support::decode(tokens["id_token"].as_str().unwrap()).claims;
+    assert_eq!(
+        claims["amr"],
+        json!(["password", "u2f_token"]),
+        "{claims:?}"
+    );
+    assert_eq!(
+        claims["aal"],
+        json!("https://data.gov.dk/concept/core/nsis/High"),
+        "{claims:?}"
+    );
+}
+
+#[test]
+fn claim_profile_is_data_and_bad_profiles_name_the_field() {
+    use mitid_components::idp::profile::{ClaimKey, ClaimProfile, MITID_BROKER_YAML};
+    let profile = ClaimProfile::mitid_broker();
+    assert_eq!(profile.name(ClaimKey::Cpr), Some("dk.cpr"));
+    assert_eq!(profile.lifetimes.id_token_seconds, 300);
+    assert_eq!(profile.lifetimes.access_token_seconds, 10_800);
+    let renamed = MITID_BROKER_YAML.replace("cpr: dk.cpr", "cpr: ssn.number");
+    assert_eq!(
+        ClaimProfile::from_yaml(&renamed, "other.yaml")
+            .unwrap()
+            .name(ClaimKey::Cpr),
+        Some("ssn.number")
+    );
+    let broken = MITID_BROKER_YAML.replace("  cpr: dk.cpr\n", "");
+    let err = ClaimProfile::from_yaml(&broken, "broken.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("broken.yaml") && err.contains("scopes.ssn"),
+        "{err}"
+    );
+    let zero = MITID_BROKER_YAML.replace("id_token_seconds: 300", "id_token_seconds: 0");
+    let err = ClaimProfile::from_yaml(&zero, "zero.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lifetimes.id_token_seconds"), "{err}");
+    let typo = MITID_BROKER_YAML.replace("idp_values:", "idp_valeus:");
+    let err = ClaimProfile::from_yaml(&typo, "typo.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("typo.yaml") && err.contains("idp_valeus") && err.contains("line"),
+        "{err}"
+    );
+}
