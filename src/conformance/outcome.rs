@@ -233,7 +233,7 @@ mod tests {
             0,
             &catalogue,
             vec![
-                scenario(&["SP-TOKEN-AZP-01"], RawOutcome::Failed("accepted".into())),
+                scenario(&["SP-TOKEN-ORDER-01"], RawOutcome::Failed("accepted".into())),
                 scenario(&["SP-TOKEN-SIG-01"], RawOutcome::Failed("accepted".into())),
                 scenario(&["SP-LOGIN-01"], RawOutcome::Passed),
                 scenario(
@@ -250,7 +250,7 @@ mod tests {
                 .unwrap()
                 .verdict
         };
-        assert_eq!(verdict("SP-TOKEN-AZP-01"), Verdict::Warning);
+        assert_eq!(verdict("SP-TOKEN-ORDER-01"), Verdict::Warning);
         assert_eq!(verdict("SP-TOKEN-SIG-01"), Verdict::Failed);
         assert_eq!(verdict("SP-LOGIN-01"), Verdict::Passed);
         assert_eq!(verdict("SP-LOGOUT-BC-01"), Verdict::Skipped);
