@@ -1,6 +1,6 @@
-//! Identity admin API: the wire types of the MitID identity registry's administration endpoints.
+//! Identity admin API: the wire types of the `MitID` identity registry's administration endpoints.
 //!
-//! Served on the IdP's CONTROL listener under `/admin` (never on the public OIDC listener): Citizen
+//! Served on the `IdP`'s CONTROL listener under `/admin` (never on the public OIDC listener): Citizen
 //! Service, the support line and the conformance runner act on identities through it. The
 //! contract, with paths and status codes, is `ADMIN_API.md` beside this file; these types are the
 //! bodies. Requests reject unknown fields so a typo in a caller is a 400 naming the field, not a
@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Identity assurance level (NSIS IAL) of a MitID identity.
+/// Identity assurance level (NSIS IAL) of a `MitID` identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ial {
@@ -42,15 +42,15 @@ pub struct CreateIdentityRequest {
     /// `YYYY-MM-DD`.
     pub date_of_birth: String,
     pub ial: Ial,
-    /// Wished user ID (6–20 of `A-Za-z0-9._-`); the IdP picks one from the name when absent.
+    /// Wished user ID (6–20 of `A-Za-z0-9._-`); the `IdP` picks one from the name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// NemID PID of the person's NemID, when they moved from NemID (goes into `nemid.pid`).
+    /// `NemID` PID of the person's `NemID`, when they moved from `NemID` (goes into `nemid.pid`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nemid_pid: Option<String>,
 }
 
-/// The kinds of MitID authenticator the registry knows.
+/// The kinds of `MitID` authenticator the registry knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthenticatorKind {
@@ -118,21 +118,21 @@ pub struct SetIalRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AddAuthenticatorRequest {
-    /// A MitID app on a new device. Answers an activation code; the device then calls
+    /// A `MitID` app on a new device. Answers an activation code; the device then calls
     /// `POST /admin/app-activations` with it (or with a temporary PIN) and its public key.
     App,
-    /// A code display: the IdP provisions a TOTP secret and a serial.
+    /// A code display: the `IdP` provisions a TOTP secret and a serial.
     CodeDisplay,
     /// An audio code reader: same as a code display, different device.
     AudioCodeReader,
-    /// A MitID chip (FIDO-style): the credential from `mitid_devices::Chip::registration(rp_id,
-    /// now)`, where `rp_id` is the host of the IdP's issuer URL. Its two-step activation state is
+    /// A `MitID` chip (FIDO-style): the credential from `mitid_devices::Chip::registration(rp_id,
+    /// now)`, where `rp_id` is the host of the `IdP`'s issuer URL. Its two-step activation state is
     /// kept as given (`first_step_done` becomes active 24 h later through
     /// `POST /admin/identities/{uuid}/authenticators/{id}/complete-chip-activation`).
     Chip {
         credential: mitid_devices::chip::ChipCredential,
     },
-    /// The MitID password, used with code display, audio reader and chip. Replaces any earlier one.
+    /// The `MitID` password, used with code display, audio reader and chip. Replaces any earlier one.
     Password { password: String },
 }
 
@@ -179,7 +179,7 @@ pub struct AppActivationRequest {
     pub code: String,
     /// What the app produced at activation (`mitid_devices::MitidApp::activate`): user ID, key id
     /// and the P-256 public key approvals are verified with. `activated_at` and `route` are
-    /// replaced by the IdP's own (the time of redemption, the route of the code).
+    /// replaced by the `IdP`'s own (the time of redemption, the route of the code).
     pub registration: mitid_devices::app::AppRegistration,
     /// Shown in the registry ("Anna's iPhone").
     pub device_name: String,
@@ -204,7 +204,7 @@ pub struct TemporaryPinIssued {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
-    /// The new password; when absent the IdP makes a temporary one and returns it.
+    /// The new password; when absent the `IdP` makes a temporary one and returns it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_password: Option<String>,
 }
@@ -212,7 +212,7 @@ pub struct PasswordResetRequest {
 /// Answer of `POST /admin/identities/{uuid}/password-reset`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordReset {
-    /// Present only when the IdP chose the password.
+    /// Present only when the `IdP` chose the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temporary_password: Option<String>,
 }

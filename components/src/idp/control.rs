@@ -277,10 +277,10 @@ pub async fn set_fault(
     if fault.delay_ms > 120_000 {
         return Err(ApiError::invalid_request("delay_ms: at most 120000"));
     }
-    if let Some(status) = fault.status {
-        if !(400..=599).contains(&status) {
-            return Err(ApiError::invalid_request("status: must be 400–599"));
-        }
+    if let Some(status) = fault.status
+        && !(400..=599).contains(&status)
+    {
+        return Err(ApiError::invalid_request("status: must be 400–599"));
     }
     state.lock().faults.insert(endpoint, fault);
     Ok(StatusCode::NO_CONTENT)

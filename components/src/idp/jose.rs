@@ -1,4 +1,4 @@
-//! Hand-made JWS: the IdP signs whatever header and claims it is told to, because the control API
+//! Hand-made JWS: the `IdP` signs whatever header and claims it is told to, because the control API
 //! must be able to mint deliberately bad tokens (alg `none`, HS256 keyed with the public key, a
 //! foreign key under a published `kid`) next to the good ones. Verification is here too, for
 //! `private_key_jwt` client assertions.
@@ -63,7 +63,7 @@ pub enum JoseError {
     KeyGeneration(String),
 }
 
-/// The two signing algorithms the IdP offers.
+/// The two signing algorithms the `IdP` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Alg {
     ES256,
@@ -124,17 +124,16 @@ impl SigningKey {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .get(&seed)
                     .cloned();
-                let key = match cached {
-                    Some(key) => key,
-                    None => {
-                        let key = RsaPrivateKey::new(&mut rng, 2048)
-                            .map_err(|e| JoseError::KeyGeneration(e.to_string()))?;
-                        rsa_cache()
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .insert(seed, key.clone());
-                        key
-                    }
+                let key = if let Some(key) = cached {
+                    key
+                } else {
+                    let key = RsaPrivateKey::new(&mut rng, 2048)
+                        .map_err(|e| JoseError::KeyGeneration(e.to_string()))?;
+                    rsa_cache()
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(seed, key.clone());
+                    key
                 };
                 KeyMaterial::Rsa(Box::new(key))
             }
@@ -169,7 +168,7 @@ impl SigningKey {
         }
     }
 
-    /// The public key as PEM SubjectPublicKeyInfo: what an HS256 key-confusion attack uses as the
+    /// The public key as PEM `SubjectPublicKeyInfo`: what an HS256 key-confusion attack uses as the
     /// HMAC secret (a verifier that feeds its configured PEM to HMAC accepts the forgery).
     #[must_use]
     pub fn public_pem(&self) -> String {
@@ -412,7 +411,7 @@ impl Unverified {
 }
 
 /// `at_hash` / `c_hash`: left half of the SHA-256 of the ASCII value, base64url (both algs the
-/// IdP uses hash with SHA-256).
+/// `IdP` uses hash with SHA-256).
 #[must_use]
 pub fn half_hash(value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());

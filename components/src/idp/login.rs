@@ -1,5 +1,5 @@
 //! The citizen's login pages (plain HTML forms that work in any browser, no script needed) and
-//! the endpoints the MitID app talks to.
+//! the endpoints the `MitID` app talks to.
 //!
 //! Flow: `/authorize` → `GET /login/{id}` (user ID) → choose an authenticator →
 //! - app: the page shows the channel binding (4-digit code, or the QR payload from 6 June 2023 on)
@@ -10,6 +10,10 @@
 //!
 //! Every form carries a CSRF token bound to the login, and the login is bound to the browser by
 //! a cookie set at `/authorize`: a form posted from another site or browser is refused.
+
+// Handlers return the HTTP answer itself as the error (`Result<_, Response>`), large by nature;
+// the page renderer is one match over the login's steps.
+#![allow(clippy::result_large_err, clippy::too_many_lines)]
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -496,14 +500,14 @@ pub async fn submit_user(
     let Some(identity) = found_identity else {
         return failed(&state, tx, "Unknown user ID.");
     };
-    if let Some(hint) = &tx.request.idp_params.uuid_hint {
-        if *hint != identity.uuid {
-            return failed(
-                &state,
-                tx,
-                "This user ID is not the one the service asked for.",
-            );
-        }
+    if let Some(hint) = &tx.request.idp_params.uuid_hint
+        && *hint != identity.uuid
+    {
+        return failed(
+            &state,
+            tx,
+            "This user ID is not the one the service asked for.",
+        );
     }
     tx.uuid = Some(identity.uuid.clone());
     tx.step = Step::ChooseMethod;
@@ -575,7 +579,7 @@ pub async fn choose_method(
             tx.step = Step::AppWaiting;
         }
         AuthenticatorKind::CodeDisplay | AuthenticatorKind::AudioCodeReader => {
-            tx.step = Step::Code(f.method)
+            tx.step = Step::Code(f.method);
         }
         AuthenticatorKind::Chip => {
             let origin = state.issuer.clone();

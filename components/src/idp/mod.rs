@@ -1,6 +1,6 @@
-//! # IdP / MitID broker
+//! # `IdP` / `MitID` broker
 //!
-//! An OpenID Connect provider that behaves like a MitID broker, with a control port that can make
+//! An `OpenID` Connect provider that behaves like a `MitID` broker, with a control port that can make
 //! it misbehave for one login at a time.
 //!
 //! ```no_run
@@ -33,7 +33,7 @@
 //! | `GET/POST /userinfo` | Bearer access token |
 //! | `GET/POST /logout` | RP-initiated logout; back-channel logout tokens go to clients |
 //! | `/login/...` | the citizen's HTML pages ([`login`]) |
-//! | `/app/...` | what the MitID app talks to: pending approvals, signed answers |
+//! | `/app/...` | what the `MitID` app talks to: pending approvals, signed answers |
 //!
 //! Headless test mode: `login_hint=test:<user-id>[:<behaviour>]` answers the authorization
 //! request at once with the redirect (see [`script::Behaviour`] for the behaviours).
@@ -123,7 +123,7 @@ const fn default_alg() -> Alg {
 }
 
 /// Login attempts allowed per user ID and per CPR number in a sliding window. The autumn-2022
-/// attack locked people out by sending many logins naming their CPR; the IdP refuses the excess
+/// attack locked people out by sending many logins naming their CPR; the `IdP` refuses the excess
 /// requests without counting them against the person's authenticators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
@@ -140,7 +140,7 @@ impl Default for RateLimit {
     }
 }
 
-/// Everything the IdP needs to start.
+/// Everything the `IdP` needs to start.
 #[derive(Debug, Clone)]
 pub struct IdpConfig {
     /// Issuer = base URL of the public listener, no trailing slash.
@@ -161,7 +161,7 @@ pub struct IdpConfig {
 }
 
 impl IdpConfig {
-    /// Defaults: the built-in MitID broker profile, key seed 1, no clients, no identities,
+    /// Defaults: the built-in `MitID` broker profile, key seed 1, no clients, no identities,
     /// 5-second outbound timeout, wall clock.
     #[must_use]
     pub fn new(issuer: impl Into<String>) -> IdpConfig {
@@ -180,7 +180,7 @@ impl IdpConfig {
     }
 }
 
-/// Errors starting the IdP.
+/// Errors starting the `IdP`.
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
     #[error("signing keys: {0}")]
@@ -233,7 +233,7 @@ pub struct AccessGrant {
     pub script_id: Option<String>,
 }
 
-/// The IdP's single sign-on session with a browser.
+/// The `IdP`'s single sign-on session with a browser.
 #[derive(Debug, Clone)]
 pub struct SsoSession {
     pub sid: String,
@@ -358,7 +358,7 @@ pub fn foreign_key(seed: u64, alg: Alg) -> Result<SigningKey, JoseError> {
     )
 }
 
-/// The IdP: holds the shared state; [`Idp::routers`] gives the two listeners' routers.
+/// The `IdP`: holds the shared state; [`Idp::routers`] gives the two listeners' routers.
 #[derive(Debug, Clone)]
 pub struct Idp {
     state: SharedState,
@@ -430,7 +430,6 @@ impl Idp {
     }
 
     /// `(public, control)` routers, each with the house rules of [`crate::service::standard`].
-    #[must_use]
     pub fn routers(&self) -> (Router, Router) {
         let public = Router::new()
             .route("/.well-known/openid-configuration", get(oidc::discovery))

@@ -1,9 +1,13 @@
-//! The OpenID Connect endpoints: discovery, JWKS, authorization, token, userinfo, logout.
+//! The `OpenID` Connect endpoints: discovery, JWKS, authorization, token, userinfo, logout.
 //!
 //! Authorization requests are validated in the order RFC 6749 §4.1.2.1 asks: a missing or
 //! unknown `client_id` or a `redirect_uri` that is not registered *exactly* gets an error page
 //! (never a redirect: no open redirector); every later problem is a redirect to the client with
 //! `error`, `error_description`, `state` and `iss`. The token endpoint answers RFC 6749 §5.2 JSON.
+
+// Handlers return the HTTP answer itself as the error (`Result<_, Response>`), which is large by
+// nature; and each endpoint reads best as one function in the order of its RFC's checks.
+#![allow(clippy::result_large_err, clippy::too_many_lines)]
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,7 +32,7 @@ use crate::service::ApiError;
 
 /// Most parameters (and bytes) an authorization or token request may carry.
 const MAX_PARAMS: usize = 64;
-/// Longest single parameter value accepted (state, nonce, hints, idp_params).
+/// Longest single parameter value accepted (state, nonce, hints, `idp_params`).
 const MAX_VALUE: usize = 4096;
 
 pub const SSO_COOKIE: &str = "mitid_sso";
@@ -345,13 +349,13 @@ fn validate(
         }
         None => return Err(refuse("invalid_request", "response_type is missing")),
     }
-    if let Some(mode) = p.get("response_mode") {
-        if mode != "query" {
-            return Err(refuse(
-                "invalid_request",
-                format!("response_mode `{mode}` is not supported"),
-            ));
-        }
+    if let Some(mode) = p.get("response_mode")
+        && mode != "query"
+    {
+        return Err(refuse(
+            "invalid_request",
+            format!("response_mode `{mode}` is not supported"),
+        ));
     }
     let scope = p
         .get("scope")
@@ -476,13 +480,13 @@ fn validate(
         );
     }
     req.requested_loa = wanted;
-    if let Some(cpr) = &req.idp_params.cpr_hint {
-        if cpr.len() != 10 || !cpr.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(refuse(
-                "invalid_request",
-                "idp_params.cpr_hint is not 10 digits",
-            ));
-        }
+    if let Some(cpr) = &req.idp_params.cpr_hint
+        && (cpr.len() != 10 || !cpr.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(refuse(
+            "invalid_request",
+            "idp_params.cpr_hint is not 10 digits",
+        ));
     }
     Ok(req)
 }
@@ -525,10 +529,10 @@ async fn start_login(state: SharedState, headers: HeaderMap, req: AuthRequest) -
             .state
             .as_deref()
             .and_then(|s| store.scripts.take_client_state(&req.client_id, s));
-        if found.is_none() {
-            if let Some((user, _)) = &test_hint {
-                found = store.scripts.take_test_user(user);
-            }
+        if found.is_none()
+            && let Some((user, _)) = &test_hint
+        {
+            found = store.scripts.take_test_user(user);
         }
         match store
             .scripts
@@ -615,15 +619,16 @@ async fn start_login(state: SharedState, headers: HeaderMap, req: AuthRequest) -
                     .and_then(Behaviour::parse)
             })
             .unwrap_or_default();
-        if let Some((_, Some(text))) = &test_hint {
-            if Behaviour::parse(text).is_none() && scripted_behaviour.is_none() {
-                return error_redirect(
-                    &state,
-                    &req,
-                    "invalid_request",
-                    &format!("login_hint behaviour `{text}` is unknown"),
-                );
-            }
+        if let Some((_, Some(text))) = &test_hint
+            && Behaviour::parse(text).is_none()
+            && scripted_behaviour.is_none()
+        {
+            return error_redirect(
+                &state,
+                &req,
+                "invalid_request",
+                &format!("login_hint behaviour `{text}` is unknown"),
+            );
         }
         return headless(&state, &req, &user, behaviour, script_id).await;
     }
@@ -723,16 +728,28 @@ async fn headless(
         Behaviour::Chip => vec![Factor::Password, Factor::Chip],
         Behaviour::PasswordOnly => vec![Factor::Password],
         Behaviour::Abort => {
-            return fail(state, req, script_id, "access_denied", "mitid_user_aborted");
+            return fail(
+                state,
+                req,
+                script_id.as_deref(),
+                "access_denied",
+                "mitid_user_aborted",
+            );
         }
         Behaviour::WrongPin => {
-            return fail(state, req, script_id, "access_denied", "mitid_wrong_pin");
+            return fail(
+                state,
+                req,
+                script_id.as_deref(),
+                "access_denied",
+                "mitid_wrong_pin",
+            );
         }
         Behaviour::Timeout => {
             return fail(
                 state,
                 req,
-                script_id,
+                script_id.as_deref(),
                 "access_denied",
                 "mitid_approval_timeout",
             );
@@ -741,7 +758,7 @@ async fn headless(
             return fail(
                 state,
                 req,
-                script_id,
+                script_id.as_deref(),
                 "server_error",
                 "the MitID broker failed",
             );
@@ -766,11 +783,11 @@ async fn headless(
 fn fail(
     state: &IdpState,
     req: &AuthRequest,
-    script_id: Option<String>,
+    script_id: Option<&str>,
     error: &str,
     description: &str,
 ) -> Response {
-    log_error(state, script_id.as_deref(), error);
+    log_error(state, script_id, error);
     error_redirect(state, req, error, description)
 }
 
@@ -815,43 +832,42 @@ pub async fn complete(
         return fail(
             state,
             req,
-            script_id,
+            script_id.as_deref(),
             "access_denied",
             "mitid_identity_blocked",
         );
     }
     let ial = to_devices_ial(identity.ial);
     let achieved = loa(ial, auth.aal);
-    if let Some(want) = req.requested_loa {
-        if !achieved.satisfies(want) {
-            return fail(
-                state,
-                req,
-                script_id,
-                "access_denied",
-                &format!(
-                    "mitid_insufficient_loa: the login reached {achieved} but {want} was requested"
-                ),
-            );
-        }
+    if let Some(want) = req.requested_loa
+        && !achieved.satisfies(want)
+    {
+        return fail(
+            state,
+            req,
+            script_id.as_deref(),
+            "access_denied",
+            &format!(
+                "mitid_insufficient_loa: the login reached {achieved} but {want} was requested"
+            ),
+        );
     }
-    if let Some(want) = req.requested_aal {
-        if auth.aal.rank() < want.rank() {
-            return fail(
-                state,
-                req,
-                script_id,
-                "access_denied",
-                "mitid_insufficient_aal",
-            );
-        }
+    if let Some(want) = req.requested_aal
+        && auth.aal.rank() < want.rank()
+    {
+        return fail(
+            state,
+            req,
+            script_id.as_deref(),
+            "access_denied",
+            "mitid_insufficient_aal",
+        );
     }
-    if req.scopes.iter().any(|s| s == "ssn") {
-        if let Some(cpr) = identity.cpr() {
-            if let Err((error, description)) = check_cpr(state, cpr).await {
-                return fail(state, req, script_id, error, &description);
-            }
-        }
+    if req.scopes.iter().any(|s| s == "ssn")
+        && let Some(cpr) = identity.cpr()
+        && let Err((error, description)) = check_cpr(state, cpr).await
+    {
+        return fail(state, req, script_id.as_deref(), error, &description);
     }
     let now = state.now_secs();
     let code = random_token(32);
@@ -973,7 +989,13 @@ fn claim_value(
         ClaimKey::IdentityType => json!(state.profile.identity_type_person),
         ClaimKey::Loa => json!(result.loa.uri()),
         ClaimKey::Aal => json!(result.aal.uri()),
-        ClaimKey::Amr => json!(result.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>()),
+        ClaimKey::Amr => json!(
+            result
+                .amr
+                .iter()
+                .map(mitid_devices::Amr::as_str)
+                .collect::<Vec<_>>()
+        ),
     })
 }
 
@@ -1299,10 +1321,9 @@ pub async fn token(State(state): State<SharedState>, headers: HeaderMap, body: B
     if let Some(fault) = script
         .as_ref()
         .and_then(|s| s.request.token_endpoint.clone())
+        && let Some(r) = apply_fault(&fault).await
     {
-        if let Some(r) = apply_fault(&fault).await {
-            return r;
-        }
+        return r;
     }
     let identity = state
         .lock()
@@ -1361,6 +1382,15 @@ pub async fn token(State(state): State<SharedState>, headers: HeaderMap, body: B
     response
 }
 
+/// How an ID token's signature is made (the honest way or a scripted fault).
+enum How {
+    Real,
+    Foreign,
+    None,
+    Hmac,
+    Corrupt,
+}
+
 /// Builds and signs the ID token, applying the login's scripted faults.
 pub fn mint_id_token(
     state: &IdpState,
@@ -1403,13 +1433,6 @@ pub fn mint_id_token(
             jose::JoseError::UnknownKey(client.id_token_signed_response_alg.to_string())
         })?;
     let mut header = json!({"alg": key.alg.as_str(), "kid": key.kid, "typ": "JWT"});
-    enum How {
-        Real,
-        Foreign,
-        None,
-        Hmac,
-        Corrupt,
-    }
     let mut how = How::Real;
     for fault in faults {
         match fault {
@@ -1574,10 +1597,10 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
     let grant = {
         let mut store = state.lock();
         let grant = store.access_tokens.get(&token).cloned();
-        if let Some(g) = &grant {
-            if let Some(log) = store.scripts.log_mut(g.script_id.as_deref()) {
-                log.userinfo_requests += 1;
-            }
+        if let Some(g) = &grant
+            && let Some(log) = store.scripts.log_mut(g.script_id.as_deref())
+        {
+            log.userinfo_requests += 1;
         }
         grant
     };
@@ -1595,10 +1618,9 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
     if let Some(fault) = script
         .as_ref()
         .and_then(|s| s.request.userinfo_endpoint.clone())
+        && let Some(r) = apply_fault(&fault).await
     {
-        if let Some(r) = apply_fault(&fault).await {
-            return r;
-        }
+        return r;
     }
     let identity = state
         .lock()
@@ -1666,7 +1688,7 @@ pub async fn logout_post(
     }
 }
 
-/// The claims of an ID token this IdP issued (signature checked against current and previous
+/// The claims of an ID token this `IdP` issued (signature checked against current and previous
 /// keys; expiry ignored, as OIDC RP-initiated logout allows).
 fn own_id_token(state: &IdpState, token: &str) -> Option<Map<String, Value>> {
     let jwt = Unverified::parse(token).ok()?;
@@ -1707,14 +1729,14 @@ async fn logout(state: SharedState, headers: HeaderMap, raw: String) -> Response
         _ => None,
     });
     let client_id = p.get("client_id").cloned().or(hint_client.clone());
-    if let (Some(a), Some(b)) = (p.get("client_id"), &hint_client) {
-        if a != b {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Invalid logout request",
-                "client_id does not match id_token_hint.",
-            );
-        }
+    if let (Some(a), Some(b)) = (p.get("client_id"), &hint_client)
+        && a != b
+    {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid logout request",
+            "client_id does not match id_token_hint.",
+        );
     }
     let redirect = match p.get("post_logout_redirect_uri") {
         Some(uri) => {

@@ -1,4 +1,4 @@
-//! The claim profile: which claims the IdP releases under which names for which scopes, and how
+//! The claim profile: which claims the `IdP` releases under which names for which scopes, and how
 //! long its tokens live. Data, not code: `fixtures/claim-profiles/mitid-broker.yaml` is built in
 //! and another file can be loaded with [`ClaimProfile::from_path`].
 
@@ -11,7 +11,7 @@ use serde::Deserialize;
 pub const MITID_BROKER_YAML: &str =
     include_str!("../../../fixtures/claim-profiles/mitid-broker.yaml");
 
-/// The values the IdP knows how to fill; a profile names each.
+/// The values the `IdP` knows how to fill; a profile names each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimKey {
@@ -76,7 +76,7 @@ pub enum ProfileError {
 }
 
 impl ClaimProfile {
-    /// The built-in MitID broker profile.
+    /// The built-in `MitID` broker profile.
     ///
     /// # Panics
     /// Never in a built crate: the fixture is checked by a test and compiled in.

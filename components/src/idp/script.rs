@@ -41,7 +41,7 @@ pub struct AuthRequest {
     pub prompt: Vec<String>,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
-    /// The LoA asked for (`acr_values` or `idp_params.loa_value`), if any.
+    /// The `LoA` asked for (`acr_values` or `idp_params.loa_value`), if any.
     pub requested_loa: Option<Loa>,
     pub requested_aal: Option<Aal>,
     pub acr_requested: bool,
@@ -200,7 +200,7 @@ pub struct ScriptRequest {
     pub userinfo_endpoint: Option<EndpointFault>,
 }
 
-/// What the IdP saw happen in a scripted login (the runner judges the SP by it).
+/// What the `IdP` saw happen in a scripted login (the runner judges the SP by it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptLog {
     pub matched: bool,
@@ -243,6 +243,7 @@ impl Scripts {
         self.by_login.remove(login_id)
     }
 
+    #[must_use]
     pub fn get(&self, id: Option<&str>) -> Option<&Script> {
         id.and_then(|id| self.by_id.get(id))
     }
