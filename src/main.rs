@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run a policy scenario (or a queue validation scenario) on a synthetic Denmark.
     Simulate(cli::simulate::Args),
+    /// Compare two `simulate` report folders (a policy what-if) in one chart.
+    Compare(cli::simulate::compare::Args),
     /// Start, serve or list the lab's components (IdP, CPR, Citizen Service, ...).
     Components(cli::components::Args),
     /// Measure the lab: complete login flows per second, simulator throughput.
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => cli::simulate::run(args),
+        Command::Compare(args) => cli::simulate::compare::run(args),
         Command::Components(args) => cli::components::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Certify(args) => cli::certify::run(args),

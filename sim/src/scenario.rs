@@ -52,9 +52,9 @@ impl FieldPath {
                 let close = stripped
                     .find(']')
                     .ok_or_else(|| format!("`{text}` has an unclosed `[`"))?;
-                let index = stripped[..close]
-                    .parse::<usize>()
-                    .map_err(|_| format!("`{text}`: `{}` is not a list index", &stripped[..close]))?;
+                let index = stripped[..close].parse::<usize>().map_err(|_| {
+                    format!("`{text}`: `{}` is not a list index", &stripped[..close])
+                })?;
                 segments.push(PathSegment::Index(index));
                 rest = &stripped[close + 1..];
             }
@@ -159,17 +159,24 @@ impl LineIndex {
                     stack.pop();
                 }
                 let index = match stack.last() {
-                    Some(Frame { indent: at, segment: PathSegment::Index(previous) })
-                        if *at == column =>
-                    {
+                    Some(Frame {
+                        indent: at,
+                        segment: PathSegment::Index(previous),
+                    }) if *at == column => {
                         let next = previous + 1;
                         stack.pop();
                         next
                     }
                     _ => 0,
                 };
-                stack.push(Frame { indent: column, segment: PathSegment::Index(index) });
-                entries.push((stack.iter().map(|f| f.segment.clone()).collect(), line_number));
+                stack.push(Frame {
+                    indent: column,
+                    segment: PathSegment::Index(index),
+                });
+                entries.push((
+                    stack.iter().map(|f| f.segment.clone()).collect(),
+                    line_number,
+                ));
                 let after = &rest[1..];
                 let trimmed = after.trim_start_matches(' ');
                 column += 1 + after.len() - trimmed.len();
@@ -193,8 +200,14 @@ impl LineIndex {
             }) {
                 stack.pop();
             }
-            stack.push(Frame { indent: column, segment: PathSegment::Key(key) });
-            entries.push((stack.iter().map(|f| f.segment.clone()).collect(), line_number));
+            stack.push(Frame {
+                indent: column,
+                segment: PathSegment::Key(key),
+            });
+            entries.push((
+                stack.iter().map(|f| f.segment.clone()).collect(),
+                line_number,
+            ));
             let value = strip_comment(value).trim();
             if value.starts_with('|') || value.starts_with('>') {
                 block_scalar_indent = Some(column);
@@ -221,7 +234,10 @@ impl LineIndex {
     /// The line where exactly `path` is written, if it is.
     #[must_use]
     pub fn exact_line_of(&self, path: &FieldPath) -> Option<usize> {
-        self.entries.iter().find(|(entry_path, _)| *entry_path == path.0).map(|(_, line)| *line)
+        self.entries
+            .iter()
+            .find(|(entry_path, _)| *entry_path == path.0)
+            .map(|(_, line)| *line)
     }
 }
 
@@ -339,7 +355,10 @@ impl Override {
             kind: ScenarioErrorKind::BadOverride(message),
         };
         let Some((path_text, value_text)) = assignment.split_once('=') else {
-            return Err(fail(FieldPath::default(), "expected `--set field.path=value`".to_owned()));
+            return Err(fail(
+                FieldPath::default(),
+                "expected `--set field.path=value`".to_owned(),
+            ));
         };
         let path = FieldPath::parse(path_text.trim()).map_err(|m| fail(FieldPath::default(), m))?;
         if path.is_root() {
@@ -347,7 +366,10 @@ impl Override {
         }
         let value: Value = serde_yaml::from_str(value_text).map_err(|err| {
             let message = strip_location(&err.to_string());
-            fail(path.clone(), format!("the value is not valid YAML: {message}"))
+            fail(
+                path.clone(),
+                format!("the value is not valid YAML: {message}"),
+            )
         })?;
         Ok(Self { path, value, flag })
     }
@@ -387,7 +409,11 @@ impl ScenarioDocument {
                 });
             }
         };
-        Ok(Self { file: file.to_owned(), lines, value })
+        Ok(Self {
+            file: file.to_owned(),
+            lines,
+            value,
+        })
     }
 
     #[must_use]
@@ -489,9 +515,18 @@ impl ScenarioDocument {
 
     /// A validation failure reported as a dotted field path (`calendar.nemid_shutdown`).
     #[must_use]
-    pub fn invalid(&self, field_path: &str, message: &str, overrides: &[Override]) -> ScenarioError {
+    pub fn invalid(
+        &self,
+        field_path: &str,
+        message: &str,
+        overrides: &[Override],
+    ) -> ScenarioError {
         let field = FieldPath::parse(field_path).unwrap_or_default();
-        self.error_at(field, ScenarioErrorKind::Invalid(message.to_owned()), overrides)
+        self.error_at(
+            field,
+            ScenarioErrorKind::Invalid(message.to_owned()),
+            overrides,
+        )
     }
 }
 
@@ -520,7 +555,11 @@ fn set_in(value: &mut Value, path: &FieldPath, new: Value) -> Result<(), String>
         };
         match next {
             Some(child) => node = child,
-            None => return Err(format!("unknown field `{walked}`: the scenario has no such field")),
+            None => {
+                return Err(format!(
+                    "unknown field `{walked}`: the scenario has no such field"
+                ));
+            }
         }
     }
     *node = new;
@@ -543,6 +582,8 @@ pub struct Overrides {
 pub enum Scenario {
     /// `kind: policy` (the default): a synthetic Denmark through the NemID phase-out.
     Policy(crate::policy::PolicyScenario),
+    /// `kind: queue`: one queue, to check the kernel against queueing theory.
+    Queue(crate::queue_model::QueueScenario),
 }
 
 impl Scenario {
@@ -550,6 +591,7 @@ impl Scenario {
     pub fn name(&self) -> &str {
         match self {
             Scenario::Policy(policy) => &policy.name,
+            Scenario::Queue(queue) => &queue.name,
         }
     }
 
@@ -558,6 +600,7 @@ impl Scenario {
     pub fn seed(&self) -> u64 {
         match self {
             Scenario::Policy(policy) => policy.seed,
+            Scenario::Queue(queue) => queue.seed,
         }
     }
 
@@ -566,6 +609,7 @@ impl Scenario {
     pub fn kind(&self) -> &'static str {
         match self {
             Scenario::Policy(_) => "policy",
+            Scenario::Queue(_) => "queue",
         }
     }
 }
@@ -590,7 +634,7 @@ pub fn load(file: &str, text: &str, overrides: &Overrides) -> Result<Scenario, S
     };
     let mut items = Vec::with_capacity(overrides.sets.len() + 2);
     for assignment in &overrides.sets {
-        let mut item = Override::parse_set(file, assignment)?;
+        let item = Override::parse_set(file, assignment)?;
         if item.path.0.first() == Some(&PathSegment::Key("kind".to_owned())) {
             return Err(document.error_at(
                 item.path,
@@ -600,7 +644,6 @@ pub fn load(file: &str, text: &str, overrides: &Overrides) -> Result<Scenario, S
                 &[],
             ));
         }
-        item.path = item.path.clone();
         items.push(item);
     }
     if let Some(seed) = overrides.seed {
@@ -636,6 +679,25 @@ pub fn load(file: &str, text: &str, overrides: &Overrides) -> Result<Scenario, S
                 ),
             })?;
             Ok(Scenario::Policy(policy))
+        }
+        "queue" => {
+            if let Some(size) = overrides.population {
+                return Err(ScenarioError {
+                    file: file.to_owned(),
+                    line: None,
+                    field: FieldPath::default(),
+                    flag: Some(format!("--population {size}")),
+                    kind: ScenarioErrorKind::BadOverride(
+                        "a queue scenario has no population; set `queue.arrival_rate_per_hour`"
+                            .to_owned(),
+                    ),
+                });
+            }
+            let queue: crate::queue_model::QueueScenario = document.load(&items)?;
+            queue
+                .validate()
+                .map_err(|err| document.invalid(err.field, &err.problem, &items))?;
+            Ok(Scenario::Queue(queue))
         }
         other => Err(document.error_at(
             kind_path,
@@ -702,16 +764,28 @@ segments:
     fn line_index_finds_nested_keys_and_list_items() {
         let index = LineIndex::new(TEXT);
         assert_eq!(index.exact_line_of(&path("kind")), Some(1));
-        assert_eq!(index.exact_line_of(&path("calendar.milestones[0].date")), Some(5));
-        assert_eq!(index.exact_line_of(&path("calendar.milestones[1].what")), Some(8));
+        assert_eq!(
+            index.exact_line_of(&path("calendar.milestones[0].date")),
+            Some(5)
+        );
+        assert_eq!(
+            index.exact_line_of(&path("calendar.milestones[1].what")),
+            Some(8)
+        );
         // Lines inside the block scalar are not keys.
-        assert_eq!(index.exact_line_of(&path("calendar.milestones[1].no")), None);
+        assert_eq!(
+            index.exact_line_of(&path("calendar.milestones[1].no")),
+            None
+        );
         assert_eq!(index.exact_line_of(&path("calendar.qr_rollout")), Some(11));
         assert_eq!(index.exact_line_of(&path("segments[0].name")), Some(14));
         assert_eq!(index.exact_line_of(&path("segments[1].share")), Some(15));
         assert_eq!(index.exact_line_of(&path("quoted key")), Some(16));
         // A field left to its default maps to its nearest written ancestor.
-        assert_eq!(index.line_of(&path("calendar.milestones[1].absent")), Some(7));
+        assert_eq!(
+            index.line_of(&path("calendar.milestones[1].absent")),
+            Some(7)
+        );
     }
 
     #[test]
@@ -746,11 +820,21 @@ segments:
     fn set_reaches_written_and_default_fields() {
         let doc = ScenarioDocument::parse("s.yaml", "segments:\n  - share: 0.5\n").unwrap();
         let loaded: Outer = doc
-            .load(&[set("segments[0].share=0.25"), set("horizon=7"), set("segments[0].name=x")])
+            .load(&[
+                set("segments[0].share=0.25"),
+                set("horizon=7"),
+                set("segments[0].name=x"),
+            ])
             .unwrap();
         assert_eq!(
             loaded,
-            Outer { segments: vec![Inner { share: 0.25, name: Some("x".into()) }], horizon: 7 }
+            Outer {
+                segments: vec![Inner {
+                    share: 0.25,
+                    name: Some("x".into())
+                }],
+                horizon: 7
+            }
         );
     }
 
@@ -763,9 +847,18 @@ segments:
             ("segments[0].colour=red", "segments[0].colour"),
         ] {
             let err = doc.load::<Outer>(&[set(assignment)]).unwrap_err();
-            assert!(matches!(err.kind, ScenarioErrorKind::BadOverride(_)), "{err}");
-            assert!(err.to_string().contains(&format!("`{field}`")), "{assignment}: {err}");
-            assert_eq!(err.flag.as_deref(), Some(format!("--set {assignment}").as_str()));
+            assert!(
+                matches!(err.kind, ScenarioErrorKind::BadOverride(_)),
+                "{err}"
+            );
+            assert!(
+                err.to_string().contains(&format!("`{field}`")),
+                "{assignment}: {err}"
+            );
+            assert_eq!(
+                err.flag.as_deref(),
+                Some(format!("--set {assignment}").as_str())
+            );
         }
         assert!(Override::parse_set("s.yaml", "no-equals-sign").is_err());
         assert!(Override::parse_set("s.yaml", "a=[1, 2").is_err());
@@ -791,10 +884,95 @@ segments:
     fn errors_in_overridden_fields_name_the_flag_and_the_line() {
         let text = "horizon: 3\nsegments:\n  - share: 0.5\n";
         let doc = ScenarioDocument::parse("s.yaml", text).unwrap();
-        let err = doc.load::<Outer>(&[set("segments[0].share=plenty")]).unwrap_err();
+        let err = doc
+            .load::<Outer>(&[set("segments[0].share=plenty")])
+            .unwrap_err();
         assert_eq!(err.line, Some(3), "{err}");
         assert_eq!(err.field, path("segments[0].share"), "{err}");
-        assert_eq!(err.flag.as_deref(), Some("--set segments[0].share=plenty"), "{err}");
-        assert!(err.to_string().starts_with("s.yaml:3: segments[0].share (from --set"), "{err}");
+        assert_eq!(
+            err.flag.as_deref(),
+            Some("--set segments[0].share=plenty"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("s.yaml:3: segments[0].share (from --set"),
+            "{err}"
+        );
+    }
+
+    /// The project's scenarios, embedded (the sim crate reads no files).
+    const PROJECT_SCENARIOS: [(&str, &str); 6] = [
+        (
+            "nemid-phaseout-2023.yaml",
+            include_str!("../../scenarios/nemid-phaseout-2023.yaml"),
+        ),
+        ("aalborg.yaml", include_str!("../../scenarios/aalborg.yaml")),
+        (
+            "demo-100k.yaml",
+            include_str!("../../scenarios/demo-100k.yaml"),
+        ),
+        (
+            "queue-erlang-c.yaml",
+            include_str!("../../scenarios/queue-erlang-c.yaml"),
+        ),
+        (
+            "queue-erlang-a.yaml",
+            include_str!("../../scenarios/queue-erlang-a.yaml"),
+        ),
+        (
+            "queue-deterministic.yaml",
+            include_str!("../../scenarios/queue-deterministic.yaml"),
+        ),
+    ];
+
+    #[test]
+    fn project_scenarios_load_and_survive_the_override_round_trip() {
+        // Overrides go through "type, serialize with defaults, override, type again": that
+        // round trip must not change a scenario.
+        for (file, text) in PROJECT_SCENARIOS {
+            let plain = load(file, text, &Overrides::default())
+                .unwrap_or_else(|err| panic!("{file} does not load: {err}"));
+            let same_seed = Overrides {
+                seed: Some(plain.seed()),
+                ..Overrides::default()
+            };
+            let round_tripped = load(file, text, &same_seed)
+                .unwrap_or_else(|err| panic!("{file} fails the round trip: {err}"));
+            assert_eq!(plain, round_tripped, "{file} changed in the round trip");
+        }
+    }
+
+    #[test]
+    fn overrides_reach_the_typed_scenario() {
+        let (file, text) = PROJECT_SCENARIOS[2];
+        let overrides = Overrides {
+            sets: vec!["calendar.nemid_shutdown=2023-12-31".to_owned()],
+            population: Some(2000),
+            seed: Some(9),
+        };
+        let Scenario::Policy(policy) = load(file, text, &overrides).unwrap() else {
+            panic!("{file} is a policy scenario");
+        };
+        assert_eq!(policy.population.size, 2000);
+        assert_eq!(policy.seed, 9);
+        assert_eq!(policy.calendar.nemid_shutdown.to_string(), "2023-12-31");
+    }
+
+    #[test]
+    fn kind_defaults_to_policy_and_unknown_kinds_are_named() {
+        let Scenario::Policy(policy) = load("p.yaml", "name: p\n", &Overrides::default()).unwrap()
+        else {
+            panic!("no kind means policy");
+        };
+        assert_eq!(policy.name, "p");
+        let err = load("p.yaml", "name: p\nkind: queues\n", &Overrides::default()).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.to_string().contains("unknown kind `queues`"), "{err}");
+        let overrides = Overrides {
+            sets: vec!["kind=queue".to_owned()],
+            ..Overrides::default()
+        };
+        assert!(load("p.yaml", "name: p\n", &overrides).is_err());
     }
 }

@@ -1,0 +1,162 @@
+//! `mitid-lab compare BASELINE_DIR WHAT_IF_DIR --out FILE.svg`: one chart of two runs.
+//!
+//! A what-if is two `simulate` runs of the same scenario, one with an override. This reads
+//! both report folders (their `timeseries.csv` and `summary.json`), draws the figures a planner
+//! compares (MitID adoption, citizens left without a working eID, the Citizen Service queue and
+//! failed logins) for both runs on one date axis, and prints the differences on each milestone.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::charts::{PALETTE, Panel, Series, human, line_chart};
+use super::table::DailyTable;
+use crate::cli::BadInput;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Report folder of the baseline run (written by `mitid-lab simulate`).
+    pub baseline: PathBuf,
+    /// Report folder of the what-if run.
+    pub what_if: PathBuf,
+    /// Where to write the comparison chart (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    pub out: PathBuf,
+}
+
+/// What the comparison reads of one run.
+struct RunData {
+    label: String,
+    table: DailyTable,
+    /// `(milestone name, date)`.
+    milestones: Vec<(String, String)>,
+}
+
+fn read_run(dir: &Path) -> Result<RunData> {
+    let csv_path = dir.join("timeseries.csv");
+    let summary_path = dir.join("summary.json");
+    let csv = std::fs::read_to_string(&csv_path).map_err(|err| {
+        BadInput(format!("{}: cannot read ({err}); is it a `simulate` report folder?", csv_path.display()))
+    })?;
+    let table = DailyTable::from_csv(&csv_path.display().to_string(), &csv)
+        .map_err(|err| BadInput(format!("{err:#}")))?;
+    let summary_text = std::fs::read_to_string(&summary_path)
+        .map_err(|err| BadInput(format!("{}: cannot read ({err})", summary_path.display())))?;
+    let summary: Value = serde_json::from_str(&summary_text).map_err(|err| {
+        BadInput(format!("{}:{}: not valid JSON: {err}", summary_path.display(), err.line()))
+    })?;
+    let label = dir
+        .file_name()
+        .map_or_else(|| dir.display().to_string(), |name| name.to_string_lossy().into_owned());
+    let milestones = summary["milestones"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| {
+                    Some((item["name"].as_str()?.to_owned(), item["date"].as_str()?.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for required in ["mitid_users_15plus", "without_eid", "citizen_service_queue", "failed_logins"] {
+        if table.column(required).is_none() {
+            return Err(BadInput(format!(
+                "{}:1: {required}: the column is missing (a policy run's timeseries.csv has it)",
+                csv_path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(RunData { label, table, milestones })
+}
+
+/// `column` of `run` on each of `dates` (NaN on days the run did not simulate).
+fn aligned(run: &RunData, column: &str, dates: &[String]) -> Vec<f64> {
+    let values = run.table.column(column).map(|c| &c.values);
+    dates
+        .iter()
+        .map(|date| {
+            run.table
+                .day_index(date)
+                .and_then(|day| values.and_then(|v| v.get(day)).copied())
+                .unwrap_or(f64::NAN)
+        })
+        .collect()
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let baseline = read_run(&args.baseline)?;
+    let what_if = read_run(&args.what_if)?;
+    let dates: Vec<String> = baseline
+        .table
+        .dates
+        .iter()
+        .chain(&what_if.table.dates)
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let figures = [
+        ("mitid_users_15plus", "MitID users aged 15+", "citizens"),
+        ("without_eid", "Citizens 15+ without a working eID", "citizens"),
+        ("citizen_service_queue", "Citizen Service cases waiting", "cases"),
+        ("failed_logins", "Failed logins per day", "logins"),
+    ];
+    let columns: Vec<(Vec<f64>, Vec<f64>)> = figures
+        .iter()
+        .map(|(column, _, _)| (aligned(&baseline, column, &dates), aligned(&what_if, column, &dates)))
+        .collect();
+    let panels: Vec<Panel<'_>> = figures
+        .iter()
+        .zip(&columns)
+        .map(|((_, title, unit), (a, b))| Panel {
+            title: format!("{title}: {} vs {}", baseline.label, what_if.label),
+            y_label: (*unit).to_owned(),
+            series: vec![
+                Series { label: format!("baseline: {}", baseline.label), values: a, color: PALETTE[0] },
+                Series { label: format!("what-if: {}", what_if.label), values: b, color: PALETTE[1] },
+            ],
+        })
+        .collect();
+    let markers: Vec<usize> = baseline
+        .milestones
+        .iter()
+        .chain(&what_if.milestones)
+        .filter_map(|(_, date)| dates.iter().position(|day| day == date))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let svg = line_chart(&dates, &panels, &markers)?;
+    write_atomically(&args.out, svg.as_bytes())?;
+
+    println!("{:<12} {:<34} {:>22} {:>14} {:>14}", "date", "milestone (what-if)", "figure", "baseline", "what-if");
+    for (name, date) in &what_if.milestones {
+        for (index, (column, _, _)) in figures.iter().enumerate().take(3) {
+            let Some(day) = dates.iter().position(|d| d == date) else { continue };
+            let (a, b) = (&columns[index].0[day], &columns[index].1[day]);
+            println!("{date:<12} {name:<34} {column:>22} {:>14} {:>14}", human(*a), human(*b));
+        }
+    }
+    println!("chart: {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes next to the target, then renames, so the chart is whole or absent.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = path.file_name().with_context(|| format!("--out {} names no file", path.display()))?;
+    let temporary = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&temporary, bytes).with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot write {}", path.display())
+    })
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the `mitid-lab` binary: one module per behaviour, sharing [`harness`].
+
+mod harness;
+mod simulate_errors;
+mod simulate_policy;
+mod simulate_queue;

@@ -1,0 +1,177 @@
+//! A policy run at small population writes every report file; runs are deterministic per seed;
+//! `compare` draws two runs in one chart.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::{Run, run, scratch_dir};
+
+/// A short period around the NemID shutdown keeps the test fast; the full calendar applies.
+const SCENARIO: &str = "\
+kind: policy
+name: cli-policy
+seed: 11
+population:
+  size: 100000
+  start: 2023-05-01
+  end: 2023-11-30
+";
+
+const REQUIRED_COLUMNS: [&str; 12] = [
+    "date",
+    "mitid_users",
+    "mitid_users_15plus",
+    "nemid_only",
+    "without_eid",
+    "population_15plus",
+    "citizen_service_queue",
+    "citizen_service_mean_wait_days",
+    "support_calls",
+    "support_mean_wait_minutes",
+    "failed_logins",
+    "lockouts",
+];
+
+fn simulate(dir: &Path, out: &str, extra: &[&str]) -> (Run, PathBuf) {
+    let scenario = dir.join("policy.yaml");
+    if !scenario.exists() {
+        std::fs::write(&scenario, SCENARIO).unwrap();
+    }
+    let out = dir.join(out);
+    let scenario_arg = scenario.display().to_string();
+    let out_arg = out.display().to_string();
+    let mut args = vec!["simulate", &scenario_arg, "--population", "2000", "--out", &out_arg];
+    args.extend_from_slice(extra);
+    let result = run(&args);
+    result.expect_code(0);
+    (result, out)
+}
+
+fn read(path: &Path, result: &Run) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}\n{}", path.display(), result.describe()))
+}
+
+#[test]
+fn policy_run_writes_every_report_file() {
+    let dir = scratch_dir("policy_run_files");
+    let (result, out) = simulate(&dir, "run", &[]);
+    for file in [
+        "summary.json",
+        "timing.json",
+        "timeseries.csv",
+        "municipalities.csv",
+        "report.md",
+        "report.html",
+        "adoption.svg",
+        "queues.svg",
+        "waits.svg",
+        "lockouts.svg",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing\n{}", result.describe());
+    }
+
+    let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"), &result)).unwrap();
+    let context = format!("summary.json: {summary:#}\n{}", result.describe());
+    assert_eq!(summary["scenario"], "cli-policy", "{context}");
+    assert_eq!(summary["seed"], 11, "{context}");
+    assert_eq!(summary["population"], 2000, "{context}");
+    assert_eq!(summary["period"]["start"], "2023-05-01", "{context}");
+    assert_eq!(summary["period"]["end"], "2023-11-30", "{context}");
+    assert_eq!(summary["period"]["days"], 214, "{context}");
+    assert!(summary["event_count"].as_u64().is_some_and(|n| n > 0), "{context}");
+    let milestones = summary["milestones"].as_array().expect("milestones");
+    let shutdown = milestones
+        .iter()
+        .find(|m| m["date"] == "2023-10-31")
+        .unwrap_or_else(|| panic!("no milestone on the shutdown date\n{context}"));
+    for column in &REQUIRED_COLUMNS[1..] {
+        assert!(shutdown["figures"][column].is_number(), "shutdown lacks {column}\n{context}");
+        assert!(summary["peaks"][column]["date"].is_string(), "no peak of {column}\n{context}");
+    }
+    assert!(summary.get("wall_seconds").is_none(), "wall time in summary.json\n{context}");
+
+    let timing: serde_json::Value = serde_json::from_str(&read(&out.join("timing.json"), &result)).unwrap();
+    for key in ["wall_seconds", "simulate_seconds", "events_per_second"] {
+        assert!(timing[key].is_number(), "timing.json lacks {key}: {timing:#}");
+    }
+
+    let csv = read(&out.join("timeseries.csv"), &result);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for column in REQUIRED_COLUMNS {
+        assert!(header.contains(&column), "timeseries.csv lacks {column}: {header:?}");
+    }
+    assert_eq!(csv.lines().count(), 1 + 214, "one row per day expected\n{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("2023-05-01,"), "{csv}");
+
+    let html = read(&out.join("report.html"), &result);
+    assert!(html.matches("<svg").count() >= 4, "report.html should inline four charts");
+    assert!(!html.contains("src=\"adoption.svg\""), "report.html must not link its charts");
+    let adoption = read(&out.join("adoption.svg"), &result);
+    assert!(adoption.contains("<text") && adoption.contains("MitID users 15+"), "chart text missing");
+    let markdown = read(&out.join("report.md"), &result);
+    assert!(markdown.contains("2023-10-31") && markdown.contains("adoption.svg"), "{markdown}");
+}
+
+#[test]
+fn same_seed_same_summary_other_seed_other_summary() {
+    let dir = scratch_dir("policy_determinism");
+    let (first, a) = simulate(&dir, "a", &["--seed", "5"]);
+    let (second, b) = simulate(&dir, "b", &["--seed", "5"]);
+    let (third, c) = simulate(&dir, "c", &["--seed", "6"]);
+    let summary_a = std::fs::read(a.join("summary.json")).unwrap();
+    let summary_b = std::fs::read(b.join("summary.json")).unwrap();
+    let summary_c = std::fs::read(c.join("summary.json")).unwrap();
+    assert!(
+        summary_a == summary_b,
+        "same seed, different summary.json\n{}\n{}",
+        first.describe(),
+        second.describe()
+    );
+    assert!(summary_a != summary_c, "seeds 5 and 6 gave the same summary.json\n{}", third.describe());
+    let timeseries_a = std::fs::read(a.join("timeseries.csv")).unwrap();
+    let timeseries_b = std::fs::read(b.join("timeseries.csv")).unwrap();
+    assert!(timeseries_a == timeseries_b, "same seed, different timeseries.csv");
+}
+
+#[test]
+fn what_if_compare_draws_both_runs() {
+    let dir = scratch_dir("policy_compare");
+    let (_, baseline) = simulate(&dir, "baseline", &[]);
+    let (_, later) = simulate(&dir, "later", &["--set", "calendar.nemid_shutdown=2023-11-20"]);
+    let later_summary = std::fs::read_to_string(later.join("summary.json")).unwrap();
+    assert!(later_summary.contains("2023-11-20"), "the override did not reach the run");
+    let chart = dir.join("compare.svg");
+    let args = [
+        "compare",
+        &baseline.display().to_string(),
+        &later.display().to_string(),
+        "--out",
+        &chart.display().to_string(),
+    ]
+    .map(String::from);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = run(&args);
+    result.expect_code(0);
+    let svg = read(&chart, &result);
+    assert!(svg.contains("baseline: baseline") && svg.contains("what-if: later"), "legend missing");
+    assert!(result.stdout.contains("2023-11-20"), "the what-if's milestone is not listed\n{}", result.describe());
+
+    let missing = dir.join("nowhere").display().to_string();
+    let bad = run(&["compare", &missing, &later.display().to_string(), "--out", &chart.display().to_string()]);
+    bad.expect_code(2).expect_stderr("timeseries.csv");
+}
+
+#[test]
+fn rerun_replaces_the_report_folder_whole() {
+    let dir = scratch_dir("policy_rerun");
+    let (_, out) = simulate(&dir, "run", &[]);
+    std::fs::write(out.join("stale.txt"), "from an earlier run").unwrap();
+    let (result, out) = simulate(&dir, "run", &[]);
+    assert!(!out.join("stale.txt").exists(), "the old folder was merged, not replaced\n{}", result.describe());
+    assert!(out.join("summary.json").is_file());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|name| !name.starts_with('.')), "temporary folders left: {names:?}");
+}
