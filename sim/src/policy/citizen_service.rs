@@ -6,7 +6,16 @@
 //! over a month is exact. A citizen books the earliest free day from tomorrow within the booking
 //! horizon; where walk-ins are allowed, a free slot today is taken first.
 //!
-//! The kernel offers no appointment book with fractional, per-weekday capacity, so it lives here.
+//! This is a day-granular book, deliberately distinct from the kernel's slot-level
+//! [`crate::resources::AppointmentBook`]. That book lays out fixed-length slots within weekly
+//! opening hours for a whole number of desks, which is right for one real office. The policy
+//! model runs scaled-down populations, where a municipality has a *fraction* of a counter (a
+//! 590 000-citizen run gives a one-counter municipality 0.1 counter): its capacity only exists
+//! as appointments carried over from day to day, and per-date surge factors multiply it. Whole
+//! desks cannot express either, and the model needs no slot times (only the day of the
+//! appointment and an instant within it), so capacity is counted per day here: one `u32` per
+//! day for slots and one for bookings, with a "known full up to" cursor that keeps booking
+//! amortised O(1) under the long queues of the phase-out peaks.
 
 use crate::kernel::{SimDuration, SimTime};
 

@@ -6,7 +6,7 @@
 //! * [`population`] — population synthesis into compact [`population::Citizen`] records.
 //! * [`calendar`] — the scenario's dates turned into simulation instants and per-day lookups.
 //! * [`citizen_service`] — Borgerservice appointment books per municipality.
-//! * [`support_line`] — the MitID support line (shifts, queue, abandonment).
+//! * The support line is the kernel's [`crate::resources::CallCentre`], driven from `model`.
 //! * `model` — citizens' behaviour and the event loop behind [`run_policy`].
 //! * [`outcome`] — what a run returns ([`PolicyOutcome`], one [`DayRow`] per day).
 //!
@@ -23,7 +23,6 @@ mod model;
 pub mod outcome;
 pub mod population;
 pub mod scenario;
-pub mod support_line;
 
 pub use outcome::{DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
 pub use scenario::{

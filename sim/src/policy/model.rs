@@ -22,14 +22,14 @@ use mitid_devices::assurance::{Aal, Ial, Loa, loa};
 use crate::kernel::{
     MILLIS_PER_HOUR, RandomStream, RandomStreams, Scheduler, SimDuration, SimTime,
 };
+use crate::resources::{Abandoned, CallCentre, ShiftPlan, Weekday};
 
 use super::PolicyError;
 use super::calendar::{self, HazardCurve, NemidCalendar};
 use super::citizen_service::CitizenService;
 use super::outcome::{DayRow, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
 use super::population::{self, Citizen, MitidKind, traits};
-use super::scenario::PolicyScenario;
-use super::support_line::{CallStart, SupportLine};
+use super::scenario::{PolicyScenario, weekday_index};
 
 /// Model state flags in [`Citizen::status`].
 mod status {
@@ -96,9 +96,9 @@ pub(crate) enum Ev {
     QrRollout,
     QrConfusion(u32),
     CallArrive(u32, u8),
-    CallAbandon(u32),
     CallEnd(u32, u8),
-    Shift(u8),
+    /// A boundary of the support line's shift plan.
+    ShiftChange,
     DayEnd(u32),
     /// A NemID calendar rule starts: 0 = key cards only at Citizen Service, 1 = support closed.
     NemidRule(u8),
@@ -118,10 +118,9 @@ impl Ev {
             | Ev::Recovered(c)
             | Ev::QrConfusion(c)
             | Ev::CallArrive(c, _)
-            | Ev::CallAbandon(c)
             | Ev::CallEnd(c, _)
             | Ev::NemidBroken(c, _) => Some(c),
-            Ev::QrRollout | Ev::Shift(_) | Ev::DayEnd(_) | Ev::NemidRule(_) => None,
+            Ev::QrRollout | Ev::ShiftChange | Ev::DayEnd(_) | Ev::NemidRule(_) => None,
         }
     }
 }
@@ -138,10 +137,9 @@ impl Ev {
             Ev::Recovered(_) => Ev::Recovered(c),
             Ev::QrConfusion(_) => Ev::QrConfusion(c),
             Ev::CallArrive(_, r) => Ev::CallArrive(c, r),
-            Ev::CallAbandon(_) => Ev::CallAbandon(c),
             Ev::CallEnd(_, r) => Ev::CallEnd(c, r),
             Ev::NemidBroken(_, k) => Ev::NemidBroken(c, k),
-            other @ (Ev::QrRollout | Ev::Shift(_) | Ev::DayEnd(_) | Ev::NemidRule(_)) => other,
+            other @ (Ev::QrRollout | Ev::ShiftChange | Ev::DayEnd(_) | Ev::NemidRule(_)) => other,
         }
     }
 }
@@ -199,9 +197,8 @@ struct Model<'a> {
     hazard: HazardCurve,
     citizens: Vec<Citizen>,
     cs: CitizenService,
-    support: SupportLine,
-    agents: [u32; 3],
-    shift_hours: [u8; 3],
+    /// The support line; a caller is the citizen and the reason for the call.
+    support: CallCentre<Caller>,
     rng: Streams,
     /// Needs per day per sector, indexed by `need_key`.
     need_rates: Vec<[f64; 8]>,
@@ -236,6 +233,36 @@ struct Model<'a> {
 /// passport chip + face scan is Substantial (DOMAIN.md); NemID, bank and witness routes are
 /// taken as Substantial and a P-code identity as Low (*assumptions*: DOMAIN.md only says a
 /// P-code MitID "is refused by many services").
+/// A support call waiting for or talking to an agent.
+#[derive(Debug, Clone, Copy)]
+struct Caller {
+    citizen: u32,
+    reason: u8,
+}
+
+/// The support line's daily plan from the scenario's three shifts `(start hour, agents)`.
+/// Each shift lasts until the next one starts, so the shift that starts latest also covers
+/// the small hours (the night shift runs past midnight). Two shifts starting at the same
+/// hour: the later one in the list holds.
+fn support_shifts(shifts: [(u8, u32); 3]) -> Result<ShiftPlan, PolicyError> {
+    let mut by_start: Vec<(u16, u32)> = Vec::with_capacity(4);
+    for (hour, agents) in shifts {
+        let minute = u16::from(hour) * 60;
+        by_start.retain(|s| s.0 != minute);
+        by_start.push((minute, agents));
+    }
+    by_start.sort_unstable_by_key(|s| s.0);
+    if let (Some(first), Some(&(_, overnight))) = (by_start.first(), by_start.last())
+        && first.0 != 0
+    {
+        by_start.insert(0, (0, overnight));
+    }
+    ShiftPlan::daily(&by_start).map_err(|e| PolicyError::Invalid {
+        path: "capacities.support".to_owned(),
+        message: format!("shift start hours must be 0 to 23: {e}"),
+    })
+}
+
 fn route_ial(r: u8) -> Ial {
     match r {
         route::CITIZEN_SERVICE => Ial::High,
@@ -303,6 +330,15 @@ pub(crate) fn run(
             ((f64::from(n) * scale).round() as u32).max(1)
         }
     };
+    let support = CallCentre::new(
+        SimTime::EPOCH,
+        support_shifts([
+            (sup.day_shift_starts, scale_agents(sup.agents_day)),
+            (sup.evening_shift_starts, scale_agents(sup.agents_evening)),
+            (sup.night_shift_starts, scale_agents(sup.agents_night)),
+        ])?,
+        Weekday::ALL[weekday_index(cal.start)],
+    );
 
     let mut need_rates = vec![[0.0f64; 8]; MAX_AGE * 4];
     for (key, rates) in need_rates.iter_mut().enumerate() {
@@ -353,17 +389,7 @@ pub(crate) fn run(
         cal,
         citizens: pop.citizens,
         cs,
-        support: SupportLine::new(),
-        agents: [
-            scale_agents(sup.agents_day),
-            scale_agents(sup.agents_evening),
-            scale_agents(sup.agents_night),
-        ],
-        shift_hours: [
-            sup.day_shift_starts,
-            sup.evening_shift_starts,
-            sup.night_shift_starts,
-        ],
+        support,
         rng: Streams {
             decisions: streams.stream("decisions"),
             needs: streams.stream("needs"),
@@ -462,9 +488,9 @@ impl Model<'_> {
             }
         }
         self.renumber_by_first_event(sched)?;
-        self.support.set_agents(self.agents[2]);
-        let first_shift = SimTime::EPOCH + SimDuration::from_hours(u64::from(self.shift_hours[0]));
-        self.at(sched, first_shift, Ev::Shift(0))?;
+        if let Some(first_shift) = self.support.next_shift_change(now) {
+            self.at(sched, first_shift, Ev::ShiftChange)?;
+        }
         for (rule, day) in [
             (0u8, self.cal.key_cards_only_at_citizen_service),
             (1u8, self.cal.nemid_support_closes),
@@ -514,20 +540,22 @@ impl Model<'_> {
                     }
                 }
                 Ev::CallArrive(c, r) => self.on_call_arrive(sched, c, r, now)?,
-                Ev::CallAbandon(c) => self.on_call_abandon(sched, c, now)?,
                 Ev::CallEnd(c, r) => self.on_call_end(sched, c, r, now)?,
-                Ev::Shift(k) => {
-                    self.support.set_agents(self.agents[k as usize]);
-                    self.answer_waiting(sched, now)?;
-                    let next = (k + 1) % 3;
-                    let mut at = SimTime::from_day(now.day())
-                        + SimDuration::from_hours(u64::from(self.shift_hours[next as usize]));
-                    if at <= now {
-                        at += SimDuration::from_days(1);
+                Ev::ShiftChange => {
+                    let mut hung_up = Vec::new();
+                    let answered = self.support.shift_change(now, |a| hung_up.push(a));
+                    self.on_hang_ups(sched, hung_up, now)?;
+                    for s in answered {
+                        self.start_call(sched, s.customer, now, s.waited)?;
                     }
-                    self.at(sched, at, Ev::Shift(next))?;
+                    if let Some(at) = self.support.next_shift_change(now) {
+                        self.at(sched, at, Ev::ShiftChange)?;
+                    }
                 }
                 Ev::DayEnd(d) => {
+                    let mut hung_up = Vec::new();
+                    self.support.hang_up_expired(now, |a| hung_up.push(a));
+                    self.on_hang_ups(sched, hung_up, now)?;
                     self.close_day(d);
                     progress(f64::from(d + 1) / f64::from(self.cal.days));
                     if d + 1 < self.cal.days {
@@ -1309,20 +1337,23 @@ impl Model<'_> {
         let sup = &self.sc.capacities.support;
         let patience =
             SimDuration::from_minutes_f64(self.rng.support.exponential(sup.patience_minutes));
-        match self.support.arrive(c, r, now, patience) {
-            CallStart::Answered => self.start_call(sched, c, r, now, SimDuration::ZERO),
-            CallStart::Queued { deadline } => {
-                self.at(sched, deadline, Ev::CallAbandon(c))?;
-                Ok(())
-            }
+        let caller = Caller {
+            citizen: c,
+            reason: r,
+        };
+        match self.support.call(now, caller, Some(patience)) {
+            Some(caller) => self.start_call(sched, caller, now, SimDuration::ZERO),
+            None => Ok(()),
         }
     }
 
     fn start_call(
         &mut self,
         sched: &mut Scheduler<Ev>,
-        c: u32,
-        r: u8,
+        Caller {
+            citizen: c,
+            reason: r,
+        }: Caller,
         now: SimTime,
         waited: SimDuration,
     ) -> Result<(), PolicyError> {
@@ -1337,30 +1368,39 @@ impl Model<'_> {
         Ok(())
     }
 
-    fn answer_waiting(
+    /// Callers the line found had hung up (at `left`, their patience's end; the line notices
+    /// when an agent frees up, at a shift change or at the end of the day, see
+    /// [`crate::resources::MultiServerQueue`]).
+    fn on_hang_ups(
         &mut self,
         sched: &mut Scheduler<Ev>,
+        hung_up: Vec<Abandoned<Caller>>,
         now: SimTime,
     ) -> Result<(), PolicyError> {
-        while let Some((c, r, waited)) = self.support.answer_next(now) {
-            self.start_call(sched, c, r, now, waited)?;
+        for a in hung_up {
+            self.on_hang_up(sched, a.customer, a.left, now)?;
         }
         Ok(())
     }
 
-    fn on_call_abandon(
+    /// A caller who gave up waiting at `left`, noticed by the line at `now`.
+    fn on_hang_up(
         &mut self,
         sched: &mut Scheduler<Ev>,
-        c: u32,
+        Caller {
+            citizen: c,
+            reason: r,
+        }: Caller,
+        left: SimTime,
         now: SimTime,
     ) -> Result<(), PolicyError> {
-        let Some(r) = self.support.abandon(c, now) else {
-            return Ok(());
-        };
         self.today.abandoned += 1;
         let sup = &self.sc.capacities.support;
         if self.rng.support.bernoulli(sup.redial) {
-            let at = self.waking_time(now + SimDuration::from_hours_f64(sup.redial_after_hours));
+            // Redial counts from the hang-up; it is scheduled no earlier than when the line
+            // noticed it, which is seldom more than a call's length later.
+            let redial = (left + SimDuration::from_hours_f64(sup.redial_after_hours)).max(now);
+            let at = self.waking_time(redial);
             if at < self.end {
                 self.at(sched, at, Ev::CallArrive(c, r))?;
                 return Ok(());
@@ -1381,7 +1421,12 @@ impl Model<'_> {
         r: u8,
         now: SimTime,
     ) -> Result<(), PolicyError> {
-        self.support.finish();
+        let mut hung_up = Vec::new();
+        let next = self.support.call_ended(now, |a| hung_up.push(a));
+        self.on_hang_ups(sched, hung_up, now)?;
+        if let Some(s) = next {
+            self.start_call(sched, s.customer, now, s.waited)?;
+        }
         self.citizens[c as usize].status &= !status::IN_CALL;
         let z = self.citizens[c as usize];
         if r == reason::RECOVERY && z.status & status::MITID_DOWN != 0 {
@@ -1404,7 +1449,7 @@ impl Model<'_> {
                 self.recover(sched, c, now)?;
             }
         }
-        self.answer_waiting(sched, now)
+        Ok(())
     }
 
     // ----- reporting -------------------------------------------------------------------------
