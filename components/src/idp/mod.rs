@@ -40,7 +40,7 @@
 //!
 //! ## Control listener (the lab only)
 //! `/admin/...` is the identity admin API (`ADMIN_API.md`, [`admin`]); `/control/...` scripts
-//! logins and misbehaviour ([`control`]): every script is keyed to one login (client + state,
+//! logins and misbehaviour (`CONTROL_API.md`, [`control`]): every script is keyed to one login (client + state,
 //! a test user, or a login id), never global; only key rotation and endpoint faults are global by
 //! nature.
 //!
