@@ -2,6 +2,9 @@
 //! support line. Every call carries the configured timeout; failures are [`NeighbourError`]s
 //! naming the IdP.
 
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
 use crate::cpr::{JsonCaller, NeighbourError};
 use crate::idp::admin::{
     AddAuthenticatorRequest, AuthenticatorIssued, CreateIdentityRequest, Ial, IdentityView,

@@ -33,6 +33,9 @@
 //!
 //! "Now" is the shared [`LabClock`].
 
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
 pub mod idp_admin;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -159,7 +162,10 @@ impl Counter {
             )));
         };
         let time = start.time();
-        if time.second() != 0 || time.nanosecond() != 0 || time.minute() % self.slot_minutes != 0 {
+        if time.second() != 0
+            || time.nanosecond() != 0
+            || !time.minute().is_multiple_of(self.slot_minutes)
+        {
             return Err(ApiError::invalid_request(format!(
                 "field start: appointments start on the {}-minute grid",
                 self.slot_minutes
@@ -354,7 +360,8 @@ impl CitizenService {
     ///
     /// # Panics
     /// If the compiled-in municipality fixture does not parse (caught by the unit tests).
-    #[must_use]
+    // The integrator-facing constructor convention of every component: `X::new(config) -> Router`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(config: CitizenServiceConfig) -> Router {
         let fixtures = Fixtures::embedded().expect("embedded fixtures parse (unit-tested)");
         let counters = fixtures

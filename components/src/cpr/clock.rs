@@ -5,6 +5,9 @@
 //! never read the wall clock directly: they share one `LabClock`, which either follows the wall
 //! clock with an adjustable offset or stands still at a chosen instant until advanced.
 
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

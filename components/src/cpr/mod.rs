@@ -26,6 +26,9 @@
 //!
 //! Ages in queries are computed on the shared [`LabClock`]'s today.
 
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
 pub mod clock;
 pub mod number;
 pub mod population;
@@ -126,9 +129,10 @@ impl CprRegister {
     /// # Panics
     /// If the fixtures compiled into the crate do not parse (a build defect caught by the unit
     /// tests), or `population` exceeds [`MAX_POPULATION`].
-    #[must_use]
+    // The integrator-facing constructor convention of every component: `X::new(config) -> Router`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(config: CprConfig) -> Router {
-        let state = Self::generate(&config);
+        let state = Self::generate(config);
         let router = Router::new()
             .route("/persons", get(list_persons).post(add_person))
             .route("/persons/{cpr}", get(get_person))
@@ -140,7 +144,7 @@ impl CprRegister {
         service::standard("cpr", router)
     }
 
-    fn generate(config: &CprConfig) -> Register {
+    fn generate(config: CprConfig) -> Register {
         assert!(
             config.population <= MAX_POPULATION,
             "CPR register population {} exceeds {MAX_POPULATION}",
@@ -154,7 +158,7 @@ impl CprRegister {
             generator: PersonGenerator::new(fixtures.clone(), config.seed, config.reference_date),
             questions: QuestionBank::new(fixtures, config.seed, config.reference_date),
             added: 0,
-            clock: config.clock.clone(),
+            clock: config.clock,
         };
         for _ in 0..config.population {
             let person = register

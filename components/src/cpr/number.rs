@@ -91,6 +91,9 @@ impl CprNumber {
     }
 
     /// The birth date the number encodes.
+    ///
+    /// # Panics
+    /// Never: parsing refuses numbers whose first six digits are not a real date.
     #[must_use]
     pub fn birth_date(&self) -> NaiveDate {
         self.decode_date()

@@ -8,6 +8,9 @@
 //! `azp` is the client id; `exp` in the future and `iat` not in the future (token age is bounded by `exp`), both with a small
 //! clock skew; `nonce` equals the login's nonce; `sub` present.
 
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
 use std::collections::BTreeSet;
 
 use base64::Engine;
@@ -189,10 +192,10 @@ fn jwk_bytes(key: &Value, member: &str) -> Result<Vec<u8>, TokenError> {
 }
 
 fn ec_key(key: &Value) -> Result<p256::PublicKey, TokenError> {
+    use p256::elliptic_curve::sec1::FromEncodedPoint;
     if key.get("crv").and_then(Value::as_str) != Some("P-256") {
         return Err(TokenError::BadKey("EC key is not on P-256".into()));
     }
-    use p256::elliptic_curve::sec1::FromEncodedPoint;
     let coordinate = |name: &str| -> Result<p256::FieldBytes, TokenError> {
         let bytes: [u8; 32] = jwk_bytes(key, name)?
             .try_into()

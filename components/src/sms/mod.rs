@@ -20,6 +20,9 @@
 //!
 //! Phone numbers are Danish: `+45` and 8 digits (an 8-digit number gets `+45` added).
 
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -139,7 +142,8 @@ pub struct SmsGateway;
 
 impl SmsGateway {
     /// The gateway's router, with the house rules of [`crate::service::standard`].
-    #[must_use]
+    // The integrator-facing constructor convention of every component: `X::new(config) -> Router`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(config: SmsConfig) -> Router {
         let state: Shared = Arc::new(Mutex::new(GatewayState {
             clock: config.clock,

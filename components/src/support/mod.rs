@@ -21,7 +21,11 @@
 //!
 //! "Now" is the shared [`LabClock`].
 
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -132,7 +136,8 @@ pub struct SupportLine;
 
 impl SupportLine {
     /// The service's router (with [`crate::service::standard`]).
-    #[must_use]
+    // The integrator-facing constructor convention of every component: `X::new(config) -> Router`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(config: SupportConfig) -> Router {
         let http = http_client(config.http_timeout);
         let line = Arc::new(Line {
@@ -223,13 +228,10 @@ async fn open_call(
     let questions = line.cpr.open_questions(&cpr, None).await?;
     let mut id_bytes = [0u8; 12];
     OsRng.fill_bytes(&mut id_bytes);
-    let call_id = format!(
-        "call-{}",
-        id_bytes
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let call_id = id_bytes.iter().fold(String::from("call-"), |mut id, b| {
+        let _ = write!(id, "{b:02x}");
+        id
+    });
     let mut calls = line.calls();
     calls.0.insert(
         call_id.clone(),

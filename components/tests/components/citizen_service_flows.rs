@@ -1,6 +1,9 @@
 //! Citizen Service through its API: booking, proofing (documents + questions, witness rules),
 //! issuing MitID at IAL High, P codes, and failing neighbours (wiremock CPR register).
 
+// MitID, IdP and CPR are names in these docs, not code.
+#![allow(clippy::doc_markdown)]
+
 use std::time::Duration;
 
 use mitid_components::citizen_service::{CitizenService, CitizenServiceConfig};

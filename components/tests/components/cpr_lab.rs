@@ -2,6 +2,9 @@
 //! reference SP): every service on its own loopback listener, wired like the embedded runtime,
 //! on one fixed clock (Wednesday 1 March 2023, 09:00 UTC), and small helpers.
 
+// MitID, IdP and CPR are names in these docs, not code.
+#![allow(clippy::doc_markdown)]
+
 use std::collections::BTreeMap;
 
 use mitid_components::citizen_service::{CitizenService, CitizenServiceConfig};

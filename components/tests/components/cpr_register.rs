@@ -1,6 +1,9 @@
 //! The CPR register through its HTTP API: lookups, determinism, proofing questions, malformed
 //! input.
 
+// MitID, IdP and CPR are names in these docs, not code.
+#![allow(clippy::doc_markdown)]
+
 use mitid_components::cpr::{Challenge, CprConfig, CprNumber, CprRegister, LabClock, Person};
 use proptest::prelude::*;
 use serde_json::json;

@@ -2,6 +2,9 @@
 //! `/me` before and after, logout, and one test per flaw: the flawed SP accepts what the correct
 //! one refuses (or, for `never-refresh-jwks`, refuses what it must accept).
 
+// MitID, IdP and CPR are names in these docs, not code.
+#![allow(clippy::doc_markdown)]
+
 use mitid_components::idp::admin::{Ial, PersonRef};
 use mitid_components::reference_sp::Flaw;
 use mitid_components::service::RunningService;

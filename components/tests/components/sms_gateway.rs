@@ -1,5 +1,8 @@
 //! The SMS gateway: records what it delivers, per phone; drops or fails on demand.
 
+// MitID, IdP and CPR are names in these docs, not code.
+#![allow(clippy::doc_markdown)]
+
 use mitid_components::cpr::LabClock;
 use mitid_components::sms::{SmsClient, SmsConfig, SmsError, SmsGateway};
 use proptest::prelude::*;

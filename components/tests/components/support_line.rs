@@ -1,6 +1,9 @@
 //! The support line: identify a caller, send a temporary PIN or the user ID by SMS (with the
 //! 5-day phone rule), reset the code-display password, and report a failing SMS gateway.
 
+// MitID, IdP and CPR are names in these docs, not code.
+#![allow(clippy::doc_markdown)]
+
 use std::time::Duration;
 
 use mitid_components::cpr::{Challenge, LabClock, Person};
