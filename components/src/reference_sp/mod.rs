@@ -296,8 +296,8 @@ pub const SELF_SERVICES: [SelfService; 6] = [
     },
 ];
 
-/// Configuration of the reference SP.
-#[derive(Debug, Clone)]
+/// Configuration of the reference SP. `Debug` leaves the client secret out.
+#[derive(Clone)]
 pub struct SpConfig {
     /// The SP's own base URL as browsers reach it, without trailing slash.
     pub base_url: String,
@@ -311,6 +311,20 @@ pub struct SpConfig {
     /// Timeout of every call to the IdP.
     pub http_timeout: Duration,
     pub clock: LabClock,
+}
+
+impl fmt::Debug for SpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpConfig")
+            .field("base_url", &self.base_url)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("flaws", &self.flaws)
+            .field("scope", &self.scope)
+            .field("http_timeout", &self.http_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Path of the redirect URI.
@@ -1243,6 +1257,14 @@ mod tests {
         }
         assert!(Flaw::ALL.len() >= 12);
         assert!("skip-everything".parse::<Flaw>().is_err());
+    }
+
+    #[test]
+    fn debug_output_leaves_the_client_secret_out() {
+        let config = SpConfig::new("http://sp", "http://idp", "client", "s3cret-value");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+        assert!(shown.contains("client"), "{shown}");
     }
 
     #[test]
