@@ -419,3 +419,60 @@ fn every_flaw_is_listed_with_a_description() {
         assert_eq!(flaw.name().parse::<Flaw>(), Ok(flaw));
     }
 }
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Malformed requests to every SP endpoint get a JSON error, never a panic or a 500 (no IdP
+    /// runs here, so a well-formed login may end in 502).
+    #[test]
+    fn malformed_requests_get_json_errors(
+        query in "[ -~]{0,60}",
+        segment in "[a-zA-Z0-9%\\-._~]{1,20}",
+        form in "[ -~]{0,80}",
+    ) {
+        runtime().block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let base = format!("http://{}", listener.local_addr().expect("addr"));
+            let config = mitid_components::reference_sp::SpConfig::new(&base, "http://127.0.0.1:9", "c", "s");
+            let sp = mitid_components::service::spawn(listener, mitid_components::reference_sp::ReferenceSp::new(config))
+                .expect("spawn");
+            let b = browser();
+            let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+            let requests = [
+                b.get(format!("{base}/login?loa={encoded}")),
+                b.get(format!("{base}/login?return_to={encoded}")),
+                b.get(format!("{base}/callback?state={encoded}&code={segment}")),
+                b.get(format!("{base}/services/{segment}")),
+                b.get(format!("{base}/me")),
+                b.post(format!("{base}/backchannel-logout"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form.clone()),
+                b.post(format!("{base}/backchannel-logout"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("logout_token={encoded}")),
+            ];
+            for request in requests {
+                let r = request.send().await.expect("send");
+                let status = r.status().as_u16();
+                let text = r.text().await.expect("body");
+                proptest::prop_assert!(status != 500, "status 500 for {query:?} / {segment:?} / {form:?}: {text}");
+                if status >= 400 {
+                    let json: Value = serde_json::from_str(&text)
+                        .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("not JSON ({e}): {text}")))?;
+                    proptest::prop_assert!(json["error"].is_string(), "{text}");
+                }
+            }
+            sp.shutdown().await;
+            Ok(())
+        })?;
+    }
+}
