@@ -1,10 +1,281 @@
-//! `mitid-lab bench` (being built).
+//! `mitid-lab bench`: measure the lab.
+//!
+//! `bench flows` drives complete OIDC logins against the embedded stack: authorization request
+//! in the IdP's headless mode (`login_hint=test:<user>`, PKCE S256) → code from the redirect →
+//! token request (`client_secret_basic`) → userinfo with the access token. It prints flows per
+//! second and the p50/p99 latency of one whole login. Every step's answer is checked; a single
+//! wrong answer fails the run (exit 1) with the exchange that went wrong.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mitid_components::runtime::{self, Component, LabClient, StackOptions};
+use sha2::Digest as _;
+
+use super::BadInput;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`mitid-lab bench` is not built yet")
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Complete logins per second against the embedded components.
+    Flows(FlowsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FlowsArgs {
+    /// Logins to time (after a warm-up of min(1000, flows/10)).
+    #[arg(long, default_value_t = 20_000)]
+    flows: usize,
+    /// Logins in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Worker threads of the components' runtime (the bench's client gets one thread).
+    #[arg(long, default_value_t = 2)]
+    server_threads: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Flows(flows) => run_flows(&flows),
+    }
+}
+
+fn run_flows(args: &FlowsArgs) -> anyhow::Result<ExitCode> {
+    if args.flows == 0 || args.concurrency == 0 || args.server_threads == 0 {
+        return Err(BadInput(
+            "--flows, --concurrency and --server-threads must be at least 1".to_owned(),
+        )
+        .into());
+    }
+    let options = StackOptions {
+        worker_threads: args.server_threads,
+        population: 200,
+        // The same few persons log in thousands of times a second: lift the per-person lockout
+        // (it has its own tests) so the bench measures the login path, not the defence.
+        login_rate_limit: Some(u32::MAX),
+        ..StackOptions::default()
+    };
+    let stack = runtime::embedded::start(options).context("starting the embedded components")?;
+    let users: Vec<String> = stack
+        .identities()
+        .iter()
+        .map(|identity| identity.user_id.clone())
+        .collect();
+    anyhow::ensure!(
+        !users.is_empty(),
+        "the stack has no test identities to log in"
+    );
+    let target = Arc::new(Target {
+        issuer: stack.url(Component::Idp).to_owned(),
+        client: stack.lab_client().clone(),
+        users,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(args.concurrency)
+            .build()
+            .context("building the HTTP client")?,
+    });
+
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let warm_up = (args.flows / 10).clamp(1, 1_000);
+    client_runtime
+        .block_on(drive(Arc::clone(&target), warm_up, args.concurrency))
+        .context("warm-up")?;
+    let started = Instant::now();
+    let mut latencies = client_runtime
+        .block_on(drive(Arc::clone(&target), args.flows, args.concurrency))
+        .context("timed run")?;
+    let elapsed = started.elapsed();
+    stack.shutdown().context("stopping the components")?;
+
+    latencies.sort_unstable();
+    let mut report = String::new();
+    writeln!(
+        report,
+        "bench flows: {} complete logins (authorize → code → token → userinfo), concurrency {}, {} server threads",
+        args.flows, args.concurrency, args.server_threads
+    )?;
+    writeln!(report, "  elapsed      {:.3} s", elapsed.as_secs_f64())?;
+    writeln!(
+        report,
+        "  flows/s      {:.0}",
+        args.flows as f64 / elapsed.as_secs_f64()
+    )?;
+    writeln!(
+        report,
+        "  latency p50  {:.2} ms",
+        millis(percentile(&latencies, 0.50))
+    )?;
+    writeln!(
+        report,
+        "  latency p99  {:.2} ms",
+        millis(percentile(&latencies, 0.99))
+    )?;
+    writeln!(
+        report,
+        "  latency max  {:.2} ms",
+        millis(latencies.last().copied().unwrap_or_default())
+    )?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1_000.0
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], quantile: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (quantile * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+struct Target {
+    issuer: String,
+    client: LabClient,
+    users: Vec<String>,
+    http: reqwest::Client,
+}
+
+/// Runs `flows` logins with `concurrency` in flight; returns each login's latency.
+async fn drive(
+    target: Arc<Target>,
+    flows: usize,
+    concurrency: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.min(flows) {
+        let target = Arc::clone(&target);
+        let next = Arc::clone(&next);
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= flows {
+                    return Ok::<_, anyhow::Error>(latencies);
+                }
+                let started = Instant::now();
+                login(&target, index)
+                    .await
+                    .with_context(|| format!("login {index}"))?;
+                latencies.push(started.elapsed());
+            }
+        });
+    }
+    let mut all = Vec::with_capacity(flows);
+    while let Some(joined) = workers.join_next().await {
+        all.extend(joined.context("a bench worker panicked")??);
+    }
+    Ok(all)
+}
+
+/// One complete login; every answer is checked.
+async fn login(target: &Target, index: usize) -> anyhow::Result<()> {
+    let user = &target.users[index % target.users.len()];
+    let state = format!("bench-state-{index}");
+    let nonce = format!("bench-nonce-{index}");
+    let verifier = format!("bench-pkce-verifier-{index:020}-{}", "v".repeat(20));
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let client = &target.client;
+
+    let authorize = target
+        .http
+        .get(format!("{}/authorize", target.issuer))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("scope", "openid mitid"),
+            ("state", state.as_str()),
+            ("nonce", nonce.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("login_hint", &format!("test:{user}")),
+        ])
+        .send()
+        .await
+        .context("authorization request")?;
+    let status = authorize.status();
+    let location = authorize
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let Some(location) = location.filter(|_| status.is_redirection()) else {
+        let body = authorize.text().await.unwrap_or_default();
+        anyhow::bail!("authorization for {user}: expected a redirect, got {status}: {body}");
+    };
+    let redirect = url::Url::parse(&location).with_context(|| format!("redirect {location:?}"))?;
+    let mut code = None;
+    let mut returned_state = None;
+    for (key, value) in redirect.query_pairs() {
+        match key.as_ref() {
+            "code" => code = Some(value.into_owned()),
+            "state" => returned_state = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let Some(code) = code else {
+        anyhow::bail!("authorization for {user}: redirect without a code: {location}");
+    };
+    anyhow::ensure!(
+        returned_state.as_deref() == Some(state.as_str()),
+        "state not echoed: {location}"
+    );
+
+    let token = target
+        .http
+        .post(format!("{}/token", target.issuer))
+        .basic_auth(&client.client_id, Some(&client.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .context("token request")?;
+    let status = token.status();
+    let body: serde_json::Value = token.json().await.context("token response body")?;
+    anyhow::ensure!(status.is_success(), "token for {user}: {status}: {body}");
+    let access_token = body["access_token"]
+        .as_str()
+        .with_context(|| format!("no access_token in {body}"))?;
+    anyhow::ensure!(
+        body["id_token"].is_string(),
+        "token for {user}: no id_token in {body}"
+    );
+
+    let userinfo = target
+        .http
+        .get(format!("{}/userinfo", target.issuer))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .context("userinfo request")?;
+    let status = userinfo.status();
+    let claims: serde_json::Value = userinfo.json().await.context("userinfo body")?;
+    anyhow::ensure!(
+        status.is_success() && claims["sub"].is_string(),
+        "userinfo for {user}: {status}: {claims}"
+    );
+    Ok(())
 }

@@ -33,11 +33,13 @@ use std::net::SocketAddr;
 
 use axum::Router;
 
+use crate::citizen_service::{CitizenService, CitizenServiceConfig};
 use crate::cpr::{CprConfig, CprRegister, Fixtures, LabClock, PersonGenerator, PersonRequest};
 use crate::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
 use crate::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig, RateLimit};
 use crate::reference_sp::{Flaw, ReferenceSp, SpConfig};
 use crate::sms::{SmsConfig, SmsGateway};
+use crate::support::{SupportConfig, SupportLine};
 
 pub use stack::{RuntimeKind, Stack};
 
@@ -255,7 +257,8 @@ fn builder(component: Component) -> Option<Builder> {
         Component::Sms => Some(build_sms),
         Component::Idp => Some(build_idp),
         Component::ReferenceSp => Some(build_reference_sp),
-        Component::CitizenService | Component::Support => None,
+        Component::CitizenService => Some(build_citizen_service),
+        Component::Support => Some(build_support),
     }
 }
 
@@ -317,6 +320,34 @@ fn build_idp(wiring: &Wiring, options: &StackOptions) -> Result<ComponentRouters
         (Endpoint::Public, public),
         (Endpoint::Control, control),
     ])
+}
+
+fn build_citizen_service(
+    wiring: &Wiring,
+    options: &StackOptions,
+) -> Result<ComponentRouters, RuntimeError> {
+    let needed_by = Component::CitizenService;
+    let mut config = CitizenServiceConfig::new(
+        wiring.require(needed_by, Component::Cpr, Endpoint::Public)?,
+        wiring.require(needed_by, Component::Idp, Endpoint::Control)?,
+    );
+    config.seed = options.seed;
+    config.clock = options.clock.clone();
+    Ok(vec![(Endpoint::Public, CitizenService::new(config))])
+}
+
+fn build_support(
+    wiring: &Wiring,
+    options: &StackOptions,
+) -> Result<ComponentRouters, RuntimeError> {
+    let needed_by = Component::Support;
+    let mut config = SupportConfig::new(
+        wiring.require(needed_by, Component::Cpr, Endpoint::Public)?,
+        wiring.require(needed_by, Component::Idp, Endpoint::Control)?,
+        wiring.require(needed_by, Component::Sms, Endpoint::Public)?,
+    );
+    config.clock = options.clock.clone();
+    Ok(vec![(Endpoint::Public, SupportLine::new(config))])
 }
 
 /// Client id of the reference service provider at the IdP.
