@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => cli::simulate::run(args),
-        Command::Compare(args) => cli::simulate::compare::run(args),
+        Command::Compare(args) => cli::simulate::compare::run(&args),
         Command::Components(args) => cli::components::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Certify(args) => cli::certify::run(args),

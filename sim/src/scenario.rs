@@ -328,9 +328,10 @@ impl fmt::Display for ScenarioError {
         match &self.kind {
             ScenarioErrorKind::Syntax(message) => write!(f, ": YAML syntax error: {message}"),
             ScenarioErrorKind::UnknownField => write!(f, ": unknown field"),
-            ScenarioErrorKind::BadValue(message) => write!(f, ": {message}"),
+            ScenarioErrorKind::BadValue(message) | ScenarioErrorKind::BadOverride(message) => {
+                write!(f, ": {message}")
+            }
             ScenarioErrorKind::Invalid(message) => write!(f, ": invalid: {message}"),
-            ScenarioErrorKind::BadOverride(message) => write!(f, ": {message}"),
         }
     }
 }
@@ -429,10 +430,10 @@ impl ScenarioDocument {
 
     /// Adds a top-level field the file leaves out (e.g. the default `kind`).
     pub fn insert_top_level_default(&mut self, key: &str, value: Value) {
-        if let Value::Mapping(map) = &mut self.value {
-            if !map.contains_key(key) {
-                map.insert(Value::String(key.to_owned()), value);
-            }
+        if let Value::Mapping(map) = &mut self.value
+            && !map.contains_key(key)
+        {
+            map.insert(Value::String(key.to_owned()), value);
         }
     }
 
@@ -580,8 +581,9 @@ pub struct Overrides {
 /// A typed, validated scenario of either kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scenario {
-    /// `kind: policy` (the default): a synthetic Denmark through the NemID phase-out.
-    Policy(crate::policy::PolicyScenario),
+    /// `kind: policy` (the default): a synthetic Denmark through the `NemID` phase-out.
+    // Boxed: the policy scenario is far larger than the queue one.
+    Policy(Box<crate::policy::PolicyScenario>),
     /// `kind: queue`: one queue, to check the kernel against queueing theory.
     Queue(crate::queue_model::QueueScenario),
 }
@@ -678,7 +680,7 @@ pub fn load(file: &str, text: &str, overrides: &Overrides) -> Result<Scenario, S
                     &items,
                 ),
             })?;
-            Ok(Scenario::Policy(policy))
+            Ok(Scenario::Policy(Box::new(policy)))
         }
         "queue" => {
             if let Some(size) = overrides.population {
@@ -709,7 +711,7 @@ pub fn load(file: &str, text: &str, overrides: &Overrides) -> Result<Scenario, S
     }
 }
 
-/// serde_yaml appends ` at line L column C`; the loader prints the line itself.
+/// `serde_yaml` appends ` at line L column C`; the loader prints the line itself.
 fn strip_location(message: &str) -> String {
     match message.find(" at line ") {
         Some(at) => message[..at].to_owned(),

@@ -19,8 +19,8 @@ calendar:
 
 /// Writes `text` as `file_name` in a fresh folder, runs `simulate` on it with `extra` flags and
 /// an `--out` inside the folder, and checks that the run failed without leaving files.
-fn simulate_bad(test: &str, file_name: &str, text: &str, extra: &[&str]) -> Run {
-    let dir = scratch_dir(test);
+fn simulate_bad(test_name: &str, file_name: &str, text: &str, extra: &[&str]) -> Run {
+    let dir = scratch_dir(test_name);
     let scenario = dir.join(file_name);
     std::fs::write(&scenario, text).unwrap();
     let out = dir.join("out");
@@ -39,7 +39,7 @@ fn assert_no_output(dir: &Path, result: &Run) {
     let leftovers: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.ends_with(".yaml"))
+        .filter(|name| Path::new(name).extension().is_none_or(|ext| ext != "yaml"))
         .collect();
     assert!(leftovers.is_empty(), "a failed run left {leftovers:?}\n{}", result.describe());
 }

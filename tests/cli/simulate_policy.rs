@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::{Run, run, scratch_dir};
 
-/// A short period around the NemID shutdown keeps the test fast; the full calendar applies.
+/// A short period around the `NemID` shutdown keeps the test fast; the full calendar applies.
 const SCENARIO: &str = "\
 kind: policy
 name: cli-policy

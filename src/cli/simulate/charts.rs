@@ -133,9 +133,7 @@ pub fn human(value: f64) -> String {
     } else {
         (value, "")
     };
-    let text = if scaled.fract().abs() < 1e-9 {
-        format!("{scaled:.0}")
-    } else if scaled.abs() >= 100.0 {
+    let text = if scaled.fract().abs() < 1e-9 || scaled.abs() >= 100.0 {
         format!("{scaled:.0}")
     } else if scaled.abs() >= 10.0 {
         format!("{scaled:.1}")

@@ -2,7 +2,7 @@
 //!
 //! A what-if is two `simulate` runs of the same scenario, one with an override. This reads
 //! both report folders (their `timeseries.csv` and `summary.json`), draws the figures a planner
-//! compares (MitID adoption, citizens left without a working eID, the Citizen Service queue and
+//! compares (`MitID` adoption, citizens left without a working eID, the Citizen Service queue and
 //! failed logins) for both runs on one date axis, and prints the differences on each milestone.
 
 use std::collections::BTreeSet;
@@ -88,7 +88,7 @@ fn aligned(run: &RunData, column: &str, dates: &[String]) -> Vec<f64> {
         .collect()
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: &Args) -> Result<ExitCode> {
     let baseline = read_run(&args.baseline)?;
     let what_if = read_run(&args.what_if)?;
     let dates: Vec<String> = baseline

@@ -153,6 +153,8 @@ fn series<'t>(table: &'t DailyTable, names: &[(&str, &str)]) -> Vec<Series<'t>> 
         .collect()
 }
 
+// One declarative list of the four charts and their panels; splitting it would scatter them.
+#[allow(clippy::too_many_lines)]
 fn charts(
     table: &DailyTable,
     age_bands: &[String],

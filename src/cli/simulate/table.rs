@@ -29,11 +29,14 @@ pub fn band_suffix(band: &str) -> String {
         .collect()
 }
 
+/// A count column: its name and how to read it off a day.
+type CountPick = (&'static str, fn(&DayRow) -> u32);
+
 impl DailyTable {
     /// The policy model's days; the required columns come first, in the documented order.
     #[must_use]
     pub fn from_days(days: &[DayRow], age_bands: &[String]) -> Self {
-        let counts: [(&str, fn(&DayRow) -> u32); 6] = [
+        let counts: [CountPick; 6] = [
             ("mitid_users", |d| d.mitid_users),
             ("mitid_users_15plus", |d| d.mitid_users_15plus),
             ("nemid_only", |d| d.nemid_only),
@@ -50,7 +53,7 @@ impl DailyTable {
         columns.push(figure_column(days, "support_mean_wait_minutes", |d| {
             d.support_mean_wait_minutes
         }));
-        let more_counts: [(&str, fn(&DayRow) -> u32); 7] = [
+        let more_counts: [CountPick; 7] = [
             ("failed_logins", |d| d.failed_logins),
             ("new_mitid", |d| d.new_mitid),
             ("citizen_service_requests", |d| d.citizen_service_requests),
