@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "mitid-lab", version, about = "Simulation and conformance test lab for MitID and the NemID retirement")]
+#[command(
+    name = "mitid-lab",
+    version,
+    about = "Simulation and conformance test lab for MitID and the NemID retirement"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -19,7 +19,10 @@ pub struct BadInput(pub String);
 /// Prints the error chain and picks the exit code: 2 for [`BadInput`], 1 otherwise.
 pub fn report_error(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {err:#}");
-    if err.chain().any(|cause| cause.downcast_ref::<BadInput>().is_some()) {
+    if err
+        .chain()
+        .any(|cause| cause.downcast_ref::<BadInput>().is_some())
+    {
         ExitCode::from(2)
     } else {
         ExitCode::from(1)

@@ -50,8 +50,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let file = args.scenario.display().to_string();
     let text = std::fs::read_to_string(&args.scenario)
         .map_err(|err| BadInput(format!("{file}: cannot read the scenario: {err}")))?;
-    let overrides = Overrides { sets: args.sets, population: args.population, seed: args.seed };
-    let loaded = scenario::load(&file, &text, &overrides).map_err(|err| BadInput(err.to_string()))?;
+    let overrides = Overrides {
+        sets: args.sets,
+        population: args.population,
+        seed: args.seed,
+    };
+    let loaded =
+        scenario::load(&file, &text, &overrides).map_err(|err| BadInput(err.to_string()))?;
     let out_dir = args.out.unwrap_or_else(|| default_out_dir(&loaded));
     let load_seconds = started.elapsed().as_secs_f64();
 
@@ -74,11 +79,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let mut files: Vec<(String, Vec<u8>)> = vec![
                 ("summary.json".into(), to_json_bytes(&report.summary)?),
                 ("timeseries.csv".into(), report.timeseries_csv.into_bytes()),
-                ("municipalities.csv".into(), report.municipalities_csv.into_bytes()),
+                (
+                    "municipalities.csv".into(),
+                    report.municipalities_csv.into_bytes(),
+                ),
                 ("report.md".into(), report.markdown.into_bytes()),
                 ("report.html".into(), report.html.into_bytes()),
             ];
-            files.extend(report.charts.into_iter().map(|(name, svg)| (name, svg.into_bytes())));
+            files.extend(
+                report
+                    .charts
+                    .into_iter()
+                    .map(|(name, svg)| (name, svg.into_bytes())),
+            );
             Rendered {
                 files,
                 event_count: outcome.event_count,
@@ -156,7 +169,13 @@ fn default_out_dir(loaded: &Scenario) -> PathBuf {
     let name: String = loaded
         .name()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     Path::new("reports").join(format!("{name}-{}", loaded.seed()))
 }
@@ -173,7 +192,9 @@ fn progress_bar(message: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(1000);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed} (eta {eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed} (eta {eta})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(message.to_owned());

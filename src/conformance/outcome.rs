@@ -233,7 +233,10 @@ mod tests {
             0,
             &catalogue,
             vec![
-                scenario(&["SP-TOKEN-ORDER-01"], RawOutcome::Failed("accepted".into())),
+                scenario(
+                    &["SP-TOKEN-ORDER-01"],
+                    RawOutcome::Failed("accepted".into()),
+                ),
                 scenario(&["SP-TOKEN-SIG-01"], RawOutcome::Failed("accepted".into())),
                 scenario(&["SP-LOGIN-01"], RawOutcome::Passed),
                 scenario(

@@ -26,14 +26,23 @@ impl Run {
     /// Asserts the exit code, printing the whole run when it differs.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "unexpected exit code\n{}", self.describe());
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit code\n{}",
+            self.describe()
+        );
         self
     }
 
     /// Asserts that stderr contains `needle`.
     #[track_caller]
     pub fn expect_stderr(&self, needle: &str) -> &Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{}", self.describe());
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.describe()
+        );
         self
     }
 }
@@ -41,8 +50,14 @@ impl Run {
 /// Runs `mitid-lab ARGS` in `dir` (the project root when `None`), without a terminal.
 pub fn run_in(dir: Option<&Path>, args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mitid-lab"));
-    command.args(args).current_dir(dir.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR"))));
-    let Output { status, stdout, stderr } = command
+    command
+        .args(args)
+        .current_dir(dir.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR"))));
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command
         .output()
         .unwrap_or_else(|err| panic!("cannot start mitid-lab {}: {err}", args.join(" ")));
     Run {
@@ -60,16 +75,22 @@ pub fn run(args: &[&str]) -> Run {
 
 /// A fresh empty directory under the target dir for one test, removed first if left over.
 pub fn scratch_dir(test_name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli").join(test_name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(test_name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .unwrap_or_else(|err| panic!("cannot clear {}: {err}", dir.display()));
     }
-    std::fs::create_dir_all(&dir).unwrap_or_else(|err| panic!("cannot create {}: {err}", dir.display()));
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|err| panic!("cannot create {}: {err}", dir.display()));
     dir
 }
 
 /// The path of a file in the project (e.g. `scenarios/demo-100k.yaml`).
 pub fn project_file(relative: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(relative)
+        .display()
+        .to_string()
 }

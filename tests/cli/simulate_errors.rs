@@ -41,17 +41,25 @@ fn assert_no_output(dir: &Path, result: &Run) {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| Path::new(name).extension().is_none_or(|ext| ext != "yaml"))
         .collect();
-    assert!(leftovers.is_empty(), "a failed run left {leftovers:?}\n{}", result.describe());
+    assert!(
+        leftovers.is_empty(),
+        "a failed run left {leftovers:?}\n{}",
+        result.describe()
+    );
 }
 
 #[test]
 fn malformed_yaml_names_file_and_line() {
     let text = "kind: policy\nname: broken\npopulation:\n  size: [1000, 2\n  start: 2023-01-01\n";
     let result = simulate_bad("malformed_yaml", "broken.yaml", text, &[]);
-    result.expect_stderr("broken.yaml:").expect_stderr("YAML syntax error");
+    result
+        .expect_stderr("broken.yaml:")
+        .expect_stderr("YAML syntax error");
     // The parser reports the line where the unclosed list is found to be broken.
     assert!(
-        ["broken.yaml:4", "broken.yaml:5", "broken.yaml:6"].iter().any(|at| result.stderr.contains(at)),
+        ["broken.yaml:4", "broken.yaml:5", "broken.yaml:6"]
+            .iter()
+            .any(|at| result.stderr.contains(at)),
         "no line number near the broken list\n{}",
         result.describe()
     );
@@ -61,7 +69,9 @@ fn malformed_yaml_names_file_and_line() {
 fn unknown_field_names_file_line_and_field() {
     let text = GOOD.replace("  size: 1000\n", "  size: 1000\n  sise: 10\n");
     let result = simulate_bad("unknown_field", "unknown.yaml", &text, &[]);
-    result.expect_stderr("unknown.yaml:6: population.sise").expect_stderr("unknown field");
+    result
+        .expect_stderr("unknown.yaml:6: population.sise")
+        .expect_stderr("unknown field");
 }
 
 #[test]
@@ -82,7 +92,9 @@ fn bad_date_names_file_line_and_field() {
 fn failed_validation_names_file_line_and_field() {
     let text = GOOD.replace("  end: 2023-02-28\n", "  end: 2022-02-28\n");
     let result = simulate_bad("failed_validation", "invalid.yaml", &text, &[]);
-    result.expect_stderr("invalid.yaml:7: population.end").expect_stderr("invalid");
+    result
+        .expect_stderr("invalid.yaml:7: population.end")
+        .expect_stderr("invalid");
 }
 
 #[test]
@@ -101,8 +113,12 @@ fn set_of_an_unknown_field_names_it_and_the_flag() {
 
 #[test]
 fn set_of_a_bad_value_names_the_line_it_replaces() {
-    let result =
-        simulate_bad("set_bad_value", "good.yaml", GOOD, &["--set", "calendar.nemid_shutdown=soon"]);
+    let result = simulate_bad(
+        "set_bad_value",
+        "good.yaml",
+        GOOD,
+        &["--set", "calendar.nemid_shutdown=soon"],
+    );
     result
         .expect_stderr("good.yaml:9: calendar.nemid_shutdown")
         .expect_stderr("--set calendar.nemid_shutdown=soon");
@@ -111,13 +127,18 @@ fn set_of_a_bad_value_names_the_line_it_replaces() {
 #[test]
 fn set_without_a_value_is_rejected() {
     let result = simulate_bad("set_without_value", "good.yaml", GOOD, &["--set", "seed"]);
-    result.expect_stderr("good.yaml").expect_stderr("--set seed").expect_stderr("field.path=value");
+    result
+        .expect_stderr("good.yaml")
+        .expect_stderr("--set seed")
+        .expect_stderr("field.path=value");
 }
 
 #[test]
 fn population_zero_fails_validation_naming_the_flag() {
     let result = simulate_bad("population_zero", "good.yaml", GOOD, &["--population", "0"]);
-    result.expect_stderr("good.yaml:5: population.size").expect_stderr("--population 0");
+    result
+        .expect_stderr("good.yaml:5: population.size")
+        .expect_stderr("--population 0");
 }
 
 #[test]

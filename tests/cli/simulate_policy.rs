@@ -39,7 +39,14 @@ fn simulate(dir: &Path, out: &str, extra: &[&str]) -> (Run, PathBuf) {
     let out = dir.join(out);
     let scenario_arg = scenario.display().to_string();
     let out_arg = out.display().to_string();
-    let mut args = vec!["simulate", &scenario_arg, "--population", "2000", "--out", &out_arg];
+    let mut args = vec![
+        "simulate",
+        &scenario_arg,
+        "--population",
+        "2000",
+        "--out",
+        &out_arg,
+    ];
     args.extend_from_slice(extra);
     let result = run(&args);
     result.expect_code(0);
@@ -47,8 +54,13 @@ fn simulate(dir: &Path, out: &str, extra: &[&str]) -> (Run, PathBuf) {
 }
 
 fn read(path: &Path, result: &Run) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|err| panic!("cannot read {}: {err}\n{}", path.display(), result.describe()))
+    std::fs::read_to_string(path).unwrap_or_else(|err| {
+        panic!(
+            "cannot read {}: {err}\n{}",
+            path.display(),
+            result.describe()
+        )
+    })
 }
 
 #[test]
@@ -67,10 +79,15 @@ fn policy_run_writes_every_report_file() {
         "waits.svg",
         "lockouts.svg",
     ] {
-        assert!(out.join(file).is_file(), "{file} missing\n{}", result.describe());
+        assert!(
+            out.join(file).is_file(),
+            "{file} missing\n{}",
+            result.describe()
+        );
     }
 
-    let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"), &result)).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"), &result)).unwrap();
     let context = format!("summary.json: {summary:#}\n{}", result.describe());
     assert_eq!(summary["scenario"], "cli-policy", "{context}");
     assert_eq!(summary["seed"], 11, "{context}");
@@ -78,38 +95,76 @@ fn policy_run_writes_every_report_file() {
     assert_eq!(summary["period"]["start"], "2023-05-01", "{context}");
     assert_eq!(summary["period"]["end"], "2023-11-30", "{context}");
     assert_eq!(summary["period"]["days"], 214, "{context}");
-    assert!(summary["event_count"].as_u64().is_some_and(|n| n > 0), "{context}");
+    assert!(
+        summary["event_count"].as_u64().is_some_and(|n| n > 0),
+        "{context}"
+    );
     let milestones = summary["milestones"].as_array().expect("milestones");
     let shutdown = milestones
         .iter()
         .find(|m| m["date"] == "2023-10-31")
         .unwrap_or_else(|| panic!("no milestone on the shutdown date\n{context}"));
     for column in &REQUIRED_COLUMNS[1..] {
-        assert!(shutdown["figures"][column].is_number(), "shutdown lacks {column}\n{context}");
-        assert!(summary["peaks"][column]["date"].is_string(), "no peak of {column}\n{context}");
+        assert!(
+            shutdown["figures"][column].is_number(),
+            "shutdown lacks {column}\n{context}"
+        );
+        assert!(
+            summary["peaks"][column]["date"].is_string(),
+            "no peak of {column}\n{context}"
+        );
     }
-    assert!(summary.get("wall_seconds").is_none(), "wall time in summary.json\n{context}");
+    assert!(
+        summary.get("wall_seconds").is_none(),
+        "wall time in summary.json\n{context}"
+    );
 
-    let timing: serde_json::Value = serde_json::from_str(&read(&out.join("timing.json"), &result)).unwrap();
+    let timing: serde_json::Value =
+        serde_json::from_str(&read(&out.join("timing.json"), &result)).unwrap();
     for key in ["wall_seconds", "simulate_seconds", "events_per_second"] {
-        assert!(timing[key].is_number(), "timing.json lacks {key}: {timing:#}");
+        assert!(
+            timing[key].is_number(),
+            "timing.json lacks {key}: {timing:#}"
+        );
     }
 
     let csv = read(&out.join("timeseries.csv"), &result);
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     for column in REQUIRED_COLUMNS {
-        assert!(header.contains(&column), "timeseries.csv lacks {column}: {header:?}");
+        assert!(
+            header.contains(&column),
+            "timeseries.csv lacks {column}: {header:?}"
+        );
     }
-    assert_eq!(csv.lines().count(), 1 + 214, "one row per day expected\n{csv}");
-    assert!(csv.lines().nth(1).unwrap().starts_with("2023-05-01,"), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        1 + 214,
+        "one row per day expected\n{csv}"
+    );
+    assert!(
+        csv.lines().nth(1).unwrap().starts_with("2023-05-01,"),
+        "{csv}"
+    );
 
     let html = read(&out.join("report.html"), &result);
-    assert!(html.matches("<svg").count() >= 4, "report.html should inline four charts");
-    assert!(!html.contains("src=\"adoption.svg\""), "report.html must not link its charts");
+    assert!(
+        html.matches("<svg").count() >= 4,
+        "report.html should inline four charts"
+    );
+    assert!(
+        !html.contains("src=\"adoption.svg\""),
+        "report.html must not link its charts"
+    );
     let adoption = read(&out.join("adoption.svg"), &result);
-    assert!(adoption.contains("<text") && adoption.contains("MitID users 15+"), "chart text missing");
+    assert!(
+        adoption.contains("<text") && adoption.contains("MitID users 15+"),
+        "chart text missing"
+    );
     let markdown = read(&out.join("report.md"), &result);
-    assert!(markdown.contains("2023-10-31") && markdown.contains("adoption.svg"), "{markdown}");
+    assert!(
+        markdown.contains("2023-10-31") && markdown.contains("adoption.svg"),
+        "{markdown}"
+    );
 }
 
 #[test]
@@ -127,19 +182,33 @@ fn same_seed_same_summary_other_seed_other_summary() {
         first.describe(),
         second.describe()
     );
-    assert!(summary_a != summary_c, "seeds 5 and 6 gave the same summary.json\n{}", third.describe());
+    assert!(
+        summary_a != summary_c,
+        "seeds 5 and 6 gave the same summary.json\n{}",
+        third.describe()
+    );
     let timeseries_a = std::fs::read(a.join("timeseries.csv")).unwrap();
     let timeseries_b = std::fs::read(b.join("timeseries.csv")).unwrap();
-    assert!(timeseries_a == timeseries_b, "same seed, different timeseries.csv");
+    assert!(
+        timeseries_a == timeseries_b,
+        "same seed, different timeseries.csv"
+    );
 }
 
 #[test]
 fn what_if_compare_draws_both_runs() {
     let dir = scratch_dir("policy_compare");
     let (_, baseline) = simulate(&dir, "baseline", &[]);
-    let (_, later) = simulate(&dir, "later", &["--set", "calendar.nemid_shutdown=2023-11-20"]);
+    let (_, later) = simulate(
+        &dir,
+        "later",
+        &["--set", "calendar.nemid_shutdown=2023-11-20"],
+    );
     let later_summary = std::fs::read_to_string(later.join("summary.json")).unwrap();
-    assert!(later_summary.contains("2023-11-20"), "the override did not reach the run");
+    assert!(
+        later_summary.contains("2023-11-20"),
+        "the override did not reach the run"
+    );
     let chart = dir.join("compare.svg");
     let args = [
         "compare",
@@ -153,11 +222,24 @@ fn what_if_compare_draws_both_runs() {
     let result = run(&args);
     result.expect_code(0);
     let svg = read(&chart, &result);
-    assert!(svg.contains("baseline: baseline") && svg.contains("what-if: later"), "legend missing");
-    assert!(result.stdout.contains("2023-11-20"), "the what-if's milestone is not listed\n{}", result.describe());
+    assert!(
+        svg.contains("baseline: baseline") && svg.contains("what-if: later"),
+        "legend missing"
+    );
+    assert!(
+        result.stdout.contains("2023-11-20"),
+        "the what-if's milestone is not listed\n{}",
+        result.describe()
+    );
 
     let missing = dir.join("nowhere").display().to_string();
-    let bad = run(&["compare", &missing, &later.display().to_string(), "--out", &chart.display().to_string()]);
+    let bad = run(&[
+        "compare",
+        &missing,
+        &later.display().to_string(),
+        "--out",
+        &chart.display().to_string(),
+    ]);
     bad.expect_code(2).expect_stderr("timeseries.csv");
 }
 
@@ -167,11 +249,18 @@ fn rerun_replaces_the_report_folder_whole() {
     let (_, out) = simulate(&dir, "run", &[]);
     std::fs::write(out.join("stale.txt"), "from an earlier run").unwrap();
     let (result, out) = simulate(&dir, "run", &[]);
-    assert!(!out.join("stale.txt").exists(), "the old folder was merged, not replaced\n{}", result.describe());
+    assert!(
+        !out.join("stale.txt").exists(),
+        "the old folder was merged, not replaced\n{}",
+        result.describe()
+    );
     assert!(out.join("summary.json").is_file());
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|name| !name.starts_with('.')), "temporary folders left: {names:?}");
+    assert!(
+        names.iter().all(|name| !name.starts_with('.')),
+        "temporary folders left: {names:?}"
+    );
 }

@@ -3,14 +3,9 @@
 //! Every test binds its servers on `127.0.0.1:0` and uses generous timeouts: the machine is a
 //! loaded 2-core box shared with other builds.
 
-mod runtime_embedded;
-mod service_plumbing;
 mod citizen_service_flows;
 mod cpr_lab;
 mod cpr_register;
-mod reference_sp_flaws;
-mod sms_gateway;
-mod support_line;
 mod idp_control;
 mod idp_flow;
 mod idp_fuzz;
@@ -18,3 +13,8 @@ mod idp_login_pages;
 mod idp_oidc_client;
 mod idp_security;
 mod idp_support;
+mod reference_sp_flaws;
+mod runtime_embedded;
+mod service_plumbing;
+mod sms_gateway;
+mod support_line;

@@ -165,7 +165,11 @@ mod tests {
             &[Panel {
                 title: "Adoption".into(),
                 y_label: "citizens".into(),
-                series: vec![Series { label: "MitID users".into(), values: &values, color: PALETTE[0] }],
+                series: vec![Series {
+                    label: "MitID users".into(),
+                    values: &values,
+                    color: PALETTE[0],
+                }],
             }],
             &[10],
         )

@@ -39,30 +39,46 @@ fn read_run(dir: &Path) -> Result<RunData> {
     let csv_path = dir.join("timeseries.csv");
     let summary_path = dir.join("summary.json");
     let csv = std::fs::read_to_string(&csv_path).map_err(|err| {
-        BadInput(format!("{}: cannot read ({err}); is it a `simulate` report folder?", csv_path.display()))
+        BadInput(format!(
+            "{}: cannot read ({err}); is it a `simulate` report folder?",
+            csv_path.display()
+        ))
     })?;
     let table = DailyTable::from_csv(&csv_path.display().to_string(), &csv)
         .map_err(|err| BadInput(format!("{err:#}")))?;
     let summary_text = std::fs::read_to_string(&summary_path)
         .map_err(|err| BadInput(format!("{}: cannot read ({err})", summary_path.display())))?;
     let summary: Value = serde_json::from_str(&summary_text).map_err(|err| {
-        BadInput(format!("{}:{}: not valid JSON: {err}", summary_path.display(), err.line()))
+        BadInput(format!(
+            "{}:{}: not valid JSON: {err}",
+            summary_path.display(),
+            err.line()
+        ))
     })?;
-    let label = dir
-        .file_name()
-        .map_or_else(|| dir.display().to_string(), |name| name.to_string_lossy().into_owned());
+    let label = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
     let milestones = summary["milestones"]
         .as_array()
         .map(|items| {
             items
                 .iter()
                 .filter_map(|item| {
-                    Some((item["name"].as_str()?.to_owned(), item["date"].as_str()?.to_owned()))
+                    Some((
+                        item["name"].as_str()?.to_owned(),
+                        item["date"].as_str()?.to_owned(),
+                    ))
                 })
                 .collect()
         })
         .unwrap_or_default();
-    for required in ["mitid_users_15plus", "without_eid", "citizen_service_queue", "failed_logins"] {
+    for required in [
+        "mitid_users_15plus",
+        "without_eid",
+        "citizen_service_queue",
+        "failed_logins",
+    ] {
         if table.column(required).is_none() {
             return Err(BadInput(format!(
                 "{}:1: {required}: the column is missing (a policy run's timeseries.csv has it)",
@@ -71,7 +87,11 @@ fn read_run(dir: &Path) -> Result<RunData> {
             .into());
         }
     }
-    Ok(RunData { label, table, milestones })
+    Ok(RunData {
+        label,
+        table,
+        milestones,
+    })
 }
 
 /// `column` of `run` on each of `dates` (NaN on days the run did not simulate).
@@ -102,13 +122,26 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .collect();
     let figures = [
         ("mitid_users_15plus", "MitID users aged 15+", "citizens"),
-        ("without_eid", "Citizens 15+ without a working eID", "citizens"),
-        ("citizen_service_queue", "Citizen Service cases waiting", "cases"),
+        (
+            "without_eid",
+            "Citizens 15+ without a working eID",
+            "citizens",
+        ),
+        (
+            "citizen_service_queue",
+            "Citizen Service cases waiting",
+            "cases",
+        ),
         ("failed_logins", "Failed logins per day", "logins"),
     ];
     let columns: Vec<(Vec<f64>, Vec<f64>)> = figures
         .iter()
-        .map(|(column, _, _)| (aligned(&baseline, column, &dates), aligned(&what_if, column, &dates)))
+        .map(|(column, _, _)| {
+            (
+                aligned(&baseline, column, &dates),
+                aligned(&what_if, column, &dates),
+            )
+        })
         .collect();
     let panels: Vec<Panel<'_>> = figures
         .iter()
@@ -117,8 +150,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             title: format!("{title}: {} vs {}", baseline.label, what_if.label),
             y_label: (*unit).to_owned(),
             series: vec![
-                Series { label: format!("baseline: {}", baseline.label), values: a, color: PALETTE[0] },
-                Series { label: format!("what-if: {}", what_if.label), values: b, color: PALETTE[1] },
+                Series {
+                    label: format!("baseline: {}", baseline.label),
+                    values: a,
+                    color: PALETTE[0],
+                },
+                Series {
+                    label: format!("what-if: {}", what_if.label),
+                    values: b,
+                    color: PALETTE[1],
+                },
             ],
         })
         .collect();
@@ -133,12 +174,21 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let svg = line_chart(&dates, &panels, &markers)?;
     write_atomically(&args.out, svg.as_bytes())?;
 
-    println!("{:<12} {:<34} {:>22} {:>14} {:>14}", "date", "milestone (what-if)", "figure", "baseline", "what-if");
+    println!(
+        "{:<12} {:<34} {:>22} {:>14} {:>14}",
+        "date", "milestone (what-if)", "figure", "baseline", "what-if"
+    );
     for (name, date) in &what_if.milestones {
         for (index, (column, _, _)) in figures.iter().enumerate().take(3) {
-            let Some(day) = dates.iter().position(|d| d == date) else { continue };
+            let Some(day) = dates.iter().position(|d| d == date) else {
+                continue;
+            };
             let (a, b) = (&columns[index].0[day], &columns[index].1[day]);
-            println!("{date:<12} {name:<34} {column:>22} {:>14} {:>14}", human(*a), human(*b));
+            println!(
+                "{date:<12} {name:<34} {column:>22} {:>14} {:>14}",
+                human(*a),
+                human(*b)
+            );
         }
     }
     println!("chart: {}", args.out.display());
@@ -151,10 +201,18 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = path.file_name().with_context(|| format!("--out {} names no file", path.display()))?;
-    let temporary = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
-    std::fs::write(&temporary, bytes).with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = path
+        .file_name()
+        .with_context(|| format!("--out {} names no file", path.display()))?;
+    let temporary = parent.join(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
     std::fs::rename(&temporary, path).with_context(|| {
         let _ = std::fs::remove_file(&temporary);
         format!("cannot write {}", path.display())

@@ -38,9 +38,12 @@ impl StagedDir {
             fs::remove_dir_all(&staging)
                 .with_context(|| format!("cannot clear {}", staging.display()))?;
         }
-        fs::create_dir(&staging)
-            .with_context(|| format!("cannot create {}", staging.display()))?;
-        Ok(Self { staging, target: target.to_path_buf(), finished: false })
+        fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+        Ok(Self {
+            staging,
+            target: target.to_path_buf(),
+            finished: false,
+        })
     }
 
     /// Writes one file into the folder.
@@ -53,13 +56,19 @@ impl StagedDir {
     pub fn finish(mut self) -> Result<PathBuf> {
         let aside = self.target.with_file_name(format!(
             ".{}.old-{}",
-            self.target.file_name().unwrap_or_default().to_string_lossy(),
+            self.target
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy(),
             std::process::id()
         ));
         let had_previous = self.target.exists();
         if had_previous {
             fs::rename(&self.target, &aside).with_context(|| {
-                format!("cannot move the earlier report {} aside", self.target.display())
+                format!(
+                    "cannot move the earlier report {} aside",
+                    self.target.display()
+                )
             })?;
         }
         if let Err(err) = fs::rename(&self.staging, &self.target) {

@@ -10,7 +10,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: Vec<String>) -> Self {
-        Self { header, rows: Vec::new() }
+        Self {
+            header,
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -21,8 +24,14 @@ impl Table {
 enum Block {
     Heading(String),
     Facts(Vec<(String, String)>),
-    Table { header: Vec<String>, rows: Vec<Vec<String>> },
-    Chart { file: String, svg: String },
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    Chart {
+        file: String,
+        svg: String,
+    },
     Paragraph(String),
 }
 
@@ -33,7 +42,10 @@ pub struct Page {
 
 impl Page {
     pub fn new(title: &str) -> Self {
-        Self { title: title.to_owned(), blocks: Vec::new() }
+        Self {
+            title: title.to_owned(),
+            blocks: Vec::new(),
+        }
     }
 
     pub fn heading(&mut self, text: &str) {
@@ -42,16 +54,25 @@ impl Page {
 
     pub fn facts(&mut self, facts: &[(&str, String)]) {
         self.blocks.push(Block::Facts(
-            facts.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect(),
+            facts
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect(),
         ));
     }
 
     pub fn table(&mut self, table: &Table) {
-        self.blocks.push(Block::Table { header: table.header.clone(), rows: table.rows.clone() });
+        self.blocks.push(Block::Table {
+            header: table.header.clone(),
+            rows: table.rows.clone(),
+        });
     }
 
     pub fn chart(&mut self, file: &str, svg: &str) {
-        self.blocks.push(Block::Chart { file: file.to_owned(), svg: svg.to_owned() });
+        self.blocks.push(Block::Chart {
+            file: file.to_owned(),
+            svg: svg.to_owned(),
+        });
     }
 
     pub fn paragraph(&mut self, text: &str) {
@@ -91,7 +112,8 @@ impl Page {
     }
 
     pub fn html(&self) -> String {
-        let mut html = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        let mut html =
+            String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         let _ = writeln!(html, "<title>{}</title>", escape(&self.title));
         html.push_str(
             "<style>\nbody{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\n\
@@ -108,7 +130,8 @@ impl Page {
                 Block::Facts(facts) => {
                     html.push_str("<ul>\n");
                     for (name, value) in facts {
-                        let _ = writeln!(html, "<li><b>{}</b>: {}</li>", escape(name), escape(value));
+                        let _ =
+                            writeln!(html, "<li><b>{}</b>: {}</li>", escape(name), escape(value));
                     }
                     html.push_str("</ul>\n");
                 }
@@ -146,5 +169,8 @@ impl Page {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

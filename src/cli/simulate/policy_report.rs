@@ -55,11 +55,19 @@ pub fn render(scenario: &PolicyScenario, outcome: &PolicyOutcome) -> Result<Poli
 
 fn figure(column: &Column, day: usize) -> Value {
     let value = column.values[day];
-    if column.integer { json!(value as u64) } else { json!(value) }
+    if column.integer {
+        json!(value as u64)
+    } else {
+        json!(value)
+    }
 }
 
 /// Deterministic: built only from the outcome and the scenario, never from the clock.
-fn summary(scenario: &PolicyScenario, outcome: &PolicyOutcome, table: &DailyTable) -> Result<Value> {
+fn summary(
+    scenario: &PolicyScenario,
+    outcome: &PolicyOutcome,
+    table: &DailyTable,
+) -> Result<Value> {
     let milestones: Vec<Value> = outcome
         .milestones
         .iter()
@@ -88,7 +96,10 @@ fn summary(scenario: &PolicyScenario, outcome: &PolicyOutcome, table: &DailyTabl
                     best = day;
                 }
             }
-            (column.name.clone(), json!({ "date": table.dates[best], "value": figure(column, best) }))
+            (
+                column.name.clone(),
+                json!({ "date": table.dates[best], "value": figure(column, best) }),
+            )
         })
         .collect();
     Ok(json!({
@@ -138,7 +149,9 @@ fn municipalities_csv(outcome: &PolicyOutcome) -> String {
 }
 
 fn values<'t>(table: &'t DailyTable, name: &str) -> &'t [f64] {
-    table.column(name).map_or(&[], |column| column.values.as_slice())
+    table
+        .column(name)
+        .map_or(&[], |column| column.values.as_slice())
 }
 
 fn series<'t>(table: &'t DailyTable, names: &[(&str, &str)]) -> Vec<Series<'t>> {
@@ -281,13 +294,25 @@ fn charts(
     ])
 }
 
-fn pages(outcome: &PolicyOutcome, table: &DailyTable, charts: &[(String, String)]) -> (String, String) {
+fn pages(
+    outcome: &PolicyOutcome,
+    table: &DailyTable,
+    charts: &[(String, String)],
+) -> (String, String) {
     let mut page = Page::new(&format!("Policy run: {}", outcome.scenario));
     page.facts(&[
         ("scenario", outcome.scenario.clone()),
         ("seed", outcome.seed.to_string()),
         ("population", outcome.population.to_string()),
-        ("period", format!("{} to {} ({} days)", outcome.start, outcome.end, outcome.days.len())),
+        (
+            "period",
+            format!(
+                "{} to {} ({} days)",
+                outcome.start,
+                outcome.end,
+                outcome.days.len()
+            ),
+        ),
         ("events", outcome.event_count.to_string()),
     ]);
 
@@ -300,7 +325,9 @@ fn pages(outcome: &PolicyOutcome, table: &DailyTable, charts: &[(String, String)
         let mut row = vec![date.clone(), milestone.name.clone()];
         match table.day_index(&date) {
             Some(day) => row.extend(HEADLINE.iter().map(|(name, _)| {
-                table.column(name).map_or_else(String::new, |c| format_value(c.values[day], c.integer))
+                table
+                    .column(name)
+                    .map_or_else(String::new, |c| format_value(c.values[day], c.integer))
             })),
             None => row.extend(HEADLINE.iter().map(|_| "outside the period".to_owned())),
         }
@@ -309,7 +336,11 @@ fn pages(outcome: &PolicyOutcome, table: &DailyTable, charts: &[(String, String)
     page.table(&milestones);
 
     page.heading("Peaks");
-    let mut peaks = Table::new(vec!["figure".into(), "peak".into(), "first reached on".into()]);
+    let mut peaks = Table::new(vec![
+        "figure".into(),
+        "peak".into(),
+        "first reached on".into(),
+    ]);
     for (name, label) in HEADLINE {
         if let Some(column) = table.column(name) {
             let mut best = 0;
@@ -319,7 +350,11 @@ fn pages(outcome: &PolicyOutcome, table: &DailyTable, charts: &[(String, String)
                 }
             }
             if let Some(value) = column.values.get(best) {
-                peaks.row(vec![label.to_owned(), human(*value), table.dates[best].clone()]);
+                peaks.row(vec![
+                    label.to_owned(),
+                    human(*value),
+                    table.dates[best].clone(),
+                ]);
             }
         }
     }

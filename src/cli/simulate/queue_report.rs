@@ -27,22 +27,37 @@ pub fn render(summary: &QueueSummary) -> Result<QueueReport> {
         ("mean service (minutes)", q.service_minutes_mean.to_string()),
         (
             "mean patience (minutes)",
-            q.patience_minutes_mean.map_or_else(|| "none (nobody abandons)".to_owned(), |p| p.to_string()),
+            q.patience_minutes_mean
+                .map_or_else(|| "none (nobody abandons)".to_owned(), |p| p.to_string()),
         ),
-        ("horizon / warm-up (hours)", format!("{} / {}", summary.horizon_hours, summary.warmup_hours)),
+        (
+            "horizon / warm-up (hours)",
+            format!("{} / {}", summary.horizon_hours, summary.warmup_hours),
+        ),
         ("measured arrivals", summary.arrivals.to_string()),
         ("events", summary.event_count.to_string()),
     ]);
     page.heading("Measured against theory");
-    let formula = summary
-        .theory
-        .as_ref()
-        .map_or_else(|| "no formula".to_owned(), |theory| theory.formula.to_owned());
-    let mut table = Table::new(vec!["figure".into(), "simulated".into(), format!("theory ({formula})")]);
+    let formula = summary.theory.as_ref().map_or_else(
+        || "no formula".to_owned(),
+        |theory| theory.formula.to_owned(),
+    );
+    let mut table = Table::new(vec![
+        "figure".into(),
+        "simulated".into(),
+        format!("theory ({formula})"),
+    ]);
     let theory = summary.theory.as_ref();
     let ci = summary.mean_wait_ci95.as_ref().map_or_else(
         || "too few arrivals for an interval".to_owned(),
-        |ci| format!("{} (95 % CI {} to {})", number(ci.mean), number(ci.low), number(ci.high)),
+        |ci| {
+            format!(
+                "{} (95 % CI {} to {})",
+                number(ci.mean),
+                number(ci.low),
+                number(ci.high)
+            )
+        },
     );
     table.row(vec![
         "mean wait (minutes)".into(),
@@ -52,7 +67,9 @@ pub fn render(summary: &QueueSummary) -> Result<QueueReport> {
     table.row(vec![
         "P(wait)".into(),
         number(summary.p_wait),
-        theory.and_then(|t| t.p_wait).map_or_else(String::new, number),
+        theory
+            .and_then(|t| t.p_wait)
+            .map_or_else(String::new, number),
     ]);
     table.row(vec![
         "utilisation".into(),
@@ -64,7 +81,11 @@ pub fn render(summary: &QueueSummary) -> Result<QueueReport> {
         number(summary.abandoned_fraction),
         theory.map_or_else(String::new, |t| number(t.abandoned_fraction)),
     ]);
-    table.row(vec!["served".into(), summary.served.to_string(), String::new()]);
+    table.row(vec![
+        "served".into(),
+        summary.served.to_string(),
+        String::new(),
+    ]);
     page.table(&table);
     page.heading("Wait percentiles (minutes)");
     let mut percentiles = Table::new(vec!["p50".into(), "p90".into(), "p99".into()]);
@@ -75,5 +96,9 @@ pub fn render(summary: &QueueSummary) -> Result<QueueReport> {
     ]);
     page.table(&percentiles);
     page.paragraph("Files: summary.json (deterministic figures), timing.json (wall times).");
-    Ok(QueueReport { summary: serde_json::to_value(summary)?, markdown: page.markdown(), html: page.html() })
+    Ok(QueueReport {
+        summary: serde_json::to_value(summary)?,
+        markdown: page.markdown(),
+        html: page.html(),
+    })
 }

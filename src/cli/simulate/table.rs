@@ -44,8 +44,10 @@ impl DailyTable {
             ("population_15plus", |d| d.population_15plus),
             ("citizen_service_queue", |d| d.citizen_service_queue),
         ];
-        let mut columns: Vec<Column> =
-            counts.iter().map(|(name, pick)| count_column(days, name, pick)).collect();
+        let mut columns: Vec<Column> = counts
+            .iter()
+            .map(|(name, pick)| count_column(days, name, pick))
+            .collect();
         columns.push(figure_column(days, "citizen_service_mean_wait_days", |d| {
             d.citizen_service_mean_wait_days
         }));
@@ -62,7 +64,11 @@ impl DailyTable {
             ("support_abandoned", |d| d.support_abandoned),
             ("lockouts", |d| d.lockouts),
         ];
-        columns.extend(more_counts.iter().map(|(name, pick)| count_column(days, name, pick)));
+        columns.extend(
+            more_counts
+                .iter()
+                .map(|(name, pick)| count_column(days, name, pick)),
+        );
         columns.push(figure_column(days, "citizen_service_counter_hours", |d| {
             d.citizen_service_counter_hours
         }));
@@ -78,7 +84,10 @@ impl DailyTable {
                 d.without_eid_by_age_band.get(band).copied().unwrap_or(0)
             }));
         }
-        Self { dates: days.iter().map(|day| day.date.to_string()).collect(), columns }
+        Self {
+            dates: days.iter().map(|day| day.date.to_string()).collect(),
+            columns,
+        }
     }
 
     #[must_use]
@@ -114,13 +123,19 @@ impl DailyTable {
     /// Reads a `timeseries.csv` written by [`DailyTable::to_csv`].
     pub fn from_csv(file: &str, text: &str) -> Result<Self> {
         let mut lines = text.lines();
-        let header = lines.next().with_context(|| format!("{file}:1: the file is empty"))?;
+        let header = lines
+            .next()
+            .with_context(|| format!("{file}:1: the file is empty"))?;
         let mut names = header.split(',');
         if names.next() != Some("date") {
             bail!("{file}:1: date: the first column must be `date`");
         }
         let mut columns: Vec<Column> = names
-            .map(|name| Column { name: name.to_owned(), integer: true, values: Vec::new() })
+            .map(|name| Column {
+                name: name.to_owned(),
+                integer: true,
+                values: Vec::new(),
+            })
             .collect();
         let mut dates = Vec::new();
         for (number, line) in lines.enumerate() {
@@ -132,10 +147,16 @@ impl DailyTable {
             dates.push(cells.next().unwrap_or_default().to_owned());
             for column in &mut columns {
                 let cell = cells.next().with_context(|| {
-                    format!("{file}:{line_number}: {}: the row has too few cells", column.name)
+                    format!(
+                        "{file}:{line_number}: {}: the row has too few cells",
+                        column.name
+                    )
                 })?;
                 let value: f64 = cell.parse().with_context(|| {
-                    format!("{file}:{line_number}: {}: `{cell}` is not a number", column.name)
+                    format!(
+                        "{file}:{line_number}: {}: `{cell}` is not a number",
+                        column.name
+                    )
                 })?;
                 column.integer &= !cell.contains('.');
                 column.values.push(value);
@@ -157,7 +178,11 @@ fn count_column(days: &[DayRow], name: &str, pick: &dyn Fn(&DayRow) -> u32) -> C
 }
 
 fn figure_column(days: &[DayRow], name: &str, pick: fn(&DayRow) -> f64) -> Column {
-    Column { name: name.to_owned(), integer: false, values: days.iter().map(pick).collect() }
+    Column {
+        name: name.to_owned(),
+        integer: false,
+        values: days.iter().map(pick).collect(),
+    }
 }
 
 /// Counts as integers, other figures with up to four decimals.
@@ -168,7 +193,11 @@ pub fn format_value(value: f64, integer: bool) -> String {
     } else {
         let text = format!("{value:.4}");
         let text = text.trim_end_matches('0').trim_end_matches('.');
-        if text.is_empty() || text == "-" { "0".to_owned() } else { text.to_owned() }
+        if text.is_empty() || text == "-" {
+            "0".to_owned()
+        } else {
+            text.to_owned()
+        }
     }
 }
 
@@ -181,8 +210,16 @@ mod tests {
         let table = DailyTable {
             dates: vec!["2023-01-01".into(), "2023-01-02".into()],
             columns: vec![
-                Column { name: "a".into(), integer: true, values: vec![1.0, 2.0] },
-                Column { name: "b".into(), integer: false, values: vec![0.5, 1.25] },
+                Column {
+                    name: "a".into(),
+                    integer: true,
+                    values: vec![1.0, 2.0],
+                },
+                Column {
+                    name: "b".into(),
+                    integer: false,
+                    values: vec![0.5, 1.25],
+                },
             ],
         };
         let csv = table.to_csv();
