@@ -9,6 +9,8 @@ use std::time::Duration;
 use mitid_components::cpr::{Challenge, LabClock, Person};
 use mitid_components::idp::admin::Ial;
 use mitid_components::support::{SupportConfig, SupportLine};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -287,4 +289,150 @@ async fn malformed_calls_get_json_4xx() {
         assert!(json["error"].is_string(), "{json}");
     }
     lab.shutdown().await;
+}
+
+/// JSON bodies that are nearly a support request: the right field names with wrong types, odd or
+/// huge strings, unknown fields, and arbitrary nested JSON.
+fn hostile_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        proptest::arbitrary::any::<bool>().prop_map(Value::from),
+        proptest::arbitrary::any::<i64>().prop_map(Value::from),
+        proptest::arbitrary::any::<f64>()
+            .prop_filter("JSON numbers are finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "\\PC{0,40}".prop_map(Value::from),
+        Just(Value::from("0101901231")),
+        Just(Value::from("010190-1231")),
+        Just(Value::from("\u{0}\u{202e}\u{fffd}")),
+        // Huge, but under the 64 KiB body limit so the handler itself sees it.
+        (1usize..60_000).prop_map(|n| Value::from("9".repeat(n))),
+    ];
+    let any_json = leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map("[a-z_]{0,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    prop_oneof![
+        (any_json.clone(), any_json.clone())
+            .prop_map(|(cpr, document)| json!({"cpr": cpr, "document_number": document})),
+        (any_json.clone(), any_json.clone()).prop_map(
+            |(cpr, extra)| json!({"cpr": cpr, "document_number": "X1234567", "extra": extra})
+        ),
+        any_json
+            .clone()
+            .prop_map(|answers| json!({"answers": answers})),
+        prop::collection::btree_map("\\PC{0,20}", any_json.clone(), 0..6)
+            .prop_map(|answers| json!({"answers": answers})),
+        any_json,
+    ]
+}
+
+/// Raw request bodies: hostile JSON, or bytes that are not JSON (or not UTF-8) at all.
+fn hostile_body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        hostile_json().prop_map(|v| v.to_string().into_bytes()),
+        "[ -~]{0,80}".prop_map(String::into_bytes),
+        prop::collection::vec(proptest::arbitrary::any::<u8>(), 0..200),
+        Just(b"{".to_vec()),
+        Just(b"{\"cpr\": \"0101901231\", \"document_number\": ".to_vec()),
+        Just(Vec::new()),
+    ]
+}
+
+/// Call ids: unknown, percent-encoded arbitrary text, path tricks, huge, or the lab's one real
+/// (not yet identified) call.
+fn hostile_call_id(real: String) -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{1,40}".prop_map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect()),
+        "call-[0-9a-f]{24}",
+        Just("%ff".to_owned()),
+        Just("%00".to_owned()),
+        Just("..".to_owned()),
+        Just("%2e%2e%2fcalls".to_owned()),
+        (1usize..4_000).prop_map(|n| "c".repeat(n)),
+        Just(real),
+    ]
+}
+
+/// Every public support endpoint, fed malformed input with a healthy CPR register, IdP and SMS
+/// gateway behind it: always a 4xx with a JSON error body, never a panic or a 5xx.
+#[test]
+fn every_support_endpoint_answers_malformed_input_with_a_json_4xx() {
+    // One lab for all cases (starting the CPR register, IdP and gateway per case would dominate);
+    // bounded because every case is real HTTP round trips on a small shared machine.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let lab = rt.block_on(ServicesLab::start());
+    let person = rt.block_on(lab.adults(1)).remove(0);
+    let (s, opened) = rt.block_on(lab.post(
+        &format!("{}/calls", lab.support),
+        &json!({"cpr": person.cpr.to_string(), "document_number": person.passport_number}),
+    ));
+    assert_eq!(s, 201, "{opened}");
+    let real = opened["call_id"].as_str().expect("call_id").to_owned();
+    let content_types = prop::sample::select(vec![
+        Some("application/json"),
+        Some("text/plain"),
+        Some("application/json; charset=latin1"),
+        None,
+    ]);
+    let strategy = (hostile_call_id(real), hostile_body(), content_types);
+    // A fresh connection per request: a handler that refuses a body without reading it (wrong
+    // content type) lets hyper close the connection, and a pooled client can race that close and
+    // report IncompleteMessage for the next request, which is about keep-alive, not the answer.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(id, body, content_type)| {
+            rt.block_on(async {
+                let paths = [
+                    "/calls".to_owned(),
+                    format!("/calls/{id}/answers"),
+                    format!("/calls/{id}/temporary-pin"),
+                    format!("/calls/{id}/user-id"),
+                    format!("/calls/{id}/password-reset"),
+                ];
+                for path in &paths {
+                    for method in [reqwest::Method::POST, reqwest::Method::GET] {
+                        let mut request = client
+                            .request(method.clone(), format!("{}{path}", lab.support))
+                            .body(body.clone());
+                        if let Some(ct) = content_type {
+                            request = request.header("content-type", ct);
+                        }
+                        let r = request.send().await.expect("send");
+                        let status = r.status().as_u16();
+                        let text = r.text().await.expect("body");
+                        let shown = String::from_utf8_lossy(&body);
+                        let shown: String = shown.chars().take(300).collect();
+                        prop_assert!(
+                            (400..500).contains(&status),
+                            "{method} {path} ({content_type:?}) body {shown:?}: {status} {text}"
+                        );
+                        let json: Value = serde_json::from_str(&text).map_err(|e| {
+                            TestCaseError::fail(format!(
+                                "{method} {path} body {shown:?}: {status} not JSON ({e}): {text}"
+                            ))
+                        })?;
+                        prop_assert!(
+                            json["error"].is_string(),
+                            "{method} {path} body {shown:?}: {status} {text}"
+                        );
+                    }
+                }
+                Ok(())
+            })
+        })
+        .unwrap_or_else(|e| panic!("support line fuzz: {e}"));
+    rt.block_on(lab.shutdown());
 }
