@@ -582,7 +582,7 @@ async fn build_image(binary: &Path) -> Result<GenericImage, RuntimeError> {
         .with_dockerfile_string(DOCKERFILE)
         .with_file(context.rootfs(), "rootfs");
     let options = testcontainers::core::BuildImageOptions::new().with_skip_if_exists(true);
-    match buildable.build_image_with(options).await {
+    let built = match buildable.build_image_with(options).await {
         Ok(image) => Ok(image),
         Err(buildkit_err) => {
             // BuildKit through the API needs a session the engine may refuse; the classic builder
@@ -594,7 +594,39 @@ async fn build_image(binary: &Path) -> Result<GenericImage, RuntimeError> {
             })?;
             Ok(GenericImage::new(IMAGE_NAME, tag.as_str()))
         }
+    };
+    if built.is_ok() {
+        prune_stale_images(&tag).await;
     }
+    built
+}
+
+/// Removes this image's older tags (one per binary the lab was built into), so repeated test
+/// runs don't pile up 100+ MB images. An image a running container still uses is kept: `docker
+/// rmi` without `--force` refuses it, and that refusal is expected, not an error.
+async fn prune_stale_images(current_tag: &str) {
+    let current = current_tag.to_owned();
+    let pruned = tokio::task::spawn_blocking(move || {
+        let listed = std::process::Command::new("docker")
+            .args(["images", IMAGE_NAME, "--format", "{{.Tag}}"])
+            .output()
+            .ok()?;
+        let stale: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|tag| !tag.is_empty() && *tag != current && *tag != "<none>")
+            .map(|tag| format!("{IMAGE_NAME}:{tag}"))
+            .collect();
+        if !stale.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .arg("rmi")
+                .args(&stale)
+                .output();
+        }
+        Some(())
+    })
+    .await;
+    drop(pruned);
 }
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"/mitid-lab\"]\n";
