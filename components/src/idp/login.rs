@@ -168,6 +168,18 @@ fn load(state: &IdpState, headers: &HeaderMap, id: &str) -> Result<LoginTx, Resp
     Ok(tx)
 }
 
+/// A form post: the login as [`load`] finds it, and the form's CSRF token must be this login's.
+fn load_form(
+    state: &IdpState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: &str,
+) -> Result<LoginTx, Response> {
+    let tx = load(state, headers, id)?;
+    check_csrf(&tx, csrf)?;
+    Ok(tx)
+}
+
 fn check_csrf(tx: &LoginTx, sent: &str) -> Result<(), Response> {
     let ok = sent.len() == tx.csrf.len()
         && sent
@@ -467,13 +479,10 @@ pub async fn submit_user(
     Path(id): Path<String>,
     Form(f): Form<UserForm>,
 ) -> Response {
-    let mut tx = match load(&state, &headers, &id) {
+    let mut tx = match load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&tx, &f.csrf) {
-        return r;
-    }
     if tx.step != Step::UserId {
         return render(&state, &tx);
     }
@@ -528,13 +537,10 @@ pub async fn choose_method(
     Path(id): Path<String>,
     Form(f): Form<MethodForm>,
 ) -> Response {
-    let mut tx = match load(&state, &headers, &id) {
+    let mut tx = match load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&tx, &f.csrf) {
-        return r;
-    }
     let Some(identity) = identity(&state, &tx).filter(|_| tx.step == Step::ChooseMethod) else {
         return render(&state, &tx);
     };
@@ -610,13 +616,10 @@ pub async fn submit_code(
     Path(id): Path<String>,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let tx = match load(&state, &headers, &id) {
+    let tx = match load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&tx, &f.csrf) {
-        return r;
-    }
     let Step::Code(kind) = tx.step.clone() else {
         return render(&state, &tx);
     };
@@ -684,13 +687,10 @@ pub async fn submit_chip(
     Path(id): Path<String>,
     Form(f): Form<ChipForm>,
 ) -> Response {
-    let tx = match load(&state, &headers, &id) {
+    let tx = match load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&tx, &f.csrf) {
-        return r;
-    }
     let (Step::Chip, Some(request), Some(uuid)) =
         (tx.step.clone(), tx.chip_request.clone(), tx.uuid.clone())
     else {
@@ -752,13 +752,10 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let tx = match load(&state, &headers, &id) {
+    let tx = match load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&tx, &f.csrf) {
-        return r;
-    }
     {
         let mut store = state.lock();
         store.logins.remove(&id);
