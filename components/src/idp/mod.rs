@@ -50,6 +50,7 @@
 
 pub mod admin;
 pub mod control;
+pub mod enrolment;
 pub mod jose;
 pub mod login;
 pub mod oidc;
@@ -261,6 +262,8 @@ pub struct Store {
     pub attempts: HashMap<String, VecDeque<u64>>,
     /// App approvals waiting for the device, by login id.
     pub pending_app: HashMap<String, login::PendingApproval>,
+    /// Passports checked for an app enrolment, waiting for the app's registration.
+    pub enrolments: enrolment::PendingEnrolments,
 }
 
 /// Immutable configuration plus the locked store; shared by every handler.
@@ -450,6 +453,11 @@ impl Idp {
             .route("/login/{login_id}/cancel", post(login::cancel))
             .route("/app/pending/{user_id}", get(login::app_pending))
             .route("/app/approvals/{login_id}", post(login::app_approve))
+            .route("/app/enrolments", post(enrolment::check_passport))
+            .route(
+                "/app/enrolments/{enrolment_id}/activation",
+                post(enrolment::activate),
+            )
             .with_state(self.state.clone());
         let control = Router::new()
             .route("/admin/identities", post(registry::create_identity))

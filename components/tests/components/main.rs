@@ -6,6 +6,11 @@
 mod citizen_service_flows;
 mod cpr_lab;
 mod cpr_register;
+mod enrol_malformed;
+mod enrol_new_mitid;
+mod enrol_reactivation;
+mod enrol_refusals;
+mod enrol_support;
 mod idp_control;
 mod idp_flow;
 mod idp_fuzz;
