@@ -257,6 +257,18 @@ impl TargetFile {
         let _ = writeln!(out, "  client_id: {}", self.client.client_id);
         let _ = writeln!(out, "  client_secret: {}", self.client.client_secret);
         let _ = writeln!(out, "  redirect_uri: {}", self.client.redirect_uri);
+        // The broker accepts these (and only these) as post_logout_redirect_uri at its
+        // end_session_endpoint, so the file must carry what `init` tells the integrator to use.
+        if !self.client.post_logout_redirect_uris.is_empty() {
+            let _ = writeln!(
+                out,
+                "  # Where the broker may send the browser after RP-initiated logout."
+            );
+            let _ = writeln!(out, "  post_logout_redirect_uris:");
+            for uri in &self.client.post_logout_redirect_uris {
+                let _ = writeln!(out, "    - {uri}");
+            }
+        }
         let _ = writeln!(out, "broker:");
         let _ = writeln!(
             out,
@@ -303,6 +315,17 @@ mod tests {
         assert_eq!(target.broker_listen.to_string(), DEFAULT_BROKER_LISTEN);
         let again = TargetFile::parse(&file.to_commented_yaml(), Path::new("t.yaml")).unwrap();
         assert_eq!(again, file);
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_survive_the_written_file() {
+        let mut file = TargetFile::parse(GOOD, Path::new("t.yaml")).unwrap();
+        file.client.post_logout_redirect_uris = vec!["http://127.0.0.1:8080/".into()];
+        let text = file.to_commented_yaml();
+        let again = TargetFile::parse(&text, Path::new("t.yaml")).unwrap();
+        assert_eq!(again, file, "{text}");
+        let target = again.validate(&text, Path::new("t.yaml"), None).unwrap();
+        assert_eq!(target.post_logout_redirect_uris, ["http://127.0.0.1:8080/"]);
     }
 
     #[test]

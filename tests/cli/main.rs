@@ -1,5 +1,6 @@
 //! Integration tests of the `mitid-lab` binary: one module per behaviour, sharing [`harness`].
 
+mod certify_outside_rp;
 mod harness;
 mod simulate_errors;
 mod simulate_policy;
