@@ -406,7 +406,10 @@ pub fn print_summary(report: &SuiteReport) {
             );
         }
         if !flows.is_empty() {
-            println!("FAILED: citizen journeys failed: {}", flows.join(", "));
+            println!(
+                "FAILED: journeys or the policy run failed: {}",
+                flows.join(", ")
+            );
         }
     }
 }

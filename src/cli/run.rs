@@ -1,12 +1,21 @@
 //! `mitid-lab run`: the nightly job. Every feature (conformance and citizen journeys) against the
 //! lab's own components, plus the default policy scenario at a reduced population; all reports
 //! under `reports/<run>/`; exit 0 only if every MUST passed (and the policy run succeeded).
+//!
+//! The policy run is one more test case of the run's reports (feature "Policy scenario", tag
+//! `@policy`), so CI sees a policy failure in the same JUnit file as a failed requirement; its own
+//! report folder is `reports/<run>/policy/`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
+use mitid_sim::scenario::{self, Overrides};
+
+use super::BadInput;
 use super::certify::{Runtime, finish, load_features};
 use crate::conformance::catalogue::Catalogue;
+use crate::conformance::outcome::{RawOutcome, ScenarioResult, Verdict};
 use crate::conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
 
 /// The policy scenario the nightly run simulates.
@@ -14,6 +23,10 @@ pub const NIGHTLY_SCENARIO: &str = "scenarios/nemid-phaseout-2023.yaml";
 /// Population of the nightly policy run: large enough to exercise every queue, small enough to
 /// take seconds.
 pub const NIGHTLY_POPULATION: u32 = 50_000;
+/// The policy run's folder inside the run's report folder.
+pub const POLICY_DIR: &str = "policy";
+/// The feature name the policy run has in the run's reports.
+pub const POLICY_FEATURE: &str = "Policy scenario";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,6 +42,12 @@ pub struct Args {
     /// Skip the policy scenario.
     #[arg(long)]
     no_policy: bool,
+    /// The policy scenario to simulate.
+    #[arg(long, default_value = NIGHTLY_SCENARIO)]
+    scenario: PathBuf,
+    /// Synthetic citizens in the policy run.
+    #[arg(long, value_name = "N", default_value_t = NIGHTLY_POPULATION)]
+    population: u32,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -39,9 +58,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &catalogue,
         args.tags.as_deref(),
     )?;
+    // The policy scenario is read and checked before anything runs, so a malformed file is bad
+    // input (exit 2, nothing written) rather than a failed night.
+    let policy = if args.no_policy {
+        None
+    } else {
+        policy_scenario(&args.scenario, args.population)?
+    };
     let run_id = format!("nightly-{}", suite::run_tag());
     let dir = args.reports.join(&run_id);
-    let report = suite::certify_reference(
+    let mut report = suite::certify_reference(
         &[],
         args.runtime.kind(),
         &features,
@@ -49,37 +75,84 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &run_id,
         Some(&dir),
     )?;
-    let features_code = finish(&report, &dir)?;
-    let mut ok = features_code == ExitCode::SUCCESS;
-    if !args.no_policy {
-        let scenario = suite::project_path(NIGHTLY_SCENARIO);
-        if scenario.exists() {
-            println!(
-                "\npolicy scenario {} at population {NIGHTLY_POPULATION}:",
-                scenario.display()
-            );
-            let policy = super::simulate::run(super::simulate::Args {
-                scenario,
-                sets: Vec::new(),
-                population: Some(NIGHTLY_POPULATION),
-                seed: None,
-                out: Some(dir.join("policy")),
-            });
-            match policy {
-                Ok(code) if code == ExitCode::SUCCESS => {}
-                Ok(_) => ok = false,
-                Err(err) => {
-                    eprintln!("error: the policy scenario failed: {err:#}");
-                    ok = false;
-                }
-            }
-        } else {
-            println!("\nno policy scenario at {NIGHTLY_SCENARIO}: skipped");
-        }
+    if let Some(scenario) = policy {
+        println!(
+            "policy scenario {} at population {}:",
+            scenario.display(),
+            args.population
+        );
+        let result = run_policy(&scenario, args.population, &dir);
+        report.duration_ms += result.duration_ms;
+        report.add_outside_catalogue(&catalogue, result);
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
+    finish(&report, &dir)
+}
+
+/// The scenario to simulate, checked; `None` when the default scenario is not in this checkout.
+fn policy_scenario(path: &Path, population: u32) -> anyhow::Result<Option<PathBuf>> {
+    let default = path == Path::new(NIGHTLY_SCENARIO);
+    let path = if default {
+        suite::project_path(NIGHTLY_SCENARIO)
     } else {
-        ExitCode::from(1)
-    })
+        path.to_owned()
+    };
+    if default && !path.exists() {
+        println!("no policy scenario at {NIGHTLY_SCENARIO}: skipped");
+        return Ok(None);
+    }
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|err| BadInput(format!("{file}: cannot read the scenario: {err}")))?;
+    let overrides = Overrides {
+        population: Some(population),
+        ..Overrides::default()
+    };
+    scenario::load(&file, &text, &overrides).map_err(|err| BadInput(err.to_string()))?;
+    Ok(Some(path))
+}
+
+/// Simulates `scenario` into `dir/policy` and answers the run's test case for it.
+fn run_policy(scenario: &Path, population: u32, dir: &Path) -> ScenarioResult {
+    let started = Instant::now();
+    let out = dir.join(POLICY_DIR);
+    let outcome = match super::simulate::run(super::simulate::Args {
+        scenario: scenario.to_owned(),
+        sets: Vec::new(),
+        population: Some(population),
+        seed: None,
+        out: Some(out.clone()),
+    }) {
+        Ok(code) if code == ExitCode::SUCCESS => RawOutcome::Passed,
+        Ok(code) => RawOutcome::Failed(format!("the policy run ended with {code:?}")),
+        Err(err) => RawOutcome::Failed(format!("the policy run failed: {err:#}")),
+    };
+    let name = scenario
+        .file_stem()
+        .map_or_else(|| "policy".to_owned(), |s| s.to_string_lossy().into_owned());
+    ScenarioResult {
+        feature: POLICY_FEATURE.to_owned(),
+        location: shown_path(scenario),
+        name: format!("{name} at population {population} (report: {POLICY_DIR}/report.html)"),
+        tags: vec!["policy".to_owned()],
+        requirements: Vec::new(),
+        outcome,
+        verdict: Verdict::Passed,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        evidence: Vec::new(),
+    }
+}
+
+/// `scenarios/x.yaml` when the scenario is under the working directory or the source tree.
+fn shown_path(path: &Path) -> String {
+    let roots = [
+        std::env::current_dir().ok(),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+    ];
+    roots
+        .iter()
+        .flatten()
+        .find_map(|root| path.strip_prefix(root).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

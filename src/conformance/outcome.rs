@@ -166,6 +166,18 @@ impl SuiteReport {
         }
     }
 
+    /// Adds a result that proves no catalogue requirement (the nightly run's policy scenario):
+    /// weighed like a citizen journey, so its failure fails the run and shows in every report.
+    pub fn add_outside_catalogue(&mut self, catalogue: &Catalogue, mut scenario: ScenarioResult) {
+        debug_assert!(
+            scenario.requirements.is_empty(),
+            "a result that proves requirements belongs in SuiteReport::build"
+        );
+        scenario.verdict = classify(&scenario.outcome, &scenario.requirements, catalogue);
+        self.scenario_counts.add(scenario.verdict);
+        self.scenarios.push(scenario);
+    }
+
     /// Every MUST that ran passed, and no scenario outside the catalogue (a flow) failed.
     pub fn all_musts_passed(&self) -> bool {
         self.requirements

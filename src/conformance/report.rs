@@ -86,12 +86,7 @@ pub fn junit(report: &SuiteReport) -> String {
                 out,
                 "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
                 xml(&case.feature),
-                xml(&format!(
-                    "{} [{}] ({})",
-                    case.name,
-                    case.requirements.join(" "),
-                    case.location
-                )),
+                xml(&testcase_name(case)),
                 case.duration_ms as f64 / 1000.0
             );
             match (&case.outcome, case.verdict) {
@@ -121,6 +116,20 @@ pub fn junit(report: &SuiteReport) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// `name [REQ-1 REQ-2] (location)`; a journey or the policy run proves no requirement.
+fn testcase_name(case: &ScenarioResult) -> String {
+    if case.requirements.is_empty() {
+        format!("{} ({})", case.name, case.location)
+    } else {
+        format!(
+            "{} [{}] ({})",
+            case.name,
+            case.requirements.join(" "),
+            case.location
+        )
+    }
 }
 
 fn failure_text(case: &ScenarioResult, message: &str) -> String {
@@ -173,6 +182,24 @@ pub fn markdown(report: &SuiteReport) -> String {
             requirement.verdict.as_str(),
             requirement.title.replace('|', "\\|")
         );
+    }
+    let outside: Vec<&ScenarioResult> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.requirements.is_empty())
+        .collect();
+    if !outside.is_empty() {
+        out.push_str("\n## Citizen journeys and policy\n\n| verdict | feature | scenario | location |\n|---|---|---|---|\n");
+        for scenario in outside {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                scenario.verdict.as_str(),
+                scenario.feature.replace('|', "\\|"),
+                scenario.name.replace('|', "\\|"),
+                scenario.location
+            );
+        }
     }
     let problems: Vec<&ScenarioResult> = report
         .scenarios
@@ -404,5 +431,53 @@ mod tests {
                 .ends_with(".tmp"))
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_policy_run_fails_the_run_in_every_report() {
+        let catalogue = Catalogue::embedded();
+        let mut report = SuiteReport::build(
+            "r2".into(),
+            "reference".into(),
+            None,
+            10,
+            &catalogue,
+            vec![],
+        );
+        assert!(report.all_musts_passed());
+        report.add_outside_catalogue(
+            &catalogue,
+            ScenarioResult {
+                feature: "Policy scenario".into(),
+                location: "scenarios/x.yaml".into(),
+                name: "x at population 10".into(),
+                tags: vec!["policy".into()],
+                requirements: vec![],
+                outcome: RawOutcome::Failed("the policy run failed: boom".into()),
+                verdict: Verdict::Passed,
+                duration_ms: 1,
+                evidence: vec![],
+            },
+        );
+        assert!(!report.all_musts_passed());
+        assert_eq!(report.scenario_counts.failed, 1);
+        let xml_text = junit(&report);
+        assert!(xml_text.contains("failures=\"1\""), "{xml_text}");
+        assert!(
+            xml_text.contains(
+                "<testcase classname=\"Policy scenario\" name=\"x at population 10 (scenarios/x.yaml)\""
+            ),
+            "{xml_text}"
+        );
+        assert!(
+            xml_text.contains("<failure message=\"the policy run failed: boom\""),
+            "{xml_text}"
+        );
+        let text = markdown(&report);
+        assert!(
+            text.contains("| FAILED | Policy scenario | x at population 10 | scenarios/x.yaml |"),
+            "{text}"
+        );
+        assert!(html(&report).contains("FAILED — x at population 10"));
     }
 }

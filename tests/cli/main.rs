@@ -2,6 +2,7 @@
 
 mod certify_outside_rp;
 mod harness;
+mod nightly_run;
 mod simulate_errors;
 mod simulate_policy;
 mod simulate_queue;
