@@ -4,7 +4,8 @@
 //!    every requirement has a scenario; at least 40 scenarios.
 //! 2. The whole suite against the embedded reference service provider: every requirement PASSES.
 //! 3. The self-check: the suite against each named flaw of the reference provider; every flaw
-//!    fails at least one MUST — the suite is proven to catch each mistake it claims to.
+//!    fails at least one MUST, and among them the requirement that names its mistake
+//!    ([`NAMED_BY`]) — the suite is proven to catch each mistake it claims to.
 //!
 //! The conformance module is compiled into this test from the binary's sources, so the test runs
 //! exactly what `mitid-lab certify` runs. Failures print the scenario, its message and every HTTP
@@ -25,6 +26,31 @@ use conformance::outcome::{RawOutcome, SuiteReport, Verdict};
 use conformance::runner::Features;
 use conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
 use mitid_components::runtime::RuntimeKind;
+
+/// The requirement that names each flaw's mistake. The self-check must list it among those that
+/// caught the flaw: a flaw caught only as a side effect of other scenarios (a never-refreshed
+/// JWKS failing every later login) would leave that requirement's own scenario unproven. A flaw
+/// missing here only has to fail some MUST.
+const NAMED_BY: [(&str, &str); 18] = [
+    ("skip-signature-check", "SP-TOKEN-SIG-01"),
+    ("accept-alg-none", "SP-TOKEN-SIG-02"),
+    ("accept-hs256-public-key", "SP-TOKEN-SIG-03"),
+    ("skip-iss-check", "SP-TOKEN-ISS-01"),
+    ("skip-aud-check", "SP-TOKEN-AUD-01"),
+    ("skip-azp-check", "SP-TOKEN-AZP-01"),
+    ("skip-exp-check", "SP-TOKEN-EXP-01"),
+    ("skip-iat-check", "SP-TOKEN-IAT-01"),
+    ("skip-nonce-check", "SP-TOKEN-NONCE-01"),
+    ("skip-state-check", "SP-STATE-01"),
+    ("no-pkce", "SP-PKCE-01"),
+    ("accept-lower-loa", "SP-LOA-01"),
+    ("accounts-keyed-on-cpr", "SP-ACCOUNT-01"),
+    ("never-refresh-jwks", "SP-JWKS-ROTATE-01"),
+    ("accept-replayed-callback", "SP-CODE-03"),
+    ("ignore-idp-errors", "SP-ERR-IDP-01"),
+    ("skip-userinfo-sub-check", "SP-USERINFO-01"),
+    ("ignore-backchannel-logout", "SP-LOGOUT-BC-01"),
+];
 
 struct Tally {
     passed: usize,
@@ -123,7 +149,20 @@ fn main() -> ExitCode {
             );
             for row in &check.rows {
                 let name = format!("selfcheck_{}", row.flaw.as_deref().unwrap_or("reference"));
-                let result = if row.ok() {
+                let named = row.flaw.as_deref().and_then(|flaw| {
+                    NAMED_BY
+                        .iter()
+                        .find(|(f, _)| *f == flaw)
+                        .map(|(_, requirement)| *requirement)
+                });
+                let result = if let Some(requirement) =
+                    named.filter(|r| !row.failed_musts.iter().any(|failed| failed == r))
+                {
+                    Err(format!(
+                        "flaw {:?} is not caught by {requirement}, the requirement that names its mistake (caught only by {:?})",
+                        row.flaw, row.failed_musts
+                    ))
+                } else if row.ok() {
                     Ok(())
                 } else if row.flaw.is_some() {
                     Err(format!(

@@ -353,6 +353,12 @@ fn build_support(
 /// Client id of the reference service provider at the IdP.
 pub const REFERENCE_SP_CLIENT_ID: &str = "reference-sp";
 
+/// How long the lab's reference service provider waits for the broker. Every call it makes is
+/// to a broker on the same host or Docker network, answering in milliseconds; the bound matters
+/// only when the broker is scripted to hang (SP-ERR-UNREACHABLE-01), where a shorter wait makes
+/// each conformance run (and each of the self-check's runs) that much shorter.
+pub const REFERENCE_SP_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The reference SP's configuration, shared by its own builder and the IdP's client list so
 /// both sides agree on id, secret and URIs.
 fn reference_sp_config(
@@ -367,6 +373,7 @@ fn reference_sp_config(
         format!("reference-sp-test-secret-{:016x}", options.seed),
     );
     config.clock = options.clock.clone();
+    config.http_timeout = REFERENCE_SP_HTTP_TIMEOUT;
     for name in &options.flaws {
         let flaw: Flaw = name.parse().map_err(|_| {
             let known: Vec<&str> = Flaw::ALL.iter().map(|flaw| flaw.name()).collect();
