@@ -11,7 +11,11 @@
 //! mitid-lab certify --target http://127.0.0.1:8080 --config target.yaml
 //! ```
 
+// Domain names (MitID, NemID, CPR, LoA) and claim names are words in these docs, not code.
+#![allow(clippy::doc_markdown)]
+
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -422,9 +426,9 @@ impl App {
                         Ok(())
                     }
                 });
-            let verified = id_token.claims(&verifier, nonce).cloned();
+            let outcome = id_token.claims(&verifier, nonce).cloned();
             drop(verifier);
-            match verified {
+            match outcome {
                 Ok(claims) => return Ok((claims, provider)),
                 Err(ClaimsVerificationError::SignatureVerification(
                     SignatureVerificationError::NoMatchingKey,
@@ -457,9 +461,9 @@ impl App {
                 Some(_) => Err("a logout token must not contain a nonce".to_owned()),
                 None => Ok(()),
             };
-            let verified = token.claims(&verifier, no_nonce).cloned();
+            let outcome = token.claims(&verifier, no_nonce).cloned();
             drop(verifier);
-            match verified {
+            match outcome {
                 Ok(claims) => return Ok(claims),
                 Err(ClaimsVerificationError::SignatureVerification(
                     SignatureVerificationError::NoMatchingKey,
@@ -483,7 +487,7 @@ impl App {
     fn cookie_header(&self, name: &str, value: &str, max_age: Option<u64>) -> String {
         let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
         if let Some(seconds) = max_age {
-            text.push_str(&format!("; Max-Age={seconds}"));
+            let _ = write!(text, "; Max-Age={seconds}");
         }
         if self.settings.secure_cookies {
             text.push_str("; Secure");
@@ -874,16 +878,15 @@ async fn main() -> anyhow::Result<()> {
     let target = load_target(&args.config)?;
     let base = url::Url::parse(&target.service_provider.base_url)
         .with_context(|| format!("{}: service_provider.base_url", args.config.display()))?;
-    let listen = match args.listen {
-        Some(listen) => listen,
-        None => {
-            let host = base.host_str().unwrap_or("127.0.0.1");
-            let port = base.port_or_known_default().unwrap_or(8080);
-            tokio::net::lookup_host((host, port))
-                .await?
-                .next()
-                .with_context(|| format!("cannot resolve {host}"))?
-        }
+    let listen = if let Some(listen) = args.listen {
+        listen
+    } else {
+        let host = base.host_str().unwrap_or("127.0.0.1");
+        let port = base.port_or_known_default().unwrap_or(8080);
+        tokio::net::lookup_host((host, port))
+            .await?
+            .next()
+            .with_context(|| format!("cannot resolve {host}"))?
     };
     let base_text = target.service_provider.base_url.trim_end_matches('/');
     let settings = Settings {

@@ -24,8 +24,10 @@ const EXAMPLE: &str = "mitid_sp_openidconnect";
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|err| panic!("no free port on 127.0.0.1: {err}"))
+        .map_or_else(
+            |err| panic!("no free port on 127.0.0.1: {err}"),
+            |addr| addr.port(),
+        )
 }
 
 /// Where cargo put the example: `<target>/<profile>/examples/`, next to the `mitid-lab` binary
