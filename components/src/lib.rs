@@ -5,6 +5,7 @@
 pub mod citizen_service;
 pub mod cpr;
 pub mod idp;
+pub mod nemid_calendar;
 pub mod reference_sp;
 pub mod runtime;
 pub mod service;

@@ -84,6 +84,25 @@ impl LabClock {
         self.inner.value.fetch_add(seconds, Ordering::SeqCst);
     }
 
+    /// Stands still at `unix_seconds` from now on (until advanced or released).
+    pub fn freeze_at(&self, unix_seconds: i64) {
+        // Value first: a reader between the two stores sees the wall clock shifted, never 1970.
+        self.inner.value.store(unix_seconds, Ordering::SeqCst);
+        self.inner.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Follows the wall clock again, without offset.
+    pub fn release(&self) {
+        self.inner.frozen.store(false, Ordering::SeqCst);
+        self.inner.value.store(0, Ordering::SeqCst);
+    }
+
+    /// Whether the clock stands still.
+    #[must_use]
+    pub fn is_frozen(&self) -> bool {
+        self.inner.frozen.load(Ordering::SeqCst)
+    }
+
     /// Now as a UTC date-time.
     #[must_use]
     pub fn now_utc(&self) -> NaiveDateTime {

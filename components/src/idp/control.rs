@@ -92,6 +92,9 @@ pub struct RegisterClient {
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     pub id_token_signed_response_alg: Option<super::jose::Alg>,
+    /// Sector in the `NemID` calendar (`bank`, `public`, ...): when its `NemID` logins end.
+    #[serde(default)]
+    pub sector: Option<String>,
 }
 
 pub async fn register_client(
@@ -116,6 +119,9 @@ pub async fn register_client(
             .unwrap_or(super::jose::Alg::ES256),
     };
     check_client(&client).map_err(ApiError::InvalidRequest)?;
+    if let Some(sector) = &req.sector {
+        super::nemid::check_sector(&state, sector)?;
+    }
     let mut store = state.lock();
     if store.clients.contains_key(&client.client_id) {
         return Err(ApiError::Conflict(format!(
@@ -126,6 +132,12 @@ pub async fn register_client(
     store
         .clients
         .insert(client.client_id.clone(), client.clone());
+    if let Some(sector) = req.sector {
+        store
+            .nemid
+            .client_sectors
+            .insert(client.client_id.clone(), sector);
+    }
     Ok((StatusCode::CREATED, Json(client)))
 }
 

@@ -444,6 +444,7 @@ async fn finish(
             amr,
             auth_time: None,
             sid: None,
+            idp: super::script::LoginIdp::Mitid,
         },
         tx.script_id.clone(),
     )

@@ -34,6 +34,8 @@
 //! | `GET/POST /logout` | RP-initiated logout; back-channel logout tokens go to clients |
 //! | `/login/...` | the citizen's HTML pages ([`login`]) |
 //! | `/app/...` | what the `MitID` app talks to: pending approvals, signed answers |
+//! | `/nemid/...`, `/nemid-app/...` | `NemID` login pages (`idp_values=nemid`) and the key app ([`nemid`]) |
+//! | `POST /mitid-dk/get-mitid-with-nemid` | get `MitID` with `NemID` until the calendar ends it |
 //!
 //! Headless test mode: `login_hint=test:<user-id>[:<behaviour>]` answers the authorization
 //! request at once with the redirect (see [`script::Behaviour`] for the behaviours).
@@ -41,8 +43,8 @@
 //! ## Control listener (the lab only)
 //! `/admin/...` is the identity admin API (`ADMIN_API.md`, [`admin`]); `/control/...` scripts
 //! logins and misbehaviour (`CONTROL_API.md`, [`control`]): every script is keyed to one login (client + state,
-//! a test user, or a login id), never global; only key rotation and endpoint faults are global by
-//! nature.
+//! a test user, or a login id), never global; only key rotation, endpoint faults and the lab clock
+//! (`/control/clock`, [`lab_clock`]) are global by nature.
 //!
 //! Modules: [`profile`] (the claim profile, data), [`jose`] (hand-made JWS: good and bad tokens),
 //! [`registry`] (identities and authenticators), [`oidc`] (the protocol endpoints),
@@ -52,7 +54,9 @@ pub mod admin;
 pub mod control;
 pub mod enrolment;
 pub mod jose;
+pub mod lab_clock;
 pub mod login;
+pub mod nemid;
 pub mod oidc;
 pub mod profile;
 pub mod registry;
@@ -242,6 +246,7 @@ pub struct SsoSession {
     pub auth_time: u64,
     pub aal: mitid_devices::Aal,
     pub amr: mitid_devices::AmrSet,
+    pub idp: script::LoginIdp,
     pub clients: HashSet<String>,
 }
 
@@ -262,6 +267,8 @@ pub struct Store {
     pub attempts: HashMap<String, VecDeque<u64>>,
     /// App approvals waiting for the device, by login id.
     pub pending_app: HashMap<String, login::PendingApproval>,
+    /// `NemID` credentials, `NemID` logins on the pages, client sectors ([`nemid`]).
+    pub nemid: nemid::NemidStore,
     /// Passports checked for an app enrolment, waiting for the app's registration.
     pub enrolments: enrolment::PendingEnrolments,
 }
@@ -279,6 +286,8 @@ pub struct IdpState {
     pub rate_limit: RateLimit,
     pub policies: DevicePolicies,
     pub clock: LabClock,
+    /// The `NemID` phase-out calendar the broker enforces (`fixtures/nemid-calendar.yaml`).
+    pub nemid_calendar: crate::nemid_calendar::NemidCalendar,
     store: Mutex<Store>,
 }
 
@@ -421,6 +430,7 @@ impl Idp {
                 rate_limit: config.rate_limit,
                 policies: config.policies,
                 clock: config.clock,
+                nemid_calendar: crate::nemid_calendar::NemidCalendar::builtin(),
                 store: Mutex::new(store),
             }),
         })
@@ -453,6 +463,7 @@ impl Idp {
             .route("/login/{login_id}/cancel", post(login::cancel))
             .route("/app/pending/{user_id}", get(login::app_pending))
             .route("/app/approvals/{login_id}", post(login::app_approve))
+            .merge(nemid::public_routes())
             .route("/app/enrolments", post(enrolment::check_passport))
             .route(
                 "/app/enrolments/{enrolment_id}/activation",
@@ -501,6 +512,8 @@ impl Idp {
                 "/control/backchannel-logout",
                 post(control::backchannel_logout),
             )
+            .merge(nemid::control_routes())
+            .merge(lab_clock::control_routes())
             .with_state(self.state.clone());
         (
             service::standard("idp", public),

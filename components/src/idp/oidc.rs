@@ -24,7 +24,9 @@ use super::admin;
 use super::jose::{self, Alg, Signature, Unverified};
 use super::profile::ClaimKey;
 use super::registry::{Identity, random_token, random_uuid};
-use super::script::{AuthRequest, Behaviour, IdTokenFault, IdpParams, LoginResult, UserinfoFault};
+use super::script::{
+    AuthRequest, Behaviour, IdTokenFault, IdpParams, LoginIdp, LoginResult, UserinfoFault,
+};
 use super::{
     AccessGrant, ClientAuthMethod, ClientConfig, CodeGrant, IdpState, SharedState, SsoSession,
 };
@@ -318,6 +320,7 @@ async fn authorize(state: SharedState, headers: HeaderMap, raw: String) -> Respo
         requested_aal: None,
         acr_requested: false,
         idp_params: IdpParams::default(),
+        idp_values: Vec::new(),
     };
     let request = match validate(&state, &params, partial.clone()) {
         Ok(r) => r,
@@ -451,6 +454,7 @@ fn validate(
                     format!("idp_values `{v}` is not offered"),
                 ));
             }
+            req.idp_values.push(v.to_owned());
         }
     }
     if let Some(raw) = p.get("idp_params") {
@@ -632,6 +636,9 @@ async fn start_login(state: SharedState, headers: HeaderMap, req: AuthRequest) -
         }
         return headless(&state, &req, &user, behaviour, script_id).await;
     }
+    if super::nemid::requested(&state, &req) {
+        return super::nemid::begin(&state, &headers, req, script_id);
+    }
     if let Some(session) = usable_session {
         let ial = state
             .lock()
@@ -684,6 +691,7 @@ async fn reuse_session(
             amr: session.amr,
             auth_time: Some(session.auth_time),
             sid: Some(session.sid.clone()),
+            idp: session.idp,
         },
         script_id,
     )
@@ -697,6 +705,7 @@ pub struct Authenticated {
     pub amr: AmrSet,
     pub auth_time: Option<u64>,
     pub sid: Option<String>,
+    pub idp: LoginIdp,
 }
 
 async fn headless(
@@ -716,6 +725,16 @@ async fn headless(
             &format!("unknown_user: no MitID with user ID `{user_id}`"),
         );
     };
+    if behaviour.is_nemid()
+        || (behaviour == Behaviour::Approve && super::nemid::requested(state, req))
+    {
+        let behaviour = if behaviour.is_nemid() {
+            behaviour
+        } else {
+            Behaviour::NemidKeyCard
+        };
+        return super::nemid::headless(state, req, &identity, behaviour, script_id).await;
+    }
     let wants_high = req.requested_loa == Some(Loa::High) || req.requested_aal == Some(Aal::High);
     let factors: Vec<Factor> = match behaviour {
         Behaviour::Approve if wants_high => {
@@ -727,6 +746,9 @@ async fn headless(
         Behaviour::AudioCodeReader => vec![Factor::Password, Factor::AudioCodeReader],
         Behaviour::Chip => vec![Factor::Password, Factor::Chip],
         Behaviour::PasswordOnly => vec![Factor::Password],
+        // Handled above, by the NemID module.
+        Behaviour::NemidKeyCard => vec![Factor::Password, Factor::NemidKeyCard],
+        Behaviour::NemidKeyApp => vec![Factor::Password, Factor::NemidKeyApp],
         Behaviour::Abort => {
             return fail(
                 state,
@@ -774,6 +796,7 @@ async fn headless(
             amr: assessment.amr,
             auth_time: None,
             sid: None,
+            idp: LoginIdp::Mitid,
         },
         script_id,
     )
@@ -881,6 +904,7 @@ pub async fn complete(
         auth_time: auth.auth_time.unwrap_or(now),
         sid: sid.clone(),
         transaction_id: random_uuid(),
+        idp: auth.idp,
     };
     {
         let mut store = state.lock();
@@ -894,6 +918,7 @@ pub async fn complete(
                 auth_time: result.auth_time,
                 aal: result.aal,
                 amr: result.amr,
+                idp: result.idp,
                 clients: std::collections::HashSet::new(),
             })
             .clients
@@ -979,13 +1004,16 @@ fn claim_value(
         ClaimKey::HasCpr => json!(identity.cpr().is_some()),
         ClaimKey::Cpr => json!(identity.cpr()?),
         ClaimKey::NemidPid => json!(identity.nemid_pid.as_ref()?),
-        ClaimKey::Idp => json!(
-            state
-                .profile
-                .idp_values
-                .first()
-                .map_or("mitid", String::as_str)
-        ),
+        ClaimKey::Idp => match result.idp {
+            LoginIdp::Nemid => json!(state.profile.nemid_idp_value.as_deref().unwrap_or("nemid")),
+            LoginIdp::Mitid => json!(
+                state
+                    .profile
+                    .idp_values
+                    .first()
+                    .map_or("mitid", String::as_str)
+            ),
+        },
         ClaimKey::IdentityType => json!(state.profile.identity_type_person),
         ClaimKey::Loa => json!(result.loa.uri()),
         ClaimKey::Aal => json!(result.aal.uri()),

@@ -55,6 +55,9 @@ pub struct ClaimProfile {
     pub scopes: BTreeMap<String, Vec<ClaimKey>>,
     pub identity_type_person: String,
     pub lifetimes: Lifetimes,
+    /// The `idp` claim (and `idp_values` entry) of a `NemID` login; no `NemID` logins without it.
+    #[serde(default)]
+    pub nemid_idp_value: Option<String>,
 }
 
 /// A profile that does not load, with where and why.
@@ -138,6 +141,14 @@ impl ClaimProfile {
                     format!("`{name}` is empty or a registered JWT claim"),
                 ));
             }
+        }
+        if let Some(v) = &profile.nemid_idp_value
+            && !profile.idp_values.contains(v)
+        {
+            return Err(invalid(
+                "nemid_idp_value".into(),
+                format!("`{v}` is not one of idp_values"),
+            ));
         }
         let l = &profile.lifetimes;
         for (field, value) in [

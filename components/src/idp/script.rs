@@ -46,6 +46,18 @@ pub struct AuthRequest {
     pub requested_aal: Option<Aal>,
     pub acr_requested: bool,
     pub idp_params: IdpParams,
+    /// `idp_values` as asked (the first one the profile offers picks the login: `MitID` or `NemID`).
+    pub idp_values: Vec<String>,
+}
+
+/// Which identity provider behind the broker authenticated the citizen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginIdp {
+    #[default]
+    Mitid,
+    /// `NemID` (key card or key app), until the phase-out calendar ends it.
+    Nemid,
 }
 
 /// The outcome of a successful authentication.
@@ -59,6 +71,7 @@ pub struct LoginResult {
     pub auth_time: u64,
     pub sid: String,
     pub transaction_id: String,
+    pub idp: LoginIdp,
 }
 
 /// How the citizen acts in a headless login (`login_hint=test:<user>:<behaviour>` or a script).
@@ -86,6 +99,10 @@ pub enum Behaviour {
     Timeout,
     /// The broker fails: `server_error`.
     ServerError,
+    /// `NemID`: password + a key-card answer (`code_token`), checked against the card at the broker.
+    NemidKeyCard,
+    /// `NemID`: password + the key app's approval (`code_app`).
+    NemidKeyApp,
 }
 
 impl Behaviour {
@@ -93,6 +110,12 @@ impl Behaviour {
     #[must_use]
     pub fn parse(text: &str) -> Option<Behaviour> {
         serde_json::from_value(Value::String(text.to_owned())).ok()
+    }
+
+    /// A `NemID` login rather than a `MitID` one.
+    #[must_use]
+    pub const fn is_nemid(self) -> bool {
+        matches!(self, Behaviour::NemidKeyCard | Behaviour::NemidKeyApp)
     }
 }
 
@@ -198,6 +221,11 @@ pub struct ScriptRequest {
     /// Fault of the userinfo endpoint for this login's access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<EndpointFault>,
+    /// A broker that does not enforce the `NemID` calendar: this login's `NemID` authentication is
+    /// accepted although the client's sector cut-off (or the shutdown) has passed. Lets a
+    /// conformance scenario check that the service provider refuses such a login itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_nemid_cutoff: bool,
 }
 
 /// What the `IdP` saw happen in a scripted login (the runner judges the SP by it).

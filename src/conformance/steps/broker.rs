@@ -79,6 +79,8 @@ pub struct PendingScript {
     pub behaviour: Option<Behaviour>,
     /// Register a script even without faults, for its log of what the service did.
     pub record: bool,
+    /// The broker issues this login's NemID token although the NemID calendar has passed.
+    pub ignore_nemid_cutoff: bool,
 }
 
 impl PendingScript {
@@ -88,6 +90,7 @@ impl PendingScript {
             && self.token_endpoint.is_none()
             && self.behaviour.is_none()
             && !self.record
+            && !self.ignore_nemid_cutoff
     }
 }
 
@@ -108,6 +111,7 @@ pub async fn register_script(
         userinfo: pending.userinfo,
         token_endpoint: pending.token_endpoint,
         userinfo_endpoint: None,
+        ignore_nemid_cutoff: pending.ignore_nemid_cutoff,
     };
     let body = serde_json::to_value(&request).expect("script requests serialise");
     let (status, answer) =

@@ -1,0 +1,415 @@
+//! NemID logins at the broker: the admin API issues a key card and a key app, and the citizen logs
+//! in over the NemID pages (user ID or CPR + password, then the card's key number answered with
+//! its 6-digit code, or the key app's approval) or headlessly; verification is the devices
+//! crate's, and the tokens say `idp: nemid` with the NemID PID and amr.
+
+// Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+
+use chrono::NaiveDate;
+use mitid_components::cpr::LabClock;
+use mitid_components::idp::nemid::NemidIssued;
+use mitid_devices::NemidKeyApp;
+use serde_json::{Value, json};
+
+use super::idp_support::{Lab, REDIRECT, decode, pkce, redirect_params};
+
+pub const PASSWORD: &str = "Sommer-regn-42";
+
+/// An IdP whose clock stands on `date` (the real date is past every NemID cut-off).
+pub async fn lab_on(date: &str) -> Lab {
+    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    Lab::start_with(|c| c.clock = LabClock::fixed_on(day)).await
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+pub fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+pub async fn uuid_of(lab: &Lab, user_id: &str) -> String {
+    let v: Value = lab
+        .http
+        .get(format!(
+            "{}/admin/identities/by-user-id/{user_id}",
+            lab.control
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["uuid"].as_str().unwrap().to_owned()
+}
+
+/// Issues a NemID (key card and key app) to `user_id`.
+pub async fn issue_nemid(lab: &Lab, user_id: &str) -> (String, NemidIssued) {
+    let uuid = uuid_of(lab, user_id).await;
+    let r = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/nemid"),
+            &json!({"password": PASSWORD, "key_card": true, "key_app": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    (uuid, r.json().await.unwrap())
+}
+
+/// Starts a NemID login on the pages for `client`; answers the page URL.
+pub async fn start_pages(lab: &Lab, browser: &reqwest::Client, client: &str) -> reqwest::Response {
+    let (_, challenge) = pkce();
+    browser
+        .get(format!("{}/authorize", lab.issuer))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid mitid nemid.pid"),
+            ("state", "nemid-state"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("idp_values", "nemid"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn key_number(html: &str) -> u16 {
+    let marker = "id=\"key_number\">";
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no key number in {html}"))
+        + marker.len();
+    html[start..start + 4].parse().unwrap()
+}
+
+async fn tokens(lab: &Lab, code: &str, verifier: &str) -> serde_json::Map<String, Value> {
+    let r = lab.redeem("sp-basic", code, verifier).await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    decode(tokens["id_token"].as_str().unwrap()).claims
+}
+
+async fn page(browser: &reqwest::Client, url: &str) -> String {
+    let r = browser.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn key_card_login_over_the_nemid_pages_gives_a_nemid_token() {
+    let lab = lab_on("2022-06-01").await;
+    let (_, issued) = issue_nemid(&lab, "anna.jensen").await;
+    // Anna's registry entry came with a PID; issuing NemID keeps it.
+    assert_eq!(issued.nemid_pid, "9208-2002-2-123456789012");
+    let browser = browser();
+    let (verifier, challenge) = pkce();
+    let r = browser
+        .get(format!("{}/authorize", lab.issuer))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "sp-basic"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid mitid nemid.pid"),
+            ("state", "nemid-state"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("idp_values", "nemid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{}/nemid/", lab.issuer)), "{url}");
+    let html = page(&browser, &url).await;
+    assert!(html.contains("User ID or CPR number"), "{html}");
+    // A wrong password first: the page says so and the login goes on.
+    let r = browser
+        .post(format!("{url}/credentials"))
+        .form(&[
+            ("csrf", csrf(&html).as_str()),
+            ("user_id", "0101901234"),
+            ("password", "Vinter-sne-99"),
+            ("method", "key_card"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Wrong user ID or password"), "{html}");
+    let r = browser
+        .post(format!("{url}/credentials"))
+        .form(&[
+            ("csrf", csrf(&html).as_str()),
+            ("user_id", "0101901234"),
+            ("password", PASSWORD),
+            ("method", "key_card"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    let key = key_number(&html);
+    let code = issued
+        .key_card
+        .code_for(key)
+        .expect("the key number is on Anna's card");
+    let r = browser
+        .post(format!("{url}/key-card"))
+        .form(&[
+            ("csrf", csrf(&html).as_str()),
+            ("key_number", format!("{key:04}").as_str()),
+            ("code", format!("{code:06}").as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let params = redirect_params(&r);
+    assert_eq!(params.get("state").map(String::as_str), Some("nemid-state"));
+    let claims = tokens(&lab, &params["code"], &verifier).await;
+    assert_eq!(claims["idp"], "nemid");
+    assert_eq!(claims["nemid.pid"], "9208-2002-2-123456789012");
+    assert_eq!(claims["amr"], json!(["password", "code_token"]));
+    assert_eq!(
+        claims["loa"],
+        "https://data.gov.dk/concept/core/nsis/Substantial"
+    );
+    // The pair is used up: the card has one pair fewer.
+    let uuid = uuid_of(&lab, "anna.jensen").await;
+    let view: Value = lab
+        .http
+        .get(format!("{}/admin/identities/{uuid}/nemid", lab.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["key_card_remaining"].as_u64(),
+        Some(issued.key_card.len() as u64 - 1)
+    );
+}
+
+#[tokio::test]
+async fn key_app_login_over_the_nemid_pages_is_approved_by_the_app() {
+    let lab = lab_on("2022-06-01").await;
+    let (_, issued) = issue_nemid(&lab, "helle.nielsen").await;
+    let app: NemidKeyApp = issued.key_app.clone().expect("a key app was asked for");
+    let browser = browser();
+    let r = start_pages(&lab, &browser, "sp-basic").await;
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = page(&browser, &url).await;
+    let r = browser
+        .post(format!("{url}/credentials"))
+        .form(&[
+            ("csrf", csrf(&html).as_str()),
+            ("user_id", "helle.nielsen"),
+            ("password", PASSWORD),
+            ("method", "key_app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("key app"), "{html}");
+    let pending: Value = lab
+        .http
+        .get(format!(
+            "{}/nemid-app/{}/pending",
+            lab.issuer, app.device_id
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = &pending["pending"][0];
+    let hex = item["challenge"].as_str().expect("challenge");
+    let mut challenge = [0u8; 32];
+    for (i, b) in challenge.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    // A forged approval is refused; the app's own is accepted.
+    let forged = lab
+        .http
+        .post(format!(
+            "{}/nemid-app/{}/approvals",
+            lab.issuer, app.device_id
+        ))
+        .json(&json!({"login_id": item["login_id"], "approval": "00".repeat(32)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let approval = app
+        .approve(&challenge)
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        });
+    let r = lab
+        .http
+        .post(format!(
+            "{}/nemid-app/{}/approvals",
+            lab.issuer, app.device_id
+        ))
+        .json(&json!({"login_id": item["login_id"], "approval": approval}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = browser.get(&url).send().await.unwrap();
+    let params = redirect_params(&r);
+    assert!(params.contains_key("code"), "{params:?}");
+}
+
+#[tokio::test]
+async fn headless_nemid_login_checks_the_card_and_names_nemid() {
+    let lab = lab_on("2022-06-01").await;
+    let (uuid, issued) = issue_nemid(&lab, "anna.jensen").await;
+    let (code, verifier, _, _) = lab
+        .login("sp-basic", "anna.jensen:nemid_key_card", &[])
+        .await;
+    let claims = tokens(&lab, &code, &verifier).await;
+    assert_eq!(claims["idp"], "nemid");
+    assert_eq!(claims["amr"], json!(["password", "code_token"]));
+    let (code, verifier, _, _) = lab
+        .login("sp-basic", "anna.jensen:nemid_key_app", &[])
+        .await;
+    let claims = tokens(&lab, &code, &verifier).await;
+    assert_eq!(claims["amr"], json!(["password", "code_app"]));
+    // `idp_values=nemid` with a plain test hint is a key-card login too.
+    let (code, verifier, _, _) = lab
+        .login("sp-basic", "anna.jensen", &[("idp_values", "nemid")])
+        .await;
+    assert_eq!(tokens(&lab, &code, &verifier).await["idp"], "nemid");
+    let view: Value = lab
+        .http
+        .get(format!("{}/admin/identities/{uuid}/nemid", lab.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["key_card_remaining"].as_u64(),
+        Some(issued.key_card.len() as u64 - 2),
+        "two key-card logins used two pairs: {view}"
+    );
+    // A MitID login of the same person still says mitid.
+    let (code, verifier, _, _) = lab.login("sp-basic", "anna.jensen", &[]).await;
+    assert_eq!(tokens(&lab, &code, &verifier).await["idp"], "mitid");
+}
+
+#[tokio::test]
+async fn a_person_without_nemid_or_with_a_blocked_nemid_is_refused() {
+    let lab = lab_on("2022-06-01").await;
+    let (verifier_unused, challenge) = pkce();
+    let _ = verifier_unused;
+    let r = lab
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", "sp-basic"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", "test:lars.hansen:nemid_key_card"),
+        ])
+        .await;
+    let params = redirect_params(&r);
+    assert_eq!(params["error"], "access_denied");
+    assert!(
+        params["error_description"].starts_with("nemid_unknown_user"),
+        "{params:?}"
+    );
+    // A temporary password on its way blocks NemID until it is used.
+    let (uuid, _) = issue_nemid(&lab, "anna.jensen").await;
+    let r = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/nemid/orders"),
+            &json!({"item": "temporary_password", "channel": "support_line"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = lab
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", "sp-basic"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", "test:anna.jensen:nemid_key_card"),
+        ])
+        .await;
+    let params = redirect_params(&r);
+    assert_eq!(params["error"], "access_denied");
+    assert!(
+        params["error_description"].starts_with("nemid_blocked"),
+        "{params:?}"
+    );
+}
+
+#[tokio::test]
+async fn three_wrong_key_card_codes_end_the_login() {
+    let lab = lab_on("2022-06-01").await;
+    issue_nemid(&lab, "anna.jensen").await;
+    let browser = browser();
+    let r = start_pages(&lab, &browser, "sp-basic").await;
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = page(&browser, &url).await;
+    let r = browser
+        .post(format!("{url}/credentials"))
+        .form(&[
+            ("csrf", csrf(&html).as_str()),
+            ("user_id", "anna.jensen"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let mut html = r.text().await.unwrap();
+    let key = format!("{:04}", key_number(&html));
+    for attempt in 0..3 {
+        let r = browser
+            .post(format!("{url}/key-card"))
+            .form(&[
+                ("csrf", csrf(&html).as_str()),
+                ("key_number", key.as_str()),
+                ("code", "1000000"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if attempt < 2 {
+            html = r.text().await.unwrap();
+            assert!(html.contains("not accepted"), "{html}");
+        } else {
+            let params = redirect_params(&r);
+            assert_eq!(params["error"], "access_denied");
+            assert_eq!(params["error_description"], "nemid_authentication_failed");
+        }
+    }
+}
