@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Command::Components(args) => cli::components::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Certify(args) => cli::certify::run(args),
-        Command::Run(args) => cli::run::run(args),
+        Command::Run(args) => cli::run::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -50,7 +50,7 @@ pub struct Args {
     population: u32,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::embedded();
     let features = load_features(
         &[],

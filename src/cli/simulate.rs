@@ -62,47 +62,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let simulate_started = Instant::now();
     let rendered = match &loaded {
-        Scenario::Policy(policy) => {
-            let progress = progress_bar(&format!("simulating {}", policy.name));
-            let mut report_progress = |fraction: f64| {
-                progress.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
-            };
-            let outcome = mitid_sim::policy::run_policy(policy, policy.seed, &mut report_progress)
-                .map_err(|err| match err.field_path() {
-                    Some(_) => anyhow::Error::new(BadInput(format!("{file}: {err}"))),
-                    None => anyhow::Error::new(err).context("the policy run failed"),
-                })?;
-            progress.finish_and_clear();
-            let simulate_seconds = simulate_started.elapsed().as_secs_f64();
-            let report_started = Instant::now();
-            let report = policy_report::render(policy, &outcome)?;
-            let mut files: Vec<(String, Vec<u8>)> = vec![
-                ("summary.json".into(), to_json_bytes(&report.summary)?),
-                ("timeseries.csv".into(), report.timeseries_csv.into_bytes()),
-                (
-                    "municipalities.csv".into(),
-                    report.municipalities_csv.into_bytes(),
-                ),
-                ("report.md".into(), report.markdown.into_bytes()),
-                ("report.html".into(), report.html.into_bytes()),
-            ];
-            files.extend(
-                report
-                    .charts
-                    .into_iter()
-                    .map(|(name, svg)| (name, svg.into_bytes())),
-            );
-            Rendered {
-                files,
-                event_count: outcome.event_count,
-                simulate_seconds,
-                report_started,
-                headline: format!(
-                    "{} citizens, {} to {}, {} events",
-                    outcome.population, outcome.start, outcome.end, outcome.event_count
-                ),
-            }
-        }
+        Scenario::Policy(policy) => render_policy(policy, &file, simulate_started)?,
         Scenario::Queue(queue) => {
             let summary = mitid_sim::queue_model::run_queue_scenario(queue)
                 .map_err(|err| BadInput(format!("{file}: {err}")))?;
@@ -154,6 +114,53 @@ pub fn run(args: Args) -> Result<ExitCode> {
         written.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a policy scenario and renders its report files in memory.
+fn render_policy(
+    policy: &mitid_sim::policy::PolicyScenario,
+    file: &str,
+    simulate_started: Instant,
+) -> Result<Rendered> {
+    let progress = progress_bar(&format!("simulating {}", policy.name));
+    let mut report_progress = |fraction: f64| {
+        progress.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
+    };
+    let outcome = mitid_sim::policy::run_policy(policy, policy.seed, &mut report_progress)
+        .map_err(|err| match err.field_path() {
+            Some(_) => anyhow::Error::new(BadInput(format!("{file}: {err}"))),
+            None => anyhow::Error::new(err).context("the policy run failed"),
+        })?;
+    progress.finish_and_clear();
+    let simulate_seconds = simulate_started.elapsed().as_secs_f64();
+    let report_started = Instant::now();
+    let report = policy_report::render(policy, &outcome)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("summary.json".into(), to_json_bytes(&report.summary)?),
+        ("timeseries.csv".into(), report.timeseries_csv.into_bytes()),
+        (
+            "municipalities.csv".into(),
+            report.municipalities_csv.into_bytes(),
+        ),
+        ("report.md".into(), report.markdown.into_bytes()),
+        ("report.html".into(), report.html.into_bytes()),
+    ];
+    files.extend(
+        report
+            .charts
+            .into_iter()
+            .map(|(name, svg)| (name, svg.into_bytes())),
+    );
+    Ok(Rendered {
+        files,
+        event_count: outcome.event_count,
+        simulate_seconds,
+        report_started,
+        headline: format!(
+            "{} citizens, {} to {}, {} events",
+            outcome.population, outcome.start, outcome.end, outcome.event_count
+        ),
+    })
 }
 
 struct Rendered {

@@ -5,6 +5,7 @@
 //! change each hop: it reads the authorization request the service provider builds, adds the
 //! broker's headless `login_hint`, and tampers with or replays the callback.
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use url::Url;
@@ -18,6 +19,71 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Redirect hops followed before the lab calls it a loop.
 const MAX_HOPS: usize = 10;
+
+/// Where this process reaches the origins only the components can resolve: in containers, every
+/// component's URL is `http://<container name>:8080` (that is what the broker puts in redirects,
+/// and what the service provider registered as its redirect URI), while the lab reaches the
+/// mapped port on 127.0.0.1. Each lab HTTP client sends requests for such an origin through
+/// the mapped port (as an HTTP proxy: the request keeps its URL, so redirects, cookies and
+/// same-origin checks see the names the components use). Process-wide, because every client of a
+/// run needs it — each scenario's browsers, the lab's own API client — and a process runs one
+/// stack at a time. Empty when embedded or against an integrator's service.
+static ROUTES: RwLock<Vec<Route>> = RwLock::new(Vec::new());
+
+#[derive(Debug, Clone)]
+struct Route {
+    /// `host:port` as the components name it.
+    authority: String,
+    /// Where this process reaches it (`http://127.0.0.1:<mapped port>`).
+    via: Url,
+}
+
+/// Sets the routes of this process's lab clients: `(origin as the components see it, origin as
+/// this process reaches it)`. Clients built afterwards use them; pairs that are equal are
+/// dropped (embedded).
+pub fn set_routes(routes: &[(Url, Url)]) {
+    let routes: Vec<Route> = routes
+        .iter()
+        .filter(|(internal, host)| !same_origin(internal, host))
+        .filter_map(|(internal, host)| {
+            Some(Route {
+                authority: authority(internal)?,
+                via: host.clone(),
+            })
+        })
+        .collect();
+    *ROUTES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = routes;
+}
+
+fn authority(url: &Url) -> Option<String> {
+    Some(format!(
+        "{}:{}",
+        url.host_str()?,
+        url.port_or_known_default()?
+    ))
+}
+
+/// A client builder for every HTTP client of the lab: plain HTTP, [`REQUEST_TIMEOUT`], and the
+/// run's routes to containers (see [`set_routes`]).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    let routes = ROUTES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
+    if routes.is_empty() {
+        return builder;
+    }
+    builder.proxy(reqwest::Proxy::custom(move |url| {
+        let wanted = authority(url)?;
+        routes
+            .iter()
+            .find(|route| route.authority == wanted)
+            .map(|route| route.via.clone())
+    }))
+}
 
 /// One answer as the browser saw it.
 #[derive(Debug, Clone)]
@@ -47,10 +113,9 @@ pub struct Browser {
 
 impl Browser {
     pub fn new() -> Self {
-        let client = reqwest::Client::builder()
+        let client = client_builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("a plain-HTTP client with a cookie store always builds");
         Browser {

@@ -64,14 +64,13 @@ pub async fn no_session(lab: &Lab, browser: &mut Browser) {
 /// A session exists in `browser` for the person with MitID UUID `uuid`.
 pub async fn session_for(lab: &Lab, browser: &mut Browser, alias: &str, uuid: &str) -> MeAnswer {
     let me = ask_me(lab, browser).await;
-    if me.status != 200 {
-        panic!(
-            "no session for {alias}: /me answered {} ({})\n{}",
-            me.status,
-            excerpt(&me.body),
-            trail(browser)
-        );
-    }
+    assert!(
+        me.status == 200,
+        "no session for {alias}: /me answered {} ({})\n{}",
+        me.status,
+        excerpt(&me.body),
+        trail(browser)
+    );
     match me.sub() {
         Some(sub) if sub == uuid => me,
         Some(sub) => panic!(

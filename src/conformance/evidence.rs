@@ -3,7 +3,7 @@
 //! Redaction happens when an exchange is recorded, not when a report is written, so no code path
 //! (a panic message, a debug print, a report) can leak a code, a token, a client secret or a
 //! session cookie. What stays is what an integrator needs to see why a scenario failed: methods,
-//! URLs with their non-secret parameters (state, nonce, redirect_uri, ...), statuses, header names
+//! URLs with their non-secret parameters (state, nonce, `redirect_uri`, ...), statuses, header names
 //! and the start of each body.
 
 use serde::Serialize;

@@ -37,9 +37,10 @@ pub enum SuiteInputError {
     Tags { expr: String, message: String },
 }
 
-/// One feature file, parsed and checked.
+/// The feature files of a run, parsed and checked, and the tag expression that selects scenarios.
 pub struct Features {
-    pub features: Vec<gherkin::Feature>,
+    /// One per `.feature` file, Scenario Outlines expanded.
+    pub parsed: Vec<gherkin::Feature>,
     pub tags: Option<gherkin::tagexpr::TagOperation>,
     pub tags_text: Option<String>,
 }
@@ -75,16 +76,14 @@ impl Features {
                 })?;
             for scenario in &feature.scenarios {
                 for tag in feature.tags.iter().chain(&scenario.tags) {
-                    if let Some(id) = tag.strip_prefix("req:") {
-                        if catalogue.get(id).is_none() {
-                            return Err(SuiteInputError::Gherkin {
-                                path: path.clone(),
-                                line: scenario.position.line,
-                                message: format!(
-                                    "tag @req:{id} names no requirement in the catalogue"
-                                ),
-                            });
-                        }
+                    if let Some(id) = tag.strip_prefix("req:")
+                        && catalogue.get(id).is_none()
+                    {
+                        return Err(SuiteInputError::Gherkin {
+                            path: path.clone(),
+                            line: scenario.position.line,
+                            message: format!("tag @req:{id} names no requirement in the catalogue"),
+                        });
                     }
                 }
             }
@@ -101,7 +100,7 @@ impl Features {
             ),
         };
         Ok(Features {
-            features,
+            parsed: features,
             tags: tags_op,
             tags_text: tags.map(str::to_owned),
         })
@@ -181,7 +180,7 @@ pub async fn run(
 ) -> std::io::Result<Vec<ScenarioResult>> {
     let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::new(Mutex::new(Vec::new()));
     // Scenarios the target cannot run are reported without running.
-    for feature in &features.features {
+    for feature in &features.parsed {
         for scenario in &feature.scenarios {
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             if !features.selects(feature, scenario) {
@@ -258,7 +257,7 @@ pub async fn run(
     cucumber
         .with_parser(Preparsed)
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
-        .filter_run(features.features.clone(), move |feature, _, scenario| {
+        .filter_run(features.parsed.clone(), move |feature, _, scenario| {
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             tags_op.as_ref().is_none_or(|op| op.eval(tags.iter()))
                 && missing_capability(&filter_lab, &tags).is_none()

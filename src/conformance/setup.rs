@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mitid_components::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig};
 use mitid_components::reference_sp;
-use mitid_components::runtime::{Component, RuntimeKind, Stack, StackOptions};
+use mitid_components::runtime::{Component, Endpoint, RuntimeKind, Stack, StackOptions};
 use mitid_components::service::{self, RunningService};
 use url::Url;
 
@@ -65,8 +65,13 @@ pub fn reference(
     if !stack.components().contains(&Component::ReferenceSp) {
         return Err(SetupError::NoReferenceSp);
     }
+    super::browser::set_routes(&routes_of(&stack));
+    // The service provider as the broker and its own redirects name it (a container name in
+    // containers), so redirect URIs and same-origin checks agree; the routes carry the requests.
     let origin = stack
-        .url(Component::ReferenceSp)
+        .internal_urls()
+        .get(Component::ReferenceSp, Endpoint::Public)
+        .unwrap_or_else(|| stack.url(Component::ReferenceSp))
         .trim_end_matches('/')
         .to_owned();
     let label = if flaws.is_empty() {
@@ -95,9 +100,8 @@ pub fn reference(
 
 /// The client id a service provider uses, read from the authorization request it builds.
 async fn client_id_of(sp: &ServiceProvider) -> Result<String, SetupError> {
-    let client = reqwest::Client::builder()
+    let client = super::browser::client_builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(super::browser::REQUEST_TIMEOUT)
         .build()
         .map_err(|e| SetupError::Runtime(e.to_string()))?;
     let unreachable = |reason: String| SetupError::Unreachable {
@@ -132,6 +136,18 @@ async fn client_id_of(sp: &ServiceProvider) -> Result<String, SetupError> {
                 "its authorization request {authorize} has no client_id"
             ))
         })
+}
+
+/// Each component endpoint as the components name it, with where this process reaches it.
+fn routes_of(stack: &Stack) -> Vec<(Url, Url)> {
+    stack
+        .internal_urls()
+        .iter()
+        .filter_map(|(component, endpoint, internal)| {
+            let host = stack.host_urls().get(component, endpoint)?;
+            Some((Url::parse(internal).ok()?, Url::parse(host).ok()?))
+        })
+        .collect()
 }
 
 fn endpoints_of(stack: &Stack) -> LabEndpoints {

@@ -53,8 +53,7 @@ pub struct Lab {
 
 impl Lab {
     pub fn new(sp: ServiceProvider, endpoints: LabEndpoints, run_tag: String) -> Lab {
-        let http = reqwest::Client::builder()
-            .timeout(super::browser::REQUEST_TIMEOUT)
+        let http = super::browser::client_builder()
             .build()
             .expect("a plain-HTTP client always builds");
         Lab {

@@ -122,7 +122,12 @@ fn nightly_run_passes_and_its_reports_agree() {
     let leftovers: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".tmp") || name.contains(".partial-"))
+        .filter(|name| {
+            Path::new(name)
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("tmp"))
+                || name.contains(".partial-")
+        })
         .collect();
     assert!(
         leftovers.is_empty(),
@@ -131,10 +136,22 @@ fn nightly_run_passes_and_its_reports_agree() {
 
     let json: Value = serde_json::from_str(&read(&dir.join("report.json"), &result))
         .expect("report.json is JSON");
+    json_agrees_with_catalogue_and_features(&json);
+    let policy_name = policy_case(&json, &dir, &result);
+    junit_agrees(&json, &read(&dir.join("junit.xml"), &result));
+    markdown_and_html_agree(
+        &json,
+        &policy_name,
+        &read(&dir.join("report.md"), &result),
+        &read(&dir.join("report.html"), &result),
+    );
+}
+
+/// The JSON weighs exactly the catalogue, every requirement and scenario passed (the run exited
+/// 0), and every feature file on disk ran (features added later included).
+fn json_agrees_with_catalogue_and_features(json: &Value) {
     let requirements = json["requirements"].as_array().expect("requirements");
     let scenarios = json["scenarios"].as_array().expect("scenarios");
-
-    // The JSON weighs exactly the catalogue, and the run passed every requirement.
     let (catalogue_ids, catalogue_musts) = catalogue();
     let json_ids: BTreeSet<String> = requirements
         .iter()
@@ -158,8 +175,6 @@ fn nightly_run_passes_and_its_reports_agree() {
         Some(scenarios.len() as u64),
         "every scenario passed"
     );
-
-    // Every feature file ran (features added later included).
     for feature in feature_files() {
         assert!(
             scenarios.iter().any(|s| s["location"]
@@ -168,9 +183,14 @@ fn nightly_run_passes_and_its_reports_agree() {
             "no scenario of {feature} in report.json"
         );
     }
+}
 
-    // The policy run is one test case of the run, and it names its report.
-    let policy: Vec<&Value> = scenarios
+/// The policy run is one passed test case of the run, and its own report folder is the run's
+/// `policy/`. Answers the test case's name.
+fn policy_case(json: &Value, dir: &Path, result: &Run) -> String {
+    let policy: Vec<&Value> = json["scenarios"]
+        .as_array()
+        .expect("scenarios")
         .iter()
         .filter(|s| s["feature"] == "Policy scenario")
         .collect();
@@ -178,35 +198,37 @@ fn nightly_run_passes_and_its_reports_agree() {
     let policy = policy[0];
     assert_eq!(policy["verdict"], "PASSED");
     assert_eq!(policy["location"], "scenarios/nemid-phaseout-2023.yaml");
-    let policy_name = policy["name"].as_str().unwrap();
-    assert!(
-        policy_name.contains(&format!("population {POPULATION}")),
-        "{policy_name}"
-    );
-    let summary: Value = serde_json::from_str(&read(&dir.join("policy/summary.json"), &result))
+    let name = policy["name"].as_str().unwrap().to_owned();
+    assert!(name.contains(&format!("population {POPULATION}")), "{name}");
+    let summary: Value = serde_json::from_str(&read(&dir.join("policy/summary.json"), result))
         .expect("policy/summary.json is JSON");
     assert_eq!(summary["population"].as_u64(), POPULATION.parse().ok());
     assert_eq!(summary["scenario"], "nemid-phaseout-2023");
+    name
+}
 
-    // JUnit: one test case per JSON scenario, the same failure count, the policy case included.
-    let junit = read(&dir.join("junit.xml"), &result);
+/// JUnit: one test case per JSON scenario, the same failure count, the policy case included.
+fn junit_agrees(json: &Value, junit: &str) {
+    let scenarios = json["scenarios"].as_array().expect("scenarios").len();
     let testsuites = junit
         .lines()
         .find(|l| l.trim_start().starts_with("<testsuites "))
         .expect("a <testsuites> element");
-    assert_eq!(attribute(testsuites, "tests"), Some(scenarios.len()));
+    assert_eq!(attribute(testsuites, "tests"), Some(scenarios));
     assert_eq!(attribute(testsuites, "failures"), Some(0));
-    assert_eq!(junit.matches("<testcase ").count(), scenarios.len());
+    assert_eq!(junit.matches("<testcase ").count(), scenarios);
     assert!(
         junit.contains(
             "<testcase classname=\"Policy scenario\" name=\"nemid-phaseout-2023 at population"
         ),
         "junit.xml has no policy test case:\n{junit}"
     );
+}
 
-    // Markdown: every requirement's row with the JSON's verdict, and the policy row.
-    let markdown = read(&dir.join("report.md"), &result);
-    for requirement in requirements {
+/// Markdown: every requirement's row with the JSON's verdict, and the policy row. HTML: one
+/// section per scenario, the policy case among them.
+fn markdown_and_html_agree(json: &Value, policy_name: &str, markdown: &str, html: &str) {
+    for requirement in json["requirements"].as_array().expect("requirements") {
         let row = format!(
             "| {} | {} | {} |",
             requirement["id"].as_str().unwrap(),
@@ -220,14 +242,14 @@ fn nightly_run_passes_and_its_reports_agree() {
         "report.md has no policy row:\n{markdown}"
     );
     assert!(markdown.contains("every MUST requirement passed"));
-
-    // HTML: the policy case with its verdict, and one section per scenario.
-    let html = read(&dir.join("report.html"), &result);
     assert!(
         html.contains("PASSED — nemid-phaseout-2023 at population"),
         "report.html has no policy section"
     );
-    assert_eq!(html.matches("<section").count(), scenarios.len());
+    assert_eq!(
+        html.matches("<section").count(),
+        json["scenarios"].as_array().expect("scenarios").len()
+    );
 }
 
 #[test]

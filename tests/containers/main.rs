@@ -5,6 +5,7 @@
 //! Without a Docker engine these tests print that they were skipped and pass, unless
 //! `MITID_LAB_REQUIRE_DOCKER=1` (CI on the lab's machine sets it), where they fail.
 
+mod certify_in_containers;
 mod ctrl_c_cleanup;
 mod stack_in_containers;
 
