@@ -39,7 +39,9 @@ fn certify_reference_in_containers_passes_and_leaves_nothing_behind() {
         .expect("spawning mitid-lab certify");
     // Every container and network of the run carries the pid of the process that started it.
     let pid = child.id().to_string();
-    let output = child.wait_with_output().expect("waiting for mitid-lab certify");
+    let output = child
+        .wait_with_output()
+        .expect("waiting for mitid-lab certify");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let (containers_left, networks_left) = labelled_leftovers(PID_LABEL, &pid);
