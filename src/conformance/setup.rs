@@ -158,6 +158,8 @@ fn endpoints_of(stack: &Stack) -> LabEndpoints {
         control: base(stack.idp_control_url()),
         cpr: optional(Component::Cpr),
         citizen_service: optional(Component::CitizenService),
+        support: optional(Component::Support),
+        sms: optional(Component::Sms),
     }
 }
 
@@ -217,6 +219,8 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
         control: base(&control.url()),
         cpr: None,
         citizen_service: None,
+        support: None,
+        sms: None,
     };
     Ok(ExternalLab {
         lab: Arc::new(Lab::new(sp, endpoints, run_tag.to_owned())),

@@ -38,6 +38,10 @@ pub struct LabEndpoints {
     pub control: Url,
     pub cpr: Option<Url>,
     pub citizen_service: Option<Url>,
+    /// The MitID support line and the SMS gateway whose messages the citizens' phones read;
+    /// `None` for an external target (the citizen journeys are not run there).
+    pub support: Option<Url>,
+    pub sms: Option<Url>,
 }
 
 /// What one run shares: the system under test, the lab's endpoints, a client for the lab's own
@@ -143,6 +147,8 @@ pub struct LabWorld {
     pub notes: Vec<(String, String)>,
     /// When the scenario started (set by the runner), for the reports' durations.
     pub started: Option<std::time::Instant>,
+    /// The citizens' real devices (phones with the MitID app, code displays) and what they know.
+    pub devices: super::steps::device::Devices,
 }
 
 impl LabWorld {
@@ -161,6 +167,7 @@ impl LabWorld {
             broker_log: Vec::new(),
             notes: Vec::new(),
             started: None,
+            devices: super::steps::device::Devices::default(),
         }
     }
 

@@ -5,4 +5,7 @@
 pub mod broker;
 pub mod calendar;
 pub mod citizen;
+pub mod citizen_service;
+pub mod device;
 pub mod service_provider;
+pub mod support;

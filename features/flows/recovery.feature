@@ -1,0 +1,91 @@
+@needs:services
+Feature: Citizens recover MitID
+  The seed's recovery journeys: forgotten PIN, forgotten user ID, forgotten code-display password
+  and a new phone — through the app (passport + face), the support line (temporary PIN or user ID
+  by SMS, password reset) and an activation code from MitID.dk. Each ends with a real login at the
+  reference portal through the broker's pages with the citizen's own device.
+
+  As the lab implements it (idp/ENROLMENT_API.md), reactivating with a passport revokes the MitID's other
+  apps, because it is the route for a lost or locked app; an activation code adds a phone and
+  revokes nothing.
+
+  Scenario: Forgotten PIN: reactivating the app with a passport and a face scan
+    Given a citizen "Anna" with the MitID app on her phone
+    When "Anna" forgets her app PIN
+    And "Anna" scans her passport and face with the MitID app on her phone
+    Then "Anna" has MitID at identity assurance Substantial
+    When "Anna" logs in to the service provider with the app on her phone using her PIN
+    Then a session exists for "Anna"
+
+  Scenario: New phone: reactivating with a passport; the old phone can no longer approve
+    Given a citizen "Bo" with the MitID app on his phone
+    When "Bo" gets a new phone
+    And "Bo" scans his passport and face with the MitID app on his new phone
+    And "Bo" logs in to the service provider with the app on his new phone
+    Then a session exists for "Bo"
+    And the app on "Bo"'s old phone can no longer approve a login
+
+  Scenario: New phone: an activation code from MitID.dk, ordered with the code display
+    Given a citizen "Cecilie" with the MitID app on her phone and a code display
+    When "Cecilie" gets a new phone
+    And "Cecilie" orders an activation code on MitID.dk after logging in with her code display
+    And "Cecilie" activates the app on her new phone with the activation code from MitID.dk
+    And "Cecilie" logs in to the service provider with the app on her new phone
+    Then a session exists for "Cecilie"
+
+  Scenario: Forgotten user ID: the passport scan in the app tells it
+    Given a citizen "Dorte" with the MitID app on her phone
+    When "Dorte" forgets her user ID and loses her phone
+    And "Dorte" scans her passport and face with the MitID app on her new phone
+    Then the app showed "Dorte" her user ID
+    When "Dorte" logs in to the service provider with the app on her new phone
+    Then a session exists for "Dorte"
+
+  Scenario: Forgotten PIN: support sends a temporary PIN by SMS
+    Given a citizen "Erik" with the MitID app on his phone
+    When "Erik" forgets his app PIN
+    And "Erik" calls MitID support with his passport number and answers the CPR questions right
+    And support sends "Erik" a temporary PIN by SMS
+    And "Erik" activates the app on his phone with the temporary PIN from the SMS
+    And "Erik" logs in to the service provider with the app on his phone using his PIN
+    Then a session exists for "Erik"
+
+  Scenario: No temporary PIN by SMS within 5 days of a phone-number change
+    Given a citizen "Fie" with the MitID app on her phone
+    And "Fie" changed her phone number today
+    When "Fie" calls MitID support with her passport number and answers the CPR questions right
+    And "Fie" asks support for a temporary PIN by SMS
+    Then support refuses with "phone_recently_changed"
+    And no SMS reached "Fie"
+
+  Scenario: Wrong answers to the CPR questions end the support call
+    Given a citizen "Georg" with the MitID app on his phone
+    When "Georg" calls MitID support with his passport number and answers the CPR questions wrong
+    Then support refuses with "questions_failed"
+    When "Georg" asks support for a temporary PIN by SMS
+    Then no SMS reached "Georg"
+
+  Scenario: Forgotten user ID: support sends it by SMS
+    Given a citizen "Helle" with the MitID app on her phone
+    When "Helle" forgets her user ID and loses her phone
+    And "Helle" calls MitID support with her passport number and answers the CPR questions right
+    And support sends "Helle" her user ID by SMS
+    Then "Helle" reads her user ID in the SMS
+    When "Helle" calls MitID support with her passport number and answers the CPR questions right
+    And support sends "Helle" a temporary PIN by SMS
+    And "Helle" activates the app on her new phone with the temporary PIN from the SMS
+    And "Helle" logs in to the service provider with the app on her new phone
+    Then a session exists for "Helle"
+
+  Scenario: Forgotten code-display password: support resets it
+    Given a citizen "Ivan" with a code display and a password
+    When "Ivan" calls MitID support with his passport number and answers the CPR questions right
+    And support resets the password of "Ivan"
+    And "Ivan" logs in to the service provider with his code display and the temporary password
+    Then a session exists for "Ivan"
+    And logging in with his code display and the old password is refused for "Ivan"
+
+  Scenario: Logging in with the audio code reader
+    Given a citizen "Jens" with an audio code reader and a password
+    When "Jens" logs in to the service provider with his audio code reader
+    Then a session exists for "Jens"
