@@ -43,9 +43,10 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The NemID shutdown: from 1 November 2023 (Danish time) a NemID login is no longer valid, so
-/// a login the broker presents as NemID after this instant must not give a session.
-const NEMID_SHUTDOWN_UNIX: i64 = 1_698_793_200; // 2023-11-01T00:00:00+01:00
+/// This service's NemID cut-off: a public-sector service accepted NemID until NemID shut down on
+/// 31 October 2023 (banks and online shops stopped on 1 November 2022), so from that day (Danish
+/// time) a login the broker presents as NemID must not give a session.
+const NEMID_CUTOFF_UNIX: i64 = 1_698_706_800; // 2023-10-31T00:00:00+01:00
 
 /// How far ahead of our clock a token's `iat` may be (clock skew between us and the broker).
 const ALLOWED_CLOCK_SKEW_SECS: i64 = 60;
@@ -714,7 +715,7 @@ async fn finish_login(
         .idp
         .as_deref()
         .is_some_and(|idp| idp.eq_ignore_ascii_case("nemid"))
-        && unix_now() >= NEMID_SHUTDOWN_UNIX
+        && unix_now() >= NEMID_CUTOFF_UNIX
     {
         return Err(Refusal::forbidden(
             "NemID was shut down on 31 October 2023; please log in with MitID",
