@@ -217,6 +217,7 @@ pub async fn run(
         .normalized();
     let before_lab = Arc::clone(&lab);
     let after_results = Arc::clone(&results);
+    let after_lab = Arc::clone(&lab);
     let filter_lab = Arc::clone(&lab);
     let tags_op = features.tags.clone();
     let cucumber = LabWorld::cucumber::<PathBuf>()
@@ -231,6 +232,11 @@ pub async fn run(
         })
         .after(move |feature, _, scenario, finished, world| {
             let results = Arc::clone(&after_results);
+            let lab = Arc::clone(&after_lab);
+            // A scenario that moved the shared lab clock (`@serial`) puts it back, pass or fail.
+            let clock_moved = world
+                .as_deref()
+                .is_some_and(|w| w.note(super::steps::calendar::CLOCK_MOVED).is_some());
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             let outcome = raw_outcome(finished);
             let (evidence, duration_ms) = world.map_or((Vec::new(), 0), |w| {
@@ -251,6 +257,9 @@ pub async fn run(
                 evidence,
             };
             Box::pin(async move {
+                if clock_moved {
+                    super::steps::calendar::release(&lab).await;
+                }
                 results.lock().expect("no panics while locked").push(result);
             })
         });

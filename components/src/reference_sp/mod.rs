@@ -54,8 +54,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cpr::LabClock;
+use crate::nemid_calendar::{DEFAULT_SECTOR, NemidCalendar};
 use crate::service::{self, ApiError, Form, Json, Query};
 use validate::{Expected, Jws, TokenError};
+
+/// The `idp` claim value by which the broker names a NemID login.
+pub const NEMID_IDP_VALUE: &str = "nemid";
 
 /// A realistic integration mistake the reference SP can be started with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,11 +82,12 @@ pub enum Flaw {
     IgnoreIdpErrors,
     SkipUserinfoSubCheck,
     IgnoreBackchannelLogout,
+    AcceptNemidAfterCutoff,
 }
 
 impl Flaw {
     /// Every flaw, in a stable order.
-    pub const ALL: [Flaw; 18] = [
+    pub const ALL: [Flaw; 19] = [
         Flaw::SkipSignatureCheck,
         Flaw::AcceptAlgNone,
         Flaw::AcceptAnyKey,
@@ -101,6 +106,7 @@ impl Flaw {
         Flaw::IgnoreIdpErrors,
         Flaw::SkipUserinfoSubCheck,
         Flaw::IgnoreBackchannelLogout,
+        Flaw::AcceptNemidAfterCutoff,
     ];
 
     /// The name used on the command line (`--flaw NAME`).
@@ -125,6 +131,7 @@ impl Flaw {
             Flaw::IgnoreIdpErrors => "ignore-idp-errors",
             Flaw::SkipUserinfoSubCheck => "skip-userinfo-sub-check",
             Flaw::IgnoreBackchannelLogout => "ignore-backchannel-logout",
+            Flaw::AcceptNemidAfterCutoff => "accept-nemid-after-cutoff",
         }
     }
 
@@ -162,6 +169,9 @@ impl Flaw {
             Flaw::IgnoreBackchannelLogout => {
                 "answers back-channel logout with 200 but keeps the session"
             }
+            Flaw::AcceptNemidAfterCutoff => {
+                "lets a NemID identity in after its sector's NemID cut-off (or the shutdown)"
+            }
         }
     }
 
@@ -187,6 +197,7 @@ impl Flaw {
             Flaw::IgnoreIdpErrors => "callback (error parameter)",
             Flaw::SkipUserinfoSubCheck => "callback (userinfo sub comparison)",
             Flaw::IgnoreBackchannelLogout => "backchannel_logout (session removal)",
+            Flaw::AcceptNemidAfterCutoff => "callback (NemID calendar)",
         }
     }
 }
@@ -311,6 +322,9 @@ pub struct SpConfig {
     /// Timeout of every call to the IdP.
     pub http_timeout: Duration,
     pub clock: LabClock,
+    /// The SP's sector in the NemID calendar: from its cut-off NemID identities get no session.
+    pub sector: String,
+    pub nemid_calendar: NemidCalendar,
 }
 
 impl fmt::Debug for SpConfig {
@@ -323,6 +337,7 @@ impl fmt::Debug for SpConfig {
             .field("flaws", &self.flaws)
             .field("scope", &self.scope)
             .field("http_timeout", &self.http_timeout)
+            .field("sector", &self.sector)
             .finish_non_exhaustive()
     }
 }
@@ -360,6 +375,8 @@ impl SpConfig {
             scope: "openid mitid ssn".into(),
             http_timeout: Duration::from_secs(10),
             clock: LabClock::system(),
+            sector: DEFAULT_SECTOR.to_owned(),
+            nemid_calendar: NemidCalendar::builtin(),
         }
     }
 
@@ -872,6 +889,17 @@ async fn callback(
             "LoA {loa:?} is below the {:?} asked for",
             txn.loa
         )));
+    }
+    // The broker names a NemID login in the `idp` claim; past the sector's cut-off (or the
+    // shutdown) such an identity gets no session, whatever the broker let through.
+    if !sp.flawed(Flaw::AcceptNemidAfterCutoff)
+        && claims.get("idp").and_then(Value::as_str) == Some(NEMID_IDP_VALUE)
+        && let Err(refusal) = sp
+            .config
+            .nemid_calendar
+            .check_login(&sp.config.sector, sp.config.clock.today())
+    {
+        return Err(login_refused(format!("NemID identity refused: {refusal}")));
     }
     let loa = loa
         .unwrap_or(txn.loa)

@@ -411,3 +411,183 @@ async fn no_userinfo(world: &mut LabWorld) {
         "the service provider called userinfo {calls} time(s) with the access token of a login whose ID token it should have refused (broker log {log})"
     );
 }
+
+#[given("the broker lets the next NemID login through although the NemID calendar has passed")]
+fn ignores_nemid_calendar(world: &mut LabWorld) {
+    world.pending.ignore_nemid_cutoff = true;
+}
+
+#[then("the broker let the NemID login through with a code")]
+async fn nemid_login_let_through(world: &mut LabWorld) {
+    let login = world.last_login();
+    let callback = login.callback.clone().unwrap_or_else(|| {
+        panic!(
+            "the broker did not answer the NemID login with a redirect ({:?})",
+            login.error
+        )
+    });
+    assert!(
+        callback.query_pairs().any(|(k, _)| k == "code"),
+        "the broker refused the NemID login itself, so the service provider was not tested: {callback}"
+    );
+    // The broker's own record: the login it answered was a NemID login of this scenario's script.
+    let id = world.scripts.last().cloned().expect("a scripted login ran");
+    let log = script_log(world, &id).await;
+    assert_eq!(
+        log["code_issued"], true,
+        "the broker's log of the NemID login: {log}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// NemID journeys: logins at clients of the broker by sector, straight at the broker
+
+/// The journey's clients at the broker, by the name the feature uses.
+const SECTOR_CLIENTS: [(&str, &str); 2] = [("bank", "bank"), ("public site", "public")];
+
+fn client_note(name: &str) -> String {
+    format!("broker client:{name}")
+}
+
+#[given("a bank and a public site are clients of the broker")]
+async fn bank_and_public_site(world: &mut LabWorld) {
+    for (name, sector) in SECTOR_CLIENTS {
+        let body = json!({
+            "redirect_uris": [format!("https://{sector}.example/callback")],
+            "token_endpoint_auth_method": "client_secret_post",
+            "sector": sector,
+        });
+        let (status, client) =
+            control(world, reqwest::Method::POST, "control/clients", Some(&body)).await;
+        assert_eq!(
+            status, 201,
+            "the broker refused to register the {name}: {client}"
+        );
+        world.notes.push((client_note(name), client.to_string()));
+    }
+}
+
+/// How a login straight at the broker ended.
+pub enum BrokerLogin {
+    /// The ID token's claims.
+    Claims(serde_json::Map<String, Value>),
+    /// `error` and `error_description` of the callback.
+    Refused(String, String),
+}
+
+/// A login of `alias` at the journey's client `client_name` (the lab is both the client and the
+/// browser): `login_hint=test:<user>:<behaviour>`, then, with a code, the token endpoint.
+pub async fn login_at_client(
+    world: &mut LabWorld,
+    alias: &str,
+    client_name: &str,
+    behaviour: Behaviour,
+) -> BrokerLogin {
+    let client: Value = world
+        .note(&client_note(client_name))
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_else(|| panic!("no broker client named {client_name:?} in this scenario"));
+    let user_id = world.citizen_named(alias).user_id.clone();
+    let lab = world.lab();
+    let client_id = client["client_id"].as_str().unwrap_or_default().to_owned();
+    let redirect = client["redirect_uris"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let verifier = mitid_components::idp::registry::random_token(32);
+    let behaviour_name = serde_json::to_value(behaviour)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut authorize = lab.endpoints.issuer.join("authorize").expect("relative");
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid nemid.pid")
+        .append_pair("state", &format!("journey-{}", lab.unique()))
+        .append_pair("code_challenge", &jose::pkce_s256(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("login_hint", &format!("test:{user_id}:{behaviour_name}"));
+    if behaviour.is_nemid() {
+        authorize
+            .query_pairs_mut()
+            .append_pair("idp_values", "nemid");
+    }
+    let page = world
+        .browser
+        .get(&authorize)
+        .await
+        .unwrap_or_else(|e| panic!("the broker did not answer {authorize}: {e}"));
+    let callback = page
+        .location
+        .clone()
+        .filter(|_| page.is_redirect())
+        .unwrap_or_else(|| {
+            panic!(
+                "the broker answered {} without a redirect: {}",
+                page.status, page.body
+            )
+        });
+    let param = |name: &str| {
+        callback
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let Some(code) = param("code") else {
+        return BrokerLogin::Refused(
+            param("error").unwrap_or_default(),
+            param("error_description").unwrap_or_default(),
+        );
+    };
+    let token_url = lab.endpoints.issuer.join("token").expect("relative");
+    let secret = client["client_secret"].as_str().unwrap_or_default();
+    let answer = world
+        .browser
+        .post_form(
+            &token_url,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &redirect),
+                ("code_verifier", &verifier),
+                ("client_id", &client_id),
+                ("client_secret", secret),
+            ],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the broker's token endpoint did not answer: {e}"));
+    let tokens = answer.json().unwrap_or_else(|| {
+        panic!(
+            "the token endpoint answered {}: {}",
+            answer.status, answer.body
+        )
+    });
+    let id_token = tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id_token in {tokens}"));
+    let claims = jose::Unverified::parse(id_token)
+        .unwrap_or_else(|e| panic!("the broker's ID token is not a JWS: {e}"))
+        .claims;
+    BrokerLogin::Claims(claims)
+}
+
+#[then(
+    regex = r#"^the broker refuses "([^"]+)"'s NemID login at the (bank|public site) with "([^"]+)"$"#
+)]
+async fn refuses_nemid_login(world: &mut LabWorld, alias: String, client: String, why: String) {
+    match login_at_client(world, &alias, &client, Behaviour::NemidKeyCard).await {
+        BrokerLogin::Claims(claims) => {
+            panic!("the broker let {alias}'s NemID login at the {client} through: {claims:?}")
+        }
+        BrokerLogin::Refused(error, description) => {
+            assert_eq!(error, "access_denied", "{description}");
+            assert!(
+                description.starts_with(&why),
+                "the broker refused with {description:?}, not {why:?}"
+            );
+        }
+    }
+}

@@ -1,67 +1,106 @@
-//! The calendar: the NemID phase-out milestones (DOMAIN.md) and where the lab's clock stands.
+//! The calendar: the NemID phase-out milestones (one source: `fixtures/nemid-calendar.yaml`,
+//! through [`NemidCalendar`]) and where the lab's clock stands.
+//!
+//! The broker's control API reads and moves the lab clock. Against the embedded components that
+//! clock is shared by every component, so a scenario that moves it is tagged `@serial` and puts
+//! it back: the runner's `after` hook releases it whenever a scenario froze it (see [`release`]),
+//! even when a step failed half-way.
 
-use cucumber::given;
+use cucumber::{given, then, when};
+use mitid_components::nemid_calendar::NemidCalendar;
+use mitid_devices::{CivilDate, Timestamp};
+use serde_json::json;
 
-use crate::conformance::world::LabWorld;
+use super::broker::control;
+use crate::conformance::world::{Lab, LabWorld};
 
-/// NemID milestones from the public phase-out calendar (DOMAIN.md), as `(date, what changes)`.
-pub const NEMID_MILESTONES: [(&str, &str); 5] = [
-    (
-        "2022-11-01",
-        "banks, mobile banking and online shopping no longer accept NemID",
-    ),
-    (
-        "2023-05-30",
-        "new key cards and temporary passwords only at Citizen Service",
-    ),
-    ("2023-06-05", "NemID can no longer be used to get MitID"),
-    ("2023-06-30", "NemID support closes; no new NemID is issued"),
-    ("2023-10-31", "NemID shut down completely"),
-];
+/// The note a scenario leaves when it moved the lab clock.
+pub const CLOCK_MOVED: &str = "lab clock moved";
 
-/// Today's date (UTC) on the lab's clock, `YYYY-MM-DD`. The embedded components follow the wall
-/// clock, so the lab does too.
-pub fn lab_today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    civil_from_days(days as i64)
+fn calendar() -> NemidCalendar {
+    NemidCalendar::builtin()
 }
 
-/// Days since 1970-01-01 → `YYYY-MM-DD` (proleptic Gregorian; H. Hinnant's civil_from_days).
-fn civil_from_days(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+fn date(text: &str) -> CivilDate {
+    text.parse::<Timestamp>()
+        .unwrap_or_else(|e| panic!("`{text}` is not a YYYY-MM-DD date: {e}"))
+        .date()
+}
+
+/// Checks that `text` is one of the calendar's milestones.
+fn milestone(text: &str) -> CivilDate {
+    let day = date(text);
+    let calendar = calendar();
+    assert!(
+        calendar
+            .milestones
+            .iter()
+            .any(|m| m.date.to_string() == day.to_string()),
+        "{text} is not a NemID milestone; the calendar (fixtures/nemid-calendar.yaml) has {:?}",
+        calendar
+            .milestones
+            .iter()
+            .map(|m| (m.date.to_string(), m.what.clone()))
+            .collect::<Vec<_>>()
+    );
+    day
+}
+
+/// Today on the broker's lab clock.
+pub async fn lab_today(world: &mut LabWorld) -> CivilDate {
+    let (status, clock) = control(world, reqwest::Method::GET, "control/clock", None).await;
+    assert_eq!(status, 200, "the broker's clock: {clock}");
+    date(clock["today"].as_str().unwrap_or_default())
+}
+
+/// Freezes the lab clock at noon UTC on `day` (noon: far from any midnight a step could cross).
+pub async fn freeze_on(world: &mut LabWorld, day: CivilDate) {
+    world.notes.push((CLOCK_MOVED.into(), day.to_string()));
+    let body = json!({ "at": format!("{day}T12:00:00Z") });
+    let (status, clock) = control(world, reqwest::Method::PUT, "control/clock", Some(&body)).await;
+    assert_eq!(status, 200, "the broker refused to set its clock: {clock}");
+}
+
+/// Puts the lab clock back on the wall clock (the runner's `after` hook, for every scenario that
+/// left the [`CLOCK_MOVED`] note).
+pub async fn release(lab: &Lab) {
+    let (status, clock, _) =
+        super::broker::control_call(lab, reqwest::Method::DELETE, "control/clock", None).await;
+    if status != 200 {
+        eprintln!("the broker did not release its lab clock ({status}): {clock}");
+    }
 }
 
 #[given(regex = r"^the calendar is past the NemID (?:shutdown|milestone) on (\d{4}-\d{2}-\d{2})$")]
-fn past_milestone(world: &mut LabWorld, date: String) {
+async fn past_milestone(world: &mut LabWorld, day: String) {
+    let day = milestone(&day);
+    let today = lab_today(world).await;
     assert!(
-        NEMID_MILESTONES.iter().any(|(d, _)| *d == date),
-        "{date} is not a NemID milestone; the calendar has {NEMID_MILESTONES:?}"
+        today >= day,
+        "the lab's clock says {today}, which is before the milestone {day}"
     );
-    let today = lab_today();
-    assert!(
-        today.as_str() > date.as_str(),
-        "the lab's clock says {today}, which is not after {date}"
-    );
-    world.notes.push(("today".into(), today));
+    world.notes.push(("today".into(), today.to_string()));
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_dates_from_day_numbers() {
-        assert_eq!(super::civil_from_days(0), "1970-01-01");
-        assert_eq!(super::civil_from_days(19_661), "2023-10-31");
-        assert_eq!(super::civil_from_days(11_016), "2000-02-29");
-    }
+#[given(regex = r"^it is the day (before|of) the NemID milestone (\d{4}-\d{2}-\d{2})$")]
+async fn day_around_milestone(world: &mut LabWorld, which: String, day: String) {
+    let day = milestone(&day);
+    let on = if which == "before" {
+        Timestamp::from_unix_secs(day.midnight().unix_secs() - 86_400).date()
+    } else {
+        day
+    };
+    freeze_on(world, on).await;
+}
+
+#[when(regex = r"^the calendar reaches the NemID milestone (\d{4}-\d{2}-\d{2})$")]
+async fn reaches_milestone(world: &mut LabWorld, day: String) {
+    let day = milestone(&day);
+    freeze_on(world, day).await;
+}
+
+#[then(expr = "the lab clock says {string}")]
+async fn clock_says(world: &mut LabWorld, day: String) {
+    let today = lab_today(world).await;
+    assert_eq!(today.to_string(), day, "the lab clock");
 }

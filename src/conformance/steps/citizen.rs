@@ -1,7 +1,7 @@
 //! The citizen: who they are (a MitID identity created for this scenario only) and what they do
 //! at the service provider (log in, abort, log out, step up).
 
-use cucumber::{given, when};
+use cucumber::{given, then, when};
 use mitid_components::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
 use mitid_components::idp::script::Behaviour;
 use serde_json::{Value, json};
@@ -138,7 +138,8 @@ pub fn behaviour_for(device: &str) -> Behaviour {
         "a code display" => Behaviour::CodeDisplay,
         "an audio code reader" => Behaviour::AudioCodeReader,
         "a MitID chip" => Behaviour::Chip,
-        "a NemID key card" => Behaviour::CodeDisplay,
+        "a NemID key card" => Behaviour::NemidKeyCard,
+        "a NemID key app" => Behaviour::NemidKeyApp,
         _ => Behaviour::Approve,
     }
 }
@@ -176,17 +177,42 @@ async fn citizen_without_cpr(world: &mut LabWorld, alias: String) {
     .await;
 }
 
-#[given(expr = "a citizen {string} with a NemID key card")]
-async fn citizen_with_nemid(world: &mut LabWorld, alias: String) {
-    create_citizen(
+#[given(regex = r#"^a citizen "([^"]+)" with (a NemID key card|a NemID key app)$"#)]
+async fn citizen_with_nemid(world: &mut LabWorld, alias: String, device: String) {
+    create_citizen(world, &alias, &device, Ial::Substantial, true, true).await;
+    issue_nemid(world, &alias, NEMID_ISSUED_ON).await;
+}
+
+/// When the lab's NemID holders got their NemID: before every milestone of the calendar, so the
+/// broker records them whatever its clock says (it issues no new NemID after support closes).
+pub const NEMID_ISSUED_ON: &str = "2021-09-01";
+/// The NemID password of the lab's citizens (the devices crate's rules: 6–40 characters).
+pub const NEMID_PASSWORD: &str = "Noegle-kort-2021";
+
+/// Issues `alias` a NemID (key card and key app) at the broker; answers what the citizen holds.
+pub async fn issue_nemid(world: &mut LabWorld, alias: &str, issued_on: &str) -> Value {
+    let uuid = world.citizen_named(alias).uuid.clone();
+    let body = json!({
+        "password": NEMID_PASSWORD,
+        "key_card": true,
+        "key_app": true,
+        "issued_on": issued_on,
+    });
+    let (status, answer) = control(
         world,
-        &alias,
-        "a NemID key card",
-        Ial::Substantial,
-        true,
-        true,
+        reqwest::Method::POST,
+        &format!("admin/identities/{uuid}/nemid"),
+        Some(&body),
     )
     .await;
+    assert_eq!(
+        status, 201,
+        "the broker refused to issue {alias} a NemID: {answer}"
+    );
+    world
+        .notes
+        .push((format!("nemid:{alias}"), answer.to_string()));
+    answer
 }
 
 #[given(expr = "{string} has logged in once before the rotation")]
@@ -243,13 +269,15 @@ async fn aborts(world: &mut LabWorld, alias: String) {
 
 #[when(expr = "{string} logs in to the service provider with NemID")]
 async fn logs_in_with_nemid(world: &mut LabWorld, alias: String) {
-    // The broker presents the login as a NemID login (as brokers did during the migration).
-    let mut claims = serde_json::Map::new();
-    claims.insert("idp".into(), Value::String("nemid".into()));
-    world
-        .pending
-        .id_token
-        .push(mitid_components::idp::script::IdTokenFault::SetClaims { claims });
+    // A real NemID login at the broker: password + a key-card pair of the citizen's card, checked
+    // by the broker against its record (the browser asks for it with `idp_values=nemid`).
+    let device = world.citizen_named(&alias).devices[0].clone();
+    world.pending.behaviour = Some(if device == "a NemID key app" {
+        Behaviour::NemidKeyApp
+    } else {
+        Behaviour::NemidKeyCard
+    });
+    world.pending.record = true;
     drive_login(world, &alias, None, Tamper::None).await;
 }
 
@@ -268,4 +296,141 @@ async fn steps_up(world: &mut LabWorld, alias: String, loa: String) {
 #[when(expr = "{string} logs out at the service provider")]
 async fn logs_out(world: &mut LabWorld, _alias: String) {
     super::service_provider::logout(world).await;
+}
+
+#[then(regex = r#"^"([^"]+)" can log in with (NemID|MitID) at the (bank|public site)$"#)]
+async fn can_log_in_at(world: &mut LabWorld, alias: String, idp: String, client: String) {
+    let behaviour = if idp == "NemID" {
+        Behaviour::NemidKeyCard
+    } else {
+        Behaviour::Approve
+    };
+    match super::broker::login_at_client(world, &alias, &client, behaviour).await {
+        super::broker::BrokerLogin::Claims(claims) => {
+            assert_eq!(
+                claims.get("idp").and_then(Value::as_str),
+                Some(idp.to_lowercase().as_str()),
+                "the ID token of {alias}'s login at the {client}: {claims:?}"
+            );
+            if idp == "NemID" {
+                assert!(
+                    claims.get("nemid.pid").is_some(),
+                    "a NemID login carries the NemID PID: {claims:?}"
+                );
+            }
+        }
+        super::broker::BrokerLogin::Refused(error, description) => panic!(
+            "the broker refused {alias}'s {idp} login at the {client}: {error}: {description}"
+        ),
+    }
+}
+
+#[given(expr = "a citizen {string} who has only NemID")]
+async fn citizen_with_only_nemid(world: &mut LabWorld, alias: String) {
+    // The broker's registry entry of a NemID holder who has not got MitID yet: no authenticator,
+    // identity assurance Low until MitID is obtained.
+    create_citizen(world, &alias, "a NemID key card", Ial::Low, true, true).await;
+    issue_nemid(world, &alias, NEMID_ISSUED_ON).await;
+}
+
+/// Posts to MitID.dk's "get MitID with NemID" at the broker.
+async fn mitid_dk(world: &mut LabWorld, body: &Value) -> (u16, Value) {
+    let lab = world.lab();
+    let url = lab
+        .endpoints
+        .issuer
+        .join("mitid-dk/get-mitid-with-nemid")
+        .expect("relative");
+    let response = lab
+        .http
+        .post(url.clone())
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("MitID.dk at the broker ({url}) did not answer: {e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The first step on MitID.dk: NemID user ID (the CPR number) and password.
+async fn mitid_dk_first_step(world: &mut LabWorld, alias: &str) -> (u16, Value) {
+    let cpr = world
+        .note(&format!("cpr:{alias}"))
+        .map_or_else(|| world.citizen_named(alias).user_id.clone(), str::to_owned);
+    mitid_dk(world, &json!({"user_id": cpr, "password": NEMID_PASSWORD})).await
+}
+
+#[when(expr = "{string} gets MitID with NemID on MitID.dk")]
+async fn gets_mitid_with_nemid(world: &mut LabWorld, alias: String) {
+    let (status, step) = mitid_dk_first_step(world, &alias).await;
+    assert_eq!(status, 200, "MitID.dk's first step for {alias}: {step}");
+    let key_number: u16 = step["key_number"]
+        .as_str()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or_else(|| panic!("no key number in {step}"));
+    let card: mitid_devices::KeyCard = world
+        .note(&format!("nemid:{alias}"))
+        .and_then(|n| serde_json::from_str::<Value>(n).ok())
+        .and_then(|issued| serde_json::from_value(issued["key_card"].clone()).ok())
+        .unwrap_or_else(|| panic!("{alias} holds no NemID key card"));
+    let code = card
+        .code_for(key_number)
+        .unwrap_or_else(|| panic!("key number {key_number:04} is not on {alias}'s card"));
+    let cpr = world.note(&format!("cpr:{alias}")).map_or_else(
+        || world.citizen_named(&alias).user_id.clone(),
+        str::to_owned,
+    );
+    let (status, mitid) = mitid_dk(
+        world,
+        &json!({"user_id": cpr, "password": NEMID_PASSWORD,
+                "key_number": key_number, "code": format!("{code:06}")}),
+    )
+    .await;
+    assert_eq!(status, 201, "MitID.dk did not give {alias} MitID: {mitid}");
+    world
+        .notes
+        .push((format!("mitid via nemid:{alias}"), mitid.to_string()));
+}
+
+#[then(expr = "{string} has a MitID at identity assurance Substantial with an app activation code")]
+async fn has_mitid_from_nemid(world: &mut LabWorld, alias: String) {
+    let got: Value = world
+        .note(&format!("mitid via nemid:{alias}"))
+        .and_then(|n| serde_json::from_str(n).ok())
+        .unwrap_or_else(|| panic!("{alias} did not get MitID with NemID"));
+    assert!(
+        got["activation_code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "no activation code in {got}"
+    );
+    let uuid = world.citizen_named(&alias).uuid.clone();
+    let (status, identity) = control(
+        world,
+        reqwest::Method::GET,
+        &format!("admin/identities/{uuid}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{identity}");
+    assert_eq!(
+        identity["ial"], "substantial",
+        "{alias}'s MitID: {identity}"
+    );
+    assert!(
+        identity["authenticators"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["kind"] == "app")),
+        "{alias}'s MitID has an app waiting for activation: {identity}"
+    );
+}
+
+#[then(expr = "MitID.dk refuses {string} MitID with NemID with {string}")]
+async fn mitid_dk_refuses(world: &mut LabWorld, alias: String, error: String) {
+    let (status, answer) = mitid_dk_first_step(world, &alias).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (403, Some(error.as_str())),
+        "MitID.dk's answer to {alias}: {answer}"
+    );
 }

@@ -7,5 +7,6 @@ pub mod calendar;
 pub mod citizen;
 pub mod citizen_service;
 pub mod device;
+pub mod nemid_services;
 pub mod service_provider;
 pub mod support;

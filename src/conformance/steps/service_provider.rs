@@ -110,11 +110,21 @@ pub async fn drive_login(world: &mut LabWorld, alias: &str, loa: Option<&str>, t
     to_broker
         .query_pairs_mut()
         .clear()
-        .extend_pairs(pairs)
+        .extend_pairs(
+            pairs
+                .iter()
+                .filter(|(k, _)| !(behaviour.is_nemid() && k == "idp_values")),
+        )
         .append_pair(
             "login_hint",
             &format!("test:{}:{behaviour_name}", citizen.user_id),
         );
+    if behaviour.is_nemid() {
+        // The citizen picks NemID on the broker's page.
+        to_broker
+            .query_pairs_mut()
+            .append_pair("idp_values", "nemid");
+    }
     let broker_answer = match world.browser.get(&to_broker).await {
         Ok(page) => page,
         Err(err) => panic!(
