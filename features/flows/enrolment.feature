@@ -74,3 +74,16 @@ Feature: Citizens get MitID
     When "Mohammed" logs in to the service provider with the app on his phone
     Then a session exists for "Mohammed"
     And the session shows a MitID without CPR number
+
+  Scenario: A P code is void after 3 wrong attempts
+    Given a person "Olga" without a CPR number, with a foreign passport
+    When Citizen Service hands "Olga" a P code
+    And "Olga" types a wrong P code 3 times
+    Then the P code of "Olga" cannot be used again
+
+  @serial
+  Scenario: A P code expires after 60 days
+    Given a person "Pia" without a CPR number, with a foreign passport
+    When Citizen Service hands "Pia" a P code
+    And 61 days pass
+    Then the P code of "Pia" cannot be used again

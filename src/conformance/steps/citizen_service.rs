@@ -500,12 +500,16 @@ async fn hands_p_code(world: &mut LabWorld, alias: String) {
 }
 
 async fn redeem(world: &mut LabWorld, alias: &str) -> (u16, Value) {
-    let id = world
-        .note(&format!("p_code_id:{alias}"))
-        .expect("a P code")
-        .to_owned();
     let code = world
         .note(&format!("p_code:{alias}"))
+        .expect("a P code")
+        .to_owned();
+    redeem_typed(world, alias, &code).await
+}
+
+async fn redeem_typed(world: &mut LabWorld, alias: &str, code: &str) -> (u16, Value) {
+    let id = world
+        .note(&format!("p_code_id:{alias}"))
         .expect("a P code")
         .to_owned();
     let lab = world.lab();
@@ -555,4 +559,44 @@ async fn p_code_spent(world: &mut LabWorld, alias: String) {
             .is_some_and(|d| d.starts_with("p_code")),
         "{answer}"
     );
+}
+
+#[when(regex = r#"^"([^"]+)" types a wrong P code (\d+) times$"#)]
+async fn wrong_p_codes(world: &mut LabWorld, alias: String, times: u32) {
+    let right = world
+        .note(&format!("p_code:{alias}"))
+        .expect("a P code")
+        .to_owned();
+    // Another 8-digit code: the right one with its first digit changed.
+    let first = right
+        .chars()
+        .next()
+        .and_then(|c| c.to_digit(10))
+        .unwrap_or(0);
+    let wrong = format!("{}{}", (first + 1) % 10, &right[1..]);
+    for attempt in 1..=times {
+        let (status, answer) = redeem_typed(world, &alias, &wrong).await;
+        assert!(
+            status == 400 || status == 403,
+            "wrong P code {attempt} must be refused: {status} {answer}"
+        );
+    }
+}
+
+/// Moves the lab clock every component shares (only in `@serial` scenarios; the runner puts it
+/// back afterwards).
+#[when(regex = r"^(\d+) days pass$")]
+async fn days_pass(world: &mut LabWorld, days: i64) {
+    world.notes.push((
+        super::calendar::CLOCK_MOVED.to_owned(),
+        format!("{days} days"),
+    ));
+    let (status, clock) = control(
+        world,
+        reqwest::Method::POST,
+        "control/clock/advance",
+        Some(&json!({"seconds": days * 86_400})),
+    )
+    .await;
+    assert_eq!(status, 200, "the broker did not move its clock: {clock}");
 }

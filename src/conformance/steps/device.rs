@@ -9,6 +9,7 @@ use mitid_components::cpr::Person;
 use mitid_components::idp::admin::Ial;
 use mitid_components::idp::jose::unb64;
 use mitid_devices::app::{MrzReading, Passport, passport_reactivation};
+use mitid_devices::chip::{Assertion, AssertionRequest, Chip, ChipTransport, ClientOs};
 use mitid_devices::code_token::CodeDisplay;
 use mitid_devices::rand_core::SeedableRng;
 use mitid_devices::{
@@ -55,6 +56,8 @@ pub struct CodeToken {
 pub struct Devices {
     pub phones: Vec<Phone>,
     pub tokens: Vec<CodeToken>,
+    /// MitID chips by owner.
+    pub chips: Vec<(String, Chip)>,
     /// Password per citizen (for code display, audio reader and chip logins).
     pub passwords: Vec<(String, String)>,
     /// Citizens who forgot their user ID (until support or the app tells them).
@@ -304,6 +307,8 @@ pub enum PageMethod<'a> {
     App { label: &'a str, pin: bool },
     /// Code display / audio code reader + password.
     Code { password: Option<&'a str> },
+    /// MitID chip (over USB from a computer) + password.
+    Chip,
 }
 
 fn csrf_of(html: &str) -> Option<String> {
@@ -402,6 +407,7 @@ async fn drive_pages(
         ));
     }
     match method {
+        PageMethod::Chip => return chip_step(world, &citizen.alias, join, &csrf).await,
         PageMethod::App { label, pin } => {
             let waiting = world
                 .browser
@@ -472,6 +478,65 @@ async fn drive_pages(
     done.location
         .filter(|_| finished)
         .ok_or_else(|| format!("the login did not finish: {}", excerpt(&done.body)))
+}
+
+/// The chip step of a login on the pages: the chip answers the challenge the page shows.
+async fn chip_step(
+    world: &mut LabWorld,
+    alias: &str,
+    join: impl Fn(&str) -> Url,
+    csrf: &str,
+) -> Result<Url, String> {
+    let password = world
+        .devices
+        .password(alias)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{alias} has no password"))?;
+    let page = world
+        .browser
+        .post_form(&join("method"), &[("csrf", csrf), ("method", "chip")])
+        .await?;
+    let start_tag = "<pre id=\"challenge\">";
+    let from = page.body.find(start_tag).ok_or_else(|| {
+        format!(
+            "the broker showed no chip challenge: {}",
+            excerpt(&page.body)
+        )
+    })? + start_tag.len();
+    let end = page.body[from..]
+        .find("</pre>")
+        .ok_or("an unterminated challenge")?;
+    let shown = page.body[from..from + end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let request: AssertionRequest = serde_json::from_str(&shown).map_err(|e| e.to_string())?;
+    let chip = world
+        .devices
+        .chips
+        .iter_mut()
+        .rev()
+        .find(|(owner, _)| owner == alias)
+        .map(|(_, chip)| chip)
+        .ok_or_else(|| format!("{alias} has no MitID chip"))?;
+    let assertion: Assertion = chip
+        .assert(&request, ChipTransport::Usb, ClientOs::Desktop, true)
+        .map_err(|e| e.to_string())?;
+    let answer = serde_json::to_string(&assertion).map_err(|e| e.to_string())?;
+    let done = world
+        .browser
+        .post_form(
+            &join("chip"),
+            &[
+                ("csrf", csrf),
+                ("password", password.as_str()),
+                ("assertion", answer.as_str()),
+            ],
+        )
+        .await?;
+    let finished = done.is_redirect();
+    done.location
+        .filter(|_| finished)
+        .ok_or_else(|| format!("the broker refused the chip: {}", excerpt(&done.body)))
 }
 
 /// The app on `label` fetches the pending login, checks the binding and signs it.
@@ -897,4 +962,80 @@ fn session_without_cpr(world: &mut LabWorld) {
         Some(&json!(false)),
         "/me should report has_cpr false: {json}"
     );
+}
+
+/// A MitID chip for `alias`: step one on MitID.dk `hours_ago` hours ago (the chip's registration
+/// dated then), step two now. Answers the broker's verdict on step two.
+async fn chip_activation(world: &mut LabWorld, alias: &str, hours_ago: u64) -> (u16, Value) {
+    let mut rng = world.devices.rng();
+    let chip = Chip::manufacture(format!("CHIP-{alias}"), &mut rng);
+    let rp_id = world
+        .lab()
+        .endpoints
+        .issuer
+        .host_str()
+        .unwrap_or_default()
+        .to_owned();
+    let first_step = Timestamp::from_unix_secs(now().unix_secs().saturating_sub(hours_ago * 3600));
+    let credential = chip.registration(&rp_id, first_step);
+    world.devices.chips.push((alias.to_owned(), chip));
+    let uuid = world.citizen_named(alias).uuid.clone();
+    let (status, issued) = control(
+        world,
+        reqwest::Method::POST,
+        &format!("admin/identities/{uuid}/authenticators"),
+        Some(&json!({"kind": "chip", "credential": credential})),
+    )
+    .await;
+    assert_eq!(status, 201, "the broker refused the chip: {issued}");
+    let id = issued["authenticator_id"]
+        .as_str()
+        .expect("authenticator_id")
+        .to_owned();
+    control(
+        world,
+        reqwest::Method::POST,
+        &format!("admin/identities/{uuid}/authenticators/{id}/complete-chip-activation"),
+        Some(&json!({})),
+    )
+    .await
+}
+
+#[given(regex = r#"^a citizen "([^"]+)" with a MitID chip activated in two steps a day apart$"#)]
+async fn given_chip(world: &mut LabWorld, alias: String) {
+    super::citizen_service::registered_person(world, &alias).await;
+    super::citizen_service::mitid_for(world, &alias, Ial::High).await;
+    let uuid = world.citizen_named(&alias).uuid.clone();
+    let (status, answer) = control(
+        world,
+        reqwest::Method::POST,
+        &format!("admin/identities/{uuid}/authenticators"),
+        Some(&json!({"kind": "password", "password": "chip-kodeord-1"})),
+    )
+    .await;
+    assert_eq!(status, 201, "the broker refused the password: {answer}");
+    world.devices.set_password(&alias, "chip-kodeord-1");
+    let (status, answer) = chip_activation(world, &alias, 25).await;
+    assert_eq!(status, 200, "the chip's second step was refused: {answer}");
+}
+
+#[then(
+    regex = r#"^a second chip's activation for "([^"]+)" completed within 24 hours is refused$"#
+)]
+async fn chip_too_early(world: &mut LabWorld, alias: String) {
+    let (status, answer) = chip_activation(world, &alias, 2).await;
+    assert_eq!(status, 409, "the second step must wait 24 hours: {answer}");
+}
+
+#[when(
+    regex = r#"^"([^"]+)" logs in to the service provider with (?:her|his|their) MitID chip(?: asking for LoA (low|substantial|high))?$"#
+)]
+async fn logs_in_with_chip(world: &mut LabWorld, alias: String, loa: String) {
+    let loa = (!loa.is_empty()).then_some(loa);
+    if let Err(error) = pages_login(world, &alias, loa.as_deref(), PageMethod::Chip).await {
+        panic!(
+            "{alias}'s login with the chip failed: {error}\n{}",
+            trail(&world.browser)
+        );
+    }
 }
