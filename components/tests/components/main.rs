@@ -22,6 +22,7 @@ mod idp_support;
 mod nemid_calendar_refusals;
 mod nemid_login;
 mod nemid_malformed;
+mod nemid_reference_sp;
 mod reference_sp_flaws;
 mod runtime_embedded;
 mod service_plumbing;
