@@ -148,7 +148,11 @@ pub fn requested(state: &IdpState, req: &AuthRequest) -> bool {
 
 /// The calendar's refusal of a NemID login for this request's client today, unless this login's
 /// script tells the broker to ignore the calendar.
-fn cutoff_refusal(state: &IdpState, req: &AuthRequest, script_id: Option<&str>) -> Option<String> {
+pub fn cutoff_refusal(
+    state: &IdpState,
+    req: &AuthRequest,
+    script_id: Option<&str>,
+) -> Option<String> {
     let store = state.lock();
     if store
         .scripts

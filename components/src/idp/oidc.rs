@@ -600,6 +600,9 @@ async fn start_login(state: SharedState, headers: HeaderMap, req: AuthRequest) -
                 .max_age
                 .is_none_or(|m| now.saturating_sub(s.auth_time) <= m)
             && hinted_user.is_none()
+            // A NemID session is only reused while the calendar still allows NemID here.
+            && (s.idp != LoginIdp::Nemid
+                || super::nemid::cutoff_refusal(&state, &req, script_id.as_deref()).is_none())
     });
     if req.prompt.iter().any(|p| p == "none") {
         let Some(session) = usable_session else {

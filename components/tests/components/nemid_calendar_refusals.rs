@@ -229,3 +229,88 @@ async fn nemid_gets_mitid_until_2023_06_05() {
         (403, Some("nemid_migration_ended"))
     );
 }
+
+/// `prompt=none` at `client` in `browser` (single sign-on only): the redirect's parameters.
+async fn silent_login(
+    lab: &Lab,
+    browser: &reqwest::Client,
+    client: &str,
+) -> std::collections::HashMap<String, String> {
+    let (_, challenge) = pkce();
+    let r = browser
+        .get(format!("{}/authorize", lab.issuer))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("prompt", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    redirect_params(&r)
+}
+
+#[tokio::test]
+async fn a_nemid_session_is_not_reused_after_the_cutoff() {
+    let lab = lab_on("2022-10-31").await;
+    let (_, issued) = issue_nemid(&lab, "anna.jensen").await;
+    set_sector(&lab, "sp-post", "bank").await;
+    // A NemID login on the pages leaves a single sign-on session in the browser.
+    let browser = browser();
+    let r = start_pages(&lab, &browser, "sp-basic").await;
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = browser
+        .post(format!("{url}/credentials"))
+        .form(&[
+            ("csrf", super::nemid_login::csrf(&html).as_str()),
+            ("user_id", "anna.jensen"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    let marker = "id=\"key_number\">";
+    let at = html.find(marker).expect("key number") + marker.len();
+    let key: u16 = html[at..at + 4].parse().unwrap();
+    let code = issued.key_card.code_for(key).unwrap();
+    let r = browser
+        .post(format!("{url}/key-card"))
+        .form(&[
+            ("csrf", super::nemid_login::csrf(&html).as_str()),
+            ("key_number", format!("{key:04}").as_str()),
+            ("code", format!("{code:06}").as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(redirect_params(&r).contains_key("code"));
+    assert!(
+        silent_login(&lab, &browser, "sp-post")
+            .await
+            .contains_key("code")
+    );
+    set_clock(&lab, "2022-11-01").await;
+    assert_eq!(
+        silent_login(&lab, &browser, "sp-post").await["error"],
+        "login_required",
+        "the bank's cut-off ends the NemID session there"
+    );
+    assert!(
+        silent_login(&lab, &browser, "sp-basic")
+            .await
+            .contains_key("code")
+    );
+}
