@@ -1,5 +1,5 @@
 //! NemID at NemID support (phone, orders sent by post) and at Citizen Service (handed over at the
-//! counter): new key cards, temporary passwords and new NemIDs, as the NemID calendar allows
+//! counter): new key cards, temporary passwords and new NemID accounts, as the NemID calendar allows
 //! them. The orders go to the broker's admin API, which holds the NemID and enforces the calendar.
 
 use cucumber::{then, when};
