@@ -122,6 +122,34 @@ fn passport_refusal(e: &PassportError) -> ApiError {
     refused(code, e.to_string())
 }
 
+/// The person holding passport `number` in the CPR register, and their registered passport.
+async fn passport_holder(
+    state: &super::IdpState,
+    number: &str,
+) -> Result<(crate::cpr::Person, String), ApiError> {
+    let cpr_url = state.cpr_url.clone().ok_or_else(|| {
+        ApiError::Unavailable("this IdP has no CPR register to check passports against".to_owned())
+    })?;
+    let register = CprClient::new(&cpr_url, state.http.clone());
+    let holder = match register.by_document(number).await {
+        Ok(person) => person,
+        Err(NeighbourError::Status { status: 404, .. }) => {
+            return Err(refused(
+                "document_unknown",
+                "the passport register knows no passport with that number",
+            ));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let Some(registered) = holder.passport_number.clone() else {
+        return Err(refused(
+            "document_not_registered",
+            "that number is a driving licence, not a passport; the app reads passports and ID cards",
+        ));
+    };
+    Ok((holder, registered))
+}
+
 fn now(state: &super::IdpState) -> Timestamp {
     Timestamp::from_unix_secs(state.now_secs())
 }
@@ -143,26 +171,7 @@ pub async fn check_passport(
             "field passport.mrz.document_number: 1–20 characters",
         ));
     }
-    let cpr_url = state.cpr_url.clone().ok_or_else(|| {
-        ApiError::Unavailable("this IdP has no CPR register to check passports against".to_owned())
-    })?;
-    let register = CprClient::new(&cpr_url, state.http.clone());
-    let holder = match register.by_document(number).await {
-        Ok(person) => person,
-        Err(NeighbourError::Status { status: 404, .. }) => {
-            return Err(refused(
-                "document_unknown",
-                "the passport register knows no passport with that number",
-            ));
-        }
-        Err(other) => return Err(other.into()),
-    };
-    let Some(registered) = holder.passport_number.clone() else {
-        return Err(refused(
-            "document_not_registered",
-            "that number is a driving licence, not a passport; the app reads passports and ID cards",
-        ));
-    };
+    let (holder, registered) = passport_holder(&state, number).await?;
     let t = now(&state);
     // The procedure's proof names a user; the real user ID is settled at activation.
     mitid_devices::app::passport_reactivation(
@@ -215,6 +224,25 @@ pub async fn check_passport(
         expires_at: now_secs + ENROLMENT_TTL_SECS,
         issued_at: now_secs,
     };
+    remember(&state, enrolment_id.clone(), pending.clone(), now_secs);
+    Ok((
+        StatusCode::CREATED,
+        Json(PassportChecked {
+            enrolment_id,
+            user_id: existing.map(|(_, user_id, _)| user_id),
+            name: pending.name,
+            expires_in: ENROLMENT_TTL_SECS,
+        }),
+    ))
+}
+
+/// Keeps a checked passport for the activation, forgetting expired ones (and the oldest when full).
+fn remember(
+    state: &super::IdpState,
+    enrolment_id: String,
+    pending: PendingEnrolment,
+    now_secs: u64,
+) {
     {
         let mut store = state.lock();
         let waiting = &mut store.enrolments;
@@ -227,17 +255,8 @@ pub async fn check_passport(
         {
             waiting.remove(&oldest);
         }
-        waiting.insert(enrolment_id.clone(), pending.clone());
+        waiting.insert(enrolment_id, pending);
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(PassportChecked {
-            enrolment_id,
-            user_id: existing.map(|(_, user_id, _)| user_id),
-            name: pending.name,
-            expires_in: ENROLMENT_TTL_SECS,
-        }),
-    ))
 }
 
 /// `POST /app/enrolments/{id}/activation`: creates the MitID or reactivates the app.
@@ -271,32 +290,29 @@ pub async fn activate(
         ));
     }
     let mut registration = req.registration;
-    let (uuid, created) = match &pending.existing_uuid {
-        Some(uuid) => {
-            let identity = store.registry.get_mut(uuid)?;
-            if !identity.user_id.eq_ignore_ascii_case(&registration.user_id) {
-                return Err(ApiError::invalid_request(format!(
-                    "field registration.user_id: `{}` is not this MitID's user ID",
-                    registration.user_id
-                )));
-            }
-            (uuid.clone(), false)
+    let (uuid, created) = if let Some(uuid) = &pending.existing_uuid {
+        let identity = store.registry.get_mut(uuid)?;
+        if !identity.user_id.eq_ignore_ascii_case(&registration.user_id) {
+            return Err(ApiError::invalid_request(format!(
+                "field registration.user_id: `{}` is not this MitID's user ID",
+                registration.user_id
+            )));
         }
-        None => {
-            let uuid = random_uuid();
-            store.registry.create(
-                CreateIdentityRequest {
-                    person: PersonRef::Cpr(pending.cpr.clone()),
-                    name: pending.name.clone(),
-                    date_of_birth: pending.date_of_birth.clone(),
-                    ial: Ial::Substantial,
-                    user_id: Some(registration.user_id.clone()),
-                    nemid_pid: None,
-                },
-                uuid.clone(),
-            )?;
-            (uuid, true)
-        }
+        (uuid.clone(), false)
+    } else {
+        let uuid = random_uuid();
+        store.registry.create(
+            CreateIdentityRequest {
+                person: PersonRef::Cpr(pending.cpr.clone()),
+                name: pending.name.clone(),
+                date_of_birth: pending.date_of_birth.clone(),
+                ial: Ial::Substantial,
+                user_id: Some(registration.user_id.clone()),
+                nemid_pid: None,
+            },
+            uuid.clone(),
+        )?;
+        (uuid, true)
     };
     store.enrolments.remove(&id);
     let identity = store.registry.get_mut(&uuid)?;

@@ -66,14 +66,14 @@ async fn enrol_reactivation_tells_the_user_id_and_revokes_the_old_app() {
         ))
         .await;
     let view: IdentityView = serde_json::from_value(view).expect("identity view");
-    let states: Vec<(Option<String>, AuthenticatorState)> = view
+    let apps: Vec<(Option<String>, AuthenticatorState)> = view
         .authenticators
         .iter()
         .filter(|a| a.kind == AuthenticatorKind::App)
         .map(|a| (a.label.clone(), a.state))
         .collect();
     assert_eq!(
-        states,
+        apps,
         vec![
             (Some("old phone".into()), AuthenticatorState::Revoked),
             (Some("new phone".into()), AuthenticatorState::Active),

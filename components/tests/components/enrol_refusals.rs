@@ -10,7 +10,7 @@ use crate::cpr_lab::ServicesLab;
 use crate::enrol_support::{PHONE, check, check_body, error_of, passport_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enrol_refuses_each_failed_passport_check_with_its_own_error() {
+async fn enrol_refuses_a_low_face_score_and_unknown_or_wrong_documents() {
     let lab = ServicesLab::start().await;
     let people = lab.adults(20).await;
     let person = &people[0];
@@ -57,6 +57,30 @@ async fn enrol_refuses_each_failed_passport_check_with_its_own_error() {
         "document_not_registered"
     );
 
+    // None of that created a MitID.
+    let (status, _) = lab
+        .get(&format!(
+            "{}/admin/identities/by-cpr/{}",
+            lab.control,
+            person.cpr.compact()
+        ))
+        .await;
+    assert_eq!(status, 404);
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrol_refuses_unreadable_misread_forged_or_foreign_chips_and_phones_without_nfc() {
+    let lab = ServicesLab::start().await;
+    let people = lab.adults(2).await;
+    let (camera, passport) = passport_of(&people[0]);
+    let refused = |body: serde_json::Value| {
+        let lab = &lab;
+        async move {
+            let (status, answer) = check(lab, &body).await;
+            error_of(status, &answer, 403)
+        }
+    };
     // Phones that cannot read the chip.
     for device in [
         DeviceProfile::Android {
@@ -120,15 +144,6 @@ async fn enrol_refuses_each_failed_passport_check_with_its_own_error() {
         "birth_date_mismatch"
     );
 
-    // None of that created a MitID.
-    let (status, _) = lab
-        .get(&format!(
-            "{}/admin/identities/by-cpr/{}",
-            lab.control,
-            person.cpr.compact()
-        ))
-        .await;
-    assert_eq!(status, 404);
     lab.shutdown().await;
 }
 
