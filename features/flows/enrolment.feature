@@ -81,7 +81,7 @@ Feature: Citizens get MitID
     And "Olga" types a wrong P code 3 times
     Then the P code of "Olga" cannot be used again
 
-  @serial
+  @serial @needs:shared-clock
   Scenario: A P code expires after 60 days
     Given a person "Pia" without a CPR number, with a foreign passport
     When Citizen Service hands "Pia" a P code

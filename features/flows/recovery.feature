@@ -58,7 +58,7 @@ Feature: Citizens recover MitID
     Then support refuses with "phone_recently_changed"
     And no SMS reached "Fie"
 
-  @serial
+  @serial @needs:shared-clock
   Scenario: Six days after a phone-number change the temporary PIN is sent
     Given a citizen "Frank" with the MitID app on his phone
     And "Frank" changed his phone number today

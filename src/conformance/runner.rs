@@ -4,7 +4,9 @@
 //! Features are parsed and checked up front (every `@req:` tag names a catalogue requirement, the
 //! tag expression parses), so a typo is one clear error naming file and line instead of a run
 //! with mysterious skips. Scenarios that need an endpoint the target does not have (`@needs:logout`,
-//! `@needs:backchannel`, `@needs:services`) are not run and are reported SKIPPED with the reason.
+//! `@needs:backchannel`, `@needs:services`), or every component on the lab's one clock
+//! (`@needs:shared-clock`: the embedded components only), are not run and are reported SKIPPED
+//! with the reason.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -156,6 +158,11 @@ fn missing_capability(lab: &Lab, tags: &[String]) -> Option<String> {
             "needs:services" if lab.endpoints.citizen_service.is_none() => {
                 return Some(
                     "the lab runs without Citizen Service, support line and SMS gateway".into(),
+                );
+            }
+            "needs:shared-clock" if !lab.shared_clock => {
+                return Some(
+                    "moving the lab's clock moves only the broker's: the other components (in containers) follow their own clocks".into(),
                 );
             }
             _ => {}

@@ -92,8 +92,11 @@ pub fn reference(
     };
     sp.client_id = runtime.block_on(client_id_of(&sp))?;
     let endpoints = endpoints_of(&stack);
+    let mut lab = Lab::new(sp, endpoints, run_tag.to_owned());
+    // The embedded components share one LabClock (StackOptions::clock); containers do not.
+    lab.shared_clock = kind == RuntimeKind::Embedded;
     Ok(ReferenceLab {
-        lab: Arc::new(Lab::new(sp, endpoints, run_tag.to_owned())),
+        lab: Arc::new(lab),
         stack,
     })
 }

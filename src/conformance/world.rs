@@ -52,6 +52,10 @@ pub struct Lab {
     pub http: reqwest::Client,
     /// Distinguishes this run's citizens from earlier runs against the same broker.
     pub run_tag: String,
+    /// Every component reads "now" from the one clock the broker's control API moves (the
+    /// embedded stack). In containers each component follows its own wall clock, and an
+    /// integrator's service has its own: scenarios tagged `@needs:shared-clock` are skipped there.
+    pub shared_clock: bool,
     next_citizen: AtomicU64,
 }
 
@@ -65,6 +69,7 @@ impl Lab {
             endpoints,
             http,
             run_tag,
+            shared_clock: false,
             next_citizen: AtomicU64::new(1),
         }
     }

@@ -1,47 +1,36 @@
-//! `mitid-lab certify --target reference --runtime containers`: the whole conformance suite
-//! against the reference service provider with every component in its own container (each on
-//! its own wall clock, reached by the lab through the mapped ports) certifies it, and the run
-//! leaves no container or network behind.
+//! `mitid-lab certify --target reference --runtime containers` and `mitid-lab run --runtime
+//! containers`: the conformance suite (and for `run` the citizen journeys and the policy run)
+//! against the components each in its own container (each on its own wall clock, reached by the
+//! lab through the mapped ports) passes, and the run leaves no container or network behind.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use mitid_components::runtime::containers::PID_LABEL;
 
 use crate::{docker_or_skip, labelled_leftovers};
 
-#[test]
-fn certify_reference_in_containers_passes_and_leaves_nothing_behind() {
-    if !docker_or_skip("certify_reference_in_containers_passes_and_leaves_nothing_behind") {
-        return;
-    }
-    let reports = Path::new(env!("CARGO_TARGET_TMPDIR")).join("containers-certify");
+/// Runs `mitid-lab ARGS --reports <fresh dir>` and checks that it exited 0 and that nothing
+/// labelled with its pid is left. Answers the reports folder.
+fn run_lab_in_containers(test: &str, args: &[&str]) -> PathBuf {
+    let reports = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
     if reports.exists() {
         std::fs::remove_dir_all(&reports)
             .unwrap_or_else(|err| panic!("cannot clear {}: {err}", reports.display()));
     }
     let reports_arg = reports.display().to_string();
-    let args = [
-        "certify",
-        "--target",
-        "reference",
-        "--runtime",
-        "containers",
-        "--reports",
-        &reports_arg,
-    ];
+    let mut all_args = args.to_vec();
+    all_args.extend(["--runtime", "containers", "--reports", &reports_arg]);
     let child = Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
-        .args(args)
+        .args(&all_args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("spawning mitid-lab certify");
+        .expect("spawning mitid-lab");
     // Every container and network of the run carries the pid of the process that started it.
     let pid = child.id().to_string();
-    let output = child
-        .wait_with_output()
-        .expect("waiting for mitid-lab certify");
+    let output = child.wait_with_output().expect("waiting for mitid-lab");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let (containers_left, networks_left) = labelled_leftovers(PID_LABEL, &pid);
@@ -49,7 +38,7 @@ fn certify_reference_in_containers_passes_and_leaves_nothing_behind() {
         output.status.code(),
         Some(0),
         "mitid-lab {} failed\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-        args.join(" ")
+        all_args.join(" ")
     );
     assert!(
         stdout.contains("CERTIFIED: every MUST requirement passed."),
@@ -57,6 +46,44 @@ fn certify_reference_in_containers_passes_and_leaves_nothing_behind() {
     );
     assert!(
         containers_left.is_empty() && networks_left.is_empty(),
-        "certify (pid {pid}) left containers {containers_left:?} and networks {networks_left:?}"
+        "mitid-lab {} (pid {pid}) left containers {containers_left:?} and networks {networks_left:?}",
+        all_args.join(" ")
     );
+    reports
+}
+
+#[test]
+fn certify_reference_in_containers_passes_and_leaves_nothing_behind() {
+    if !docker_or_skip("certify_reference_in_containers_passes_and_leaves_nothing_behind") {
+        return;
+    }
+    run_lab_in_containers("containers-certify", &["certify", "--target", "reference"]);
+}
+
+/// Every scenario passes except those that need every component on the lab's one clock, which
+/// are SKIPPED with that reason (containers do not share a clock).
+#[test]
+fn nightly_run_in_containers_passes_and_leaves_nothing_behind() {
+    if !docker_or_skip("nightly_run_in_containers_passes_and_leaves_nothing_behind") {
+        return;
+    }
+    let reports = run_lab_in_containers("containers-run", &["run", "--population", "2000"]);
+    let run_dir = std::fs::read_dir(&reports)
+        .expect("the reports folder")
+        .map(|entry| entry.expect("an entry").path())
+        .find(|path| path.join("report.json").is_file())
+        .expect("a run folder with report.json");
+    let text = std::fs::read_to_string(run_dir.join("report.json")).expect("report.json");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("report.json is JSON");
+    for scenario in report["scenarios"].as_array().expect("scenarios") {
+        let needs_clock = scenario["tags"]
+            .as_array()
+            .is_some_and(|tags| tags.iter().any(|t| t == "needs:shared-clock"));
+        let expected = if needs_clock { "SKIPPED" } else { "PASSED" };
+        assert_eq!(
+            scenario["verdict"], expected,
+            "{} ({})",
+            scenario["name"], scenario["location"]
+        );
+    }
 }
