@@ -20,6 +20,7 @@ mod idp_oidc_client;
 mod idp_security;
 mod idp_support;
 mod nemid_calendar_refusals;
+mod nemid_fuzz;
 mod nemid_login;
 mod nemid_malformed;
 mod nemid_reference_sp;
