@@ -406,6 +406,10 @@ async fn comes_with_witness(world: &mut LabWorld, alias: String, witness: String
 }
 
 #[then(expr = "Citizen Service refuses with {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn office_refuses(world: &mut LabWorld, reason: String) {
     assert_refused(world, "Citizen Service", &reason);
 }
@@ -471,6 +475,10 @@ async fn refuses_to_issue(world: &mut LabWorld, alias: String, reason: String) {
 }
 
 #[given(regex = r#"^a person "([^"]+)" without a CPR number, with a foreign passport$"#)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn foreign_person(world: &mut LabWorld, alias: String) {
     let n = world.lab().unique();
     world

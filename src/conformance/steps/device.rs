@@ -241,23 +241,20 @@ async fn enrol_with_passport(world: &mut LabWorld, alias: &str, label: &str) {
         .as_str()
         .expect("enrolment_id")
         .to_owned();
-    let user_id = match checked["user_id"].as_str() {
-        Some(existing) => {
-            world.devices.forgotten_user_ids.retain(|a| a != alias);
-            existing.to_owned()
-        }
-        None => {
-            let lab = world.lab();
-            let n = lab.unique();
-            let tag: String = lab.run_tag.chars().take(5).collect();
-            let stem: String = alias
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(6)
-                .collect::<String>()
-                .to_lowercase();
-            format!("{stem}.{tag}.{n}")
-        }
+    let user_id = if let Some(existing) = checked["user_id"].as_str() {
+        world.devices.forgotten_user_ids.retain(|a| a != alias);
+        existing.to_owned()
+    } else {
+        let lab = world.lab();
+        let n = lab.unique();
+        let tag: String = lab.run_tag.chars().take(5).collect();
+        let stem: String = alias
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(6)
+            .collect::<String>()
+            .to_lowercase();
+        format!("{stem}.{tag}.{n}")
     };
     let person = person_of(world, alias).await;
     let passport = passport_of(&person);
@@ -361,6 +358,10 @@ pub async fn pages_login(
 }
 
 /// From the authorization request to the broker's redirect back to the service provider.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one login on the pages, read top to bottom"
+)]
 async fn drive_pages(
     world: &mut LabWorld,
     citizen: &Citizen,
@@ -710,6 +711,10 @@ async fn scans_passport_bad_face(world: &mut LabWorld, alias: String, permille: 
 }
 
 #[then(expr = "the app shows the refusal {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn app_refused(world: &mut LabWorld, error: String) {
     let status = world.note("enrolment_status").unwrap_or("none").to_owned();
     let answer: Value =
@@ -721,6 +726,10 @@ fn app_refused(world: &mut LabWorld, error: String) {
 }
 
 #[when(regex = r#"^"([^"]+)" forgets (?:her|his|their) app PIN$"#)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn forgets_pin(world: &mut LabWorld, alias: String) {
     for phone in world.devices.phones.iter_mut().filter(|p| p.owner == alias) {
         phone.pin.clear();
@@ -730,7 +739,11 @@ fn forgets_pin(world: &mut LabWorld, alias: String) {
 #[when(
     regex = r#"^"([^"]+)" forgets (?:her|his|their) user ID and loses (?:her|his|their) phone$"#
 )]
-async fn forgets_user_id(world: &mut LabWorld, alias: String) {
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn forgets_user_id(world: &mut LabWorld, alias: String) {
     world.devices.forgotten_user_ids.push(alias.clone());
     if let Some(phone) = world
         .devices
@@ -738,19 +751,23 @@ async fn forgets_user_id(world: &mut LabWorld, alias: String) {
         .iter_mut()
         .find(|p| p.owner == alias && p.label == "phone")
     {
-        phone.label = "old phone".to_owned();
+        "old phone".clone_into(&mut phone.label);
     }
 }
 
 #[when(regex = r#"^"([^"]+)" gets a new phone$"#)]
-async fn gets_new_phone(world: &mut LabWorld, alias: String) {
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn gets_new_phone(world: &mut LabWorld, alias: String) {
     let phone = world
         .devices
         .phones
         .iter_mut()
         .find(|p| p.owner == alias && p.label == "phone")
         .unwrap_or_else(|| panic!("{alias} has no phone yet"));
-    phone.label = "old phone".to_owned();
+    "old phone".clone_into(&mut phone.label);
 }
 
 #[when(
@@ -895,6 +912,10 @@ async fn checks_no_session(world: &mut LabWorld) {
 }
 
 #[then(regex = r#"^the app showed "([^"]+)" (?:her|his|their) user ID$"#)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn app_showed_user_id(world: &mut LabWorld, alias: String) {
     let answer: Value =
         serde_json::from_str(world.note("enrolment_answer").unwrap_or("null")).unwrap_or_default();
@@ -941,6 +962,10 @@ async fn has_no_mitid(world: &mut LabWorld, alias: String) {
 }
 
 #[then(expr = "the session shows identity assurance {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn session_ial(world: &mut LabWorld, ial: String) {
     let (_, json) = world.last_me.clone().expect("a session check ran first");
     let json = json.unwrap_or_default();

@@ -172,6 +172,10 @@ async fn resets_password(world: &mut LabWorld, alias: String) {
 }
 
 #[then(expr = "support refuses with {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn support_refuses(world: &mut LabWorld, reason: String) {
     assert_refused(world, "support", &reason);
 }
@@ -199,10 +203,10 @@ async fn activates_with_sms_pin(world: &mut LabWorld, alias: String, label: Stri
 #[then(regex = r#"^"([^"]+)" reads (?:her|his|their) user ID in the SMS$"#)]
 async fn reads_user_id(world: &mut LabWorld, alias: String) {
     let text = newest_sms(world, &alias).await;
-    let told = text
-        .strip_prefix("Your MitID user ID is ")
-        .map(|rest| rest.strip_suffix('.').unwrap_or(rest))
-        .unwrap_or_else(|| panic!("the SMS does not tell a user ID: {text:?}"));
+    let told = text.strip_prefix("Your MitID user ID is ").map_or_else(
+        || panic!("the SMS does not tell a user ID: {text:?}"),
+        |rest| rest.strip_suffix('.').unwrap_or(rest),
+    );
     let user_id = world.citizen_named(&alias).user_id.clone();
     assert_eq!(told, user_id, "the SMS names another user ID");
     world.devices.forgotten_user_ids.retain(|a| *a != alias);
