@@ -61,6 +61,7 @@ pub mod oidc;
 pub mod profile;
 pub mod registry;
 pub mod script;
+pub mod second_device;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -468,6 +469,15 @@ impl Idp {
             .route(
                 "/app/enrolments/{enrolment_id}/activation",
                 post(enrolment::activate),
+            )
+            .route("/app/second-device-offers", post(second_device::open_offer))
+            .route(
+                "/app/second-device-offers/{offer_id}/grant",
+                post(second_device::accept_grant),
+            )
+            .route(
+                "/app/second-device-activations",
+                post(second_device::activate_nearby),
             )
             .with_state(self.state.clone());
         let control = Router::new()

@@ -9,6 +9,7 @@ mod cpr_register;
 mod enrol_malformed;
 mod enrol_new_mitid;
 mod enrol_reactivation;
+mod enrol_second_device;
 mod enrol_refusals;
 mod enrol_support;
 mod idp_clock_api;
