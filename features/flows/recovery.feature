@@ -2,12 +2,13 @@
 Feature: Citizens recover MitID
   The seed's recovery journeys: forgotten PIN, forgotten user ID, forgotten code-display password
   and a new phone — through the app (passport + face), the support line (temporary PIN or user ID
-  by SMS, password reset) and an activation code from MitID.dk. Each ends with a real login at the
-  reference portal through the broker's pages with the citizen's own device.
+  by SMS, password reset), an activation code from MitID.dk and a QR code shown by the old phone.
+  Each ends with a real login at the reference portal through the broker's pages with the
+  citizen's own device.
 
-  As the lab implements it (idp/ENROLMENT_API.md), reactivating with a passport revokes the MitID's other
-  apps, because it is the route for a lost or locked app; an activation code adds a phone and
-  revokes nothing.
+  As the lab implements it (idp/ENROLMENT_API.md), reactivating with a passport revokes the
+  MitID's other apps, because it is the route for a lost or locked app; an activation code or a
+  QR code shown by the old phone adds a phone and revokes nothing.
 
   Scenario: Forgotten PIN: reactivating the app with a passport and a face scan
     Given a citizen "Anna" with the MitID app on her phone
@@ -32,6 +33,18 @@ Feature: Citizens recover MitID
     And "Cecilie" activates the app on her new phone with the activation code from MitID.dk
     And "Cecilie" logs in to the service provider with the app on her new phone
     Then a session exists for "Cecilie"
+
+  Scenario: New phone: the old phone shows a QR code, the new phone scans it nearby
+    Given a citizen "Kasper" with the MitID app on his phone
+    When "Kasper" gets a new phone
+    And "Kasper" shows a QR code for a new device on his old phone
+    And "Kasper" scans the QR code with his new phone out of Bluetooth range
+    Then the app shows the refusal "not_nearby"
+    When "Kasper" scans the QR code with his new phone nearby
+    And "Kasper" logs in to the service provider with the app on his new phone
+    Then a session exists for "Kasper"
+    When "Kasper" logs in to the service provider with the app on his old phone
+    Then a session exists for "Kasper"
 
   Scenario: Forgotten user ID: the passport scan in the app tells it
     Given a citizen "Dorte" with the MitID app on her phone

@@ -814,7 +814,7 @@ async fn orders_activation_code(world: &mut LabWorld, alias: String) {
 }
 
 #[when(
-    regex = r#"^"([^"]+)" logs in to the service provider with the app on (?:her|his|their) (phone|new phone)( using (?:her|his|their) PIN)?(?: asking for LoA (low|substantial|high))?$"#
+    regex = r#"^"([^"]+)" logs in to the service provider with the app on (?:her|his|their) (phone|new phone|old phone)( using (?:her|his|their) PIN)?(?: asking for LoA (low|substantial|high))?$"#
 )]
 async fn logs_in_with_app(
     world: &mut LabWorld,
@@ -1061,6 +1061,115 @@ async fn logs_in_with_chip(world: &mut LabWorld, alias: String, loa: String) {
         panic!(
             "{alias}'s login with the chip failed: {error}\n{}",
             trail(&world.browser)
+        );
+    }
+}
+
+/// The active app on `label` offers a second device: the broker's offer, approved with the PIN,
+/// then the QR grant the app made. Leaves the QR code in the note `qr:<alias>`.
+async fn offer_second_device(world: &mut LabWorld, alias: &str, label: &str) {
+    let user_id = world.citizen_named(alias).user_id.clone();
+    let issuer = world.lab().endpoints.issuer.clone();
+    let (status, offer) = post_json(
+        world,
+        &issuer
+            .join("app/second-device-offers")
+            .expect("relative path"),
+        &json!({"user_id": user_id}),
+    )
+    .await;
+    assert_eq!(status, 201, "the broker opened no offer: {offer}");
+    let offer_id = offer["offer_id"].as_str().expect("offer_id").to_owned();
+    let tx: Transaction =
+        serde_json::from_value(offer["transaction"].clone()).expect("a transaction");
+    let mut rng = world.devices.rng();
+    let phone = world.devices.phone_mut(alias, label);
+    let pin = phone.pin.clone();
+    let policy = AppPolicy::default();
+    let approval = phone
+        .app
+        .approve(
+            &tx,
+            &tx.channel_binding,
+            Authorisation::Pin(&pin),
+            now(),
+            &policy,
+        )
+        .unwrap_or_else(|e| panic!("{alias}'s {label} refused to approve the offer: {e}"));
+    let grant = phone
+        .app
+        .offer_second_device(&user_id, &pin, now(), &policy, &mut rng)
+        .unwrap_or_else(|e| panic!("{alias}'s {label} made no QR code: {e}"));
+    let url = |path: &str| issuer.join(path).expect("relative path");
+    let (status, answer) = post_json(
+        world,
+        &url(&format!("app/approvals/{offer_id}")),
+        &json!({"approval": approval}),
+    )
+    .await;
+    assert_eq!(status, 200, "the broker refused the approval: {answer}");
+    let (status, answer) = post_json(
+        world,
+        &url(&format!("app/second-device-offers/{offer_id}/grant")),
+        &json!({"grant": grant}),
+    )
+    .await;
+    assert_eq!(status, 201, "the broker refused the QR grant: {answer}");
+    world
+        .notes
+        .push((format!("qr:{alias}"), grant.reveal_code().to_owned()));
+}
+
+#[when(
+    regex = r#"^"([^"]+)" shows a QR code for a new device on (?:her|his|their) (phone|old phone)$"#
+)]
+async fn shows_qr(world: &mut LabWorld, alias: String, label: String) {
+    offer_second_device(world, &alias, &label).await;
+}
+
+#[when(
+    regex = r#"^"([^"]+)" scans the QR code with (?:her|his|their) new phone (nearby|out of Bluetooth range)$"#
+)]
+async fn scans_qr(world: &mut LabWorld, alias: String, range: String) {
+    let code = world
+        .note(&format!("qr:{alias}"))
+        .unwrap_or_else(|| panic!("{alias} was shown no QR code"))
+        .to_owned();
+    if world.devices.phone(&alias, "new phone").is_none() {
+        install(world, &alias, "new phone");
+    }
+    let user_id = world.citizen_named(&alias).user_id.clone();
+    // The new app's own proof of the scan (the broker redeems the real QR grant).
+    let policy = AppPolicy::default();
+    let mut rng = world.devices.rng();
+    let mut local =
+        mitid_devices::ActivationGrant::activation_code(&user_id, now(), &policy, &mut rng);
+    let typed = local.reveal_code().to_owned();
+    let proof = local
+        .redeem(&typed, now(), &policy)
+        .expect("a fresh local grant redeems");
+    let registration = activate_locally(world, &alias, "new phone", &proof);
+    let nearby = range == "nearby";
+    let issuer = world.lab().endpoints.issuer.clone();
+    let (status, answer) = post_json(
+        world,
+        &issuer
+            .join("app/second-device-activations")
+            .expect("relative path"),
+        &json!({"code": code, "within_bluetooth_range": nearby, "registration": registration,
+                "device_name": format!("{alias}'s new phone")}),
+    )
+    .await;
+    world
+        .notes
+        .push(("enrolment_status".into(), status.to_string()));
+    world
+        .notes
+        .push(("enrolment_answer".into(), answer.to_string()));
+    if nearby {
+        assert_eq!(
+            status, 201,
+            "the broker refused the scanned QR code: {answer}"
         );
     }
 }
