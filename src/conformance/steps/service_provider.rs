@@ -474,9 +474,26 @@ async fn sent_to_end_session(world: &mut LabWorld) {
         .as_str()
         .expect("the broker publishes end_session_endpoint");
     let history = browser_history(&world.browser);
+    let visits: Vec<_> = world
+        .browser
+        .exchanges
+        .iter()
+        .filter(|e| e.url.starts_with(end_session))
+        .collect();
     assert!(
-        history.iter().any(|u| u.starts_with(end_session)),
+        !visits.is_empty(),
         "the browser never reached {end_session} after logout; it went to {history:?}"
+    );
+    // Reaching the endpoint is not enough: a request the broker refuses (an unregistered
+    // post_logout_redirect_uri, a foreign id_token_hint) leaves the broker's session alive.
+    let refused: Vec<String> = visits
+        .iter()
+        .filter(|e| e.status.is_none_or(|status| status >= 400))
+        .map(|e| e.line())
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the broker did not accept the logout request the service provider sent: {refused:?}"
     );
 }
 
