@@ -54,15 +54,21 @@ Feature: Citizens get MitID
     Given a person "Gustav" in the CPR register with a passport and no MitID
     And a witness "Gorm" who has had MitID for 10 days
     When "Gustav" comes to Citizen Service with "Gorm" as his witness
-    Then Citizen Service refuses with "witness_rule"
+    Then Citizen Service refuses with "witness_rule: the witness has had MitID for 10 days"
     And Citizen Service refuses to issue MitID to "Gustav" with "not_proven"
+
+  Scenario: A witness under 18 is refused
+    Given a person "Jonas" in the CPR register with a passport and no MitID
+    And a witness "Lise" aged 17 who has had MitID for 60 days
+    When "Jonas" comes to Citizen Service with "Lise" as his witness
+    Then Citizen Service refuses with "witness_rule: the witness is 17"
 
   Scenario: A witness may vouch at most 3 times in 120 days
     Given a person "Ib" in the CPR register with a passport and no MitID
     And a witness "Hanne" who has had MitID for 200 days
     And "Hanne" has already witnessed for 3 people
     When "Ib" comes to Citizen Service with "Hanne" as his witness
-    Then Citizen Service refuses with "witness_rule"
+    Then Citizen Service refuses with "witness_rule: the witness has witnessed 3 times in 120 days"
 
   Scenario: Getting MitID with a P code, without a CPR number
     Given a person "Mohammed" without a CPR number, with a foreign passport

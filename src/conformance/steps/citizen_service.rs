@@ -76,10 +76,15 @@ fn office_url(lab: &Lab, path: &str) -> Url {
 /// A new adult in the CPR register with a passport, a driving licence and a phone number, known
 /// to the scenario as `alias` (note `cpr:<alias>`). No MitID yet.
 pub async fn registered_person(world: &mut LabWorld, alias: &str) -> Person {
-    let lab = world.lab();
-    let n = lab.unique();
+    let n = world.lab().unique();
     // Born 1950–1999: an adult whatever the date.
     let born = format!("{:04}-{:02}-01", 1950 + n % 50, 1 + n % 12);
+    registered_person_born(world, alias, &born).await
+}
+
+/// [`registered_person`] born on `born` (`YYYY-MM-DD`).
+async fn registered_person_born(world: &mut LabWorld, alias: &str, born: &str) -> Person {
+    let lab = world.lab();
     let body = json!({
         "birth_date": born, "has_passport": true, "has_driving_licence": true, "has_phone": true,
     });
@@ -286,8 +291,22 @@ async fn answer_questions(world: &mut LabWorld, alias: &str, right: bool) -> (u1
 
 /// A registered person with MitID for `days` days (recorded at Citizen Service for the witness
 /// rule, as a MitID issued elsewhere on that date).
-async fn witness_with_mitid_for(world: &mut LabWorld, alias: &str, days: i64) {
-    registered_person(world, alias).await;
+async fn witness_with_mitid_for(world: &mut LabWorld, alias: &str, days: i64, age: Option<i32>) {
+    match age {
+        None => {
+            registered_person(world, alias).await;
+        }
+        Some(years) => {
+            // `years` old today: born that many years ago, a month later in the year.
+            let today = super::device::now().date();
+            let (year, month) = if today.month == 12 {
+                (today.year - years, 12)
+            } else {
+                (today.year - years - 1, today.month + 1)
+            };
+            registered_person_born(world, alias, &format!("{year:04}-{month:02}-01")).await;
+        }
+    }
     mitid_for(world, alias, Ial::Substantial).await;
     let cpr = world
         .note(&format!("cpr:{alias}"))
@@ -337,7 +356,12 @@ async fn person_without_mitid(world: &mut LabWorld, alias: String) {
 
 #[given(regex = r#"^a witness "([^"]+)" who has had MitID for (\d+) days$"#)]
 async fn witness(world: &mut LabWorld, alias: String, days: i64) {
-    witness_with_mitid_for(world, &alias, days).await;
+    witness_with_mitid_for(world, &alias, days, None).await;
+}
+
+#[given(regex = r#"^a witness "([^"]+)" aged (\d+) who has had MitID for (\d+) days$"#)]
+async fn young_witness(world: &mut LabWorld, alias: String, age: i32, days: i64) {
+    witness_with_mitid_for(world, &alias, days, Some(age)).await;
 }
 
 #[given(regex = r#"^"([^"]+)" has already witnessed for (\d+) people$"#)]
