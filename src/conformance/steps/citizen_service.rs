@@ -37,7 +37,7 @@ pub async fn send_json(
         method: method.to_string(),
         url: url.to_string(),
         request_headers: Vec::new(),
-        request_body: body.map(|b| redact_body(&b.to_string())),
+        request_body: body.map(|b| redact_body(&journey_redacted(b.clone()).to_string())),
         status: None,
         response_headers: Vec::new(),
         response_body: None,
@@ -50,9 +50,38 @@ pub async fn send_json(
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     exchange.status = Some(status);
-    exchange.response_body = Some(redact_body(&text));
+    let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    exchange.response_body = Some(if answer.is_null() {
+        redact_body(&text)
+    } else {
+        redact_body(&journey_redacted(answer.clone()).to_string())
+    });
     world.broker_log.push(exchange);
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    (status, answer)
+}
+
+/// Secrets of the journeys the evidence must not show besides the suite's own list: P codes,
+/// enrolment ids (single-use bearers) and SMS texts (they carry temporary PINs).
+fn journey_redacted(mut value: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (name, item) in map.iter_mut() {
+                    if matches!(name.as_str(), "p_code" | "enrolment_id" | "text")
+                        && item.is_string()
+                    {
+                        *item = Value::String("[redacted]".into());
+                    } else {
+                        walk(item);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
 }
 
 fn service_url(base: Option<&Url>, what: &str, path: &str) -> Url {
