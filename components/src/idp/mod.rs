@@ -33,7 +33,7 @@
 //! | `GET/POST /userinfo` | Bearer access token |
 //! | `GET/POST /logout` | RP-initiated logout; back-channel logout tokens go to clients |
 //! | `/login/...` | the citizen's HTML pages ([`login`]) |
-//! | `/app/...` | what the `MitID` app talks to: pending approvals, signed answers |
+//! | `/app/...` | what the `MitID` app talks to: pending approvals, signed answers; enrolment with a passport + face ([`enrolment`]) and a second phone by QR + Bluetooth ([`second_device`]), contract in `ENROLMENT_API.md` |
 //! | `/nemid/...`, `/nemid-app/...` | `NemID` login pages (`idp_values=nemid`) and the key app ([`nemid`]) |
 //! | `POST /mitid-dk/get-mitid-with-nemid` | get `MitID` with `NemID` until the calendar ends it |
 //!
