@@ -16,8 +16,8 @@
 #![allow(clippy::result_large_err, clippy::too_many_lines)]
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use mitid_devices::app::{
     Approval, ChannelBinding, ChannelBindingKind, LoginPlatform, Transaction,
 };
@@ -28,15 +28,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::AuthenticatorKind;
-use super::oidc::{self, Authenticated, cookie, error_page, error_redirect, esc, found};
-use super::registry::{AuthenticatorData, Identity, random_token};
+use super::browser_login::{self, BrowserLogin, Pages};
+use super::oidc::{self, Authenticated, error_redirect, esc};
+use super::registry::{AuthenticatorData, Identity};
 use super::script::AuthRequest;
 use super::{IdpState, SharedState};
 use crate::service::{ApiError, Form, Json};
 
 pub const BROWSER_COOKIE: &str = "mitid_browser";
-/// Wrong user IDs, passwords or codes allowed in one login before it ends.
-const MAX_FAILURES: u32 = 3;
 
 /// Where a login on the pages stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,22 +47,16 @@ pub enum Step {
     Chip,
 }
 
-/// One login on the HTML pages.
+/// What a MitID login on the pages keeps of its own steps.
 #[derive(Debug, Clone)]
-pub struct LoginTx {
-    pub id: String,
-    pub request: AuthRequest,
-    pub browser: String,
-    pub csrf: String,
-    pub expires_at: u64,
-    pub uuid: Option<String>,
+pub struct MitidProgress {
     pub step: Step,
-    pub script_id: Option<String>,
     pub binding: Option<ChannelBinding>,
     pub chip_request: Option<AssertionRequest>,
-    pub failures: u32,
-    pub message: Option<String>,
 }
+
+/// One login on the HTML pages.
+pub type LoginTx = BrowserLogin<MitidProgress>;
 
 impl LoginTx {
     /// What the control API shows of a login (the lab's device reads the binding here).
@@ -73,9 +66,9 @@ impl LoginTx {
             "login_id": self.id,
             "client_id": self.request.client_id,
             "state": self.request.state,
-            "step": format!("{:?}", self.step),
-            "channel_binding": self.binding.map(|b| b.display_text()),
-            "chip_request": self.chip_request,
+            "step": format!("{:?}", self.at.step),
+            "channel_binding": self.at.binding.map(|b| b.display_text()),
+            "chip_request": self.at.chip_request,
             "failures": self.failures,
         })
     }
@@ -93,6 +86,26 @@ fn timestamp(state: &IdpState) -> Timestamp {
     Timestamp::from_unix_secs(state.now_secs())
 }
 
+/// The MitID pages under `/login`, bound to the browser by [`BROWSER_COOKIE`].
+const PAGES: Pages<MitidProgress> = Pages {
+    brand: "MitID",
+    path: "/login",
+    cookie: BROWSER_COOKIE,
+    not_found: "This login does not exist or has ended.",
+    expired: "mitid_login_expired",
+    style: "label,input,button{display:block;margin:.4rem 0;font-size:1.1rem}.code{font-size:2.5rem;letter-spacing:.4rem}",
+    logins: |store| &mut store.logins,
+    render,
+    too_many_failures: |state, tx| {
+        error_redirect(
+            state,
+            &tx.request,
+            "access_denied",
+            "mitid_authentication_failed",
+        )
+    },
+};
+
 /// Starts a login on the pages: stores it and sends the browser there.
 pub fn begin(
     state: &SharedState,
@@ -100,146 +113,21 @@ pub fn begin(
     request: AuthRequest,
     script_id: Option<String>,
 ) -> Response {
-    let browser = cookie(headers, BROWSER_COOKIE)
-        .filter(|b| {
-            b.len() == 32
-                && b.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        })
-        .unwrap_or_else(|| random_token(24));
-    let id = random_token(16);
-    let tx = LoginTx {
-        id: id.clone(),
+    PAGES.begin(
+        state,
+        headers,
         request,
-        browser: browser.clone(),
-        csrf: random_token(24),
-        expires_at: state.now_secs() + state.profile.lifetimes.login_seconds,
-        uuid: None,
-        step: Step::UserId,
         script_id,
-        binding: None,
-        chip_request: None,
-        failures: 0,
-        message: None,
-    };
-    {
-        let mut store = state.lock();
-        let now = state.now_secs();
-        if store.logins.len() > 10_000 {
-            store.logins.retain(|_, t| t.expires_at > now);
-        }
-        store.logins.insert(id.clone(), tx);
-    }
-    let mut response = found(&format!("{}/login/{id}", state.issuer));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{BROWSER_COOKIE}={browser}; Path=/login; HttpOnly; SameSite=Lax"
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
-/// The login, if it exists, is alive and belongs to this browser.
-fn load(state: &IdpState, headers: &HeaderMap, id: &str) -> Result<LoginTx, Response> {
-    let tx = state.lock().logins.get(id).cloned();
-    let Some(tx) = tx else {
-        return Err(error_page(
-            StatusCode::NOT_FOUND,
-            "Login not found",
-            "This login does not exist or has ended.",
-        ));
-    };
-    if tx.expires_at <= state.now_secs() {
-        state.lock().logins.remove(id);
-        return Err(error_redirect(
-            state,
-            &tx.request,
-            "access_denied",
-            "mitid_login_expired",
-        ));
-    }
-    if cookie(headers, BROWSER_COOKIE).as_deref() != Some(tx.browser.as_str()) {
-        return Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Login belongs to another browser",
-            "Start the login again from the service you came from.",
-        ));
-    }
-    Ok(tx)
-}
-
-/// A form post: the login as [`load`] finds it, and the form's CSRF token must be this login's.
-fn load_form(
-    state: &IdpState,
-    headers: &HeaderMap,
-    id: &str,
-    csrf: &str,
-) -> Result<LoginTx, Response> {
-    let tx = load(state, headers, id)?;
-    check_csrf(&tx, csrf)?;
-    Ok(tx)
-}
-
-fn check_csrf(tx: &LoginTx, sent: &str) -> Result<(), Response> {
-    let ok = sent.len() == tx.csrf.len()
-        && sent
-            .bytes()
-            .zip(tx.csrf.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if ok {
-        Ok(())
-    } else {
-        Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "The form was not sent from this login page.",
-        ))
-    }
-}
-
-fn save(state: &IdpState, tx: LoginTx) {
-    state.lock().logins.insert(tx.id.clone(), tx);
-}
-
-fn layout(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>MitID – {t}</title><style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
-         label,input,button{{display:block;margin:.4rem 0;font-size:1.1rem}}.code{{font-size:2.5rem;letter-spacing:.4rem}}\
-         .msg{{color:#a00}}</style></head><body><main><h1>MitID</h1><h2>{t}</h2>{body}</main></body></html>",
-        t = esc(title)
-    );
-    let mut response = Html(html).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
-    );
-    response
-}
-
-fn form(tx: &LoginTx, action: &str, inner: &str, button: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/login/{id}/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{inner}\
-         <button type=\"submit\">{button}</button></form>",
-        id = esc(&tx.id),
-        csrf = esc(&tx.csrf),
+        MitidProgress {
+            step: Step::UserId,
+            binding: None,
+            chip_request: None,
+        },
     )
 }
 
-fn cancel_form(tx: &LoginTx) -> String {
-    form(tx, "cancel", "", "Cancel")
-}
-
 fn message(tx: &LoginTx) -> String {
-    tx.message
-        .as_ref()
-        .map(|m| format!("<p class=\"msg\">{}</p>", esc(m)))
-        .unwrap_or_default()
+    browser_login::message(tx.message.as_ref())
 }
 
 fn identity(state: &IdpState, tx: &LoginTx) -> Option<Identity> {
@@ -256,18 +144,18 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
         .clone()
         .unwrap_or_else(|| format!("Log on to {}", tx.request.client_id));
     let header_text = format!("<p>{}</p>{}", esc(&reference), message(tx));
-    match &tx.step {
-        Step::UserId => layout(
+    match &tx.at.step {
+        Step::UserId => PAGES.layout(
             "Log on",
             &format!(
                 "{header_text}{}{}",
-                form(
+                PAGES.form(
                     tx,
                     "user",
                     "<label for=\"user_id\">User ID</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>",
                     "Continue"
                 ),
-                cancel_form(tx)
+                PAGES.cancel_form(tx)
             ),
         ),
         Step::ChooseMethod => {
@@ -289,7 +177,7 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default();
-                    options.push_str(&form(
+                    options.push_str(&PAGES.form(
                         tx,
                         "method",
                         &format!("<input type=\"hidden\" name=\"method\" value=\"{value}\">"),
@@ -301,13 +189,13 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                 options =
                     "<p>This MitID has no active authenticator. Contact MitID support.</p>".into();
             }
-            layout(
+            PAGES.layout(
                 "Choose how to log on",
-                &format!("{header_text}{options}{}", cancel_form(tx)),
+                &format!("{header_text}{options}{}", PAGES.cancel_form(tx)),
             )
         }
         Step::AppWaiting => {
-            let binding = tx.binding.map(|b| match b.kind() {
+            let binding = tx.at.binding.map(|b| match b.kind() {
                 ChannelBindingKind::FourDigitCode => format!(
                     "<p>Check that the app shows this code:</p><p class=\"code\" id=\"binding\">{}</p>",
                     esc(&b.display_text())
@@ -317,20 +205,15 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                     esc(&b.display_text())
                 ),
             });
-            let mut response = layout(
+            PAGES.waiting_page(
+                tx,
                 "Open your MitID app",
                 &format!(
-                    "{header_text}{}<p>Approve the request in the app. This page updates by itself.</p>\
-                     <p><a href=\"/login/{}\">Update now</a></p>{}",
+                    "{header_text}{}<p>Approve the request in the app. This page updates by itself.</p>",
                     binding.unwrap_or_default(),
-                    esc(&tx.id),
-                    cancel_form(tx)
                 ),
-            );
-            response
-                .headers_mut()
-                .insert("refresh", HeaderValue::from_static("2"));
-            response
+                &PAGES.cancel_form(tx),
+            )
         }
         Step::Code(kind) => {
             let what = if *kind == AuthenticatorKind::AudioCodeReader {
@@ -338,11 +221,11 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
             } else {
                 "the code shown on your code display"
             };
-            layout(
+            PAGES.layout(
                 "Enter code and password",
                 &format!(
                     "{header_text}{}{}",
-                    form(
+                    PAGES.form(
                         tx,
                         "code",
                         &format!(
@@ -351,29 +234,30 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                         ),
                         "Log on"
                     ),
-                    cancel_form(tx)
+                    PAGES.cancel_form(tx)
                 ),
             )
         }
         Step::Chip => {
             let challenge = tx
+                .at
                 .chip_request
                 .as_ref()
                 .map(|r| serde_json::to_string(r).unwrap_or_default())
                 .unwrap_or_default();
-            layout(
+            PAGES.layout(
                 "Use your MitID chip",
                 &format!(
                     "{header_text}<p>Connect your chip and press its button. Challenge:</p><pre id=\"challenge\">{}</pre>{}{}",
                     esc(&challenge),
-                    form(
+                    PAGES.form(
                         tx,
                         "chip",
                         "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required>\
                          <label for=\"assertion\">Chip answer</label><textarea id=\"assertion\" name=\"assertion\" rows=\"6\" required></textarea>",
                         "Log on"
                     ),
-                    cancel_form(tx)
+                    PAGES.cancel_form(tx)
                 ),
             )
         }
@@ -393,11 +277,11 @@ pub async fn page(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let tx = match load(&state, &headers, &id) {
+    let tx = match PAGES.load(&state, &headers, &id) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if tx.step == Step::AppWaiting {
+    if tx.at.step == Step::AppWaiting {
         let outcome = state
             .lock()
             .pending_app
@@ -451,23 +335,6 @@ async fn finish(
     .await
 }
 
-/// Counts a wrong answer; after [`MAX_FAILURES`] the login ends with `access_denied`.
-fn failed(state: &IdpState, mut tx: LoginTx, message: &str) -> Response {
-    tx.failures += 1;
-    if tx.failures >= MAX_FAILURES {
-        state.lock().logins.remove(&tx.id);
-        return error_redirect(
-            state,
-            &tx.request,
-            "access_denied",
-            "mitid_authentication_failed",
-        );
-    }
-    tx.message = Some(message.to_owned());
-    save(state, tx.clone());
-    render(state, &tx)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct UserForm {
     pub csrf: String,
@@ -480,11 +347,11 @@ pub async fn submit_user(
     Path(id): Path<String>,
     Form(f): Form<UserForm>,
 ) -> Response {
-    let mut tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let mut tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if tx.step != Step::UserId {
+    if tx.at.step != Step::UserId {
         return render(&state, &tx);
     }
     let user_id = f.user_id.trim().to_owned();
@@ -502,28 +369,29 @@ pub async fn submit_user(
         ) || cpr.is_some_and(|c| oidc::rate_limited(&state, &mut store, &format!("cpr:{c}")))
     };
     if limited {
-        tx.message = Some("Too many attempts for this user ID. Try again later.".into());
-        save(&state, tx.clone());
-        return render(&state, &tx);
+        return PAGES.show_message(
+            &state,
+            tx,
+            "Too many attempts for this user ID. Try again later.",
+        );
     }
     let found_identity = state.lock().registry.by_user_id(&user_id).cloned();
     let Some(identity) = found_identity else {
-        return failed(&state, tx, "Unknown user ID.");
+        return PAGES.failed(&state, tx, "Unknown user ID.");
     };
     if let Some(hint) = &tx.request.idp_params.uuid_hint
         && *hint != identity.uuid
     {
-        return failed(
+        return PAGES.failed(
             &state,
             tx,
             "This user ID is not the one the service asked for.",
         );
     }
     tx.uuid = Some(identity.uuid.clone());
-    tx.step = Step::ChooseMethod;
+    tx.at.step = Step::ChooseMethod;
     tx.message = None;
-    save(&state, tx.clone());
-    render(&state, &tx)
+    PAGES.save_and_show(&state, &tx)
 }
 
 #[derive(Debug, Deserialize)]
@@ -538,11 +406,11 @@ pub async fn choose_method(
     Path(id): Path<String>,
     Form(f): Form<MethodForm>,
 ) -> Response {
-    let mut tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let mut tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    let Some(identity) = identity(&state, &tx).filter(|_| tx.step == Step::ChooseMethod) else {
+    let Some(identity) = identity(&state, &tx).filter(|_| tx.at.step == Step::ChooseMethod) else {
         return render(&state, &tx);
     };
     let has = identity
@@ -550,9 +418,11 @@ pub async fn choose_method(
         .iter()
         .any(|a| a.kind == f.method && !a.revoked && usable(&a.data));
     if !has {
-        tx.message = Some("That authenticator is not active for this MitID.".into());
-        save(&state, tx.clone());
-        return render(&state, &tx);
+        return PAGES.show_message(
+            &state,
+            tx,
+            "That authenticator is not active for this MitID.",
+        );
     }
     let now = timestamp(&state);
     match f.method {
@@ -582,16 +452,16 @@ pub async fn choose_method(
                     result: None,
                 },
             );
-            tx.binding = Some(binding);
-            tx.step = Step::AppWaiting;
+            tx.at.binding = Some(binding);
+            tx.at.step = Step::AppWaiting;
         }
         AuthenticatorKind::CodeDisplay | AuthenticatorKind::AudioCodeReader => {
-            tx.step = Step::Code(f.method);
+            tx.at.step = Step::Code(f.method);
         }
         AuthenticatorKind::Chip => {
             let origin = state.issuer.clone();
-            tx.chip_request = Some(AssertionRequest::new(&state.rp_id, &origin, &mut OsRng));
-            tx.step = Step::Chip;
+            tx.at.chip_request = Some(AssertionRequest::new(&state.rp_id, &origin, &mut OsRng));
+            tx.at.step = Step::Chip;
         }
         AuthenticatorKind::Password => {
             tx.message = Some("A password alone is not enough to log on.".into());
@@ -600,8 +470,7 @@ pub async fn choose_method(
     tx.message = tx
         .message
         .filter(|_| f.method == AuthenticatorKind::Password);
-    save(&state, tx.clone());
-    render(&state, &tx)
+    PAGES.save_and_show(&state, &tx)
 }
 
 #[derive(Debug, Deserialize)]
@@ -617,11 +486,11 @@ pub async fn submit_code(
     Path(id): Path<String>,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    let Step::Code(kind) = tx.step.clone() else {
+    let Step::Code(kind) = tx.at.step.clone() else {
         return render(&state, &tx);
     };
     let Some(uuid) = tx.uuid.clone() else {
@@ -671,7 +540,7 @@ pub async fn submit_code(
             let assessment = assess(&[Factor::Password, device]);
             finish(&state, tx, assessment.aal, assessment.amr).await
         }
-        Err(message) => failed(&state, tx, &message),
+        Err(message) => PAGES.failed(&state, tx, &message),
     }
 }
 
@@ -688,17 +557,19 @@ pub async fn submit_chip(
     Path(id): Path<String>,
     Form(f): Form<ChipForm>,
 ) -> Response {
-    let tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    let (Step::Chip, Some(request), Some(uuid)) =
-        (tx.step.clone(), tx.chip_request.clone(), tx.uuid.clone())
-    else {
+    let (Step::Chip, Some(request), Some(uuid)) = (
+        tx.at.step.clone(),
+        tx.at.chip_request.clone(),
+        tx.uuid.clone(),
+    ) else {
         return render(&state, &tx);
     };
     let Ok(assertion) = serde_json::from_str::<Assertion>(&f.assertion) else {
-        return failed(&state, tx, "The chip answer could not be read.");
+        return PAGES.failed(&state, tx, "The chip answer could not be read.");
     };
     let verdict = {
         let mut store = state.lock();
@@ -738,7 +609,7 @@ pub async fn submit_chip(
             let assessment = assess(&[Factor::Password, Factor::Chip]);
             finish(&state, tx, assessment.aal, assessment.amr).await
         }
-        Err(message) => failed(&state, tx, &message),
+        Err(message) => PAGES.failed(&state, tx, &message),
     }
 }
 
@@ -753,7 +624,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
@@ -774,14 +645,14 @@ pub async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match load(&state, &headers, &id) {
+    match PAGES.load(&state, &headers, &id) {
         Ok(tx) => {
             let approved = state
                 .lock()
                 .pending_app
                 .get(&id)
                 .map(|p| p.result.is_some());
-            axum::Json(json!({"step": format!("{:?}", tx.step), "app_answered": approved}))
+            axum::Json(json!({"step": format!("{:?}", tx.at.step), "app_answered": approved}))
                 .into_response()
         }
         Err(r) => r,

@@ -51,6 +51,7 @@
 //! [`login`] (HTML), [`control`] (control API), [`script`] (what a script can ask for).
 
 pub mod admin;
+pub mod browser_login;
 pub mod control;
 pub mod enrolment;
 pub mod jose;

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
 use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp, Timestamp, assess};
@@ -34,7 +34,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::admin::{AddAuthenticatorRequest, AuthenticatorIssued, Ial};
-use super::oidc::{self, Authenticated, cookie, error_page, error_redirect, esc, found};
+use super::browser_login::{self, BrowserLogin, Pages};
+use super::oidc::{self, Authenticated, error_redirect};
 use super::registry::{Identity, random_token};
 use super::script::{AuthRequest, Behaviour, LoginIdp};
 use super::{IdpState, SharedState};
@@ -43,8 +44,6 @@ use crate::service::{ApiError, Form, Json};
 
 /// Cookie binding a NemID login to the browser that started it.
 pub const NEMID_BROWSER_COOKIE: &str = "nemid_browser";
-/// Wrong passwords or codes allowed in one NemID login before it ends.
-const MAX_FAILURES: u32 = 3;
 
 /// A person's NemID at the broker.
 #[derive(Debug, Clone)]
@@ -64,24 +63,38 @@ pub enum NemidStep {
     KeyApp,
 }
 
-/// One NemID login on the HTML pages.
+/// What a NemID login on the pages keeps of its own steps.
 #[derive(Debug, Clone)]
-pub struct NemidLoginTx {
-    pub id: String,
-    pub request: AuthRequest,
-    pub browser: String,
-    pub csrf: String,
-    pub expires_at: u64,
-    pub uuid: Option<String>,
+pub struct NemidProgress {
     pub step: NemidStep,
-    pub script_id: Option<String>,
-    pub failures: u32,
-    pub message: Option<String>,
     /// The key app's request for this login (what the app approves).
     pub app_challenge: Option<[u8; 32]>,
     /// The key app answered this login's request (verified).
     pub app_approved: bool,
 }
+
+/// One NemID login on the HTML pages.
+pub type NemidLoginTx = BrowserLogin<NemidProgress>;
+
+/// The NemID pages under `/nemid`, bound to the browser by [`NEMID_BROWSER_COOKIE`].
+const PAGES: Pages<NemidProgress> = Pages {
+    brand: "NemID",
+    path: "/nemid",
+    cookie: NEMID_BROWSER_COOKIE,
+    not_found: "This NemID login does not exist or has ended.",
+    expired: "nemid_login_expired",
+    style: "label,input,button,select{display:block;margin:.4rem 0;font-size:1.1rem}.key{font-size:2.5rem;letter-spacing:.4rem}",
+    logins: |store| &mut store.nemid.logins,
+    render: |_, tx| render(tx),
+    too_many_failures: |state, tx| {
+        deny(
+            state,
+            &tx.request,
+            tx.script_id.as_deref(),
+            "nemid_authentication_failed",
+        )
+    },
+};
 
 /// NemID state of the broker (one field of the store).
 #[derive(Debug, Default)]
@@ -277,145 +290,28 @@ pub fn begin(
     if let Some(description) = cutoff_refusal(state, &request, script_id.as_deref()) {
         return deny(state, &request, script_id.as_deref(), &description);
     }
-    let browser = cookie(headers, NEMID_BROWSER_COOKIE)
-        .filter(|b| {
-            b.len() == 32
-                && b.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        })
-        .unwrap_or_else(|| random_token(24));
-    let id = random_token(16);
-    let tx = NemidLoginTx {
-        id: id.clone(),
+    PAGES.begin(
+        state,
+        headers,
         request,
-        browser: browser.clone(),
-        csrf: random_token(24),
-        expires_at: state.now_secs() + state.profile.lifetimes.login_seconds,
-        uuid: None,
-        step: NemidStep::Credentials,
         script_id,
-        failures: 0,
-        message: None,
-        app_challenge: None,
-        app_approved: false,
-    };
-    {
-        let mut store = state.lock();
-        let now = state.now_secs();
-        if store.nemid.logins.len() > 10_000 {
-            store.nemid.logins.retain(|_, t| t.expires_at > now);
-        }
-        store.nemid.logins.insert(id.clone(), tx);
-    }
-    let mut response = found(&format!("{}/nemid/{id}", state.issuer));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{NEMID_BROWSER_COOKIE}={browser}; Path=/nemid; HttpOnly; SameSite=Lax"
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
-fn load(state: &IdpState, headers: &HeaderMap, id: &str) -> Result<NemidLoginTx, Response> {
-    let tx = state.lock().nemid.logins.get(id).cloned();
-    let Some(tx) = tx else {
-        return Err(error_page(
-            StatusCode::NOT_FOUND,
-            "Login not found",
-            "This NemID login does not exist or has ended.",
-        ));
-    };
-    if tx.expires_at <= state.now_secs() {
-        state.lock().nemid.logins.remove(id);
-        return Err(error_redirect(
-            state,
-            &tx.request,
-            "access_denied",
-            "nemid_login_expired",
-        ));
-    }
-    if cookie(headers, NEMID_BROWSER_COOKIE).as_deref() != Some(tx.browser.as_str()) {
-        return Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Login belongs to another browser",
-            "Start the login again from the service you came from.",
-        ));
-    }
-    Ok(tx)
-}
-
-fn load_form(
-    state: &IdpState,
-    headers: &HeaderMap,
-    id: &str,
-    csrf: &str,
-) -> Result<NemidLoginTx, Response> {
-    let tx = load(state, headers, id)?;
-    let ok = csrf.len() == tx.csrf.len()
-        && csrf
-            .bytes()
-            .zip(tx.csrf.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if ok {
-        Ok(tx)
-    } else {
-        Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "The form was not sent from this login page.",
-        ))
-    }
-}
-
-fn save(state: &IdpState, tx: &NemidLoginTx) {
-    state.lock().nemid.logins.insert(tx.id.clone(), tx.clone());
-}
-
-fn layout(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>NemID – {t}</title><style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
-         label,input,button,select{{display:block;margin:.4rem 0;font-size:1.1rem}}.key{{font-size:2.5rem;letter-spacing:.4rem}}\
-         .msg{{color:#a00}}</style></head><body><main><h1>NemID</h1><h2>{t}</h2>{body}</main></body></html>",
-        t = esc(title)
-    );
-    let mut response = Html(html).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    response
-}
-
-fn form(tx: &NemidLoginTx, action: &str, inner: &str, button: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/nemid/{id}/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{inner}\
-         <button type=\"submit\">{button}</button></form>",
-        id = esc(&tx.id),
-        csrf = esc(&tx.csrf),
+        NemidProgress {
+            step: NemidStep::Credentials,
+            app_challenge: None,
+            app_approved: false,
+        },
     )
 }
 
 fn render(tx: &NemidLoginTx) -> Response {
-    let message = tx
-        .message
-        .as_ref()
-        .map(|m| format!("<p class=\"msg\">{}</p>", esc(m)))
-        .unwrap_or_default();
-    let cancel = form(tx, "cancel", "", "Cancel");
-    match &tx.step {
-        NemidStep::Credentials => layout(
+    let message = browser_login::message(tx.message.as_ref());
+    let cancel = PAGES.cancel_form(tx);
+    match &tx.at.step {
+        NemidStep::Credentials => PAGES.layout(
             "Log on with NemID",
             &format!(
                 "{message}{}{cancel}",
-                form(
+                PAGES.form(
                     tx,
                     "credentials",
                     "<label for=\"user_id\">User ID or CPR number</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>\
@@ -426,11 +322,11 @@ fn render(tx: &NemidLoginTx) -> Response {
                 )
             ),
         ),
-        NemidStep::KeyCard { key_number } => layout(
+        NemidStep::KeyCard { key_number } => PAGES.layout(
             "Enter the code from your key card",
             &format!(
                 "{message}<p>Key number:</p><p class=\"key\" id=\"key_number\">{key_number:04}</p>{}{cancel}",
-                form(
+                PAGES.form(
                     tx,
                     "key-card",
                     &format!(
@@ -441,38 +337,15 @@ fn render(tx: &NemidLoginTx) -> Response {
                 )
             ),
         ),
-        NemidStep::KeyApp => {
-            let mut response = layout(
-                "Approve in your NemID key app",
-                &format!(
-                    "{message}<p>Open the key app and approve the request. This page updates by itself.</p>\
-                     <p><a href=\"/nemid/{}\">Update now</a></p>{cancel}",
-                    esc(&tx.id)
-                ),
-            );
-            response
-                .headers_mut()
-                .insert("refresh", HeaderValue::from_static("2"));
-            response
-        }
+        NemidStep::KeyApp => PAGES.waiting_page(
+            tx,
+            "Approve in your NemID key app",
+            &format!(
+                "{message}<p>Open the key app and approve the request. This page updates by itself.</p>"
+            ),
+            &cancel,
+        ),
     }
-}
-
-/// Counts a wrong answer; after [`MAX_FAILURES`] the login ends.
-fn failed(state: &IdpState, mut tx: NemidLoginTx, message: &str) -> Response {
-    tx.failures += 1;
-    if tx.failures >= MAX_FAILURES {
-        state.lock().nemid.logins.remove(&tx.id);
-        return deny(
-            state,
-            &tx.request,
-            tx.script_id.as_deref(),
-            "nemid_authentication_failed",
-        );
-    }
-    tx.message = Some(message.to_owned());
-    save(state, &tx);
-    render(&tx)
 }
 
 async fn finish(state: &SharedState, tx: NemidLoginTx, factor: Factor) -> Response {
@@ -508,11 +381,11 @@ pub async fn page(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let tx = match load(&state, &headers, &id) {
+    let tx = match PAGES.load(&state, &headers, &id) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if tx.step == NemidStep::KeyApp && tx.app_approved {
+    if tx.at.step == NemidStep::KeyApp && tx.at.app_approved {
         return finish(&state, tx, Factor::NemidKeyApp).await;
     }
     render(&tx)
@@ -549,11 +422,11 @@ pub async fn submit_credentials(
     Path(id): Path<String>,
     Form(f): Form<CredentialsForm>,
 ) -> Response {
-    let mut tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let mut tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    if tx.step != NemidStep::Credentials {
+    if tx.at.step != NemidStep::Credentials {
         return render(&tx);
     }
     let user_id = f.user_id.trim().to_owned();
@@ -566,25 +439,25 @@ pub async fn submit_credentials(
         )
     };
     if limited {
-        tx.message = Some("Too many attempts for this user ID. Try again later.".into());
-        save(&state, &tx);
-        return render(&tx);
+        return PAGES.show_message(
+            &state,
+            tx,
+            "Too many attempts for this user ID. Try again later.",
+        );
     }
     let Some(identity) = find_identity(&state, &user_id) else {
-        return failed(&state, tx, "Wrong user ID or password.");
+        return PAGES.failed(&state, tx, "Wrong user ID or password.");
     };
     let use_app = f.method.as_deref() == Some("key_app");
     if !matches!(f.method.as_deref(), None | Some("key_card" | "key_app")) {
-        tx.message = Some("Choose the key card or the key app.".into());
-        save(&state, &tx);
-        return render(&tx);
+        return PAGES.show_message(&state, tx, "Choose the key card or the key app.");
     }
     let t = now(&state);
     let step = {
         let mut store = state.lock();
         let Some(creds) = store.nemid.accounts.get_mut(&identity.uuid) else {
             drop(store);
-            return failed(&state, tx, "Wrong user ID or password.");
+            return PAGES.failed(&state, tx, "Wrong user ID or password.");
         };
         match creds
             .account
@@ -593,7 +466,7 @@ pub async fn submit_credentials(
             Ok(()) => {}
             Err(NemidError::WrongPassword) => {
                 drop(store);
-                return failed(&state, tx, "Wrong user ID or password.");
+                return PAGES.failed(&state, tx, "Wrong user ID or password.");
             }
             Err(_) => {
                 let status = creds.account.status(t, &state.policies.key_card);
@@ -610,7 +483,7 @@ pub async fn submit_credentials(
         if use_app {
             match creds.key_app.as_mut() {
                 Some(record) => {
-                    tx.app_challenge = Some(record.challenge(&mut OsRng));
+                    tx.at.app_challenge = Some(record.challenge(&mut OsRng));
                     Ok(NemidStep::KeyApp)
                 }
                 None => Err("This NemID has no key app. Use the key card.".to_owned()),
@@ -627,13 +500,12 @@ pub async fn submit_credentials(
     match step {
         Ok(step) => {
             tx.uuid = Some(identity.uuid);
-            tx.step = step;
+            tx.at.step = step;
             tx.message = None;
         }
         Err(message) => tx.message = Some(message),
     }
-    save(&state, &tx);
-    render(&tx)
+    PAGES.save_and_show(&state, &tx)
 }
 
 #[derive(Debug, Deserialize)]
@@ -649,18 +521,18 @@ pub async fn submit_key_card(
     Path(id): Path<String>,
     Form(f): Form<KeyCardForm>,
 ) -> Response {
-    let tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
-    let (NemidStep::KeyCard { .. }, Some(uuid)) = (tx.step.clone(), tx.uuid.clone()) else {
+    let (NemidStep::KeyCard { .. }, Some(uuid)) = (tx.at.step.clone(), tx.uuid.clone()) else {
         return render(&tx);
     };
     let (Ok(key_number), Ok(code)) = (
         f.key_number.trim().parse::<u16>(),
         f.code.trim().parse::<u32>(),
     ) else {
-        return failed(
+        return PAGES.failed(
             &state,
             tx,
             "Enter the 6-digit code for the key number shown.",
@@ -681,7 +553,7 @@ pub async fn submit_key_card(
     };
     match verdict {
         Ok(()) => finish(&state, tx, Factor::NemidKeyCard).await,
-        Err(message) => failed(
+        Err(message) => PAGES.failed(
             &state,
             tx,
             &format!("The code was not accepted: {message}."),
@@ -700,7 +572,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let tx = match load_form(&state, &headers, &id, &f.csrf) {
+    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
         Ok(tx) => tx,
         Err(r) => return r,
     };
@@ -723,7 +595,7 @@ pub async fn app_pending(
         .nemid
         .logins
         .values()
-        .filter(|tx| tx.step == NemidStep::KeyApp && !tx.app_approved)
+        .filter(|tx| tx.at.step == NemidStep::KeyApp && !tx.at.app_approved)
         .filter_map(|tx| {
             let creds = store.nemid.accounts.get(tx.uuid.as_deref()?)?;
             let record = creds.key_app.as_ref()?;
@@ -731,7 +603,7 @@ pub async fn app_pending(
                 json!({
                     "login_id": tx.id,
                     "service": tx.request.client_id,
-                    "challenge": tx.app_challenge.map(hex),
+                    "challenge": tx.at.app_challenge.map(hex),
                 })
             })
         })
@@ -779,7 +651,7 @@ pub async fn app_approve(
         .nemid
         .logins
         .get(&answer.login_id)
-        .filter(|tx| tx.step == NemidStep::KeyApp)
+        .filter(|tx| tx.at.step == NemidStep::KeyApp)
         .and_then(|tx| tx.uuid.clone())
         .ok_or_else(|| {
             ApiError::NotFound(format!(
@@ -798,7 +670,7 @@ pub async fn app_approve(
         .verify(&approval)
         .map_err(|e| ApiError::Forbidden(format!("approval refused: {e}")))?;
     if let Some(tx) = store.nemid.logins.get_mut(&answer.login_id) {
-        tx.app_approved = true;
+        tx.at.app_approved = true;
     }
     Ok(Json(json!({ "accepted": true })))
 }

@@ -1,0 +1,284 @@
+//! What the MitID pages ([`super::login`]) and the NemID pages ([`super::nemid`]) share: a login
+//! waiting in a browser, bound to that browser by a cookie and to its own forms by a CSRF token,
+//! alive until it expires; and the plain HTML around its forms.
+//!
+//! Each login kind describes itself once in a [`Pages`] (where its pages live, its cookie, its
+//! brand and which map of the store holds it); the checks and their answers (404 page, expiry
+//! redirect, 403 pages) are the same code for both.
+
+// Domain names such as MitID and NemID are words here, not code to backtick.
+#![allow(clippy::doc_markdown)]
+// Loaders return the HTTP answer itself as the error (`Result<_, Response>`), large by nature.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::oidc::{cookie, error_page, error_redirect, esc, found};
+use super::registry::random_token;
+use super::script::AuthRequest;
+use super::{IdpState, SharedState, Store};
+
+/// Logins kept before the expired ones are swept out of the store.
+const SWEEP_ABOVE: usize = 10_000;
+/// Wrong user IDs, passwords or codes allowed in one login before it ends.
+pub const MAX_FAILURES: u32 = 3;
+
+/// One login on the HTML pages; `K` is what the login kind keeps of its own steps.
+#[derive(Debug, Clone)]
+pub struct BrowserLogin<K> {
+    pub id: String,
+    pub request: AuthRequest,
+    /// The browser cookie's value this login belongs to.
+    pub browser: String,
+    pub csrf: String,
+    /// Unix seconds on the lab clock.
+    pub expires_at: u64,
+    /// The identity, once the citizen has named it.
+    pub uuid: Option<String>,
+    pub script_id: Option<String>,
+    pub failures: u32,
+    /// Shown to the citizen on the next page (a wrong answer, a refusal).
+    pub message: Option<String>,
+    pub at: K,
+}
+
+/// One kind of login on the pages.
+pub struct Pages<K: 'static> {
+    /// Shown in the page title and heading.
+    pub brand: &'static str,
+    /// Where the pages live (`{path}/{id}`); also the cookie's path.
+    pub path: &'static str,
+    pub cookie: &'static str,
+    /// The 404 page's text for a login that does not exist (any more).
+    pub not_found: &'static str,
+    /// `error_description` of the `access_denied` redirect when the login has expired.
+    pub expired: &'static str,
+    /// The kind's own CSS rules (form controls, the large code text).
+    pub style: &'static str,
+    /// The store's map of these logins, by id.
+    pub logins: fn(&mut Store) -> &mut HashMap<String, BrowserLogin<K>>,
+    /// The page for where the login stands.
+    pub render: fn(&IdpState, &BrowserLogin<K>) -> Response,
+    /// How the login ends after [`MAX_FAILURES`] wrong answers (it is already removed).
+    pub too_many_failures: fn(&IdpState, &BrowserLogin<K>) -> Response,
+}
+
+impl<K: Clone> Pages<K> {
+    /// Starts a login at its first step `at`: stores it and sends the browser to its page,
+    /// setting the browser cookie (a well-formed one the browser already has is kept).
+    pub fn begin(
+        &self,
+        state: &SharedState,
+        headers: &HeaderMap,
+        request: AuthRequest,
+        script_id: Option<String>,
+        at: K,
+    ) -> Response {
+        let browser = cookie(headers, self.cookie)
+            .filter(|b| {
+                b.len() == 32
+                    && b.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            })
+            .unwrap_or_else(|| random_token(24));
+        let id = random_token(16);
+        let now = state.now_secs();
+        let tx = BrowserLogin {
+            id: id.clone(),
+            request,
+            browser: browser.clone(),
+            csrf: random_token(24),
+            expires_at: now + state.profile.lifetimes.login_seconds,
+            uuid: None,
+            script_id,
+            failures: 0,
+            message: None,
+            at,
+        };
+        {
+            let mut store = state.lock();
+            let logins = (self.logins)(&mut store);
+            if logins.len() > SWEEP_ABOVE {
+                logins.retain(|_, t| t.expires_at > now);
+            }
+            logins.insert(id.clone(), tx);
+        }
+        let mut response = found(&format!("{}{}/{id}", state.issuer, self.path));
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{}={browser}; Path={}; HttpOnly; SameSite=Lax",
+            self.cookie, self.path
+        )) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+        response
+    }
+
+    /// The login, if it exists, is alive and belongs to this browser. An expired login is
+    /// removed and ends at the client with `access_denied`.
+    pub fn load(
+        &self,
+        state: &IdpState,
+        headers: &HeaderMap,
+        id: &str,
+    ) -> Result<BrowserLogin<K>, Response> {
+        let tx = (self.logins)(&mut state.lock()).get(id).cloned();
+        let Some(tx) = tx else {
+            return Err(error_page(
+                StatusCode::NOT_FOUND,
+                "Login not found",
+                self.not_found,
+            ));
+        };
+        if tx.expires_at <= state.now_secs() {
+            self.remove(state, id);
+            return Err(error_redirect(
+                state,
+                &tx.request,
+                "access_denied",
+                self.expired,
+            ));
+        }
+        if cookie(headers, self.cookie).as_deref() != Some(tx.browser.as_str()) {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                "Login belongs to another browser",
+                "Start the login again from the service you came from.",
+            ));
+        }
+        Ok(tx)
+    }
+
+    /// A form post: the login as [`Pages::load`] finds it, and the form's CSRF token must be
+    /// this login's (compared in constant time).
+    pub fn load_form(
+        &self,
+        state: &IdpState,
+        headers: &HeaderMap,
+        id: &str,
+        csrf: &str,
+    ) -> Result<BrowserLogin<K>, Response> {
+        let tx = self.load(state, headers, id)?;
+        let expected = &tx.csrf;
+        let same = csrf.len() == expected.len()
+            && csrf
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                == 0;
+        if same {
+            Ok(tx)
+        } else {
+            Err(error_page(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "The form was not sent from this login page.",
+            ))
+        }
+    }
+
+    pub fn save(&self, state: &IdpState, tx: &BrowserLogin<K>) {
+        (self.logins)(&mut state.lock()).insert(tx.id.clone(), tx.clone());
+    }
+
+    /// Keeps the login as it now stands and shows its page.
+    pub fn save_and_show(&self, state: &IdpState, tx: &BrowserLogin<K>) -> Response {
+        self.save(state, tx);
+        (self.render)(state, tx)
+    }
+
+    /// The login stays where it is and tells the citizen why.
+    pub fn show_message(
+        &self,
+        state: &IdpState,
+        mut tx: BrowserLogin<K>,
+        message: &str,
+    ) -> Response {
+        tx.message = Some(message.to_owned());
+        self.save_and_show(state, &tx)
+    }
+
+    /// Counts a wrong answer and shows `message`; after [`MAX_FAILURES`] the login ends.
+    pub fn failed(&self, state: &IdpState, mut tx: BrowserLogin<K>, message: &str) -> Response {
+        tx.failures += 1;
+        if tx.failures >= MAX_FAILURES {
+            self.remove(state, &tx.id);
+            return (self.too_many_failures)(state, &tx);
+        }
+        self.show_message(state, tx, message)
+    }
+
+    pub fn remove(&self, state: &IdpState, id: &str) {
+        (self.logins)(&mut state.lock()).remove(id);
+    }
+
+    /// A page of this login kind: never cached, never framed, forms only to this site.
+    pub fn layout(&self, title: &str, body: &str) -> Response {
+        let html = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{brand} – {t}</title><style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
+             {style}.msg{{color:#a00}}</style></head><body><main><h1>{brand}</h1><h2>{t}</h2>{body}</main></body></html>",
+            brand = self.brand,
+            style = self.style,
+            t = esc(title)
+        );
+        let mut response = Html(html).into_response();
+        let h = response.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+        response
+    }
+
+    /// A form posting to `{path}/{id}/{action}` with the login's CSRF token.
+    pub fn form(&self, tx: &BrowserLogin<K>, action: &str, inner: &str, button: &str) -> String {
+        format!(
+            "<form method=\"post\" action=\"{path}/{id}/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{inner}\
+             <button type=\"submit\">{button}</button></form>",
+            path = self.path,
+            id = esc(&tx.id),
+            csrf = esc(&tx.csrf),
+        )
+    }
+
+    pub fn cancel_form(&self, tx: &BrowserLogin<K>) -> String {
+        self.form(tx, "cancel", "", "Cancel")
+    }
+
+    /// A waiting page that reloads itself every 2 s, with a link to reload at once.
+    pub fn waiting_page(
+        &self,
+        tx: &BrowserLogin<K>,
+        title: &str,
+        before: &str,
+        after: &str,
+    ) -> Response {
+        let mut response = self.layout(
+            title,
+            &format!(
+                "{before}<p><a href=\"{}/{}\">Update now</a></p>{after}",
+                self.path,
+                esc(&tx.id)
+            ),
+        );
+        response
+            .headers_mut()
+            .insert("refresh", HeaderValue::from_static("2"));
+        response
+    }
+}
+
+/// The login's message to the citizen (a wrong answer, a refusal), if any.
+pub fn message(message: Option<&String>) -> String {
+    message
+        .map(|m| format!("<p class=\"msg\">{}</p>", esc(m)))
+        .unwrap_or_default()
+}
