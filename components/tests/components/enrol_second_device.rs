@@ -33,6 +33,12 @@ async fn person_with_app(lab: &ServicesLab, user_id: &str) -> (Person, MitidApp)
     (person, app)
 }
 
+/// `POST /app/second-device-offers`: the first app's user asks to add a phone.
+async fn open_offer(lab: &ServicesLab, body: &Value) -> (u16, Value) {
+    lab.post(&format!("{}/app/second-device-offers", lab.issuer), body)
+        .await
+}
+
 /// Opens an offer and has the first app answer it with `authorisation`.
 async fn approved_offer(
     lab: &ServicesLab,
@@ -40,12 +46,7 @@ async fn approved_offer(
     user_id: &str,
     authorisation: Authorisation<'_>,
 ) -> String {
-    let (status, offer) = lab
-        .post(
-            &format!("{}/app/second-device-offers", lab.issuer),
-            &json!({"user_id": user_id}),
-        )
-        .await;
+    let (status, offer) = open_offer(lab, &json!({"user_id": user_id})).await;
     assert_eq!(status, 201, "{offer}");
     let tx: Transaction = serde_json::from_value(offer["transaction"].clone()).expect("tx");
     assert_eq!(tx.action_text, "Activate MitID on a new device");
@@ -183,12 +184,7 @@ async fn enrol_second_device_needs_a_pin_approved_offer_and_well_formed_requests
     assert_eq!(body["error"], "pin_required");
 
     // An offer nobody approved.
-    let (_, opened) = lab
-        .post(
-            &format!("{}/app/second-device-offers", lab.issuer),
-            &json!({"user_id": "kun.swipe"}),
-        )
-        .await;
+    let (_, opened) = open_offer(&lab, &json!({"user_id": "kun.swipe"})).await;
     let unapproved = opened["offer_id"].as_str().expect("id").to_owned();
     let (status, body) = lab
         .post(&grant_url(&unapproved), &json!({"grant": grant}))
@@ -197,12 +193,7 @@ async fn enrol_second_device_needs_a_pin_approved_offer_and_well_formed_requests
     assert_eq!(body["error"], "not_approved");
 
     // Unknown users and offers, malformed bodies, an activation-code grant instead of a QR one.
-    let (status, _) = lab
-        .post(
-            &format!("{}/app/second-device-offers", lab.issuer),
-            &json!({"user_id": "nobody.here"}),
-        )
-        .await;
+    let (status, _) = open_offer(&lab, &json!({"user_id": "nobody.here"})).await;
     assert_eq!(status, 404);
     let (status, _) = lab
         .post(&grant_url("no-such-offer"), &json!({"grant": grant}))
@@ -213,9 +204,7 @@ async fn enrol_second_device_needs_a_pin_approved_offer_and_well_formed_requests
         json!({"user_id": 5}),
         json!({"user_id": "x", "pin": "1"}),
     ] {
-        let (status, answer) = lab
-            .post(&format!("{}/app/second-device-offers", lab.issuer), &body)
-            .await;
+        let (status, answer) = open_offer(&lab, &body).await;
         assert_eq!(status, 400, "{body}: {answer}");
         assert_eq!(answer["error"], "invalid_request");
     }

@@ -6,19 +6,9 @@
 
 use serde_json::{Value, json};
 
-use super::idp_support::{Lab, decode};
+use reqwest::Method;
 
-async fn call(lab: &Lab, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = lab.http.request(method, format!("{}{path}", lab.control));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let r = request.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    (status, json)
-}
+use super::idp_support::Lab;
 
 fn wall() -> i64 {
     std::time::SystemTime::now()
@@ -30,7 +20,7 @@ fn wall() -> i64 {
 #[tokio::test]
 async fn the_clock_freezes_advances_and_releases_over_http() {
     let lab = Lab::start().await;
-    let (status, clock) = call(&lab, reqwest::Method::GET, "/control/clock", None).await;
+    let (status, clock) = lab.control_call(Method::GET, "/control/clock", None).await;
     assert_eq!(status, 200);
     assert_eq!(clock["frozen"], false);
     assert!(
@@ -38,47 +28,43 @@ async fn the_clock_freezes_advances_and_releases_over_http() {
         "{clock}"
     );
 
-    let (status, clock) = call(
-        &lab,
-        reqwest::Method::PUT,
-        "/control/clock",
-        Some(json!({"at": "2023-06-04"})),
-    )
-    .await;
+    let (status, clock) = lab
+        .control_call(
+            Method::PUT,
+            "/control/clock",
+            Some(&json!({"at": "2023-06-04"})),
+        )
+        .await;
     assert_eq!(status, 200, "{clock}");
     assert_eq!(clock["utc"], "2023-06-04T00:00:00Z");
     assert_eq!(clock["frozen"], true);
 
-    let (_, clock) = call(
-        &lab,
-        reqwest::Method::POST,
-        "/control/clock/advance",
-        Some(json!({"seconds": 90_000})),
-    )
-    .await;
+    let (_, clock) = lab
+        .control_call(
+            Method::POST,
+            "/control/clock/advance",
+            Some(&json!({"seconds": 90_000})),
+        )
+        .await;
     assert_eq!(clock["utc"], "2023-06-05T01:00:00Z");
 
     // Tokens are stamped with the lab's time.
     let (code, verifier, _, _) = lab.login("sp-basic", "anna.jensen", &[]).await;
-    let tokens: Value = lab
-        .redeem("sp-basic", &code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let claims = decode(tokens["id_token"].as_str().unwrap()).claims;
+    let claims = lab.id_token_claims(&code, &verifier).await;
     assert_eq!(claims["iat"].as_i64(), clock["now"].as_i64());
 
-    let (_, clock) = call(
-        &lab,
-        reqwest::Method::PUT,
-        "/control/clock",
-        Some(json!({"unix": 1_700_000_000})),
-    )
-    .await;
+    let (_, clock) = lab
+        .control_call(
+            Method::PUT,
+            "/control/clock",
+            Some(&json!({"unix": 1_700_000_000})),
+        )
+        .await;
     assert_eq!(clock["now"], 1_700_000_000);
 
-    let (status, clock) = call(&lab, reqwest::Method::DELETE, "/control/clock", None).await;
+    let (status, clock) = lab
+        .control_call(Method::DELETE, "/control/clock", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(clock["frozen"], false);
     assert!(
@@ -98,13 +84,9 @@ async fn malformed_clock_requests_get_json_errors() {
         json!({"unix": "soon"}),
         json!({"at": "2023-06-04", "zone": "CET"}),
     ] {
-        let (status, answer) = call(
-            &lab,
-            reqwest::Method::PUT,
-            "/control/clock",
-            Some(body.clone()),
-        )
-        .await;
+        let (status, answer) = lab
+            .control_call(Method::PUT, "/control/clock", Some(&body))
+            .await;
         assert_eq!(status, 400, "{body} → {answer}");
         assert_eq!(answer["error"], "invalid_request", "{body} → {answer}");
     }
@@ -113,13 +95,9 @@ async fn malformed_clock_requests_get_json_errors() {
         json!({"seconds": 1.5}),
         json!({"days": 1}),
     ] {
-        let (status, answer) = call(
-            &lab,
-            reqwest::Method::POST,
-            "/control/clock/advance",
-            Some(body.clone()),
-        )
-        .await;
+        let (status, answer) = lab
+            .control_call(Method::POST, "/control/clock/advance", Some(&body))
+            .await;
         assert_eq!(status, 400, "{body} → {answer}");
         assert_eq!(answer["error"], "invalid_request");
     }
@@ -133,9 +111,9 @@ async fn malformed_clock_requests_get_json_errors() {
     assert!(r.status().is_client_error());
     let answer: Value = r.json().await.unwrap();
     assert!(answer["error"].is_string(), "{answer}");
-    let (status, answer) = call(&lab, reqwest::Method::POST, "/control/clock", None).await;
+    let (status, answer) = lab.control_call(Method::POST, "/control/clock", None).await;
     assert_eq!(status, 405, "{answer}");
     // Nothing above moved the clock.
-    let (_, clock) = call(&lab, reqwest::Method::GET, "/control/clock", None).await;
+    let (_, clock) = lab.control_call(Method::GET, "/control/clock", None).await;
     assert_eq!(clock["frozen"], false);
 }

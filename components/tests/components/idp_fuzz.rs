@@ -57,7 +57,7 @@ fn params() -> impl Strategy<Value = Vec<(String, String)>> {
     )
 }
 
-fn runner() -> TestRunner {
+pub fn runner() -> TestRunner {
     // Bounded: the machine is small and shared; each case is a real HTTP round trip.
     TestRunner::new(Config {
         cases: 96,
@@ -66,7 +66,7 @@ fn runner() -> TestRunner {
     })
 }
 
-fn not_server_error(
+pub fn not_server_error(
     what: &str,
     input: &impl std::fmt::Debug,
     status: reqwest::StatusCode,

@@ -6,25 +6,7 @@ use mitid_components::idp::jose::unb64;
 use mitid_devices::{OtpSecret, Timestamp, TotpParams};
 use serde_json::{Value, json};
 
-use super::idp_support::{Lab, REDIRECT, pkce, redirect_params};
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
-fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
+use super::idp_support::{Lab, REDIRECT, browser, csrf, pkce, redirect_params};
 
 fn now() -> u64 {
     std::time::SystemTime::now()

@@ -155,6 +155,60 @@ impl Lab {
             .expect("control answers")
     }
 
+    /// Sends `body` (if any) as JSON to `url`; the status and the JSON answer (panics, printing
+    /// the body, if the answer is not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        url: impl reqwest::IntoUrl,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request.send().await.expect("the IdP answers");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        (status, json)
+    }
+
+    /// `call` on the control listener, `path` below it.
+    pub async fn control_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        self.call(method, format!("{}{path}", self.control), body)
+            .await
+    }
+
+    /// GET `url` and its JSON body, whatever the status.
+    pub async fn get_json(&self, url: impl reqwest::IntoUrl) -> Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("the IdP answers")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    /// Redeems a code for `sp-basic` (asserting 200) and answers the ID token's claims.
+    pub async fn id_token_claims(
+        &self,
+        code: &str,
+        verifier: &str,
+    ) -> serde_json::Map<String, Value> {
+        let r = self.redeem("sp-basic", code, verifier).await;
+        assert_eq!(r.status(), 200);
+        let tokens: Value = r.json().await.expect("token JSON");
+        decode(tokens["id_token"].as_str().expect("an ID token")).claims
+    }
+
     pub async fn jwks(&self) -> Value {
         self.http
             .get(format!("{}/jwks", self.issuer))
@@ -219,6 +273,26 @@ impl Lab {
         );
         (code, verifier, state, nonce)
     }
+}
+
+/// A browser: a cookie jar, redirects not followed.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("browser")
+}
+
+/// The CSRF token of a login page's form.
+pub fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
 }
 
 pub fn rand_text() -> String {

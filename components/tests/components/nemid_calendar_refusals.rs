@@ -5,48 +5,38 @@
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
 
+use std::collections::HashMap;
+
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::idp_support::{Lab, REDIRECT, pkce, redirect_params};
-use super::nemid_login::{PASSWORD, browser, issue_nemid, lab_on, start_pages, uuid_of};
+use super::idp_support::{Lab, REDIRECT, browser, pkce, redirect_params};
+use super::nemid_login::{
+    PASSWORD, headless_nemid, issue_nemid, key_number, lab_on, open_pages, start_pages,
+    submit_credentials, submit_key_card, uuid_of,
+};
 
 async fn set_clock(lab: &Lab, date: &str) {
-    let r = lab
-        .http
-        .put(format!("{}/control/clock", lab.control))
-        .json(&json!({ "at": date }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (status, clock) = lab
+        .control_call(Method::PUT, "/control/clock", Some(&json!({ "at": date })))
+        .await;
+    assert_eq!(status, 200, "{clock}");
 }
 
 async fn set_sector(lab: &Lab, client: &str, sector: &str) {
-    let r = lab
-        .http
-        .put(format!("{}/control/clients/{client}/sector", lab.control))
-        .json(&json!({ "sector": sector }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (status, answer) = lab
+        .control_call(
+            Method::PUT,
+            &format!("/control/clients/{client}/sector"),
+            Some(&json!({ "sector": sector })),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 /// A headless NemID key-card login of Anna at `client`: the redirect's parameters.
-async fn nemid_login(lab: &Lab, client: &str) -> std::collections::HashMap<String, String> {
-    let (_, challenge) = pkce();
-    let r = lab
-        .authorize(&[
-            ("response_type", "code"),
-            ("client_id", client),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("login_hint", "test:anna.jensen:nemid_key_card"),
-        ])
-        .await;
-    redirect_params(&r)
+async fn nemid_login(lab: &Lab, client: &str) -> HashMap<String, String> {
+    headless_nemid(lab, client, "test:anna.jensen:nemid_key_card").await
 }
 
 #[tokio::test]
@@ -55,14 +45,13 @@ async fn a_bank_refuses_nemid_from_2022_11_01_while_a_public_site_goes_on() {
     issue_nemid(&lab, "anna.jensen").await;
     set_sector(&lab, "sp-post", "bank").await;
     assert!(nemid_login(&lab, "sp-post").await.contains_key("code"));
-    let r = lab
-        .http
-        .post(format!("{}/control/clock/advance", lab.control))
-        .json(&json!({ "seconds": 86_400 }))
-        .send()
-        .await
-        .unwrap();
-    let clock: Value = r.json().await.unwrap();
+    let (_, clock) = lab
+        .control_call(
+            Method::POST,
+            "/control/clock/advance",
+            Some(&json!({ "seconds": 86_400 })),
+        )
+        .await;
     assert_eq!(clock["today"], "2022-11-01");
     let bank = nemid_login(&lab, "sp-post").await;
     assert_eq!(bank["error"], "access_denied");
@@ -174,14 +163,12 @@ async fn orders_move_to_citizen_service_then_stop_with_support() {
 }
 
 async fn get_mitid(lab: &Lab, body: &Value) -> (u16, Value) {
-    let r = lab
-        .http
-        .post(format!("{}/mitid-dk/get-mitid-with-nemid", lab.issuer))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    lab.call(
+        Method::POST,
+        format!("{}/mitid-dk/get-mitid-with-nemid", lab.issuer),
+        Some(body),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -208,15 +195,9 @@ async fn nemid_gets_mitid_until_2023_06_05() {
             .as_str()
             .is_some_and(|c| !c.is_empty())
     );
-    let identity: Value = lab
-        .http
-        .get(format!("{}/admin/identities/{uuid}", lab.control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let identity = lab
+        .get_json(format!("{}/admin/identities/{uuid}", lab.control))
+        .await;
     assert_eq!(identity["ial"], "substantial");
     set_clock(&lab, "2023-06-05").await;
     let (status, refused) = get_mitid(
@@ -235,7 +216,7 @@ async fn silent_login(
     lab: &Lab,
     browser: &reqwest::Client,
     client: &str,
-) -> std::collections::HashMap<String, String> {
+) -> HashMap<String, String> {
     let (_, challenge) = pkce();
     let r = browser
         .get(format!("{}/authorize", lab.issuer))
@@ -261,41 +242,18 @@ async fn a_nemid_session_is_not_reused_after_the_cutoff() {
     set_sector(&lab, "sp-post", "bank").await;
     // A NemID login on the pages leaves a single sign-on session in the browser.
     let browser = browser();
-    let r = start_pages(&lab, &browser, "sp-basic").await;
-    let url = r.headers()["location"].to_str().unwrap().to_owned();
-    let html = browser
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = browser
-        .post(format!("{url}/credentials"))
-        .form(&[
-            ("csrf", super::nemid_login::csrf(&html).as_str()),
-            ("user_id", "anna.jensen"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = r.text().await.unwrap();
-    let marker = "id=\"key_number\">";
-    let at = html.find(marker).expect("key number") + marker.len();
-    let key: u16 = html[at..at + 4].parse().unwrap();
+    let (url, html) = open_pages(&lab, &browser, "sp-basic").await;
+    let html = submit_credentials(&browser, &url, &html, "anna.jensen", PASSWORD, None).await;
+    let key = key_number(&html);
     let code = issued.key_card.code_for(key).unwrap();
-    let r = browser
-        .post(format!("{url}/key-card"))
-        .form(&[
-            ("csrf", super::nemid_login::csrf(&html).as_str()),
-            ("key_number", format!("{key:04}").as_str()),
-            ("code", format!("{code:06}").as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = submit_key_card(
+        &browser,
+        &url,
+        &html,
+        &format!("{key:04}"),
+        &format!("{code:06}"),
+    )
+    .await;
     assert!(redirect_params(&r).contains_key("code"));
     assert!(
         silent_login(&lab, &browser, "sp-post")

@@ -5,18 +5,10 @@
 #![allow(clippy::doc_markdown)]
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 
-use super::nemid_login::{PASSWORD, browser, issue_nemid, lab_on, start_pages};
-
-fn runner() -> TestRunner {
-    // Bounded: the machine is small and shared; each case is a real HTTP round trip.
-    TestRunner::new(Config {
-        cases: 96,
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
+use super::idp_fuzz::{not_server_error, runner};
+use super::idp_support::browser;
+use super::nemid_login::{PASSWORD, issue_nemid, lab_on, start_pages};
 
 fn json_bodies() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -82,24 +74,11 @@ fn nemid_json_endpoints_never_fail_with_a_server_error() {
                     .unwrap()
                     .status()
             });
-            prop_assert!(
-                status.as_u16() < 500,
-                "{path} answered {status} to {body:?}"
-            );
-            Ok(())
+            not_server_error(&path, &body, status)
         })
         .unwrap();
     // Whatever was sent, the clock still reads as a date.
-    let clock: serde_json::Value = rt.block_on(async {
-        lab.http
-            .get(format!("{}/control/clock", lab.control))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let clock = rt.block_on(lab.get_json(format!("{}/control/clock", lab.control)));
     assert!(
         clock["today"].as_str().is_some_and(|d| d.len() == 10),
         "{clock}"
@@ -142,11 +121,7 @@ fn nemid_pages_never_fail_with_a_server_error() {
                     .unwrap()
                     .status()
             });
-            prop_assert!(
-                status.as_u16() < 500,
-                "{action} answered {status} to {form:?}"
-            );
-            Ok(())
+            not_server_error(action, &form, status)
         })
         .unwrap();
 }

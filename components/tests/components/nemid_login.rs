@@ -6,13 +6,15 @@
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use mitid_components::cpr::LabClock;
 use mitid_components::idp::nemid::NemidIssued;
 use mitid_devices::NemidKeyApp;
 use serde_json::{Value, json};
 
-use super::idp_support::{Lab, REDIRECT, decode, pkce, redirect_params};
+use super::idp_support::{Lab, REDIRECT, browser, csrf, pkce, redirect_params};
 
 pub const PASSWORD: &str = "Sommer-regn-42";
 
@@ -22,38 +24,20 @@ pub async fn lab_on(date: &str) -> Lab {
     Lab::start_with(|c| c.clock = LabClock::fixed_on(day)).await
 }
 
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
-pub fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 pub async fn uuid_of(lab: &Lab, user_id: &str) -> String {
-    let v: Value = lab
-        .http
-        .get(format!(
+    let v = lab
+        .get_json(format!(
             "{}/admin/identities/by-user-id/{user_id}",
             lab.control
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     v["uuid"].as_str().unwrap().to_owned()
+}
+
+/// The admin API's view of the NemID of identity `uuid`.
+async fn nemid_view(lab: &Lab, uuid: &str) -> Value {
+    lab.get_json(format!("{}/admin/identities/{uuid}/nemid", lab.control))
+        .await
 }
 
 /// Issues a NemID (key card and key app) to `user_id`.
@@ -69,9 +53,14 @@ pub async fn issue_nemid(lab: &Lab, user_id: &str) -> (String, NemidIssued) {
     (uuid, r.json().await.unwrap())
 }
 
-/// Starts a NemID login on the pages for `client`; answers the page URL.
-pub async fn start_pages(lab: &Lab, browser: &reqwest::Client, client: &str) -> reqwest::Response {
-    let (_, challenge) = pkce();
+/// Starts a NemID login on the pages for `client` with this PKCE challenge; answers the
+/// `/authorize` response.
+async fn start_pages_with(
+    lab: &Lab,
+    browser: &reqwest::Client,
+    client: &str,
+    challenge: &str,
+) -> reqwest::Response {
     browser
         .get(format!("{}/authorize", lab.issuer))
         .query(&[
@@ -80,7 +69,7 @@ pub async fn start_pages(lab: &Lab, browser: &reqwest::Client, client: &str) -> 
             ("redirect_uri", REDIRECT),
             ("scope", "openid mitid nemid.pid"),
             ("state", "nemid-state"),
-            ("code_challenge", challenge.as_str()),
+            ("code_challenge", challenge),
             ("code_challenge_method", "S256"),
             ("idp_values", "nemid"),
         ])
@@ -89,7 +78,68 @@ pub async fn start_pages(lab: &Lab, browser: &reqwest::Client, client: &str) -> 
         .unwrap()
 }
 
-fn key_number(html: &str) -> u16 {
+/// Starts a NemID login on the pages for `client`; answers the `/authorize` response.
+pub async fn start_pages(lab: &Lab, browser: &reqwest::Client, client: &str) -> reqwest::Response {
+    let (_, challenge) = pkce();
+    start_pages_with(lab, browser, client, &challenge).await
+}
+
+/// Starts a NemID login on the pages for `client` and opens the first page: its URL and HTML.
+pub async fn open_pages(lab: &Lab, browser: &reqwest::Client, client: &str) -> (String, String) {
+    let r = start_pages(lab, browser, client).await;
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = page(browser, &url).await;
+    (url, html)
+}
+
+/// Posts the credentials form of the NemID login at `url` (`html` is its page); answers the
+/// next page.
+pub async fn submit_credentials(
+    browser: &reqwest::Client,
+    url: &str,
+    html: &str,
+    user_id: &str,
+    password: &str,
+    method: Option<&str>,
+) -> String {
+    let csrf = csrf(html);
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("user_id", user_id),
+        ("password", password),
+    ];
+    form.extend(method.map(|m| ("method", m)));
+    let r = browser
+        .post(format!("{url}/credentials"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    r.text().await.unwrap()
+}
+
+/// Posts a key-card answer (key number and code) on the NemID login at `url`.
+pub async fn submit_key_card(
+    browser: &reqwest::Client,
+    url: &str,
+    html: &str,
+    key_number: &str,
+    code: &str,
+) -> reqwest::Response {
+    browser
+        .post(format!("{url}/key-card"))
+        .form(&[
+            ("csrf", csrf(html).as_str()),
+            ("key_number", key_number),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The key number the key-card page asks for.
+pub fn key_number(html: &str) -> u16 {
     let marker = "id=\"key_number\">";
     let start = html
         .find(marker)
@@ -98,11 +148,21 @@ fn key_number(html: &str) -> u16 {
     html[start..start + 4].parse().unwrap()
 }
 
-async fn tokens(lab: &Lab, code: &str, verifier: &str) -> serde_json::Map<String, Value> {
-    let r = lab.redeem("sp-basic", code, verifier).await;
-    assert_eq!(r.status(), 200);
-    let tokens: Value = r.json().await.unwrap();
-    decode(tokens["id_token"].as_str().unwrap()).claims
+/// A headless NemID login at `client` with this `login_hint`: the redirect's parameters.
+pub async fn headless_nemid(lab: &Lab, client: &str, hint: &str) -> HashMap<String, String> {
+    let (_, challenge) = pkce();
+    let r = lab
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", hint),
+        ])
+        .await;
+    redirect_params(&r)
 }
 
 async fn page(browser: &reqwest::Client, url: &str) -> String {
@@ -114,75 +174,53 @@ async fn page(browser: &reqwest::Client, url: &str) -> String {
 #[tokio::test]
 async fn key_card_login_over_the_nemid_pages_gives_a_nemid_token() {
     let lab = lab_on("2022-06-01").await;
-    let (_, issued) = issue_nemid(&lab, "anna.jensen").await;
+    let (uuid, issued) = issue_nemid(&lab, "anna.jensen").await;
     // Anna's registry entry came with a PID; issuing NemID keeps it.
     assert_eq!(issued.nemid_pid, "9208-2002-2-123456789012");
     let browser = browser();
     let (verifier, challenge) = pkce();
-    let r = browser
-        .get(format!("{}/authorize", lab.issuer))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", "sp-basic"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid mitid nemid.pid"),
-            ("state", "nemid-state"),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-            ("idp_values", "nemid"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = start_pages_with(&lab, &browser, "sp-basic", &challenge).await;
     assert_eq!(r.status(), 302);
     let url = r.headers()["location"].to_str().unwrap().to_owned();
     assert!(url.starts_with(&format!("{}/nemid/", lab.issuer)), "{url}");
     let html = page(&browser, &url).await;
     assert!(html.contains("User ID or CPR number"), "{html}");
     // A wrong password first: the page says so and the login goes on.
-    let r = browser
-        .post(format!("{url}/credentials"))
-        .form(&[
-            ("csrf", csrf(&html).as_str()),
-            ("user_id", "0101901234"),
-            ("password", "Vinter-sne-99"),
-            ("method", "key_card"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = r.text().await.unwrap();
+    let html = submit_credentials(
+        &browser,
+        &url,
+        &html,
+        "0101901234",
+        "Vinter-sne-99",
+        Some("key_card"),
+    )
+    .await;
     assert!(html.contains("Wrong user ID or password"), "{html}");
-    let r = browser
-        .post(format!("{url}/credentials"))
-        .form(&[
-            ("csrf", csrf(&html).as_str()),
-            ("user_id", "0101901234"),
-            ("password", PASSWORD),
-            ("method", "key_card"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = r.text().await.unwrap();
+    let html = submit_credentials(
+        &browser,
+        &url,
+        &html,
+        "0101901234",
+        PASSWORD,
+        Some("key_card"),
+    )
+    .await;
     let key = key_number(&html);
     let code = issued
         .key_card
         .code_for(key)
         .expect("the key number is on Anna's card");
-    let r = browser
-        .post(format!("{url}/key-card"))
-        .form(&[
-            ("csrf", csrf(&html).as_str()),
-            ("key_number", format!("{key:04}").as_str()),
-            ("code", format!("{code:06}").as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = submit_key_card(
+        &browser,
+        &url,
+        &html,
+        &format!("{key:04}"),
+        &format!("{code:06}"),
+    )
+    .await;
     let params = redirect_params(&r);
     assert_eq!(params.get("state").map(String::as_str), Some("nemid-state"));
-    let claims = tokens(&lab, &params["code"], &verifier).await;
+    let claims = lab.id_token_claims(&params["code"], &verifier).await;
     assert_eq!(claims["idp"], "nemid");
     assert_eq!(claims["nemid.pid"], "9208-2002-2-123456789012");
     assert_eq!(claims["amr"], json!(["password", "code_token"]));
@@ -191,20 +229,26 @@ async fn key_card_login_over_the_nemid_pages_gives_a_nemid_token() {
         "https://data.gov.dk/concept/core/nsis/Substantial"
     );
     // The pair is used up: the card has one pair fewer.
-    let uuid = uuid_of(&lab, "anna.jensen").await;
-    let view: Value = lab
-        .http
-        .get(format!("{}/admin/identities/{uuid}/nemid", lab.control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = nemid_view(&lab, &uuid).await;
     assert_eq!(
         view["key_card_remaining"].as_u64(),
         Some(issued.key_card.len() as u64 - 1)
     );
+}
+
+/// Posts the key app's answer to login `login_id` as device `device_id`.
+async fn post_approval(
+    lab: &Lab,
+    device_id: &str,
+    login_id: &Value,
+    approval: &str,
+) -> reqwest::Response {
+    lab.http
+        .post(format!("{}/nemid-app/{device_id}/approvals", lab.issuer))
+        .json(&json!({"login_id": login_id, "approval": approval}))
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -213,34 +257,23 @@ async fn key_app_login_over_the_nemid_pages_is_approved_by_the_app() {
     let (_, issued) = issue_nemid(&lab, "helle.nielsen").await;
     let app: NemidKeyApp = issued.key_app.clone().expect("a key app was asked for");
     let browser = browser();
-    let r = start_pages(&lab, &browser, "sp-basic").await;
-    let url = r.headers()["location"].to_str().unwrap().to_owned();
-    let html = page(&browser, &url).await;
-    let r = browser
-        .post(format!("{url}/credentials"))
-        .form(&[
-            ("csrf", csrf(&html).as_str()),
-            ("user_id", "helle.nielsen"),
-            ("password", PASSWORD),
-            ("method", "key_app"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = r.text().await.unwrap();
+    let (url, html) = open_pages(&lab, &browser, "sp-basic").await;
+    let html = submit_credentials(
+        &browser,
+        &url,
+        &html,
+        "helle.nielsen",
+        PASSWORD,
+        Some("key_app"),
+    )
+    .await;
     assert!(html.contains("key app"), "{html}");
-    let pending: Value = lab
-        .http
-        .get(format!(
+    let pending = lab
+        .get_json(format!(
             "{}/nemid-app/{}/pending",
             lab.issuer, app.device_id
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let item = &pending["pending"][0];
     let hex = item["challenge"].as_str().expect("challenge");
     let mut challenge = [0u8; 32];
@@ -248,16 +281,7 @@ async fn key_app_login_over_the_nemid_pages_is_approved_by_the_app() {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
     }
     // A forged approval is refused; the app's own is accepted.
-    let forged = lab
-        .http
-        .post(format!(
-            "{}/nemid-app/{}/approvals",
-            lab.issuer, app.device_id
-        ))
-        .json(&json!({"login_id": item["login_id"], "approval": "00".repeat(32)}))
-        .send()
-        .await
-        .unwrap();
+    let forged = post_approval(&lab, &app.device_id, &item["login_id"], &"00".repeat(32)).await;
     assert_eq!(forged.status(), 403);
     let approval = app
         .approve(&challenge)
@@ -267,16 +291,7 @@ async fn key_app_login_over_the_nemid_pages_is_approved_by_the_app() {
             let _ = write!(s, "{b:02x}");
             s
         });
-    let r = lab
-        .http
-        .post(format!(
-            "{}/nemid-app/{}/approvals",
-            lab.issuer, app.device_id
-        ))
-        .json(&json!({"login_id": item["login_id"], "approval": approval}))
-        .send()
-        .await
-        .unwrap();
+    let r = post_approval(&lab, &app.device_id, &item["login_id"], &approval).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let r = browser.get(&url).send().await.unwrap();
     let params = redirect_params(&r);
@@ -290,28 +305,20 @@ async fn headless_nemid_login_checks_the_card_and_names_nemid() {
     let (code, verifier, _, _) = lab
         .login("sp-basic", "anna.jensen:nemid_key_card", &[])
         .await;
-    let claims = tokens(&lab, &code, &verifier).await;
+    let claims = lab.id_token_claims(&code, &verifier).await;
     assert_eq!(claims["idp"], "nemid");
     assert_eq!(claims["amr"], json!(["password", "code_token"]));
     let (code, verifier, _, _) = lab
         .login("sp-basic", "anna.jensen:nemid_key_app", &[])
         .await;
-    let claims = tokens(&lab, &code, &verifier).await;
+    let claims = lab.id_token_claims(&code, &verifier).await;
     assert_eq!(claims["amr"], json!(["password", "code_app"]));
     // `idp_values=nemid` with a plain test hint is a key-card login too.
     let (code, verifier, _, _) = lab
         .login("sp-basic", "anna.jensen", &[("idp_values", "nemid")])
         .await;
-    assert_eq!(tokens(&lab, &code, &verifier).await["idp"], "nemid");
-    let view: Value = lab
-        .http
-        .get(format!("{}/admin/identities/{uuid}/nemid", lab.control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(lab.id_token_claims(&code, &verifier).await["idp"], "nemid");
+    let view = nemid_view(&lab, &uuid).await;
     assert_eq!(
         view["key_card_remaining"].as_u64(),
         Some(issued.key_card.len() as u64 - 2),
@@ -319,26 +326,13 @@ async fn headless_nemid_login_checks_the_card_and_names_nemid() {
     );
     // A MitID login of the same person still says mitid.
     let (code, verifier, _, _) = lab.login("sp-basic", "anna.jensen", &[]).await;
-    assert_eq!(tokens(&lab, &code, &verifier).await["idp"], "mitid");
+    assert_eq!(lab.id_token_claims(&code, &verifier).await["idp"], "mitid");
 }
 
 #[tokio::test]
 async fn a_person_without_nemid_or_with_a_blocked_nemid_is_refused() {
     let lab = lab_on("2022-06-01").await;
-    let (verifier_unused, challenge) = pkce();
-    let _ = verifier_unused;
-    let r = lab
-        .authorize(&[
-            ("response_type", "code"),
-            ("client_id", "sp-basic"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("login_hint", "test:lars.hansen:nemid_key_card"),
-        ])
-        .await;
-    let params = redirect_params(&r);
+    let params = headless_nemid(&lab, "sp-basic", "test:lars.hansen:nemid_key_card").await;
     assert_eq!(params["error"], "access_denied");
     assert!(
         params["error_description"].starts_with("nemid_unknown_user"),
@@ -353,18 +347,7 @@ async fn a_person_without_nemid_or_with_a_blocked_nemid_is_refused() {
         )
         .await;
     assert_eq!(r.status(), 201);
-    let r = lab
-        .authorize(&[
-            ("response_type", "code"),
-            ("client_id", "sp-basic"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("login_hint", "test:anna.jensen:nemid_key_card"),
-        ])
-        .await;
-    let params = redirect_params(&r);
+    let params = headless_nemid(&lab, "sp-basic", "test:anna.jensen:nemid_key_card").await;
     assert_eq!(params["error"], "access_denied");
     assert!(
         params["error_description"].starts_with("nemid_blocked"),
@@ -377,32 +360,11 @@ async fn three_wrong_key_card_codes_end_the_login() {
     let lab = lab_on("2022-06-01").await;
     issue_nemid(&lab, "anna.jensen").await;
     let browser = browser();
-    let r = start_pages(&lab, &browser, "sp-basic").await;
-    let url = r.headers()["location"].to_str().unwrap().to_owned();
-    let html = page(&browser, &url).await;
-    let r = browser
-        .post(format!("{url}/credentials"))
-        .form(&[
-            ("csrf", csrf(&html).as_str()),
-            ("user_id", "anna.jensen"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let mut html = r.text().await.unwrap();
+    let (url, html) = open_pages(&lab, &browser, "sp-basic").await;
+    let mut html = submit_credentials(&browser, &url, &html, "anna.jensen", PASSWORD, None).await;
     let key = format!("{:04}", key_number(&html));
     for attempt in 0..3 {
-        let r = browser
-            .post(format!("{url}/key-card"))
-            .form(&[
-                ("csrf", csrf(&html).as_str()),
-                ("key_number", key.as_str()),
-                ("code", "1000000"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = submit_key_card(&browser, &url, &html, &key, "1000000").await;
         if attempt < 2 {
             html = r.text().await.unwrap();
             assert!(html.contains("not accepted"), "{html}");

@@ -4,27 +4,9 @@
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::idp_support::Lab;
 use super::nemid_login::{PASSWORD, issue_nemid, lab_on, uuid_of};
-
-async fn send(
-    lab: &Lab,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = lab.http.request(method, url);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let r = request.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    (status, json)
-}
 
 #[tokio::test]
 async fn malformed_nemid_admin_requests_get_json_errors() {
@@ -53,7 +35,7 @@ async fn malformed_nemid_admin_requests_get_json_errors() {
             "issued_on",
         ),
     ] {
-        let (got, answer) = send(&lab, post.clone(), issue.clone(), Some(body.clone())).await;
+        let (got, answer) = lab.call(post.clone(), issue.clone(), Some(&body)).await;
         assert_eq!(got, status, "{body} → {answer}");
         assert_eq!(answer["error"], "invalid_request");
         assert!(
@@ -64,22 +46,22 @@ async fn malformed_nemid_admin_requests_get_json_errors() {
             "{body} → {answer}"
         );
     }
-    let (got, answer) = send(
-        &lab,
-        post.clone(),
-        format!("{}/admin/identities/no-such-uuid/nemid", lab.control),
-        Some(json!({"password": PASSWORD})),
-    )
-    .await;
+    let (got, answer) = lab
+        .call(
+            post.clone(),
+            format!("{}/admin/identities/no-such-uuid/nemid", lab.control),
+            Some(&json!({"password": PASSWORD})),
+        )
+        .await;
     assert_eq!((got, answer["error"].as_str()), (404, Some("not_found")));
     issue_nemid(&lab, "anna.jensen").await;
-    let (got, answer) = send(
-        &lab,
-        post.clone(),
-        issue.clone(),
-        Some(json!({"password": PASSWORD})),
-    )
-    .await;
+    let (got, answer) = lab
+        .call(
+            post.clone(),
+            issue.clone(),
+            Some(&json!({"password": PASSWORD})),
+        )
+        .await;
     assert_eq!((got, answer["error"].as_str()), (409, Some("conflict")));
     let orders = format!("{}/admin/identities/{uuid}/nemid/orders", lab.control);
     for body in [
@@ -87,20 +69,20 @@ async fn malformed_nemid_admin_requests_get_json_errors() {
         json!({"item": "key_card"}),
         json!({"item": "key_card", "channel": "pigeon"}),
     ] {
-        let (got, answer) = send(&lab, post.clone(), orders.clone(), Some(body.clone())).await;
+        let (got, answer) = lab.call(post.clone(), orders.clone(), Some(&body)).await;
         assert_eq!(got, 400, "{body} → {answer}");
     }
     let redeem = format!(
         "{}/admin/identities/{uuid}/nemid/temporary-password/redeem",
         lab.control
     );
-    let (got, answer) = send(
-        &lab,
-        post.clone(),
-        redeem,
-        Some(json!({"temporary_password": "XXXX", "new_password": PASSWORD})),
-    )
-    .await;
+    let (got, answer) = lab
+        .call(
+            post.clone(),
+            redeem,
+            Some(&json!({"temporary_password": "XXXX", "new_password": PASSWORD})),
+        )
+        .await;
     assert_eq!(
         (got, answer["error"].as_str()),
         (409, Some("conflict")),
@@ -113,13 +95,13 @@ async fn malformed_sector_key_app_and_migration_requests_get_json_errors() {
     let lab = lab_on("2022-06-01").await;
     let put = reqwest::Method::PUT;
     let sector = format!("{}/control/clients/sp-basic/sector", lab.control);
-    let (got, answer) = send(
-        &lab,
-        put.clone(),
-        sector.clone(),
-        Some(json!({"sector": "casino"})),
-    )
-    .await;
+    let (got, answer) = lab
+        .call(
+            put.clone(),
+            sector.clone(),
+            Some(&json!({"sector": "casino"})),
+        )
+        .await;
     assert_eq!(got, 400);
     assert!(
         answer["error_description"]
@@ -127,29 +109,23 @@ async fn malformed_sector_key_app_and_migration_requests_get_json_errors() {
             .unwrap()
             .contains("casino")
     );
-    let (got, _) = send(
-        &lab,
-        put.clone(),
-        sector.clone(),
-        Some(json!({"sectr": "bank"})),
-    )
-    .await;
+    let (got, _) = lab
+        .call(put.clone(), sector.clone(), Some(&json!({"sectr": "bank"})))
+        .await;
     assert_eq!(got, 400);
-    let (got, _) = send(
-        &lab,
-        put,
-        format!("{}/control/clients/nobody/sector", lab.control),
-        Some(json!({"sector": "bank"})),
-    )
-    .await;
+    let (got, _) = lab
+        .call(
+            put,
+            format!("{}/control/clients/nobody/sector", lab.control),
+            Some(&json!({"sector": "bank"})),
+        )
+        .await;
     assert_eq!(got, 404);
-    let (got, answer) = send(&lab, reqwest::Method::GET, sector, None).await;
+    let (got, answer) = lab.call(reqwest::Method::GET, sector, None).await;
     assert_eq!((got, answer["sector"].as_str()), (200, Some("public")));
-    let (got, _) = send(
-        &lab,
-        reqwest::Method::POST,
+    let (got, _) = lab.call(reqwest::Method::POST,
         format!("{}/control/clients", lab.control),
-        Some(json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "client_secret_basic", "sector": "casino"})),
+        Some(&json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "client_secret_basic", "sector": "casino"})),
     )
     .await;
     assert_eq!(got, 400);
@@ -160,23 +136,19 @@ async fn malformed_sector_key_app_and_migration_requests_get_json_errors() {
         json!({"login_id": "x"}),
         json!({"login_id": "x", "approval": "00".repeat(32), "extra": 1}),
     ] {
-        let (got, answer) = send(
-            &lab,
-            reqwest::Method::POST,
-            approvals.clone(),
-            Some(body.clone()),
-        )
-        .await;
+        let (got, answer) = lab
+            .call(reqwest::Method::POST, approvals.clone(), Some(&body))
+            .await;
         assert_eq!(got, 400, "{body} → {answer}");
         assert_eq!(answer["error"], "invalid_request");
     }
-    let (got, _) = send(
-        &lab,
-        reqwest::Method::POST,
-        approvals,
-        Some(json!({"login_id": "no-such-login", "approval": "00".repeat(32)})),
-    )
-    .await;
+    let (got, _) = lab
+        .call(
+            reqwest::Method::POST,
+            approvals,
+            Some(&json!({"login_id": "no-such-login", "approval": "00".repeat(32)})),
+        )
+        .await;
     assert_eq!(got, 404);
 
     let migrate = format!("{}/mitid-dk/get-mitid-with-nemid", lab.issuer);
@@ -188,13 +160,9 @@ async fn malformed_sector_key_app_and_migration_requests_get_json_errors() {
         ),
         (json!({"user_id": "nobody.here", "password": PASSWORD}), 403),
     ] {
-        let (got, answer) = send(
-            &lab,
-            reqwest::Method::POST,
-            migrate.clone(),
-            Some(body.clone()),
-        )
-        .await;
+        let (got, answer) = lab
+            .call(reqwest::Method::POST, migrate.clone(), Some(&body))
+            .await;
         assert_eq!(got, status, "{body} → {answer}");
         assert!(answer["error"].is_string());
     }
