@@ -16,9 +16,12 @@ use std::collections::HashMap;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::oidc::{cookie, error_page, error_redirect, esc, found};
-use super::registry::random_token;
-use super::script::AuthRequest;
+use mitid_devices::{Factor, assess};
+use serde::Deserialize;
+
+use super::oidc::{self, Authenticated, cookie, error_page, error_redirect, esc, found};
+use super::registry::{Identity, random_token};
+use super::script::{AuthRequest, LoginIdp};
 use super::{IdpState, SharedState, Store};
 
 /// Logins kept before the expired ones are swept out of the store.
@@ -62,8 +65,62 @@ pub struct Pages<K: 'static> {
     pub logins: fn(&mut Store) -> &mut HashMap<String, BrowserLogin<K>>,
     /// The page for where the login stands.
     pub render: fn(&IdpState, &BrowserLogin<K>) -> Response,
-    /// How the login ends after [`MAX_FAILURES`] wrong answers (it is already removed).
-    pub too_many_failures: fn(&IdpState, &BrowserLogin<K>) -> Response,
+    /// How the login ends at the client: `access_denied` with this description (the login is
+    /// already removed).
+    pub end: fn(&IdpState, &BrowserLogin<K>, &str) -> Response,
+    /// `error_description` when the login ends after [`MAX_FAILURES`] wrong answers.
+    pub authentication_failed: &'static str,
+}
+
+impl<K> BrowserLogin<K> {
+    /// The identity the citizen named, if it still exists.
+    #[must_use]
+    pub fn identity(&self, state: &IdpState) -> Option<Identity> {
+        self.uuid
+            .as_ref()
+            .and_then(|u| state.lock().registry.by_uuid.get(u).cloned())
+    }
+
+    /// The login's message to the citizen as HTML (empty without one).
+    #[must_use]
+    pub fn message_html(&self) -> String {
+        self.message
+            .as_ref()
+            .map(|m| format!("<p class=\"msg\">{}</p>", esc(m)))
+            .unwrap_or_default()
+    }
+}
+
+/// What the citizen proved with `factors`, for the client's tokens.
+#[must_use]
+pub fn authenticated(idp: LoginIdp, factors: &[Factor]) -> Authenticated {
+    let assessment = assess(factors);
+    Authenticated {
+        aal: assessment.aal,
+        amr: assessment.amr,
+        auth_time: None,
+        sid: None,
+        idp,
+    }
+}
+
+/// The form every login page posts that carries nothing but the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+/// Ends a login at the client with `access_denied`, recorded in the login's script log.
+pub fn deny(
+    state: &IdpState,
+    req: &AuthRequest,
+    script_id: Option<&str>,
+    description: &str,
+) -> Response {
+    if let Some(log) = state.lock().scripts.log_mut(script_id) {
+        log.authorization_error = Some("access_denied".to_owned());
+    }
+    error_redirect(state, req, "access_denied", description)
 }
 
 impl<K: Clone> Pages<K> {
@@ -205,9 +262,30 @@ impl<K: Clone> Pages<K> {
         tx.failures += 1;
         if tx.failures >= MAX_FAILURES {
             self.remove(state, &tx.id);
-            return (self.too_many_failures)(state, &tx);
+            return (self.end)(state, &tx, self.authentication_failed);
         }
         self.show_message(state, tx, message)
+    }
+
+    /// The citizen is authenticated: the login is removed and the client gets its code.
+    pub async fn finish(
+        &self,
+        state: &SharedState,
+        tx: BrowserLogin<K>,
+        authenticated: Authenticated,
+    ) -> Response {
+        self.remove(state, &tx.id);
+        let Some(identity) = tx.identity(state) else {
+            return (self.end)(state, &tx, "the identity no longer exists");
+        };
+        oidc::complete(
+            state,
+            &tx.request,
+            &identity,
+            authenticated,
+            tx.script_id.clone(),
+        )
+        .await
     }
 
     pub fn remove(&self, state: &IdpState, id: &str) {
@@ -253,6 +331,26 @@ impl<K: Clone> Pages<K> {
         self.form(tx, "cancel", "", "Cancel")
     }
 
+    /// A page with one form (after `intro`) and the cancel button.
+    pub fn form_page(
+        &self,
+        tx: &BrowserLogin<K>,
+        title: &str,
+        intro: &str,
+        action: &str,
+        inner: &str,
+        button: &str,
+    ) -> Response {
+        self.layout(
+            title,
+            &format!(
+                "{intro}{}{}",
+                self.form(tx, action, inner, button),
+                self.cancel_form(tx)
+            ),
+        )
+    }
+
     /// A waiting page that reloads itself every 2 s, with a link to reload at once.
     pub fn waiting_page(
         &self,
@@ -274,11 +372,4 @@ impl<K: Clone> Pages<K> {
             .insert("refresh", HeaderValue::from_static("2"));
         response
     }
-}
-
-/// The login's message to the citizen (a wrong answer, a refusal), if any.
-pub fn message(message: Option<&String>) -> String {
-    message
-        .map(|m| format!("<p class=\"msg\">{}</p>", esc(m)))
-        .unwrap_or_default()
 }

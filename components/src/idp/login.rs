@@ -22,16 +22,17 @@ use mitid_devices::app::{
     Approval, ChannelBinding, ChannelBindingKind, LoginPlatform, Transaction,
 };
 use mitid_devices::chip::{Assertion, AssertionRequest};
-use mitid_devices::{Factor, Timestamp, assess};
+use mitid_devices::{Factor, Timestamp};
 use rand_core::OsRng;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::AuthenticatorKind;
-use super::browser_login::{self, BrowserLogin, Pages};
-use super::oidc::{self, Authenticated, error_redirect, esc};
+pub use super::browser_login::CsrfForm;
+use super::browser_login::{BrowserLogin, Pages, authenticated, deny};
+use super::oidc::{self, error_redirect, esc};
 use super::registry::{AuthenticatorData, Identity};
-use super::script::AuthRequest;
+use super::script::{AuthRequest, LoginIdp};
 use super::{IdpState, SharedState};
 use crate::service::{ApiError, Form, Json};
 
@@ -96,14 +97,8 @@ const PAGES: Pages<MitidProgress> = Pages {
     style: "label,input,button{display:block;margin:.4rem 0;font-size:1.1rem}.code{font-size:2.5rem;letter-spacing:.4rem}",
     logins: |store| &mut store.logins,
     render,
-    too_many_failures: |state, tx| {
-        error_redirect(
-            state,
-            &tx.request,
-            "access_denied",
-            "mitid_authentication_failed",
-        )
-    },
+    end: |state, tx, description| error_redirect(state, &tx.request, "access_denied", description),
+    authentication_failed: "mitid_authentication_failed",
 };
 
 /// Starts a login on the pages: stores it and sends the browser there.
@@ -126,16 +121,6 @@ pub fn begin(
     )
 }
 
-fn message(tx: &LoginTx) -> String {
-    browser_login::message(tx.message.as_ref())
-}
-
-fn identity(state: &IdpState, tx: &LoginTx) -> Option<Identity> {
-    tx.uuid
-        .as_ref()
-        .and_then(|u| state.lock().registry.by_uuid.get(u).cloned())
-}
-
 fn render(state: &IdpState, tx: &LoginTx) -> Response {
     let reference = tx
         .request
@@ -143,23 +128,18 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
         .reference_text
         .clone()
         .unwrap_or_else(|| format!("Log on to {}", tx.request.client_id));
-    let header_text = format!("<p>{}</p>{}", esc(&reference), message(tx));
+    let header_text = format!("<p>{}</p>{}", esc(&reference), tx.message_html());
     match &tx.at.step {
-        Step::UserId => PAGES.layout(
+        Step::UserId => PAGES.form_page(
+            tx,
             "Log on",
-            &format!(
-                "{header_text}{}{}",
-                PAGES.form(
-                    tx,
-                    "user",
-                    "<label for=\"user_id\">User ID</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>",
-                    "Continue"
-                ),
-                PAGES.cancel_form(tx)
-            ),
+            &header_text,
+            "user",
+            "<label for=\"user_id\">User ID</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>",
+            "Continue",
         ),
         Step::ChooseMethod => {
-            let id = identity(state, tx);
+            let id = tx.identity(state);
             let mut options = String::new();
             for (kind, label) in [
                 (AuthenticatorKind::App, "MitID app"),
@@ -221,21 +201,16 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
             } else {
                 "the code shown on your code display"
             };
-            PAGES.layout(
+            PAGES.form_page(
+                tx,
                 "Enter code and password",
+                &header_text,
+                "code",
                 &format!(
-                    "{header_text}{}{}",
-                    PAGES.form(
-                        tx,
-                        "code",
-                        &format!(
-                            "<label for=\"code\">Enter {what}</label><input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
-                             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
-                        ),
-                        "Log on"
-                    ),
-                    PAGES.cancel_form(tx)
+                    "<label for=\"code\">Enter {what}</label><input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+                     <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
                 ),
+                "Log on",
             )
         }
         Step::Chip => {
@@ -245,20 +220,17 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                 .as_ref()
                 .map(|r| serde_json::to_string(r).unwrap_or_default())
                 .unwrap_or_default();
-            PAGES.layout(
+            PAGES.form_page(
+                tx,
                 "Use your MitID chip",
                 &format!(
-                    "{header_text}<p>Connect your chip and press its button. Challenge:</p><pre id=\"challenge\">{}</pre>{}{}",
-                    esc(&challenge),
-                    PAGES.form(
-                        tx,
-                        "chip",
-                        "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required>\
-                         <label for=\"assertion\">Chip answer</label><textarea id=\"assertion\" name=\"assertion\" rows=\"6\" required></textarea>",
-                        "Log on"
-                    ),
-                    PAGES.cancel_form(tx)
+                    "{header_text}<p>Connect your chip and press its button. Challenge:</p><pre id=\"challenge\">{}</pre>",
+                    esc(&challenge)
                 ),
+                "chip",
+                "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required>\
+                 <label for=\"assertion\">Chip answer</label><textarea id=\"assertion\" name=\"assertion\" rows=\"6\" required></textarea>",
+                "Log on",
             )
         }
     }
@@ -276,11 +248,8 @@ pub async fn page(
     State(state): State<SharedState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let tx = match PAGES.load(&state, &headers, &id) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let tx = PAGES.load(&state, &headers, &id)?;
     if tx.at.step == Step::AppWaiting {
         let outcome = state
             .lock()
@@ -290,49 +259,24 @@ pub async fn page(
         match outcome {
             Some(Ok(confirmation)) => {
                 state.lock().pending_app.remove(&id);
-                let assessment = assess(&[Factor::MitidApp(confirmation)]);
-                return finish(&state, tx, assessment.aal, assessment.amr).await;
+                let authenticated =
+                    authenticated(LoginIdp::Mitid, &[Factor::MitidApp(confirmation)]);
+                return Ok(PAGES.finish(&state, tx, authenticated).await);
             }
             Some(Err(reason)) => {
                 state.lock().pending_app.remove(&id);
                 state.lock().logins.remove(&id);
-                return error_redirect(&state, &tx.request, "access_denied", &reason);
+                return Ok(error_redirect(
+                    &state,
+                    &tx.request,
+                    "access_denied",
+                    &reason,
+                ));
             }
             None => {}
         }
     }
-    render(&state, &tx)
-}
-
-async fn finish(
-    state: &SharedState,
-    tx: LoginTx,
-    aal: mitid_devices::Aal,
-    amr: mitid_devices::AmrSet,
-) -> Response {
-    state.lock().logins.remove(&tx.id);
-    let Some(identity) = identity(state, &tx) else {
-        return error_redirect(
-            state,
-            &tx.request,
-            "access_denied",
-            "the identity no longer exists",
-        );
-    };
-    oidc::complete(
-        state,
-        &tx.request,
-        &identity,
-        Authenticated {
-            aal,
-            amr,
-            auth_time: None,
-            sid: None,
-            idp: super::script::LoginIdp::Mitid,
-        },
-        tx.script_id.clone(),
-    )
-    .await
+    Ok(render(&state, &tx))
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,13 +290,10 @@ pub async fn submit_user(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<UserForm>,
-) -> Response {
-    let mut tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let mut tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
     if tx.at.step != Step::UserId {
-        return render(&state, &tx);
+        return Ok(render(&state, &tx));
     }
     let user_id = f.user_id.trim().to_owned();
     let limited = {
@@ -369,29 +310,29 @@ pub async fn submit_user(
         ) || cpr.is_some_and(|c| oidc::rate_limited(&state, &mut store, &format!("cpr:{c}")))
     };
     if limited {
-        return PAGES.show_message(
+        return Ok(PAGES.show_message(
             &state,
             tx,
             "Too many attempts for this user ID. Try again later.",
-        );
+        ));
     }
     let found_identity = state.lock().registry.by_user_id(&user_id).cloned();
     let Some(identity) = found_identity else {
-        return PAGES.failed(&state, tx, "Unknown user ID.");
+        return Ok(PAGES.failed(&state, tx, "Unknown user ID."));
     };
     if let Some(hint) = &tx.request.idp_params.uuid_hint
         && *hint != identity.uuid
     {
-        return PAGES.failed(
+        return Ok(PAGES.failed(
             &state,
             tx,
             "This user ID is not the one the service asked for.",
-        );
+        ));
     }
     tx.uuid = Some(identity.uuid.clone());
     tx.at.step = Step::ChooseMethod;
     tx.message = None;
-    PAGES.save_and_show(&state, &tx)
+    Ok(PAGES.save_and_show(&state, &tx))
 }
 
 #[derive(Debug, Deserialize)]
@@ -405,24 +346,24 @@ pub async fn choose_method(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<MethodForm>,
-) -> Response {
-    let mut tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
-    let Some(identity) = identity(&state, &tx).filter(|_| tx.at.step == Step::ChooseMethod) else {
-        return render(&state, &tx);
+) -> Result<Response, Response> {
+    let mut tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
+    let Some(identity) = tx
+        .identity(&state)
+        .filter(|_| tx.at.step == Step::ChooseMethod)
+    else {
+        return Ok(render(&state, &tx));
     };
     let has = identity
         .authenticators
         .iter()
         .any(|a| a.kind == f.method && !a.revoked && usable(&a.data));
     if !has {
-        return PAGES.show_message(
+        return Ok(PAGES.show_message(
             &state,
             tx,
             "That authenticator is not active for this MitID.",
-        );
+        ));
     }
     let now = timestamp(&state);
     match f.method {
@@ -470,7 +411,7 @@ pub async fn choose_method(
     tx.message = tx
         .message
         .filter(|_| f.method == AuthenticatorKind::Password);
-    PAGES.save_and_show(&state, &tx)
+    Ok(PAGES.save_and_show(&state, &tx))
 }
 
 #[derive(Debug, Deserialize)]
@@ -485,27 +426,24 @@ pub async fn submit_code(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<CodeForm>,
-) -> Response {
-    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
     let Step::Code(kind) = tx.at.step.clone() else {
-        return render(&state, &tx);
+        return Ok(render(&state, &tx));
     };
     let Some(uuid) = tx.uuid.clone() else {
-        return render(&state, &tx);
+        return Ok(render(&state, &tx));
     };
     let now = timestamp(&state);
     let verdict = {
         let mut store = state.lock();
         let Some(identity) = store.registry.by_uuid.get_mut(&uuid) else {
-            return error_redirect(
+            return Ok(error_redirect(
                 &state,
                 &tx.request,
                 "access_denied",
                 "the identity no longer exists",
-            );
+            ));
         };
         let password_ok = identity.password_matches(&f.password);
         let mut last = Err("Wrong code or password.".to_owned());
@@ -537,10 +475,10 @@ pub async fn submit_code(
             } else {
                 Factor::CodeDisplay
             };
-            let assessment = assess(&[Factor::Password, device]);
-            finish(&state, tx, assessment.aal, assessment.amr).await
+            let authenticated = authenticated(LoginIdp::Mitid, &[Factor::Password, device]);
+            Ok(PAGES.finish(&state, tx, authenticated).await)
         }
-        Err(message) => PAGES.failed(&state, tx, &message),
+        Err(message) => Ok(PAGES.failed(&state, tx, &message)),
     }
 }
 
@@ -556,30 +494,27 @@ pub async fn submit_chip(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<ChipForm>,
-) -> Response {
-    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
     let (Step::Chip, Some(request), Some(uuid)) = (
         tx.at.step.clone(),
         tx.at.chip_request.clone(),
         tx.uuid.clone(),
     ) else {
-        return render(&state, &tx);
+        return Ok(render(&state, &tx));
     };
     let Ok(assertion) = serde_json::from_str::<Assertion>(&f.assertion) else {
-        return PAGES.failed(&state, tx, "The chip answer could not be read.");
+        return Ok(PAGES.failed(&state, tx, "The chip answer could not be read."));
     };
     let verdict = {
         let mut store = state.lock();
         let Some(identity) = store.registry.by_uuid.get_mut(&uuid) else {
-            return error_redirect(
+            return Ok(error_redirect(
                 &state,
                 &tx.request,
                 "access_denied",
                 "the identity no longer exists",
-            );
+            ));
         };
         if identity.password_matches(&f.password) {
             let mut last = Err("The chip answer was not accepted.".to_owned());
@@ -606,16 +541,11 @@ pub async fn submit_chip(
     };
     match verdict {
         Ok(()) => {
-            let assessment = assess(&[Factor::Password, Factor::Chip]);
-            finish(&state, tx, assessment.aal, assessment.amr).await
+            let authenticated = authenticated(LoginIdp::Mitid, &[Factor::Password, Factor::Chip]);
+            Ok(PAGES.finish(&state, tx, authenticated).await)
         }
-        Err(message) => PAGES.failed(&state, tx, &message),
+        Err(message) => Ok(PAGES.failed(&state, tx, &message)),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    pub csrf: String,
 }
 
 pub async fn cancel(
@@ -623,20 +553,19 @@ pub async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
-) -> Response {
-    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
     {
         let mut store = state.lock();
         store.logins.remove(&id);
         store.pending_app.remove(&id);
-        if let Some(log) = store.scripts.log_mut(tx.script_id.as_deref()) {
-            log.authorization_error = Some("access_denied".into());
-        }
     }
-    error_redirect(&state, &tx.request, "access_denied", "mitid_user_aborted")
+    Ok(deny(
+        &state,
+        &tx.request,
+        tx.script_id.as_deref(),
+        "mitid_user_aborted",
+    ))
 }
 
 /// `GET /login/{id}/status`: JSON for pages or tools that poll.

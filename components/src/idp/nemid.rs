@@ -28,14 +28,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
-use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp, Timestamp, assess};
+use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp, Timestamp};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::admin::{AddAuthenticatorRequest, AuthenticatorIssued, Ial};
-use super::browser_login::{self, BrowserLogin, Pages};
-use super::oidc::{self, Authenticated, error_redirect};
+pub use super::browser_login::CsrfForm;
+use super::browser_login::{BrowserLogin, Pages, authenticated, deny};
+use super::oidc;
 use super::registry::{Identity, random_token};
 use super::script::{AuthRequest, Behaviour, LoginIdp};
 use super::{IdpState, SharedState};
@@ -86,14 +87,8 @@ const PAGES: Pages<NemidProgress> = Pages {
     style: "label,input,button,select{display:block;margin:.4rem 0;font-size:1.1rem}.key{font-size:2.5rem;letter-spacing:.4rem}",
     logins: |store| &mut store.nemid.logins,
     render: |_, tx| render(tx),
-    too_many_failures: |state, tx| {
-        deny(
-            state,
-            &tx.request,
-            tx.script_id.as_deref(),
-            "nemid_authentication_failed",
-        )
-    },
+    end: |state, tx, description| deny(state, &tx.request, tx.script_id.as_deref(), description),
+    authentication_failed: "nemid_authentication_failed",
 };
 
 /// NemID state of the broker (one field of the store).
@@ -183,22 +178,6 @@ pub fn cutoff_refusal(
         .map(|refusal| refusal.description())
 }
 
-fn log_error(state: &IdpState, script_id: Option<&str>, error: &str) {
-    if let Some(log) = state.lock().scripts.log_mut(script_id) {
-        log.authorization_error = Some(error.to_owned());
-    }
-}
-
-fn deny(
-    state: &IdpState,
-    req: &AuthRequest,
-    script_id: Option<&str>,
-    description: &str,
-) -> Response {
-    log_error(state, script_id, "access_denied");
-    error_redirect(state, req, "access_denied", description)
-}
-
 fn blocked_description(status: NemidStatus) -> String {
     match status {
         NemidStatus::Active => "nemid_blocked".into(),
@@ -207,17 +186,6 @@ fn blocked_description(status: NemidStatus) -> String {
         ),
         NemidStatus::Locked => "nemid_blocked: too many wrong key-card codes".into(),
         NemidStatus::Closed => "nemid_blocked: this NemID is closed".into(),
-    }
-}
-
-fn authenticated(factor: Factor) -> Authenticated {
-    let assessment = assess(&[Factor::Password, factor]);
-    Authenticated {
-        aal: assessment.aal,
-        amr: assessment.amr,
-        auth_time: None,
-        sid: None,
-        idp: LoginIdp::Nemid,
     }
 }
 
@@ -275,7 +243,16 @@ pub async fn headless(
         }
     };
     match verdict {
-        Ok(factor) => oidc::complete(state, req, identity, authenticated(factor), script_id).await,
+        Ok(factor) => {
+            oidc::complete(
+                state,
+                req,
+                identity,
+                authenticated(LoginIdp::Nemid, &[Factor::Password, factor]),
+                script_id,
+            )
+            .await
+        }
         Err(description) => deny(state, req, script_id.as_deref(), &description),
     }
 }
@@ -304,38 +281,31 @@ pub fn begin(
 }
 
 fn render(tx: &NemidLoginTx) -> Response {
-    let message = browser_login::message(tx.message.as_ref());
-    let cancel = PAGES.cancel_form(tx);
+    let message = tx.message_html();
     match &tx.at.step {
-        NemidStep::Credentials => PAGES.layout(
+        NemidStep::Credentials => PAGES.form_page(
+            tx,
             "Log on with NemID",
-            &format!(
-                "{message}{}{cancel}",
-                PAGES.form(
-                    tx,
-                    "credentials",
-                    "<label for=\"user_id\">User ID or CPR number</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>\
-                     <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-                     <label for=\"method\">Confirm with</label><select id=\"method\" name=\"method\">\
-                     <option value=\"key_card\">Key card</option><option value=\"key_app\">Key app</option></select>",
-                    "Next"
-                )
-            ),
+            &message,
+            "credentials",
+            "<label for=\"user_id\">User ID or CPR number</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>\
+             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <label for=\"method\">Confirm with</label><select id=\"method\" name=\"method\">\
+             <option value=\"key_card\">Key card</option><option value=\"key_app\">Key app</option></select>",
+            "Next",
         ),
-        NemidStep::KeyCard { key_number } => PAGES.layout(
+        NemidStep::KeyCard { key_number } => PAGES.form_page(
+            tx,
             "Enter the code from your key card",
             &format!(
-                "{message}<p>Key number:</p><p class=\"key\" id=\"key_number\">{key_number:04}</p>{}{cancel}",
-                PAGES.form(
-                    tx,
-                    "key-card",
-                    &format!(
-                        "<input type=\"hidden\" name=\"key_number\" value=\"{key_number:04}\">\
-                         <label for=\"code\">Code</label><input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>"
-                    ),
-                    "Log on"
-                )
+                "{message}<p>Key number:</p><p class=\"key\" id=\"key_number\">{key_number:04}</p>"
             ),
+            "key-card",
+            &format!(
+                "<input type=\"hidden\" name=\"key_number\" value=\"{key_number:04}\">\
+                 <label for=\"code\">Code</label><input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>"
+            ),
+            "Log on",
         ),
         NemidStep::KeyApp => PAGES.waiting_page(
             tx,
@@ -343,52 +313,31 @@ fn render(tx: &NemidLoginTx) -> Response {
             &format!(
                 "{message}<p>Open the key app and approve the request. This page updates by itself.</p>"
             ),
-            &cancel,
+            &PAGES.cancel_form(tx),
         ),
     }
 }
 
 async fn finish(state: &SharedState, tx: NemidLoginTx, factor: Factor) -> Response {
-    state.lock().nemid.logins.remove(&tx.id);
     // The calendar may have moved on while the citizen was on the pages.
     if let Some(description) = cutoff_refusal(state, &tx.request, tx.script_id.as_deref()) {
+        PAGES.remove(state, &tx.id);
         return deny(state, &tx.request, tx.script_id.as_deref(), &description);
     }
-    let identity = tx
-        .uuid
-        .as_ref()
-        .and_then(|u| state.lock().registry.by_uuid.get(u).cloned());
-    let Some(identity) = identity else {
-        return deny(
-            state,
-            &tx.request,
-            tx.script_id.as_deref(),
-            "the identity no longer exists",
-        );
-    };
-    oidc::complete(
-        state,
-        &tx.request,
-        &identity,
-        authenticated(factor),
-        tx.script_id.clone(),
-    )
-    .await
+    let authenticated = authenticated(LoginIdp::Nemid, &[Factor::Password, factor]);
+    PAGES.finish(state, tx, authenticated).await
 }
 
 pub async fn page(
     State(state): State<SharedState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let tx = match PAGES.load(&state, &headers, &id) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let tx = PAGES.load(&state, &headers, &id)?;
     if tx.at.step == NemidStep::KeyApp && tx.at.app_approved {
-        return finish(&state, tx, Factor::NemidKeyApp).await;
+        return Ok(finish(&state, tx, Factor::NemidKeyApp).await);
     }
-    render(&tx)
+    Ok(render(&tx))
 }
 
 /// The person a NemID user ID names: the broker's user ID, or a CPR number.
@@ -421,13 +370,10 @@ pub async fn submit_credentials(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<CredentialsForm>,
-) -> Response {
-    let mut tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let mut tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
     if tx.at.step != NemidStep::Credentials {
-        return render(&tx);
+        return Ok(render(&tx));
     }
     let user_id = f.user_id.trim().to_owned();
     let limited = {
@@ -439,25 +385,25 @@ pub async fn submit_credentials(
         )
     };
     if limited {
-        return PAGES.show_message(
+        return Ok(PAGES.show_message(
             &state,
             tx,
             "Too many attempts for this user ID. Try again later.",
-        );
+        ));
     }
     let Some(identity) = find_identity(&state, &user_id) else {
-        return PAGES.failed(&state, tx, "Wrong user ID or password.");
+        return Ok(PAGES.failed(&state, tx, "Wrong user ID or password."));
     };
     let use_app = f.method.as_deref() == Some("key_app");
     if !matches!(f.method.as_deref(), None | Some("key_card" | "key_app")) {
-        return PAGES.show_message(&state, tx, "Choose the key card or the key app.");
+        return Ok(PAGES.show_message(&state, tx, "Choose the key card or the key app."));
     }
     let t = now(&state);
     let step = {
         let mut store = state.lock();
         let Some(creds) = store.nemid.accounts.get_mut(&identity.uuid) else {
             drop(store);
-            return PAGES.failed(&state, tx, "Wrong user ID or password.");
+            return Ok(PAGES.failed(&state, tx, "Wrong user ID or password."));
         };
         match creds
             .account
@@ -466,18 +412,18 @@ pub async fn submit_credentials(
             Ok(()) => {}
             Err(NemidError::WrongPassword) => {
                 drop(store);
-                return PAGES.failed(&state, tx, "Wrong user ID or password.");
+                return Ok(PAGES.failed(&state, tx, "Wrong user ID or password."));
             }
             Err(_) => {
                 let status = creds.account.status(t, &state.policies.key_card);
                 drop(store);
                 state.lock().nemid.logins.remove(&tx.id);
-                return deny(
+                return Ok(deny(
                     &state,
                     &tx.request,
                     tx.script_id.as_deref(),
                     &blocked_description(status),
-                );
+                ));
             }
         }
         if use_app {
@@ -505,7 +451,7 @@ pub async fn submit_credentials(
         }
         Err(message) => tx.message = Some(message),
     }
-    PAGES.save_and_show(&state, &tx)
+    Ok(PAGES.save_and_show(&state, &tx))
 }
 
 #[derive(Debug, Deserialize)]
@@ -520,23 +466,20 @@ pub async fn submit_key_card(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<KeyCardForm>,
-) -> Response {
-    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
     let (NemidStep::KeyCard { .. }, Some(uuid)) = (tx.at.step.clone(), tx.uuid.clone()) else {
-        return render(&tx);
+        return Ok(render(&tx));
     };
     let (Ok(key_number), Ok(code)) = (
         f.key_number.trim().parse::<u16>(),
         f.code.trim().parse::<u32>(),
     ) else {
-        return PAGES.failed(
+        return Ok(PAGES.failed(
             &state,
             tx,
             "Enter the 6-digit code for the key number shown.",
-        );
+        ));
     };
     let t = now(&state);
     let verdict = {
@@ -551,19 +494,14 @@ pub async fn submit_key_card(
             None => Err("this NemID no longer exists".into()),
         }
     };
-    match verdict {
+    Ok(match verdict {
         Ok(()) => finish(&state, tx, Factor::NemidKeyCard).await,
         Err(message) => PAGES.failed(
             &state,
             tx,
             &format!("The code was not accepted: {message}."),
         ),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    pub csrf: String,
+    })
 }
 
 pub async fn cancel(
@@ -571,18 +509,15 @@ pub async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
-) -> Response {
-    let tx = match PAGES.load_form(&state, &headers, &id, &f.csrf) {
-        Ok(tx) => tx,
-        Err(r) => return r,
-    };
-    state.lock().nemid.logins.remove(&id);
-    deny(
+) -> Result<Response, Response> {
+    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
+    PAGES.remove(&state, &id);
+    Ok(deny(
         &state,
         &tx.request,
         tx.script_id.as_deref(),
         "nemid_user_aborted",
-    )
+    ))
 }
 
 /// `GET /nemid-app/{device_id}/pending`: the login waiting for this key app, with its challenge.
