@@ -152,17 +152,12 @@ impl Browser {
                 )
                 .body(body.clone());
         }
-        let mut exchange = Exchange {
-            actor: Actor::Browser,
-            method: method.to_string(),
-            url: redact_url(url.as_str()),
-            request_headers: Vec::new(),
-            request_body: form.as_deref().map(redact_body),
-            status: None,
-            response_headers: Vec::new(),
-            response_body: None,
-            error: None,
-        };
+        let mut exchange = Exchange::request(
+            Actor::Browser,
+            &method,
+            redact_url(url.as_str()),
+            form.as_deref().map(redact_body),
+        );
         let response = match request.send().await {
             Ok(response) => response,
             Err(err) => {

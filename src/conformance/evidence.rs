@@ -62,6 +62,26 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// A request on its way: no answer yet. `url` and `request_body` are already redacted.
+    pub fn request(
+        actor: Actor,
+        method: &reqwest::Method,
+        url: String,
+        request_body: Option<String>,
+    ) -> Exchange {
+        Exchange {
+            actor,
+            method: method.to_string(),
+            url,
+            request_headers: Vec::new(),
+            request_body,
+            status: None,
+            response_headers: Vec::new(),
+            response_body: None,
+            error: None,
+        }
+    }
+
     /// A one-line summary for step failure messages.
     pub fn line(&self) -> String {
         match (self.status, &self.error) {

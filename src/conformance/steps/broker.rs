@@ -41,32 +41,36 @@ pub async fn control_call(
         .control
         .join(path)
         .expect("control paths are relative");
+    let shown = body.map(|b| redact_body(&b.to_string()));
+    let (status, text, mut exchange) = lab_json_call(lab, method, &url, body, shown).await;
+    exchange.response_body = Some(redact_body(&text));
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, json, exchange)
+}
+
+/// A JSON call of the lab's own (not the browser's) to one of its services: the status, the
+/// answer's text, and the exchange for the evidence without its response body (each caller
+/// redacts bodies its own way; `shown_body` is the request body as the evidence shows it).
+pub async fn lab_json_call(
+    lab: &Lab,
+    method: reqwest::Method,
+    url: &url::Url,
+    body: Option<&Value>,
+    shown_body: Option<String>,
+) -> (u16, String, Exchange) {
     let mut request = lab.http.request(method.clone(), url.clone());
     if let Some(body) = body {
         request = request.json(body);
     }
-    let mut exchange = Exchange {
-        actor: Actor::Lab,
-        method: method.to_string(),
-        url: url.to_string(),
-        request_headers: Vec::new(),
-        request_body: body.map(|b| redact_body(&b.to_string())),
-        status: None,
-        response_headers: Vec::new(),
-        response_body: None,
-        error: None,
+    let mut exchange = Exchange::request(Actor::Lab, &method, url.to_string(), shown_body);
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(err) => panic!("the lab's service at {url} did not answer: {err}"),
     };
-    match request.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let text = response.text().await.unwrap_or_default();
-            exchange.status = Some(status);
-            exchange.response_body = Some(redact_body(&text));
-            let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-            (status, json, exchange)
-        }
-        Err(err) => panic!("the lab's broker control API ({url}) did not answer: {err}"),
-    }
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    exchange.status = Some(status);
+    (status, text, exchange)
 }
 
 /// What the next login's script will ask of the broker (filled by steps, sent by the login

@@ -43,14 +43,7 @@ pub async fn create_citizen(
         user_id: Some(user_id.clone()),
         nemid_pid: nemid.then(|| format!("9208-2002-2-{:012}", n)),
     };
-    let body = serde_json::to_value(&request).expect("identity requests serialise");
-    let (status, answer) = control(
-        world,
-        reqwest::Method::POST,
-        "admin/identities",
-        Some(&body),
-    )
-    .await;
+    let (body, status, answer) = create_identity(world, &request).await;
     assert_eq!(
         status, 201,
         "the broker refused to create {alias}'s MitID ({body}): {answer}"
@@ -68,8 +61,35 @@ pub async fn create_citizen(
     world.current = Some(world.citizens.len() - 1);
 }
 
+/// `POST admin/identities` at the broker: the body sent, the status and the answer.
+pub(super) async fn create_identity(
+    world: &mut LabWorld,
+    request: &CreateIdentityRequest,
+) -> (Value, u16, Value) {
+    let body = serde_json::to_value(request).expect("identity requests serialise");
+    let (status, answer) = control(
+        world,
+        reqwest::Method::POST,
+        "admin/identities",
+        Some(&body),
+    )
+    .await;
+    (body, status, answer)
+}
+
+/// `POST admin/identities/{uuid}/nemid` at the broker: a NemID for that identity.
+pub(super) async fn request_nemid(world: &mut LabWorld, uuid: &str, body: &Value) -> (u16, Value) {
+    control(
+        world,
+        reqwest::Method::POST,
+        &format!("admin/identities/{uuid}/nemid"),
+        Some(body),
+    )
+    .await
+}
+
 /// `alias` + run tag + counter, within the broker's 6–20 characters of `A-Za-z0-9._-`.
-fn user_id_for(lab: &Lab, alias: &str, n: u64) -> String {
+pub(super) fn user_id_for(lab: &Lab, alias: &str, n: u64) -> String {
     let stem: String = alias
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -198,13 +218,7 @@ pub async fn issue_nemid(world: &mut LabWorld, alias: &str, issued_on: &str) -> 
         "key_app": true,
         "issued_on": issued_on,
     });
-    let (status, answer) = control(
-        world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/nemid"),
-        Some(&body),
-    )
-    .await;
+    let (status, answer) = request_nemid(world, &uuid, &body).await;
     assert_eq!(
         status, 201,
         "the broker refused to issue {alias} a NemID: {answer}"

@@ -11,8 +11,9 @@ use mitid_components::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::broker::control;
-use crate::conformance::evidence::{Actor, Exchange, redact_body};
+use super::broker::{control, lab_json_call};
+use super::citizen::{create_identity, user_id_for};
+use crate::conformance::evidence::redact_body;
 use crate::conformance::world::{Citizen, Lab, LabWorld};
 
 /// `POST url` with a JSON body to one of the lab's services; records the exchange as evidence.
@@ -28,28 +29,8 @@ pub async fn send_json(
     body: Option<&Value>,
 ) -> (u16, Value) {
     let lab = world.lab();
-    let mut request = lab.http.request(method.clone(), url.clone());
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let mut exchange = Exchange {
-        actor: Actor::Lab,
-        method: method.to_string(),
-        url: url.to_string(),
-        request_headers: Vec::new(),
-        request_body: body.map(|b| redact_body(&journey_redacted(b.clone()).to_string())),
-        status: None,
-        response_headers: Vec::new(),
-        response_body: None,
-        error: None,
-    };
-    let response = match request.send().await {
-        Ok(response) => response,
-        Err(err) => panic!("{url} did not answer: {err}"),
-    };
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    exchange.status = Some(status);
+    let shown = body.map(|b| redact_body(&journey_redacted(b.clone()).to_string()));
+    let (status, text, mut exchange) = lab_json_call(&lab, method, url, body, shown).await;
     let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     exchange.response_body = Some(if answer.is_null() {
         redact_body(&text)
@@ -154,30 +135,15 @@ pub async fn person_of(world: &mut LabWorld, alias: &str) -> Person {
 pub async fn mitid_for(world: &mut LabWorld, alias: &str, ial: Ial) {
     let person = person_of(world, alias).await;
     let lab = world.lab();
-    let n = lab.unique();
-    let tag: String = lab.run_tag.chars().take(5).collect();
-    let stem: String = alias
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(6)
-        .collect::<String>()
-        .to_lowercase();
     let request = CreateIdentityRequest {
         person: PersonRef::Cpr(person.cpr.compact()),
         name: person.full_name(),
         date_of_birth: person.birth_date.to_string(),
         ial,
-        user_id: Some(format!("{stem}.{tag}.{n}")),
+        user_id: Some(user_id_for(&lab, alias, lab.unique())),
         nemid_pid: None,
     };
-    let body = serde_json::to_value(&request).expect("identity requests serialise");
-    let (status, answer) = control(
-        world,
-        reqwest::Method::POST,
-        "admin/identities",
-        Some(&body),
-    )
-    .await;
+    let (_, status, answer) = create_identity(world, &request).await;
     assert_eq!(status, 201, "the broker refused {alias}'s MitID: {answer}");
     push_citizen(world, alias, &answer);
 }

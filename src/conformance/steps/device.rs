@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::broker::control;
+use super::citizen::user_id_for;
 use super::citizen_service::{person_of, post_json};
-use crate::conformance::browser::same_origin;
+use crate::conformance::browser::{Page, same_origin};
 use crate::conformance::checks::{excerpt, trail};
 use crate::conformance::world::{Citizen, LabWorld};
 
@@ -246,15 +247,7 @@ async fn enrol_with_passport(world: &mut LabWorld, alias: &str, label: &str) {
         existing.to_owned()
     } else {
         let lab = world.lab();
-        let n = lab.unique();
-        let tag: String = lab.run_tag.chars().take(5).collect();
-        let stem: String = alias
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(6)
-            .collect::<String>()
-            .to_lowercase();
-        format!("{stem}.{tag}.{n}")
+        user_id_for(&lab, alias, lab.unique())
     };
     let person = person_of(world, alias).await;
     let passport = passport_of(&person);
@@ -467,18 +460,19 @@ async fn drive_pages(
                     ],
                 )
                 .await?;
-            let finished = answer.is_redirect();
-            return answer
-                .location
-                .filter(|_| finished)
-                .ok_or_else(|| format!("the broker refused the code: {}", excerpt(&answer.body)));
+            return redirect_of(answer, "the broker refused the code");
         }
     }
     let done = world.browser.get(&page_url).await?;
-    let finished = done.is_redirect();
-    done.location
+    redirect_of(done, "the login did not finish")
+}
+
+/// Where a login step that finished redirects to; otherwise `refusal` with the page's excerpt.
+fn redirect_of(page: Page, refusal: &str) -> Result<Url, String> {
+    let finished = page.is_redirect();
+    page.location
         .filter(|_| finished)
-        .ok_or_else(|| format!("the login did not finish: {}", excerpt(&done.body)))
+        .ok_or_else(|| format!("{refusal}: {}", excerpt(&page.body)))
 }
 
 /// The chip step of a login on the pages: the chip answers the challenge the page shows.
@@ -534,10 +528,7 @@ async fn chip_step(
             ],
         )
         .await?;
-    let finished = done.is_redirect();
-    done.location
-        .filter(|_| finished)
-        .ok_or_else(|| format!("the broker refused the chip: {}", excerpt(&done.body)))
+    redirect_of(done, "the broker refused the chip")
 }
 
 /// The app on `label` fetches the pending login, checks the binding and signs it.

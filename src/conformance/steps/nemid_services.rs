@@ -6,7 +6,7 @@ use cucumber::{then, when};
 use serde_json::{Value, json};
 
 use super::broker::control;
-use super::citizen::{NEMID_PASSWORD, create_citizen};
+use super::citizen::{NEMID_PASSWORD, create_citizen, request_nemid};
 use crate::conformance::world::LabWorld;
 use mitid_components::idp::admin::Ial;
 
@@ -103,14 +103,8 @@ async fn no_new_nemid(world: &mut LabWorld, alias: String, error: String) {
     )
     .await;
     let uuid = world.citizen_named(&alias).uuid.clone();
-    let body = json!({ "password": NEMID_PASSWORD });
-    let (status, answer) = control(
-        world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/nemid"),
-        Some(&body),
-    )
-    .await;
+    let (status, answer) =
+        request_nemid(world, &uuid, &json!({ "password": NEMID_PASSWORD })).await;
     assert_eq!(
         (status, answer["error"].as_str()),
         (403, Some(error.as_str())),
