@@ -70,6 +70,8 @@ pub struct Pages<K: 'static> {
     pub end: fn(&IdpState, &BrowserLogin<K>, &str) -> Response,
     /// `error_description` when the login ends after [`MAX_FAILURES`] wrong answers.
     pub authentication_failed: &'static str,
+    /// `error_description` when the citizen cancels.
+    pub user_aborted: &'static str,
 }
 
 impl<K> BrowserLogin<K> {
@@ -265,6 +267,25 @@ impl<K: Clone> Pages<K> {
             return (self.end)(state, &tx, self.authentication_failed);
         }
         self.show_message(state, tx, message)
+    }
+
+    /// The citizen pressed Cancel (a form post like any other): the login ends at the client
+    /// with `access_denied`, recorded in the script log.
+    pub fn cancel(
+        &self,
+        state: &IdpState,
+        headers: &HeaderMap,
+        id: &str,
+        csrf: &str,
+    ) -> Result<Response, Response> {
+        let tx = self.load_form(state, headers, id, csrf)?;
+        self.remove(state, id);
+        Ok(deny(
+            state,
+            &tx.request,
+            tx.script_id.as_deref(),
+            self.user_aborted,
+        ))
     }
 
     /// The citizen is authenticated: the login is removed and the client gets its code.

@@ -23,13 +23,13 @@ use std::collections::HashMap;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use mitid_devices::app::{AppRegistration, MrzReading, Passport, PassportError};
+use mitid_devices::app::{ActivationRoute, AppRegistration, MrzReading, Passport, PassportError};
 use mitid_devices::{DeviceProfile, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::SharedState;
 use super::admin::{AuthenticatorKind, CreateIdentityRequest, Ial, PersonRef};
-use super::registry::{Authenticator, AuthenticatorData, random_token, random_uuid};
+use super::registry::{Authenticator, AuthenticatorData, Identity, random_token, random_uuid};
 use crate::cpr::{CprClient, NeighbourError};
 use crate::service::{ApiError, Json};
 
@@ -259,6 +259,42 @@ fn remember(
     }
 }
 
+/// The name the citizen gave the phone, trimmed: 1–100 printable characters.
+pub(super) fn checked_device_name(raw: &str) -> Result<&str, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_request(
+            "field device_name: 1–100 printable characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// Adds the app that `registration` describes to `identity`, activated now by `route` under
+/// the identity's user ID; answers the new authenticator's id.
+pub(super) fn add_activated_app(
+    identity: &mut Identity,
+    mut registration: AppRegistration,
+    route: ActivationRoute,
+    activated_at: Timestamp,
+    device_name: &str,
+) -> String {
+    registration.user_id.clone_from(&identity.user_id);
+    registration.activated_at = activated_at;
+    registration.route = route;
+    let authenticator_id = random_token(9);
+    identity.authenticators.push(Authenticator {
+        id: authenticator_id.clone(),
+        kind: AuthenticatorKind::App,
+        revoked: false,
+        data: AuthenticatorData::App {
+            registration: Some(registration),
+            device_name: Some(device_name.to_owned()),
+        },
+    });
+    authenticator_id
+}
+
 /// `POST /app/enrolments/{id}/activation`: creates the MitID or reactivates the app.
 pub async fn activate(
     State(state): State<SharedState>,
@@ -266,15 +302,7 @@ pub async fn activate(
     Json(req): Json<EnrolmentActivationRequest>,
 ) -> Result<(StatusCode, Json<EnrolmentCompleted>), ApiError> {
     let id = crate::cpr::path_segment(id)?;
-    let device_name = req.device_name.trim();
-    if device_name.is_empty()
-        || device_name.chars().count() > 100
-        || device_name.chars().any(char::is_control)
-    {
-        return Err(ApiError::invalid_request(
-            "field device_name: 1–100 printable characters",
-        ));
-    }
+    let device_name = checked_device_name(&req.device_name)?;
     let t = now(&state);
     let mut store = state.lock();
     let pending = store
@@ -289,7 +317,7 @@ pub async fn activate(
             format!("the passport check is valid {ENROLMENT_TTL_SECS} s; scan the passport again"),
         ));
     }
-    let mut registration = req.registration;
+    let registration = req.registration;
     let (uuid, created) = if let Some(uuid) = &pending.existing_uuid {
         let identity = store.registry.get_mut(uuid)?;
         if !identity.user_id.eq_ignore_ascii_case(&registration.user_id) {
@@ -327,19 +355,13 @@ pub async fn activate(
     }
     // Passport + face proves identity at Substantial; a High identity keeps its in-person proofing.
     identity.ial = identity.ial.max(Ial::Substantial);
-    registration.user_id.clone_from(&identity.user_id);
-    registration.activated_at = t;
-    registration.route = mitid_devices::app::ActivationRoute::Passport;
-    let authenticator_id = random_token(9);
-    identity.authenticators.push(Authenticator {
-        id: authenticator_id.clone(),
-        kind: AuthenticatorKind::App,
-        revoked: false,
-        data: AuthenticatorData::App {
-            registration: Some(registration),
-            device_name: Some(device_name.to_owned()),
-        },
-    });
+    let authenticator_id = add_activated_app(
+        identity,
+        registration,
+        ActivationRoute::Passport,
+        t,
+        device_name,
+    );
     let answer = EnrolmentCompleted {
         uuid,
         user_id: identity.user_id.clone(),

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use super::admin::AuthenticatorKind;
 pub use super::browser_login::CsrfForm;
-use super::browser_login::{BrowserLogin, Pages, authenticated, deny};
+use super::browser_login::{BrowserLogin, Pages, authenticated};
 use super::oidc::{self, error_redirect, esc};
 use super::registry::{AuthenticatorData, Identity};
 use super::script::{AuthRequest, LoginIdp};
@@ -99,6 +99,7 @@ const PAGES: Pages<MitidProgress> = Pages {
     render,
     end: |state, tx, description| error_redirect(state, &tx.request, "access_denied", description),
     authentication_failed: "mitid_authentication_failed",
+    user_aborted: "mitid_user_aborted",
 };
 
 /// Starts a login on the pages: stores it and sends the browser there.
@@ -554,18 +555,9 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, Response> {
-    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
-    {
-        let mut store = state.lock();
-        store.logins.remove(&id);
-        store.pending_app.remove(&id);
-    }
-    Ok(deny(
-        &state,
-        &tx.request,
-        tx.script_id.as_deref(),
-        "mitid_user_aborted",
-    ))
+    let ended = PAGES.cancel(&state, &headers, &id, &f.csrf)?;
+    state.lock().pending_app.remove(&id);
+    Ok(ended)
 }
 
 /// `GET /login/{id}/status`: JSON for pages or tools that poll.

@@ -89,6 +89,7 @@ const PAGES: Pages<NemidProgress> = Pages {
     render: |_, tx| render(tx),
     end: |state, tx, description| deny(state, &tx.request, tx.script_id.as_deref(), description),
     authentication_failed: "nemid_authentication_failed",
+    user_aborted: "nemid_user_aborted",
 };
 
 /// NemID state of the broker (one field of the store).
@@ -510,14 +511,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, Response> {
-    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
-    PAGES.remove(&state, &id);
-    Ok(deny(
-        &state,
-        &tx.request,
-        tx.script_id.as_deref(),
-        "nemid_user_aborted",
-    ))
+    PAGES.cancel(&state, &headers, &id, &f.csrf)
 }
 
 /// `GET /nemid-app/{device_id}/pending`: the login waiting for this key app, with its challenge.

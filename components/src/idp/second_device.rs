@@ -24,9 +24,10 @@ use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 
 use super::SharedState;
-use super::admin::{AppActivated, AuthenticatorKind};
+use super::admin::AppActivated;
+use super::enrolment::{add_activated_app, checked_device_name};
 use super::login::PendingApproval;
-use super::registry::{Authenticator, AuthenticatorData, PendingActivation, random_token};
+use super::registry::{AuthenticatorData, PendingActivation, random_token};
 use crate::service::{ApiError, Json};
 
 /// `POST /app/second-device-offers`
@@ -220,15 +221,7 @@ pub async fn activate_nearby(
     State(state): State<SharedState>,
     Json(req): Json<NearbyActivationRequest>,
 ) -> Result<(StatusCode, Json<AppActivated>), ApiError> {
-    let device_name = req.device_name.trim();
-    if device_name.is_empty()
-        || device_name.chars().count() > 100
-        || device_name.chars().any(char::is_control)
-    {
-        return Err(ApiError::invalid_request(
-            "field device_name: 1–100 printable characters",
-        ));
-    }
+    let device_name = checked_device_name(&req.device_name)?;
     let t = now(&state);
     let key = req.registration.user_id.to_ascii_lowercase();
     let mut store = state.lock();
@@ -274,20 +267,13 @@ pub async fn activate_nearby(
     };
     let offered = pending.remove(index);
     let identity = store.registry.get_mut(&offered.uuid)?;
-    let mut registration = req.registration;
-    registration.user_id.clone_from(&identity.user_id);
-    registration.activated_at = t;
-    registration.route = ActivationRoute::QrBluetooth;
-    let authenticator_id = random_token(9);
-    identity.authenticators.push(Authenticator {
-        id: authenticator_id.clone(),
-        kind: AuthenticatorKind::App,
-        revoked: false,
-        data: AuthenticatorData::App {
-            registration: Some(registration),
-            device_name: Some(device_name.to_owned()),
-        },
-    });
+    let authenticator_id = add_activated_app(
+        identity,
+        req.registration,
+        ActivationRoute::QrBluetooth,
+        t,
+        device_name,
+    );
     Ok((
         StatusCode::CREATED,
         Json(AppActivated {
