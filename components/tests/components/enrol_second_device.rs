@@ -75,6 +75,19 @@ async fn approved_offer(
     id
 }
 
+/// The first app's grant for an approved offer: `POST /app/second-device-offers/{offer}/grant`.
+async fn post_grant(
+    lab: &ServicesLab,
+    offer: &str,
+    grant: &mitid_devices::ActivationGrant,
+) -> (u16, Value) {
+    lab.post(
+        &format!("{}/app/second-device-offers/{offer}/grant", lab.issuer),
+        &json!({ "grant": grant }),
+    )
+    .await
+}
+
 fn new_phone(
     user_id: &str,
     seed: u64,
@@ -120,12 +133,7 @@ async fn enrol_second_device_by_qr_and_bluetooth_keeps_both_apps_active() {
         .offer_second_device("to.telefoner", PIN, t, &policy, &mut rng)
         .expect("offers");
     let qr = grant.reveal_code().to_owned();
-    let (status, body) = lab
-        .post(
-            &format!("{}/app/second-device-offers/{offer}/grant", lab.issuer),
-            &json!({"grant": grant}),
-        )
-        .await;
+    let (status, body) = post_grant(&lab, &offer, &grant).await;
     assert_eq!(status, 201, "{body}");
     assert!(body["expires_in"].as_u64().is_some_and(|s| s > 0), "{body}");
 
@@ -175,29 +183,24 @@ async fn enrol_second_device_needs_a_pin_approved_offer_and_well_formed_requests
     let grant = app
         .offer_second_device("kun.swipe", PIN, t, &policy, &mut rng)
         .expect("offers");
-    let grant_url = |offer: &str| format!("{}/app/second-device-offers/{offer}/grant", lab.issuer);
 
     // A swipe is not enough.
     let offer = approved_offer(&lab, &mut app, "kun.swipe", Authorisation::Swipe).await;
-    let (status, body) = lab.post(&grant_url(&offer), &json!({"grant": grant})).await;
+    let (status, body) = post_grant(&lab, &offer, &grant).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], "pin_required");
 
     // An offer nobody approved.
     let (_, opened) = open_offer(&lab, &json!({"user_id": "kun.swipe"})).await;
     let unapproved = opened["offer_id"].as_str().expect("id").to_owned();
-    let (status, body) = lab
-        .post(&grant_url(&unapproved), &json!({"grant": grant}))
-        .await;
+    let (status, body) = post_grant(&lab, &unapproved, &grant).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], "not_approved");
 
     // Unknown users and offers, malformed bodies, an activation-code grant instead of a QR one.
     let (status, _) = open_offer(&lab, &json!({"user_id": "nobody.here"})).await;
     assert_eq!(status, 404);
-    let (status, _) = lab
-        .post(&grant_url("no-such-offer"), &json!({"grant": grant}))
-        .await;
+    let (status, _) = post_grant(&lab, "no-such-offer", &grant).await;
     assert_eq!(status, 404);
     for body in [
         json!({}),
@@ -210,9 +213,7 @@ async fn enrol_second_device_needs_a_pin_approved_offer_and_well_formed_requests
     }
     let offer = approved_offer(&lab, &mut app, "kun.swipe", Authorisation::Pin(PIN)).await;
     let (_, code_grant, registration) = new_phone("kun.swipe", 25);
-    let (status, body) = lab
-        .post(&grant_url(&offer), &json!({"grant": code_grant}))
-        .await;
+    let (status, body) = post_grant(&lab, &offer, &code_grant).await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body["error_description"]

@@ -66,6 +66,31 @@ pub fn runner() -> TestRunner {
     })
 }
 
+/// The status of a POST of this form.
+pub async fn form_status(
+    http: &reqwest::Client,
+    url: String,
+    form: &impl serde::Serialize,
+) -> reqwest::StatusCode {
+    http.post(url).form(form).send().await.unwrap().status()
+}
+
+/// The status of `body` sent as is, labelled JSON (a fuzzed body is often not JSON at all).
+pub async fn raw_json_status(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: &str,
+) -> reqwest::StatusCode {
+    http.request(method, url)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 pub fn not_server_error(
     what: &str,
     input: &impl std::fmt::Debug,
@@ -94,15 +119,11 @@ fn authorize_never_fails_with_a_server_error() {
                     .status()
             });
             not_server_error("GET /authorize", &p, status)?;
-            let status = rt.block_on(async {
-                lab.http
-                    .post(format!("{}/authorize", lab.issuer))
-                    .form(&p)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            });
+            let status = rt.block_on(form_status(
+                &lab.http,
+                format!("{}/authorize", lab.issuer),
+                &p,
+            ));
             not_server_error("POST /authorize", &p, status)
         })
         .unwrap();
@@ -204,15 +225,13 @@ fn userinfo_logout_and_login_pages_never_fail_with_a_server_error() {
                         "POST /login/{id}/{path} {s} for {body:?}"
                     );
                 }
-                let s = lab
-                    .http
-                    .post(format!("{base}/app/approvals/{id}"))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap()
-                    .status();
+                let s = raw_json_status(
+                    &lab.http,
+                    reqwest::Method::POST,
+                    format!("{base}/app/approvals/{id}"),
+                    &body,
+                )
+                .await;
                 prop_assert!(s.is_client_error(), "POST /app/approvals {s} for {body:?}");
                 Ok(())
             })
@@ -239,16 +258,12 @@ fn admin_and_control_json_never_fail_with_a_server_error() {
     ]);
     runner()
         .run(&(paths, bodies), |(path, body)| {
-            let s = rt.block_on(async {
-                lab.http
-                    .post(format!("{}{path}", lab.control))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            });
+            let s = rt.block_on(raw_json_status(
+                &lab.http,
+                reqwest::Method::POST,
+                format!("{}{path}", lab.control),
+                &body,
+            ));
             not_server_error(path, &body, s)
         })
         .unwrap();

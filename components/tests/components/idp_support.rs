@@ -138,7 +138,17 @@ impl Lab {
 
     /// GET /authorize with these parameters; the response is not followed.
     pub async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
-        self.http
+        self.authorize_in(&self.http, params).await
+    }
+
+    /// GET /authorize with these parameters in `browser` (its cookies: single sign-on); the
+    /// response is not followed.
+    pub async fn authorize_in(
+        &self,
+        browser: &reqwest::Client,
+        params: &[(&str, &str)],
+    ) -> reqwest::Response {
+        browser
             .get(format!("{}/authorize", self.issuer))
             .query(params)
             .send()

@@ -218,20 +218,20 @@ async fn silent_login(
     client: &str,
 ) -> HashMap<String, String> {
     let (_, challenge) = pkce();
-    let r = browser
-        .get(format!("{}/authorize", lab.issuer))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", client),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-            ("prompt", "none"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = lab
+        .authorize_in(
+            browser,
+            &[
+                ("response_type", "code"),
+                ("client_id", client),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("prompt", "none"),
+            ],
+        )
+        .await;
     redirect_params(&r)
 }
 

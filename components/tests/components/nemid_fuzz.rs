@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 
-use super::idp_fuzz::{not_server_error, runner};
+use super::idp_fuzz::{form_status, not_server_error, raw_json_status, runner};
 use super::idp_support::browser;
 use super::nemid_login::{PASSWORD, issue_nemid, lab_on, start_pages};
 
@@ -64,16 +64,12 @@ fn nemid_json_endpoints_never_fail_with_a_server_error() {
             } else {
                 reqwest::Method::POST
             };
-            let status = rt.block_on(async {
-                lab.http
-                    .request(method, format!("{base}{path}"))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            });
+            let status = rt.block_on(raw_json_status(
+                &lab.http,
+                method,
+                format!("{base}{path}"),
+                &body,
+            ));
             not_server_error(&path, &body, status)
         })
         .unwrap();
@@ -112,15 +108,7 @@ fn nemid_pages_never_fail_with_a_server_error() {
     let actions = prop::sample::select(vec!["credentials", "key-card", "cancel", "unknown"]);
     runner()
         .run(&(actions, forms), |(action, form)| {
-            let status = rt.block_on(async {
-                browser
-                    .post(format!("{page}/{action}"))
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            });
+            let status = rt.block_on(form_status(&browser, format!("{page}/{action}"), &form));
             not_server_error(action, &form, status)
         })
         .unwrap();

@@ -61,9 +61,9 @@ async fn start_pages_with(
     client: &str,
     challenge: &str,
 ) -> reqwest::Response {
-    browser
-        .get(format!("{}/authorize", lab.issuer))
-        .query(&[
+    lab.authorize_in(
+        browser,
+        &[
             ("response_type", "code"),
             ("client_id", client),
             ("redirect_uri", REDIRECT),
@@ -72,10 +72,9 @@ async fn start_pages_with(
             ("code_challenge", challenge),
             ("code_challenge_method", "S256"),
             ("idp_values", "nemid"),
-        ])
-        .send()
-        .await
-        .unwrap()
+        ],
+    )
+    .await
 }
 
 /// Starts a NemID login on the pages for `client`; answers the `/authorize` response.
