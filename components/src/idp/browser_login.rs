@@ -15,13 +15,11 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-
-use mitid_devices::{Factor, assess};
 use serde::Deserialize;
 
 use super::oidc::{self, Authenticated, cookie, error_page, error_redirect, esc, found};
 use super::registry::{Identity, random_token};
-use super::script::{AuthRequest, LoginIdp};
+use super::script::AuthRequest;
 use super::{IdpState, SharedState, Store};
 
 /// Logins kept before the expired ones are swept out of the store.
@@ -93,19 +91,6 @@ impl<K> BrowserLogin<K> {
     }
 }
 
-/// What the citizen proved with `factors`, for the client's tokens.
-#[must_use]
-pub fn authenticated(idp: LoginIdp, factors: &[Factor]) -> Authenticated {
-    let assessment = assess(factors);
-    Authenticated {
-        aal: assessment.aal,
-        amr: assessment.amr,
-        auth_time: None,
-        sid: None,
-        idp,
-    }
-}
-
 /// The form every login page posts that carries nothing but the CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
@@ -119,10 +104,7 @@ pub fn deny(
     script_id: Option<&str>,
     description: &str,
 ) -> Response {
-    if let Some(log) = state.lock().scripts.log_mut(script_id) {
-        log.authorization_error = Some("access_denied".to_owned());
-    }
-    error_redirect(state, req, "access_denied", description)
+    oidc::fail(state, req, script_id, "access_denied", description)
 }
 
 impl<K: Clone> Pages<K> {
@@ -372,20 +354,16 @@ impl<K: Clone> Pages<K> {
         )
     }
 
-    /// A waiting page that reloads itself every 2 s, with a link to reload at once.
-    pub fn waiting_page(
-        &self,
-        tx: &BrowserLogin<K>,
-        title: &str,
-        before: &str,
-        after: &str,
-    ) -> Response {
+    /// A waiting page that reloads itself every 2 s, with a link to reload at once and the
+    /// cancel button.
+    pub fn waiting_page(&self, tx: &BrowserLogin<K>, title: &str, intro: &str) -> Response {
         let mut response = self.layout(
             title,
             &format!(
-                "{before}<p><a href=\"{}/{}\">Update now</a></p>{after}",
+                "{intro}<p><a href=\"{}/{}\">Update now</a></p>{}",
                 self.path,
-                esc(&tx.id)
+                esc(&tx.id),
+                self.cancel_form(tx)
             ),
         );
         response

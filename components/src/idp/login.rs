@@ -29,8 +29,8 @@ use serde_json::{Value, json};
 
 use super::admin::AuthenticatorKind;
 pub use super::browser_login::CsrfForm;
-use super::browser_login::{BrowserLogin, Pages, authenticated};
-use super::oidc::{self, error_redirect, esc};
+use super::browser_login::{BrowserLogin, Pages};
+use super::oidc::{self, Authenticated, error_redirect, esc};
 use super::registry::{AuthenticatorData, Identity};
 use super::script::{AuthRequest, LoginIdp};
 use super::{IdpState, SharedState};
@@ -193,7 +193,6 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                     "{header_text}{}<p>Approve the request in the app. This page updates by itself.</p>",
                     binding.unwrap_or_default(),
                 ),
-                &PAGES.cancel_form(tx),
             )
         }
         Step::Code(kind) => {
@@ -261,7 +260,7 @@ pub async fn page(
             Some(Ok(confirmation)) => {
                 state.lock().pending_app.remove(&id);
                 let authenticated =
-                    authenticated(LoginIdp::Mitid, &[Factor::MitidApp(confirmation)]);
+                    Authenticated::assessed(LoginIdp::Mitid, &[Factor::MitidApp(confirmation)]);
                 return Ok(PAGES.finish(&state, tx, authenticated).await);
             }
             Some(Err(reason)) => {
@@ -476,7 +475,8 @@ pub async fn submit_code(
             } else {
                 Factor::CodeDisplay
             };
-            let authenticated = authenticated(LoginIdp::Mitid, &[Factor::Password, device]);
+            let authenticated =
+                Authenticated::assessed(LoginIdp::Mitid, &[Factor::Password, device]);
             Ok(PAGES.finish(&state, tx, authenticated).await)
         }
         Err(message) => Ok(PAGES.failed(&state, tx, &message)),
@@ -542,7 +542,8 @@ pub async fn submit_chip(
     };
     match verdict {
         Ok(()) => {
-            let authenticated = authenticated(LoginIdp::Mitid, &[Factor::Password, Factor::Chip]);
+            let authenticated =
+                Authenticated::assessed(LoginIdp::Mitid, &[Factor::Password, Factor::Chip]);
             Ok(PAGES.finish(&state, tx, authenticated).await)
         }
         Err(message) => Ok(PAGES.failed(&state, tx, &message)),

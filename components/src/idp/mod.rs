@@ -48,7 +48,8 @@
 //!
 //! Modules: [`profile`] (the claim profile, data), [`jose`] (hand-made JWS: good and bad tokens),
 //! [`registry`] (identities and authenticators), [`oidc`] (the protocol endpoints),
-//! [`login`] (HTML), [`control`] (control API), [`script`] (what a script can ask for).
+//! [`login`] (HTML; what it shares with the `NemID` pages is in [`browser_login`]),
+//! [`control`] (control API), [`script`] (what a script can ask for).
 
 pub mod admin;
 pub mod browser_login;

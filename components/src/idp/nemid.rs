@@ -35,8 +35,8 @@ use serde_json::{Value, json};
 
 use super::admin::{AddAuthenticatorRequest, AuthenticatorIssued, Ial};
 pub use super::browser_login::CsrfForm;
-use super::browser_login::{BrowserLogin, Pages, authenticated, deny};
-use super::oidc;
+use super::browser_login::{BrowserLogin, Pages, deny};
+use super::oidc::{self, Authenticated};
 use super::registry::{Identity, random_token};
 use super::script::{AuthRequest, Behaviour, LoginIdp};
 use super::{IdpState, SharedState};
@@ -249,7 +249,7 @@ pub async fn headless(
                 state,
                 req,
                 identity,
-                authenticated(LoginIdp::Nemid, &[Factor::Password, factor]),
+                Authenticated::assessed(LoginIdp::Nemid, &[Factor::Password, factor]),
                 script_id,
             )
             .await
@@ -314,7 +314,6 @@ fn render(tx: &NemidLoginTx) -> Response {
             &format!(
                 "{message}<p>Open the key app and approve the request. This page updates by itself.</p>"
             ),
-            &PAGES.cancel_form(tx),
         ),
     }
 }
@@ -325,7 +324,7 @@ async fn finish(state: &SharedState, tx: NemidLoginTx, factor: Factor) -> Respon
         PAGES.remove(state, &tx.id);
         return deny(state, &tx.request, tx.script_id.as_deref(), &description);
     }
-    let authenticated = authenticated(LoginIdp::Nemid, &[Factor::Password, factor]);
+    let authenticated = Authenticated::assessed(LoginIdp::Nemid, &[Factor::Password, factor]);
     PAGES.finish(state, tx, authenticated).await
 }
 

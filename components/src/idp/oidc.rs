@@ -711,6 +711,21 @@ pub struct Authenticated {
     pub idp: LoginIdp,
 }
 
+impl Authenticated {
+    /// A fresh login at `idp` with `factors`, assessed for its AAL and `amr`.
+    #[must_use]
+    pub fn assessed(idp: LoginIdp, factors: &[Factor]) -> Self {
+        let assessment = assess(factors);
+        Self {
+            aal: assessment.aal,
+            amr: assessment.amr,
+            auth_time: None,
+            sid: None,
+            idp,
+        }
+    }
+}
+
 async fn headless(
     state: &SharedState,
     req: &AuthRequest,
@@ -789,24 +804,18 @@ async fn headless(
             );
         }
     };
-    let assessment = assess(&factors);
     complete(
         state,
         req,
         &identity,
-        Authenticated {
-            aal: assessment.aal,
-            amr: assessment.amr,
-            auth_time: None,
-            sid: None,
-            idp: LoginIdp::Mitid,
-        },
+        Authenticated::assessed(LoginIdp::Mitid, &factors),
         script_id,
     )
     .await
 }
 
-fn fail(
+/// Ends the authorization at the client with `error`, recorded in the login's script log.
+pub(super) fn fail(
     state: &IdpState,
     req: &AuthRequest,
     script_id: Option<&str>,
