@@ -88,6 +88,23 @@ pub(super) async fn request_nemid(world: &mut LabWorld, uuid: &str, body: &Value
     .await
 }
 
+/// `POST admin/identities/{uuid}/authenticators` at the broker for citizen `alias`: a new
+/// authenticator of the body's `kind`.
+pub(super) async fn add_authenticator(
+    world: &mut LabWorld,
+    alias: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let uuid = world.citizen_named(alias).uuid.clone();
+    control(
+        world,
+        reqwest::Method::POST,
+        &format!("admin/identities/{uuid}/authenticators"),
+        Some(body),
+    )
+    .await
+}
+
 /// `alias` + run tag + counter, within the broker's 6–20 characters of `A-Za-z0-9._-`.
 pub(super) fn user_id_for(lab: &Lab, alias: &str, n: u64) -> String {
     let stem: String = alias

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::broker::{control, lab_json_call};
-use super::citizen::{create_identity, user_id_for};
+use super::citizen::{add_authenticator, create_identity, user_id_for};
 use crate::conformance::evidence::redact_body;
 use crate::conformance::world::{Citizen, Lab, LabWorld};
 
@@ -557,15 +557,8 @@ async fn redeems(world: &mut LabWorld, alias: String) {
     let (status, identity) = redeem(world, &alias).await;
     assert_eq!(status, 201, "the P code was not accepted: {identity}");
     push_citizen(world, &alias, &identity);
-    let uuid = world.citizen_named(&alias).uuid.clone();
     // The new MitID gets its app like any other: an activation code for the phone.
-    let (status, issued) = control(
-        world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/authenticators"),
-        Some(&json!({"kind": "app"})),
-    )
-    .await;
+    let (status, issued) = add_authenticator(world, &alias, &json!({"kind": "app"})).await;
     assert_eq!(status, 201, "the broker issued no app: {issued}");
     world.notes.push((
         format!("activation_code:{alias}"),

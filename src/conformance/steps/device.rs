@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::broker::control;
-use super::citizen::user_id_for;
+use super::citizen::{add_authenticator, user_id_for};
 use super::citizen_service::{person_of, post_json};
 use crate::conformance::browser::{Page, same_origin};
 use crate::conformance::checks::{excerpt, trail};
@@ -153,19 +153,13 @@ fn activate_locally(
     registration
 }
 
-/// Activates the app on `label` with an activation code or temporary PIN the citizen received;
-/// answers the broker's status and body.
-pub async fn activate_with_code(
-    world: &mut LabWorld,
-    alias: &str,
-    label: &str,
-    code: &str,
-) -> (u16, Value) {
+/// The app on `label` (installed if need be) activated on a grant of its own making: what it
+/// sends the broker, which checks the real code or QR grant on its side.
+fn registered_on_own_proof(world: &mut LabWorld, alias: &str, label: &str) -> AppRegistration {
     if world.devices.phone(alias, label).is_none() {
         install(world, alias, label);
     }
     let user_id = world.citizen_named(alias).user_id.clone();
-    // The app's side of the code: it proves nothing to the broker, which redeems the real code.
     let policy = AppPolicy::default();
     let mut rng = world.devices.rng();
     let mut local =
@@ -174,7 +168,19 @@ pub async fn activate_with_code(
     let proof = local
         .redeem(&typed, now(), &policy)
         .expect("a fresh local grant redeems");
-    let registration = activate_locally(world, alias, label, &proof);
+    activate_locally(world, alias, label, &proof)
+}
+
+/// Activates the app on `label` with an activation code or temporary PIN the citizen received;
+/// answers the broker's status and body.
+pub async fn activate_with_code(
+    world: &mut LabWorld,
+    alias: &str,
+    label: &str,
+    code: &str,
+) -> (u16, Value) {
+    // The app's side of the code: it proves nothing to the broker, which redeems the real code.
+    let registration = registered_on_own_proof(world, alias, label);
     let body = json!({"code": code, "registration": registration, "device_name": format!("{alias}'s {label}")});
     control(
         world,
@@ -595,22 +601,13 @@ async fn approve_in_app(
 
 /// Gives `alias` a code display (or audio code reader) and a password through the admin API.
 pub async fn issue_code_token(world: &mut LabWorld, alias: &str, kind: &str, password: &str) {
-    let uuid = world.citizen_named(alias).uuid.clone();
-    let path = format!("admin/identities/{uuid}/authenticators");
-    let (status, issued) = control(
-        world,
-        reqwest::Method::POST,
-        &path,
-        Some(&json!({"kind": kind})),
-    )
-    .await;
+    let (status, issued) = add_authenticator(world, alias, &json!({"kind": kind})).await;
     assert_eq!(status, 201, "the broker refused a {kind}: {issued}");
     remember_code_token(world, alias, &issued);
-    let (status, answer) = control(
+    let (status, answer) = add_authenticator(
         world,
-        reqwest::Method::POST,
-        &path,
-        Some(&json!({"kind": "password", "password": password})),
+        alias,
+        &json!({"kind": "password", "password": password}),
     )
     .await;
     assert_eq!(status, 201, "the broker refused the password: {answer}");
@@ -640,14 +637,7 @@ pub fn remember_code_token(world: &mut LabWorld, alias: &str, issued: &Value) {
 async fn citizen_with_app_on_phone(world: &mut LabWorld, alias: &str, ial: Ial) {
     super::citizen_service::registered_person(world, alias).await;
     super::citizen_service::mitid_for(world, alias, ial).await;
-    let uuid = world.citizen_named(alias).uuid.clone();
-    let (status, issued) = control(
-        world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/authenticators"),
-        Some(&json!({"kind": "app"})),
-    )
-    .await;
+    let (status, issued) = add_authenticator(world, alias, &json!({"kind": "app"})).await;
     assert_eq!(status, 201, "the broker refused an app: {issued}");
     let code = issued["activation_code"]
         .as_str()
@@ -785,14 +775,7 @@ async fn orders_activation_code(world: &mut LabWorld, alias: String) {
     pages_login(world, &alias, None, PageMethod::Code { password: None })
         .await
         .unwrap_or_else(|e| panic!("{alias} could not log in to MitID.dk: {e}"));
-    let uuid = world.citizen_named(&alias).uuid.clone();
-    let (status, issued) = control(
-        world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/authenticators"),
-        Some(&json!({"kind": "app"})),
-    )
-    .await;
+    let (status, issued) = add_authenticator(world, &alias, &json!({"kind": "app"})).await;
     assert_eq!(
         status, 201,
         "the broker refused an activation code: {issued}"
@@ -995,12 +978,10 @@ async fn chip_activation(world: &mut LabWorld, alias: &str, hours_ago: u64) -> (
     let first_step = Timestamp::from_unix_secs(now().unix_secs().saturating_sub(hours_ago * 3600));
     let credential = chip.registration(&rp_id, first_step);
     world.devices.chips.push((alias.to_owned(), chip));
-    let uuid = world.citizen_named(alias).uuid.clone();
-    let (status, issued) = control(
+    let (status, issued) = add_authenticator(
         world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/authenticators"),
-        Some(&json!({"kind": "chip", "credential": credential})),
+        alias,
+        &json!({"kind": "chip", "credential": credential}),
     )
     .await;
     assert_eq!(status, 201, "the broker refused the chip: {issued}");
@@ -1008,6 +989,7 @@ async fn chip_activation(world: &mut LabWorld, alias: &str, hours_ago: u64) -> (
         .as_str()
         .expect("authenticator_id")
         .to_owned();
+    let uuid = world.citizen_named(alias).uuid.clone();
     control(
         world,
         reqwest::Method::POST,
@@ -1021,12 +1003,10 @@ async fn chip_activation(world: &mut LabWorld, alias: &str, hours_ago: u64) -> (
 async fn given_chip(world: &mut LabWorld, alias: String) {
     super::citizen_service::registered_person(world, &alias).await;
     super::citizen_service::mitid_for(world, &alias, Ial::High).await;
-    let uuid = world.citizen_named(&alias).uuid.clone();
-    let (status, answer) = control(
+    let (status, answer) = add_authenticator(
         world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/authenticators"),
-        Some(&json!({"kind": "password", "password": "chip-kodeord-1"})),
+        &alias,
+        &json!({"kind": "password", "password": "chip-kodeord-1"}),
     )
     .await;
     assert_eq!(status, 201, "the broker refused the password: {answer}");
@@ -1126,20 +1106,8 @@ async fn scans_qr(world: &mut LabWorld, alias: String, range: String) {
         .note(&format!("qr:{alias}"))
         .unwrap_or_else(|| panic!("{alias} was shown no QR code"))
         .to_owned();
-    if world.devices.phone(&alias, "new phone").is_none() {
-        install(world, &alias, "new phone");
-    }
-    let user_id = world.citizen_named(&alias).user_id.clone();
     // The new app's own proof of the scan (the broker redeems the real QR grant).
-    let policy = AppPolicy::default();
-    let mut rng = world.devices.rng();
-    let mut local =
-        mitid_devices::ActivationGrant::activation_code(&user_id, now(), &policy, &mut rng);
-    let typed = local.reveal_code().to_owned();
-    let proof = local
-        .redeem(&typed, now(), &policy)
-        .expect("a fresh local grant redeems");
-    let registration = activate_locally(world, &alias, "new phone", &proof);
+    let registration = registered_on_own_proof(world, &alias, "new phone");
     let nearby = range == "nearby";
     let issuer = world.lab().endpoints.issuer.clone();
     let (status, answer) = post_json(
