@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::idp_support::{Lab, REDIRECT, browser, pkce, redirect_params};
 use super::nemid_login::{
-    PASSWORD, headless_nemid, issue_nemid, key_number, lab_on, open_pages, start_pages,
-    submit_credentials, submit_key_card, uuid_of,
+    PASSWORD, answer_key_card, headless_nemid, issue_nemid, lab_on, open_pages, start_pages,
+    submit_credentials, uuid_of,
 };
 
 async fn set_clock(lab: &Lab, date: &str) {
@@ -244,16 +244,7 @@ async fn a_nemid_session_is_not_reused_after_the_cutoff() {
     let browser = browser();
     let (url, html) = open_pages(&lab, &browser, "sp-basic").await;
     let html = submit_credentials(&browser, &url, &html, "anna.jensen", PASSWORD, None).await;
-    let key = key_number(&html);
-    let code = issued.key_card.code_for(key).unwrap();
-    let r = submit_key_card(
-        &browser,
-        &url,
-        &html,
-        &format!("{key:04}"),
-        &format!("{code:06}"),
-    )
-    .await;
+    let r = answer_key_card(&browser, &url, &html, &issued).await;
     assert!(redirect_params(&r).contains_key("code"));
     assert!(
         silent_login(&lab, &browser, "sp-post")

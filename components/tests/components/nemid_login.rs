@@ -137,6 +137,28 @@ pub async fn submit_key_card(
         .unwrap()
 }
 
+/// Answers the key-card page with the code the card `issued` holds for the key number asked.
+pub async fn answer_key_card(
+    browser: &reqwest::Client,
+    url: &str,
+    html: &str,
+    issued: &NemidIssued,
+) -> reqwest::Response {
+    let key = key_number(html);
+    let code = issued
+        .key_card
+        .code_for(key)
+        .expect("the key number is on the issued card");
+    submit_key_card(
+        browser,
+        url,
+        html,
+        &format!("{key:04}"),
+        &format!("{code:06}"),
+    )
+    .await
+}
+
 /// The key number the key-card page asks for.
 pub fn key_number(html: &str) -> u16 {
     let marker = "id=\"key_number\">";
@@ -204,19 +226,7 @@ async fn key_card_login_over_the_nemid_pages_gives_a_nemid_token() {
         Some("key_card"),
     )
     .await;
-    let key = key_number(&html);
-    let code = issued
-        .key_card
-        .code_for(key)
-        .expect("the key number is on Anna's card");
-    let r = submit_key_card(
-        &browser,
-        &url,
-        &html,
-        &format!("{key:04}"),
-        &format!("{code:06}"),
-    )
-    .await;
+    let r = answer_key_card(&browser, &url, &html, &issued).await;
     let params = redirect_params(&r);
     assert_eq!(params.get("state").map(String::as_str), Some("nemid-state"));
     let claims = lab.id_token_claims(&params["code"], &verifier).await;
