@@ -17,7 +17,7 @@ pub struct Lab {
     pub issuer: String,
     pub control: String,
     pub http: reqwest::Client,
-    /// Private key of the `sp-jwt` client (private_key_jwt).
+    /// Private key of the `sp-jwt` client (`private_key_jwt`).
     pub client_key: jose::SigningKey,
     _public: RunningService,
     _control: RunningService,
@@ -230,7 +230,7 @@ impl Lab {
             .expect("jwks json")
     }
 
-    /// Redeems a code with client_secret_basic for `sp-basic` (or `client`).
+    /// Redeems a code with `client_secret_basic` for `sp-basic` (or `client`).
     pub async fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/token", self.issuer))

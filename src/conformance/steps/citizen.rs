@@ -41,7 +41,7 @@ pub async fn create_citizen(
         date_of_birth,
         ial,
         user_id: Some(user_id.clone()),
-        nemid_pid: nemid.then(|| format!("9208-2002-2-{:012}", n)),
+        nemid_pid: nemid.then(|| format!("9208-2002-2-{n:012}")),
     };
     let (body, status, answer) = create_identity(world, &request).await;
     assert_eq!(
