@@ -209,7 +209,11 @@ impl ServicesLab {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let client_id = format!("sp-{}", listener.local_addr().expect("addr").port());
+        // The port alone is not unique: a test that starts and stops several SPs against one
+        // IdP can be handed a port again, and the IdP refuses a client id it already has.
+        static NEXT_SP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT_SP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let client_id = format!("sp-{n}-{}", listener.local_addr().expect("addr").port());
         let secret = "reference-sp-secret-0123456789";
         let mut config = SpConfig::new(&base, &self.issuer, &client_id, secret);
         config.flaws = flaws.iter().copied().collect();
