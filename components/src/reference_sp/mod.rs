@@ -421,7 +421,8 @@ struct LoginTxn {
 /// An account of the portal.
 #[derive(Debug, Clone, Serialize)]
 struct Account {
-    account_id: String,
+    #[serde(rename = "account_id")]
+    id: String,
     sub: String,
     cpr: Option<String>,
     name: Option<String>,
@@ -640,11 +641,11 @@ impl Sp {
         let provider = self.provider().await?;
         match jws.verify(&provider.jwks, &self.config.flaws) {
             Err(TokenError::UnknownKey(_)) if !self.flawed(Flaw::NeverRefreshJwks) => {
-                let jwks = self.fetch_json(&provider.jwks_uri).await?;
-                jws.verify(&jwks, &self.config.flaws)
+                let rotated_keys = self.fetch_json(&provider.jwks_uri).await?;
+                jws.verify(&rotated_keys, &self.config.flaws)
                     .map_err(login_refused)?;
                 if let Some(p) = self.provider.lock().await.as_mut() {
-                    p.jwks = jwks;
+                    p.jwks = rotated_keys;
                 }
                 Ok(())
             }
@@ -944,7 +945,7 @@ async fn callback(
             .accounts
             .entry(key.clone())
             .or_insert_with(|| Account {
-                account_id: format!("acct-{next}"),
+                id: format!("acct-{next}"),
                 sub: sub.clone(),
                 cpr: cpr.clone(),
                 name: name.clone(),
@@ -993,7 +994,7 @@ fn assume_login_succeeded(sp: &Sp, headers: &HeaderMap, txn: &LoginTxn) -> Respo
         .accounts
         .entry(key.clone())
         .or_insert_with(|| Account {
-            account_id: "acct-anonymous".into(),
+            id: "acct-anonymous".into(),
             sub: String::new(),
             cpr: None,
             name: None,
@@ -1139,7 +1140,7 @@ async fn me(State(sp): State<Shared>, headers: HeaderMap) -> Result<Json<Me>, Ap
                     .collect()
             })
             .unwrap_or_default(),
-        account_id: account.account_id,
+        account_id: account.id,
     }))
 }
 
@@ -1180,7 +1181,7 @@ async fn use_service(
     Ok(Json(json!({
         "service": service.id,
         "title": service.title,
-        "account_id": account.account_id,
+        "account_id": account.id,
         "sub": account.sub,
         "loa": session.loa,
         "status": "ready",

@@ -4,8 +4,8 @@
 //! libraries `ldd` lists for it and the dynamic loader (or the binary alone when it is static).
 //! Its tag is derived from the binary's size and modification time, so a rebuilt binary gets a
 //! new image and an unchanged one reuses the cached image. It is built with testcontainers'
-//! `GenericBuildableImage` (BuildKit); should that fail (an engine without BuildKit, offline
-//! BuildKit front-end), the Docker CLI's classic `docker build` builds the same context.
+//! `GenericBuildableImage` (`BuildKit`); should that fail (an engine without `BuildKit`, offline
+//! `BuildKit` front-end), the Docker CLI's classic `docker build` builds the same context.
 //!
 //! Each container runs `mitid-lab components serve NAME --bind 0.0.0.0 --port 8080 ...` on a
 //! private network `mitid-lab-<run>`, named `mitid-lab-<run>-<component>`, with the neighbours'
@@ -410,10 +410,10 @@ async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), Runt
                 ),
             )
             .await;
-        if let Err(err) = removal {
-            if !is_not_found(&err) {
-                failures.push(format!("container {id}: {err}"));
-            }
+        if let Err(err) = removal
+            && !is_not_found(&err)
+        {
+            failures.push(format!("container {id}: {err}"));
         }
     }
     let networks = docker
@@ -424,10 +424,10 @@ async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), Runt
         .map_err(|err| RuntimeError::Docker(format!("listing networks {label_filter}: {err}")))?;
     for network in networks {
         let Some(id) = network.id else { continue };
-        if let Err(err) = docker.remove_network(&id).await {
-            if !is_not_found(&err) {
-                failures.push(format!("network {id}: {err}"));
-            }
+        if let Err(err) = docker.remove_network(&id).await
+            && !is_not_found(&err)
+        {
+            failures.push(format!("network {id}: {err}"));
         }
     }
     if failures.is_empty() {

@@ -251,6 +251,10 @@ type Builder = fn(&Wiring, &StackOptions) -> Result<ComponentRouters, RuntimeErr
 
 /// The registry: how to build each component from its wiring. `None` for a component whose
 /// constructor does not exist in this build.
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the registry's shape: `is_available` and `RuntimeError::NotAvailable` answer for a component left out of a build, even while every one is built in"
+)]
 fn builder(component: Component) -> Option<Builder> {
     match component {
         Component::Cpr => Some(build_cpr),
@@ -279,6 +283,10 @@ fn build_cpr(_wiring: &Wiring, options: &StackOptions) -> Result<ComponentRouter
     Ok(vec![(Endpoint::Public, CprRegister::new(config))])
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "every constructor has the registry's `Builder` signature; the SMS gateway simply has no option to reject"
+)]
 fn build_sms(_wiring: &Wiring, options: &StackOptions) -> Result<ComponentRouters, RuntimeError> {
     Ok(vec![(
         Endpoint::Public,
@@ -481,7 +489,7 @@ impl LabClient {
 }
 
 /// Identity assurance of the n-th test identity: mostly Substantial, one High, one Low, so a
-/// login at each LoA has a person.
+/// login at each level of assurance has a person.
 fn test_ial(index: usize) -> Ial {
     match index % 4 {
         1 => Ial::High,

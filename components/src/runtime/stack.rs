@@ -174,13 +174,13 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if let Some(mut worker) = self.worker.take() {
-            if let Err(err) = worker.stop() {
-                eprintln!(
-                    "mitid-lab: stopping the {:?} stack {}: {err}",
-                    self.kind, self.run_id
-                );
-            }
+        if let Some(mut worker) = self.worker.take()
+            && let Err(err) = worker.stop()
+        {
+            eprintln!(
+                "mitid-lab: stopping the {:?} stack {}: {err}",
+                self.kind, self.run_id
+            );
         }
     }
 }

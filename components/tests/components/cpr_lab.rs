@@ -205,13 +205,13 @@ impl ServicesLab {
 
     /// Starts a reference SP with `flaws`, registered as a client at the IdP.
     pub async fn sp(&self, flaws: &[Flaw]) -> RunningService {
+        // The port alone is not unique: a test that starts and stops several SPs against one
+        // IdP can be handed a port again, and the IdP refuses a client id it already has.
+        static NEXT_SP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        // The port alone is not unique: a test that starts and stops several SPs against one
-        // IdP can be handed a port again, and the IdP refuses a client id it already has.
-        static NEXT_SP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let n = NEXT_SP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let client_id = format!("sp-{n}-{}", listener.local_addr().expect("addr").port());
         let secret = "reference-sp-secret-0123456789";

@@ -60,6 +60,46 @@ async fn create_person(lab: &Lab, user_id: &str, cpr: &str) -> Value {
     r.json().await.unwrap()
 }
 
+/// Blocking an identity makes its logins answer `mitid_identity_blocked`; unblocking clears the
+/// flag.
+async fn assert_block_refuses_logins_until_unblocked(lab: &Lab, uuid: &str) {
+    let v: Value = lab
+        .control_post(
+            &format!("/admin/identities/{uuid}/block"),
+            &json!({"reason": "stolen"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["blocked"], true);
+    let (_, challenge) = pkce();
+    let blocked = lab
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", "sp-basic"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", "test:mette.f"),
+        ])
+        .await;
+    assert_eq!(
+        redirect_params(&blocked)
+            .get("error_description")
+            .map(String::as_str),
+        Some("mitid_identity_blocked")
+    );
+    let v: Value = lab
+        .control_post(&format!("/admin/identities/{uuid}/unblock"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["blocked"], false);
+}
+
 #[tokio::test]
 async fn admin_api_creates_finds_and_changes_identities() {
     let lab = Lab::start().await;
@@ -98,7 +138,7 @@ async fn admin_api_creates_finds_and_changes_identities() {
         r.text().await.unwrap().contains("person.cpr"),
         "names the field"
     );
-    // IAL, block and unblock.
+    // IAL, then block and unblock.
     let v: Value = lab
         .http
         .put(format!("{}/admin/identities/{uuid}/ial", lab.control))
@@ -110,41 +150,7 @@ async fn admin_api_creates_finds_and_changes_identities() {
         .await
         .unwrap();
     assert_eq!(v["ial"], "high");
-    let v: Value = lab
-        .control_post(
-            &format!("/admin/identities/{uuid}/block"),
-            &json!({"reason": "stolen"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["blocked"], true);
-    let (_, challenge) = pkce();
-    let blocked = lab
-        .authorize(&[
-            ("response_type", "code"),
-            ("client_id", "sp-basic"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("login_hint", "test:mette.f"),
-        ])
-        .await;
-    assert_eq!(
-        redirect_params(&blocked)
-            .get("error_description")
-            .map(String::as_str),
-        Some("mitid_identity_blocked")
-    );
-    let v: Value = lab
-        .control_post(&format!("/admin/identities/{uuid}/unblock"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["blocked"], false);
+    assert_block_refuses_logins_until_unblocked(&lab, uuid).await;
     // Temporary PIN and password reset.
     let pin: Value = lab
         .control_post(
@@ -185,11 +191,9 @@ async fn admin_api_creates_finds_and_changes_identities() {
     assert_eq!(r.status(), 404);
 }
 
-#[tokio::test]
-async fn code_display_login_through_the_html_pages() {
-    let lab = Lab::start().await;
-    let created = create_person(&lab, "mette.f", "1911771234").await;
-    let uuid = created["uuid"].as_str().unwrap();
+/// Issues a code display and the password "correct horse" to the identity; returns the code
+/// display's TOTP secret.
+async fn issue_code_display_and_password(lab: &Lab, uuid: &str) -> OtpSecret {
     let issued: Value = lab
         .control_post(
             &format!("/admin/identities/{uuid}/authenticators"),
@@ -208,6 +212,15 @@ async fn code_display_login_through_the_html_pages() {
         )
         .await;
     assert_eq!(r.status(), 201);
+    secret
+}
+
+#[tokio::test]
+async fn code_display_login_through_the_html_pages() {
+    let lab = Lab::start().await;
+    let created = create_person(&lab, "mette.f", "1911771234").await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let secret = issue_code_display_and_password(&lab, uuid).await;
 
     let b = browser();
     let (verifier, challenge) = pkce();
@@ -345,17 +358,18 @@ async fn cancel_on_the_pages_is_mitid_user_aborted() {
     );
 }
 
-#[tokio::test]
-async fn app_login_through_the_pages_with_a_signed_approval() {
+/// Issues an app to the identity and activates it on a phone: the app redeems a proof from a
+/// device-side grant, and the IdP checks the real activation code when it stores the
+/// registration. Returns the activated app and its policy.
+async fn activated_app(
+    lab: &Lab,
+    uuid: &str,
+) -> (mitid_devices::MitidApp, mitid_devices::AppPolicy) {
     use mitid_devices::rand_core::SeedableRng;
     use mitid_devices::{
-        ActivationGrant, AppPolicy, Authorisation, DeviceProfile, DeviceRng, EligibilityPolicy,
-        MitidApp, Transaction,
+        ActivationGrant, AppPolicy, DeviceProfile, DeviceRng, EligibilityPolicy, MitidApp,
     };
 
-    let lab = Lab::start().await;
-    let created = create_person(&lab, "mette.f", "1911771234").await;
-    let uuid = created["uuid"].as_str().unwrap();
     let issued: Value = lab
         .control_post(
             &format!("/admin/identities/{uuid}/authenticators"),
@@ -399,6 +413,17 @@ async fn app_login_through_the_pages_with_a_signed_approval() {
         .control_post("/admin/app-activations", &json!({"code": activation_code, "registration": registration, "device_name": "Mette's phone"}))
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    (app, policy)
+}
+
+#[tokio::test]
+async fn app_login_through_the_pages_with_a_signed_approval() {
+    use mitid_devices::{Authorisation, Transaction};
+
+    let lab = Lab::start().await;
+    let created = create_person(&lab, "mette.f", "1911771234").await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let (mut app, policy) = activated_app(&lab, uuid).await;
 
     let b = browser();
     let (verifier, challenge) = pkce();

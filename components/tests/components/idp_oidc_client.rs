@@ -6,8 +6,9 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
+    TokenResponse,
 };
 use serde_json::Value;
 
@@ -40,6 +41,59 @@ async fn send(
         .map_err(|e| HttpError(e.to_string()))?
         .to_vec();
     builder.body(body).map_err(|e| HttpError(e.to_string()))
+}
+/// What `CoreClient::from_provider_metadata` yields: the authorization endpoint set, the token
+/// and userinfo endpoints as discovered.
+type DiscoveredClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// A token signed by a foreign key is refused by the same library.
+async fn assert_library_refuses_foreign_key_token(
+    lab: &Lab,
+    client_id: &str,
+    client: &DiscoveredClient,
+    http: &reqwest::Client,
+) {
+    let http_client = |request: openidconnect::HttpRequest| send(http.clone(), request);
+    let state = format!("lib-{}", super::idp_support::rand_text());
+    lab.control_post(
+        "/control/scripts",
+        &serde_json::json!({"match": {"client_id": client_id, "state": state}, "user_id": "anna.jensen",
+                            "id_token": [{"kind": "foreign_key"}]}),
+    )
+    .await;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let fixed_state = state.clone();
+    let (url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            move || CsrfToken::new(fixed_state.clone()),
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let params = redirect_params(&lab.http.get(url.as_str()).send().await.unwrap());
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http_client)
+        .await
+        .unwrap();
+    let refused = tokens
+        .id_token()
+        .unwrap()
+        .claims(&client.id_token_verifier(), &nonce);
+    assert!(
+        refused.is_err(),
+        "foreign-key token must be refused by the library"
+    );
 }
 
 async fn run_flow(lab: &Lab, client_id: &str, expect_alg: &str) {
@@ -129,40 +183,7 @@ async fn run_flow(lab: &Lab, client_id: &str, expect_alg: &str) {
         .unwrap_or_else(|e| panic!("userinfo: {e:?}"));
     assert_eq!(info.subject(), claims.subject());
 
-    // A token signed by a foreign key is refused by the same library.
-    let state = format!("lib-{}", super::idp_support::rand_text());
-    lab.control_post(
-        "/control/scripts",
-        &serde_json::json!({"match": {"client_id": client_id, "state": state}, "user_id": "anna.jensen",
-                            "id_token": [{"kind": "foreign_key"}]}),
-    )
-    .await;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let fixed_state = state.clone();
-    let (url, _, nonce) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            move || CsrfToken::new(fixed_state.clone()),
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(challenge)
-        .url();
-    let params = redirect_params(&lab.http.get(url.as_str()).send().await.unwrap());
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(params["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&http_client)
-        .await
-        .unwrap();
-    let refused = tokens
-        .id_token()
-        .unwrap()
-        .claims(&client.id_token_verifier(), &nonce);
-    assert!(
-        refused.is_err(),
-        "foreign-key token must be refused by the library"
-    );
+    assert_library_refuses_foreign_key_token(lab, client_id, &client, &http).await;
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::idp_support::{BASIC_SECRET, Lab, REDIRECT, pkce, redirect_params};
 
-fn base<'a>(challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+fn base(challenge: &str) -> Vec<(&str, &str)> {
     vec![
         ("response_type", "code"),
         ("client_id", "sp-basic"),
@@ -59,105 +59,109 @@ async fn bad_client_or_redirect_uri_gets_an_error_page_never_a_redirect() {
     }
 }
 
-#[tokio::test]
-async fn malformed_authorization_requests_redirect_with_the_right_error() {
-    let lab = Lab::start().await;
-    let (_, challenge) = pkce();
-    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+/// Each malformed authorization request, with the OAuth error its redirect must carry.
+fn malformed_authorization_requests(challenge: &str) -> Vec<(Vec<(&str, &str)>, &'static str)> {
+    vec![
         (
-            with(base(&challenge), "response_type", Some("token")),
+            with(base(challenge), "response_type", Some("token")),
             "unsupported_response_type",
         ),
         (
-            with(base(&challenge), "response_type", None),
+            with(base(challenge), "response_type", None),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "scope", Some("mitid")),
+            with(base(challenge), "scope", Some("mitid")),
             "invalid_scope",
         ),
         (
-            with(base(&challenge), "scope", Some("openid admin")),
+            with(base(challenge), "scope", Some("openid admin")),
             "invalid_scope",
         ),
         (
-            with(base(&challenge), "code_challenge", None),
+            with(base(challenge), "code_challenge", None),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "code_challenge_method", Some("plain")),
+            with(base(challenge), "code_challenge_method", Some("plain")),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "code_challenge_method", None),
+            with(base(challenge), "code_challenge_method", None),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "code_challenge", Some("short")),
+            with(base(challenge), "code_challenge", Some("short")),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "prompt", Some("none login")),
+            with(base(challenge), "prompt", Some("none login")),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "prompt", Some("sometimes")),
+            with(base(challenge), "prompt", Some("sometimes")),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "max_age", Some("-1")),
+            with(base(challenge), "max_age", Some("-1")),
             "invalid_request",
         ),
         (
             with(
-                base(&challenge),
+                base(challenge),
                 "acr_values",
                 Some("https://example.com/gold"),
             ),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "idp_params", Some("{not json")),
+            with(base(challenge), "idp_params", Some("{not json")),
             "invalid_request",
         ),
         (
             with(
-                base(&challenge),
+                base(challenge),
                 "idp_params",
                 Some("{\"loa_value\": \"ultra\"}"),
             ),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "idp_params", Some("{\"unknown\": 1}")),
+            with(base(challenge), "idp_params", Some("{\"unknown\": 1}")),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "idp_values", Some("nemid-forever")),
+            with(base(challenge), "idp_values", Some("nemid-forever")),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "response_mode", Some("fragment")),
+            with(base(challenge), "response_mode", Some("fragment")),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "request", Some("eyJ.x.y")),
+            with(base(challenge), "request", Some("eyJ.x.y")),
             "request_not_supported",
         ),
         (
             with(
-                base(&challenge),
+                base(challenge),
                 "login_hint",
                 Some("test:anna.jensen:dance"),
             ),
             "invalid_request",
         ),
         (
-            with(base(&challenge), "login_hint", Some("test:nobody.here")),
+            with(base(challenge), "login_hint", Some("test:nobody.here")),
             "access_denied",
         ),
-    ];
-    for (params, error) in cases {
+    ]
+}
+
+#[tokio::test]
+async fn malformed_authorization_requests_redirect_with_the_right_error() {
+    let lab = Lab::start().await;
+    let (_, challenge) = pkce();
+    for (params, error) in malformed_authorization_requests(&challenge) {
         let r = lab.authorize(&params).await;
         let p = redirect_params(&r);
         assert_eq!(
