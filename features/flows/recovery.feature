@@ -109,3 +109,35 @@ Feature: Citizens recover MitID
     And "Ivan" logs in to the service provider with his code display and the temporary password
     Then a session exists for "Ivan"
     And logging in with his code display and the old password is refused for "Ivan"
+
+  Scenario: New or lost phone: reactivated at Citizen Service with the passport and the CPR questions
+    Given a citizen "Lene" with the MitID app on her phone
+    When "Lene" gets a new phone
+    And "Lene" shows her passport at Citizen Service
+    And "Lene" answers the CPR questions right at Citizen Service
+    And Citizen Service issues MitID to "Lene" with the MitID app
+    Then Citizen Service revoked the app on "Lene"'s lost phone
+    When "Lene" activates the app on her new phone with the activation code from Citizen Service
+    And "Lene" logs in to the service provider with the app on her new phone
+    Then a session exists for "Lene"
+    And "Lene" has MitID at identity assurance High
+    And the app on "Lene"'s old phone can no longer approve a login
+
+  @serial @needs:shared-clock
+  Scenario: Forgotten user ID: MitID.dk tells it after a NemID login, until NemID shuts down
+    Given a citizen "Mads" with the MitID app on his phone and a NemID key card
+    And it is the day before the NemID milestone 2023-10-31
+    When "Mads" forgets his user ID
+    And "Mads" logs in on MitID.dk with NemID to find his user ID
+    Then MitID.dk told "Mads" his user ID
+    When "Mads" logs in to the service provider with the app on his phone
+    Then a session exists for "Mads"
+    When the calendar reaches the NemID milestone 2023-10-31
+    Then MitID.dk refuses to tell "Mads" his user ID with "nemid_shut_down"
+
+  Scenario: Forgotten code-display password: a new password on MitID.dk, approved in the app
+    Given a citizen "Nora" with the MitID app on her phone and a code display
+    When "Nora" sets a new password on MitID.dk and approves it with the app on her phone
+    And "Nora" logs in to the service provider with her code display
+    Then a session exists for "Nora"
+    And logging in with her code display and the old password is refused for "Nora"

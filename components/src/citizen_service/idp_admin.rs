@@ -7,8 +7,8 @@
 
 use crate::cpr::{JsonCaller, NeighbourError};
 use crate::idp::admin::{
-    AddAuthenticatorRequest, AuthenticatorIssued, CreateIdentityRequest, Ial, IdentityView,
-    PasswordReset, PasswordResetRequest, SetIalRequest, TemporaryPinIssued,
+    AddAuthenticatorRequest, AppsRevoked, AuthenticatorIssued, CreateIdentityRequest, Ial,
+    IdentityView, PasswordReset, PasswordResetRequest, SetIalRequest, TemporaryPinIssued,
 };
 
 /// Talks to `/admin/...` on the IdP's control listener.
@@ -78,6 +78,16 @@ impl IdpAdminClient {
                     segment(uuid)
                 )))
                 .json(req),
+        )
+        .await
+    }
+
+    /// Revokes every app of the identity (the citizen's phone is lost or replaced).
+    pub async fn revoke_apps(&self, uuid: &str) -> Result<AppsRevoked, NeighbourError> {
+        let c = &self.caller;
+        c.call(
+            c.http
+                .post(c.url(&format!("/admin/identities/{}/apps/revoke", segment(uuid)))),
         )
         .await
     }

@@ -26,7 +26,7 @@
 //! | POST | `/proofing/{id}/questions` | | 201 CPR [`crate::cpr::Challenge`] |
 //! | POST | `/proofing/{id}/answers` | `{"answers": {...}}` | 200 [`ProofingView`] |
 //! | POST | `/proofing/{id}/witness` | `{"witness_cpr"}` | 200 [`ProofingView`]; 403 naming the witness rule broken |
-//! | POST | `/proofing/{id}/issue` | [`IssueRequest`] | 201 [`Issued`] (MitID at IAL High + authenticators) |
+//! | POST | `/proofing/{id}/issue` | [`IssueRequest`] | 201 [`Issued`] (MitID at IAL High + authenticators; a new app for an existing MitID revokes its other apps: the lost or new phone) |
 //! | POST | `/p-codes` | [`PCodeRequest`] | 201 [`PCodeIssued`] |
 //! | POST | `/p-codes/{id}/redeem` | [`RedeemRequest`] | 201 identity; 400 wrong (attempts left) / void / expired / used |
 //! | POST | `/control/mitid-issued` | `{"cpr", "issued_at"}` | 204: record a MitID issued elsewhere (for the witness rule) |
@@ -248,6 +248,9 @@ pub struct Issued {
     pub identity: IdentityView,
     /// True when the person already had MitID and only the IAL was raised.
     pub existing: bool,
+    /// Apps of the existing MitID revoked because a new app was issued (a lost or new phone).
+    #[serde(default)]
+    pub revoked_apps: usize,
     pub authenticators: Vec<AuthenticatorIssued>,
 }
 
@@ -846,6 +849,14 @@ async fn issue(
             (created, false)
         }
     };
+    // A new app for an existing MitID at the counter is the reactivation of a lost or replaced
+    // phone: as with the passport reactivation (idp/ENROLMENT_API.md), the old phone's app must
+    // no longer approve logins.
+    let revoked_apps = if existing && wanted.contains(&AddAuthenticatorRequest::App) {
+        office.idp.revoke_apps(&identity.uuid).await?.revoked_apps
+    } else {
+        0
+    };
     let mut issued = Vec::new();
     for w in &wanted {
         issued.push(office.idp.add_authenticator(&identity.uuid, w).await?);
@@ -862,6 +873,7 @@ async fn issue(
         Json(Issued {
             identity,
             existing,
+            revoked_apps,
             authenticators: issued,
         }),
     ))

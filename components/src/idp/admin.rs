@@ -217,6 +217,12 @@ pub struct PasswordReset {
     pub temporary_password: Option<String>,
 }
 
+/// Answer of `POST /admin/identities/{uuid}/apps/revoke`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppsRevoked {
+    pub revoked_apps: usize,
+}
+
 /// `POST /admin/identities/{uuid}/block`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

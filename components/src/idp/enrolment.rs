@@ -343,16 +343,8 @@ pub async fn activate(
         (uuid, true)
     };
     store.enrolments.remove(&id);
+    let revoked_apps = store.registry.revoke_apps(&uuid)?;
     let identity = store.registry.get_mut(&uuid)?;
-    let mut revoked_apps = 0;
-    for app in identity
-        .authenticators
-        .iter_mut()
-        .filter(|a| a.kind == AuthenticatorKind::App && !a.revoked)
-    {
-        app.revoked = true;
-        revoked_apps += 1;
-    }
     // Passport + face proves identity at Substantial; a High identity keeps its in-person proofing.
     identity.ial = identity.ial.max(Ial::Substantial);
     let authenticator_id = add_activated_app(

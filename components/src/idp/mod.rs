@@ -60,6 +60,7 @@ pub mod lab_clock;
 pub mod login;
 pub mod nemid;
 pub mod oidc;
+pub mod password_change;
 pub mod profile;
 pub mod registry;
 pub mod script;
@@ -481,6 +482,14 @@ impl Idp {
                 "/app/second-device-activations",
                 post(second_device::activate_nearby),
             )
+            .route(
+                "/mitid-dk/password-changes",
+                post(password_change::open_change),
+            )
+            .route(
+                "/mitid-dk/password-changes/{change_id}/password",
+                post(password_change::set_password),
+            )
             .with_state(self.state.clone());
         let control = Router::new()
             .route("/admin/identities", post(registry::create_identity))
@@ -507,6 +516,10 @@ impl Idp {
             .route(
                 "/admin/identities/{uuid}/password-reset",
                 post(registry::password_reset),
+            )
+            .route(
+                "/admin/identities/{uuid}/apps/revoke",
+                post(registry::revoke_apps),
             )
             .route("/admin/identities/{uuid}/block", post(registry::block))
             .route("/admin/identities/{uuid}/unblock", post(registry::unblock))

@@ -14,7 +14,7 @@ use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
 
 use super::admin::{
-    AddAuthenticatorRequest, AppActivated, AppActivationRequest, AuthenticatorIssued,
+    AddAuthenticatorRequest, AppActivated, AppActivationRequest, AppsRevoked, AuthenticatorIssued,
     AuthenticatorKind, AuthenticatorState, AuthenticatorView, BlockRequest, CreateIdentityRequest,
     Ial, IdentityView, PasswordReset, PasswordResetRequest, PersonRef, SetIalRequest,
     TemporaryPinIssued,
@@ -411,6 +411,21 @@ impl Registry {
         self.by_uuid
             .get_mut(uuid)
             .ok_or_else(|| RegistryError::NotFound(format!("no identity with uuid {uuid}")))
+    }
+
+    /// Revokes every active app of the identity (a lost or replaced phone), returning how many.
+    pub fn revoke_apps(&mut self, uuid: &str) -> Result<usize, RegistryError> {
+        let identity = self.get_mut(uuid)?;
+        let mut revoked = 0;
+        for app in identity
+            .authenticators
+            .iter_mut()
+            .filter(|a| a.kind == AuthenticatorKind::App && !a.revoked)
+        {
+            app.revoked = true;
+            revoked += 1;
+        }
+        Ok(revoked)
     }
 
     fn new_serial(&mut self, prefix: &str) -> String {
@@ -818,6 +833,15 @@ pub async fn block(
 ) -> Result<Json<IdentityView>, ApiError> {
     state.lock().registry.get_mut(&uuid)?.blocked = Some(req.reason);
     view(&state, &uuid)
+}
+
+/// `POST /admin/identities/{uuid}/apps/revoke`: the citizen's phone is lost or replaced.
+pub async fn revoke_apps(
+    State(state): State<SharedState>,
+    Path(uuid): Path<String>,
+) -> Result<Json<AppsRevoked>, ApiError> {
+    let revoked_apps = state.lock().registry.revoke_apps(&uuid)?;
+    Ok(Json(AppsRevoked { revoked_apps }))
 }
 
 pub async fn unblock(

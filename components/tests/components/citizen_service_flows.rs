@@ -76,7 +76,7 @@ async fn booking_refuses_closed_hours_full_slots_and_double_booking() {
     lab.shutdown().await;
 }
 
-async fn proofing(lab: &ServicesLab, cpr: &str) -> String {
+pub async fn proofing(lab: &ServicesLab, cpr: &str) -> String {
     let (s, p) = lab
         .post(&format!("{}/proofing", lab.citizen), &json!({"cpr": cpr}))
         .await;

@@ -4,6 +4,7 @@
 //! loaded 2-core box shared with other builds.
 
 mod citizen_service_flows;
+mod citizen_service_new_phone;
 mod cpr_lab;
 mod cpr_register;
 mod enrol_malformed;
@@ -20,7 +21,9 @@ mod idp_login_pages;
 mod idp_oidc_client;
 mod idp_security;
 mod idp_support;
+mod mitid_dk_new_password;
 mod nemid_calendar_refusals;
+mod nemid_forgot_user_id;
 mod nemid_fuzz;
 mod nemid_login;
 mod nemid_malformed;

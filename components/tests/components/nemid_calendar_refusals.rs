@@ -16,7 +16,7 @@ use super::nemid_login::{
     submit_credentials, uuid_of,
 };
 
-async fn set_clock(lab: &Lab, date: &str) {
+pub async fn set_clock(lab: &Lab, date: &str) {
     let (status, clock) = lab
         .control_call(Method::PUT, "/control/clock", Some(&json!({ "at": date })))
         .await;

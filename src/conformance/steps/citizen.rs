@@ -324,8 +324,9 @@ async fn steps_up(world: &mut LabWorld, alias: String, loa: String) {
     drive_login(world, &alias, Some(&loa), Tamper::None).await;
 }
 
-#[when(expr = "{string} logs out at the service provider")]
-async fn logs_out(world: &mut LabWorld, _alias: String) {
+// The citizen's name only selects the step: the scenario's browser is already theirs.
+#[when(regex = r#"^"[^"]+" logs out at the service provider$"#)]
+async fn logs_out(world: &mut LabWorld) {
     super::service_provider::logout(world).await;
 }
 
@@ -364,13 +365,13 @@ async fn citizen_with_only_nemid(world: &mut LabWorld, alias: String) {
     issue_nemid(world, &alias, NEMID_ISSUED_ON).await;
 }
 
-/// Posts to MitID.dk's "get MitID with NemID" at the broker.
-async fn mitid_dk(world: &mut LabWorld, body: &Value) -> (u16, Value) {
+/// Posts to one of MitID.dk's NemID pages at the broker (`mitid-dk/{page}`).
+async fn mitid_dk(world: &mut LabWorld, page: &str, body: &Value) -> (u16, Value) {
     let lab = world.lab();
     let url = lab
         .endpoints
         .issuer
-        .join("mitid-dk/get-mitid-with-nemid")
+        .join(&format!("mitid-dk/{page}"))
         .expect("relative");
     let response = lab
         .http
@@ -383,17 +384,28 @@ async fn mitid_dk(world: &mut LabWorld, body: &Value) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The first step on MitID.dk: NemID user ID (the CPR number) and password.
-async fn mitid_dk_first_step(world: &mut LabWorld, alias: &str) -> (u16, Value) {
-    let cpr = world
+/// The NemID user ID `alias` types on MitID.dk: the CPR number.
+fn nemid_user_id(world: &LabWorld, alias: &str) -> String {
+    world
         .note(&format!("cpr:{alias}"))
-        .map_or_else(|| world.citizen_named(alias).user_id.clone(), str::to_owned);
-    mitid_dk(world, &json!({"user_id": cpr, "password": NEMID_PASSWORD})).await
+        .map_or_else(|| world.citizen_named(alias).user_id.clone(), str::to_owned)
 }
 
-#[when(expr = "{string} gets MitID with NemID on MitID.dk")]
-async fn gets_mitid_with_nemid(world: &mut LabWorld, alias: String) {
-    let (status, step) = mitid_dk_first_step(world, &alias).await;
+/// The first step on a MitID.dk NemID page: NemID user ID (the CPR number) and password.
+async fn mitid_dk_first_step(world: &mut LabWorld, page: &str, alias: &str) -> (u16, Value) {
+    let user_id = nemid_user_id(world, alias);
+    mitid_dk(
+        world,
+        page,
+        &json!({"user_id": user_id, "password": NEMID_PASSWORD}),
+    )
+    .await
+}
+
+/// Both steps of a MitID.dk NemID page: password, then the code of the key number asked from
+/// `alias`'s own key card. Answers the second step.
+async fn mitid_dk_with_key_card(world: &mut LabWorld, page: &str, alias: &str) -> (u16, Value) {
+    let (status, step) = mitid_dk_first_step(world, page, alias).await;
     assert_eq!(status, 200, "MitID.dk's first step for {alias}: {step}");
     let key_number: u16 = step["key_number"]
         .as_str()
@@ -407,20 +419,65 @@ async fn gets_mitid_with_nemid(world: &mut LabWorld, alias: String) {
     let code = card
         .code_for(key_number)
         .unwrap_or_else(|| panic!("key number {key_number:04} is not on {alias}'s card"));
-    let cpr = world.note(&format!("cpr:{alias}")).map_or_else(
-        || world.citizen_named(&alias).user_id.clone(),
-        str::to_owned,
-    );
-    let (status, mitid) = mitid_dk(
+    let user_id = nemid_user_id(world, alias);
+    mitid_dk(
         world,
-        &json!({"user_id": cpr, "password": NEMID_PASSWORD,
+        page,
+        &json!({"user_id": user_id, "password": NEMID_PASSWORD,
                 "key_number": key_number, "code": format!("{code:06}")}),
     )
-    .await;
+    .await
+}
+
+#[when(expr = "{string} gets MitID with NemID on MitID.dk")]
+async fn gets_mitid_with_nemid(world: &mut LabWorld, alias: String) {
+    let (status, mitid) = mitid_dk_with_key_card(world, "get-mitid-with-nemid", &alias).await;
     assert_eq!(status, 201, "MitID.dk did not give {alias} MitID: {mitid}");
     world
         .notes
         .push((format!("mitid via nemid:{alias}"), mitid.to_string()));
+}
+
+#[when(regex = r#"^"([^"]+)" logs in on MitID\.dk with NemID to find (?:her|his|their) user ID$"#)]
+async fn finds_user_id_with_nemid(world: &mut LabWorld, alias: String) {
+    let (status, told) = mitid_dk_with_key_card(world, "forgot-user-id-with-nemid", &alias).await;
+    assert_eq!(
+        status, 200,
+        "MitID.dk did not tell {alias} the user ID: {told}"
+    );
+    world
+        .notes
+        .push((format!("user id via nemid:{alias}"), told.to_string()));
+}
+
+#[then(regex = r#"^MitID\.dk told "([^"]+)" (?:her|his|their) user ID$"#)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn mitid_dk_told_user_id(world: &mut LabWorld, alias: String) {
+    let told: Value = world
+        .note(&format!("user id via nemid:{alias}"))
+        .and_then(|n| serde_json::from_str(n).ok())
+        .unwrap_or_else(|| panic!("{alias} did not ask MitID.dk for the user ID"));
+    let user_id = world.citizen_named(&alias).user_id.clone();
+    assert_eq!(
+        told["user_id"].as_str(),
+        Some(user_id.as_str()),
+        "MitID.dk named another user ID"
+    );
+    world.devices.forgotten_user_ids.retain(|a| *a != alias);
+}
+
+#[then(regex = r#"^MitID\.dk refuses to tell "([^"]+)" (?:her|his|their) user ID with "([^"]+)"$"#)]
+async fn mitid_dk_refuses_user_id(world: &mut LabWorld, alias: String, error: String) {
+    let (status, answer) = mitid_dk_first_step(world, "forgot-user-id-with-nemid", &alias).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (403, Some(error.as_str())),
+        "MitID.dk's answer to {alias}: {answer}"
+    );
+    assert!(answer.get("user_id").is_none(), "{answer}");
 }
 
 #[then(expr = "{string} has a MitID at identity assurance Substantial with an app activation code")]
@@ -458,7 +515,7 @@ async fn has_mitid_from_nemid(world: &mut LabWorld, alias: String) {
 
 #[then(expr = "MitID.dk refuses {string} MitID with NemID with {string}")]
 async fn mitid_dk_refuses(world: &mut LabWorld, alias: String, error: String) {
-    let (status, answer) = mitid_dk_first_step(world, &alias).await;
+    let (status, answer) = mitid_dk_first_step(world, "get-mitid-with-nemid", &alias).await;
     assert_eq!(
         (status, answer["error"].as_str()),
         (403, Some(error.as_str())),

@@ -493,6 +493,26 @@ async fn refuses_to_issue(world: &mut LabWorld, alias: String, reason: String) {
     assert_refused(world, "Citizen Service", &reason);
 }
 
+#[then(regex = r#"^Citizen Service revoked the app on "([^"]+)"'s (?:lost|old) phone$"#)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn office_revoked_old_app(world: &mut LabWorld, alias: String) {
+    let answer: Value = world
+        .note("service_desk_answer")
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
+    assert_eq!(
+        (
+            answer["existing"].as_bool(),
+            answer["revoked_apps"].as_u64()
+        ),
+        (Some(true), Some(1)),
+        "Citizen Service's answer to {alias}'s new app: {answer}"
+    );
+}
+
 #[given(regex = r#"^a person "([^"]+)" without a CPR number, with a foreign passport$"#)]
 #[allow(
     clippy::needless_pass_by_value,

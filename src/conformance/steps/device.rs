@@ -664,6 +664,14 @@ async fn given_app_and_code_display(world: &mut LabWorld, alias: String) {
 }
 
 #[given(
+    regex = r#"^a citizen "([^"]+)" with the MitID app on (?:her|his|their) phone and a NemID key card$"#
+)]
+async fn given_app_and_nemid(world: &mut LabWorld, alias: String) {
+    citizen_with_app_on_phone(world, &alias, Ial::Substantial).await;
+    super::citizen::issue_nemid(world, &alias, super::citizen::NEMID_ISSUED_ON).await;
+}
+
+#[given(
     regex = r#"^a citizen "([^"]+)" with (a code display|an audio code reader) and a password$"#
 )]
 async fn given_code_token(world: &mut LabWorld, alias: String, device: String) {
@@ -734,6 +742,15 @@ fn forgets_user_id(world: &mut LabWorld, alias: String) {
     {
         "old phone".clone_into(&mut phone.label);
     }
+}
+
+#[when(regex = r#"^"([^"]+)" forgets (?:her|his|their) user ID$"#)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn forgets_only_user_id(world: &mut LabWorld, alias: String) {
+    world.devices.forgotten_user_ids.push(alias.clone());
 }
 
 #[when(regex = r#"^"([^"]+)" gets a new phone$"#)]
@@ -829,6 +846,43 @@ async fn logs_in_with_code(world: &mut LabWorld, alias: String) {
             trail(&world.browser)
         );
     }
+}
+
+#[when(
+    regex = r#"^"([^"]+)" sets a new password on MitID\.dk and approves it with the app on (?:her|his|their) (phone|new phone)$"#
+)]
+async fn new_password_on_mitid_dk(world: &mut LabWorld, alias: String, label: String) {
+    // MitID.dk's own page for a forgotten code-display password: the change is approved in the
+    // app (a swipe), then MitID.dk sends the password the citizen chose.
+    let user_id = world.citizen_named(&alias).user_id.clone();
+    let issuer = world.lab().endpoints.issuer.clone();
+    let (status, change) = post_json(
+        world,
+        &issuer
+            .join("mitid-dk/password-changes")
+            .expect("relative path"),
+        &json!({"user_id": user_id}),
+    )
+    .await;
+    assert_eq!(status, 201, "MitID.dk opened no password change: {change}");
+    let change_id = change["change_id"].as_str().expect("change_id").to_owned();
+    approve_in_app(world, &alias, &user_id, &label, false)
+        .await
+        .unwrap_or_else(|e| panic!("{alias}'s app did not approve the new password: {e}"));
+    let password = format!("nyt-kodeord-{}", world.lab().unique());
+    let (status, answer) = post_json(
+        world,
+        &issuer
+            .join(&format!("mitid-dk/password-changes/{change_id}/password"))
+            .expect("relative path"),
+        &json!({"password": password}),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "MitID.dk did not set the new password: {answer}"
+    );
+    world.devices.set_password(&alias, &password);
 }
 
 #[then(
