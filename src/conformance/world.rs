@@ -85,7 +85,7 @@ impl fmt::Debug for Lab {
         f.debug_struct("Lab")
             .field("sp", &self.sp.label)
             .field("issuer", &self.endpoints.issuer.as_str())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

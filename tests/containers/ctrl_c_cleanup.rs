@@ -37,10 +37,11 @@ fn ctrl_c_on_components_up_removes_every_container_and_network() {
             let _ = child.kill();
             panic!("components up printed no ready line within 300 s; output so far: {seen:#?}");
         };
-        if let Some(rest) = line.split_once("run ").map(|(_, rest)| rest) {
-            if run_id.is_none() && line.starts_with("mitid-lab components") {
-                run_id = Some(rest.trim_end_matches(':').trim_end_matches(')').to_owned());
-            }
+        if let Some(rest) = line.split_once("run ").map(|(_, rest)| rest)
+            && run_id.is_none()
+            && line.starts_with("mitid-lab components")
+        {
+            run_id = Some(rest.trim_end_matches(':').trim_end_matches(')').to_owned());
         }
         let ready = line.contains("press Ctrl-C");
         seen.push(line);

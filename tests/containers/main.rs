@@ -17,6 +17,7 @@ use mitid_components::runtime::containers;
 ///
 /// # Panics
 /// When Docker is missing and `MITID_LAB_REQUIRE_DOCKER=1`.
+#[must_use]
 pub fn docker_or_skip(test: &str) -> bool {
     match containers::docker_available() {
         Ok(()) => true,
@@ -35,6 +36,10 @@ pub fn docker_or_skip(test: &str) -> bool {
 
 /// Names of containers and networks (any state) that carry `label=value`, via the Docker CLI so
 /// the check does not share code with what it checks.
+///
+/// # Panics
+/// When the Docker CLI cannot be run or answers with a failure.
+#[must_use]
 pub fn labelled_leftovers(label: &str, value: &str) -> (Vec<String>, Vec<String>) {
     let filter = format!("label={label}={value}");
     let list = |args: &[&str]| -> Vec<String> {

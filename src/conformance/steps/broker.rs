@@ -223,9 +223,9 @@ fn unknown_kid(world: &mut LabWorld) {
 }
 
 #[given(
-    regex = r"^for this login the broker downgrades the level of assurance to (low|substantial)$"
+    regex = r"^for this login the broker downgrades the level of assurance to (?:low|substantial)$"
 )]
-fn lower_loa(world: &mut LabWorld, _to: String) {
+fn lower_loa(world: &mut LabWorld) {
     // The broker lowers by one level below what was asked; the feature names the result.
     arm_id_token(world, IdTokenFault::LowerLoa);
 }
@@ -283,8 +283,8 @@ fn token_hangs(world: &mut LabWorld) {
     });
 }
 
-#[given(regex = r"^for this login the broker fails with (server_error)$")]
-fn broker_error(world: &mut LabWorld, _error: String) {
+#[given("for this login the broker fails with server_error")]
+fn broker_error(world: &mut LabWorld) {
     world.pending.behaviour = Some(Behaviour::ServerError);
 }
 
@@ -386,6 +386,10 @@ fn forged_logout_token(lab: &Lab, uuid: &str, kid: &str) -> String {
 }
 
 #[then(expr = "the broker answered the login with error {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn answered_error(world: &mut LabWorld, error: String) {
     let login = world.last_login();
     let callback = login.callback.as_ref().unwrap_or_else(|| {

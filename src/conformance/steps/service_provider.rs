@@ -8,7 +8,7 @@
 use cucumber::{then, when};
 use url::Url;
 
-use super::broker::{PendingScript, register_script};
+use super::broker::register_script;
 use super::citizen::behaviour_for;
 use crate::conformance::browser::{Browser, same_origin};
 use crate::conformance::checks::{self, excerpt, trail};
@@ -59,15 +59,15 @@ pub async fn start_login(world: &mut LabWorld, _alias: &str, loa: Option<&str>) 
             None
         }
     };
-    if let Some(authorize) = &authorize {
-        if !same_origin(authorize, &lab.endpoints.issuer) {
-            attempt.error = Some(format!(
-                "the login redirected to {authorize}, which is not the lab's broker ({})",
-                lab.endpoints.issuer
-            ));
-        }
+    if let Some(authorize) = &authorize
+        && !same_origin(authorize, &lab.endpoints.issuer)
+    {
+        attempt.error = Some(format!(
+            "the login redirected to {authorize}, which is not the lab's broker ({})",
+            lab.endpoints.issuer
+        ));
     }
-    attempt.authorize = authorize.clone();
+    attempt.authorize.clone_from(&authorize);
     world.logins.push(attempt);
     authorize
 }
@@ -94,8 +94,6 @@ pub async fn drive_login(world: &mut LabWorld, alias: &str, loa: Option<&str>, t
         .unwrap_or_else(|| behaviour_for(&citizen.devices[0]));
     if !pending.is_empty() {
         register_script(world, &citizen.user_id, pending).await;
-    } else {
-        let _: PendingScript = pending;
     }
     let behaviour_name = serde_json::to_value(behaviour)
         .ok()
@@ -163,7 +161,7 @@ pub async fn drive_login(world: &mut LabWorld, alias: &str, loa: Option<&str>, t
         Err(err) => {
             attempt.error = Some(format!(
                 "the service provider did not answer the callback: {err}"
-            ))
+            ));
         }
     }
 }
@@ -192,7 +190,7 @@ fn tampered(callback: &Url, tamper: Tamper) -> Url {
 }
 
 /// RP-initiated logout: `GET {logout}`, following every redirect (the service's, the broker's
-/// end_session_endpoint, and back). Records where the browser went.
+/// `end_session_endpoint`, and back). Records where the browser went.
 pub async fn logout(world: &mut LabWorld) {
     let lab = world.lab();
     let url = lab
@@ -292,7 +290,11 @@ async fn attacker_no_session(world: &mut LabWorld) {
 }
 
 #[then(expr = "the session reports LoA {string}")]
-async fn session_loa(world: &mut LabWorld, loa: String) {
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn session_loa(world: &mut LabWorld, loa: String) {
     let (_, json) = world.last_me.clone().expect("a session check ran first");
     let json = json.unwrap_or_default();
     let reported = json.get("loa").and_then(|v| v.as_str()).unwrap_or("");
@@ -337,6 +339,10 @@ fn cookie_attributes(world: &mut LabWorld) {
 }
 
 #[then(expr = "each authorization request has a different {string} of at least {int} characters")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn fresh_param(world: &mut LabWorld, name: String, min: usize) {
     let values: Vec<Option<String>> = world
         .logins
@@ -388,6 +394,10 @@ fn redirect_uri(world: &mut LabWorld) {
 }
 
 #[then(expr = "the authorization request's scope includes {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn scope(world: &mut LabWorld, wanted: String) {
     let scope = world
         .last_login()
@@ -400,6 +410,10 @@ fn scope(world: &mut LabWorld, wanted: String) {
 }
 
 #[then(expr = "the step-up authorization request asks for a fresh login at LoA {word}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn step_up_request(world: &mut LabWorld, loa: String) {
     let login = world.last_login();
     let prompt = login.authorize_param("prompt").unwrap_or_default();
@@ -578,8 +592,9 @@ async fn open_self_service(world: &mut LabWorld, id: &str) {
     world.notes.push(("service_body".into(), page.body));
 }
 
-#[when(expr = "{string} opens the self-service {string}")]
-async fn opens_service(world: &mut LabWorld, _alias: String, id: String) {
+// The citizen's name only selects the step: the scenario's browser is already theirs.
+#[when(regex = r#"^"[^"]+" opens the self-service "([^"]+)"$"#)]
+async fn opens_service(world: &mut LabWorld, id: String) {
     open_self_service(world, &id).await;
 }
 
@@ -607,6 +622,10 @@ fn service_answers(world: &mut LabWorld) {
 }
 
 #[then(expr = "the self-service refuses with {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
 fn service_refuses(world: &mut LabWorld, error: String) {
     let status = world.note("service_status").unwrap_or("none").to_owned();
     let body = world.note("service_body").unwrap_or("").to_owned();
