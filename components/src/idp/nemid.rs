@@ -1059,7 +1059,7 @@ enum NemidProof {
     /// Password right; the page asks for the code of this key number.
     KeyCardAsked(u16),
     /// Password and key-card code right.
-    Proven(Identity),
+    Proven(Box<Identity>),
 }
 
 /// Checks a MitID.dk page's NemID proof (`GetMitidWithNemid`'s fields), counting the attempts
@@ -1126,7 +1126,7 @@ fn prove_nemid(state: &IdpState, req: &GetMitidWithNemid) -> Result<NemidProof, 
                 format!("nemid_authentication_failed: {e}"),
             )
         })?;
-    Ok(NemidProof::Proven(identity))
+    Ok(NemidProof::Proven(Box::new(identity)))
 }
 
 fn key_card_step(key_number: u16) -> (StatusCode, Json<Value>) {

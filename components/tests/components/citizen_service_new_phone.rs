@@ -6,13 +6,41 @@
 // MitID and CPR are names in these docs, not code.
 #![allow(clippy::doc_markdown)]
 
-use mitid_components::cpr::Challenge;
+use mitid_components::cpr::{Challenge, Person};
 use mitid_components::idp::admin::{AuthenticatorKind, AuthenticatorState, Ial, IdentityView};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::citizen_service_flows::proofing;
 use crate::cpr_lab::{ServicesLab, right_answers};
 use crate::enrol_support::app_registration;
+
+/// Proofing at the counter with the passport and the right CPR answers, then a new app issued.
+async fn app_at_the_counter(lab: &ServicesLab, person: &Person) -> (u16, Value) {
+    let id = proofing(lab, &person.cpr.to_string()).await;
+    let base = format!("{}/proofing/{id}", lab.citizen);
+    let passport = person.passport_number.clone().expect("a passport");
+    let (status, body) = lab
+        .post(
+            &format!("{base}/document"),
+            &json!({"kind": "passport", "number": passport}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, challenge) = lab.post(&format!("{base}/questions"), &json!({})).await;
+    let challenge: Challenge = serde_json::from_value(challenge).expect("challenge");
+    let (status, body) = lab
+        .post(
+            &format!("{base}/answers"),
+            &json!({"answers": right_answers(person, &challenge)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    lab.post(
+        &format!("{base}/issue"),
+        &json!({"authenticators": ["app"]}),
+    )
+    .await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_app_at_the_counter_revokes_the_lost_phone_and_activates_the_new_one() {
@@ -40,31 +68,7 @@ async fn a_new_app_at_the_counter_revokes_the_lost_phone_and_activates_the_new_o
         .await;
     assert_eq!(status, 201, "{body}");
 
-    let id = proofing(&lab, &person.cpr.to_string()).await;
-    let base = format!("{}/proofing/{id}", lab.citizen);
-    let passport = person.passport_number.clone().expect("a passport");
-    let (status, body) = lab
-        .post(
-            &format!("{base}/document"),
-            &json!({"kind": "passport", "number": passport}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (_, challenge) = lab.post(&format!("{base}/questions"), &json!({})).await;
-    let challenge: Challenge = serde_json::from_value(challenge).expect("challenge");
-    let (status, body) = lab
-        .post(
-            &format!("{base}/answers"),
-            &json!({"answers": right_answers(&person, &challenge)}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, reissued) = lab
-        .post(
-            &format!("{base}/issue"),
-            &json!({"authenticators": ["app"]}),
-        )
-        .await;
+    let (status, reissued) = app_at_the_counter(&lab, &person).await;
     assert_eq!(status, 201, "{reissued}");
     assert_eq!(reissued["existing"], true, "{reissued}");
     assert_eq!(reissued["revoked_apps"], 1, "the lost phone: {reissued}");
