@@ -2,13 +2,16 @@
 Feature: Citizens recover MitID
   The seed's recovery journeys: forgotten PIN, forgotten user ID, forgotten code-display password
   and a new phone — through the app (passport + face), the support line (temporary PIN or user ID
-  by SMS, password reset), an activation code from MitID.dk and a QR code shown by the old phone.
+  by SMS, password reset), an activation code from MitID.dk, a QR code shown by the old phone,
+  Citizen Service (passport + CPR questions), a new password on MitID.dk approved in the app, and
+  MitID.dk telling the user ID after a NemID login (only until NemID shuts down).
   Each ends with a real login at the reference portal through the broker's pages with the
   citizen's own device.
 
   As the lab implements it (idp/ENROLMENT_API.md), reactivating with a passport revokes the
   MitID's other apps, because it is the route for a lost or locked app; an activation code or a
-  QR code shown by the old phone adds a phone and revokes nothing.
+  QR code shown by the old phone adds a phone and revokes nothing. A new app issued at Citizen
+  Service to an existing MitID is a reactivation too: the lost phone's app is revoked.
 
   Scenario: Forgotten PIN: reactivating the app with a passport and a face scan
     Given a citizen "Anna" with the MitID app on her phone
