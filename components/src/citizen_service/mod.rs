@@ -828,26 +828,25 @@ async fn issue(
         .map(crate::sms::normalize_phone)
         .transpose()?;
     let person = office.cpr.person(&cpr).await?;
-    let (identity, existing) = match office.idp.by_cpr(&cpr.compact()).await? {
-        Some(found) => (office.idp.set_ial(&found.uuid, Ial::High).await?, true),
-        None => {
-            let created = office
-                .idp
-                .create(&CreateIdentityRequest {
-                    person: PersonRef::Cpr(cpr.compact()),
-                    name: person.full_name(),
-                    date_of_birth: person.birth_date.to_string(),
-                    ial: Ial::High,
-                    user_id: req.user_id.clone(),
-                    nemid_pid: None,
-                })
-                .await?;
-            office
-                .desk()
-                .mitid_since
-                .insert(cpr, office.config.clock.now());
-            (created, false)
-        }
+    let (identity, existing) = if let Some(found) = office.idp.by_cpr(&cpr.compact()).await? {
+        (office.idp.set_ial(&found.uuid, Ial::High).await?, true)
+    } else {
+        let created = office
+            .idp
+            .create(&CreateIdentityRequest {
+                person: PersonRef::Cpr(cpr.compact()),
+                name: person.full_name(),
+                date_of_birth: person.birth_date.to_string(),
+                ial: Ial::High,
+                user_id: req.user_id.clone(),
+                nemid_pid: None,
+            })
+            .await?;
+        office
+            .desk()
+            .mitid_since
+            .insert(cpr, office.config.clock.now());
+        (created, false)
     };
     // A new app for an existing MitID at the counter is the reactivation of a lost or replaced
     // phone: as with the passport reactivation (idp/ENROLMENT_API.md), the old phone's app must
