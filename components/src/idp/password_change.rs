@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::SharedState;
 use super::admin::{AddAuthenticatorRequest, AuthenticatorIssued, AuthenticatorKind};
 use super::login::PendingApproval;
-use super::registry::{AuthenticatorData, random_token};
+use super::registry::random_token;
 use crate::service::{ApiError, Json};
 
 /// `POST /mitid-dk/password-changes`
@@ -89,17 +89,7 @@ pub async fn open_change(
             "this MitID has no code display or audio code reader whose password could be renewed",
         ));
     }
-    let has_app = identity.authenticators.iter().any(|a| {
-        !a.revoked
-            && matches!(
-                a.data,
-                AuthenticatorData::App {
-                    registration: Some(_),
-                    ..
-                }
-            )
-    });
-    if !has_app {
+    if !identity.has_active_app() {
         return Err(refused(
             "no_active_app",
             "a new password on MitID.dk is approved in an active MitID app; call support instead",

@@ -68,6 +68,22 @@ impl Identity {
         }
     }
 
+    /// Whether an activated, unrevoked MitID app can approve for this identity (what MitID.dk's
+    /// self-services and a second-device offer are approved with).
+    #[must_use]
+    pub fn has_active_app(&self) -> bool {
+        self.authenticators.iter().any(|a| {
+            !a.revoked
+                && matches!(
+                    a.data,
+                    AuthenticatorData::App {
+                        registration: Some(_),
+                        ..
+                    }
+                )
+        })
+    }
+
     /// Checks a password against the stored one (constant time).
     #[must_use]
     pub fn password_matches(&self, password: &str) -> bool {

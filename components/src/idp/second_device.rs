@@ -27,7 +27,7 @@ use super::SharedState;
 use super::admin::AppActivated;
 use super::enrolment::{add_activated_app, checked_device_name};
 use super::login::PendingApproval;
-use super::registry::{AuthenticatorData, PendingActivation, random_token};
+use super::registry::{PendingActivation, random_token};
 use crate::service::{ApiError, Json};
 
 /// `POST /app/second-device-offers`
@@ -99,17 +99,7 @@ pub async fn open_offer(
     if identity.blocked.is_some() {
         return Err(refused("identity_blocked", "this MitID is blocked"));
     }
-    let has_app = identity.authenticators.iter().any(|a| {
-        !a.revoked
-            && matches!(
-                a.data,
-                AuthenticatorData::App {
-                    registration: Some(_),
-                    ..
-                }
-            )
-    });
-    if !has_app {
+    if !identity.has_active_app() {
         return Err(refused(
             "no_active_app",
             "only an active MitID app can offer a second device",
