@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use super::admin::AuthenticatorKind;
 pub use super::browser_login::CsrfForm;
-use super::browser_login::{BrowserLogin, Pages};
+use super::browser_login::{BrowserLogin, Pages, deny};
 use super::oidc::{self, Authenticated, error_redirect, esc};
 use super::registry::{AuthenticatorData, Identity};
 use super::script::{AuthRequest, LoginIdp};
@@ -97,7 +97,7 @@ const PAGES: Pages<MitidProgress> = Pages {
     style: "label,input,button{display:block;margin:.4rem 0;font-size:1.1rem}.code{font-size:2.5rem;letter-spacing:.4rem}",
     logins: |store| &mut store.logins,
     render,
-    end: |state, tx, description| error_redirect(state, &tx.request, "access_denied", description),
+    end: |state, tx, description| deny(state, &tx.request, tx.script_id.as_deref(), description),
     authentication_failed: "mitid_authentication_failed",
     user_aborted: "mitid_user_aborted",
 };

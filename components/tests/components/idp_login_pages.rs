@@ -332,7 +332,19 @@ async fn cancel_on_the_pages_is_mitid_user_aborted() {
         p.get("error_description").map(String::as_str),
         Some("mitid_user_aborted")
     );
-    // Three unknown user IDs end the login.
+    // Three unknown user IDs end the login, and a script keyed to that login records how it
+    // ended (as it does for NemID and for a cancel).
+    let r = lab
+        .control_post(
+            "/control/scripts",
+            &json!({"match": {"client_id": "sp-basic", "state": "page-state"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let script_id = r.json::<Value>().await.unwrap()["script_id"]
+        .as_str()
+        .expect("script_id")
+        .to_owned();
     let page_url = start(&lab, &b, &challenge).await;
     let token = csrf(&b.get(&page_url).send().await.unwrap().text().await.unwrap());
     for _ in 0..2 {
@@ -355,6 +367,14 @@ async fn cancel_on_the_pages_is_mitid_user_aborted() {
             .get("error_description")
             .map(String::as_str),
         Some("mitid_authentication_failed")
+    );
+    let log = lab
+        .get_json(format!("{}/control/scripts/{script_id}", lab.control))
+        .await;
+    assert_eq!(
+        log["log"]["authorization_error"],
+        json!("access_denied"),
+        "{log}"
     );
 }
 
