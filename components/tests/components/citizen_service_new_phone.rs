@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::citizen_service_flows::proofing;
 use crate::cpr_lab::{ServicesLab, right_answers};
-use crate::enrol_support::app_registration;
+use crate::enrol_support::{app_by_activation_code, app_registration};
 
 /// Proofing at the counter with the passport and the right CPR answers, then a new app issued.
 async fn app_at_the_counter(lab: &ServicesLab, person: &Person) -> (u16, Value) {
@@ -49,24 +49,7 @@ async fn a_new_app_at_the_counter_revokes_the_lost_phone_and_activates_the_new_o
     let identity = lab
         .identity_for(&person, "mistet.telefon", Ial::Substantial)
         .await;
-    let (status, issued) = lab
-        .post(
-            &format!(
-                "{}/admin/identities/{}/authenticators",
-                lab.control, identity.uuid
-            ),
-            &json!({"kind": "app"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    let (_, old_phone) = app_registration(&person, "mistet.telefon", 21);
-    let (status, body) = lab
-        .post(
-            &format!("{}/admin/app-activations", lab.control),
-            &json!({"code": issued["activation_code"], "registration": old_phone, "device_name": "old phone"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    app_by_activation_code(&lab, &identity.uuid, &person, "mistet.telefon", 21).await;
 
     let (status, reissued) = app_at_the_counter(&lab, &person).await;
     assert_eq!(status, 201, "{reissued}");

@@ -3,10 +3,11 @@
 //! can no longer approve, and the identity keeps its UUID and IAL.
 
 use mitid_components::idp::admin::{AuthenticatorKind, AuthenticatorState, Ial, IdentityView};
-use serde_json::json;
 
 use crate::cpr_lab::ServicesLab;
-use crate::enrol_support::{PHONE, activate, app_registration, check, check_body, passport_of};
+use crate::enrol_support::{
+    PHONE, activate, app_by_activation_code, app_registration, check, check_body, passport_of,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrol_reactivation_tells_the_user_id_and_revokes_the_old_app() {
@@ -14,24 +15,7 @@ async fn enrol_reactivation_tells_the_user_id_and_revokes_the_old_app() {
     let person = lab.adults(1).await.remove(0);
     let identity = lab.identity_for(&person, "gammel.bruger", Ial::High).await;
     // The old phone's app, activated with an activation code.
-    let (status, issued) = lab
-        .post(
-            &format!(
-                "{}/admin/identities/{}/authenticators",
-                lab.control, identity.uuid
-            ),
-            &json!({"kind": "app"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    let (_, old_registration) = app_registration(&person, "gammel.bruger", 8);
-    let (status, body) = lab
-        .post(
-            &format!("{}/admin/app-activations", lab.control),
-            &json!({"code": issued["activation_code"], "registration": old_registration, "device_name": "old phone"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    app_by_activation_code(&lab, &identity.uuid, &person, "gammel.bruger", 8).await;
 
     // The citizen forgot the user ID: the passport check tells it.
     let (camera, passport) = passport_of(&person);

@@ -76,6 +76,33 @@ pub fn app_registration(person: &Person, user_id: &str, seed: u64) -> (MitidApp,
     (app, registration)
 }
 
+/// An app for an existing MitID the ordinary way (issued through the admin API, activated with
+/// its activation code): the phone the citizen had before losing it or forgetting something.
+pub async fn app_by_activation_code(
+    lab: &ServicesLab,
+    uuid: &str,
+    person: &Person,
+    user_id: &str,
+    seed: u64,
+) -> MitidApp {
+    let (status, issued) = lab
+        .post(
+            &format!("{}/admin/identities/{uuid}/authenticators", lab.control),
+            &json!({"kind": "app"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let (app, registration) = app_registration(person, user_id, seed);
+    let (status, body) = lab
+        .post(
+            &format!("{}/admin/app-activations", lab.control),
+            &json!({"code": issued["activation_code"], "registration": registration, "device_name": "old phone"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app
+}
+
 pub async fn activate(
     lab: &ServicesLab,
     enrolment_id: &str,

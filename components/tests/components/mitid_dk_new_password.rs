@@ -10,7 +10,7 @@ use mitid_devices::{AppPolicy, Authorisation, MitidApp, Timestamp};
 use serde_json::{Value, json};
 
 use crate::cpr_lab::{START, ServicesLab};
-use crate::enrol_support::app_registration;
+use crate::enrol_support::app_by_activation_code;
 
 /// A MitID `user_id` with the app active (returned) and, if `code_display`, a code display and
 /// the password "gammelt-kodeord".
@@ -25,16 +25,7 @@ async fn citizen(
         "{}/admin/identities/{}/authenticators",
         lab.control, identity.uuid
     );
-    let (status, issued) = lab.post(&admin, &json!({"kind": "app"})).await;
-    assert_eq!(status, 201, "{issued}");
-    let (app, registration) = app_registration(person, user_id, 31);
-    let (status, body) = lab
-        .post(
-            &format!("{}/admin/app-activations", lab.control),
-            &json!({"code": issued["activation_code"], "registration": registration, "device_name": "phone"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let app = app_by_activation_code(lab, &identity.uuid, person, user_id, 31).await;
     if code_display {
         for body in [
             json!({"kind": "code_display"}),

@@ -76,11 +76,13 @@ async fn malformed_nemid_admin_requests_get_json_errors() {
         "{}/admin/identities/{uuid}/nemid/temporary-password/redeem",
         lab.control
     );
+    // No temporary password was ever posted to this person, so any value is refused as a
+    // conflict (not as a wrong password).
     let (got, answer) = lab
         .call(
             post.clone(),
             redeem,
-            Some(&json!({"temporary_password": "XXXX", "new_password": PASSWORD})),
+            Some(&json!({"temporary_password": "never-posted-7731", "new_password": PASSWORD})),
         )
         .await;
     assert_eq!(
