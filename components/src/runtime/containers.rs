@@ -25,7 +25,7 @@ use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 use testcontainers::bollard::Docker;
-use testcontainers::bollard::models::NetworkCreateRequest;
+use testcontainers::bollard::models::{ContainerSummary, Network, NetworkCreateRequest};
 use testcontainers::bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
 };
@@ -385,7 +385,12 @@ async fn remove_run(docker: &Docker, run_id: &str) -> Result<(), RuntimeError> {
     remove_labelled(docker, &format!("{RUN_LABEL}={run_id}")).await
 }
 
-async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), RuntimeError> {
+/// Every container (running or not) and every network carrying `label_filter` (`key` or
+/// `key=value`): what a run's cleanup and the sweep of dead runs both start from.
+async fn list_labelled(
+    docker: &Docker,
+    label_filter: &str,
+) -> Result<(Vec<ContainerSummary>, Vec<Network>), RuntimeError> {
     let filters = HashMap::from([("label", vec![label_filter])]);
     let containers = docker
         .list_containers(Some(
@@ -396,6 +401,17 @@ async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), Runt
         ))
         .await
         .map_err(|err| RuntimeError::Docker(format!("listing containers {label_filter}: {err}")))?;
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filters).build(),
+        ))
+        .await
+        .map_err(|err| RuntimeError::Docker(format!("listing networks {label_filter}: {err}")))?;
+    Ok((containers, networks))
+}
+
+async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), RuntimeError> {
+    let (containers, networks) = list_labelled(docker, label_filter).await?;
     let mut failures = Vec::new();
     for container in containers {
         let Some(id) = container.id else { continue };
@@ -416,12 +432,6 @@ async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), Runt
             failures.push(format!("container {id}: {err}"));
         }
     }
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::new().filters(&filters).build(),
-        ))
-        .await
-        .map_err(|err| RuntimeError::Docker(format!("listing networks {label_filter}: {err}")))?;
     for network in networks {
         let Some(id) = network.id else { continue };
         if let Err(err) = docker.remove_network(&id).await
@@ -452,22 +462,7 @@ fn is_not_found(err: &testcontainers::bollard::errors::Error) -> bool {
 
 /// Removes containers and networks of runs whose owning process is gone.
 async fn sweep_dead_runs(docker: &Docker) -> Result<(), RuntimeError> {
-    let filters = HashMap::from([("label", vec![RUN_LABEL])]);
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(|err| RuntimeError::Docker(format!("listing lab containers: {err}")))?;
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::new().filters(&filters).build(),
-        ))
-        .await
-        .map_err(|err| RuntimeError::Docker(format!("listing lab networks: {err}")))?;
+    let (containers, networks) = list_labelled(docker, RUN_LABEL).await?;
     let mut dead_runs: Vec<String> = Vec::new();
     let labels = containers
         .into_iter()
