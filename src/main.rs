@@ -5,7 +5,6 @@
 //! `mitid-components` (the real services). Each subcommand lives in its own module under `cli/`.
 
 mod cli;
-mod conformance;
 
 use std::process::ExitCode;
 

@@ -15,13 +15,13 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::BadInput;
-use crate::conformance::catalogue::Catalogue;
-use crate::conformance::outcome::{SuiteReport, Verdict};
-use crate::conformance::runner::Features;
-use crate::conformance::setup::{self, SetupError};
-use crate::conformance::suite::{self, SP_FEATURES, SuiteError};
-use crate::conformance::target::{DEFAULT_BROKER_LISTEN, TargetFile};
-use crate::conformance::{report, target};
+use mitid_conformance::catalogue::Catalogue;
+use mitid_conformance::outcome::{SuiteReport, Verdict};
+use mitid_conformance::runner::Features;
+use mitid_conformance::setup::{self, SetupError};
+use mitid_conformance::suite::{self, SP_FEATURES, SuiteError};
+use mitid_conformance::target::{DEFAULT_BROKER_LISTEN, TargetFile};
+use mitid_conformance::{report, target};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -225,7 +225,7 @@ fn run_list() -> ExitCode {
     let musts = catalogue
         .requirements
         .iter()
-        .filter(|r| r.level == crate::conformance::catalogue::Level::Must)
+        .filter(|r| r.level == mitid_conformance::catalogue::Level::Must)
         .count();
     println!(
         "\n{} requirements ({musts} MUST, {} SHOULD); details in fixtures/requirements/sp.yaml",

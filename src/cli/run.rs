@@ -14,9 +14,9 @@ use mitid_sim::scenario::{self, Overrides};
 
 use super::BadInput;
 use super::certify::{Runtime, finish, load_features};
-use crate::conformance::catalogue::Catalogue;
-use crate::conformance::outcome::{RawOutcome, ScenarioResult, Verdict};
-use crate::conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
+use mitid_conformance::catalogue::Catalogue;
+use mitid_conformance::outcome::{RawOutcome, ScenarioResult, Verdict};
+use mitid_conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
 
 /// The policy scenario the nightly run simulates.
 pub const NIGHTLY_SCENARIO: &str = "scenarios/nemid-phaseout-2023.yaml";

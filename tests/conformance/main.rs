@@ -7,19 +7,11 @@
 //!    fails at least one MUST, and among them the requirement that names its mistake
 //!    ([`NAMED_BY`]) — the suite is proven to catch each mistake it claims to.
 //!
-//! The conformance module is compiled into this test from the binary's sources, so the test runs
-//! exactly what `mitid-lab certify` runs. Failures print the scenario, its message and every HTTP
+//! The test calls the same `mitid-conformance` API as `mitid-lab certify`, so it runs exactly
+//! what integrators run. Failures print the scenario, its message and every HTTP
 //! exchange of it (secrets redacted).
 
-// The binary's module is shared with `mitid-lab`; this test uses only part of its API.
-#![allow(dead_code)]
-
-#[path = "../../src/conformance/mod.rs"]
-#[allow(
-    unused_imports,
-    reason = "the modules' unit tests are compiled here (cfg(test)) but, without libtest, not their #[test] functions, which leaves those tests' imports unused"
-)]
-mod conformance;
+use mitid_conformance as conformance;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

@@ -13,8 +13,8 @@ use mitid_components::idp::script::{
 };
 use serde_json::{Value, json};
 
-use crate::conformance::evidence::{Actor, Exchange, redact_body};
-use crate::conformance::world::{Lab, LabWorld};
+use crate::evidence::{Actor, Exchange, redact_body};
+use crate::world::{Lab, LabWorld};
 
 /// Calls the broker's control listener (JSON in and out) and records the exchange as evidence.
 pub async fn control(
@@ -88,6 +88,7 @@ pub struct PendingScript {
 }
 
 impl PendingScript {
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.id_token.is_empty()
             && self.userinfo.is_empty()
@@ -335,7 +336,7 @@ async fn forged_backchannel(world: &mut LabWorld, alias: String) {
     let uuid = world.citizen_named(&alias).uuid.clone();
     let kid = published_kid(&lab).await;
     let token = forged_logout_token(&lab, &uuid, &kid);
-    let mut attacker = crate::conformance::browser::Browser::new();
+    let mut attacker = crate::browser::Browser::new();
     let page = attacker.post_form(&url, &[("logout_token", &token)]).await;
     world.other_browsers.push(attacker);
     if let Ok(page) = page {

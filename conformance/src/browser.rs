@@ -95,11 +95,13 @@ pub struct Page {
 }
 
 impl Page {
+    #[must_use]
     pub fn is_redirect(&self) -> bool {
         (300..400).contains(&self.status) && self.location.is_some()
     }
 
     /// The body as JSON, when it is JSON.
+    #[must_use]
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.body).ok()
     }
@@ -111,7 +113,14 @@ pub struct Browser {
     pub exchanges: Vec<Exchange>,
 }
 
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Browser {
+    #[must_use]
     pub fn new() -> Self {
         let client = client_builder()
             .cookie_store(true)
@@ -224,6 +233,7 @@ impl Browser {
 }
 
 /// Whether two URLs share scheme, host and port.
+#[must_use]
 pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()

@@ -23,6 +23,7 @@ pub enum Level {
 }
 
 impl Level {
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Must => "MUST",
@@ -59,6 +60,7 @@ pub enum CatalogueError {
 
 impl Catalogue {
     /// The catalogue compiled into the binary.
+    #[must_use]
     pub fn embedded() -> Catalogue {
         Catalogue::parse(EMBEDDED_CATALOGUE, Path::new(CATALOGUE_PATH))
             .expect("the embedded catalogue is checked by the test suite")
@@ -103,6 +105,7 @@ impl Catalogue {
         Ok(catalogue)
     }
 
+    #[must_use]
     pub fn get(&self, id: &str) -> Option<&Requirement> {
         self.requirements.iter().find(|r| r.id == id)
     }

@@ -211,6 +211,7 @@ impl TargetFile {
     }
 
     /// The file `certify init` writes, with comments telling the integrator what each field is.
+    #[must_use]
     pub fn to_commented_yaml(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::broker::control;
 use super::service_provider::{Tamper, drive_login};
-use crate::conformance::world::{Citizen, Lab, LabWorld};
+use crate::world::{Citizen, Lab, LabWorld};
 
 /// Creates a MitID identity no other scenario uses, backed by a fresh person in the CPR register
 /// when the lab runs one (the broker checks CPR numbers against it), else by a CPR-shaped number
@@ -170,6 +170,7 @@ async fn person_for(
 }
 
 /// The headless behaviour a citizen's device gives the broker.
+#[must_use]
 pub fn behaviour_for(device: &str) -> Behaviour {
     match device {
         "a code display" => Behaviour::CodeDisplay,
@@ -251,7 +252,7 @@ async fn logged_in_before(world: &mut LabWorld, alias: String) {
     drive_login(world, &alias, None, Tamper::None).await;
     let lab = world.lab();
     let uuid = world.citizen_named(&alias).uuid.clone();
-    crate::conformance::checks::session_for(&lab, &mut world.browser, &alias, &uuid).await;
+    crate::checks::session_for(&lab, &mut world.browser, &alias, &uuid).await;
 }
 
 #[when(
@@ -264,10 +265,7 @@ async fn logs_in(world: &mut LabWorld, alias: String, loa: String) {
 
 #[when(expr = "{string} logs in to the service provider in a new browser")]
 async fn logs_in_new_browser(world: &mut LabWorld, alias: String) {
-    let old = std::mem::replace(
-        &mut world.browser,
-        crate::conformance::browser::Browser::new(),
-    );
+    let old = std::mem::take(&mut world.browser);
     world.other_browsers.push(old);
     drive_login(world, &alias, None, Tamper::None).await;
 }

@@ -10,7 +10,7 @@ use url::Url;
 use super::citizen_service::{
     answers, assert_refused, cpr_url, person_of, post_json, remember_answer, send_json,
 };
-use crate::conformance::world::{Lab, LabWorld};
+use crate::world::{Lab, LabWorld};
 
 fn support_url(lab: &Lab, path: &str) -> Url {
     lab.endpoints

@@ -63,6 +63,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// A request on its way: no answer yet. `url` and `request_body` are already redacted.
+    #[must_use]
     pub fn request(
         actor: Actor,
         method: &reqwest::Method,
@@ -83,6 +84,7 @@ impl Exchange {
     }
 
     /// A one-line summary for step failure messages.
+    #[must_use]
     pub fn line(&self) -> String {
         match (self.status, &self.error) {
             (Some(status), _) => format!("{} {} -> {status}", self.method, self.url),
@@ -93,6 +95,7 @@ impl Exchange {
 }
 
 /// Redacts secret query parameters of a URL (keeps the rest readable).
+#[must_use]
 pub fn redact_url(url: &str) -> String {
     let Some((base, rest)) = url.split_once('?') else {
         return url.to_owned();
@@ -110,6 +113,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Redacts `name=value` pairs of a query string or form body whose name is a secret.
+#[must_use]
 pub fn redact_pairs(pairs: &str) -> String {
     pairs
         .split('&')
@@ -129,6 +133,7 @@ fn is_secret_name(name: &str) -> bool {
 
 /// Redacts a header value when the header carries a secret. Cookies keep their names and
 /// attributes (`HttpOnly`, `SameSite`) because requirements are judged on them.
+#[must_use]
 pub fn redact_header(name: &str, value: &str) -> String {
     let lower = name.to_ascii_lowercase();
     if !SECRET_HEADERS.contains(&lower.as_str()) {
@@ -194,6 +199,7 @@ fn redact_json(value: &mut serde_json::Value) {
 }
 
 /// Replaces every compact JWS/JWT (`eyJ...` with two dots) in free text.
+#[must_use]
 pub fn redact_jwts(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

@@ -39,6 +39,7 @@ pub fn write_all(report: &SuiteReport, dir: &Path) -> std::io::Result<Vec<PathBu
 
 /// JUnit XML: one test case per scenario. FAILED is a `<failure>`; a WARNING passes (CI must not
 /// go red on a SHOULD) but carries its message in `<system-out>`; SKIPPED is `<skipped>`.
+#[must_use]
 pub fn junit(report: &SuiteReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let mut features: Vec<&str> = report
@@ -141,6 +142,7 @@ fn failure_text(case: &ScenarioResult, message: &str) -> String {
 }
 
 /// Markdown: the requirement table first (what an integrator fixes), then failed scenarios.
+#[must_use]
 pub fn markdown(report: &SuiteReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# mitid-lab certification: {}\n", report.target);
@@ -242,6 +244,7 @@ pub fn markdown(report: &SuiteReport) -> String {
 
 /// A self-contained HTML page: summary bar, requirement table, and per scenario its verdict,
 /// message and every HTTP exchange (collapsed). No scripts or external resources.
+#[must_use]
 pub fn html(report: &SuiteReport) -> String {
     let mut out = String::new();
     let rc = &report.requirement_counts;
@@ -359,6 +362,7 @@ fn first_line(text: &str) -> &str {
 }
 
 /// Escapes text for XML attributes and content.
+#[must_use]
 pub fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -383,8 +387,8 @@ fn html_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::catalogue::Catalogue;
-    use crate::conformance::outcome::{ScenarioResult, SuiteReport};
+    use crate::catalogue::Catalogue;
+    use crate::outcome::{ScenarioResult, SuiteReport};
 
     #[test]
     fn reports_escape_markup_and_mark_failures() {

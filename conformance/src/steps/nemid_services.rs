@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::broker::control;
 use super::citizen::{NEMID_PASSWORD, create_citizen, request_nemid};
-use crate::conformance::world::LabWorld;
+use crate::world::LabWorld;
 use mitid_components::idp::admin::Ial;
 
 /// Orders `item` for `alias` through `channel`; answers the broker's status and body.

@@ -20,18 +20,27 @@ pub const SP_FEATURES: &str = "features/conformance/sp";
 /// Citizen journeys driven against the components.
 pub const FLOW_FEATURES: &str = "features/flows";
 
+/// The workspace root this crate was built in (the parent of `conformance/`).
+pub fn source_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 /// `rel` under the working directory if it exists there, else under the source tree this binary
 /// was built from (so `certify` works from any directory of a checkout).
+#[must_use]
 pub fn project_path(rel: &str) -> PathBuf {
     let here = PathBuf::from(rel);
     if here.exists() {
         here
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+        source_root().join(rel)
     }
 }
 
 /// A short id for report directories and citizen user IDs: seconds since the epoch in base 36.
+#[must_use]
 pub fn run_tag() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -140,6 +149,7 @@ pub struct SelfCheckRow {
 
 impl SelfCheckRow {
     /// The reference passes every MUST; a flaw fails at least one.
+    #[must_use]
     pub fn ok(&self) -> bool {
         match self.flaw {
             None => self.failed_musts.is_empty(),
@@ -161,6 +171,7 @@ impl SelfCheck {
     }
 
     /// The table `certify selfcheck` prints.
+    #[must_use]
     pub fn table(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::from(

@@ -12,7 +12,7 @@ use mitid_devices::{CivilDate, Timestamp};
 use serde_json::json;
 
 use super::broker::control;
-use crate::conformance::world::{Lab, LabWorld};
+use crate::world::{Lab, LabWorld};
 
 /// The note a scenario leaves when it moved the lab clock.
 pub const CLOCK_MOVED: &str = "lab clock moved";

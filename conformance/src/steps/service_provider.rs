@@ -10,9 +10,9 @@ use url::Url;
 
 use super::broker::register_script;
 use super::citizen::behaviour_for;
-use crate::conformance::browser::{Browser, same_origin};
-use crate::conformance::checks::{self, excerpt, trail};
-use crate::conformance::world::{LabWorld, LoginAttempt};
+use crate::browser::{Browser, same_origin};
+use crate::checks::{self, excerpt, trail};
+use crate::world::{LabWorld, LoginAttempt};
 
 /// What the browser does to the callback before delivering it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -60,6 +60,7 @@ pub struct Lab {
 }
 
 impl Lab {
+    #[must_use]
     pub fn new(sp: ServiceProvider, endpoints: LabEndpoints, run_tag: String) -> Lab {
         let http = super::browser::client_builder()
             .build()
@@ -115,6 +116,7 @@ pub struct LoginAttempt {
 
 impl LoginAttempt {
     /// A parameter of the authorization request the service provider built.
+    #[must_use]
     pub fn authorize_param(&self, name: &str) -> Option<String> {
         self.authorize.as_ref().and_then(|url| {
             url.query_pairs()
@@ -176,6 +178,7 @@ impl LabWorld {
         }
     }
 
+    #[must_use]
     pub fn lab(&self) -> Arc<Lab> {
         Arc::clone(
             self.lab
@@ -184,11 +187,13 @@ impl LabWorld {
         )
     }
 
+    #[must_use]
     pub fn citizen(&self) -> &Citizen {
         let index = self.current.expect("a step naming a citizen runs first");
         &self.citizens[index]
     }
 
+    #[must_use]
     pub fn citizen_named(&self, alias: &str) -> &Citizen {
         self.citizens
             .iter()
@@ -196,10 +201,12 @@ impl LabWorld {
             .unwrap_or_else(|| panic!("no citizen {alias:?} in this scenario"))
     }
 
+    #[must_use]
     pub fn last_login(&self) -> &LoginAttempt {
         self.logins.last().expect("a login step runs first")
     }
 
+    #[must_use]
     pub fn note(&self, key: &str) -> Option<&str> {
         self.notes
             .iter()
@@ -209,6 +216,7 @@ impl LabWorld {
     }
 
     /// Every exchange of the scenario: the lab's browsers, then what the broker saw.
+    #[must_use]
     pub fn evidence(&self) -> Vec<Exchange> {
         let mut all = self.browser.exchanges.clone();
         for other in &self.other_browsers {

@@ -13,8 +13,8 @@ use url::Url;
 
 use super::broker::{control, lab_json_call};
 use super::citizen::{add_authenticator, create_identity, user_id_for};
-use crate::conformance::evidence::redact_body;
-use crate::conformance::world::{Citizen, Lab, LabWorld};
+use crate::evidence::redact_body;
+use crate::world::{Citizen, Lab, LabWorld};
 
 /// `POST url` with a JSON body to one of the lab's services; records the exchange as evidence.
 pub async fn post_json(world: &mut LabWorld, url: &Url, body: &Value) -> (u16, Value) {
@@ -161,6 +161,7 @@ fn push_citizen(world: &mut LabWorld, alias: &str, identity: &Value) {
 
 /// The answers a person gives from what they know about themselves (`right`), or a wrong option
 /// for every question.
+#[must_use]
 pub fn answers(person: &Person, challenge: &Challenge, right: bool) -> BTreeMap<String, String> {
     challenge
         .questions

@@ -17,6 +17,7 @@ pub struct MeAnswer {
 }
 
 impl MeAnswer {
+    #[must_use]
     pub fn sub(&self) -> Option<&str> {
         self.json
             .as_ref()
@@ -92,6 +93,7 @@ pub async fn world_has_no_session(world: &mut LabWorld) {
 }
 
 /// The exchanges so far, one line each, for failure messages.
+#[must_use]
 pub fn trail(browser: &Browser) -> String {
     let mut text = String::from("HTTP exchanges so far (secrets redacted):\n");
     for exchange in &browser.exchanges {
@@ -100,6 +102,7 @@ pub fn trail(browser: &Browser) -> String {
     text
 }
 
+#[must_use]
 pub fn excerpt(body: &str) -> String {
     let cut: String = body.chars().take(300).collect();
     if cut.len() < body.len() {

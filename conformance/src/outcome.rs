@@ -21,6 +21,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Passed => "PASSED",
@@ -102,6 +103,7 @@ pub struct SuiteReport {
 
 impl SuiteReport {
     /// Weighs raw scenario outcomes against the catalogue.
+    #[must_use]
     pub fn build(
         run_id: String,
         target: String,
@@ -179,6 +181,7 @@ impl SuiteReport {
     }
 
     /// Every MUST that ran passed, and no scenario outside the catalogue (a flow) failed.
+    #[must_use]
     pub fn all_musts_passed(&self) -> bool {
         self.requirements
             .iter()
@@ -187,6 +190,7 @@ impl SuiteReport {
     }
 
     /// Ids of the MUST requirements that failed.
+    #[must_use]
     pub fn failed_musts(&self) -> Vec<&str> {
         self.requirements
             .iter()

@@ -22,9 +22,9 @@ use url::Url;
 use super::broker::control;
 use super::citizen::{add_authenticator, user_id_for};
 use super::citizen_service::{person_of, post_json};
-use crate::conformance::browser::{Page, same_origin};
-use crate::conformance::checks::{excerpt, trail};
-use crate::conformance::world::{Citizen, LabWorld};
+use crate::browser::{Page, same_origin};
+use crate::checks::{excerpt, trail};
+use crate::world::{Citizen, LabWorld};
 
 /// An Android phone with NFC: installs the app and reads passport chips.
 pub const NFC_PHONE: DeviceProfile = DeviceProfile::Android {
@@ -79,6 +79,7 @@ impl Devices {
         DeviceRng::from_seed(seed)
     }
 
+    #[must_use]
     pub fn phone(&self, owner: &str, label: &str) -> Option<&Phone> {
         self.phones
             .iter()
@@ -92,6 +93,7 @@ impl Devices {
             .unwrap_or_else(|| panic!("{owner} has no {label} with the MitID app"))
     }
 
+    #[must_use]
     pub fn password(&self, owner: &str) -> Option<&str> {
         self.passwords
             .iter()
@@ -105,6 +107,7 @@ impl Devices {
     }
 }
 
+#[must_use]
 pub fn now() -> Timestamp {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -192,6 +195,7 @@ pub async fn activate_with_code(
 }
 
 /// The passport of a registered person, as its chip holds it.
+#[must_use]
 pub fn passport_of(person: &Person) -> Passport {
     let number = person
         .passport_number
@@ -329,10 +333,7 @@ pub async fn pages_login(
     let citizen = world.citizen_named(alias).clone();
     let lab = world.lab();
     // A fresh browser: no single sign-on from an earlier login of the scenario.
-    let old = std::mem::replace(
-        &mut world.browser,
-        crate::conformance::browser::Browser::new(),
-    );
+    let old = std::mem::take(&mut world.browser);
     world.other_browsers.push(old);
     let authorize = super::service_provider::start_login(world, alias, loa)
         .await
@@ -936,7 +937,7 @@ async fn old_phone_refused(world: &mut LabWorld, alias: String) {
 }
 
 async fn checks_no_session(world: &mut LabWorld) {
-    crate::conformance::checks::world_has_no_session(world).await;
+    crate::checks::world_has_no_session(world).await;
 }
 
 #[then(regex = r#"^the app showed "([^"]+)" (?:her|his|their) user ID$"#)]
