@@ -92,6 +92,32 @@ pub async fn world_has_no_session(world: &mut LabWorld) {
     no_session(&lab, &mut world.browser).await;
 }
 
+/// A declared optional endpoint must exist: a 404 (or no answer) from an endpoint the target file
+/// declares is a failure in its own words, never a pass because the request "was refused".
+pub fn declared_endpoint_exists(
+    what: &str,
+    feature: crate::target::OptionalFeature,
+    request: &str,
+    answer: Result<(u16, &str), &str>,
+) {
+    match answer {
+        Ok((404, body)) => panic!(
+            "the {what} the target file declares ({} in service_provider.implements) does not exist: {request} answered 404 Not Found ({})",
+            feature.name(),
+            if body.is_empty() {
+                "no body".to_owned()
+            } else {
+                excerpt(body)
+            }
+        ),
+        Err(error) => panic!(
+            "the {what} the target file declares ({} in service_provider.implements) did not answer: {request}: {error}",
+            feature.name()
+        ),
+        Ok(_) => {}
+    }
+}
+
 /// The exchanges so far, one line each, for failure messages.
 #[must_use]
 pub fn trail(browser: &Browser) -> String {

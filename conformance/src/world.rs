@@ -25,6 +25,8 @@ pub struct ServiceProvider {
     pub me_url: Url,
     pub logout_url: Option<Url>,
     pub backchannel_logout_url: Option<Url>,
+    /// The optional parts of the contract the service declares (the reference implements all).
+    pub implements: std::collections::BTreeSet<crate::target::OptionalFeature>,
     pub client_id: String,
     pub redirect_uri: Url,
 }

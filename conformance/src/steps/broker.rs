@@ -14,6 +14,7 @@ use mitid_components::idp::script::{
 use serde_json::{Value, json};
 
 use crate::evidence::{Actor, Exchange, redact_body};
+use crate::target::OptionalFeature;
 use crate::world::{Lab, LabWorld};
 
 /// Calls the broker's control listener (JSON in and out) and records the exchange as evidence.
@@ -318,11 +319,27 @@ async fn backchannel(world: &mut LabWorld, alias: String) {
         status, 200,
         "the broker could not send the back-channel logout: {answer}"
     );
-    let delivered = answer.as_array().is_some_and(|d| !d.is_empty());
+    let deliveries = answer.as_array().cloned().unwrap_or_default();
     assert!(
-        delivered,
+        !deliveries.is_empty(),
         "the broker had no session of {alias} to end (answer {answer})"
     );
+    for delivery in &deliveries {
+        let uri = delivery["uri"]
+            .as_str()
+            .unwrap_or("the back-channel logout URI");
+        let request = format!("the broker's POST {uri} with a valid logout token");
+        let answered = match (delivery["status"].as_u64(), delivery["error"].as_str()) {
+            (Some(status), _) => Ok((u16::try_from(status).unwrap_or(u16::MAX), "")),
+            (None, error) => Err(error.unwrap_or("no answer")),
+        };
+        crate::checks::declared_endpoint_exists(
+            "back-channel logout endpoint",
+            OptionalFeature::BackchannelLogout,
+            &request,
+            answered,
+        );
+    }
 }
 
 #[when(expr = "someone sends a back-channel logout for {string} signed by a foreign key")]
@@ -339,6 +356,14 @@ async fn forged_backchannel(world: &mut LabWorld, alias: String) {
     let mut attacker = crate::browser::Browser::new();
     let page = attacker.post_form(&url, &[("logout_token", &token)]).await;
     world.other_browsers.push(attacker);
+    crate::checks::declared_endpoint_exists(
+        "back-channel logout endpoint",
+        OptionalFeature::BackchannelLogout,
+        &format!("POST {url} with a forged logout token"),
+        page.as_ref()
+            .map(|p| (p.status, p.body.as_str()))
+            .map_err(String::as_str),
+    );
     if let Ok(page) = page {
         world
             .notes
@@ -395,8 +420,11 @@ fn answered_error(world: &mut LabWorld, error: String) {
     let login = world.last_login();
     let callback = login.callback.as_ref().unwrap_or_else(|| {
         panic!(
-            "the broker did not answer the login with a redirect ({:?})",
-            login.error
+            "the broker did not answer the login with a redirect: {}",
+            login
+                .error
+                .as_deref()
+                .unwrap_or("the login stopped before the broker answered")
         )
     });
     let got = callback
@@ -431,8 +459,11 @@ async fn nemid_login_let_through(world: &mut LabWorld) {
     let login = world.last_login();
     let callback = login.callback.clone().unwrap_or_else(|| {
         panic!(
-            "the broker did not answer the NemID login with a redirect ({:?})",
-            login.error
+            "the broker did not answer the NemID login with a redirect: {}",
+            login
+                .error
+                .as_deref()
+                .unwrap_or("the login stopped before the broker answered")
         )
     });
     assert!(
