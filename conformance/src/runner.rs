@@ -19,6 +19,7 @@ use cucumber::{World as _, WriterExt as _, event, writer};
 
 use super::catalogue::Catalogue;
 use super::outcome::{RawOutcome, ScenarioResult, Verdict};
+use super::schedule::{Class, ScenarioKey, Schedule};
 use super::target::OptionalFeature;
 use super::world::{Lab, LabWorld};
 
@@ -81,6 +82,16 @@ impl Features {
                     message: err.to_string(),
                 })?;
             for scenario in &feature.scenarios {
+                let all: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+                if all.iter().any(|t| t == super::schedule::SLOW_TAG)
+                    && all.iter().any(|t| t == super::schedule::SERIAL_TAG)
+                {
+                    return Err(SuiteInputError::Gherkin {
+                        path: path.clone(),
+                        line: scenario.position.line,
+                        message: "a scenario is @slow (overlaps every other) or @serial (runs alone), not both".into(),
+                    });
+                }
                 for tag in feature.tags.iter().chain(&scenario.tags) {
                     if let Some(id) = tag.strip_prefix("req:")
                         && catalogue.get(id).is_none()
@@ -341,6 +352,7 @@ pub async fn run(
     let writer = writer::JUnit::for_tee(junit_out, 0)
         .tee::<LabWorld, _>(writer::Json::for_tee(json_out))
         .normalized();
+    let schedule = Schedule::new(planned(&lab, features), concurrency);
     let before_lab = Arc::clone(&lab);
     let after_results = Arc::clone(&results);
     let after_lab = Arc::clone(&lab);
@@ -348,10 +360,16 @@ pub async fn run(
     let tags_op = features.tags.clone();
     let cucumber = LabWorld::cucumber::<PathBuf>()
         .with_writer(writer)
-        .max_concurrent_scenarios(concurrency.max(1))
-        .before(move |_, _, _, world| {
+        // Every scenario starts at once and waits for its turn in the `before` hook: the
+        // [`Schedule`] decides order and overlap (`@serial`, `@slow`), not cucumber.
+        .max_concurrent_scenarios(None)
+        .which_scenario(|_, _, _| cucumber::runner::ScenarioType::Concurrent)
+        .before(move |feature, _, scenario, world| {
             let lab = Arc::clone(&before_lab);
+            let schedule = Arc::clone(&schedule);
+            let key = scenario_key(feature, scenario);
             Box::pin(async move {
+                world.admission = Some(schedule.admit(&key).await);
                 world.lab = Some(lab);
                 world.started = Some(Instant::now());
             })
@@ -365,10 +383,11 @@ pub async fn run(
                 .is_some_and(|w| w.note(super::steps::calendar::CLOCK_MOVED).is_some());
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             let outcome = raw_outcome(finished);
-            let (evidence, duration_ms) = world.map_or((Vec::new(), 0), |w| {
+            let (evidence, duration_ms, admission) = world.map_or((Vec::new(), 0, None), |w| {
                 (
                     w.evidence(),
                     w.started.map_or(0, |s| s.elapsed().as_millis() as u64),
+                    w.admission.take(),
                 )
             });
             let result = ScenarioResult {
@@ -388,6 +407,8 @@ pub async fn run(
                     super::steps::calendar::release(&lab).await;
                 }
                 results.lock().expect("no panics while locked").push(result);
+                // Only now (the clock put back) may the next scenario start.
+                drop(admission);
             })
         });
     cucumber
@@ -401,6 +422,31 @@ pub async fn run(
         .await;
     let results = std::mem::take(&mut *results.lock().expect("no panics while locked"));
     Ok(results)
+}
+
+/// The scenarios that will run (selected, and runnable against this target), in feature order.
+fn planned(lab: &Lab, features: &Features) -> Vec<(ScenarioKey, Class)> {
+    let mut plan = Vec::new();
+    for feature in &features.parsed {
+        for scenario in &feature.scenarios {
+            let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+            if features.selects(feature, scenario) && missing_capability(lab, &tags).is_none() {
+                plan.push((scenario_key(feature, scenario), Class::of(&tags)));
+            }
+        }
+    }
+    plan
+}
+
+fn scenario_key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
+    (
+        feature
+            .path
+            .as_ref()
+            .map_or_else(|| feature.name.clone(), |p| p.display().to_string()),
+        scenario.position.line,
+        scenario.name.clone(),
+    )
 }
 
 /// Hands cucumber the features [`Features::load`] already parsed and checked.

@@ -158,6 +158,8 @@ pub struct LabWorld {
     pub started: Option<std::time::Instant>,
     /// The citizens' real devices (phones with the MitID app, code displays) and what they know.
     pub devices: super::steps::device::Devices,
+    /// This scenario's turn in the run's schedule (set by the runner, given back when it ends).
+    pub admission: Option<super::schedule::Admission>,
 }
 
 impl LabWorld {
@@ -177,6 +179,7 @@ impl LabWorld {
             notes: Vec::new(),
             started: None,
             devices: super::steps::device::Devices::default(),
+            admission: None,
         }
     }
 
