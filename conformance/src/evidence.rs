@@ -44,6 +44,9 @@ const BODY_EXCERPT: usize = 1500;
 pub enum Actor {
     Browser,
     Lab,
+    /// The service provider's own call to the broker (token, userinfo, JWKS), as the broker
+    /// recorded it.
+    ServiceProvider,
 }
 
 /// One HTTP request and its answer, redacted.
@@ -89,9 +92,40 @@ impl Exchange {
         match (self.status, &self.error) {
             (Some(status), _) => format!("{} {} -> {status}", self.method, self.url),
             (None, Some(error)) => format!("{} {} -> no answer: {error}", self.method, self.url),
+            (None, None) if self.actor == Actor::ServiceProvider => format!(
+                "service provider: {} {} -> the broker had not answered (held, or the service gave up)",
+                self.method, self.url
+            ),
             (None, None) => format!("{} {} -> no answer", self.method, self.url),
         }
     }
+}
+
+/// A token response as evidence: the ID token shown decoded (header and claims: what the broker
+/// served, e.g. `alg` `none` or a foreign `iss`) with its signature withheld, every other secret
+/// redacted.
+#[must_use]
+pub fn show_token_response(body: &str) -> String {
+    let Ok(mut json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return redact_body(body);
+    };
+    let decoded = json
+        .get("id_token")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|token| mitid_components::idp::jose::Unverified::parse(token).ok());
+    redact_json(&mut json);
+    if let Some(token) = decoded {
+        // After redaction (which would withhold the whole token): the header first, where a
+        // tampered `alg` or `kid` shows.
+        let mut claims = serde_json::Value::Object(token.claims);
+        redact_json(&mut claims);
+        json["id_token"] = serde_json::Value::String(format!(
+            "[JWT header {} claims {} signature withheld]",
+            serde_json::Value::Object(token.header),
+            claims
+        ));
+    }
+    excerpt(&json.to_string(), BODY_EXCERPT * 2)
 }
 
 /// Redacts secret query parameters of a URL (keeps the rest readable).

@@ -383,14 +383,16 @@ pub async fn run(
                 .is_some_and(|w| w.note(super::steps::calendar::CLOCK_MOVED).is_some());
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             let outcome = raw_outcome(finished);
-            let (evidence, duration_ms, admission) = world.map_or((Vec::new(), 0, None), |w| {
-                (
-                    w.evidence(),
-                    w.started.map_or(0, |s| s.elapsed().as_millis() as u64),
-                    w.admission.take(),
-                )
-            });
-            let result = ScenarioResult {
+            let (evidence, duration_ms, admission, scripts) =
+                world.map_or((Vec::new(), 0, None, Vec::new()), |w| {
+                    (
+                        w.evidence(),
+                        w.started.map_or(0, |s| s.elapsed().as_millis() as u64),
+                        w.admission.take(),
+                        w.scripts.clone(),
+                    )
+                });
+            let mut result = ScenarioResult {
                 feature: feature.name.clone(),
                 location: location(feature, scenario.position.line),
                 name: scenario.name.clone(),
@@ -403,6 +405,11 @@ pub async fn run(
                 not_implemented: None,
             };
             Box::pin(async move {
+                // What the service provider asked the broker, and what it served, in this
+                // scenario's scripted logins.
+                result
+                    .evidence
+                    .extend(super::steps::broker::broker_calls(&lab, &scripts).await);
                 if clock_moved {
                     super::steps::calendar::release(&lab).await;
                 }

@@ -353,3 +353,57 @@ fn declared_parts_are_tested_undeclared_skipped_and_the_pre_flight_checks_the_co
     );
     assert!(!reports.exists(), "{}", run.describe());
 }
+
+#[test]
+fn a_report_shows_the_service_providers_calls_and_what_the_broker_served() {
+    let dir = scratch_dir("broker_calls");
+    let reports = dir.join("reports");
+    let run = run_in(
+        Some(&dir),
+        &[
+            "certify",
+            "--target",
+            "reference",
+            "--flaw",
+            "accept-alg-none",
+            "--tags",
+            "@req:SP-TOKEN-SIG-02",
+            "--reports",
+            &reports.display().to_string(),
+        ],
+    );
+    run.expect_code(1);
+    let report = report_json(&reports, &run);
+    let scenario = report["scenarios"]
+        .as_array()
+        .and_then(|s| s.first())
+        .unwrap_or_else(|| panic!("no scenario\n{}", run.describe()));
+    let token_call = scenario["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| {
+            e["actor"] == "service_provider"
+                && e["url"].as_str().is_some_and(|u| u.ends_with("/token"))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the evidence has no token call of the service provider: {}",
+                scenario["evidence"]
+            )
+        });
+    let served = token_call["response_body"].as_str().unwrap_or_default();
+    assert!(
+        served.contains(r#"[JWT header {\"alg\":\"none\""#)
+            && served.contains(r#""access_token":"[redacted]""#),
+        "the token the broker served: {served}"
+    );
+    let message = scenario["outcome"]["detail"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("The service provider's calls to the broker")
+            && message.contains("POST ")
+            && message.contains("/token -> 200")
+            && !message.contains("Some("),
+        "{message}"
+    );
+}

@@ -74,6 +74,64 @@ pub async fn lab_json_call(
     (status, text, exchange)
 }
 
+/// The service provider's token, userinfo and JWKS calls in the logins of `scripts`, as the
+/// broker recorded and answered them, redacted for the evidence (the ID token shown decoded).
+pub async fn broker_calls(lab: &Lab, scripts: &[String]) -> Vec<Exchange> {
+    let mut exchanges = Vec::new();
+    for id in scripts {
+        let Ok(url) = lab
+            .endpoints
+            .control
+            .join(&format!("control/scripts/{id}/calls"))
+        else {
+            continue;
+        };
+        let Ok(response) = lab.http.get(url).send().await else {
+            continue;
+        };
+        let calls: Vec<mitid_components::idp::calls::BrokerCall> =
+            response.json().await.unwrap_or_default();
+        for call in calls {
+            let method =
+                reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+            let url = lab
+                .endpoints
+                .issuer
+                .join(call.path.trim_start_matches('/'))
+                .map_or_else(
+                    |_| call.path.clone(),
+                    |u| crate::evidence::redact_url(u.as_str()),
+                );
+            let mut exchange = Exchange::request(
+                Actor::ServiceProvider,
+                &method,
+                url,
+                call.request_body.as_deref().map(redact_body),
+            );
+            exchange.request_headers = call
+                .request_headers
+                .iter()
+                .map(|(n, v)| (n.clone(), crate::evidence::redact_header(n, v)))
+                .collect();
+            exchange.status = call.status;
+            exchange.response_headers = call
+                .response_headers
+                .iter()
+                .map(|(n, v)| (n.clone(), crate::evidence::redact_header(n, v)))
+                .collect();
+            exchange.response_body = call.response_body.as_deref().map(|body| {
+                if call.path.starts_with("/token") {
+                    crate::evidence::show_token_response(body)
+                } else {
+                    redact_body(body)
+                }
+            });
+            exchanges.push(exchange);
+        }
+    }
+    exchanges
+}
+
 /// What the next login's script will ask of the broker (filled by steps, sent by the login
 /// driver once it knows the test user).
 #[derive(Debug, Clone, Default)]
