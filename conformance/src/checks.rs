@@ -152,6 +152,14 @@ pub fn trail(browser: &Browser) -> String {
     let mut text = String::from("HTTP exchanges so far (secrets redacted):\n");
     for exchange in &browser.exchanges {
         let _ = writeln!(text, "  {}", exchange.line());
+        // What came back when it was not a plain success or redirect: the error page says why.
+        if exchange.status.is_some_and(|s| s >= 400)
+            && let Some(body) = &exchange.response_body
+        {
+            let cut: String = body.chars().take(200).collect();
+            let more = if cut.len() < body.len() { "…" } else { "" };
+            let _ = writeln!(text, "    answered: {cut}{more}");
+        }
     }
     text
 }
