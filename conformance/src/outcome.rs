@@ -126,6 +126,12 @@ impl Decision {
                 not_implemented.join(", ")
             ),
             Decision::Partial {
+                checked: 0,
+                applicable,
+            } => format!(
+                "PARTIAL RUN: 0 of {applicable} requirements checked (nothing that ran proves one): not a certification"
+            ),
+            Decision::Partial {
                 checked,
                 applicable,
             } => format!(

@@ -6,8 +6,10 @@
 //! - `certify list` prints the requirement catalogue;
 //! - `certify selfcheck` runs it against the reference provider and each named flaw.
 //!
-//! Exit codes: 0 every MUST passed, 1 a MUST failed, 2 bad input (a malformed target file, an
-//! unknown flaw, an unreachable target).
+//! Exit codes: 0 certified (every requirement that applies ran and every MUST passed) or a
+//! partial run (`--tags`, `--features`) whose checks all passed, which says so and is never called
+//! CERTIFIED; 1 a MUST failed; 2 bad input (a malformed or outdated target file, an unknown flaw,
+//! a selection without scenarios, a target that fails the pre-flight or does not answer).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -71,7 +73,8 @@ pub struct RunArgs {
     /// How the lab's components run.
     #[arg(long, value_enum, default_value = "embedded")]
     runtime: Runtime,
-    /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`.
+    /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`. A subset is
+    /// a PARTIAL RUN, never a certification; one that selects nothing is bad input (exit 2).
     #[arg(long)]
     tags: Option<String>,
     /// Feature files or directories (default: features/conformance/sp).
