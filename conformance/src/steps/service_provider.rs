@@ -487,13 +487,17 @@ fn callback_not_5xx(world: &mut LabWorld) {
 }
 
 #[then("the service provider answered the callback")]
-fn callback_answered(world: &mut LabWorld) {
-    let login = world.last_login();
-    assert!(
-        login.landing.is_some(),
-        "the service provider did not answer the callback in time ({}): it hangs while the broker does not answer\n{}",
-        login.error.as_deref().unwrap_or("no answer"),
-        trail(&world.browser)
+async fn callback_answered(world: &mut LabWorld) {
+    if world.last_login().landing.is_some() {
+        return;
+    }
+    let lab = world.lab();
+    let served = super::broker::broker_calls(&lab, &world.scripts).await;
+    panic!(
+        "the service provider did not answer the callback in time ({}): it hangs while the broker does not answer\n{}{}",
+        world.last_login().error.as_deref().unwrap_or("no answer"),
+        trail(&world.browser),
+        checks::served_text(&served)
     );
 }
 
