@@ -431,11 +431,14 @@ pub async fn run(
     Ok(results)
 }
 
-/// The scenarios that will run (selected, and runnable against this target), in feature order.
+/// The scenarios that will run (selected, and runnable against this target), in feature order:
+/// exactly what the filter given to cucumber lets through, `Rule:` blocks included, because a
+/// planned scenario that never arrives would hold the queue.
 fn planned(lab: &Lab, features: &Features) -> Vec<(ScenarioKey, Class)> {
     let mut plan = Vec::new();
     for feature in &features.parsed {
-        for scenario in &feature.scenarios {
+        let in_rules = feature.rules.iter().flat_map(|r| r.scenarios.iter());
+        for scenario in feature.scenarios.iter().chain(in_rules) {
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             if features.selects(feature, scenario) && missing_capability(lab, &tags).is_none() {
                 plan.push((scenario_key(feature, scenario), Class::of(&tags)));
