@@ -678,7 +678,10 @@ pub async fn login_at_client(
 async fn refuses_nemid_login(world: &mut LabWorld, alias: String, client: String, why: String) {
     match login_at_client(world, &alias, &client, Behaviour::NemidKeyCard).await {
         BrokerLogin::Claims(claims) => {
-            panic!("the broker let {alias}'s NemID login at the {client} through: {claims:?}")
+            panic!(
+                "the broker let {alias}'s NemID login at the {client} through: {}",
+                Value::Object(claims)
+            )
         }
         BrokerLogin::Refused(error, description) => {
             assert_eq!(error, "access_denied", "{description}");

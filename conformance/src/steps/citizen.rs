@@ -340,12 +340,14 @@ async fn can_log_in_at(world: &mut LabWorld, alias: String, idp: String, client:
             assert_eq!(
                 claims.get("idp").and_then(Value::as_str),
                 Some(idp.to_lowercase().as_str()),
-                "the ID token of {alias}'s login at the {client}: {claims:?}"
+                "the ID token of {alias}'s login at the {client}: {}",
+                Value::Object(claims.clone())
             );
             if idp == "NemID" {
                 assert!(
                     claims.get("nemid.pid").is_some(),
-                    "a NemID login carries the NemID PID: {claims:?}"
+                    "a NemID login carries the NemID PID: {}",
+                    Value::Object(claims.clone())
                 );
             }
         }

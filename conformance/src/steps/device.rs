@@ -910,7 +910,8 @@ async fn old_password_refused(world: &mut LabWorld, alias: String) {
     .await;
     match result {
         Err(error) if error.contains("refused") => {}
-        other => panic!("the old password should be refused; the login ended with {other:?}"),
+        Err(error) => panic!("the old password should be refused; the login ended with: {error}"),
+        Ok(()) => panic!("the old password should be refused; the login succeeded with it"),
     }
 }
 
@@ -928,8 +929,12 @@ async fn old_phone_refused(world: &mut LabWorld, alias: String) {
     .await;
     match result {
         Err(error) if error.contains("refused the approval") => {}
-        other => panic!(
-            "the old phone's approval should be refused by the broker; the login ended with {other:?}\n{}",
+        Err(error) => panic!(
+            "the old phone's approval should be refused by the broker; the login ended with: {error}\n{}",
+            trail(&world.browser)
+        ),
+        Ok(()) => panic!(
+            "the old phone's approval should be refused by the broker; the login succeeded with it\n{}",
             trail(&world.browser)
         ),
     }
