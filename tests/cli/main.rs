@@ -6,3 +6,4 @@ mod nightly_run;
 mod simulate_errors;
 mod simulate_policy;
 mod simulate_queue;
+mod sweep;
