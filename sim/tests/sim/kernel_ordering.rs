@@ -163,6 +163,9 @@ fn time_conversions_round_trip() {
     assert_eq!(SimTime::from_hours_f64(0.5).as_millis(), 1_800_000);
 }
 
+/// Deliveries as (time in milliseconds, payload).
+type Trace = Vec<(u64, u32)>;
+
 /// A model step for the day-scheduler comparison: on delivering an event, schedule `spawn`
 /// new ones at these offsets (milliseconds, up to several days ahead).
 fn replay_with_plain(
@@ -170,7 +173,7 @@ fn replay_with_plain(
     initial: &[u64],
     spawn: &[(u64, u64)],
     open_early: bool,
-) -> (Vec<(u64, u32)>, Vec<(u64, u32)>) {
+) -> (Trace, Trace) {
     let horizon = SimTime::from_day(days);
     let mut plain: Scheduler<u32> = Scheduler::new();
     let mut by_day = DayScheduler::new(days);
