@@ -4,6 +4,7 @@ mod certify_outside_rp;
 mod harness;
 mod nightly_run;
 mod simulate_errors;
+mod simulate_golden;
 mod simulate_policy;
 mod simulate_queue;
 mod sweep;
