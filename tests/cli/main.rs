@@ -5,5 +5,7 @@ mod certify_verdicts;
 mod harness;
 mod nightly_run;
 mod simulate_errors;
+mod simulate_golden;
 mod simulate_policy;
 mod simulate_queue;
+mod sweep;
