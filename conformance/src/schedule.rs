@@ -12,7 +12,9 @@
 //! - ordinary: everything else, up to the run's concurrency.
 //!
 //! The order is fixed before the run (slow, serial, ordinary; feature order within each), and a
-//! scenario is admitted only at the head of the queue, so runs are repeatable and nothing starves.
+//! scenario is admitted only when no scenario ahead of it in that order is waiting, so nothing
+//! starves; one that never arrives (its World failed to start) holds nobody up. A `@slow` one
+//! does not count against the concurrency: it only waits.
 //! cucumber starts every scenario at once; each waits in the runner's `before` hook for
 //! [`Schedule::admit`], and its [`Admission`] ends in the `after` hook (after the clock is back).
 
@@ -61,6 +63,8 @@ struct State {
     queue: VecDeque<(u64, Class)>,
     /// Each scenario's tickets (a key may repeat; each run takes the next).
     tickets: HashMap<ScenarioKey, VecDeque<u64>>,
+    /// Tickets whose scenario is waiting in [`Schedule::admit`].
+    arrived: std::collections::HashSet<u64>,
     running_serial: usize,
     running_ordinary: usize,
     running: usize,
@@ -99,11 +103,14 @@ impl Schedule {
 
     /// Waits until `key`'s turn has come and it may run beside what runs now.
     pub async fn admit(self: &Arc<Self>, key: &ScenarioKey) -> Admission {
-        let ticket = self
-            .lock()
-            .tickets
-            .get_mut(key)
-            .and_then(VecDeque::pop_front);
+        let ticket = {
+            let mut state = self.lock();
+            let ticket = state.tickets.get_mut(key).and_then(VecDeque::pop_front);
+            if let Some(ticket) = ticket {
+                state.arrived.insert(ticket);
+            }
+            ticket
+        };
         let Some(ticket) = ticket else {
             // Not in the plan (cannot happen for a scenario the runner's filter let through):
             // run it as an ordinary scenario rather than never.
@@ -115,11 +122,16 @@ impl Schedule {
             notified.as_mut().enable();
             {
                 let mut state = self.lock();
-                if let Some(&(head, class)) = state.queue.front()
-                    && head == ticket
-                    && self.may_start(&state, class)
+                let first_waiting = state
+                    .queue
+                    .iter()
+                    .position(|(t, _)| state.arrived.contains(t));
+                if let Some(index) = first_waiting
+                    && state.queue[index].0 == ticket
+                    && self.may_start(&state, state.queue[index].1)
                 {
-                    state.queue.pop_front();
+                    let (_, class) = state.queue.remove(index).expect("the index was found");
+                    state.arrived.remove(&ticket);
                     start(&mut state, class);
                     drop(state);
                     self.changed.notify_waiters();
@@ -154,7 +166,7 @@ impl Schedule {
 
     fn may_start(&self, state: &State, class: Class) -> bool {
         match class {
-            Class::Slow => state.running < self.capacity,
+            Class::Slow => true,
             Class::Serial => state.running_serial == 0 && state.running_ordinary == 0,
             Class::Ordinary => state.running_serial == 0 && state.running < self.capacity,
         }
@@ -269,6 +281,16 @@ mod tests {
                 assert!(!overlap(s, o), "{spans:?}");
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_planned_scenario_that_never_arrives_holds_nobody_up() {
+        let schedule = Schedule::new(vec![(key(0), Class::Serial), (key(1), Class::Ordinary)], 4);
+        let admitted = tokio::time::timeout(Duration::from_secs(1), schedule.admit(&key(1))).await;
+        assert!(
+            admitted.is_ok(),
+            "the ordinary scenario waited for one that never came"
+        );
     }
 
     #[tokio::test(start_paused = true)]
