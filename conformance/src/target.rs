@@ -378,7 +378,10 @@ impl TargetFile {
                 let _ = writeln!(out, "  logout_path: {p}");
             }
             None => {
-                let _ = writeln!(out, "  # logout_path: /logout");
+                let _ = writeln!(
+                    out,
+                    "  # logout_path: /logout   (with rp_initiated_logout in implements)"
+                );
             }
         }
         match &self.service_provider.backchannel_logout_path {
@@ -386,7 +389,10 @@ impl TargetFile {
                 let _ = writeln!(out, "  backchannel_logout_path: {p}");
             }
             None => {
-                let _ = writeln!(out, "  # backchannel_logout_path: /backchannel-logout");
+                let _ = writeln!(
+                    out,
+                    "  # backchannel_logout_path: /backchannel-logout   (with backchannel_logout in implements)"
+                );
             }
         }
         let _ = writeln!(out, "client:");
