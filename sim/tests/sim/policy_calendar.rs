@@ -117,3 +117,30 @@ fn key_cards_and_nemid_support_only_break_nemid_after_their_milestones() {
         late.totals
     );
 }
+
+/// The calendar defaults come from `fixtures/nemid-calendar.yaml` (DOMAIN.md's table plus the
+/// staggered public cut-offs); the literal dates here are what the fixture says today.
+#[test]
+fn calendar_defaults_are_the_fixture_dates() {
+    use mitid_sim::policy::{CalendarConfig, Sector};
+    let c = CalendarConfig::default();
+    assert_eq!(c.mitid_default_public, date("2022-09-22"));
+    assert_eq!(c.key_cards_only_at_citizen_service, date("2023-05-30"));
+    assert_eq!(c.migration_via_nemid_ends, date("2023-06-05"));
+    assert_eq!(c.nemid_support_closes, date("2023-06-30"));
+    assert_eq!(c.nemid_shutdown, date("2023-10-31"));
+    assert_eq!(c.qr_rollout, date("2023-06-06"));
+    for (sector, cutoff) in [
+        (Sector::Bank, "2022-11-01"),
+        (Sector::Shop, "2022-11-01"),
+        (Sector::Childcare, "2023-03-31"),
+        (Sector::ChangeAddress, "2023-04-30"),
+        (Sector::LeaveDenmark, "2023-04-30"),
+        (Sector::Doctor, "2023-05-31"),
+        (Sector::Tax, "2023-06-30"),
+        (Sector::DigitalPost, "2023-10-31"),
+    ] {
+        assert_eq!(c.cutoff(sector), date(cutoff), "{sector:?}");
+    }
+    assert_eq!(c.sectors.len(), Sector::ALL.len());
+}

@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::date;
 use crate::policy::PolicyError;
+use mitid_fixtures::nemid_calendar::{Milestone, NemidCalendar};
 
 /// Where a citizen logs in. The six self-services of the seed document plus banks and shops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,6 +40,21 @@ impl Sector {
         Sector::Bank,
         Sector::Shop,
     ];
+
+    /// The sector's name in `fixtures/nemid-calendar.yaml`, the vocabulary the components use.
+    #[must_use]
+    pub const fn calendar_key(self) -> &'static str {
+        match self {
+            Sector::ChangeAddress => "change_address",
+            Sector::Childcare => "childcare",
+            Sector::Tax => "tax",
+            Sector::Doctor => "doctor",
+            Sector::DigitalPost => "digital_post",
+            Sector::LeaveDenmark => "leave_denmark",
+            Sector::Bank => "bank",
+            Sector::Shop => "online_shop",
+        }
+    }
 
     /// Position in [`Sector::ALL`].
     #[must_use]
@@ -82,31 +97,38 @@ pub struct CalendarConfig {
 }
 
 impl Default for CalendarConfig {
+    /// Every date from `fixtures/nemid-calendar.yaml`, the one home of the NemID calendar.
     fn default() -> Self {
-        let cut = |sector, y, m, d| SectorCutoff {
-            sector,
-            nemid_cutoff: date(y, m, d),
-        };
+        let calendar = NemidCalendar::builtin();
         CalendarConfig {
-            mitid_default_public: date(2022, 9, 22),
-            key_cards_only_at_citizen_service: date(2023, 5, 30),
-            migration_via_nemid_ends: date(2023, 6, 5),
-            nemid_support_closes: date(2023, 6, 30),
-            nemid_shutdown: date(2023, 10, 31),
-            qr_rollout: date(2023, 6, 6),
-            sectors: vec![
-                cut(Sector::Bank, 2022, 11, 1),
-                cut(Sector::Shop, 2022, 11, 1),
-                cut(Sector::Childcare, 2023, 3, 31),
-                cut(Sector::ChangeAddress, 2023, 4, 30),
-                cut(Sector::LeaveDenmark, 2023, 4, 30),
-                cut(Sector::Doctor, 2023, 5, 31),
-                cut(Sector::Tax, 2023, 6, 30),
-                cut(Sector::DigitalPost, 2023, 10, 31),
-            ],
+            mitid_default_public: calendar.date(Milestone::MitidDefaultPublic),
+            key_cards_only_at_citizen_service: calendar.date(Milestone::PostOrdersEnd),
+            migration_via_nemid_ends: calendar.date(Milestone::MitidMigrationEnds),
+            nemid_support_closes: calendar.date(Milestone::SupportCloses),
+            nemid_shutdown: calendar.date(Milestone::Shutdown),
+            qr_rollout: calendar.date(Milestone::QrRollout),
+            sectors: DEFAULT_SECTOR_ORDER
+                .into_iter()
+                .map(|sector| SectorCutoff {
+                    sector,
+                    nemid_cutoff: calendar.cutoff(sector.calendar_key()),
+                })
+                .collect(),
         }
     }
 }
+
+/// The order of the default `calendar.sectors` list (earliest cut-off first).
+const DEFAULT_SECTOR_ORDER: [Sector; 8] = [
+    Sector::Bank,
+    Sector::Shop,
+    Sector::Childcare,
+    Sector::ChangeAddress,
+    Sector::LeaveDenmark,
+    Sector::Doctor,
+    Sector::Tax,
+    Sector::DigitalPost,
+];
 
 impl CalendarConfig {
     /// The NemID cut-off of `sector` (never later than the shutdown).
