@@ -365,16 +365,20 @@ fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {
 /// code. A run interrupted before this point writes nothing.
 pub fn finish(report: &SuiteReport, out: OutputDir) -> anyhow::Result<ExitCode> {
     interrupt::check()?;
-    let written = report::write_all(report, out.path()).map_err(|source| output::OutputError::Io {
-        action: "write the reports in",
-        path: out.target().to_owned(),
-        source,
-    })?;
+    let written =
+        report::write_all(report, out.path()).map_err(|source| output::OutputError::Io {
+            action: "write the reports in",
+            path: out.target().to_owned(),
+            source,
+        })?;
     let dir = out.finish()?;
     print_summary(report);
     println!("\nreports:");
     for path in written {
-        println!("  {}", dir.join(path.file_name().unwrap_or_default()).display());
+        println!(
+            "  {}",
+            dir.join(path.file_name().unwrap_or_default()).display()
+        );
     }
     Ok(if report.all_musts_passed() {
         ExitCode::SUCCESS

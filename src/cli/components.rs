@@ -7,9 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use mitid_components::reference_sp::Flaw;
 use mitid_components::runtime::containers::ContainerOptions;
-use mitid_components::runtime::{
-    self, Component, Endpoint, Stack, StackOptions, Wiring,
-};
+use mitid_components::runtime::{self, Component, Endpoint, Stack, StackOptions, Wiring};
 
 use super::BadInput;
 

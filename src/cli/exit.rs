@@ -107,9 +107,7 @@ mod tests {
 
     #[test]
     fn output_errors_split_between_bad_input_and_lab_errors() {
-        let foreign = anyhow::Error::new(OutputError::ForeignFile {
-            path: "x".into(),
-        });
+        let foreign = anyhow::Error::new(OutputError::ForeignFile { path: "x".into() });
         assert_eq!(code_of(&foreign), BAD_INPUT);
         let io = anyhow::Error::new(OutputError::Io {
             action: "write",

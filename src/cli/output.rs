@@ -346,8 +346,10 @@ impl OutputDir {
             return Err(io_error("create the report folder", target)(err));
         }
         if let Some(aside) = previous {
-            fs::remove_dir_all(&aside)
-                .map_err(io_error("remove the earlier report (moved aside as)", &aside))?;
+            fs::remove_dir_all(&aside).map_err(io_error(
+                "remove the earlier report (moved aside as)",
+                &aside,
+            ))?;
         }
         Ok(())
     }
@@ -452,7 +454,12 @@ fn replace_file(path: &Path, contents: &[u8], shown: &Path) -> Result<(), Output
 
 /// Writes the single file `path` (a chart, a target file) whole or not at all. An existing file
 /// is replaced only when its first line contains `mark` (the lab wrote it), or with `force`.
-pub fn write_file(path: &Path, contents: &[u8], mark: &str, force: bool) -> Result<(), OutputError> {
+pub fn write_file(
+    path: &Path,
+    contents: &[u8],
+    mark: &str,
+    force: bool,
+) -> Result<(), OutputError> {
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
             return Err(OutputError::NotAFile {
@@ -486,10 +493,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "mitid-lab-output-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("mitid-lab-output-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -522,7 +527,10 @@ mod tests {
             .expect("refused");
         assert!(err.is_bad_input());
         assert!(err.to_string().contains("thesis.docx"), "{err}");
-        assert_eq!(fs::read_to_string(root.join("thesis.docx")).unwrap(), "mine");
+        assert_eq!(
+            fs::read_to_string(root.join("thesis.docx")).unwrap(),
+            "mine"
+        );
     }
 
     #[test]
@@ -539,7 +547,10 @@ mod tests {
         out.write("same.txt", "2").unwrap();
         out.finish().unwrap();
         assert_eq!(manifest(&root).files, ["same.txt"]);
-        assert!(!root.join("old.txt").exists(), "the lab's stale file is removed");
+        assert!(
+            !root.join("old.txt").exists(),
+            "the lab's stale file is removed"
+        );
         assert_eq!(fs::read_to_string(root.join("notes.txt")).unwrap(), "mine");
         assert_eq!(fs::read_to_string(root.join("same.txt")).unwrap(), "2");
     }

@@ -3,6 +3,7 @@
 mod certify_outside_rp;
 mod harness;
 mod nightly_run;
+mod outputs;
 mod simulate_errors;
 mod simulate_policy;
 mod simulate_queue;
