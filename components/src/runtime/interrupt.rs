@@ -33,32 +33,36 @@ fn state() -> &'static watch::Sender<Option<&'static str>> {
 pub fn install() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        // Registered here, before the thread starts, so a signal that arrives right after
-        // `install` returns is caught rather than killing the process.
-        let registered = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .and_then(|runtime| {
-                let signals = runtime.block_on(async {
-                    use tokio::signal::unix::{SignalKind, signal};
-                    Ok::<_, std::io::Error>((
-                        signal(SignalKind::interrupt())?,
-                        signal(SignalKind::terminate())?,
-                    ))
-                })?;
-                Ok((runtime, signals))
-            });
-        let (runtime, (mut interrupt, mut terminate)) = match registered {
-            Ok(parts) => parts,
-            Err(err) => {
-                eprintln!("mitid-lab: cannot watch for Ctrl-C: {err}");
-                return;
-            }
-        };
+        // The watcher registers the handlers on its own runtime and reports back before
+        // `install` returns, so a signal right after `install` is caught rather than killing the
+        // process. (A plain channel: `install` may be called from inside another runtime.)
+        let (registered_tx, registered_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let watcher = std::thread::Builder::new()
             .name("mitid-lab-signals".to_owned())
             .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = registered_tx.send(Err(err));
+                        return;
+                    }
+                };
                 runtime.block_on(async move {
+                    use tokio::signal::unix::{SignalKind, signal};
+                    let (mut interrupt, mut terminate) = match (
+                        signal(SignalKind::interrupt()),
+                        signal(SignalKind::terminate()),
+                    ) {
+                        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+                        (Err(err), _) | (_, Err(err)) => {
+                            let _ = registered_tx.send(Err(err));
+                            return;
+                        }
+                    };
+                    let _ = registered_tx.send(Ok(()));
                     loop {
                         let name = tokio::select! {
                             _ = interrupt.recv() => "SIGINT",
@@ -72,7 +76,13 @@ pub fn install() {
                     }
                 });
             });
-        if let Err(err) = watcher {
+        let registered = match watcher {
+            Ok(_) => registered_rx
+                .recv()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the signal watcher ended"))),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = registered {
             eprintln!("mitid-lab: cannot watch for Ctrl-C: {err}");
         }
     });
