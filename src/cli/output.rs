@@ -216,6 +216,7 @@ impl OutputDir {
             Existing::Missing | Existing::Replaceable(_) => {
                 let (parent, name) = parent_and_name(target)?;
                 fs::create_dir_all(&parent).map_err(io_error("create the folder", &parent))?;
+                sweep_dead_runs(&parent, &name, target);
                 let staging = parent.join(format!(
                     ".{}.partial-{}",
                     name.to_string_lossy(),
@@ -372,6 +373,40 @@ impl Drop for OutputDir {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Clears what a killed process (SIGKILL, a power cut) left beside `target`: its staging folder
+/// `.NAME.partial-PID` is removed, and an earlier report it had moved aside (`.NAME.old-PID`)
+/// is put back when nothing replaced it. Only folders of processes that no longer run, and only
+/// where `/proc` can tell.
+fn sweep_dead_runs(parent: &Path, name: &OsString, target: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let name = name.to_string_lossy();
+    let Ok(siblings) = fs::read_dir(parent) else {
+        return;
+    };
+    for sibling in siblings.flatten() {
+        let file_name = sibling.file_name();
+        let file_name = file_name.to_string_lossy();
+        let Some(rest) = file_name.strip_prefix(&format!(".{name}.")) else {
+            continue;
+        };
+        let (kind, pid) = match rest.split_once('-') {
+            Some((kind @ ("partial" | "old"), pid)) if pid.parse::<u32>().is_ok() => (kind, pid),
+            _ => continue,
+        };
+        if pid == std::process::id().to_string() || Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        let path = sibling.path();
+        if kind == "old" && !target.exists() {
+            let _ = fs::rename(&path, target);
+        } else {
+            let _ = fs::remove_dir_all(&path);
         }
     }
 }
@@ -574,6 +609,23 @@ mod tests {
         out.finish().unwrap();
         assert!(!target.join("a.txt").exists());
         assert_eq!(manifest(&target).files, ["b.txt"]);
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_run_are_cleared_and_an_aside_report_restored() {
+        let root = scratch("leftovers");
+        let target = root.join("report");
+        // No process has pid u32::MAX (Linux caps pids far lower).
+        let dead = u32::MAX;
+        fs::create_dir(root.join(format!(".report.partial-{dead}"))).unwrap();
+        fs::create_dir(root.join(format!(".report.old-{dead}"))).unwrap();
+        fs::write(root.join(format!(".report.old-{dead}/a.txt")), "earlier").unwrap();
+        fs::create_dir(root.join(".report.partial-notapid")).unwrap();
+        let out = OutputDir::create(&target, "simulate", false).unwrap();
+        drop(out);
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "earlier");
+        let left: Vec<String> = names(&entries(&root).unwrap());
+        assert_eq!(left, [".report.partial-notapid", "report"]);
     }
 
     #[test]
