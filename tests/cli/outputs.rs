@@ -241,7 +241,17 @@ fn certify_init_never_overwrites_a_file_it_did_not_write() {
 
 #[test]
 fn ctrl_c_during_certify_leaves_nothing_and_exits_130() {
-    let dir = scratch_dir("outputs_ctrl_c");
+    interrupt_certify("INT", "SIGINT");
+}
+
+#[test]
+fn sigterm_during_certify_leaves_nothing_and_exits_130() {
+    interrupt_certify("TERM", "SIGTERM");
+}
+
+/// Sends `kill -SIGNAL` to `certify` while its suite runs; `name` is how the lab names it.
+fn interrupt_certify(signal: &str, name: &str) {
+    let dir = scratch_dir(&format!("outputs_interrupt_{signal}"));
     let reports = dir.join("reports");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
         .args(["certify", "--target", "reference", "--reports"])
@@ -268,7 +278,7 @@ fn ctrl_c_during_certify_leaves_nothing_and_exits_130() {
         std::thread::sleep(Duration::from_millis(20));
     };
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .expect("running kill");
     assert!(kill.success());
@@ -292,7 +302,7 @@ fn ctrl_c_during_certify_leaves_nothing_and_exits_130() {
     );
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(
-        lines.len() == 1 && lines[0].contains("interrupted"),
+        lines.len() == 1 && lines[0].contains("interrupted") && lines[0].contains(name),
         "expected one line saying it was interrupted, got:\n{stderr}"
     );
     assert!(

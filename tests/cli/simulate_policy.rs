@@ -232,6 +232,27 @@ fn what_if_compare_draws_both_runs() {
         result.describe()
     );
 
+    // A file the lab did not write is never replaced; its own chart is.
+    let mine = dir.join("mine.svg");
+    std::fs::write(&mine, "<svg>my own drawing</svg>").unwrap();
+    let compare_to = |out: &Path| {
+        run(&[
+            "compare",
+            &baseline.display().to_string(),
+            &later.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ])
+    };
+    compare_to(&mine)
+        .expect_code(2)
+        .expect_stderr(&mine.display().to_string());
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap(),
+        "<svg>my own drawing</svg>"
+    );
+    compare_to(&chart).expect_code(0);
+
     let missing = dir.join("nowhere").display().to_string();
     let bad = run(&[
         "compare",
