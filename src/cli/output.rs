@@ -11,7 +11,8 @@
 //!   `--force`; then the lab writes into it in place, file by file (temp file + rename), and
 //!   deletes nothing it did not write;
 //! - the working directory (or a folder that holds it) is never swapped away under the user's
-//!   shell: it is written in place by the same rules.
+//!   shell, and a symbolic link to a folder is never replaced by one: both are written in place
+//!   by the same rules.
 //!
 //! A single file ([`write_file`]) is written to a temp file beside it and renamed; an existing
 //! file is replaced only when it carries the lab's mark (its first line) or with `--force`.
@@ -131,7 +132,7 @@ fn inspect(dir: &Path) -> Result<Existing, OutputError> {
     match fs::symlink_metadata(dir) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Existing::Missing),
         Err(err) => return Err(io_error("read", dir)(err)),
-        Ok(meta) if !fs::metadata(dir).is_ok_and(|m| m.is_dir()) && !meta.is_dir() => {
+        Ok(_) if !fs::metadata(dir).is_ok_and(|m| m.is_dir()) => {
             return Err(OutputError::NotAFolder {
                 path: dir.to_owned(),
             });
@@ -195,7 +196,10 @@ impl OutputDir {
     /// missing). Refuses a folder holding anything the lab did not write, unless `force`.
     pub fn create(target: &Path, command: &str, force: bool) -> Result<Self, OutputError> {
         let existing = inspect(target)?;
-        let in_place = holds_working_dir(target);
+        // Swapping would pull the folder from under the user's shell, or replace their
+        // symbolic link with a folder: both are written in place instead.
+        let in_place = holds_working_dir(target)
+            || fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink());
         let mode = match existing {
             Existing::Foreign { foreign, .. } if !force => {
                 return Err(OutputError::Foreign {
@@ -626,6 +630,27 @@ mod tests {
         assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "earlier");
         let left: Vec<String> = names(&entries(&root).unwrap());
         assert_eq!(left, [".report.partial-notapid", "report"]);
+    }
+
+    #[test]
+    fn a_symbolic_link_to_a_folder_stays_a_link() {
+        let root = scratch("symlink");
+        let real = root.join("real");
+        fs::create_dir(&real).unwrap();
+        let link = root.join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        for _ in 0..2 {
+            let out = OutputDir::create(&link, "simulate", false).unwrap();
+            out.write("a.txt", "a").unwrap();
+            out.finish().unwrap();
+            assert!(
+                fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(fs::read_to_string(real.join("a.txt")).unwrap(), "a");
+        }
     }
 
     #[test]
