@@ -157,6 +157,63 @@ fn ctrl_c_during_certify_in_containers_stops_the_suite_without_a_verdict() {
     );
 }
 
+#[test]
+fn ctrl_c_while_containers_start_abandons_the_start_and_leaves_nothing() {
+    if !docker_or_skip("ctrl_c_while_containers_start_abandons_the_start_and_leaves_nothing") {
+        return;
+    }
+    let reports = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("containers")
+        .join("ctrl_c_start");
+    if reports.exists() {
+        std::fs::remove_dir_all(&reports).expect("clearing the reports folder");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
+        .args([
+            "certify",
+            "--target",
+            "reference",
+            "--runtime",
+            "containers",
+            "--reports",
+        ])
+        .arg(&reports)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning mitid-lab certify --runtime containers");
+    let pid = child.id().to_string();
+    // Interrupted as soon as the first container exists: the others are still to come.
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while labelled_leftovers(PID_LABEL, &pid).0.is_empty() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("certify ended ({status}) before a container started");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no container started within 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("running kill");
+    assert!(kill.success(), "kill -INT {pid} failed");
+    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+    assert_eq!(status.and_then(|s| s.code()), Some(130));
+    let (containers_left, networks_left) = labelled_leftovers(PID_LABEL, &pid);
+    assert!(
+        containers_left.is_empty() && networks_left.is_empty(),
+        "an interrupted start left containers {containers_left:?} and networks {networks_left:?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&reports)
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "an interrupted run left {left:?}");
+}
+
 /// Whether a run folder being written under `reports` holds cucumber's temporary files.
 fn suite_running(reports: &std::path::Path) -> bool {
     std::fs::read_dir(reports)
