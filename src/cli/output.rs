@@ -163,6 +163,9 @@ pub struct OutputDir {
     target: PathBuf,
     command: String,
     mode: Mode,
+    /// Folders made to hold the target (e.g. `reports/`), innermost first: an unfinished report
+    /// removes them again when they are still empty, so bad input leaves no trace.
+    made_parents: Vec<PathBuf>,
     finished: bool,
 }
 
@@ -200,6 +203,7 @@ impl OutputDir {
         // symbolic link with a folder: both are written in place instead.
         let in_place = holds_working_dir(target)
             || fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink());
+        let mut made_parents = Vec::new();
         let mode = match existing {
             Existing::Foreign { foreign, .. } if !force => {
                 return Err(OutputError::Foreign {
@@ -219,6 +223,11 @@ impl OutputDir {
             },
             Existing::Missing | Existing::Replaceable(_) => {
                 let (parent, name) = parent_and_name(target)?;
+                made_parents = parent
+                    .ancestors()
+                    .take_while(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+                    .map(Path::to_path_buf)
+                    .collect();
                 fs::create_dir_all(&parent).map_err(io_error("create the folder", &parent))?;
                 sweep_dead_runs(&parent, &name, target);
                 let staging = parent.join(format!(
@@ -239,6 +248,7 @@ impl OutputDir {
             target: target.to_owned(),
             command: command.to_owned(),
             mode,
+            made_parents,
             finished: false,
         })
     }
@@ -368,6 +378,12 @@ impl Drop for OutputDir {
         match &self.mode {
             Mode::Staged { staging } => {
                 let _ = fs::remove_dir_all(staging);
+                for folder in &self.made_parents {
+                    // Fails, as it should, on a folder something else has written into since.
+                    if fs::remove_dir(folder).is_err() {
+                        break;
+                    }
+                }
             }
             Mode::InPlace { before, .. } => {
                 // Only what this run added; what was there before stays.
@@ -630,6 +646,14 @@ mod tests {
         assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "earlier");
         let left: Vec<String> = names(&entries(&root).unwrap());
         assert_eq!(left, [".report.partial-notapid", "report"]);
+    }
+
+    #[test]
+    fn an_unfinished_report_removes_the_folders_it_made_for_it() {
+        let root = scratch("parents");
+        let out = OutputDir::create(&root.join("a/b/report"), "certify", false).unwrap();
+        drop(out);
+        assert!(entries(&root).unwrap().is_empty(), "{:?}", entries(&root));
     }
 
     #[test]
