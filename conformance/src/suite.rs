@@ -108,6 +108,7 @@ pub async fn run_against(
         (Ok(results), _) => results,
     };
     if let (Some(outputs), Some(dir)) = (&outputs, cucumber_dir) {
+        outputs.redact().map_err(write_error(dir))?;
         std::fs::rename(&outputs.junit, dir.join("cucumber-junit.xml"))
             .and_then(|()| std::fs::rename(&outputs.json, dir.join("cucumber.json")))
             .map_err(write_error(dir))?;

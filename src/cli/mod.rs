@@ -7,6 +7,7 @@ pub mod exit;
 pub mod output;
 pub mod run;
 pub mod simulate;
+pub mod sweep;
 
 use std::process::ExitCode;
 

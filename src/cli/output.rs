@@ -507,6 +507,40 @@ fn replace_file(path: &Path, contents: &[u8], shown: &Path) -> Result<(), Output
     Ok(())
 }
 
+/// Names `path` (written by a later step of the command that made the report, e.g. a sweep's
+/// shards and merge into the folder `sweep plan` wrote) in the manifest of the report folder
+/// holding it, so the folder stays recognisably the lab's. Nothing happens outside a report.
+pub fn record_in_report(path: &Path) -> Result<(), OutputError> {
+    // The report is the nearest of the two folders above the file that has a manifest.
+    for report in path.ancestors().skip(1).take(2) {
+        let Some(mut manifest) = read_manifest(report) else {
+            continue;
+        };
+        let Ok(inside) = path.strip_prefix(report) else {
+            return Ok(());
+        };
+        let Some(entry) = inside.components().next() else {
+            return Ok(());
+        };
+        let entry = entry.as_os_str().to_string_lossy().into_owned();
+        if !manifest.files.contains(&entry) {
+            manifest.files.push(entry);
+            manifest.files.sort();
+            let mut bytes =
+                serde_json::to_vec_pretty(&manifest).map_err(|err| OutputError::Io {
+                    action: "encode the manifest of",
+                    path: report.to_owned(),
+                    source: io::Error::other(err),
+                })?;
+            bytes.push(b'\n');
+            let manifest_path = report.join(MANIFEST_FILE);
+            replace_file(&manifest_path, &bytes, &manifest_path)?;
+        }
+        return Ok(());
+    }
+    Ok(())
+}
+
 /// Writes the single file `path` (a chart, a target file) whole or not at all. An existing file
 /// is replaced only when its first line contains `mark` (the lab wrote it), or with `force`.
 pub fn write_file(
@@ -654,6 +688,26 @@ mod tests {
         let out = OutputDir::create(&root.join("a/b/report"), "certify", false).unwrap();
         drop(out);
         assert!(entries(&root).unwrap().is_empty(), "{:?}", entries(&root));
+    }
+
+    #[test]
+    fn later_steps_are_named_in_the_reports_manifest() {
+        let root = scratch("record");
+        let target = root.join("sweep");
+        let out = OutputDir::create(&target, "sweep plan", false).unwrap();
+        out.write("plan.json", "{}").unwrap();
+        out.finish().unwrap();
+        fs::create_dir(target.join("shards")).unwrap();
+        fs::write(target.join("shards/shard-0.json"), "{}").unwrap();
+        record_in_report(&target.join("shards/shard-0.json")).unwrap();
+        fs::write(target.join("sweep.json"), "{}").unwrap();
+        record_in_report(&target.join("sweep.json")).unwrap();
+        assert_eq!(
+            manifest(&target).files,
+            ["plan.json", "shards", "sweep.json"]
+        );
+        // Still the lab's alone: a new plan may replace it.
+        OutputDir::create(&target, "sweep plan", false).unwrap();
     }
 
     #[test]
