@@ -48,6 +48,9 @@ fn a_port_taken_is_the_labs_trouble_exit_3() {
     run(&[
         "certify",
         "init",
+        "--no-logout",
+        "--no-backchannel-logout",
+        "--no-step-up",
         "--out",
         &target,
         "--broker-listen",

@@ -203,9 +203,17 @@ fn certify_init_never_overwrites_a_file_it_did_not_write() {
     let target = dir.join("target.yaml");
     let target_arg = target.display().to_string();
     std::fs::write(&target, "my own: configuration\n").unwrap();
-    run(&["certify", "init", "--out", &target_arg])
-        .expect_code(2)
-        .expect_stderr(&target_arg);
+    run(&[
+        "certify",
+        "init",
+        "--no-logout",
+        "--no-backchannel-logout",
+        "--no-step-up",
+        "--out",
+        &target_arg,
+    ])
+    .expect_code(2)
+    .expect_stderr(&target_arg);
     assert_eq!(
         std::fs::read_to_string(&target).unwrap(),
         "my own: configuration\n"
@@ -215,6 +223,9 @@ fn certify_init_never_overwrites_a_file_it_did_not_write() {
     let bad = run(&[
         "certify",
         "init",
+        "--no-logout",
+        "--no-backchannel-logout",
+        "--no-step-up",
         "--out",
         &target_arg,
         "--base-url",
@@ -227,10 +238,29 @@ fn certify_init_never_overwrites_a_file_it_did_not_write() {
         bad.describe()
     );
 
-    run(&["certify", "init", "--out", &target_arg, "--force"]).expect_code(0);
+    run(&[
+        "certify",
+        "init",
+        "--no-logout",
+        "--no-backchannel-logout",
+        "--no-step-up",
+        "--out",
+        &target_arg,
+        "--force",
+    ])
+    .expect_code(0);
     let written = std::fs::read_to_string(&target).unwrap();
     // Its own file it replaces without --force.
-    run(&["certify", "init", "--out", &target_arg]).expect_code(0);
+    run(&[
+        "certify",
+        "init",
+        "--no-logout",
+        "--no-backchannel-logout",
+        "--no-step-up",
+        "--out",
+        &target_arg,
+    ])
+    .expect_code(0);
     assert_ne!(
         std::fs::read_to_string(&target).unwrap(),
         written,
