@@ -490,9 +490,9 @@ fn holds_working_dir(target: &Path) -> bool {
 
 /// Writes `path` through a temp file beside it and a rename; errors name `shown`.
 fn replace_file(path: &Path, contents: &[u8], shown: &Path) -> Result<(), OutputError> {
-    let (parent, name) = parent_and_name(path)?;
     // Process id and a counter: threads of one process (a sweep's shards) write side by side.
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let (parent, name) = parent_and_name(path)?;
     let temporary = parent.join(format!(
         ".{}.tmp-{}-{}",
         name.to_string_lossy(),
