@@ -8,7 +8,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,8 +41,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    quiet_on_closed_stdout();
+    let matches = cli::exit::with_codes_help(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    let dispatched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Compare(args) => cli::simulate::compare::run(&args),
         Command::Components(args) => cli::components::run(args),
@@ -50,9 +52,34 @@ fn main() -> ExitCode {
         Command::Certify(args) => cli::certify::run(args),
         Command::Run(args) => cli::run::run(&args),
         Command::Sweep(args) => cli::sweep::run(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => cli::report_error(&err),
+    }));
+    match dispatched {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => cli::report_error(&err),
+        // The reader of our output went away (`| head`): what was being done was unwound (a
+        // report folder still being written is removed) and the process ends the way a Unix
+        // tool ended by SIGPIPE does.
+        Err(payload) if is_closed_stdout(payload.as_ref()) => ExitCode::from(141),
+        Err(payload) => std::panic::resume_unwind(payload),
     }
+}
+
+/// `println!` panics when stdout is a pipe whose reader has gone; such a panic is not a bug of
+/// the lab, so it is not reported as one (see `main`).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_stdout(info.payload()) {
+            default(info);
+        }
+    }));
+}
+
+fn is_closed_stdout(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    text.starts_with("failed printing to stdout") && text.contains("Broken pipe")
 }

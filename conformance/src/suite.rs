@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mitid_components::runtime::RuntimeKind;
+use mitid_components::runtime::interrupt::{self, Interrupted};
 use serde::Serialize;
 
 use super::catalogue::Catalogue;
@@ -60,17 +61,26 @@ pub fn run_tag() -> String {
 }
 
 /// Runs `features` against `lab` and weighs the results.
+///
+/// Cucumber's own JUnit and JSON files go to `cucumber_dir` (a report folder still being
+/// written: the CLI hands in its staging folder). An interrupt (SIGINT, SIGTERM) stops the run
+/// and answers [`SuiteError::Interrupted`]: an interrupted run is never weighed into a verdict.
 pub async fn run_against(
     lab: Arc<Lab>,
     features: &Features,
     catalogue: &Catalogue,
     run_id: &str,
     cucumber_dir: Option<&Path>,
-) -> std::io::Result<SuiteReport> {
+) -> Result<SuiteReport, SuiteError> {
+    interrupt::check()?;
     let started = Instant::now();
+    let write_error = |dir: &Path| {
+        let dir = dir.to_owned();
+        move |source| SuiteError::Write { dir, source }
+    };
     let outputs = match cucumber_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(write_error(dir))?;
             Some(CucumberOutputs {
                 junit: dir.join(".cucumber-junit.xml.tmp"),
                 json: dir.join(".cucumber.json.tmp"),
@@ -78,17 +88,30 @@ pub async fn run_against(
         }
         None => None,
     };
-    let results = runner::run(
+    let run = runner::run(
         Arc::clone(&lab),
         features,
         runner::DEFAULT_CONCURRENCY,
         outputs.as_ref(),
-    )
-    .await?;
+    );
+    let results = tokio::select! {
+        biased;
+        stopped = interrupt::wait() => return Err(stopped.into()),
+        results = run => results,
+    };
+    // A signal that came while the last scenarios ended (e.g. containers removed under them)
+    // still makes the run an interrupted one.
+    interrupt::check()?;
+    let results = match (results, cucumber_dir) {
+        (Err(source), Some(dir)) => return Err(write_error(dir)(source)),
+        (Err(source), None) => return Err(SuiteError::Io(source)),
+        (Ok(results), _) => results,
+    };
     if let (Some(outputs), Some(dir)) = (&outputs, cucumber_dir) {
-        outputs.redact()?;
-        std::fs::rename(&outputs.junit, dir.join("cucumber-junit.xml"))?;
-        std::fs::rename(&outputs.json, dir.join("cucumber.json"))?;
+        outputs.redact().map_err(write_error(dir))?;
+        std::fs::rename(&outputs.junit, dir.join("cucumber-junit.xml"))
+            .and_then(|()| std::fs::rename(&outputs.json, dir.join("cucumber.json")))
+            .map_err(write_error(dir))?;
     }
     Ok(SuiteReport::build(
         run_id.to_owned(),
@@ -109,6 +132,7 @@ pub fn certify_reference(
     run_id: &str,
     cucumber_dir: Option<&Path>,
 ) -> Result<SuiteReport, SuiteError> {
+    interrupt::check()?;
     let runtime = tokio_runtime()?;
     let reference = setup::reference(flaws, kind, run_id, &runtime)?;
     let report = runtime.block_on(run_against(
@@ -126,8 +150,17 @@ pub fn certify_reference(
 pub enum SuiteError {
     #[error(transparent)]
     Setup(#[from] SetupError),
-    #[error("cannot write the run's files: {0}")]
+    /// The cause is the chained source, not repeated here (the CLI prints the chain).
+    #[error("cannot write the run's files in {}", dir.display())]
+    Write {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the suite's runtime failed")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
 }
 
 pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {

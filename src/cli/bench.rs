@@ -4,7 +4,8 @@
 //! in the IdP's headless mode (`login_hint=test:<user>`, PKCE S256) → code from the redirect →
 //! token request (`client_secret_basic`) → userinfo with the access token. It prints flows per
 //! second and the p50/p99 latency of one whole login. Every step's answer is checked; a single
-//! wrong answer fails the run (exit 1) with the exchange that went wrong.
+//! wrong answer stops the run with the exchange that went wrong (exit 3: the lab could not do its
+//! work; a bench is no verdict on a service provider).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;

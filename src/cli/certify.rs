@@ -6,17 +6,18 @@
 //! - `certify list` prints the requirement catalogue;
 //! - `certify selfcheck` runs it against the reference provider and each named flaw.
 //!
-//! Exit codes: 0 certified (every requirement that applies ran and every MUST passed) or a
-//! partial run (`--tags`, `--features`) whose checks all passed, which says so and is never called
-//! CERTIFIED; 1 a MUST failed; 2 bad input (a malformed or outdated target file, an unknown flaw,
-//! a selection without scenarios, a target that fails the pre-flight or does not answer).
+//! Exit codes (see `exit`): 0 certified (every requirement that applies ran and every MUST
+//! passed) or a partial run (`--tags`, `--features`) whose checks all passed, which says so and is
+//! never called CERTIFIED; 1 a MUST failed; 2 bad input (a malformed or outdated target file, an
+//! unknown flaw, a selection without scenarios, a target that fails the pre-flight or does not
+//! answer); 3 the lab could not do its work; 130 interrupted.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use super::BadInput;
+use super::output::{self, OutputDir};
+use mitid_components::runtime::interrupt;
 use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::outcome::{SuiteReport, Verdict};
 use mitid_conformance::runner::Features;
@@ -127,7 +128,7 @@ struct InitArgs {
     /// Your service never steps up: its requirement is SKIPPED (not implemented).
     #[arg(long)]
     no_step_up: bool,
-    /// Overwrite an existing file.
+    /// Replace an existing file that `certify init` did not write.
     #[arg(long)]
     force: bool,
 }
@@ -197,13 +198,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
-    if args.out.exists() && !args.force {
-        return Err(BadInput(format!(
-            "{}: exists already (use --force to overwrite)",
-            args.out.display()
-        ))
-        .into());
-    }
     let implements = args.implements()?;
     let base = args.base_url.trim_end_matches('/');
     let path_if = |feature: OptionalFeature, path: &str| {
@@ -235,22 +229,12 @@ fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let text = file.to_commented_yaml();
-    // Validate what we are about to write, so `init` never writes a file `certify` rejects.
+    // Validate what we are about to write, so `init` never writes a file `certify` rejects. The
+    // text is not on disk yet, so a problem is blamed on the flag it came from, never on a line
+    // of --out (which may be someone else's file).
     file.validate(&text, &args.out, None)
-        .map_err(|e| BadInput(e.to_string()))?;
-    let dir = args
-        .out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = args
-        .out
-        .file_name()
-        .context("--out names no file")?
-        .to_string_lossy()
-        .into_owned();
-    report::write_atomically(dir, &name, text.as_bytes())
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+        .map_err(|e| BadInput(init_flag_error(&e)))?;
+    output::write_file(&args.out, text.as_bytes(), INIT_MARK, args.force)?;
     let issuer = format!("http://{}", file.broker.listen);
     println!(
         "Wrote {}. Configure your service's OpenID Connect client with:\n",
@@ -295,6 +279,27 @@ fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the first line of every file `certify init` writes says (see
+/// `TargetFile::to_commented_yaml`): the mark that lets a later `init` replace it.
+const INIT_MARK: &str = "written by `mitid-lab certify init`";
+
+/// A problem with the target `init` generated, said in terms of the flag that caused it.
+fn init_flag_error(err: &target::TargetError) -> String {
+    match err {
+        target::TargetError::Field { field, message, .. } => {
+            let flag = match field.as_str() {
+                "client.client_id" => "--client-id",
+                "client.redirect_uri" => "--redirect-uri",
+                "broker.listen" => "--broker-listen",
+                _ => "--base-url",
+            };
+            format!("{flag}: {message}")
+        }
+        target::TargetError::Invalid { message, .. } => message.clone(),
+        target::TargetError::Flag { .. } => err.to_string(),
+    }
 }
 
 /// A client secret for the lab's broker, from the broker's own generator of OS randomness.
@@ -375,7 +380,9 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
         args.tags.as_deref(),
     )?;
     let run_id = format!("certify-{}", suite::run_tag());
-    let dir = args.reports.join(&run_id);
+    interrupt::install();
+    let out = OutputDir::create(&args.reports.join(&run_id), "certify", false)?;
+    let dir = out.path().to_owned();
     let report = if target == "reference" {
         if args.config.is_some() {
             return Err(BadInput(
@@ -428,28 +435,45 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
             anyhow::Ok(report)
         })?
     };
-    finish(&report, &dir)
+    finish(&report, out)
 }
 
 fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {
-    match err.into() {
+    let err = err.into();
+    // A port another program holds is the lab's trouble (exit 3), not the target file's.
+    let port_taken = matches!(
+        &err,
+        SuiteError::Setup(SetupError::BrokerListen { source, .. })
+            if source.kind() == std::io::ErrorKind::AddrInUse
+    );
+    match err {
         SuiteError::Setup(
             e @ (SetupError::Unreachable { .. }
             | SetupError::BrokerListen { .. }
             | SetupError::Contract { .. }),
-        ) => BadInput(e.to_string()).into(),
+        ) if !port_taken => BadInput(e.to_string()).into(),
         other => anyhow::Error::new(other),
     }
 }
 
-/// Writes the reports, prints the summary, picks the exit code.
-pub fn finish(report: &SuiteReport, dir: &Path) -> anyhow::Result<ExitCode> {
-    let paths = report::write_all(report, dir)
-        .with_context(|| format!("cannot write reports to {}", dir.display()))?;
+/// Writes the reports into `out`, puts the folder in place, prints the summary, picks the exit
+/// code. A run interrupted before this point writes nothing.
+pub fn finish(report: &SuiteReport, out: OutputDir) -> anyhow::Result<ExitCode> {
+    interrupt::check()?;
+    let written =
+        report::write_all(report, out.path()).map_err(|source| output::OutputError::Io {
+            action: "write the reports in",
+            path: out.target().to_owned(),
+            source,
+        })?;
+    let dir = out.finish()?;
     print_summary(report);
     println!("\nreports:");
-    for path in paths {
-        println!("  {}", path.display());
+    for path in written {
+        println!(
+            "  {}",
+            dir.join(path.file_name().unwrap_or_default()).display()
+        );
     }
     Ok(ExitCode::from(report.decision.exit_code()))
 }
@@ -494,6 +518,9 @@ fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {
     };
     check_flaws(&flaws)?;
     let run_id = format!("selfcheck-{}", suite::run_tag());
+    interrupt::install();
+    // Made before the run, so a folder the lab cannot write fails in a second, not after minutes.
+    let out = OutputDir::create(&args.reports.join(&run_id), "certify selfcheck", false)?;
     let check = suite::selfcheck(
         &flaws,
         args.runtime.kind(),
@@ -512,19 +539,22 @@ fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {
     .map_err(setup_error)?;
     let table = check.table();
     println!("{table}");
-    let dir = args.reports.join(&run_id);
-    report::write_atomically(
-        &dir,
+    let written_in = |source| output::OutputError::Io {
+        action: "write the reports in",
+        path: out.target().to_owned(),
+        source,
+    };
+    out.write(
         "selfcheck.md",
-        format!("# mitid-lab certify selfcheck\n\n{table}").as_bytes(),
+        format!("# mitid-lab certify selfcheck\n\n{table}"),
     )?;
-    let json = serde_json::to_string_pretty(&check.rows)?;
-    report::write_atomically(&dir, "selfcheck.json", json.as_bytes())?;
-    report::write_all(&check.reference, &dir.join("reference"))?;
+    out.write("selfcheck.json", serde_json::to_string_pretty(&check.rows)?)?;
+    report::write_all(&check.reference, &out.path().join("reference")).map_err(written_in)?;
+    let dir = out.finish()?;
     println!("reports: {}", dir.display());
     Ok(if check.ok() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(super::exit::FAILED)
     })
 }

@@ -7,9 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use mitid_components::reference_sp::Flaw;
 use mitid_components::runtime::containers::ContainerOptions;
-use mitid_components::runtime::{
-    self, Component, Endpoint, RuntimeKind, Stack, StackOptions, Wiring,
-};
+use mitid_components::runtime::{self, Component, Endpoint, Stack, StackOptions, Wiring};
 
 use super::BadInput;
 
@@ -166,15 +164,11 @@ fn run_up(args: &UpArgs) -> anyhow::Result<ExitCode> {
         "\n{} health and API checks passed; press Ctrl-C to stop",
         checks.len()
     );
-    if stack.kind() == RuntimeKind::Containers {
-        // The container runtime's own handler removes the run's containers and network on
-        // Ctrl-C or SIGTERM and ends the process; a second handler here would race it.
-        loop {
-            std::thread::park();
-        }
-    }
-    local.block_on(wait_for_stop_signal())?;
-    eprintln!("stopping...");
+    // Ctrl-C or SIGTERM is how `up` is told to stop: the components are stopped (containers
+    // and their network removed) and the command ends normally.
+    runtime::interrupt::install();
+    let stopped = runtime::interrupt::wait_blocking();
+    eprintln!("{}: stopping...", stopped.signal);
     stack.shutdown().context("stopping the components")?;
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)

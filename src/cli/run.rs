@@ -14,6 +14,8 @@ use mitid_sim::scenario::{self, Overrides};
 
 use super::BadInput;
 use super::certify::{Runtime, finish, load_features};
+use super::output::OutputDir;
+use mitid_components::runtime::interrupt;
 use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::outcome::{RawOutcome, ScenarioResult, Verdict};
 use mitid_conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
@@ -66,7 +68,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         policy_scenario(&args.scenario, args.population)?
     };
     let run_id = format!("nightly-{}", suite::run_tag());
-    let dir = args.reports.join(&run_id);
+    interrupt::install();
+    let out = OutputDir::create(&args.reports.join(&run_id), "run", false)?;
+    let dir = out.path().to_owned();
     let mut report = suite::certify_reference(
         &[],
         args.runtime.kind(),
@@ -81,11 +85,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             scenario.display(),
             args.population
         );
-        let result = run_policy(&scenario, args.population, &dir);
+        let result = run_policy(
+            &scenario,
+            args.population,
+            &dir,
+            &out.target().join(POLICY_DIR),
+        );
         report.duration_ms += result.duration_ms;
         report.add_outside_catalogue(&catalogue, result);
     }
-    finish(&report, &dir)
+    finish(&report, out)
 }
 
 /// The scenario to simulate, checked; `None` when the default scenario is not in this checkout.
@@ -111,8 +120,9 @@ fn policy_scenario(path: &Path, population: u32) -> anyhow::Result<Option<PathBu
     Ok(Some(path))
 }
 
-/// Simulates `scenario` into `dir/policy` and answers the run's test case for it.
-fn run_policy(scenario: &Path, population: u32, dir: &Path) -> ScenarioResult {
+/// Simulates `scenario` into `dir/policy` (`dir` is the run's report folder being written;
+/// `shown_as` is where the policy report ends up) and answers the run's test case for it.
+fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> ScenarioResult {
     let started = Instant::now();
     let out = dir.join(POLICY_DIR);
     let outcome = match super::simulate::run(super::simulate::Args {
@@ -121,6 +131,8 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path) -> ScenarioResult {
         population: Some(population),
         seed: None,
         out: Some(out.clone()),
+        force: false,
+        shown_as: Some(shown_as.to_owned()),
     }) {
         Ok(code) if code == ExitCode::SUCCESS => RawOutcome::Passed,
         Ok(code) => RawOutcome::Failed(format!("the policy run ended with {code:?}")),

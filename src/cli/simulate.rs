@@ -7,7 +7,6 @@
 
 pub mod charts;
 pub mod compare;
-pub mod output;
 pub mod page;
 pub mod policy_report;
 mod queue_report;
@@ -24,7 +23,7 @@ use mitid_sim::scenario::{self, Overrides, Scenario};
 use serde_json::json;
 
 use super::BadInput;
-use output::StagedDir;
+use super::output::OutputDir;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,9 +39,17 @@ pub struct Args {
     /// Seed of the run (the scenario's `seed`).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Report folder [default: reports/<scenario name>-<seed>/].
+    /// Report folder [default: reports/<scenario name>-<seed>/]. An earlier report of the lab
+    /// there is replaced; a folder holding anything else is refused.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write into an --out folder that holds files the lab did not write (they are kept).
+    #[arg(long)]
+    pub force: bool,
+    /// Where the report folder will finally be, when `out` is inside a report still being
+    /// written (the nightly run's policy report): what the summary line names.
+    #[arg(skip)]
+    pub shown_as: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -58,6 +65,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let loaded =
         scenario::load(&file, &text, &overrides).map_err(|err| BadInput(err.to_string()))?;
     let out_dir = args.out.unwrap_or_else(|| default_out_dir(&loaded));
+    super::output::check_dir(&out_dir, args.force)?;
     let load_seconds = started.elapsed().as_secs_f64();
 
     let simulate_started = Instant::now();
@@ -86,7 +94,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
 
-    let staged = StagedDir::create(&out_dir)?;
+    let staged = OutputDir::create(&out_dir, "simulate", args.force)?;
     for (name, contents) in &rendered.files {
         staged.write(name, contents)?;
     }
@@ -104,6 +112,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     });
     staged.write("timing.json", to_json_bytes(&timing)?)?;
     let written = staged.finish()?;
+    let written = args.shown_as.unwrap_or(written);
     println!(
         "{} ({} scenario, seed {}): {}; {:.1} s simulated in, report in {}",
         loaded.name(),

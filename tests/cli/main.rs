@@ -2,8 +2,10 @@
 
 mod certify_outside_rp;
 mod certify_verdicts;
+mod exit_codes;
 mod harness;
 mod nightly_run;
+mod outputs;
 mod simulate_errors;
 mod simulate_golden;
 mod simulate_policy;

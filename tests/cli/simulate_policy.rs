@@ -232,6 +232,27 @@ fn what_if_compare_draws_both_runs() {
         result.describe()
     );
 
+    // A file the lab did not write is never replaced; its own chart is.
+    let mine = dir.join("mine.svg");
+    std::fs::write(&mine, "<svg>my own drawing</svg>").unwrap();
+    let compare_to = |out: &Path| {
+        run(&[
+            "compare",
+            &baseline.display().to_string(),
+            &later.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ])
+    };
+    compare_to(&mine)
+        .expect_code(2)
+        .expect_stderr(&mine.display().to_string());
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap(),
+        "<svg>my own drawing</svg>"
+    );
+    compare_to(&chart).expect_code(0);
+
     let missing = dir.join("nowhere").display().to_string();
     let bad = run(&[
         "compare",
@@ -247,10 +268,13 @@ fn what_if_compare_draws_both_runs() {
 fn rerun_replaces_the_report_folder_whole() {
     let dir = scratch_dir("policy_rerun");
     let (_, out) = simulate(&dir, "run", &[]);
-    std::fs::write(out.join("stale.txt"), "from an earlier run").unwrap();
-    let (result, out) = simulate(&dir, "run", &[]);
+    assert!(out.join("timeseries.csv").is_file());
+    // A queue scenario's report has no daily table: the policy run's files must go, not merge.
+    let queue = crate::harness::project_file("scenarios/queue-deterministic.yaml");
+    let result = run(&["simulate", &queue, "--out", &out.display().to_string()]);
+    result.expect_code(0);
     assert!(
-        !out.join("stale.txt").exists(),
+        !out.join("timeseries.csv").exists(),
         "the old folder was merged, not replaced\n{}",
         result.describe()
     );
@@ -258,9 +282,7 @@ fn rerun_replaces_the_report_folder_whole() {
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "policy.yaml")
         .collect();
-    assert!(
-        names.iter().all(|name| !name.starts_with('.')),
-        "temporary folders left: {names:?}"
-    );
+    assert_eq!(names, ["run"], "temporary folders left");
 }

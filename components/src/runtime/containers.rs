@@ -14,14 +14,15 @@
 //!
 //! Cleanup: every container and the network carry the labels [`RUN_LABEL`]`=<run id>` and
 //! [`PID_LABEL`]`=<pid>`. They are removed when the [`Stack`] is dropped (also while unwinding
-//! from a panic); a process-wide handler for SIGINT and SIGTERM removes every live run's
-//! containers and networks by label before the process exits with 130; and each start first
-//! sweeps away what runs of processes that no longer exist left behind (e.g. after SIGKILL).
+//! from a panic, and when its owner stops on SIGINT or SIGTERM: see [`super::interrupt`]); a
+//! signal while the stack starts abandons the start and removes what was created; and each start
+//! first sweeps away what runs of processes that no longer exist left behind (e.g. after SIGKILL
+//! or a second Ctrl-C).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use testcontainers::bollard::Docker;
@@ -35,6 +36,7 @@ use testcontainers::runners::{AsyncBuilder, AsyncRunner};
 use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt};
 use tokio::sync::oneshot;
 
+use super::interrupt;
 use super::stack::Worker;
 use super::{
     Component, Endpoint, RuntimeError, RuntimeKind, Stack, StackOptions, Wiring, url_flag,
@@ -102,12 +104,19 @@ pub fn start_components(
             let run_id = thread_run_id;
             runtime.block_on(async move {
                 let docker = connect().await?;
-                install_signal_cleanup();
-                register_live_run(&run_id);
-                let started = run(&docker, &run_id, &components, &options, &binary).await;
+                interrupt::install();
+                // Ctrl-C while images build or containers start abandons the start; the
+                // containers already created are removed by label below.
+                let started = tokio::select! {
+                    biased;
+                    stopped = interrupt::wait() => Err((Running::new(), RuntimeError::Interrupted(stopped))),
+                    started = run(&docker, &run_id, &components, &options, &binary) => started,
+                };
                 let running = match started {
                     Ok((running, ready)) => {
                         let _ = ready_tx.send(Ok(ready));
+                        // Stopped by the stack's owner, who also hears of an interrupt and
+                        // drops the stack on its way out.
                         let _ = stop_rx.await;
                         running
                     }
@@ -116,9 +125,7 @@ pub fn start_components(
                         running
                     }
                 };
-                let result = teardown(&docker, &run_id, running).await;
-                unregister_live_run(&run_id);
-                result
+                teardown(&docker, &run_id, running).await
             })
         })
         .map_err(RuntimeError::Runtime)?;
@@ -510,63 +517,6 @@ async fn container_logs(docker: &Docker, name: &str) -> String {
     } else {
         format!("; its last output:\n{}", text.trim_end())
     }
-}
-
-/// Runs whose containers the signal handler must remove.
-fn live_runs() -> &'static Mutex<Vec<String>> {
-    static LIVE: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
-    LIVE.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-fn register_live_run(run_id: &str) {
-    live_runs()
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(run_id.to_owned());
-}
-
-fn unregister_live_run(run_id: &str) {
-    live_runs()
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .retain(|run| run != run_id);
-}
-
-/// Installs, once per process, a handler for SIGINT and SIGTERM that removes every live run's
-/// containers and networks by label, then exits with 130. It stays for the process's life:
-/// once a handler is installed the signal no longer ends the process by itself, so the handler
-/// always exits.
-fn install_signal_cleanup() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let spawned = std::thread::Builder::new().name("mitid-lab-signals".to_owned()).spawn(|| {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                return;
-            };
-            runtime.block_on(async {
-                let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-                    return;
-                };
-                let name = tokio::select! {
-                    _ = tokio::signal::ctrl_c() => "SIGINT",
-                    _ = terminate.recv() => "SIGTERM",
-                };
-                let runs: Vec<String> = live_runs().lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-                if let Ok(docker) = connect().await {
-                    for run in runs {
-                        match remove_run(&docker, &run).await {
-                            Ok(()) => eprintln!("mitid-lab: {name}: removed the containers and network of run {run}"),
-                            Err(err) => eprintln!("mitid-lab: {name}: cleaning up run {run}: {err}"),
-                        }
-                    }
-                }
-                std::process::exit(130);
-            });
-        });
-        if let Err(err) = spawned {
-            eprintln!("mitid-lab: cannot watch for Ctrl-C (containers would be left on interrupt): {err}");
-        }
-    });
 }
 
 /// Builds (or reuses) the image for `binary` and returns it.

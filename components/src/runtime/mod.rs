@@ -24,6 +24,7 @@
 
 pub mod containers;
 pub mod embedded;
+pub mod interrupt;
 pub mod probe;
 mod stack;
 
@@ -608,6 +609,8 @@ pub enum RuntimeError {
         component: Component,
         detail: String,
     },
+    #[error("the components were not started: {0}")]
+    Interrupted(interrupt::Interrupted),
 }
 
 /// The `components serve` flag that carries this endpoint's URL (`--cpr-url`, `--idp-control-url`).

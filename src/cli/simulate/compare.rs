@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 use super::charts::{PALETTE, Panel, Series, human, line_chart};
@@ -22,10 +22,17 @@ pub struct Args {
     pub baseline: PathBuf,
     /// Report folder of the what-if run.
     pub what_if: PathBuf,
-    /// Where to write the comparison chart (SVG).
+    /// Where to write the comparison chart (SVG). An earlier chart of the lab there is
+    /// replaced; any other file is refused.
     #[arg(long, value_name = "FILE.svg")]
     pub out: PathBuf,
+    /// Replace an --out file the lab did not write.
+    #[arg(long)]
+    pub force: bool,
 }
+
+/// The first line of every chart `compare` writes: what lets a later run replace it.
+pub const CHART_MARK: &str = "<!-- mitid-lab compare chart -->";
 
 /// What the comparison reads of one run.
 struct RunData {
@@ -172,7 +179,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .into_iter()
         .collect();
     let svg = line_chart(&dates, &panels, &markers)?;
-    write_atomically(&args.out, svg.as_bytes())?;
+    let chart = format!("{CHART_MARK}\n{svg}");
+    crate::cli::output::write_file(&args.out, chart.as_bytes(), CHART_MARK, args.force)?;
 
     println!(
         "{:<12} {:<34} {:>22} {:>14} {:>14}",
@@ -193,28 +201,4 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     println!("chart: {}", args.out.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes next to the target, then renames, so the chart is whole or absent.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("--out {} names no file", path.display()))?;
-    let temporary = parent.join(format!(
-        ".{}.partial-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| {
-        let _ = std::fs::remove_file(&temporary);
-        format!("cannot write {}", path.display())
-    })
 }

@@ -35,7 +35,7 @@ use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::BadInput;
-use super::simulate::output::StagedDir;
+use super::output::OutputDir;
 use plan::{PlanFile, PlanInput};
 
 #[derive(Debug, clap::Args)]
@@ -221,7 +221,7 @@ fn plan_from_text(
         || Path::new("reports").join(format!("sweep-{}", safe_name(&sweep.name))),
         Path::to_path_buf,
     );
-    let staged = StagedDir::create(&dir)?;
+    let staged = OutputDir::create(&dir, "sweep plan", false)?;
     staged.write("plan.json", plan_json(&plan_file)?)?;
     staged.write("sweep.yaml", text)?;
     let dir = staged.finish()?;

@@ -91,7 +91,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&temporary, path).map_err(|err| {
         let _ = fs::remove_file(&temporary);
         anyhow::Error::new(err).context(format!("cannot write {}", path.display()))
-    })
+    })?;
+    // The sweep folder stays the lab's report: what later steps add is named in its manifest.
+    crate::cli::output::record_in_report(path)?;
+    Ok(())
 }
 
 /// Loads the run's scenario (the plan's base with the run's overrides) and runs it.
