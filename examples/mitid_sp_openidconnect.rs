@@ -606,6 +606,8 @@ struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// RFC 9207: the issuer of the authorization response (the broker advertises it).
+    iss: Option<String>,
 }
 
 async fn callback(
@@ -667,6 +669,16 @@ async fn finish_login(
             format!("MitID login failed: {error} {detail}")
         };
         return Err(Refusal::new(StatusCode::UNAUTHORIZED, message));
+    }
+    // RFC 9207 §2.4: compared exactly, as strings (a trailing slash is another issuer).
+    if query
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss != app.settings.issuer.as_str())
+    {
+        return Err(Refusal::bad_request(
+            "the login answer comes from another issuer (iss)",
+        ));
     }
     let code = query
         .code
@@ -772,7 +784,9 @@ async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                 "loa": session.loa,
                 "name": session.name,
                 "idp": session.idp,
-                "account": {"id": session.sub, "logins": logins},
+                // The local account's id (the contract's `account`): keyed on sub.
+                "account": session.sub,
+                "account_logins": logins,
             }))
             .into_response()
         }

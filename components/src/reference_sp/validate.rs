@@ -277,6 +277,17 @@ fn int_claim(claims: &Value, name: &'static str) -> Result<i64, TokenError> {
 }
 
 /// Checks the registered claims of an ID token (or, with `nonce: None`, a logout token).
+/// `iss` compared with the issuer exactly, as OIDC Core §3.1.3.7 (2) and RFC 9207 §2.4 require
+/// (simple string comparison: `https://idp/` is not `https://idp`).
+#[must_use]
+pub fn same_issuer(iss: &str, issuer: &str, flaws: &BTreeSet<Flaw>) -> bool {
+    if flaws.contains(&Flaw::IssTrailingSlashTolerated) {
+        iss.trim_end_matches('/') == issuer.trim_end_matches('/')
+    } else {
+        iss == issuer
+    }
+}
+
 pub fn check_claims(
     claims: &Value,
     expected: &Expected<'_>,
@@ -285,7 +296,7 @@ pub fn check_claims(
     let now = expected.now;
     if !flaws.contains(&Flaw::SkipIssuerCheck) {
         let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
-        if iss != expected.issuer {
+        if !same_issuer(iss, expected.issuer, flaws) {
             return Err(TokenError::Issuer {
                 got: iss.to_owned(),
                 want: expected.issuer.to_owned(),
@@ -348,7 +359,10 @@ pub fn check_logout_claims(claims: &Value) -> Result<(), TokenError> {
     if claims.get("nonce").is_some() {
         return Err(TokenError::NotLogoutToken("carries a nonce"));
     }
-    if claims.get("sid").and_then(Value::as_str).is_none() {
+    // §2.4: either sid or sub (or both) names what ends.
+    if claims.get("sid").and_then(Value::as_str).is_none()
+        && claims.get("sub").and_then(Value::as_str).is_none()
+    {
         return Err(TokenError::MissingClaim("sid"));
     }
     Ok(())
