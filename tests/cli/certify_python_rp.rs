@@ -3,8 +3,9 @@
 //! certified as an integrator would: `certify init`, the service started as its own process,
 //! `certify --target URL --config target.yaml`.
 //!
-//! The correct hand-rolled RP (`requests` + `PyJWT`) is CERTIFIED; each variant that breaks one
-//! rule the README gives integrators is caught by the requirement written for that rule:
+//! The RP on Authlib and the correct hand-rolled RP (`requests` + `PyJWT`) are CERTIFIED; each
+//! variant of the hand-rolled one that breaks one rule the README gives integrators is caught by
+//! the requirement written for that rule:
 //! accounts keyed on `dk.cpr` (SP-ACCOUNT-01), pending logins in one global table looked up by
 //! `state` (SP-STATE-03), RP-initiated logout without `id_token_hint` (SP-LOGOUT-RP-02).
 //!
@@ -22,7 +23,7 @@ use super::certify_outside_rp::{ServiceProcess, free_port, read_report, unmet_re
 use super::harness::{run_in, scratch_dir};
 
 /// The Python modules every outside RP imports.
-const MODULES: &str = "import requests, jwt, yaml, cryptography";
+const MODULES: &str = "import requests, jwt, yaml, cryptography, authlib";
 
 fn outside_rp_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/outside_rp")
@@ -123,12 +124,25 @@ fn hand_rolled_python_rps_are_judged_by_the_requirement_of_each_rule() {
         return;
     }
     // The certifications run at once: each has its own broker and service, and mostly waits.
-    let cases: [(&str, Option<&str>, Option<&str>); 4] = [
-        ("handrolled", None, None),
-        ("cpr_accounts", Some("cpr-accounts"), Some("SP-ACCOUNT-01")),
-        ("global_state", Some("global-state"), Some("SP-STATE-03")),
+    let hand_rolled = "handrolled_rp.py";
+    let cases: [(&str, &str, Option<&str>, Option<&str>); 5] = [
+        ("authlib", "authlib_rp.py", None, None),
+        ("handrolled", hand_rolled, None, None),
+        (
+            "cpr_accounts",
+            hand_rolled,
+            Some("cpr-accounts"),
+            Some("SP-ACCOUNT-01"),
+        ),
+        (
+            "global_state",
+            hand_rolled,
+            Some("global-state"),
+            Some("SP-STATE-03"),
+        ),
         (
             "no_id_token_hint",
+            hand_rolled,
             Some("no-id-token-hint"),
             Some("SP-LOGOUT-RP-02"),
         ),
@@ -136,21 +150,19 @@ fn hand_rolled_python_rps_are_judged_by_the_requirement_of_each_rule() {
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
             .iter()
-            .map(|(name, variant, _)| {
-                scope.spawn(move || certify(name, "handrolled_rp.py", *variant))
-            })
+            .map(|(name, script, variant, _)| scope.spawn(move || certify(name, script, *variant)))
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("a certification thread panicked"))
             .collect()
     });
-    for ((name, variant, expected), (report, code, described)) in cases.iter().zip(results) {
+    for ((name, _, variant, expected), (report, code, described)) in cases.iter().zip(results) {
         let failed = failed_musts(&report);
         match expected {
             None => assert!(
                 code == Some(0) && failed.is_empty(),
-                "the correct hand-rolled RP is not certified: MUSTs failed {failed:?}\n{described}"
+                "the correct {name} RP is not certified: MUSTs failed {failed:?}\n{described}"
             ),
             Some(requirement) => assert!(
                 code == Some(1) && failed.iter().any(|f| f == requirement),

@@ -82,8 +82,9 @@ class Broker:
                 self.jwks = cached
         return cached
 
-    def verify(self, token, audience):
-        """Signature by a published key with an algorithm discovery lists; iss, aud, exp, iat."""
+    def verify(self, token, audience, nonce=None):
+        """Signature by a published key with an algorithm discovery lists; iss, aud, exp, iat,
+        and the nonce when one was sent."""
         header = jwt.get_unverified_header(token)
         alg, kid = header.get("alg"), header.get("kid")
         allowed = [a for a in self.metadata().get("id_token_signing_alg_values_supported", [])
@@ -104,6 +105,8 @@ class Broker:
         auds = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(auds) > 1 and claims.get("azp") != audience:
             raise Refused("several audiences and no azp naming us")
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise Refused("nonce")
         return claims
 
     def _key(self, kid, alg, refresh=False):
@@ -140,8 +143,7 @@ class RelyingParty:
         meta = self.broker.metadata()
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        challenge = self.pkce_challenge(verifier)
         params = {
             "response_type": "code", "client_id": self.client_id,
             "redirect_uri": self.redirect_uri, "scope": "openid mitid ssn",
@@ -166,6 +168,12 @@ class RelyingParty:
         return 302, {"Location": location,
                      "Set-Cookie": cookie("rp_login", txn_id, LOGIN_TTL)}, None
 
+    @staticmethod
+    def pkce_challenge(verifier):
+        """RFC 7636 S256."""
+        return base64.urlsafe_b64encode(
+            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
     def callback(self, query, cookies):
         if self.variant == "global-state":
             txn_id = query.get("state", "")
@@ -181,22 +189,9 @@ class RelyingParty:
         if "iss" in query and query["iss"] != self.broker.issuer:
             raise Refused("the answer comes from another issuer")
         meta = self.broker.metadata()
-        try:
-            answer = requests.post(
-                meta["token_endpoint"], timeout=BROKER_TIMEOUT,
-                auth=(urllib.parse.quote(self.client_id, safe=""),
-                      urllib.parse.quote(self.secret, safe="")),
-                data={"grant_type": "authorization_code", "code": query.get("code", ""),
-                      "redirect_uri": self.redirect_uri, "code_verifier": txn["verifier"]})
-        except requests.RequestException as err:
-            raise Refused(f"the broker did not answer: {err}", 504) from err
-        if answer.status_code != 200:
-            raise Refused(f"token endpoint answered {answer.status_code}", 502)
-        tokens = answer.json()
+        tokens = self.exchange(meta, query.get("code", ""), txn["verifier"])
         id_token = tokens.get("id_token", "")
-        claims = self.broker.verify(id_token, self.client_id)
-        if claims.get("nonce") != txn["nonce"]:
-            raise Refused("nonce")
+        claims = self.broker.verify(id_token, self.client_id, txn["nonce"])
         if level_of(claims.get("loa")) < LEVELS.index(txn["loa"]):
             raise Refused("loa below what was asked")
         if claims.get("idp") == "nemid" and \
@@ -225,6 +220,21 @@ class RelyingParty:
         return 303, {"Location": self.base + "/",
                      "Set-Cookie": [cookie("rp_session", session_id, None),
                                     cookie("rp_login", "", 0)]}, None
+
+    def exchange(self, meta, code, verifier):
+        """The code for tokens at the token endpoint (client_secret_basic, PKCE verifier)."""
+        try:
+            answer = requests.post(
+                meta["token_endpoint"], timeout=BROKER_TIMEOUT,
+                auth=(urllib.parse.quote(self.client_id, safe=""),
+                      urllib.parse.quote(self.secret, safe="")),
+                data={"grant_type": "authorization_code", "code": code,
+                      "redirect_uri": self.redirect_uri, "code_verifier": verifier})
+        except requests.RequestException as err:
+            raise Refused(f"the broker did not answer: {err}", 504) from err
+        if answer.status_code != 200:
+            raise Refused(f"token endpoint answered {answer.status_code}", 502)
+        return answer.json()
 
     def session_of(self, cookies):
         with self.lock:
@@ -347,8 +357,8 @@ def make_handler(rp):
     return Handler
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(relying_party=None, description=None):
+    parser = argparse.ArgumentParser(description=description or __doc__.splitlines()[0])
     parser.add_argument("--config", required=True)
     parser.add_argument("--listen", required=True, help="HOST:PORT")
     parser.add_argument("--variant", choices=["cpr-accounts", "global-state", "no-id-token-hint"])
@@ -356,9 +366,10 @@ def main():
     with open(args.config, encoding="utf-8") as file:
         target = yaml.safe_load(file)
     host, port = args.listen.rsplit(":", 1)
-    server = ThreadingHTTPServer((host, int(port)), make_handler(RelyingParty(target, args.variant)))
+    rp = (relying_party or RelyingParty)(target, args.variant)
+    server = ThreadingHTTPServer((host, int(port)), make_handler(rp))
     server.daemon_threads = True
-    print(f"hand-rolled relying party on http://{args.listen}", flush=True)
+    print(f"{type(rp).__name__} on http://{args.listen}", flush=True)
     server.serve_forever()
 
 
