@@ -47,6 +47,10 @@ pub enum Flaw {
     AccountsKeyedOnCprWhenPresent,
     NewAccountPerLogin,
     NeverRefreshJwks,
+    AnyKeyForUnknownKid,
+    FixedState,
+    FixedNonce,
+    StepUpReusesSession,
     AcceptReplayedCallback,
     IgnoreIdpErrors,
     SkipUserinfoSubCheck,
@@ -60,7 +64,7 @@ pub enum Flaw {
 }
 
 /// Every variant, for the check that the catalogue lists each exactly once.
-const VARIANTS: [Flaw; 27] = [
+const VARIANTS: [Flaw; 31] = [
     Flaw::SkipSignatureCheck,
     Flaw::AcceptAlgNone,
     Flaw::AcceptAnyKey,
@@ -79,6 +83,10 @@ const VARIANTS: [Flaw; 27] = [
     Flaw::AccountsKeyedOnCprWhenPresent,
     Flaw::NewAccountPerLogin,
     Flaw::NeverRefreshJwks,
+    Flaw::AnyKeyForUnknownKid,
+    Flaw::FixedState,
+    Flaw::FixedNonce,
+    Flaw::StepUpReusesSession,
     Flaw::AcceptReplayedCallback,
     Flaw::IgnoreIdpErrors,
     Flaw::SkipUserinfoSubCheck,

@@ -571,11 +571,26 @@ async fn login(
             ));
         }
     };
+    if sp.flawed(Flaw::StepUpReusesSession)
+        && let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && let Some(session) = sp.store().sessions.get_mut(&id)
+    {
+        session.loa = session.loa.max(loa);
+        return Ok(redirect(&return_to, StatusCode::SEE_OTHER, Vec::new()));
+    }
     let provider = sp.provider().await?;
     let now = sp.config.clock.now();
     let txn = LoginTxn {
-        state: random_token(24),
-        nonce: random_token(24),
+        state: if sp.flawed(Flaw::FixedState) {
+            "reference-sp-state".to_owned()
+        } else {
+            random_token(24)
+        },
+        nonce: if sp.flawed(Flaw::FixedNonce) {
+            "reference-sp-nonce".to_owned()
+        } else {
+            random_token(24)
+        },
         code_verifier: (!sp.flawed(Flaw::NoPkce)).then(|| random_token(48)),
         loa,
         return_to,
