@@ -322,3 +322,34 @@ pub fn selfcheck(
         reference: reference.expect("the reference runs first"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flaw_row(failed: &[&str]) -> SelfCheckRow {
+        SelfCheckRow {
+            flaw: Some("never-refresh-jwks".into()),
+            expected: Some("SP-JWKS-ROTATE-01".into()),
+            failed_musts: failed.iter().map(|s| (*s).to_owned()).collect(),
+            warnings: Vec::new(),
+            skipped: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_flaw_caught_only_collaterally_is_not_caught() {
+        let collateral = flaw_row(&["SP-LOGIN-01", "SP-PKCE-01"]);
+        assert!(!collateral.ok());
+        assert!(
+            collateral.verdict().contains("only collaterally"),
+            "{}",
+            collateral.verdict()
+        );
+        let own = flaw_row(&["SP-LOGIN-01", "SP-JWKS-ROTATE-01"]);
+        assert!(own.ok());
+        assert_eq!(own.verdict(), "caught by SP-JWKS-ROTATE-01");
+        assert!(flaw_row(&[]).verdict().starts_with("NOT CAUGHT"));
+    }
+}

@@ -392,3 +392,29 @@ pub fn check_logout_claims(claims: &Value) -> Result<(), TokenError> {
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iss_is_compared_exactly_unless_the_flaw_tolerates_a_trailing_slash() {
+        let correct = BTreeSet::new();
+        assert!(same_issuer("http://idp", "http://idp", &correct));
+        assert!(!same_issuer("http://idp/", "http://idp", &correct));
+        assert!(!same_issuer("HTTP://idp", "http://idp", &correct));
+        let flawed = BTreeSet::from([Flaw::IssTrailingSlashTolerated]);
+        assert!(same_issuer("http://idp/", "http://idp", &flawed));
+    }
+
+    #[test]
+    fn a_logout_token_names_a_sid_or_a_sub() {
+        let event = serde_json::json!({"http://schemas.openid.net/event/backchannel-logout": {}});
+        let with_sub = serde_json::json!({"events": event, "sub": "u"});
+        let with_sid = serde_json::json!({"events": event, "sid": "s"});
+        let with_neither = serde_json::json!({"events": event});
+        assert!(check_logout_claims(&with_sub).is_ok());
+        assert!(check_logout_claims(&with_sid).is_ok());
+        assert!(check_logout_claims(&with_neither).is_err());
+    }
+}
