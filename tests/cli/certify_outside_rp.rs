@@ -21,7 +21,7 @@ use super::harness::{Run, run_in, scratch_dir};
 const EXAMPLE: &str = "mitid_sp_openidconnect";
 
 /// A port nobody listens on right now (bound, read, released).
-pub(super) fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map_or_else(
@@ -57,13 +57,13 @@ fn example_binary() -> PathBuf {
 }
 
 /// The example service provider as a child process, killed when the test ends (also on panic).
-pub(super) struct ServiceProcess {
+pub struct ServiceProcess {
     child: Child,
     log: PathBuf,
 }
 
 impl ServiceProcess {
-    fn start(dir: &Path, config: &Path, listen: SocketAddr) -> Self {
+    pub fn start(dir: &Path, config: &Path, listen: SocketAddr) -> Self {
         let binary = example_binary();
         let mut command = Command::new(&binary);
         command
@@ -75,7 +75,7 @@ impl ServiceProcess {
     }
 
     /// Starts `command` in `dir`, its output in `dir/service.log`.
-    pub(super) fn spawn(dir: &Path, mut command: Command) -> Self {
+    pub fn spawn(dir: &Path, mut command: Command) -> Self {
         let log = dir.join("service.log");
         let out = File::create(&log)
             .unwrap_or_else(|err| panic!("cannot create {}: {err}", log.display()));
@@ -93,7 +93,7 @@ impl ServiceProcess {
     }
 
     /// Waits until the service accepts connections (or has exited, or 20 s passed).
-    pub(super) fn wait_ready(&mut self, addr: SocketAddr) {
+    pub fn wait_ready(&mut self, addr: SocketAddr) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -113,7 +113,7 @@ impl ServiceProcess {
         );
     }
 
-    pub(super) fn output(&self) -> String {
+    pub fn output(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_else(|err| format!("({err})"));
         format!("--- service provider output ---\n{text}")
     }
@@ -203,6 +203,9 @@ fn a_service_provider_on_the_openidconnect_crate_is_certified_by_following_the_r
             &base_url,
             "--broker-listen",
             &broker,
+            "--logout",
+            "--backchannel-logout",
+            "--step-up",
         ],
     )
     .expect_code(0);

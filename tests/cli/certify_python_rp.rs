@@ -69,6 +69,9 @@ fn certify(name: &str, script: &str, variant: Option<&str>) -> (Value, Option<i3
             &base_url,
             "--broker-listen",
             &broker,
+            "--logout",
+            "--backchannel-logout",
+            "--step-up",
         ],
     )
     .expect_code(0);

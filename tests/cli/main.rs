@@ -2,8 +2,11 @@
 
 mod certify_outside_rp;
 mod certify_python_rp;
+mod certify_verdicts;
 mod harness;
 mod nightly_run;
 mod simulate_errors;
+mod simulate_golden;
 mod simulate_policy;
 mod simulate_queue;
+mod sweep;
