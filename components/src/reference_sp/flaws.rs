@@ -51,6 +51,7 @@ pub enum Flaw {
     FixedState,
     FixedNonce,
     StepUpReusesSession,
+    ScopeWithoutOpenid,
     AcceptReplayedCallback,
     IgnoreIdpErrors,
     SkipUserinfoSubCheck,
@@ -64,7 +65,7 @@ pub enum Flaw {
 }
 
 /// Every variant, for the check that the catalogue lists each exactly once.
-const VARIANTS: [Flaw; 31] = [
+const VARIANTS: [Flaw; 32] = [
     Flaw::SkipSignatureCheck,
     Flaw::AcceptAlgNone,
     Flaw::AcceptAnyKey,
@@ -87,6 +88,7 @@ const VARIANTS: [Flaw; 31] = [
     Flaw::FixedState,
     Flaw::FixedNonce,
     Flaw::StepUpReusesSession,
+    Flaw::ScopeWithoutOpenid,
     Flaw::AcceptReplayedCallback,
     Flaw::IgnoreIdpErrors,
     Flaw::SkipUserinfoSubCheck,

@@ -604,7 +604,7 @@ async fn login(
             .append_pair("response_type", "code")
             .append_pair("client_id", &sp.config.client_id)
             .append_pair("redirect_uri", &sp.config.redirect_uri())
-            .append_pair("scope", &sp.config.scope)
+            .append_pair("scope", &sent_scope(&sp))
             .append_pair("state", &txn.state)
             .append_pair("nonce", &txn.nonce)
             .append_pair("acr_values", loa.uri());
@@ -646,6 +646,20 @@ async fn login(
         StatusCode::FOUND,
         vec![set_cookie(LOGIN_COOKIE, &txn_id, Some(LOGIN_TTL))],
     ))
+}
+
+/// The scope the SP asks for.
+fn sent_scope(sp: &Sp) -> String {
+    if sp.flawed(Flaw::ScopeWithoutOpenid) {
+        sp.config
+            .scope
+            .split(' ')
+            .filter(|s| *s != "openid")
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        sp.config.scope.clone()
+    }
 }
 
 #[derive(Debug, Deserialize)]
