@@ -606,6 +606,8 @@ struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// RFC 9207: the issuer of the authorization response (the broker advertises it).
+    iss: Option<String>,
 }
 
 async fn callback(
@@ -646,6 +648,22 @@ async fn callback(
     }
 }
 
+/// The authorization response belongs to this browser's login (`state`) and comes from the
+/// broker (RFC 9207 §2.4: `iss` compared exactly as strings; a trailing slash is another issuer).
+fn check_response(app: &App, pending: &PendingLogin, query: &CallbackQuery) -> Result<(), Refusal> {
+    if query.state.as_deref() != Some(pending.state.secret().as_str()) {
+        return Err(Refusal::bad_request(
+            "the login answer does not belong to this login (state)",
+        ));
+    }
+    match query.iss.as_deref() {
+        Some(iss) if iss != app.settings.issuer.as_str() => Err(Refusal::bad_request(
+            "the login answer comes from another issuer (iss)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn finish_login(
     app: &App,
     pending: Option<PendingLogin>,
@@ -654,11 +672,7 @@ async fn finish_login(
     let pending = pending.ok_or_else(|| {
         Refusal::bad_request("no login in progress in this browser (expired or already finished)")
     })?;
-    if query.state.as_deref() != Some(pending.state.secret().as_str()) {
-        return Err(Refusal::bad_request(
-            "the login answer does not belong to this login (state)",
-        ));
-    }
+    check_response(app, &pending, &query)?;
     if let Some(error) = query.error {
         let detail = query.error_description.unwrap_or_default();
         let message = if detail == "mitid_user_aborted" {
@@ -772,7 +786,9 @@ async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                 "loa": session.loa,
                 "name": session.name,
                 "idp": session.idp,
-                "account": {"id": session.sub, "logins": logins},
+                // The local account's id (the contract's `account`): keyed on sub.
+                "account": session.sub,
+                "account_logins": logins,
             }))
             .into_response()
         }

@@ -27,6 +27,21 @@ impl MeAnswer {
     }
 }
 
+/// The service provider's own account id from a `/me` answer (the integrator contract's
+/// `account`, a string or a number); a 200 without it breaks the contract.
+#[must_use]
+pub fn account_of(me: &MeAnswer) -> String {
+    match me.json.as_ref().and_then(|j| j.get("account")) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => panic!(
+            "/me answered {} without `account`, the service provider's identifier of the local account the session belongs to (integrator contract): {}",
+            me.status,
+            excerpt(&me.body)
+        ),
+    }
+}
+
 /// Asks the service provider's `/me` who `browser` is logged in as.
 pub async fn ask_me(lab: &Lab, browser: &mut Browser) -> MeAnswer {
     match browser.get(&lab.sp.me_url).await {

@@ -175,6 +175,8 @@ pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub struct SelfCheckRow {
     /// `None` for the correct reference service provider.
     pub flaw: Option<String>,
+    /// The requirement written to catch the flaw (from the flaw catalogue).
+    pub expected: Option<String>,
     pub failed_musts: Vec<String>,
     pub warnings: Vec<String>,
     pub skipped: Vec<String>,
@@ -182,12 +184,31 @@ pub struct SelfCheckRow {
 }
 
 impl SelfCheckRow {
-    /// The reference passes every MUST; a flaw fails at least one.
+    /// The reference passes every MUST; a flaw fails its own requirement (others may fail
+    /// too, but a flaw caught only by them, collaterally, leaves its requirement unproven).
     #[must_use]
     pub fn ok(&self) -> bool {
-        match self.flaw {
-            None => self.failed_musts.is_empty(),
-            Some(_) => !self.failed_musts.is_empty(),
+        match (&self.flaw, &self.expected) {
+            (None, _) => self.failed_musts.is_empty(),
+            (Some(_), Some(expected)) => self.failed_musts.contains(expected),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// What the row's verdict is, in words.
+    #[must_use]
+    pub fn verdict(&self) -> String {
+        match (&self.flaw, self.ok(), &self.expected) {
+            (None, true, _) => "passes every MUST".to_owned(),
+            (None, false, _) => "FAILS a MUST (suite or reference is wrong)".to_owned(),
+            (Some(_), true, Some(expected)) => format!("caught by {expected}"),
+            (Some(_), false, Some(expected)) if self.failed_musts.is_empty() => {
+                format!("NOT CAUGHT (by {expected} or any other)")
+            }
+            (Some(_), false, Some(expected)) => {
+                format!("NOT CAUGHT by {expected}, only collaterally")
+            }
+            (Some(_), _, None) => "no requirement named for this flaw".to_owned(),
         }
     }
 }
@@ -209,19 +230,14 @@ impl SelfCheck {
     pub fn table(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::from(
-            "| service provider | verdict | MUST requirements failed (caught by) | SHOULD warnings |\n|---|---|---|---|\n",
+            "| service provider | verdict | MUST requirements failed | SHOULD warnings |\n|---|---|---|---|\n",
         );
         for row in &self.rows {
             let name = row.flaw.as_ref().map_or_else(
                 || "reference (no flaw)".to_owned(),
                 |f| format!("--flaw {f}"),
             );
-            let verdict = match (&row.flaw, row.ok()) {
-                (None, true) => "passes every MUST",
-                (None, false) => "FAILS a MUST (suite or reference is wrong)",
-                (Some(_), true) => "caught",
-                (Some(_), false) => "NOT CAUGHT",
-            };
+            let verdict = row.verdict();
             let _ = writeln!(
                 out,
                 "| {name} | {verdict} | {} | {} |",
@@ -242,6 +258,11 @@ impl SelfCheck {
 }
 
 fn row(flaw: Option<String>, report: &SuiteReport) -> SelfCheckRow {
+    let expected = flaw.as_deref().and_then(|name| {
+        mitid_components::reference_sp::FlawCatalogue::embedded()
+            .named(name)
+            .map(|entry| entry.requirement.clone())
+    });
     let ids = |v: Verdict| {
         report
             .requirements
@@ -261,6 +282,7 @@ fn row(flaw: Option<String>, report: &SuiteReport) -> SelfCheckRow {
     );
     SelfCheckRow {
         flaw,
+        expected,
         failed_musts,
         warnings: ids(Verdict::Warning),
         skipped: ids(Verdict::Skipped),
@@ -268,30 +290,100 @@ fn row(flaw: Option<String>, report: &SuiteReport) -> SelfCheckRow {
     }
 }
 
-/// Runs the suite against the reference service provider and against each flaw in turn.
+/// Stacks the self-check runs at once by default. Each embedded stack is a few threads of
+/// loopback services whose scenarios mostly wait (timeouts, the unreachable broker), so several
+/// overlap well even on two cores. Containers share one set of routes per process: one at a time.
+#[must_use]
+pub fn selfcheck_jobs(kind: RuntimeKind) -> usize {
+    match kind {
+        RuntimeKind::Embedded => 6,
+        RuntimeKind::Containers => 1,
+    }
+}
+
+/// Runs the suite against the reference service provider and against each flaw, `jobs` stacks
+/// at once (each on a fresh stack of its own), and reports the rows in the order given.
 pub fn selfcheck(
     flaws: &[String],
     kind: RuntimeKind,
     features: &Features,
     catalogue: &Catalogue,
     run_id: &str,
+    jobs: usize,
     mut progress: impl FnMut(&SelfCheckRow),
 ) -> Result<SelfCheck, SuiteError> {
-    let reference = certify_reference(&[], kind, features, catalogue, run_id, None)?;
-    let mut rows = vec![row(None, &reference)];
-    progress(&rows[0]);
-    for flaw in flaws {
-        let report = certify_reference(
-            std::slice::from_ref(flaw),
-            kind,
-            features,
-            catalogue,
-            run_id,
-            None,
-        )?;
-        let r = row(Some(flaw.clone()), &report);
-        progress(&r);
-        rows.push(r);
+    let mut runs: Vec<Option<String>> = vec![None];
+    runs.extend(flaws.iter().cloned().map(Some));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let mut reports: Vec<Option<SuiteReport>> = vec![None; runs.len()];
+    std::thread::scope(|scope| -> Result<(), SuiteError> {
+        for _ in 0..jobs.clamp(1, runs.len()) {
+            let done_tx = done_tx.clone();
+            let (runs, next) = (&runs, &next);
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(flaw) = runs.get(index) else { break };
+                    let result =
+                        certify_reference(flaw.as_slice(), kind, features, catalogue, run_id, None);
+                    let failed = result.is_err();
+                    if done_tx.send((index, result)).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        for (index, result) in done_rx {
+            let report = result?;
+            progress(&row(runs[index].clone(), &report));
+            reports[index] = Some(report);
+        }
+        Ok(())
+    })?;
+    let mut rows = Vec::new();
+    let mut reference = None;
+    for (flaw, report) in runs.into_iter().zip(reports) {
+        let report = report.expect("every run reported or the self-check returned its error");
+        rows.push(row(flaw.clone(), &report));
+        if flaw.is_none() {
+            reference = Some(report);
+        }
     }
-    Ok(SelfCheck { rows, reference })
+    Ok(SelfCheck {
+        rows,
+        reference: reference.expect("the reference runs first"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flaw_row(failed: &[&str]) -> SelfCheckRow {
+        SelfCheckRow {
+            flaw: Some("never-refresh-jwks".into()),
+            expected: Some("SP-JWKS-ROTATE-01".into()),
+            failed_musts: failed.iter().map(|s| (*s).to_owned()).collect(),
+            warnings: Vec::new(),
+            skipped: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_flaw_caught_only_collaterally_is_not_caught() {
+        let collateral = flaw_row(&["SP-LOGIN-01", "SP-PKCE-01"]);
+        assert!(!collateral.ok());
+        assert!(
+            collateral.verdict().contains("only collaterally"),
+            "{}",
+            collateral.verdict()
+        );
+        let own = flaw_row(&["SP-LOGIN-01", "SP-JWKS-ROTATE-01"]);
+        assert!(own.ok());
+        assert_eq!(own.verdict(), "caught by SP-JWKS-ROTATE-01");
+        assert!(flaw_row(&[]).verdict().starts_with("NOT CAUGHT"));
+    }
 }

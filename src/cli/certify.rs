@@ -184,6 +184,9 @@ struct SelfcheckArgs {
     /// Only these flaws (default: every flaw the reference provider has).
     #[arg(long)]
     flaw: Vec<String>,
+    /// Stacks run at once (default: 6 embedded, 1 in containers).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: Option<u16>,
     #[arg(long, default_value = "reports")]
     reports: PathBuf,
 }
@@ -268,7 +271,10 @@ fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         "\nYour service must answer GET {base}/login (optional ?loa=low|substantial|high) with a redirect"
     );
     println!(
-        "to the issuer, and GET {base}/me with 200 + JSON {{\"sub\", ...}} when logged in, 401 otherwise."
+        "to the issuer, and GET {base}/me with 200 + JSON {{\"sub\", \"account\", \"loa\", ...}} when logged in, 401 otherwise"
+    );
+    println!(
+        "(`account`: your own id of the local account the session belongs to; the account requirements judge by it)."
     );
     println!(
         "Edit the paths in {} if yours differ, then run:\n",
@@ -362,9 +368,10 @@ pub fn check_flaws(flaws: &[String]) -> anyhow::Result<()> {
 
 /// Every named flaw of the reference service provider.
 pub fn known_flaws() -> Vec<String> {
-    mitid_components::reference_sp::Flaw::ALL
-        .iter()
-        .map(|f| f.name().to_owned())
+    mitid_components::reference_sp::FlawCatalogue::embedded()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 
@@ -521,21 +528,19 @@ fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {
     interrupt::install();
     // Made before the run, so a folder the lab cannot write fails in a second, not after minutes.
     let out = OutputDir::create(&args.reports.join(&run_id), "certify selfcheck", false)?;
-    let check = suite::selfcheck(
-        &flaws,
-        args.runtime.kind(),
-        &features,
-        &catalogue,
-        &run_id,
-        |row| {
-            let name = row.flaw.as_deref().unwrap_or("reference");
-            eprintln!(
-                "{name}: {} MUST failed ({:.1} s)",
-                row.failed_musts.len(),
-                row.duration_ms as f64 / 1000.0
-            );
-        },
-    )
+    let kind = args.runtime.kind();
+    let jobs = args
+        .jobs
+        .map_or_else(|| suite::selfcheck_jobs(kind), usize::from);
+    let check = suite::selfcheck(&flaws, kind, &features, &catalogue, &run_id, jobs, |row| {
+        let name = row.flaw.as_deref().unwrap_or("reference");
+        eprintln!(
+            "{name}: {} ({} MUST failed, {:.1} s)",
+            row.verdict(),
+            row.failed_musts.len(),
+            row.duration_ms as f64 / 1000.0
+        );
+    })
     .map_err(setup_error)?;
     let table = check.table();
     println!("{table}");

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use mitid_components::reference_sp::Flaw;
+use mitid_components::reference_sp::{Flaw, FlawCatalogue};
 use mitid_components::runtime::containers::ContainerOptions;
 use mitid_components::runtime::{self, Component, Endpoint, Stack, StackOptions, Wiring};
 
@@ -61,7 +61,7 @@ impl CommonArgs {
     fn stack_options(&self) -> Result<StackOptions, BadInput> {
         for name in &self.flaws {
             name.parse::<Flaw>().map_err(|_| {
-                let known: Vec<&str> = Flaw::ALL.iter().map(|flaw| flaw.name()).collect();
+                let known = FlawCatalogue::embedded().names();
                 BadInput(format!(
                     "--flaw {name:?}: no such flaw; known: {}",
                     known.join(", ")
@@ -361,9 +361,15 @@ fn display_host(bind: IpAddr) -> String {
 }
 
 fn run_flaws() -> ExitCode {
-    println!("flaws of the reference service provider (start it with --flaw NAME, repeatable):");
-    for flaw in Flaw::ALL {
-        println!("  {:<28} {}", flaw.name(), flaw.description());
+    println!(
+        "flaws of the reference service provider (start it with --flaw NAME, repeatable; {}):",
+        mitid_components::reference_sp::flaws::FLAW_CATALOGUE_PATH
+    );
+    for entry in &FlawCatalogue::embedded().entries {
+        println!(
+            "  {:<36} {} [caught by {}]",
+            entry.name, entry.description, entry.requirement
+        );
     }
     ExitCode::SUCCESS
 }

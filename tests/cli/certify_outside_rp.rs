@@ -64,24 +64,31 @@ pub struct ServiceProcess {
 
 impl ServiceProcess {
     pub fn start(dir: &Path, config: &Path, listen: SocketAddr) -> Self {
+        let binary = example_binary();
+        let mut command = Command::new(&binary);
+        command
+            .arg("--config")
+            .arg(config)
+            .arg("--listen")
+            .arg(listen.to_string());
+        Self::spawn(dir, command)
+    }
+
+    /// Starts `command` in `dir`, its output in `dir/service.log`.
+    pub fn spawn(dir: &Path, mut command: Command) -> Self {
         let log = dir.join("service.log");
         let out = File::create(&log)
             .unwrap_or_else(|err| panic!("cannot create {}: {err}", log.display()));
         let err = out
             .try_clone()
             .unwrap_or_else(|err| panic!("cannot share {}: {err}", log.display()));
-        let binary = example_binary();
-        let child = Command::new(&binary)
-            .arg("--config")
-            .arg(config)
-            .arg("--listen")
-            .arg(listen.to_string())
+        let child = command
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
+            .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
         Self { child, log }
     }
 
@@ -94,14 +101,14 @@ impl ServiceProcess {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
-                    "the example service provider exited ({status}) before listening\n{}",
+                    "the service provider exited ({status}) before listening\n{}",
                     self.output()
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!(
-            "the example service provider does not listen on {addr} after 20 s\n{}",
+            "the service provider does not listen on {addr} after 20 s\n{}",
             self.output()
         );
     }
@@ -120,7 +127,7 @@ impl Drop for ServiceProcess {
 }
 
 /// The `report.json` of the run's only report directory under `reports`.
-fn read_report(reports: &Path, run: &Run, service: &ServiceProcess) -> Value {
+pub(super) fn read_report(reports: &Path, run: &Run, service: &ServiceProcess) -> Value {
     let path = std::fs::read_dir(reports)
         .ok()
         .into_iter()
@@ -143,7 +150,7 @@ fn read_report(reports: &Path, run: &Run, service: &ServiceProcess) -> Value {
 }
 
 /// Every requirement that is not PASSED, with the scenarios behind it and why they ended so.
-fn unmet_requirements(report: &Value) -> String {
+pub(super) fn unmet_requirements(report: &Value) -> String {
     let mut text = String::new();
     let empty = Vec::new();
     let scenarios = report["scenarios"].as_array().unwrap_or(&empty);

@@ -1,6 +1,7 @@
 //! Integration tests of the `mitid-lab` binary: one module per behaviour, sharing [`harness`].
 
 mod certify_outside_rp;
+mod certify_python_rp;
 mod certify_verdicts;
 mod exit_codes;
 mod harness;

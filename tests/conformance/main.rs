@@ -4,8 +4,10 @@
 //!    every requirement has a scenario; at least 40 scenarios.
 //! 2. The whole suite against the embedded reference service provider: every requirement PASSES.
 //! 3. The self-check: the suite against each named flaw of the reference provider; every flaw
-//!    fails at least one MUST, and among them the requirement that names its mistake
-//!    ([`NAMED_BY`]) — the suite is proven to catch each mistake it claims to.
+//!    fails the requirement the flaw catalogue (`fixtures/requirements/sp-flaws.yaml`) names for
+//!    it — the suite is proven to catch each mistake it claims to, by the requirement written
+//!    for it, not collaterally.
+//! 4. Every flaw's requirement is a MUST of the requirement catalogue.
 //!
 //! The test calls the same `mitid-conformance` API as `mitid-lab certify`, so it runs exactly
 //! what integrators run. Failures print the scenario, its message and every HTTP
@@ -23,32 +25,6 @@ use conformance::outcome::{RawOutcome, SuiteReport, Verdict};
 use conformance::runner::Features;
 use conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
 use mitid_components::runtime::RuntimeKind;
-
-/// The requirement that names each flaw's mistake. The self-check must list it among those that
-/// caught the flaw: a flaw caught only as a side effect of other scenarios (a never-refreshed
-/// JWKS failing every later login) would leave that requirement's own scenario unproven. A flaw
-/// missing here only has to fail some MUST.
-const NAMED_BY: [(&str, &str); 19] = [
-    ("skip-signature-check", "SP-TOKEN-SIG-01"),
-    ("accept-alg-none", "SP-TOKEN-SIG-02"),
-    ("accept-hs256-public-key", "SP-TOKEN-SIG-03"),
-    ("skip-iss-check", "SP-TOKEN-ISS-01"),
-    ("skip-aud-check", "SP-TOKEN-AUD-01"),
-    ("skip-azp-check", "SP-TOKEN-AZP-01"),
-    ("skip-exp-check", "SP-TOKEN-EXP-01"),
-    ("skip-iat-check", "SP-TOKEN-IAT-01"),
-    ("skip-nonce-check", "SP-TOKEN-NONCE-01"),
-    ("skip-state-check", "SP-STATE-01"),
-    ("no-pkce", "SP-PKCE-01"),
-    ("accept-lower-loa", "SP-LOA-01"),
-    ("accounts-keyed-on-cpr", "SP-ACCOUNT-01"),
-    ("never-refresh-jwks", "SP-JWKS-ROTATE-01"),
-    ("accept-replayed-callback", "SP-CODE-03"),
-    ("ignore-idp-errors", "SP-ERR-IDP-01"),
-    ("skip-userinfo-sub-check", "SP-USERINFO-01"),
-    ("ignore-backchannel-logout", "SP-LOGOUT-BC-01"),
-    ("accept-nemid-after-cutoff", "SP-NEMID-01"),
-];
 
 struct Tally {
     passed: usize,
@@ -125,6 +101,10 @@ fn main() -> ExitCode {
         ),
     }
 
+    tally.check(
+        "every_flaw_names_a_must_requirement",
+        every_flaw_names_a_must(&catalogue),
+    );
     selfcheck_catches_every_flaw(&mut tally, &catalogue, &sp_features, &run_id);
 
     println!("\n{} passed, {} failed", tally.passed, tally.failed.len());
@@ -142,9 +122,10 @@ fn selfcheck_catches_every_flaw(
     sp_features: &Features,
     run_id: &str,
 ) {
-    let flaws: Vec<String> = mitid_components::reference_sp::Flaw::ALL
-        .iter()
-        .map(|f| f.name().to_owned())
+    let flaws: Vec<String> = mitid_components::reference_sp::FlawCatalogue::embedded()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
         .collect();
     let started = Instant::now();
     match suite::selfcheck(
@@ -153,6 +134,7 @@ fn selfcheck_catches_every_flaw(
         sp_features,
         catalogue,
         run_id,
+        suite::selfcheck_jobs(RuntimeKind::Embedded),
         |_| {},
     ) {
         Ok(check) => {
@@ -164,25 +146,15 @@ fn selfcheck_catches_every_flaw(
             );
             for row in &check.rows {
                 let name = format!("selfcheck_{}", row.flaw.as_deref().unwrap_or("reference"));
-                let named = row.flaw.as_deref().and_then(|flaw| {
-                    NAMED_BY
-                        .iter()
-                        .find(|(f, _)| *f == flaw)
-                        .map(|(_, requirement)| *requirement)
-                });
-                let result = if let Some(requirement) =
-                    named.filter(|r| !row.failed_musts.iter().any(|failed| failed == r))
-                {
-                    Err(format!(
-                        "flaw {:?} is not caught by {requirement}, the requirement that names its mistake (caught only by {:?})",
-                        row.flaw, row.failed_musts
-                    ))
-                } else if row.ok() {
+                let result = if row.ok() {
                     Ok(())
                 } else if row.flaw.is_some() {
                     Err(format!(
-                        "flaw {:?} failed no MUST requirement: the suite does not catch it (warnings: {:?})",
-                        row.flaw, row.warnings
+                        "flaw {:?}: {} (MUST failed: {:?}; warnings: {:?})",
+                        row.flaw,
+                        row.verdict(),
+                        row.failed_musts,
+                        row.warnings
                     ))
                 } else {
                     Err(format!(
@@ -194,6 +166,29 @@ fn selfcheck_catches_every_flaw(
             }
         }
         Err(err) => tally.check("selfcheck", Err(format!("the lab did not start: {err}"))),
+    }
+}
+
+fn every_flaw_names_a_must(catalogue: &Catalogue) -> Result<(), String> {
+    let problems: Vec<String> = mitid_components::reference_sp::FlawCatalogue::embedded()
+        .entries
+        .iter()
+        .filter_map(|entry| match catalogue.get(&entry.requirement) {
+            Some(r) if r.level == conformance::catalogue::Level::Must => None,
+            Some(_) => Some(format!(
+                "flaw {} names {}, which is not a MUST",
+                entry.name, entry.requirement
+            )),
+            None => Some(format!(
+                "flaw {} names {}, which the requirement catalogue does not have",
+                entry.name, entry.requirement
+            )),
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
     }
 }
 

@@ -128,7 +128,26 @@ impl Jws {
             }
             other => return Err(TokenError::AlgNotAllowed(other.to_owned())),
         }
-        let key = find_key(jwks, self.kid(), self.alg())?;
+        let key = match find_key(jwks, self.kid(), self.alg()) {
+            Err(TokenError::UnknownKey(kid)) if flaws.contains(&Flaw::AnyKeyForUnknownKid) => {
+                // The mistake: a kid nobody published, so try every published key.
+                let keys = jwks.get("keys").and_then(Value::as_array);
+                return if keys
+                    .into_iter()
+                    .flatten()
+                    .any(|k| self.verify_with(k).is_ok())
+                {
+                    Ok(())
+                } else {
+                    Err(TokenError::UnknownKey(kid))
+                };
+            }
+            other => other?,
+        };
+        self.verify_with(key)
+    }
+
+    fn verify_with(&self, key: &Value) -> Result<(), TokenError> {
         match self.alg() {
             "ES256" => verify_es256(key, self.signing_input.as_bytes(), &self.signature),
             _ => verify_rs256(key, self.signing_input.as_bytes(), &self.signature),
@@ -277,6 +296,17 @@ fn int_claim(claims: &Value, name: &'static str) -> Result<i64, TokenError> {
 }
 
 /// Checks the registered claims of an ID token (or, with `nonce: None`, a logout token).
+/// `iss` compared with the issuer exactly, as OIDC Core §3.1.3.7 (2) and RFC 9207 §2.4 require
+/// (simple string comparison: `https://idp/` is not `https://idp`).
+#[must_use]
+pub fn same_issuer(iss: &str, issuer: &str, flaws: &BTreeSet<Flaw>) -> bool {
+    if flaws.contains(&Flaw::IssTrailingSlashTolerated) {
+        iss.trim_end_matches('/') == issuer.trim_end_matches('/')
+    } else {
+        iss == issuer
+    }
+}
+
 pub fn check_claims(
     claims: &Value,
     expected: &Expected<'_>,
@@ -285,7 +315,7 @@ pub fn check_claims(
     let now = expected.now;
     if !flaws.contains(&Flaw::SkipIssuerCheck) {
         let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
-        if iss != expected.issuer {
+        if !same_issuer(iss, expected.issuer, flaws) {
             return Err(TokenError::Issuer {
                 got: iss.to_owned(),
                 want: expected.issuer.to_owned(),
@@ -348,7 +378,10 @@ pub fn check_logout_claims(claims: &Value) -> Result<(), TokenError> {
     if claims.get("nonce").is_some() {
         return Err(TokenError::NotLogoutToken("carries a nonce"));
     }
-    if claims.get("sid").and_then(Value::as_str).is_none() {
+    // §2.4: either sid or sub (or both) names what ends.
+    if claims.get("sid").and_then(Value::as_str).is_none()
+        && claims.get("sub").and_then(Value::as_str).is_none()
+    {
         return Err(TokenError::MissingClaim("sid"));
     }
     Ok(())
@@ -358,4 +391,30 @@ pub fn check_logout_claims(claims: &Value) -> Result<(), TokenError> {
 #[must_use]
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iss_is_compared_exactly_unless_the_flaw_tolerates_a_trailing_slash() {
+        let correct = BTreeSet::new();
+        assert!(same_issuer("http://idp", "http://idp", &correct));
+        assert!(!same_issuer("http://idp/", "http://idp", &correct));
+        assert!(!same_issuer("HTTP://idp", "http://idp", &correct));
+        let flawed = BTreeSet::from([Flaw::IssTrailingSlashTolerated]);
+        assert!(same_issuer("http://idp/", "http://idp", &flawed));
+    }
+
+    #[test]
+    fn a_logout_token_names_a_sid_or_a_sub() {
+        let event = serde_json::json!({"http://schemas.openid.net/event/backchannel-logout": {}});
+        let with_sub = serde_json::json!({"events": event, "sub": "u"});
+        let with_sid = serde_json::json!({"events": event, "sid": "s"});
+        let with_neither = serde_json::json!({"events": event});
+        assert!(check_logout_claims(&with_sub).is_ok());
+        assert!(check_logout_claims(&with_sid).is_ok());
+        assert!(check_logout_claims(&with_neither).is_err());
+    }
 }

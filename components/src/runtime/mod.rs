@@ -385,7 +385,7 @@ fn reference_sp_config(
     config.http_timeout = REFERENCE_SP_HTTP_TIMEOUT;
     for name in &options.flaws {
         let flaw: Flaw = name.parse().map_err(|_| {
-            let known: Vec<&str> = Flaw::ALL.iter().map(|flaw| flaw.name()).collect();
+            let known = crate::reference_sp::FlawCatalogue::embedded().names();
             RuntimeError::BadOption(format!(
                 "unknown flaw {name:?}; known: {}",
                 known.join(", ")

@@ -217,6 +217,88 @@ fn foreign_key(world: &mut LabWorld) {
     arm_id_token(world, IdTokenFault::ForeignKey);
 }
 
+#[given("for this login the broker puts its issuer with a trailing slash in the ID token")]
+async fn issuer_with_slash(world: &mut LabWorld) {
+    let lab = world.lab();
+    let issuer = discovered_issuer(&lab).await;
+    arm_id_token(
+        world,
+        IdTokenFault::WrongIss {
+            iss: Some(format!("{issuer}/")),
+        },
+    );
+}
+
+/// The `issuer` of the broker's discovery document, exactly as published.
+async fn discovered_issuer(lab: &Lab) -> String {
+    let url = lab
+        .endpoints
+        .issuer
+        .join(".well-known/openid-configuration")
+        .expect("relative path");
+    let doc: Value = lab
+        .http
+        .get(url)
+        .send()
+        .await
+        .expect("the broker's discovery answers")
+        .json()
+        .await
+        .expect("the broker's discovery is JSON");
+    doc["issuer"]
+        .as_str()
+        .expect("discovery names the issuer")
+        .to_owned()
+}
+
+/// The next login's ID token and userinfo carry `dk.cpr` = `cpr` (what the broker reports after
+/// the CPR register changed or reissued a number).
+fn report_cpr(world: &mut LabWorld, cpr: &str) {
+    let mut claims = serde_json::Map::new();
+    claims.insert("dk.cpr".into(), json!(cpr));
+    claims.insert("mitid.has_cpr".into(), json!(true));
+    world.pending.id_token.push(IdTokenFault::SetClaims {
+        claims: claims.clone(),
+    });
+    world
+        .pending
+        .userinfo
+        .push(UserinfoFault::SetClaims { claims });
+}
+
+fn cpr_of(world: &LabWorld, alias: &str) -> String {
+    world
+        .note(&format!("cpr:{alias}"))
+        .unwrap_or_else(|| panic!("{alias} has no CPR number in this scenario"))
+        .to_owned()
+}
+
+#[given(expr = "for the next login the broker reports a new CPR number for {string}")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn new_cpr(world: &mut LabWorld, alias: String) {
+    let old = cpr_of(world, &alias);
+    // Same birth date, another serial: the way a corrected or changed number looks.
+    let serial: u32 = old[6..].parse().unwrap_or(0);
+    let new = format!("{}{:04}", &old[..6], (serial + 1) % 10_000);
+    world.notes.push((format!("cpr:{alias}"), new.clone()));
+    report_cpr(world, &new);
+}
+
+#[given(
+    expr = "for the next login the broker reports the CPR number of {string}, since given to someone else"
+)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn reused_cpr(world: &mut LabWorld, alias: String) {
+    let cpr = cpr_of(world, &alias);
+    report_cpr(world, &cpr);
+}
+
 #[given("for this login the broker sends an unsigned ID token")]
 fn alg_none(world: &mut LabWorld) {
     arm_id_token(world, IdTokenFault::AlgNone);
@@ -397,6 +479,13 @@ async fn backchannel(world: &mut LabWorld, alias: String) {
             &request,
             answered,
         );
+        // Back-Channel Logout 1.0 §2.8: a logout token that verified is answered 200.
+        if let Some(status) = delivery["status"].as_u64() {
+            assert_eq!(
+                status, 200,
+                "the service provider answered {request} with {status} (the rule: 200): {delivery}"
+            );
+        }
     }
 }
 
@@ -423,10 +512,26 @@ async fn forged_backchannel(world: &mut LabWorld, alias: String) {
             .map_err(String::as_str),
     );
     if let Ok(page) = page {
+        world.notes.push((
+            "forged_logout_answer".into(),
+            format!("{} {}", page.status, crate::checks::excerpt(&page.body)),
+        ));
         world
             .notes
             .push(("forged_logout_status".into(), page.status.to_string()));
     }
+}
+
+#[then("the service provider answered the forged logout token with 400")]
+fn forged_logout_400(world: &mut LabWorld) {
+    let answer = world
+        .note("forged_logout_answer")
+        .unwrap_or("no answer")
+        .to_owned();
+    assert!(
+        answer.starts_with("400"),
+        "the service provider answered a logout token signed by a foreign key with {answer}; a token that does not verify is answered 400 (Back-Channel Logout 1.0 §2.8)"
+    );
 }
 
 /// The `kid` of the first key the broker publishes, so a forged token names a real key and only

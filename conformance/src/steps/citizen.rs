@@ -162,8 +162,10 @@ async fn person_for(
     let month = 1 + (n / 28) % 12;
     let year = 50 + (n / 336) % 50;
     let serial = n % 4000;
+    let cpr = format!("{day:02}{month:02}{year:02}{serial:04}");
+    world.notes.push((format!("cpr:{alias}"), cpr.clone()));
     (
-        format!("{day:02}{month:02}{year:02}{serial:04}"),
+        cpr,
         format!("{alias} Testesen"),
         format!("19{year:02}-{month:02}-{day:02}"),
     )
@@ -271,13 +273,15 @@ async fn logs_in_new_browser(world: &mut LabWorld, alias: String) {
 }
 
 #[when(
-    regex = r#"^"([^"]+)" logs in to the service provider but (the browser replaces the callback's state|the browser removes the callback's state|the browser replaces the callback's code|enters a wrong PIN until blocked|never approves in the app)$"#
+    regex = r#"^"([^"]+)" logs in to the service provider but (the browser replaces the callback's state|the browser removes the callback's state|the browser replaces the callback's code|the browser adds a trailing slash to the callback's iss|the browser keeps the callback|enters a wrong PIN until blocked|never approves in the app)$"#
 )]
 async fn logs_in_but(world: &mut LabWorld, alias: String, how: String) {
     let tamper = match how.as_str() {
         "the browser replaces the callback's state" => Tamper::ReplaceState,
         "the browser removes the callback's state" => Tamper::RemoveState,
         "the browser replaces the callback's code" => Tamper::ReplaceCode,
+        "the browser adds a trailing slash to the callback's iss" => Tamper::IssTrailingSlash,
+        "the browser keeps the callback" => Tamper::Withhold,
         "enters a wrong PIN until blocked" => {
             world.pending.behaviour = Some(Behaviour::WrongPin);
             Tamper::None

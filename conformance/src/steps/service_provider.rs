@@ -21,6 +21,10 @@ pub enum Tamper {
     ReplaceState,
     RemoveState,
     ReplaceCode,
+    /// The authorization response's `iss` with a trailing slash (RFC 9207: compared exactly).
+    IssTrailingSlash,
+    /// The browser keeps the callback and delivers it nowhere (another browser gets it).
+    Withhold,
 }
 
 fn login_url(world: &LabWorld, loa: Option<&str>) -> Url {
@@ -149,6 +153,9 @@ pub async fn drive_login(world: &mut LabWorld, alias: &str, loa: Option<&str>, t
         return;
     };
     world.logins.last_mut().expect("recorded").callback = Some(callback.clone());
+    if tamper == Tamper::Withhold {
+        return;
+    }
     let delivered = tampered(&callback, tamper);
     let sp_base = lab.sp.base_url.clone();
     let landing = world
@@ -180,6 +187,7 @@ fn tampered(callback: &Url, tamper: Tamper) -> Url {
                 (Tamper::ReplaceCode, "code") => {
                     Some((k, "forged-code-0123456789abcdef".to_owned()))
                 }
+                (Tamper::IssTrailingSlash, "iss") => Some((k, format!("{v}/"))),
                 _ => Some((k, v)),
             }
         })
@@ -189,8 +197,10 @@ fn tampered(callback: &Url, tamper: Tamper) -> Url {
     url
 }
 
-/// RP-initiated logout: `GET {logout}`, following every redirect (the service's, the broker's
-/// `end_session_endpoint`, and back). Records where the browser went.
+/// RP-initiated logout: `GET {logout}` up to the service's redirect away from it; then `/me`
+/// (the local session must be gone before the broker is involved: a back-channel call from the
+/// broker would otherwise hide a `/logout` that keeps it); then every redirect on (the broker's
+/// `end_session_endpoint`, and back). Records where the browser went and what `/me` answered.
 pub async fn logout(world: &mut LabWorld) {
     let lab = world.lab();
     let url = lab
@@ -200,11 +210,9 @@ pub async fn logout(world: &mut LabWorld) {
         .expect("@needs:logout guarantees the endpoint");
     let issuer = lab.endpoints.issuer.clone();
     let sp_base = lab.sp.base_url.clone();
-    let page = world
+    let local = world
         .browser
-        .navigate(&url, |next| {
-            same_origin(next, &sp_base) || same_origin(next, &issuer)
-        })
+        .navigate(&url, |next| same_origin(next, &sp_base))
         .await
         .unwrap_or_else(|err| {
             panic!(
@@ -232,9 +240,120 @@ pub async fn logout(world: &mut LabWorld) {
                 .map_err(String::as_str),
         );
     }
+    let me = checks::ask_me(&lab, &mut world.browser).await;
+    world.notes.push((
+        "me_after_local_logout".into(),
+        format!("{} {}", me.status, excerpt(&me.body)),
+    ));
+    if let Some(next) = local.location.as_ref().filter(|_| local.is_redirect()) {
+        // Unredacted, for the check of the id_token_hint the service sent.
+        world
+            .notes
+            .push(("logout_redirect".into(), next.to_string()));
+    }
+    let page = match local.location.clone().filter(|_| local.is_redirect()) {
+        Some(next) => world
+            .browser
+            .navigate(&next, |next| {
+                same_origin(next, &sp_base) || same_origin(next, &issuer)
+            })
+            .await
+            .unwrap_or_else(|err| {
+                panic!(
+                    "the logout's redirect to {next} did not answer: {err}\n{}",
+                    trail(&world.browser)
+                )
+            }),
+        None => local,
+    };
     world
         .notes
         .push(("logout_status".into(), page.status.to_string()));
+}
+
+#[then("the service provider ended its session before sending the browser to the broker")]
+fn ended_locally(world: &mut LabWorld) {
+    let me = world
+        .note("me_after_local_logout")
+        .unwrap_or("none")
+        .to_owned();
+    assert!(
+        me.starts_with("401"),
+        "right after GET /logout (before the browser reached the broker) /me answered {me}: the service provider's /logout did not end its own session\n{}",
+        trail(&world.browser)
+    );
+}
+
+#[then(expr = "the logout request to the broker carried an id_token_hint for {string}")]
+async fn logout_hint(world: &mut LabWorld, alias: String) {
+    let lab = world.lab();
+    let end_session = end_session_endpoint(&lab).await;
+    let url = world
+        .note("logout_redirect")
+        .and_then(|u| Url::parse(u).ok())
+        .filter(|u| u.as_str().starts_with(&end_session))
+        .unwrap_or_else(|| {
+            panic!(
+                "GET /logout did not redirect the browser to the broker's {end_session}\n{}",
+                trail(&world.browser)
+            )
+        });
+    let hint = url
+        .query_pairs()
+        .find(|(k, _)| k == "id_token_hint")
+        .map(|(_, v)| v.into_owned());
+    let Some(hint) = hint else {
+        panic!(
+            "the logout request to the broker had no id_token_hint: {}\nRP-Initiated Logout 1.0 §2: send the ID token of the session as id_token_hint.",
+            crate::evidence::redact_url(url.as_str())
+        );
+    };
+    let claims = jwt_claims(&hint).unwrap_or_else(|| {
+        panic!("the id_token_hint is not a JWT with a JSON payload (a compact JWS)")
+    });
+    let uuid = world.citizen_named(&alias).uuid.clone();
+    let aud_ok = match &claims["aud"] {
+        serde_json::Value::String(a) => *a == lab.sp.client_id,
+        serde_json::Value::Array(a) => a.iter().any(|v| v.as_str() == Some(&lab.sp.client_id)),
+        _ => false,
+    };
+    assert!(
+        claims["sub"].as_str() == Some(uuid.as_str()) && aud_ok,
+        "the id_token_hint is not an ID token issued to this client for {alias} (sub {uuid:?}, aud {:?}): its claims are sub {} and aud {}",
+        lab.sp.client_id,
+        claims["sub"],
+        claims["aud"]
+    );
+}
+
+/// The payload of a compact JWS, decoded (not verified: the lab only reads which ID token the
+/// service provider sent; the broker verifies it).
+fn jwt_claims(token: &str) -> Option<serde_json::Value> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = mitid_components::idp::jose::unb64(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The broker's `end_session_endpoint`, from its discovery document.
+async fn end_session_endpoint(lab: &crate::world::Lab) -> String {
+    let discovery = lab
+        .endpoints
+        .issuer
+        .join(".well-known/openid-configuration")
+        .expect("relative");
+    let config: serde_json::Value = lab
+        .http
+        .get(discovery)
+        .send()
+        .await
+        .expect("discovery answers")
+        .json()
+        .await
+        .expect("discovery is JSON");
+    config["end_session_endpoint"]
+        .as_str()
+        .expect("the broker publishes end_session_endpoint")
+        .to_owned()
 }
 
 fn browser_history(browser: &Browser) -> Vec<String> {
@@ -445,23 +564,35 @@ fn step_up_request(world: &mut LabWorld, loa: String) {
         .authorize_param("acr_values")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let idp_params = login
-        .authorize_param("idp_params")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let idp_params = login.authorize_param("idp_params");
+    // idp_params is JSON: parsed, so any valid spelling (spaces after colons, as Python's
+    // json.dumps writes) means the same.
+    let loa_value = match idp_params
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        Some(Ok(json)) => json
+            .get("loa_value")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_ascii_lowercase),
+        Some(Err(err)) => panic!(
+            "the step-up request's idp_params is not JSON ({err}): {:?}",
+            idp_params.unwrap_or_default()
+        ),
+        None => None,
+    };
     let wanted = loa.to_ascii_lowercase();
+    let names_level = |value: &str| {
+        value == wanted || value == format!("https://data.gov.dk/concept/core/nsis/{wanted}")
+    };
     let fresh = prompt.split(' ').any(|p| p == "login")
         || max_age == "0"
-        || acr
-            .split(' ')
-            .any(|a| a.ends_with(&format!("/{wanted}")) || a == wanted)
-        || idp_params.contains(&format!(
-            "\"loa_value\":\"https://data.gov.dk/concept/core/nsis/{wanted}\""
-        ))
-        || idp_params.contains(&format!("\"loa_value\":\"{wanted}\""));
+        || acr.split(' ').any(names_level)
+        || loa_value.as_deref().is_some_and(names_level);
     assert!(
         fresh,
-        "the step-up request must force a fresh authentication at {loa}: prompt=login, max_age=0, or the {loa} acr/loa_value; it sent prompt={prompt:?} max_age={max_age:?} acr_values={acr:?} idp_params={idp_params:?}"
+        "the step-up request must force a fresh authentication at {loa}: prompt=login, max_age=0, acr_values naming {loa} (its NSIS URI or name), or idp_params whose JSON loa_value is {loa}; it sent prompt={prompt:?} max_age={max_age:?} acr_values={acr:?} idp_params={:?}",
+        login.authorize_param("idp_params")
     );
 }
 
@@ -504,23 +635,8 @@ async fn callback_answered(world: &mut LabWorld) {
 #[then("the browser was sent to the broker's end_session_endpoint")]
 async fn sent_to_end_session(world: &mut LabWorld) {
     let lab = world.lab();
-    let discovery = lab
-        .endpoints
-        .issuer
-        .join(".well-known/openid-configuration")
-        .expect("relative");
-    let config: serde_json::Value = lab
-        .http
-        .get(discovery)
-        .send()
-        .await
-        .expect("discovery answers")
-        .json()
-        .await
-        .expect("discovery is JSON");
-    let end_session = config["end_session_endpoint"]
-        .as_str()
-        .expect("the broker publishes end_session_endpoint");
+    let end_session = end_session_endpoint(&lab).await;
+    let end_session = end_session.as_str();
     let history = browser_history(&world.browser);
     let visits: Vec<_> = world
         .browser
@@ -561,22 +677,77 @@ async fn accounts_differ(world: &mut LabWorld, first: String, second: String) {
         a.status,
         b.status
     );
+    let (account_a, account_b) = (checks::account_of(&a), checks::account_of(&b));
     assert_ne!(
-        a.sub(),
-        b.sub(),
-        "{first} and {second} share one account: /me answered {:?} and {:?}",
-        a.json,
-        b.json
+        account_a, account_b,
+        "{first} and {second} are different persons but share the service provider's account {account_a:?}: /me answered {} and {}",
+        a.body, b.body
     );
-    let account =
-        |j: &Option<serde_json::Value>| j.as_ref().and_then(|j| j.get("account_id").cloned());
-    if account(&a.json).is_some() || account(&b.json).is_some() {
-        assert_ne!(
-            account(&a.json),
-            account(&b.json),
-            "{first} and {second} share one account id"
-        );
-    }
+}
+
+#[then("the service provider's accounts in both browsers are the same")]
+async fn accounts_same(world: &mut LabWorld) {
+    let lab = world.lab();
+    let mut first_browser = world
+        .other_browsers
+        .pop()
+        .expect("the first login's browser was kept");
+    let a = checks::ask_me(&lab, &mut first_browser).await;
+    world.other_browsers.push(first_browser);
+    let b = checks::ask_me(&lab, &mut world.browser).await;
+    assert!(
+        a.status == 200 && b.status == 200,
+        "both browsers must be logged in: /me answered {} ({}) and {} ({})",
+        a.status,
+        excerpt(&a.body),
+        b.status,
+        excerpt(&b.body)
+    );
+    let (account_a, account_b) = (checks::account_of(&a), checks::account_of(&b));
+    assert_eq!(
+        account_a, account_b,
+        "the same person got two accounts: /me answered {} in the first browser and {} in the second",
+        a.body, b.body
+    );
+}
+
+#[when(
+    "the callback of that login is delivered to a victim's browser that started a login of its own"
+)]
+async fn callback_to_victim(world: &mut LabWorld) {
+    let lab = world.lab();
+    let callback = world
+        .last_login()
+        .callback
+        .clone()
+        .expect("the login reached the callback");
+    let sp_base = lab.sp.base_url.clone();
+    let mut victim = Browser::new();
+    // The victim's own login stops at the service's redirect to the broker: the service now
+    // holds a pending login of the victim's browser, with the victim's own state.
+    let _ = victim
+        .navigate(&lab.sp.login_url, |next| same_origin(next, &sp_base))
+        .await;
+    let _ = victim
+        .navigate(&callback, |next| same_origin(next, &sp_base))
+        .await;
+    world.other_browsers.push(victim);
+}
+
+#[then("the victim's browser has no session")]
+async fn victim_no_session(world: &mut LabWorld) {
+    let lab = world.lab();
+    let mut victim = world.other_browsers.pop().expect("a victim's browser ran");
+    let me = checks::ask_me(&lab, &mut victim).await;
+    let status = me.status;
+    let body = me.body.clone();
+    world.other_browsers.push(victim);
+    assert!(
+        status == 401,
+        "the callback of a login started in another browser logged the victim's browser in (login CSRF: state must be bound to the browser that started the login): /me answered {status} with {}\n{}",
+        excerpt(&body),
+        trail(world.other_browsers.last().expect("pushed above"))
+    );
 }
 
 #[then("no session carries the userinfo's person")]

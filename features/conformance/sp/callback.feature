@@ -14,6 +14,15 @@ Feature: The callback: state and authorization code
     When "Anna" logs in to the service provider but the browser removes the callback's state
     Then no session exists
 
+  # Login CSRF: the attacker logs in with their own MitID, keeps the (valid, unused) callback and
+  # has it delivered to the victim's browser, which has a login of its own under way.
+  @req:SP-STATE-03
+  Scenario: A callback of a login started in another browser does not log this browser in
+    Given a citizen "Anna" with the MitID app
+    When "Anna" logs in to the service provider but the browser keeps the callback
+    And the callback of that login is delivered to a victim's browser that started a login of its own
+    Then the victim's browser has no session
+
   @req:SP-CODE-01
   Scenario: A replayed callback from another browser gives no session
     Given a citizen "Anna" with the MitID app

@@ -30,6 +30,19 @@ Feature: ID token validation
     When "Anna" logs in to the service provider
     Then no session exists
 
+  @req:SP-TOKEN-ISS-02
+  Scenario: An ID token whose iss is the issuer with a trailing slash is refused
+    Given a citizen "Anna" with the MitID app
+    And for this login the broker puts its issuer with a trailing slash in the ID token
+    When "Anna" logs in to the service provider
+    Then no session exists
+
+  @req:SP-TOKEN-ISS-02
+  Scenario: An authorization response whose iss is the issuer with a trailing slash is refused
+    Given a citizen "Anna" with the MitID app
+    When "Anna" logs in to the service provider but the browser adds a trailing slash to the callback's iss
+    Then no session exists
+
   @req:SP-TOKEN-AUD-01
   Scenario: An ID token for another client is refused
     Given a citizen "Anna" with the MitID app
