@@ -43,16 +43,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::{get, post, put};
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::service::{self, ApiError, Json, Query};
+use crate::service::{self, ApiError, Json, Path, Query};
 
 /// Most persons a page of `GET /persons` returns.
 pub const MAX_PAGE: usize = 500;
@@ -133,7 +133,7 @@ impl CprRegister {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(config: CprConfig) -> Router {
         let state = Self::generate(config);
-        let router = Router::new()
+        let router = Routes::new()
             .route("/persons", get(list_persons).post(add_person))
             .route("/persons/{cpr}", get(get_person))
             .route("/persons/by-document/{number}", get(by_document))
@@ -176,12 +176,6 @@ fn lock(state: &Shared) -> std::sync::MutexGuard<'_, Register> {
     state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A path segment, with axum's plain-text rejection turned into a JSON 400.
-pub(crate) fn path_segment(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(s)| s)
-        .map_err(|e| ApiError::invalid_request(format!("malformed path: {}", e.body_text())))
 }
 
 fn parse_cpr(raw: &str) -> Result<CprNumber, ApiError> {
@@ -262,17 +256,16 @@ async fn add_person(
 
 async fn get_person(
     State(state): State<Shared>,
-    cpr: Result<Path<String>, PathRejection>,
+    Path(cpr): Path<String>,
 ) -> Result<Json<Person>, ApiError> {
-    let cpr = parse_cpr(&path_segment(cpr)?)?;
+    let cpr = parse_cpr(&cpr)?;
     Ok(Json(lock(&state).get(&cpr)?.clone()))
 }
 
 async fn by_document(
     State(state): State<Shared>,
-    number: Result<Path<String>, PathRejection>,
+    Path(number): Path<String>,
 ) -> Result<Json<Person>, ApiError> {
-    let number = path_segment(number)?;
     let reg = lock(&state);
     reg.by_document
         .get(number.trim())
@@ -290,10 +283,10 @@ pub struct PhoneChange {
 
 async fn change_phone(
     State(state): State<Shared>,
-    cpr: Result<Path<String>, PathRejection>,
+    Path(cpr): Path<String>,
     Json(change): Json<PhoneChange>,
 ) -> Result<Json<Person>, ApiError> {
-    let cpr = parse_cpr(&path_segment(cpr)?)?;
+    let cpr = parse_cpr(&cpr)?;
     let phone = change
         .phone_number
         .as_deref()
@@ -348,10 +341,9 @@ async fn open_challenge(
 
 async fn answer_challenge(
     State(state): State<Shared>,
-    challenge_id: Result<Path<String>, PathRejection>,
+    Path(challenge_id): Path<String>,
     Json(req): Json<AnswerRequest>,
 ) -> Result<Json<Verdict>, ApiError> {
-    let challenge_id = path_segment(challenge_id)?;
     if req.answers.len() > 32 {
         return Err(ApiError::invalid_request("field answers: too many answers"));
     }

@@ -70,8 +70,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::{get, post, put};
 use axum::Router;
-use axum::routing::{get, post, put};
 use mitid_devices::DevicePolicies;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -448,7 +449,7 @@ impl Idp {
 
     /// `(public, control)` routers, each with the house rules of [`crate::service::standard`].
     pub fn routers(&self) -> (Router, Router) {
-        let public = Router::new()
+        let public = Routes::new()
             .route("/.well-known/openid-configuration", get(oidc::discovery))
             .route("/jwks", get(oidc::jwks))
             .route(
@@ -491,7 +492,7 @@ impl Idp {
                 post(password_change::set_password),
             )
             .with_state(self.state.clone());
-        let control = Router::new()
+        let control = Routes::new()
             .route("/admin/identities", post(registry::create_identity))
             .route("/admin/identities/{uuid}", get(registry::get_identity))
             .route(

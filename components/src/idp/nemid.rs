@@ -22,11 +22,11 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
-use axum::extract::{Path, State};
+use crate::service::Routes;
+use crate::service::routing::{get, post};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
 use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
 use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp, Timestamp};
 use rand_core::{OsRng, RngCore};
@@ -41,7 +41,7 @@ use super::registry::{Identity, random_token};
 use super::script::{AuthRequest, Behaviour, LoginIdp};
 use super::{IdpState, SharedState};
 use crate::nemid_calendar::{DEFAULT_SECTOR, Milestone};
-use crate::service::{ApiError, Form, Json};
+use crate::service::{ApiError, Form, Json, Path};
 
 /// Cookie binding a NemID login to the browser that started it.
 pub const NEMID_BROWSER_COOKIE: &str = "nemid_browser";
@@ -112,8 +112,8 @@ impl NemidStore {
 }
 
 /// Public routes: the NemID pages and the key app's endpoints.
-pub fn public_routes() -> Router<SharedState> {
-    Router::new()
+pub fn public_routes() -> Routes<SharedState> {
+    Routes::new()
         .route("/nemid/{login_id}", get(page))
         .route("/nemid/{login_id}/credentials", post(submit_credentials))
         .route("/nemid/{login_id}/key-card", post(submit_key_card))
@@ -128,8 +128,8 @@ pub fn public_routes() -> Router<SharedState> {
 }
 
 /// Control routes: NemID credentials in the admin API and client sectors.
-pub fn control_routes() -> Router<SharedState> {
-    Router::new()
+pub fn control_routes() -> Routes<SharedState> {
+    Routes::new()
         .route(
             "/admin/identities/{uuid}/nemid",
             post(issue).get(view_account),

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -30,7 +29,7 @@ use super::script::{
 use super::{
     AccessGrant, ClientAuthMethod, ClientConfig, CodeGrant, IdpState, SharedState, SsoSession,
 };
-use crate::service::ApiError;
+use crate::service::{ApiError, Body};
 
 /// Most parameters (and bytes) an authorization or token request may carry.
 const MAX_PARAMS: usize = 64;
@@ -238,7 +237,7 @@ pub async fn authorize_get(
 pub async fn authorize_post(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let form = headers
         .get(header::CONTENT_TYPE)
@@ -1263,7 +1262,11 @@ fn check_assertion(
     Ok(client)
 }
 
-pub async fn token(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
     if let Some(r) = global_fault(&state, "token").await {
         return r;
     }
@@ -1716,7 +1719,7 @@ pub async fn logout_get(
 pub async fn logout_post(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     match std::str::from_utf8(&body) {
         Ok(text) => logout(state, headers, text.to_owned()).await,

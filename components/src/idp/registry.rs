@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use mitid_devices::app::{ActivationGrant, AppRegistration};
@@ -21,7 +21,7 @@ use super::admin::{
 };
 use super::jose::b64;
 use super::{IdpState, SharedState};
-use crate::service::{ApiError, Json};
+use crate::service::{ApiError, Json, Path};
 
 /// What the `IdP` keeps per authenticator (the verifier side of each device).
 #[derive(Debug, Clone)]

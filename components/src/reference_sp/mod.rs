@@ -40,13 +40,13 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::{get, post};
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand_core::{OsRng, RngCore};
@@ -55,7 +55,7 @@ use serde_json::{Value, json};
 
 use crate::cpr::LabClock;
 use crate::nemid_calendar::{DEFAULT_SECTOR, NemidCalendar};
-use crate::service::{self, ApiError, Form, Json, Query};
+use crate::service::{self, ApiError, Form, Json, Path, Query};
 use validate::{Expected, Jws, TokenError};
 
 /// The `idp` claim value by which the broker names a NemID login.
@@ -493,7 +493,7 @@ impl ReferenceSp {
             provider: tokio::sync::Mutex::new(None),
             store: Mutex::new(Store::default()),
         });
-        let router = Router::new()
+        let router = Routes::new()
             .route("/", get(portal))
             .route("/login", get(login))
             .route(CALLBACK_PATH, get(callback))
@@ -1151,9 +1151,8 @@ async fn list_services() -> Json<Value> {
 async fn use_service(
     State(sp): State<Shared>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = crate::cpr::path_segment(id)?;
     let service = SELF_SERVICES
         .iter()
         .find(|s| s.id == id)

@@ -29,19 +29,19 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::post;
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use mitid_devices::policy::AppPolicy;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::citizen_service::IdpAdminClient;
-use crate::cpr::{Challenge, CprClient, CprNumber, LabClock, Person, http_client, path_segment};
+use crate::cpr::{Challenge, CprClient, CprNumber, LabClock, Person, http_client};
 use crate::idp::admin::IdentityView;
-use crate::service::{self, ApiError, Json};
+use crate::service::{self, ApiError, Json, Path};
 use crate::sms::SmsClient;
 
 /// An identified call stays usable this long (seconds).
@@ -147,7 +147,7 @@ impl SupportLine {
             calls: Mutex::new((HashMap::new(), VecDeque::new())),
             config,
         });
-        let router = Router::new()
+        let router = Routes::new()
             .route("/calls", post(open_call))
             .route("/calls/{id}/answers", post(answer))
             .route("/calls/{id}/temporary-pin", post(temporary_pin))
@@ -260,10 +260,9 @@ pub struct Answers {
 
 async fn answer(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<Answers>,
 ) -> Result<Json<CallView>, ApiError> {
-    let id = path_segment(id)?;
     let challenge = {
         let mut calls = line.calls();
         let call = calls
@@ -295,9 +294,8 @@ async fn answer(
 
 async fn temporary_pin(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<SmsSent>, ApiError> {
-    let id = path_segment(id)?;
     let cpr = line.identified(&id)?;
     let person = line.cpr.person(&cpr).await?;
     let phone = person
@@ -329,9 +327,8 @@ async fn temporary_pin(
 
 async fn tell_user_id(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<SmsSent>, ApiError> {
-    let id = path_segment(id)?;
     let cpr = line.identified(&id)?;
     let person = line.cpr.person(&cpr).await?;
     let phone = person
@@ -349,9 +346,8 @@ async fn tell_user_id(
 
 async fn password_reset(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = path_segment(id)?;
     let cpr = line.identified(&id)?;
     let identity = line.identity(&cpr).await?;
     let reset = line.idp.password_reset(&identity.uuid).await?;
