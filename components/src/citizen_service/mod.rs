@@ -55,14 +55,13 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::cpr::{
-    Challenge, CprClient, CprNumber, Fixtures, LabClock, NeighbourError, http_client,
-};
+use crate::cpr::{Challenge, CprClient, CprNumber, Fixtures};
 use crate::idp::admin::{
     AddAuthenticatorRequest, AuthenticatorIssued, CreateIdentityRequest, Ial, IdentityView,
     PersonRef,
 };
 use crate::service::{self, ApiError, Json, Path, Query};
+use crate::service::{LabClock, NeighbourError, http_client};
 pub use idp_admin::IdpAdminClient;
 
 /// Length of one appointment.
@@ -100,7 +99,7 @@ impl CitizenServiceConfig {
             clock: LabClock::system(),
             seed: 1,
             desks_per_counter: 2,
-            http_timeout: crate::cpr::DEFAULT_NEIGHBOUR_TIMEOUT,
+            http_timeout: crate::service::DEFAULT_NEIGHBOUR_TIMEOUT,
             p_code_policy: PCodePolicy::default(),
         }
     }

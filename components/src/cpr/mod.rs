@@ -29,19 +29,16 @@
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
 
-pub mod clock;
 pub mod number;
 pub mod population;
 pub mod questions;
 
-pub use clock::LabClock;
 pub use number::{CprNumber, CprNumberError, Sex};
 pub use population::{Address, Fixtures, Municipality, Person, PersonGenerator, PersonRequest};
 pub use questions::{Challenge, Question, QuestionBank, Verdict};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::service::Routes;
 use crate::service::routing::{get, post, put};
@@ -49,10 +46,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::service::{self, ApiError, Json, Path, Query};
+use crate::service::{self, ApiError, Json, JsonCaller, LabClock, NeighbourError, Path, Query};
 
 /// Most persons a page of `GET /persons` returns.
 pub const MAX_PAGE: usize = 500;
@@ -354,156 +350,6 @@ async fn answer_challenge(
         .map_err(|e| ApiError::not_found(e.to_string()))
 }
 
-/// Talking to a neighbour failed; `service` names which one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NeighbourError {
-    #[error("{service} did not answer in time")]
-    Timeout { service: &'static str },
-    #[error("{service} could not be reached: {detail}")]
-    Unreachable {
-        service: &'static str,
-        detail: String,
-    },
-    #[error("{service} answered HTTP {status}: {error}: {description}")]
-    Status {
-        service: &'static str,
-        status: u16,
-        error: String,
-        description: String,
-    },
-    #[error("{service} answered something unreadable: {detail}")]
-    Garbage {
-        service: &'static str,
-        detail: String,
-    },
-}
-
-impl NeighbourError {
-    /// The HTTP status the neighbour answered, if it answered one.
-    #[must_use]
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// The neighbour's machine-readable error code, if it answered one.
-    #[must_use]
-    pub fn error_code(&self) -> Option<&str> {
-        match self {
-            Self::Status { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
-
-impl From<NeighbourError> for ApiError {
-    /// A neighbour's 4xx about the caller's own input (unknown person, bad field) is passed on
-    /// as the caller's error; everything else is the neighbour's fault: 502 or 504.
-    fn from(e: NeighbourError) -> Self {
-        match e {
-            NeighbourError::Timeout { service } => ApiError::UpstreamTimeout { service },
-            NeighbourError::Status {
-                status: 404,
-                description,
-                ..
-            } => ApiError::NotFound(description),
-            NeighbourError::Status {
-                status: 409,
-                description,
-                ..
-            } => ApiError::Conflict(description),
-            other => ApiError::Upstream {
-                service: match &other {
-                    NeighbourError::Unreachable { service, .. }
-                    | NeighbourError::Status { service, .. }
-                    | NeighbourError::Garbage { service, .. }
-                    | NeighbourError::Timeout { service } => service,
-                },
-                detail: other.to_string(),
-            },
-        }
-    }
-}
-
-/// A small JSON-over-HTTP caller shared by the clients of the CPR register and the IdP admin API.
-#[derive(Debug, Clone)]
-pub(crate) struct JsonCaller {
-    pub(crate) service: &'static str,
-    pub(crate) base_url: String,
-    pub(crate) http: reqwest::Client,
-}
-
-/// Timeout used for calls between lab services unless configured otherwise: generous, because
-/// the lab runs on a loaded 2-core machine, yet bounded, so a hung neighbour gives a 504.
-pub const DEFAULT_NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A reqwest client with `timeout` on every call (plain HTTP on loopback; no TLS).
-#[must_use]
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .unwrap_or_default()
-}
-
-impl JsonCaller {
-    pub(crate) fn new(service: &'static str, base_url: &str, http: reqwest::Client) -> Self {
-        Self {
-            service,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            http,
-        }
-    }
-
-    pub(crate) async fn call<T: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, NeighbourError> {
-        let service = self.service;
-        let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                NeighbourError::Timeout { service }
-            } else {
-                NeighbourError::Unreachable {
-                    service,
-                    detail: e.to_string(),
-                }
-            }
-        };
-        let answer = request.send().await.map_err(transport)?;
-        let status = answer.status();
-        let body = answer.bytes().await.map_err(transport)?;
-        if !status.is_success() {
-            let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-            let field = |name: &str| {
-                parsed
-                    .as_ref()
-                    .and_then(|v| v.get(name))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            };
-            return Err(NeighbourError::Status {
-                service,
-                status: status.as_u16(),
-                error: field("error").unwrap_or_else(|| "unknown".into()),
-                description: field("error_description")
-                    .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect()),
-            });
-        }
-        serde_json::from_slice(&body).map_err(|e| NeighbourError::Garbage {
-            service,
-            detail: e.to_string(),
-        })
-    }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-}
-
 /// Client of the CPR register, for Citizen Service and the support line.
 #[derive(Debug, Clone)]
 pub struct CprClient {
@@ -511,7 +357,7 @@ pub struct CprClient {
 }
 
 impl CprClient {
-    /// `base_url` without trailing slash; `http` should carry a timeout (see [`http_client`]).
+    /// `base_url` without trailing slash; `http` should carry a timeout (see [`crate::service::http_client`]).
     #[must_use]
     pub fn new(base_url: &str, http: reqwest::Client) -> Self {
         Self {

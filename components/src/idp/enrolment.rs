@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 use super::SharedState;
 use super::admin::{AuthenticatorKind, CreateIdentityRequest, Ial, PersonRef};
 use super::registry::{Authenticator, AuthenticatorData, Identity, random_token, random_uuid};
-use crate::cpr::{CprClient, NeighbourError};
+use crate::cpr::CprClient;
+use crate::service::NeighbourError;
 use crate::service::{ApiError, Json, Path};
 
 /// How long a checked passport may wait for the app's activation (seconds).

@@ -30,10 +30,11 @@ use serde_json::{Value, json};
 use super::admin::AuthenticatorKind;
 pub use super::browser_login::CsrfForm;
 use super::browser_login::{BrowserLogin, Pages, deny};
-use super::oidc::{self, Authenticated, error_redirect, esc};
+use super::oidc::{self, Authenticated, error_redirect};
 use super::registry::{AuthenticatorData, Identity};
 use super::script::{AuthRequest, LoginIdp};
 use super::{IdpState, SharedState};
+use crate::service::esc;
 use crate::service::{ApiError, Form, Json, Path};
 
 pub const BROWSER_COOKIE: &str = "mitid_browser";

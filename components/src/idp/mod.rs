@@ -77,8 +77,8 @@ use mitid_devices::DevicePolicies;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cpr::LabClock;
 use crate::service;
+use crate::service::LabClock;
 use admin::CreateIdentityRequest;
 use jose::{Alg, JoseError, SigningKey};
 use profile::ClaimProfile;

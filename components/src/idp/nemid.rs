@@ -535,7 +535,7 @@ pub async fn app_pending(
                 json!({
                     "login_id": tx.id,
                     "service": tx.request.client_id,
-                    "challenge": tx.at.app_challenge.map(hex),
+                    "challenge": tx.at.app_challenge.map(hex::encode),
                 })
             })
         })
@@ -543,22 +543,9 @@ pub async fn app_pending(
     Json(json!({ "pending": pending }))
 }
 
-fn hex(bytes: [u8; 32]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 fn unhex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
     let mut out = [0u8; 32];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
 }
 

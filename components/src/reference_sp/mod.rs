@@ -44,7 +44,7 @@ use crate::service::Routes;
 use crate::service::routing::{get, post};
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
@@ -53,9 +53,9 @@ use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::cpr::LabClock;
 use crate::nemid_calendar::{DEFAULT_SECTOR, NemidCalendar};
-use crate::service::{self, ApiError, Form, Json, Path, Query};
+use crate::service::LabClock;
+use crate::service::{self, ApiError, Form, Json, Path, Query, cookie, esc};
 use validate::{Expected, Jws, TokenError};
 
 /// The `idp` claim value by which the broker names a NemID login.
@@ -514,17 +514,6 @@ fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
     let age = max_age.map_or(String::new(), |a| format!("; Max-Age={a}"));
     HeaderValue::from_str(&format!(
@@ -665,7 +654,7 @@ async fn portal(State(sp): State<Shared>, headers: HeaderMap) -> Html<String> {
     let who = session_of(&sp, &headers).map(|(_, s, a)| {
         format!(
             "<p>Logged in as {} at LoA {:?}. <a href=\"/logout\">Log out</a></p>",
-            html_escape(a.name.as_deref().unwrap_or(&s.sub)),
+            esc(a.name.as_deref().unwrap_or(&s.sub)),
             s.loa
         )
     });
@@ -689,13 +678,6 @@ async fn portal(State(sp): State<Shared>, headers: HeaderMap) -> Html<String> {
          <body><h1>Reference self-service portal</h1>{}<ul>{rows}</ul></body></html>",
         who.unwrap_or_else(|| "<p><a href=\"/login\">Log in with MitID</a></p>".into())
     ))
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,8 +19,8 @@
 //! - [`Path`], [`Query`], [`Form`], [`Json`] and [`Body`] replace axum's extractors. Each has a
 //!   small rejection type ([`PathRejection`], ...) that answers the JSON error shape in the
 //!   API's words: the field (`keys[0].y`), the value, what is allowed; never a Rust type name.
-//! - [`Routes`] is the router builder every component uses ([`get`], [`post`], [`put`],
-//!   [`delete`] as in `axum::routing`); it keeps the route table that `GET /routes` answers.
+//! - [`Routes`] is the router builder every component uses (with [`routing::get`],
+//!   [`routing::post`], ... as in `axum::routing`); it keeps the route table that `GET /routes` answers.
 //!
 //! ```no_run
 //! use mitid_components::service::{self, ApiError, Json, Routes, routing::post};
@@ -44,9 +44,19 @@
 //! # Ok(()) }
 //! ```
 
+mod clock;
 mod error;
 mod extract;
+mod http;
+mod neighbour;
 mod routes;
+
+pub use clock::LabClock;
+pub use http::{
+    MAX_PARAMS, MAX_VALUE, constant_time_eq, cookie, error_page, esc, found, parse_params,
+};
+pub(crate) use neighbour::JsonCaller;
+pub use neighbour::{DEFAULT_NEIGHBOUR_TIMEOUT, NeighbourError, http_client};
 
 pub use error::ApiError;
 pub use extract::{

@@ -33,7 +33,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::cpr::LabClock;
+use crate::service::LabClock;
 use crate::service::{self, ApiError, Json, Query};
 
 /// Messages kept; older ones are forgotten (bounded memory under load).

@@ -25,7 +25,6 @@
 #![allow(clippy::doc_markdown)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,9 +38,10 @@ use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::citizen_service::IdpAdminClient;
-use crate::cpr::{Challenge, CprClient, CprNumber, LabClock, Person, http_client};
+use crate::cpr::{Challenge, CprClient, CprNumber, Person};
 use crate::idp::admin::IdentityView;
 use crate::service::{self, ApiError, Json, Path};
+use crate::service::{LabClock, http_client};
 use crate::sms::SmsClient;
 
 /// An identified call stays usable this long (seconds).
@@ -74,7 +74,7 @@ impl SupportConfig {
             idp_admin_url: idp_admin_url.into(),
             sms_url: sms_url.into(),
             clock: LabClock::system(),
-            http_timeout: crate::cpr::DEFAULT_NEIGHBOUR_TIMEOUT,
+            http_timeout: crate::service::DEFAULT_NEIGHBOUR_TIMEOUT,
             app_policy: AppPolicy::default(),
         }
     }
@@ -228,10 +228,7 @@ async fn open_call(
     let questions = line.cpr.open_questions(&cpr, None).await?;
     let mut id_bytes = [0u8; 12];
     OsRng.fill_bytes(&mut id_bytes);
-    let call_id = id_bytes.iter().fold(String::from("call-"), |mut id, b| {
-        let _ = write!(id, "{b:02x}");
-        id
-    });
+    let call_id = format!("call-{}", hex::encode(id_bytes));
     let mut calls = line.calls();
     calls.0.insert(
         call_id.clone(),

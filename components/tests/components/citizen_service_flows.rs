@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use mitid_components::citizen_service::{CitizenService, CitizenServiceConfig};
-use mitid_components::cpr::{Challenge, LabClock};
+use mitid_components::cpr::Challenge;
+use mitid_components::service::LabClock;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use wiremock::matchers::any;
