@@ -6,7 +6,7 @@
 //! shutdown) are the application's own.
 //!
 //! ```sh
-//! mitid-lab certify init --base-url http://127.0.0.1:8080
+//! mitid-lab certify init --base-url http://127.0.0.1:8080 --logout --backchannel-logout --step-up
 //! cargo run --example mitid_sp_openidconnect -- --config target.yaml
 //! mitid-lab certify --target http://127.0.0.1:8080 --config target.yaml
 //! ```

@@ -35,6 +35,9 @@ enum Command {
     Certify(cli::certify::Args),
     /// The nightly job: every feature against the lab's components, the policy scenario, all reports.
     Run(cli::run::Args),
+    /// What-if sweeps: a scenario x a grid of overrides x replications, merged into intervals,
+    /// on this machine or on a Slurm cluster.
+    Sweep(cli::sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(args),
         Command::Certify(args) => cli::certify::run(args),
         Command::Run(args) => cli::run::run(&args),
+        Command::Sweep(args) => cli::sweep::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::browser::Browser;
+use super::evidence::Exchange;
 use super::world::{Lab, LabWorld};
 
 /// What `/me` answered.
@@ -45,21 +46,47 @@ pub async fn ask_me(lab: &Lab, browser: &mut Browser) -> MeAnswer {
 /// No session exists in `browser`: `/me` answers 401 (the integrator contract). A 200 means the
 /// service provider accepted what it should have refused.
 pub async fn no_session(lab: &Lab, browser: &mut Browser) {
+    no_session_after(lab, browser, &[]).await;
+}
+
+/// [`no_session`], whose failure also shows `served`: what the broker served the service
+/// provider (its token, userinfo and JWKS calls) in the logins that led here.
+pub async fn no_session_after(lab: &Lab, browser: &mut Browser, served: &[Exchange]) {
     let me = ask_me(lab, browser).await;
     match me.status {
         401 => {}
         200..=299 => panic!(
-            "a session exists but none should: /me answered {} with {}\nThe service provider accepted a login it had to refuse.\n{}",
+            "a session exists but none should: /me answered {} with {}\nThe service provider accepted a login it had to refuse.\n{}{}",
             me.status,
             excerpt(&me.body),
-            trail(browser)
+            trail(browser),
+            served_text(served)
         ),
         other => panic!(
-            "/me answered {other} (the integrator contract says 401 when no session exists): {}\n{}",
+            "/me answered {other} (the integrator contract says 401 when no session exists): {}\n{}{}",
             excerpt(&me.body),
-            trail(browser)
+            trail(browser),
+            served_text(served)
         ),
     }
+}
+
+/// The service provider's calls to the broker and the broker's answers, for failure messages.
+#[must_use]
+pub fn served_text(served: &[Exchange]) -> String {
+    if served.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("The service provider's calls to the broker (secrets redacted):\n");
+    for exchange in served {
+        let _ = writeln!(text, "  {}", exchange.line());
+        if let Some(body) = &exchange.response_body {
+            let cut: String = body.chars().take(800).collect();
+            let more = if cut.len() < body.len() { "…" } else { "" };
+            let _ = writeln!(text, "    served: {cut}{more}");
+        }
+    }
+    text
 }
 
 /// A session exists in `browser` for the person with MitID UUID `uuid`.
@@ -86,10 +113,37 @@ pub async fn session_for(lab: &Lab, browser: &mut Browser, alias: &str, uuid: &s
     }
 }
 
-/// The main browser of a scenario has no session.
+/// The main browser of a scenario has no session; a failure shows what the broker served.
 pub async fn world_has_no_session(world: &mut LabWorld) {
     let lab = world.lab();
-    no_session(&lab, &mut world.browser).await;
+    let served = super::steps::broker::broker_calls(&lab, &world.scripts).await;
+    no_session_after(&lab, &mut world.browser, &served).await;
+}
+
+/// A declared optional endpoint must exist: a 404 (or no answer) from an endpoint the target file
+/// declares is a failure in its own words, never a pass because the request "was refused".
+pub fn declared_endpoint_exists(
+    what: &str,
+    feature: crate::target::OptionalFeature,
+    request: &str,
+    answer: Result<(u16, &str), &str>,
+) {
+    match answer {
+        Ok((404, body)) => panic!(
+            "the {what} the target file declares ({} in service_provider.implements) does not exist: {request} answered 404 Not Found ({})",
+            feature.name(),
+            if body.is_empty() {
+                "no body".to_owned()
+            } else {
+                excerpt(body)
+            }
+        ),
+        Err(error) => panic!(
+            "the {what} the target file declares ({} in service_provider.implements) did not answer: {request}: {error}",
+            feature.name()
+        ),
+        Ok(_) => {}
+    }
 }
 
 /// The exchanges so far, one line each, for failure messages.
@@ -98,6 +152,14 @@ pub fn trail(browser: &Browser) -> String {
     let mut text = String::from("HTTP exchanges so far (secrets redacted):\n");
     for exchange in &browser.exchanges {
         let _ = writeln!(text, "  {}", exchange.line());
+        // What came back when it was not a plain success or redirect: the error page says why.
+        if exchange.status.is_some_and(|s| s >= 400)
+            && let Some(body) = &exchange.response_body
+        {
+            let cut: String = body.chars().take(200).collect();
+            let more = if cut.len() < body.len() { "…" } else { "" };
+            let _ = writeln!(text, "    answered: {cut}{more}");
+        }
     }
     text
 }

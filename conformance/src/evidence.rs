@@ -44,6 +44,9 @@ const BODY_EXCERPT: usize = 1500;
 pub enum Actor {
     Browser,
     Lab,
+    /// The service provider's own call to the broker (token, userinfo, JWKS), as the broker
+    /// recorded it.
+    ServiceProvider,
 }
 
 /// One HTTP request and its answer, redacted.
@@ -89,9 +92,40 @@ impl Exchange {
         match (self.status, &self.error) {
             (Some(status), _) => format!("{} {} -> {status}", self.method, self.url),
             (None, Some(error)) => format!("{} {} -> no answer: {error}", self.method, self.url),
+            (None, None) if self.actor == Actor::ServiceProvider => format!(
+                "service provider: {} {} -> the broker had not answered (held, or the service gave up)",
+                self.method, self.url
+            ),
             (None, None) => format!("{} {} -> no answer", self.method, self.url),
         }
     }
+}
+
+/// A token response as evidence: the ID token shown decoded (header and claims: what the broker
+/// served, e.g. `alg` `none` or a foreign `iss`) with its signature withheld, every other secret
+/// redacted.
+#[must_use]
+pub fn show_token_response(body: &str) -> String {
+    let Ok(mut json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return redact_body(body);
+    };
+    let decoded = json
+        .get("id_token")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|token| mitid_components::idp::jose::Unverified::parse(token).ok());
+    redact_json(&mut json);
+    if let Some(token) = decoded {
+        // After redaction (which would withhold the whole token): the header first, where a
+        // tampered `alg` or `kid` shows.
+        let mut claims = serde_json::Value::Object(token.claims);
+        redact_json(&mut claims);
+        json["id_token"] = serde_json::Value::String(format!(
+            "[JWT header {} claims {} signature withheld]",
+            serde_json::Value::Object(token.header),
+            claims
+        ));
+    }
+    excerpt(&json.to_string(), BODY_EXCERPT * 2)
 }
 
 /// Redacts secret query parameters of a URL (keeps the rest readable).
@@ -136,6 +170,10 @@ fn is_secret_name(name: &str) -> bool {
 #[must_use]
 pub fn redact_header(name: &str, value: &str) -> String {
     let lower = name.to_ascii_lowercase();
+    if lower == "location" {
+        // A redirect carries the authorization code (the broker's callback) or tokens.
+        return redact_jwts(&redact_url(value));
+    }
     if !SECRET_HEADERS.contains(&lower.as_str()) {
         return redact_jwts(value);
     }
@@ -221,6 +259,37 @@ pub fn redact_jwts(text: &str) -> String {
     out
 }
 
+/// Redacts secrets in free text (a failure message that quotes a URL, a query or a form):
+/// every `name=value` whose name is a secret, wherever it stands, and every JWT.
+#[must_use]
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(eq) = rest.find('=') {
+        let before = &rest[..eq];
+        let name_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let name = &before[name_start..];
+        out.push_str(before);
+        out.push('=');
+        rest = &rest[eq + 1..];
+        if is_secret_name(name) {
+            let end = rest
+                .find(|c: char| {
+                    c.is_whitespace() || matches!(c, '&' | '#' | '"' | '\'' | ')' | ',' | '>' | ';')
+                })
+                .unwrap_or(rest.len());
+            if end > 0 && !rest[..end].starts_with("[redacted") {
+                out.push_str("[redacted]");
+                rest = &rest[end..];
+            }
+        }
+    }
+    out.push_str(rest);
+    redact_jwts(&out)
+}
+
 fn excerpt(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
@@ -249,6 +318,16 @@ mod tests {
         assert_eq!(
             redact_header("Authorization", "Basic dXNlcjpwYXNz"),
             "Basic [redacted]"
+        );
+        assert_eq!(
+            redact_header("Location", "http://sp/cb?state=s&code=SECRETCODE"),
+            "http://sp/cb?state=s&code=[redacted]"
+        );
+        assert_eq!(
+            redact_text(
+                "the broker's callback was http://sp/cb?code=abc-123&state=s; error_code=7, code=[redacted]"
+            ),
+            "the broker's callback was http://sp/cb?code=[redacted]&state=s; error_code=7, code=[redacted]"
         );
         assert_eq!(
             redact_pairs("grant_type=authorization_code&code=x&client_secret=y"),

@@ -15,6 +15,7 @@
 //! - [`steps`]: step definitions, one module per actor (citizen, device, broker, service
 //!   provider, Citizen Service, support, calendar); [`checks`]: the shared checks ("no session
 //!   exists") every scenario uses.
+//! - [`schedule`]: which scenario starts when (`@slow` first and overlapping, `@serial` alone).
 //! - [`outcome`]: PASSED / FAILED / WARNING (a SHOULD not met) / SKIPPED.
 //! - [`report`]: JUnit XML, JSON, Markdown, self-contained HTML.
 
@@ -30,6 +31,7 @@ pub mod evidence;
 pub mod outcome;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod setup;
 pub mod steps;
 pub mod suite;

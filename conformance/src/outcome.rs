@@ -56,6 +56,10 @@ pub struct ScenarioResult {
     pub verdict: Verdict,
     pub duration_ms: u64,
     pub evidence: Vec<Exchange>,
+    /// The optional feature (`service_provider.implements`) the target does not declare, when
+    /// that is why the scenario did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_implemented: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +70,103 @@ pub struct RequirementResult {
     pub verdict: Verdict,
     /// Locations of the scenarios that prove it.
     pub scenarios: Vec<String>,
+    /// The optional feature the target does not implement, when the requirement is SKIPPED for
+    /// that reason (it then does not apply: it neither certifies nor makes the run partial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_implemented: Option<String>,
+}
+
+impl RequirementResult {
+    /// `PASSED`, `FAILED`, ..., `SKIPPED (not implemented)`: what every output calls it.
+    #[must_use]
+    pub fn verdict_text(&self) -> &'static str {
+        if self.verdict == Verdict::Skipped && self.not_implemented.is_some() {
+            "SKIPPED (not implemented)"
+        } else {
+            self.verdict.as_str()
+        }
+    }
+
+    /// Whether the requirement applies to this target (it is not on an undeclared optional
+    /// feature).
+    #[must_use]
+    pub fn applies(&self) -> bool {
+        self.not_implemented.is_none()
+    }
+}
+
+/// What a run certifies: the one decision the terminal, every report and the exit code share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Decision {
+    /// Every requirement that applies to the target ran, and every MUST passed. `not_implemented`
+    /// names the optional parts the target does not declare (their requirements do not apply).
+    Certified { not_implemented: Vec<String> },
+    /// Everything that ran passed, but only `checked` of the `applicable` requirements ran
+    /// (a `--tags` or `--features` subset, or scenarios the lab could not run here).
+    Partial { checked: usize, applicable: usize },
+    /// A MUST requirement (or a journey or policy run outside the catalogue) failed.
+    NotCertified {
+        failed_musts: Vec<String>,
+        failed_outside: Vec<String>,
+    },
+}
+
+impl Decision {
+    /// The verdict line, e.g. `PARTIAL RUN: 1 of 45 requirements checked, all passed: not a
+    /// certification`.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        match self {
+            Decision::Certified { not_implemented } if not_implemented.is_empty() => {
+                "CERTIFIED: every MUST requirement ran and passed.".to_owned()
+            }
+            Decision::Certified { not_implemented } => format!(
+                "CERTIFIED: every MUST requirement ran and passed, except those on what the service does not implement ({}), SKIPPED (not implemented).",
+                not_implemented.join(", ")
+            ),
+            Decision::Partial {
+                checked: 0,
+                applicable,
+            } => format!(
+                "PARTIAL RUN: 0 of {applicable} requirements checked (nothing that ran proves one): not a certification"
+            ),
+            Decision::Partial {
+                checked,
+                applicable,
+            } => format!(
+                "PARTIAL RUN: {checked} of {applicable} requirements checked, all passed: not a certification"
+            ),
+            Decision::NotCertified {
+                failed_musts,
+                failed_outside,
+            } => {
+                let mut parts = Vec::new();
+                if !failed_musts.is_empty() {
+                    parts.push(format!(
+                        "MUST requirements failed: {}",
+                        failed_musts.join(", ")
+                    ));
+                }
+                if !failed_outside.is_empty() {
+                    parts.push(format!(
+                        "journeys or the policy run failed: {}",
+                        failed_outside.join(", ")
+                    ));
+                }
+                format!("NOT CERTIFIED: {}", parts.join("; "))
+            }
+        }
+    }
+
+    /// 0 for a certification or a partial run whose checks all passed, 1 when something failed.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Decision::Certified { .. } | Decision::Partial { .. } => 0,
+            Decision::NotCertified { .. } => 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -99,6 +200,9 @@ pub struct SuiteReport {
     pub requirement_counts: Counts,
     pub requirements: Vec<RequirementResult>,
     pub scenarios: Vec<ScenarioResult>,
+    /// [`SuiteReport::decide`], kept current by every method that changes the results, so
+    /// report.json carries the same decision as the terminal.
+    pub decision: Decision,
 }
 
 impl SuiteReport {
@@ -137,6 +241,11 @@ impl SuiteReport {
                     .iter()
                     .filter(|s| !matches!(s.outcome, RawOutcome::Skipped(_)))
                     .collect();
+                let not_implemented = if ran.is_empty() {
+                    proving.iter().find_map(|s| s.not_implemented.clone())
+                } else {
+                    None
+                };
                 let verdict = if ran.is_empty() {
                     Verdict::Skipped
                 } else if ran.iter().all(|s| s.outcome == RawOutcome::Passed) {
@@ -153,10 +262,11 @@ impl SuiteReport {
                     level: requirement.level,
                     verdict,
                     scenarios: proving.iter().map(|s| s.location.clone()).collect(),
+                    not_implemented,
                 }
             })
             .collect();
-        SuiteReport {
+        let mut report = SuiteReport {
             run_id,
             target,
             tags,
@@ -165,7 +275,13 @@ impl SuiteReport {
             requirement_counts,
             requirements,
             scenarios,
-        }
+            decision: Decision::Partial {
+                checked: 0,
+                applicable: 0,
+            },
+        };
+        report.decision = report.decide();
+        report
     }
 
     /// Adds a result that proves no catalogue requirement (the nightly run's policy scenario):
@@ -178,6 +294,7 @@ impl SuiteReport {
         scenario.verdict = classify(&scenario.outcome, &scenario.requirements, catalogue);
         self.scenario_counts.add(scenario.verdict);
         self.scenarios.push(scenario);
+        self.decision = self.decide();
     }
 
     /// Every MUST that ran passed, and no scenario outside the catalogue (a flow) failed.
@@ -187,6 +304,48 @@ impl SuiteReport {
             .iter()
             .all(|r| r.verdict != Verdict::Failed)
             && self.scenarios.iter().all(|s| s.verdict != Verdict::Failed)
+    }
+
+    /// The run's decision. CERTIFIED only when every requirement that applies ran and every MUST
+    /// passed; everything passed but some applicable requirement did not run: a partial run;
+    /// any failure: NOT CERTIFIED.
+    #[must_use]
+    pub fn decide(&self) -> Decision {
+        let failed_outside: Vec<String> = self
+            .scenarios
+            .iter()
+            .filter(|s| s.verdict == Verdict::Failed && s.requirements.is_empty())
+            .map(|s| s.location.clone())
+            .collect();
+        let failed_musts: Vec<String> =
+            self.failed_musts().into_iter().map(str::to_owned).collect();
+        if !failed_musts.is_empty() || !failed_outside.is_empty() {
+            return Decision::NotCertified {
+                failed_musts,
+                failed_outside,
+            };
+        }
+        let applicable = self.requirements.iter().filter(|r| r.applies()).count();
+        let checked = self
+            .requirements
+            .iter()
+            .filter(|r| r.applies() && r.verdict != Verdict::Skipped)
+            .count();
+        if checked == applicable && applicable > 0 {
+            let mut not_implemented: Vec<String> = self
+                .requirements
+                .iter()
+                .filter_map(|r| r.not_implemented.clone())
+                .collect();
+            not_implemented.sort();
+            not_implemented.dedup();
+            Decision::Certified { not_implemented }
+        } else {
+            Decision::Partial {
+                checked,
+                applicable,
+            }
+        }
     }
 
     /// Ids of the MUST requirements that failed.
@@ -236,6 +395,7 @@ mod tests {
             verdict: Verdict::Passed,
             duration_ms: 0,
             evidence: vec![],
+            not_implemented: None,
         }
     }
 
@@ -275,5 +435,74 @@ mod tests {
         assert_eq!(verdict("SP-LOGOUT-BC-01"), Verdict::Skipped);
         assert_eq!(report.failed_musts(), vec!["SP-TOKEN-SIG-01"]);
         assert!(!report.all_musts_passed());
+        assert_eq!(report.decide().exit_code(), 1);
+        assert!(
+            report
+                .decide()
+                .headline()
+                .starts_with("NOT CERTIFIED: MUST requirements failed: SP-TOKEN-SIG-01"),
+            "{}",
+            report.decide().headline()
+        );
+    }
+
+    #[test]
+    fn a_subset_that_passed_is_a_partial_run_and_undeclared_features_do_not_apply() {
+        let catalogue = Catalogue::embedded();
+        let total = catalogue.requirements.len();
+        let partial = SuiteReport::build(
+            "r".into(),
+            "t".into(),
+            Some("@req:SP-LOGIN-01".into()),
+            0,
+            &catalogue,
+            vec![scenario(&["SP-LOGIN-01"], RawOutcome::Passed)],
+        );
+        assert_eq!(
+            partial.decide(),
+            Decision::Partial {
+                checked: 1,
+                applicable: total
+            }
+        );
+        assert_eq!(
+            partial.decide().headline(),
+            format!(
+                "PARTIAL RUN: 1 of {total} requirements checked, all passed: not a certification"
+            )
+        );
+        assert_eq!(partial.decide().exit_code(), 0);
+        // Every requirement ran and passed, except one on a feature the target does not declare.
+        let mut all: Vec<ScenarioResult> = catalogue
+            .requirements
+            .iter()
+            .filter(|r| r.id != "SP-LOGOUT-BC-01")
+            .map(|r| scenario(&[r.id.as_str()], RawOutcome::Passed))
+            .collect();
+        let mut undeclared = scenario(
+            &["SP-LOGOUT-BC-01"],
+            RawOutcome::Skipped("not implemented".into()),
+        );
+        undeclared.not_implemented = Some("backchannel_logout".into());
+        all.push(undeclared);
+        let report = SuiteReport::build("r".into(), "t".into(), None, 0, &catalogue, all);
+        let bc = report
+            .requirements
+            .iter()
+            .find(|r| r.id == "SP-LOGOUT-BC-01")
+            .unwrap();
+        assert_eq!(bc.verdict_text(), "SKIPPED (not implemented)");
+        assert_eq!(
+            report.decide(),
+            Decision::Certified {
+                not_implemented: vec!["backchannel_logout".into()]
+            }
+        );
+        // Nothing at all ran: never a certification.
+        let empty = SuiteReport::build("r".into(), "t".into(), None, 0, &catalogue, vec![]);
+        assert!(matches!(
+            empty.decide(),
+            Decision::Partial { checked: 0, .. }
+        ));
     }
 }

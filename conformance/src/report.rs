@@ -82,6 +82,13 @@ pub fn junit(report: &SuiteReport) -> String {
             xml(&scenario.feature),
             cases.len()
         );
+        // The run's decision (CERTIFIED, PARTIAL RUN, NOT CERTIFIED) travels with every suite, so
+        // a CI that reads only the JUnit file cannot take a partial run for a certification.
+        let _ = writeln!(
+            out,
+            "    <properties><property name=\"mitid-lab.decision\" value=\"{}\"/></properties>",
+            xml(&report.decision.headline())
+        );
         for case in cases {
             let _ = write!(
                 out,
@@ -156,15 +163,11 @@ pub fn markdown(report: &SuiteReport) -> String {
             .map(|t| format!(", tags `{t}`"))
             .unwrap_or_default()
     );
-    let verdict = if report.all_musts_passed() {
-        "every MUST requirement passed"
-    } else {
-        "at least one MUST requirement FAILED"
-    };
+    let verdict = report.decision.headline();
     let rc = &report.requirement_counts;
     let _ = writeln!(
         out,
-        "**Result: {verdict}.** Requirements: {} passed, {} failed, {} warnings, {} skipped. Scenarios: {} passed, {} failed, {} warnings, {} skipped.\n",
+        "**{verdict}** Requirements: {} passed, {} failed, {} warnings, {} skipped. Scenarios: {} passed, {} failed, {} warnings, {} skipped.\n",
         rc.passed,
         rc.failed,
         rc.warning,
@@ -181,7 +184,7 @@ pub fn markdown(report: &SuiteReport) -> String {
             "| {} | {} | {} | {} |",
             requirement.id,
             requirement.level.as_str(),
-            requirement.verdict.as_str(),
+            requirement.verdict_text(),
             requirement.title.replace('|', "\\|")
         );
     }
@@ -257,7 +260,7 @@ pub fn html(report: &SuiteReport) -> String {
          .PASSED{{background:#d9f2d9}}.FAILED{{background:#f8d0d0}}.WARNING{{background:#fbeec1}}.SKIPPED{{background:#e6e6e6}}\n\
          .bar{{display:flex;height:1.5rem;margin:1rem 0}}.bar div{{height:100%}}\n\
          pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;font-size:.85em}}details{{margin:.3rem 0}}\n\
-         </style></head><body>\n<h1>mitid-lab certification: {}</h1>\n<p>Run <code>{}</code>{} — {} ms. {}</p>\n",
+         </style></head><body>\n<h1>mitid-lab certification: {}</h1>\n<p>Run <code>{}</code>{} — {} ms. <strong>{}</strong></p>\n",
         html_escape(&report.target),
         html_escape(&report.target),
         html_escape(&report.run_id),
@@ -267,11 +270,7 @@ pub fn html(report: &SuiteReport) -> String {
             .map(|t| format!(", tags <code>{}</code>", html_escape(t)))
             .unwrap_or_default(),
         report.duration_ms,
-        if report.all_musts_passed() {
-            "<strong>Every MUST requirement passed.</strong>"
-        } else {
-            "<strong>At least one MUST requirement FAILED.</strong>"
-        }
+        html_escape(&report.decision.headline())
     );
     out.push_str("<div class=\"bar\" role=\"img\" aria-label=\"requirement verdicts\">");
     for (count, class) in [
@@ -297,8 +296,9 @@ pub fn html(report: &SuiteReport) -> String {
     for requirement in &report.requirements {
         let _ = writeln!(
             out,
-            "<tr class=\"{v}\"><td><a href=\"#{id}\">{id}</a></td><td>{}</td><td>{v}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"{v}\"><td><a href=\"#{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             requirement.level.as_str(),
+            requirement.verdict_text(),
             html_escape(&requirement.title),
             html_escape(&requirement.scenarios.join(", ")),
             v = requirement.verdict.as_str(),
@@ -402,6 +402,7 @@ mod tests {
             verdict: Verdict::Passed,
             duration_ms: 5,
             evidence: vec![],
+            not_implemented: None,
         };
         let report = SuiteReport::build(
             "r1".into(),
@@ -461,6 +462,7 @@ mod tests {
                 verdict: Verdict::Passed,
                 duration_ms: 1,
                 evidence: vec![],
+                not_implemented: None,
             },
         );
         assert!(!report.all_musts_passed());

@@ -3,10 +3,10 @@
 //!
 //! Features are parsed and checked up front (every `@req:` tag names a catalogue requirement, the
 //! tag expression parses), so a typo is one clear error naming file and line instead of a run
-//! with mysterious skips. Scenarios that need an endpoint the target does not have (`@needs:logout`,
-//! `@needs:backchannel`, `@needs:services`), or every component on the lab's one clock
-//! (`@needs:shared-clock`: the embedded components only), are not run and are reported SKIPPED
-//! with the reason.
+//! with mysterious skips. Scenarios on an optional part the target does not declare
+//! (`@needs:logout`, `@needs:backchannel`, `@needs:step-up`: see [`OptionalFeature`]) are reported
+//! SKIPPED (not implemented); those the lab cannot run here (`@needs:services`, or
+//! `@needs:shared-clock`: the embedded components only) SKIPPED with the reason.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,8 @@ use cucumber::{World as _, WriterExt as _, event, writer};
 
 use super::catalogue::Catalogue;
 use super::outcome::{RawOutcome, ScenarioResult, Verdict};
+use super::schedule::{Class, ScenarioKey, Schedule};
+use super::target::OptionalFeature;
 use super::world::{Lab, LabWorld};
 
 /// Scenarios running at once. Each is a handful of loopback HTTP calls; more than this only adds
@@ -37,6 +39,9 @@ pub enum SuiteInputError {
     },
     #[error("--tags {expr:?}: {message}")]
     Tags { expr: String, message: String },
+    /// Nothing to run: a run that checks nothing must not look like one that passed.
+    #[error("nothing selected: {what}{hint}")]
+    NothingSelected { what: String, hint: String },
 }
 
 /// The feature files of a run, parsed and checked, and the tag expression that selects scenarios.
@@ -77,6 +82,16 @@ impl Features {
                     message: err.to_string(),
                 })?;
             for scenario in &feature.scenarios {
+                let all: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+                if all.iter().any(|t| t == super::schedule::SLOW_TAG)
+                    && all.iter().any(|t| t == super::schedule::SERIAL_TAG)
+                {
+                    return Err(SuiteInputError::Gherkin {
+                        path: path.clone(),
+                        line: scenario.position.line,
+                        message: "a scenario is @slow (overlaps every other) or @serial (runs alone), not both".into(),
+                    });
+                }
                 for tag in feature.tags.iter().chain(&scenario.tags) {
                     if let Some(id) = tag.strip_prefix("req:")
                         && catalogue.get(id).is_none()
@@ -101,10 +116,62 @@ impl Features {
                     })?,
             ),
         };
-        Ok(Features {
+        let loaded = Features {
             parsed: features,
             tags: tags_op,
             tags_text: tags.map(str::to_owned),
+        };
+        loaded.check_something_selected(roots)?;
+        Ok(loaded)
+    }
+
+    /// Refuses a selection without a single scenario, and suggests the tag the user probably
+    /// meant (one that differs only in case, or by a few characters).
+    fn check_something_selected(&self, roots: &[PathBuf]) -> Result<(), SuiteInputError> {
+        let places = roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let total: usize = self.parsed.iter().map(|f| f.scenarios.len()).sum();
+        if total == 0 {
+            return Err(SuiteInputError::NothingSelected {
+                what: format!("no scenario in {places}"),
+                hint: String::new(),
+            });
+        }
+        let selected = self
+            .parsed
+            .iter()
+            .flat_map(|f| f.scenarios.iter().map(move |s| (f, s)))
+            .filter(|(f, s)| self.selects(f, s))
+            .count();
+        if selected > 0 {
+            return Ok(());
+        }
+        let known: std::collections::BTreeSet<String> = self
+            .parsed
+            .iter()
+            .flat_map(|f| {
+                f.tags
+                    .iter()
+                    .chain(f.scenarios.iter().flat_map(|s| s.tags.iter()))
+            })
+            .map(|t| format!("@{t}"))
+            .collect();
+        let expr = self.tags_text.clone().unwrap_or_default();
+        let suggestions: Vec<String> = tags_in(&expr)
+            .filter(|tag| !known.contains(*tag))
+            .filter_map(|tag| closest_tag(tag, &known).map(|k| format!("{tag} → {k}")))
+            .collect();
+        Err(SuiteInputError::NothingSelected {
+            what: format!("--tags {expr:?} selects none of the {total} scenarios in {places}"),
+            hint: if suggestions.is_empty() {
+                " (`mitid-lab certify list` prints the requirement ids; tags are case-sensitive)"
+                    .to_owned()
+            } else {
+                format!("; did you mean {}?", suggestions.join(", "))
+            },
         })
     }
 
@@ -113,6 +180,27 @@ impl Features {
             .as_ref()
             .is_none_or(|op| op.eval(feature.tags.iter().chain(&scenario.tags)))
     }
+}
+
+/// The `@tags` a tag expression names.
+fn tags_in(expr: &str) -> impl Iterator<Item = &str> {
+    expr.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|word| word.starts_with('@') && word.len() > 1)
+}
+
+/// The known tag `tag` most likely meant: equal but for case, else the nearest by edit distance
+/// (at most 3 edits, and fewer than a third of the tag).
+fn closest_tag<'a>(tag: &str, known: &'a std::collections::BTreeSet<String>) -> Option<&'a String> {
+    if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(tag)) {
+        return Some(same);
+    }
+    let lower = tag.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&lower, &k.to_ascii_lowercase()), k))
+        .filter(|(distance, _)| *distance <= 3 && *distance * 3 < tag.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
 }
 
 fn collect_feature_files(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), SuiteInputError> {
@@ -145,25 +233,45 @@ fn gherkin_error(err: &gherkin::ParseFileError) -> (usize, String) {
     }
 }
 
+/// Why a selected scenario does not run against this target.
+enum Skip {
+    /// It tests an optional part the target does not declare in `service_provider.implements`.
+    NotImplemented(OptionalFeature),
+    /// The lab cannot run it here (no Citizen Service, no shared clock).
+    CannotRun(String),
+}
+
+impl Skip {
+    fn reason(&self) -> String {
+        match self {
+            Skip::NotImplemented(feature) => format!(
+                "not implemented: the target file's service_provider.implements does not list {}",
+                feature.name()
+            ),
+            Skip::CannotRun(reason) => reason.clone(),
+        }
+    }
+}
+
 /// Why the target cannot run a scenario, if it cannot.
-fn missing_capability(lab: &Lab, tags: &[String]) -> Option<String> {
+fn missing_capability(lab: &Lab, tags: &[String]) -> Option<Skip> {
     for tag in tags {
+        if let Some(feature) = OptionalFeature::from_tag(tag) {
+            if !lab.sp.implements.contains(&feature) {
+                return Some(Skip::NotImplemented(feature));
+            }
+            continue;
+        }
         match tag.as_str() {
-            "needs:logout" if lab.sp.logout_url.is_none() => {
-                return Some("the target file configures no logout_path".into());
-            }
-            "needs:backchannel" if lab.sp.backchannel_logout_url.is_none() => {
-                return Some("the target file configures no backchannel_logout_path".into());
-            }
             "needs:services" if lab.endpoints.citizen_service.is_none() => {
-                return Some(
+                return Some(Skip::CannotRun(
                     "the lab runs without Citizen Service, support line and SMS gateway".into(),
-                );
+                ));
             }
             "needs:shared-clock" if !lab.shared_clock => {
-                return Some(
+                return Some(Skip::CannotRun(
                     "moving the lab's clock moves only the broker's: the other components (in containers) follow their own clocks".into(),
-                );
+                ));
             }
             _ => {}
         }
@@ -177,6 +285,52 @@ pub struct CucumberOutputs {
     pub json: PathBuf,
 }
 
+impl CucumberOutputs {
+    /// Redacts secrets in what cucumber wrote: its writers quote step failure messages as the
+    /// steps raised them, and those may quote a callback with its authorization code.
+    pub fn redact(&self) -> std::io::Result<()> {
+        for path in [&self.junit, &self.json] {
+            let text = std::fs::read_to_string(path)?;
+            let redacted = super::evidence::redact_text(&text);
+            if redacted != text {
+                std::fs::write(path, redacted)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The selected scenarios this target cannot run, as SKIPPED results saying why.
+fn not_run(lab: &Lab, features: &Features) -> Vec<ScenarioResult> {
+    let mut results = Vec::new();
+    for feature in &features.parsed {
+        for scenario in &feature.scenarios {
+            let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+            if !features.selects(feature, scenario) {
+                continue;
+            }
+            if let Some(skip) = missing_capability(lab, &tags) {
+                results.push(ScenarioResult {
+                    feature: feature.name.clone(),
+                    location: location(feature, scenario.position.line),
+                    name: scenario.name.clone(),
+                    requirements: requirement_ids(&tags),
+                    tags,
+                    outcome: RawOutcome::Skipped(skip.reason()),
+                    verdict: Verdict::Skipped,
+                    duration_ms: 0,
+                    evidence: Vec::new(),
+                    not_implemented: match skip {
+                        Skip::NotImplemented(feature) => Some(feature.name().to_owned()),
+                        Skip::CannotRun(_) => None,
+                    },
+                });
+            }
+        }
+    }
+    results
+}
+
 /// Runs the selected scenarios against `lab`; answers one result per scenario (including those
 /// SKIPPED for a missing capability). Verdicts are filled in by `SuiteReport::build`.
 pub async fn run(
@@ -185,32 +339,8 @@ pub async fn run(
     concurrency: usize,
     cucumber_outputs: Option<&CucumberOutputs>,
 ) -> std::io::Result<Vec<ScenarioResult>> {
-    let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::new(Mutex::new(Vec::new()));
     // Scenarios the target cannot run are reported without running.
-    for feature in &features.parsed {
-        for scenario in &feature.scenarios {
-            let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
-            if !features.selects(feature, scenario) {
-                continue;
-            }
-            if let Some(reason) = missing_capability(&lab, &tags) {
-                results
-                    .lock()
-                    .expect("no panics while locked")
-                    .push(ScenarioResult {
-                        feature: feature.name.clone(),
-                        location: location(feature, scenario.position.line),
-                        name: scenario.name.clone(),
-                        requirements: requirement_ids(&tags),
-                        tags,
-                        outcome: RawOutcome::Skipped(reason),
-                        verdict: Verdict::Skipped,
-                        duration_ms: 0,
-                        evidence: Vec::new(),
-                    });
-            }
-        }
-    }
+    let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::new(Mutex::new(not_run(&lab, features)));
     let (junit_out, json_out): (Box<dyn std::io::Write>, Box<dyn std::io::Write>) =
         match cucumber_outputs {
             Some(outputs) => (
@@ -222,6 +352,7 @@ pub async fn run(
     let writer = writer::JUnit::for_tee(junit_out, 0)
         .tee::<LabWorld, _>(writer::Json::for_tee(json_out))
         .normalized();
+    let schedule = Schedule::new(planned(&lab, features), concurrency);
     let before_lab = Arc::clone(&lab);
     let after_results = Arc::clone(&results);
     let after_lab = Arc::clone(&lab);
@@ -229,10 +360,16 @@ pub async fn run(
     let tags_op = features.tags.clone();
     let cucumber = LabWorld::cucumber::<PathBuf>()
         .with_writer(writer)
-        .max_concurrent_scenarios(concurrency.max(1))
-        .before(move |_, _, _, world| {
+        // Every scenario starts at once and waits for its turn in the `before` hook: the
+        // [`Schedule`] decides order and overlap (`@serial`, `@slow`), not cucumber.
+        .max_concurrent_scenarios(None)
+        .which_scenario(|_, _, _| cucumber::runner::ScenarioType::Concurrent)
+        .before(move |feature, _, scenario, world| {
             let lab = Arc::clone(&before_lab);
+            let schedule = Arc::clone(&schedule);
+            let key = scenario_key(feature, scenario);
             Box::pin(async move {
+                world.admission = Some(schedule.admit(&key).await);
                 world.lab = Some(lab);
                 world.started = Some(Instant::now());
             })
@@ -246,13 +383,16 @@ pub async fn run(
                 .is_some_and(|w| w.note(super::steps::calendar::CLOCK_MOVED).is_some());
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             let outcome = raw_outcome(finished);
-            let (evidence, duration_ms) = world.map_or((Vec::new(), 0), |w| {
-                (
-                    w.evidence(),
-                    w.started.map_or(0, |s| s.elapsed().as_millis() as u64),
-                )
-            });
-            let result = ScenarioResult {
+            let (evidence, duration_ms, admission, scripts) =
+                world.map_or((Vec::new(), 0, None, Vec::new()), |w| {
+                    (
+                        w.evidence(),
+                        w.started.map_or(0, |s| s.elapsed().as_millis() as u64),
+                        w.admission.take(),
+                        w.scripts.clone(),
+                    )
+                });
+            let mut result = ScenarioResult {
                 feature: feature.name.clone(),
                 location: location(feature, scenario.position.line),
                 name: scenario.name.clone(),
@@ -262,12 +402,20 @@ pub async fn run(
                 verdict: Verdict::Passed,
                 duration_ms,
                 evidence,
+                not_implemented: None,
             };
             Box::pin(async move {
+                // What the service provider asked the broker, and what it served, in this
+                // scenario's scripted logins.
+                result
+                    .evidence
+                    .extend(super::steps::broker::broker_calls(&lab, &scripts).await);
                 if clock_moved {
                     super::steps::calendar::release(&lab).await;
                 }
                 results.lock().expect("no panics while locked").push(result);
+                // Only now (the clock put back) may the next scenario start.
+                drop(admission);
             })
         });
     cucumber
@@ -283,6 +431,31 @@ pub async fn run(
     Ok(results)
 }
 
+/// The scenarios that will run (selected, and runnable against this target), in feature order.
+fn planned(lab: &Lab, features: &Features) -> Vec<(ScenarioKey, Class)> {
+    let mut plan = Vec::new();
+    for feature in &features.parsed {
+        for scenario in &feature.scenarios {
+            let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+            if features.selects(feature, scenario) && missing_capability(lab, &tags).is_none() {
+                plan.push((scenario_key(feature, scenario), Class::of(&tags)));
+            }
+        }
+    }
+    plan
+}
+
+fn scenario_key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
+    (
+        feature
+            .path
+            .as_ref()
+            .map_or_else(|| feature.name.clone(), |p| p.display().to_string()),
+        scenario.position.line,
+        scenario.name.clone(),
+    )
+}
+
 /// Hands cucumber the features [`Features::load`] already parsed and checked.
 struct Preparsed;
 
@@ -296,7 +469,16 @@ impl cucumber::Parser<Vec<gherkin::Feature>> for Preparsed {
     }
 }
 
+/// The scenario's outcome, with every secret in a failure message redacted (a step may quote the
+/// broker's callback, which carries the authorization code).
 fn raw_outcome(finished: &event::ScenarioFinished) -> RawOutcome {
+    match unredacted_outcome(finished) {
+        RawOutcome::Failed(message) => RawOutcome::Failed(super::evidence::redact_text(&message)),
+        other => other,
+    }
+}
+
+fn unredacted_outcome(finished: &event::ScenarioFinished) -> RawOutcome {
     match finished {
         event::ScenarioFinished::StepPassed => RawOutcome::Passed,
         event::ScenarioFinished::StepSkipped => {

@@ -9,7 +9,7 @@ use mitid_components::runtime::{Component, Endpoint, RuntimeKind, Stack, StackOp
 use mitid_components::service::{self, RunningService};
 use url::Url;
 
-use super::target::Target;
+use super::target::{OptionalFeature, Target};
 use super::world::{Lab, LabEndpoints, ServiceProvider};
 
 /// Why the lab's side could not be set up (the CLI reports these as bad input when the user's
@@ -25,6 +25,8 @@ pub enum SetupError {
     },
     #[error("the target {url} is unreachable: {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("pre-flight: the target does not keep the integrator contract: {detail}")]
+    Contract { detail: String },
     #[error("the reference service provider is not part of this build of the components")]
     NoReferenceSp,
 }
@@ -87,11 +89,12 @@ pub fn reference(
         me_url: path("/me"),
         logout_url: Some(path("/logout")),
         backchannel_logout_url: Some(path(reference_sp::BACKCHANNEL_PATH)),
+        implements: OptionalFeature::ALL.into_iter().collect(),
         client_id: String::new(),
         redirect_uri: path(reference_sp::CALLBACK_PATH),
     };
-    sp.client_id = runtime.block_on(client_id_of(&sp))?;
     let endpoints = endpoints_of(&stack);
+    sp.client_id = runtime.block_on(preflight(&sp, &endpoints.issuer, None))?;
     let mut lab = Lab::new(sp, endpoints, run_tag.to_owned());
     // The embedded components share one LabClock (StackOptions::clock); containers do not.
     lab.shared_clock = kind == RuntimeKind::Embedded;
@@ -99,46 +102,6 @@ pub fn reference(
         lab: Arc::new(lab),
         stack,
     })
-}
-
-/// The client id a service provider uses, read from the authorization request it builds.
-async fn client_id_of(sp: &ServiceProvider) -> Result<String, SetupError> {
-    let client = super::browser::client_builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| SetupError::Runtime(e.to_string()))?;
-    let unreachable = |reason: String| SetupError::Unreachable {
-        url: sp.login_url.to_string(),
-        reason,
-    };
-    let response = client
-        .get(sp.login_url.clone())
-        .send()
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            unreachable(format!(
-                "answered {} without a redirect to the broker",
-                response.status()
-            ))
-        })?;
-    let authorize = sp
-        .login_url
-        .join(location)
-        .map_err(|e| unreachable(e.to_string()))?;
-    authorize
-        .query_pairs()
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| {
-            unreachable(format!(
-                "its authorization request {authorize} has no client_id"
-            ))
-        })
 }
 
 /// Each component endpoint as the components name it, with where this process reaches it.
@@ -214,6 +177,7 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
         me_url: target.me_url.clone(),
         logout_url: target.logout_url.clone(),
         backchannel_logout_url: target.backchannel_logout_url.clone(),
+        implements: target.implements.clone(),
         client_id: target.client_id.clone(),
         redirect_uri: target.redirect_uri.clone(),
     };
@@ -232,20 +196,125 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
     })
 }
 
-/// Checks that the service provider answers at all (any HTTP status), so an unreachable target is
-/// one clear error instead of forty failed scenarios.
-pub async fn probe(lab: &Lab) -> Result<(), SetupError> {
-    let url = lab.sp.me_url.clone();
-    match lab.http.get(url.clone()).send().await {
-        Ok(_) => Ok(()),
-        Err(err) => Err(SetupError::Unreachable {
-            url: url.to_string(),
-            reason: if err.is_connect() {
-                "connection refused".into()
-            } else {
-                err.to_string()
-            },
-        }),
+/// The pre-flight: before any scenario runs, the target keeps the integrator contract's first
+/// two promises. `GET {login}` redirects to the lab's broker's authorization endpoint with the
+/// configured client id (`expected_client_id`; `None` learns it, for the reference service
+/// provider, whose registration the lab does not write) and redirect URI; `GET {me}` without a
+/// session answers 401. Answers the client id. A target that fails here is the wrong service or
+/// a misconfigured one: one precise error, not forty FAILED requirements.
+pub async fn preflight(
+    sp: &ServiceProvider,
+    issuer: &Url,
+    expected_client_id: Option<&str>,
+) -> Result<String, SetupError> {
+    let client = super::browser::client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| SetupError::Runtime(e.to_string()))?;
+    let unreachable = |url: &Url, err: &reqwest::Error| SetupError::Unreachable {
+        url: url.to_string(),
+        reason: if err.is_connect() {
+            "connection refused".into()
+        } else if err.is_timeout() {
+            "no answer in time".into()
+        } else {
+            err.to_string()
+        },
+    };
+    let contract = |detail: String| SetupError::Contract { detail };
+    let authorize_endpoint = issuer
+        .join("authorize")
+        .map_err(|e| contract(e.to_string()))?;
+    let login = &sp.login_url;
+    let response = client
+        .get(login.clone())
+        .send()
+        .await
+        .map_err(|e| unreachable(login, &e))?;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(location) = location.filter(|_| status.is_redirection()) else {
+        let body = response.text().await.unwrap_or_default();
+        return Err(contract(format!(
+            "GET {login} answered {status} instead of a redirect to the lab's broker ({authorize_endpoint}){}",
+            shown_body(&body)
+        )));
+    };
+    let authorize = login.join(&location).map_err(|e| {
+        contract(format!(
+            "GET {login} redirected to {location:?}, not a URL: {e}"
+        ))
+    })?;
+    let shown = super::evidence::redact_url(authorize.as_str());
+    if !super::browser::same_origin(&authorize, issuer)
+        || authorize.path() != authorize_endpoint.path()
+    {
+        return Err(contract(format!(
+            "GET {login} redirected to {shown}, not to the lab's broker's authorization endpoint {authorize_endpoint}: configure your service's issuer as {}",
+            issuer.as_str().trim_end_matches('/')
+        )));
+    }
+    let param = |name: &str| {
+        authorize
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let client_id = param("client_id").ok_or_else(|| {
+        contract(format!(
+            "GET {login} redirected to the broker without a client_id: {shown}"
+        ))
+    })?;
+    if let Some(expected) = expected_client_id
+        && client_id != expected
+    {
+        return Err(contract(format!(
+            "GET {login} redirected to the broker with client_id {client_id:?}, but the target file registers client.client_id {expected:?}: configure your service with the target file's client id"
+        )));
+    }
+    match param("redirect_uri") {
+        Some(uri) if uri == sp.redirect_uri.as_str() => {}
+        Some(uri) => {
+            return Err(contract(format!(
+                "GET {login} redirected to the broker with redirect_uri {uri:?}, but the registered redirect URI (client.redirect_uri) is {:?}",
+                sp.redirect_uri.as_str()
+            )));
+        }
+        None => {
+            return Err(contract(format!(
+                "GET {login} redirected to the broker without a redirect_uri: {shown}"
+            )));
+        }
+    }
+    let me = &sp.me_url;
+    let response = client
+        .get(me.clone())
+        .send()
+        .await
+        .map_err(|e| unreachable(me, &e))?;
+    let status = response.status();
+    if status != reqwest::StatusCode::UNAUTHORIZED {
+        let body = response.text().await.unwrap_or_default();
+        return Err(contract(format!(
+            "GET {me} without a session answered {status}; the contract says 401{}",
+            shown_body(&body)
+        )));
+    }
+    Ok(client_id)
+}
+
+/// The start of a body for a pre-flight message, redacted.
+fn shown_body(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        String::new()
+    } else {
+        let cut: String = body.chars().take(200).collect();
+        format!(": {}", super::evidence::redact_text(&cut))
     }
 }
 

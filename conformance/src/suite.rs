@@ -86,6 +86,7 @@ pub async fn run_against(
     )
     .await?;
     if let (Some(outputs), Some(dir)) = (&outputs, cucumber_dir) {
+        outputs.redact()?;
         std::fs::rename(&outputs.junit, dir.join("cucumber-junit.xml"))?;
         std::fs::rename(&outputs.json, dir.join("cucumber.json"))?;
     }

@@ -5,6 +5,7 @@
 //! [`TargetError`] naming the file, the line and the field, because an integrator who mistyped a
 //! path must get one clear message, not forty failed scenarios.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -24,11 +25,58 @@ pub struct TargetFile {
     pub broker: BrokerSection,
 }
 
+/// The optional parts of the integrator contract. A target declares which it implements
+/// (`service_provider.implements`); a requirement on one it does not declare is SKIPPED (not
+/// implemented), and one it declares is held to it: an endpoint that answers 404 fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionalFeature {
+    /// `GET {logout_path}` ends the session and sends the browser to `end_session_endpoint`.
+    RpInitiatedLogout,
+    /// `POST {backchannel_logout_path}` receives the broker's logout tokens.
+    BackchannelLogout,
+    /// `GET {login_path}?loa=high` from a signed-in browser forces a fresh login at High.
+    StepUp,
+}
+
+impl OptionalFeature {
+    pub const ALL: [OptionalFeature; 3] = [
+        OptionalFeature::RpInitiatedLogout,
+        OptionalFeature::BackchannelLogout,
+        OptionalFeature::StepUp,
+    ];
+
+    /// The name in the target file.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            OptionalFeature::RpInitiatedLogout => "rp_initiated_logout",
+            OptionalFeature::BackchannelLogout => "backchannel_logout",
+            OptionalFeature::StepUp => "step_up",
+        }
+    }
+
+    /// The feature a scenario tag `@needs:...` asks for.
+    #[must_use]
+    pub fn from_tag(tag: &str) -> Option<OptionalFeature> {
+        match tag {
+            "needs:logout" => Some(OptionalFeature::RpInitiatedLogout),
+            "needs:backchannel" => Some(OptionalFeature::BackchannelLogout),
+            "needs:step-up" => Some(OptionalFeature::StepUp),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceProviderSection {
     /// Base URL of the service provider (`--target` overrides it).
     pub base_url: String,
+    /// The optional parts the service implements. Required: `None` only for a file written
+    /// before the field existed, which `validate` refuses with what to add.
+    #[serde(default)]
+    pub implements: Option<Vec<OptionalFeature>>,
     #[serde(default = "default_login_path")]
     pub login_path: String,
     #[serde(default = "default_me_path")]
@@ -106,6 +154,8 @@ pub struct Target {
     pub me_url: Url,
     pub logout_url: Option<Url>,
     pub backchannel_logout_url: Option<Url>,
+    /// What the service declares it implements of the optional parts.
+    pub implements: BTreeSet<OptionalFeature>,
     pub client_id: String,
     pub client_secret: String,
     pub redirect_uri: Url,
@@ -173,6 +223,7 @@ impl TargetFile {
             .as_deref()
             .map(|p| join("service_provider.backchannel_logout_path", p))
             .transpose()?;
+        let implements = self.check_implements(text, file)?;
         if self.client.client_id.trim().is_empty() {
             return Err(field_error("client.client_id", "must not be empty".into()));
         }
@@ -202,12 +253,76 @@ impl TargetFile {
             me_url,
             logout_url,
             backchannel_logout_url,
+            implements,
             client_id: self.client.client_id.clone(),
             client_secret: self.client.client_secret.clone(),
             redirect_uri,
             post_logout_redirect_uris: self.client.post_logout_redirect_uris.clone(),
             broker_listen,
         })
+    }
+
+    /// `service_provider.implements`: present, and consistent with the paths (a declared
+    /// logout has its path; a path belongs to a declared feature).
+    fn check_implements(
+        &self,
+        text: &str,
+        file: &Path,
+    ) -> Result<BTreeSet<OptionalFeature>, TargetError> {
+        let sp = &self.service_provider;
+        let Some(listed) = &sp.implements else {
+            return Err(TargetError::Field {
+                file: file.into(),
+                line: line_of(text, "service_provider"),
+                field: "service_provider.implements".into(),
+                message: format!(
+                    "missing: this target file predates declared optional features. Add under `service_provider:` the line `implements: [{}]`, keeping only what your service implements (`implements: []` for none), or write a new file with `mitid-lab certify init`",
+                    OptionalFeature::ALL.map(OptionalFeature::name).join(", ")
+                ),
+            });
+        };
+        let implements: BTreeSet<OptionalFeature> = listed.iter().copied().collect();
+        let line = line_of(text, "implements");
+        let pairs = [
+            (
+                OptionalFeature::RpInitiatedLogout,
+                "logout_path",
+                sp.logout_path.is_some(),
+            ),
+            (
+                OptionalFeature::BackchannelLogout,
+                "backchannel_logout_path",
+                sp.backchannel_logout_path.is_some(),
+            ),
+        ];
+        for (feature, path_field, has_path) in pairs {
+            let declared = implements.contains(&feature);
+            if declared && !has_path {
+                return Err(TargetError::Field {
+                    file: file.into(),
+                    line,
+                    field: "service_provider.implements".into(),
+                    message: format!(
+                        "lists {} but service_provider.{path_field} is not set: add the path of that endpoint, or remove {} from implements",
+                        feature.name(),
+                        feature.name()
+                    ),
+                });
+            }
+            if !declared && has_path {
+                return Err(TargetError::Field {
+                    file: file.into(),
+                    line: line_of(text, path_field),
+                    field: format!("service_provider.{path_field}"),
+                    message: format!(
+                        "is set but service_provider.implements does not list {}: add {} to implements if your service has this endpoint, or remove the path",
+                        feature.name(),
+                        feature.name()
+                    ),
+                });
+            }
+        }
+        Ok(implements)
     }
 
     /// The file `certify init` writes, with comments telling the integrator what each field is.
@@ -238,6 +353,26 @@ impl TargetFile {
             "  # 200 + JSON with at least `sub` once logged in, 401 otherwise."
         );
         let _ = writeln!(out, "  me_path: {}", self.service_provider.me_path);
+        let _ = writeln!(
+            out,
+            "  # The optional parts your service implements, of: {}.",
+            OptionalFeature::ALL.map(OptionalFeature::name).join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "  # Requirements on a part not listed are SKIPPED (not implemented); a listed one is tested."
+        );
+        let _ = writeln!(
+            out,
+            "  implements: [{}]",
+            self.service_provider
+                .implements
+                .iter()
+                .flatten()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         match &self.service_provider.logout_path {
             Some(p) => {
                 let _ = writeln!(out, "  logout_path: {p}");
@@ -306,7 +441,7 @@ fn line_of(text: &str, key: &str) -> usize {
 mod tests {
     use super::*;
 
-    const GOOD: &str = "service_provider:\n  base_url: http://127.0.0.1:8080\nclient:\n  client_id: shop\n  client_secret: 0123456789abcdef0123\n  redirect_uri: http://127.0.0.1:8080/callback\n";
+    const GOOD: &str = "service_provider:\n  base_url: http://127.0.0.1:8080\n  implements: []\nclient:\n  client_id: shop\n  client_secret: 0123456789abcdef0123\n  redirect_uri: http://127.0.0.1:8080/callback\n";
 
     #[test]
     fn a_good_file_validates_with_defaults() {
@@ -340,7 +475,7 @@ mod tests {
         assert!(
             err.contains("t.yaml")
                 && err.contains("client.redirect_uri")
-                && err.contains("t.yaml:6:"),
+                && err.contains("t.yaml:7:"),
             "{err}"
         );
         let typo = GOOD.replace("client_id", "clientid");
@@ -348,8 +483,61 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("t.yaml:4") && err.contains("clientid"),
+            err.contains("t.yaml:5") && err.contains("clientid"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_without_implements_is_refused_with_what_to_add() {
+        let old = GOOD.replace("  implements: []\n", "");
+        let file = TargetFile::parse(&old, Path::new("t.yaml")).unwrap();
+        let err = file
+            .validate(&old, Path::new("t.yaml"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.yaml:1: field `service_provider.implements`: missing")
+                && err.contains("implements: [rp_initiated_logout, backchannel_logout, step_up]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_declared_logout_needs_its_path_and_a_path_needs_its_declaration() {
+        let declared = GOOD.replace("implements: []", "implements: [backchannel_logout]");
+        let file = TargetFile::parse(&declared, Path::new("t.yaml")).unwrap();
+        let err = file
+            .validate(&declared, Path::new("t.yaml"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.yaml:3:") && err.contains("backchannel_logout_path is not set"),
+            "{err}"
+        );
+        let undeclared = GOOD.replace(
+            "implements: []",
+            "implements: []\n  backchannel_logout_path: /bc",
+        );
+        let file = TargetFile::parse(&undeclared, Path::new("t.yaml")).unwrap();
+        let err = file
+            .validate(&undeclared, Path::new("t.yaml"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.yaml:4: field `service_provider.backchannel_logout_path`"),
+            "{err}"
+        );
+        let both = GOOD.replace(
+            "implements: []",
+            "implements: [backchannel_logout, step_up]\n  backchannel_logout_path: /bc",
+        );
+        let file = TargetFile::parse(&both, Path::new("t.yaml")).unwrap();
+        let target = file.validate(&both, Path::new("t.yaml"), None).unwrap();
+        assert!(target.implements.contains(&OptionalFeature::StepUp));
+        assert_eq!(
+            TargetFile::parse(&file.to_commented_yaml(), Path::new("t.yaml")).unwrap(),
+            file
         );
     }
 }

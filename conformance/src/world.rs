@@ -25,6 +25,8 @@ pub struct ServiceProvider {
     pub me_url: Url,
     pub logout_url: Option<Url>,
     pub backchannel_logout_url: Option<Url>,
+    /// The optional parts of the contract the service declares (the reference implements all).
+    pub implements: std::collections::BTreeSet<crate::target::OptionalFeature>,
     pub client_id: String,
     pub redirect_uri: Url,
 }
@@ -156,6 +158,8 @@ pub struct LabWorld {
     pub started: Option<std::time::Instant>,
     /// The citizens' real devices (phones with the MitID app, code displays) and what they know.
     pub devices: super::steps::device::Devices,
+    /// This scenario's turn in the run's schedule (set by the runner, given back when it ends).
+    pub admission: Option<super::schedule::Admission>,
 }
 
 impl LabWorld {
@@ -175,6 +179,7 @@ impl LabWorld {
             notes: Vec::new(),
             started: None,
             devices: super::steps::device::Devices::default(),
+            admission: None,
         }
     }
 

@@ -30,6 +30,24 @@ pub struct Args {
 enum Command {
     /// Complete logins per second against the embedded components.
     Flows(FlowsArgs),
+    /// Replications of a policy scenario with intervals, every core busy (`sweep run`).
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SweepArgs {
+    /// The policy scenario replicated.
+    #[arg(long, default_value = "scenarios/nemid-phaseout-2023.yaml")]
+    scenario: std::path::PathBuf,
+    /// Replications (each its own seed).
+    #[arg(long, default_value_t = 30)]
+    replications: u32,
+    /// Runs at once [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// The sweep folder the bench writes (replaced on the next bench).
+    #[arg(long, default_value = "reports/bench-sweep")]
+    out: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,7 +66,69 @@ struct FlowsArgs {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Flows(flows) => run_flows(&flows),
+        Command::Sweep(sweep) => run_sweep(&sweep),
     }
+}
+
+/// The whole sweep pipeline (plan, shards on every core, merge with intervals) on
+/// replications of one scenario; prints wall time, time per run and peak memory.
+fn run_sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    if args.replications < 2 {
+        return Err(BadInput("--replications must be at least 2".to_owned()).into());
+    }
+    let scenario = std::path::absolute(&args.scenario)
+        .with_context(|| format!("cannot resolve {}", args.scenario.display()))?;
+    // A sweep without a grid: the scenario replicated, with the planner's headline figures.
+    let text = format!(
+        "name: bench-sweep\n\
+         scenario: {scenario:?}\n\
+         seed: 1\n\
+         replications: {replications}\n\
+         collect:\n  \
+           figures:\n    \
+             - milestones.nemid_shutdown.figures.without_eid_age_80plus\n    \
+             - peaks.citizen_service_queue.value\n    \
+             - totals.via_nemid\n  \
+           series: [without_eid, citizen_service_queue]\n",
+        scenario = scenario.display().to_string(),
+        replications = args.replications,
+    );
+    let started = Instant::now();
+    let (dir, plan_file, jobs) = super::sweep::plan_and_run(
+        "bench sweep",
+        &text,
+        std::path::Path::new(""),
+        &args.out,
+        args.jobs,
+    )?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let runs = plan_file.plan.runs.len();
+    let mut report = String::new();
+    writeln!(
+        report,
+        "bench sweep: {runs} replications of {} with 95 % intervals, {jobs} runs at once",
+        args.scenario.display()
+    )?;
+    writeln!(report, "  elapsed      {elapsed:.1} s (plan, runs, merge)")?;
+    writeln!(
+        report,
+        "  per run      {:.2} s of wall time",
+        elapsed / runs as f64
+    )?;
+    if let Some(bytes) = super::simulate::peak_rss_bytes() {
+        writeln!(
+            report,
+            "  peak RSS     {:.0} MiB",
+            bytes as f64 / 1_048_576.0
+        )?;
+    }
+    writeln!(
+        report,
+        "  report       {}",
+        dir.join("report.html").display()
+    )?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_flows(args: &FlowsArgs) -> anyhow::Result<ExitCode> {

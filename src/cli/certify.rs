@@ -6,8 +6,10 @@
 //! - `certify list` prints the requirement catalogue;
 //! - `certify selfcheck` runs it against the reference provider and each named flaw.
 //!
-//! Exit codes: 0 every MUST passed, 1 a MUST failed, 2 bad input (a malformed target file, an
-//! unknown flaw, an unreachable target).
+//! Exit codes: 0 certified (every requirement that applies ran and every MUST passed) or a
+//! partial run (`--tags`, `--features`) whose checks all passed, which says so and is never called
+//! CERTIFIED; 1 a MUST failed; 2 bad input (a malformed or outdated target file, an unknown flaw,
+//! a selection without scenarios, a target that fails the pre-flight or does not answer).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,7 +22,7 @@ use mitid_conformance::outcome::{SuiteReport, Verdict};
 use mitid_conformance::runner::Features;
 use mitid_conformance::setup::{self, SetupError};
 use mitid_conformance::suite::{self, SP_FEATURES, SuiteError};
-use mitid_conformance::target::{DEFAULT_BROKER_LISTEN, TargetFile};
+use mitid_conformance::target::{DEFAULT_BROKER_LISTEN, OptionalFeature, TargetFile};
 use mitid_conformance::{report, target};
 
 #[derive(Debug, clap::Args)]
@@ -71,7 +73,8 @@ pub struct RunArgs {
     /// How the lab's components run.
     #[arg(long, value_enum, default_value = "embedded")]
     runtime: Runtime,
-    /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`.
+    /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`. A subset is
+    /// a PARTIAL RUN, never a certification; one that selects nothing is bad input (exit 2).
     #[arg(long)]
     tags: Option<String>,
     /// Feature files or directories (default: features/conformance/sp).
@@ -83,6 +86,10 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "clap flags: each optional part of the contract is a --x / --no-x pair the user must state"
+)]
 struct InitArgs {
     /// Where to write the target file.
     #[arg(long, default_value = "target.yaml")]
@@ -99,9 +106,74 @@ struct InitArgs {
     /// Where the lab's broker (your issuer) listens.
     #[arg(long, default_value = DEFAULT_BROKER_LISTEN)]
     broker_listen: String,
+    /// Your service implements RP-initiated logout (`GET /logout`); one of --logout / --no-logout
+    /// is required.
+    #[arg(long, conflicts_with = "no_logout")]
+    logout: bool,
+    /// Your service has no RP-initiated logout: its requirements are SKIPPED (not implemented).
+    #[arg(long)]
+    no_logout: bool,
+    /// Your service implements back-channel logout (`POST /backchannel-logout`); one of
+    /// --backchannel-logout / --no-backchannel-logout is required.
+    #[arg(long, conflicts_with = "no_backchannel_logout")]
+    backchannel_logout: bool,
+    /// Your service has no back-channel logout: its requirements are SKIPPED (not implemented).
+    #[arg(long)]
+    no_backchannel_logout: bool,
+    /// Your service steps up (`/login?loa=high` from a signed-in browser forces a fresh login);
+    /// one of --step-up / --no-step-up is required.
+    #[arg(long, conflicts_with = "no_step_up")]
+    step_up: bool,
+    /// Your service never steps up: its requirement is SKIPPED (not implemented).
+    #[arg(long)]
+    no_step_up: bool,
     /// Overwrite an existing file.
     #[arg(long)]
     force: bool,
+}
+
+impl InitArgs {
+    /// What the integrator said the service implements; each optional part must be stated, so
+    /// the target file never declares an endpoint by default.
+    fn implements(&self) -> anyhow::Result<Vec<OptionalFeature>> {
+        let answers = [
+            (
+                OptionalFeature::RpInitiatedLogout,
+                self.logout,
+                self.no_logout,
+                "--logout or --no-logout (RP-initiated logout: GET /logout)",
+            ),
+            (
+                OptionalFeature::BackchannelLogout,
+                self.backchannel_logout,
+                self.no_backchannel_logout,
+                "--backchannel-logout or --no-backchannel-logout (back-channel logout: POST /backchannel-logout)",
+            ),
+            (
+                OptionalFeature::StepUp,
+                self.step_up,
+                self.no_step_up,
+                "--step-up or --no-step-up (step-up: /login?loa=high forces a fresh login)",
+            ),
+        ];
+        let unstated: Vec<&str> = answers
+            .iter()
+            .filter(|(_, yes, no, _)| !yes && !no)
+            .map(|(_, _, _, flags)| *flags)
+            .collect();
+        if !unstated.is_empty() {
+            return Err(BadInput(format!(
+                "certify init: say what your service implements: {}",
+                unstated.join("; ")
+            ))
+            .into());
+        }
+        Ok(answers
+            .iter()
+            .filter(|(_, yes, _, _)| *yes)
+            .map(|(feature, _, _, _)| *feature)
+            .collect())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,14 +204,22 @@ fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    let implements = args.implements()?;
     let base = args.base_url.trim_end_matches('/');
+    let path_if = |feature: OptionalFeature, path: &str| {
+        implements.contains(&feature).then(|| path.to_owned())
+    };
     let file = TargetFile {
         service_provider: target::ServiceProviderSection {
             base_url: base.to_owned(),
+            implements: Some(implements.clone()),
             login_path: "/login".into(),
             me_path: "/me".into(),
-            logout_path: Some("/logout".into()),
-            backchannel_logout_path: Some("/backchannel-logout".into()),
+            logout_path: path_if(OptionalFeature::RpInitiatedLogout, "/logout"),
+            backchannel_logout_path: path_if(
+                OptionalFeature::BackchannelLogout,
+                "/backchannel-logout",
+            ),
         },
         client: target::ClientSection {
             client_id: args.client_id.clone(),
@@ -189,7 +269,17 @@ fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         "  post_logout_redirect_uri {}",
         file.client.post_logout_redirect_uris[0]
     );
-    println!("  back-channel logout URI  {base}/backchannel-logout   (optional)");
+    if let Some(path) = &file.service_provider.backchannel_logout_path {
+        println!("  back-channel logout URI  {base}{path}");
+    }
+    println!(
+        "  implements               [{}]   (requirements on the other optional parts are SKIPPED (not implemented))",
+        implements
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "\nYour service must answer GET {base}/login (optional ?loa=low|substantial|high) with a redirect"
     );
@@ -321,7 +411,10 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
             let external = setup::external(&valid, &run_id)
                 .await
                 .map_err(setup_error)?;
-            setup::probe(&external.lab).await.map_err(setup_error)?;
+            let lab = &external.lab;
+            setup::preflight(&lab.sp, &lab.endpoints.issuer, Some(&lab.sp.client_id))
+                .await
+                .map_err(setup_error)?;
             let report = suite::run_against(
                 external.lab.clone(),
                 &features,
@@ -341,7 +434,9 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
 fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {
     match err.into() {
         SuiteError::Setup(
-            e @ (SetupError::Unreachable { .. } | SetupError::BrokerListen { .. }),
+            e @ (SetupError::Unreachable { .. }
+            | SetupError::BrokerListen { .. }
+            | SetupError::Contract { .. }),
         ) => BadInput(e.to_string()).into(),
         other => anyhow::Error::new(other),
     }
@@ -356,19 +451,15 @@ pub fn finish(report: &SuiteReport, dir: &Path) -> anyhow::Result<ExitCode> {
     for path in paths {
         println!("  {}", path.display());
     }
-    Ok(if report.all_musts_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(report.decision.exit_code()))
 }
 
 pub fn print_summary(report: &SuiteReport) {
     for requirement in &report.requirements {
         if requirement.verdict != Verdict::Passed {
             println!(
-                "{:<8} {:<22} {:<6} {}",
-                requirement.verdict.as_str(),
+                "{:<26} {:<22} {:<6} {}",
+                requirement.verdict_text(),
                 requirement.id,
                 requirement.level.as_str(),
                 requirement.title
@@ -390,28 +481,7 @@ pub fn print_summary(report: &SuiteReport) {
         sc.skipped,
         report.duration_ms as f64 / 1000.0
     );
-    if report.all_musts_passed() {
-        println!("CERTIFIED: every MUST requirement passed.");
-    } else {
-        let flows: Vec<&str> = report
-            .scenarios
-            .iter()
-            .filter(|s| s.verdict == Verdict::Failed && s.requirements.is_empty())
-            .map(|s| s.location.as_str())
-            .collect();
-        if !report.failed_musts().is_empty() {
-            println!(
-                "NOT CERTIFIED: MUST requirements failed: {}",
-                report.failed_musts().join(", ")
-            );
-        }
-        if !flows.is_empty() {
-            println!(
-                "FAILED: journeys or the policy run failed: {}",
-                flows.join(", ")
-            );
-        }
-    }
+    println!("{}", report.decision.headline());
 }
 
 fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,7 @@ pub mod certify;
 pub mod components;
 pub mod run;
 pub mod simulate;
+pub mod sweep;
 
 use std::process::ExitCode;
 

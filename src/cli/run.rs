@@ -139,6 +139,7 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path) -> ScenarioResult {
         verdict: Verdict::Passed,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         evidence: Vec::new(),
+        not_implemented: None,
     }
 }
 

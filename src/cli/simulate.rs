@@ -7,9 +7,9 @@
 
 pub mod charts;
 pub mod compare;
-mod output;
-mod page;
-mod policy_report;
+pub mod output;
+pub mod page;
+pub mod policy_report;
 mod queue_report;
 pub mod table;
 
@@ -209,7 +209,7 @@ fn progress_bar(message: &str) -> ProgressBar {
 }
 
 /// The process's peak resident set (Linux `VmHWM`), or `None` where /proc is not there.
-fn peak_rss_bytes() -> Option<u64> {
+pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

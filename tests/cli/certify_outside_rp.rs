@@ -21,7 +21,7 @@ use super::harness::{Run, run_in, scratch_dir};
 const EXAMPLE: &str = "mitid_sp_openidconnect";
 
 /// A port nobody listens on right now (bound, read, released).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map_or_else(
@@ -57,13 +57,13 @@ fn example_binary() -> PathBuf {
 }
 
 /// The example service provider as a child process, killed when the test ends (also on panic).
-struct ServiceProcess {
+pub struct ServiceProcess {
     child: Child,
     log: PathBuf,
 }
 
 impl ServiceProcess {
-    fn start(dir: &Path, config: &Path, listen: SocketAddr) -> Self {
+    pub fn start(dir: &Path, config: &Path, listen: SocketAddr) -> Self {
         let log = dir.join("service.log");
         let out = File::create(&log)
             .unwrap_or_else(|err| panic!("cannot create {}: {err}", log.display()));
@@ -86,7 +86,7 @@ impl ServiceProcess {
     }
 
     /// Waits until the service accepts connections (or has exited, or 20 s passed).
-    fn wait_ready(&mut self, addr: SocketAddr) {
+    pub fn wait_ready(&mut self, addr: SocketAddr) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -106,7 +106,7 @@ impl ServiceProcess {
         );
     }
 
-    fn output(&self) -> String {
+    pub fn output(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_else(|err| format!("({err})"));
         format!("--- service provider output ---\n{text}")
     }
@@ -196,6 +196,9 @@ fn a_service_provider_on_the_openidconnect_crate_is_certified_by_following_the_r
             &base_url,
             "--broker-listen",
             &broker,
+            "--logout",
+            "--backchannel-logout",
+            "--step-up",
         ],
     )
     .expect_code(0);

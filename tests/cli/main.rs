@@ -1,8 +1,11 @@
 //! Integration tests of the `mitid-lab` binary: one module per behaviour, sharing [`harness`].
 
 mod certify_outside_rp;
+mod certify_verdicts;
 mod harness;
 mod nightly_run;
 mod simulate_errors;
+mod simulate_golden;
 mod simulate_policy;
 mod simulate_queue;
+mod sweep;

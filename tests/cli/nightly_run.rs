@@ -241,7 +241,7 @@ fn markdown_and_html_agree(json: &Value, policy_name: &str, markdown: &str, html
         markdown.contains(&format!("| PASSED | Policy scenario | {policy_name} |")),
         "report.md has no policy row:\n{markdown}"
     );
-    assert!(markdown.contains("every MUST requirement passed"));
+    assert!(markdown.contains("CERTIFIED: every MUST requirement ran and passed."));
     assert!(
         html.contains("PASSED — nemid-phaseout-2023 at population"),
         "report.html has no policy section"

@@ -41,7 +41,7 @@ fn run_lab_in_containers(test: &str, args: &[&str]) -> PathBuf {
         all_args.join(" ")
     );
     assert!(
-        stdout.contains("CERTIFIED: every MUST requirement passed."),
+        stdout.contains("CERTIFIED: every MUST requirement ran and passed."),
         "{stdout}"
     );
     assert!(

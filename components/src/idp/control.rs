@@ -245,6 +245,8 @@ pub async fn add_script(
         id: id.clone(),
         request: req,
         log: ScriptLog::default(),
+        calls: Vec::new(),
+        last_active: None,
     };
     if script.request.matcher.login_id.is_some() {
         script.log.matched = true;
@@ -268,6 +270,21 @@ pub async fn get_script(
         "script": script.request,
         "log": script.log,
     })))
+}
+
+/// `GET /control/scripts/{id}/calls`: the service provider's token, userinfo and JWKS calls in
+/// this script's login, oldest first, as the broker saw and answered them.
+pub async fn get_script_calls(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<super::calls::BrokerCall>>, ApiError> {
+    let store = state.lock();
+    let script = store
+        .scripts
+        .by_id
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no script `{id}`")))?;
+    Ok(Json(script.calls.clone()))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

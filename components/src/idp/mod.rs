@@ -53,6 +53,7 @@
 
 pub mod admin;
 pub mod browser_login;
+pub mod calls;
 pub mod control;
 pub mod enrolment;
 pub mod jose;
@@ -491,8 +492,22 @@ impl Idp {
                 "/mitid-dk/password-changes/{change_id}/password",
                 post(password_change::set_password),
             )
+            .map_router(|router| {
+                router.layer(axum::middleware::from_fn_with_state(
+                    self.state.clone(),
+                    calls::record,
+                ))
+            })
             .with_state(self.state.clone());
-        let control = Routes::new()
+        (
+            service::standard("idp", public),
+            service::standard("idp-control", self.control_router()),
+        )
+    }
+
+    /// The control listener's routes: identity admin, scripts, keys, faults, clock.
+    fn control_router(&self) -> Routes {
+        Routes::new()
             .route("/admin/identities", post(registry::create_identity))
             .route("/admin/identities/{uuid}", get(registry::get_identity))
             .route(
@@ -528,6 +543,10 @@ impl Idp {
             .route("/control/clients/{client_id}", get(control::get_client))
             .route("/control/scripts", post(control::add_script))
             .route("/control/scripts/{script_id}", get(control::get_script))
+            .route(
+                "/control/scripts/{script_id}/calls",
+                get(control::get_script_calls),
+            )
             .route("/control/keys/rotate", post(control::rotate_keys))
             .route(
                 "/control/faults/{endpoint}",
@@ -540,10 +559,6 @@ impl Idp {
             )
             .merge(nemid::control_routes())
             .merge(lab_clock::control_routes())
-            .with_state(self.state.clone());
-        (
-            service::standard("idp", public),
-            service::standard("idp-control", control),
-        )
+            .with_state(self.state.clone())
     }
 }

@@ -245,6 +245,11 @@ pub struct Script {
     pub id: String,
     pub request: ScriptRequest,
     pub log: ScriptLog,
+    /// The service provider's token, userinfo and JWKS calls for this login
+    /// ([`super::calls`]).
+    pub calls: Vec<super::calls::BrokerCall>,
+    /// When the login last called token or userinfo (JWKS fetches are put on active logins).
+    pub last_active: Option<std::time::Instant>,
 }
 
 /// Scripts by id, with indexes for the three ways of matching. A script matches once.

@@ -451,3 +451,77 @@ async fn client_registration_checks_its_fields() {
         );
     }
 }
+
+/// `GET /control/scripts/{id}/calls`: the service provider's token, userinfo and JWKS calls in
+/// the script's login, each with what the broker answered; another login's calls are not there.
+#[tokio::test]
+async fn a_script_records_the_service_providers_calls_and_the_answers() {
+    let lab = Lab::start().await;
+    let (tokens, script_id, _) = scripted(
+        &lab,
+        "sp-basic",
+        json!({"id_token": [{"kind": "alg_none"}]}),
+    )
+    .await;
+    let (other_tokens, other_id, _) = scripted(&lab, "sp-basic", json!({})).await;
+    let access = tokens["access_token"].as_str().expect("an access token");
+    let userinfo = lab
+        .http
+        .get(format!("{}/userinfo", lab.issuer))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo answers");
+    assert_eq!(userinfo.status(), 200);
+    let _ = lab.jwks().await;
+    let (status, calls) = lab
+        .control_call(
+            reqwest::Method::GET,
+            &format!("/control/scripts/{script_id}/calls"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{calls}");
+    let paths: Vec<&str> = calls
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["path"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(paths, ["/token", "/userinfo", "/jwks"], "{calls}");
+    let token = &calls[0];
+    assert_eq!(token["method"], "POST");
+    assert_eq!(token["status"], 200);
+    let served: Value =
+        serde_json::from_str(token["response_body"].as_str().expect("a body")).expect("JSON");
+    assert_eq!(
+        served["id_token"], tokens["id_token"],
+        "what the broker served"
+    );
+    assert!(
+        token["request_body"]
+            .as_str()
+            .is_some_and(|b| b.contains("grant_type=authorization_code")),
+        "{token}"
+    );
+    // The other login made only its token call (and the JWKS fetch, which names no login).
+    let (_, other) = lab
+        .control_call(
+            reqwest::Method::GET,
+            &format!("/control/scripts/{other_id}/calls"),
+            None,
+        )
+        .await;
+    let other_paths: Vec<&str> = other
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["path"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(other_paths, ["/token", "/jwks"], "{other}");
+    assert!(other_tokens["id_token"].is_string());
+    let (status, _) = lab
+        .control_call(reqwest::Method::GET, "/control/scripts/nope/calls", None)
+        .await;
+    assert_eq!(status, 404);
+}

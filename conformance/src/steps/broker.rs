@@ -14,6 +14,7 @@ use mitid_components::idp::script::{
 use serde_json::{Value, json};
 
 use crate::evidence::{Actor, Exchange, redact_body};
+use crate::target::OptionalFeature;
 use crate::world::{Lab, LabWorld};
 
 /// Calls the broker's control listener (JSON in and out) and records the exchange as evidence.
@@ -71,6 +72,64 @@ pub async fn lab_json_call(
     let text = response.text().await.unwrap_or_default();
     exchange.status = Some(status);
     (status, text, exchange)
+}
+
+/// The service provider's token, userinfo and JWKS calls in the logins of `scripts`, as the
+/// broker recorded and answered them, redacted for the evidence (the ID token shown decoded).
+pub async fn broker_calls(lab: &Lab, scripts: &[String]) -> Vec<Exchange> {
+    let mut exchanges = Vec::new();
+    for id in scripts {
+        let Ok(url) = lab
+            .endpoints
+            .control
+            .join(&format!("control/scripts/{id}/calls"))
+        else {
+            continue;
+        };
+        let Ok(response) = lab.http.get(url).send().await else {
+            continue;
+        };
+        let calls: Vec<mitid_components::idp::calls::BrokerCall> =
+            response.json().await.unwrap_or_default();
+        for call in calls {
+            let method =
+                reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+            let url = lab
+                .endpoints
+                .issuer
+                .join(call.path.trim_start_matches('/'))
+                .map_or_else(
+                    |_| call.path.clone(),
+                    |u| crate::evidence::redact_url(u.as_str()),
+                );
+            let mut exchange = Exchange::request(
+                Actor::ServiceProvider,
+                &method,
+                url,
+                call.request_body.as_deref().map(redact_body),
+            );
+            exchange.request_headers = call
+                .request_headers
+                .iter()
+                .map(|(n, v)| (n.clone(), crate::evidence::redact_header(n, v)))
+                .collect();
+            exchange.status = call.status;
+            exchange.response_headers = call
+                .response_headers
+                .iter()
+                .map(|(n, v)| (n.clone(), crate::evidence::redact_header(n, v)))
+                .collect();
+            exchange.response_body = call.response_body.as_deref().map(|body| {
+                if call.path.starts_with("/token") {
+                    crate::evidence::show_token_response(body)
+                } else {
+                    redact_body(body)
+                }
+            });
+            exchanges.push(exchange);
+        }
+    }
+    exchanges
 }
 
 /// What the next login's script will ask of the broker (filled by steps, sent by the login
@@ -318,11 +377,27 @@ async fn backchannel(world: &mut LabWorld, alias: String) {
         status, 200,
         "the broker could not send the back-channel logout: {answer}"
     );
-    let delivered = answer.as_array().is_some_and(|d| !d.is_empty());
+    let deliveries = answer.as_array().cloned().unwrap_or_default();
     assert!(
-        delivered,
+        !deliveries.is_empty(),
         "the broker had no session of {alias} to end (answer {answer})"
     );
+    for delivery in &deliveries {
+        let uri = delivery["uri"]
+            .as_str()
+            .unwrap_or("the back-channel logout URI");
+        let request = format!("the broker's POST {uri} with a valid logout token");
+        let answered = match (delivery["status"].as_u64(), delivery["error"].as_str()) {
+            (Some(status), _) => Ok((u16::try_from(status).unwrap_or(u16::MAX), "")),
+            (None, error) => Err(error.unwrap_or("no answer")),
+        };
+        crate::checks::declared_endpoint_exists(
+            "back-channel logout endpoint",
+            OptionalFeature::BackchannelLogout,
+            &request,
+            answered,
+        );
+    }
 }
 
 #[when(expr = "someone sends a back-channel logout for {string} signed by a foreign key")]
@@ -339,6 +414,14 @@ async fn forged_backchannel(world: &mut LabWorld, alias: String) {
     let mut attacker = crate::browser::Browser::new();
     let page = attacker.post_form(&url, &[("logout_token", &token)]).await;
     world.other_browsers.push(attacker);
+    crate::checks::declared_endpoint_exists(
+        "back-channel logout endpoint",
+        OptionalFeature::BackchannelLogout,
+        &format!("POST {url} with a forged logout token"),
+        page.as_ref()
+            .map(|p| (p.status, p.body.as_str()))
+            .map_err(String::as_str),
+    );
     if let Ok(page) = page {
         world
             .notes
@@ -395,8 +478,11 @@ fn answered_error(world: &mut LabWorld, error: String) {
     let login = world.last_login();
     let callback = login.callback.as_ref().unwrap_or_else(|| {
         panic!(
-            "the broker did not answer the login with a redirect ({:?})",
-            login.error
+            "the broker did not answer the login with a redirect: {}",
+            login
+                .error
+                .as_deref()
+                .unwrap_or("the login stopped before the broker answered")
         )
     });
     let got = callback
@@ -431,8 +517,11 @@ async fn nemid_login_let_through(world: &mut LabWorld) {
     let login = world.last_login();
     let callback = login.callback.clone().unwrap_or_else(|| {
         panic!(
-            "the broker did not answer the NemID login with a redirect ({:?})",
-            login.error
+            "the broker did not answer the NemID login with a redirect: {}",
+            login
+                .error
+                .as_deref()
+                .unwrap_or("the login stopped before the broker answered")
         )
     });
     assert!(

@@ -212,6 +212,26 @@ pub async fn logout(world: &mut LabWorld) {
                 trail(&world.browser)
             )
         });
+    if let Some(hop) = world
+        .browser
+        .exchanges
+        .iter()
+        .rev()
+        .find(|e| e.url == url.as_str())
+    {
+        let answer = hop
+            .status
+            .ok_or_else(|| hop.error.clone().unwrap_or_default());
+        checks::declared_endpoint_exists(
+            "logout endpoint",
+            crate::target::OptionalFeature::RpInitiatedLogout,
+            &format!("GET {url}"),
+            answer
+                .as_ref()
+                .map(|s| (*s, hop.response_body.as_deref().unwrap_or("")))
+                .map_err(String::as_str),
+        );
+    }
     world
         .notes
         .push(("logout_status".into(), page.status.to_string()));
@@ -357,9 +377,12 @@ fn fresh_param(world: &mut LabWorld, name: String, min: usize) {
     for (i, value) in values.iter().enumerate() {
         let value = value.as_ref().unwrap_or_else(|| {
             panic!(
-                "authorization request {} has no {name}: {:?}",
+                "authorization request {} has no {name}: {}",
                 i + 1,
-                world.logins[i].authorize.as_ref().map(Url::as_str)
+                world.logins[i]
+                    .authorize
+                    .as_ref()
+                    .map_or("(the login did not reach the broker)", Url::as_str)
             )
         });
         assert!(
@@ -445,10 +468,16 @@ fn step_up_request(world: &mut LabWorld, loa: String) {
 #[then("the service provider's answer to the callback is not a server error")]
 fn callback_not_5xx(world: &mut LabWorld) {
     let login = world.last_login();
-    let page = login
-        .landing
-        .as_ref()
-        .unwrap_or_else(|| panic!("the callback got no answer: {:?}", login.error));
+    let page = login.landing.as_ref().unwrap_or_else(|| {
+        panic!(
+            "the callback got no answer: {}\n{}",
+            login
+                .error
+                .as_deref()
+                .unwrap_or("the login stopped before the callback"),
+            trail(&world.browser)
+        )
+    });
     assert!(
         page.status < 500,
         "the service provider answered the callback with {}: {}",
@@ -458,12 +487,17 @@ fn callback_not_5xx(world: &mut LabWorld) {
 }
 
 #[then("the service provider answered the callback")]
-fn callback_answered(world: &mut LabWorld) {
-    let login = world.last_login();
-    assert!(
-        login.landing.is_some(),
-        "the service provider did not answer the callback in time ({:?}): it hangs while the broker does not answer",
-        login.error
+async fn callback_answered(world: &mut LabWorld) {
+    if world.last_login().landing.is_some() {
+        return;
+    }
+    let lab = world.lab();
+    let served = super::broker::broker_calls(&lab, &world.scripts).await;
+    panic!(
+        "the service provider did not answer the callback in time ({}): it hangs while the broker does not answer\n{}{}",
+        world.last_login().error.as_deref().unwrap_or("no answer"),
+        trail(&world.browser),
+        checks::served_text(&served)
     );
 }
 
@@ -554,14 +588,14 @@ async fn no_foreign_session(world: &mut LabWorld) {
         assert_eq!(
             me.sub(),
             Some(uuid.as_str()),
-            "the session names a person other than the one who logged in (userinfo's sub was used): {:?}",
-            me.json
+            "the session names a person other than the one who logged in (userinfo's sub was used): /me answered {}",
+            excerpt(&me.body)
         );
         let foreign = super::broker::FOREIGN_CPR;
         assert!(
             !me.body.contains(foreign),
-            "the session carries CPR {foreign} from a userinfo answer about another person (its sub differed from the ID token's): {:?}",
-            me.json
+            "the session carries CPR {foreign} from a userinfo answer about another person (its sub differed from the ID token's): /me answered {}",
+            excerpt(&me.body)
         );
     } else {
         assert_eq!(

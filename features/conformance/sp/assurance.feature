@@ -15,7 +15,7 @@ Feature: Levels of assurance and step-up
     When "Bo" logs in to the service provider asking for LoA high
     Then no session exists
 
-  @req:SP-LOA-STEPUP-01
+  @needs:step-up @req:SP-LOA-STEPUP-01
   Scenario: Step-up to High forces a fresh login
     Given a citizen "Bo" with the MitID app and identity assurance High
     When "Bo" logs in to the service provider asking for LoA substantial

@@ -41,7 +41,8 @@ Feature: Aborted logins, broker errors and outages
     When "Anna" logs in to the service provider
     Then no session exists
 
-  @req:SP-ERR-UNREACHABLE-01
+  # @slow: the wait is the service's own timeout on its scripted login; it overlaps the rest.
+  @slow @req:SP-ERR-UNREACHABLE-01
   Scenario: A broker that stops answering gives no session and no hang
     Given a citizen "Anna" with the MitID app
     And for this login the broker's token endpoint does not answer in time

@@ -1,11 +1,13 @@
 //! The discrete-event kernel: virtual time, the future-event set, the scheduler and seeded
 //! random streams. See [`scheduler`] for the ordering guarantees every model relies on.
 
+pub mod day_scheduler;
 pub mod event_queue;
 pub mod random;
 pub mod scheduler;
 pub mod time;
 
+pub use day_scheduler::DayScheduler;
 pub use event_queue::{
     BinaryHeapQueue, EventInPast, EventQueue, FutureEventSet, QuaternaryHeap, RadixEventQueue,
 };

@@ -1,6 +1,8 @@
 //! The scheduler's ordering guarantees, as properties over random schedules.
 
-use mitid_sim::kernel::{RandomStreams, ScheduleError, Scheduler, SimDuration, SimTime};
+use mitid_sim::kernel::{
+    DayScheduler, MILLIS_PER_DAY, RandomStreams, ScheduleError, Scheduler, SimDuration, SimTime,
+};
 use proptest::prelude::*;
 
 /// Delivers everything, returning (time, payload) in delivery order.
@@ -159,4 +161,106 @@ fn time_conversions_round_trip() {
     assert_eq!(SimDuration::from_minutes_f64(-1.0), SimDuration::ZERO);
     assert_eq!(SimDuration::from_hours_f64(f64::NAN), SimDuration::ZERO);
     assert_eq!(SimTime::from_hours_f64(0.5).as_millis(), 1_800_000);
+}
+
+/// Deliveries as (time in milliseconds, payload).
+type Trace = Vec<(u64, u32)>;
+
+/// A model step for the day-scheduler comparison: on delivering an event, schedule `spawn`
+/// new ones at these offsets (milliseconds, up to several days ahead).
+fn replay_with_plain(
+    days: u32,
+    initial: &[u64],
+    spawn: &[(u64, u64)],
+    open_early: bool,
+) -> (Trace, Trace) {
+    let horizon = SimTime::from_day(days);
+    let mut plain: Scheduler<u32> = Scheduler::new();
+    let mut by_day = DayScheduler::new(days);
+    let mut next_id = 0u32;
+    for &t in initial {
+        let at = SimTime::from_millis(t);
+        if at < horizon {
+            plain.schedule_at(at, next_id).unwrap();
+        }
+        by_day.schedule_at(at, next_id).unwrap();
+        next_id += 1;
+    }
+    let mut run = |plain_side: bool| {
+        let mut out = Vec::new();
+        let mut id = next_id;
+        loop {
+            let delivered = if plain_side {
+                plain.next_event_until(horizon)
+            } else {
+                if open_early {
+                    // A model opening the next day as soon as the clock enters a day.
+                    by_day.open_through(by_day.now().day() + 1).unwrap();
+                }
+                by_day.next_event_until(horizon)
+            };
+            let Some((now, e)) = delivered else { break };
+            out.push((now.as_millis(), e));
+            let (a, b) = spawn[e as usize % spawn.len()];
+            for offset in [a, b] {
+                let at = SimTime::from_millis(now.as_millis() + offset);
+                if plain_side {
+                    if at < horizon {
+                        plain.schedule_at(at, id).unwrap();
+                    }
+                } else {
+                    by_day.schedule_at(at, id).unwrap();
+                }
+                id += 1;
+            }
+            if out.len() > 2_000 {
+                break;
+            }
+        }
+        out
+    };
+    let plain_trace = run(true);
+    let day_trace = run(false);
+    (plain_trace, day_trace)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// The day scheduler delivers exactly what a plain scheduler delivers (same times, same
+    /// order at equal times), whether days open by themselves or early, by the model.
+    #[test]
+    fn day_scheduler_delivers_like_a_plain_scheduler(
+        days in 1u32..6,
+        initial in prop::collection::vec(0u64..6 * MILLIS_PER_DAY, 0..40),
+        spawn in prop::collection::vec(
+            (0u64..2 * MILLIS_PER_DAY, prop_oneof![Just(0u64), 0u64..3 * MILLIS_PER_DAY]),
+            1..8,
+        ),
+        open_early in any::<bool>(),
+    ) {
+        let (plain, by_day) = replay_with_plain(days, &initial, &spawn, open_early);
+        prop_assert_eq!(plain, by_day);
+    }
+}
+
+#[test]
+fn day_scheduler_discards_past_the_horizon_and_refuses_the_past() {
+    let mut s = DayScheduler::new(2);
+    s.schedule_at(SimTime::from_day(2), 1u32).unwrap();
+    s.schedule_at(SimTime::from_day(9), 2).unwrap();
+    assert_eq!(s.discarded(), 2);
+    s.schedule_at(SimTime::from_day(1) + SimDuration::from_hours(1), 3)
+        .unwrap();
+    assert_eq!(s.waiting_for(1).len(), 1, "day 1 is not open yet");
+    assert_eq!(
+        s.next_event_until(SimTime::from_day(2)),
+        Some((SimTime::from_day(1) + SimDuration::from_hours(1), 3))
+    );
+    assert_eq!(s.open_through_day(), 1, "delivering on day 1 opened it");
+    assert!(matches!(
+        s.schedule_at(SimTime::from_day(1), 4),
+        Err(ScheduleError::InPast { .. })
+    ));
+    assert_eq!(s.next_event_until(SimTime::from_day(2)), None);
 }

@@ -7,6 +7,7 @@ mod policy_assurance;
 mod policy_calendar;
 mod policy_calibration;
 mod policy_determinism;
+mod policy_interventions;
 mod policy_population;
 mod policy_support;
 mod queue_scenarios;

@@ -4,6 +4,17 @@
 
 use mitid_sim::kernel::RandomStreams;
 
+// Values the derivation produced; see `derivation_is_pinned`.
+const PINNED_QUEUE_ARRIVALS: [u64; 2] = [0xf75e_c643_913e_fa2b, 0x28bf_cf51_c9db_ba54];
+const PINNED_DECISIONS: [u64; 2] = [0x7e63_59c1_aeb9_b9d5, 0x96d6_193c_7713_d1b2];
+const PINNED_DECISIONS_7: [u64; 2] = [0xf8af_1e90_d4c2_c021, 0x7d46_cccc_e4fa_6be2];
+const PINNED_SUPPORT_DRAWS: [f64; 3] = [
+    0.404_256_333_319_646_06,
+    4.579_247_348_519_691,
+    11.359_949_113_398_557,
+];
+const PINNED_SUPPORT_BELOW: u64 = 936;
+
 #[test]
 fn same_seed_and_name_give_the_same_numbers() {
     let a: Vec<u64> = {
@@ -44,58 +55,25 @@ fn names_seeds_and_indices_give_different_streams() {
     );
 }
 
-/// `SplitMix64` as published by Vigna, re-implemented here independently of the crate.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The derivation is a fixed function (no `RandomState`): pin one value so an accidental change
-/// of the derivation, which would silently change every scenario's results, fails here.
+/// The derivation is a fixed function (FNV-1a name hash, `SplitMix64` mixing, xoshiro256++; no
+/// `RandomState`): these literal values were produced by it, so any change of the derivation or
+/// of the draws built on it, which would silently change every scenario's results, fails here.
 #[test]
 fn derivation_is_pinned() {
-    let mut s = RandomStreams::new(1).stream("queue/arrivals");
-    let got = [s.next_u64(), s.next_u64()];
-    let mut again = RandomStreams::new(1).stream("queue/arrivals");
-    assert_eq!(got, [again.next_u64(), again.next_u64()]);
-    // Independent re-derivation of the documented scheme (FNV-1a name hash, SplitMix64 mixing,
-    // xoshiro256++ state from SplitMix64).
-    let fnv = b"queue/arrivals"
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    let mut m = 1u64;
-    let a = splitmix(&mut m);
-    let mut m = a ^ fnv;
-    let b = splitmix(&mut m);
-    let mut m = b; // index 0
-    let seed = splitmix(&mut m);
-    let mut sm = seed;
-    let mut st = [
-        splitmix(&mut sm),
-        splitmix(&mut sm),
-        splitmix(&mut sm),
-        splitmix(&mut sm),
-    ];
-    let mut next = || {
-        let r = st[0]
-            .wrapping_add(st[3])
-            .rotate_left(23)
-            .wrapping_add(st[0]);
-        let t = st[1] << 17;
-        st[2] ^= st[0];
-        st[3] ^= st[1];
-        st[1] ^= st[2];
-        st[0] ^= st[3];
-        st[2] ^= t;
-        st[3] = st[3].rotate_left(45);
-        r
+    let draws = |seed: u64, name: &str, index: u64| {
+        let mut s = RandomStreams::new(seed).substream(name, index);
+        [s.next_u64(), s.next_u64()]
     };
-    assert_eq!(got, [next(), next()], "stream derivation changed");
+    assert_eq!(draws(1, "queue/arrivals", 0), PINNED_QUEUE_ARRIVALS);
+    assert_eq!(draws(2023, "decisions", 0), PINNED_DECISIONS);
+    assert_eq!(draws(2023, "decisions", 7), PINNED_DECISIONS_7);
+    let mut s = RandomStreams::new(851).stream("support");
+    let floats = [s.uniform(), s.exponential(6.0), s.normal(10.0, 2.0)];
+    assert_eq!(
+        floats.map(f64::to_bits),
+        PINNED_SUPPORT_DRAWS.map(f64::to_bits)
+    );
+    assert_eq!(s.below(1_000), PINNED_SUPPORT_BELOW);
 }
 
 #[test]

@@ -62,8 +62,9 @@ fn figure(column: &Column, day: usize) -> Value {
     }
 }
 
-/// Deterministic: built only from the outcome and the scenario, never from the clock.
-fn summary(
+/// `summary.json`. Deterministic: built only from the outcome and the scenario, never from the
+/// clock.
+pub fn summary(
     scenario: &PolicyScenario,
     outcome: &PolicyOutcome,
     table: &DailyTable,
