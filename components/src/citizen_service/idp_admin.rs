@@ -5,11 +5,11 @@
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
 
-use crate::cpr::{JsonCaller, NeighbourError};
 use crate::idp::admin::{
     AddAuthenticatorRequest, AppsRevoked, AuthenticatorIssued, CreateIdentityRequest, Ial,
     IdentityView, PasswordReset, PasswordResetRequest, SetIalRequest, TemporaryPinIssued,
 };
+use crate::service::{JsonCaller, NeighbourError};
 
 /// Talks to `/admin/...` on the IdP's control listener.
 #[derive(Debug, Clone)]

@@ -42,11 +42,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::{get, post};
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use mitid_devices::pcode::{PCode, PCodeError};
 use mitid_devices::policy::PCodePolicy;
@@ -55,14 +55,13 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::cpr::{
-    Challenge, CprClient, CprNumber, Fixtures, LabClock, NeighbourError, http_client, path_segment,
-};
+use crate::cpr::{Challenge, CprClient, CprNumber, Fixtures};
 use crate::idp::admin::{
     AddAuthenticatorRequest, AuthenticatorIssued, CreateIdentityRequest, Ial, IdentityView,
     PersonRef,
 };
-use crate::service::{self, ApiError, Json, Query};
+use crate::service::{self, ApiError, Json, Path, Query};
+use crate::service::{LabClock, NeighbourError, http_client};
 pub use idp_admin::IdpAdminClient;
 
 /// Length of one appointment.
@@ -100,7 +99,7 @@ impl CitizenServiceConfig {
             clock: LabClock::system(),
             seed: 1,
             desks_per_counter: 2,
-            http_timeout: crate::cpr::DEFAULT_NEIGHBOUR_TIMEOUT,
+            http_timeout: crate::service::DEFAULT_NEIGHBOUR_TIMEOUT,
             p_code_policy: PCodePolicy::default(),
         }
     }
@@ -403,7 +402,7 @@ impl CitizenService {
             }),
             config,
         });
-        let router = Router::new()
+        let router = Routes::new()
             .route("/municipalities", get(municipalities))
             .route("/counters/{code}", get(counter))
             .route("/counters/{code}/slots", get(free_slots))
@@ -429,12 +428,6 @@ fn parse_cpr(raw: &str, field: &str) -> Result<CprNumber, ApiError> {
         .map_err(|e| ApiError::invalid_request(format!("field {field}: {e}")))
 }
 
-fn municipality_code(raw: Result<Path<String>, PathRejection>) -> Result<u16, ApiError> {
-    path_segment(raw)?
-        .parse()
-        .map_err(|_| ApiError::invalid_request("municipality code must be a number"))
-}
-
 async fn municipalities(State(office): State<Shared>) -> Json<serde_json::Value> {
     let desk = office.desk();
     let list: Vec<&Counter> = desk.counters.values().collect();
@@ -443,9 +436,8 @@ async fn municipalities(State(office): State<Shared>) -> Json<serde_json::Value>
 
 async fn counter(
     State(office): State<Shared>,
-    code: Result<Path<String>, PathRejection>,
+    Path(code): Path<u16>,
 ) -> Result<Json<Counter>, ApiError> {
-    let code = municipality_code(code)?;
     Ok(Json(office.desk().counter(code)?.clone()))
 }
 
@@ -457,10 +449,9 @@ struct SlotsQuery {
 
 async fn free_slots(
     State(office): State<Shared>,
-    code: Result<Path<String>, PathRejection>,
+    Path(code): Path<u16>,
     Query(q): Query<SlotsQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let code = municipality_code(code)?;
     let desk = office.desk();
     let counter = desk.counter(code)?;
     let mut free = Vec::new();
@@ -541,9 +532,8 @@ async fn book(
 
 async fn appointment(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<Appointment>, ApiError> {
-    let id = path_segment(id)?;
     office
         .desk()
         .appointments
@@ -555,9 +545,8 @@ async fn appointment(
 
 async fn cancel(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = path_segment(id)?;
     let mut desk = office.desk();
     let a = desk
         .appointments
@@ -631,18 +620,16 @@ fn with_proofing<T>(
 
 async fn proofing(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<ProofingView>, ApiError> {
-    let id = path_segment(id)?;
     with_proofing(&office, &id, |p| Ok(Json(view(&id, p))))
 }
 
 async fn check_document(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(doc): Json<DocumentCheck>,
 ) -> Result<Json<ProofingView>, ApiError> {
-    let id = path_segment(id)?;
     let cpr = with_proofing(&office, &id, |p| Ok(p.cpr))?;
     if doc.number.trim().is_empty() || doc.number.len() > 20 {
         return Err(ApiError::invalid_request("field number: 1–20 characters"));
@@ -671,9 +658,8 @@ async fn check_document(
 
 async fn ask_questions(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Challenge>), ApiError> {
-    let id = path_segment(id)?;
     let cpr = with_proofing(&office, &id, |p| Ok(p.cpr))?;
     let challenge = office.cpr.open_questions(&cpr, None).await?;
     with_proofing(&office, &id, |p| {
@@ -692,10 +678,9 @@ pub struct Answers {
 
 async fn answer_questions(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<Answers>,
 ) -> Result<Json<ProofingView>, ApiError> {
-    let id = path_segment(id)?;
     let challenge = with_proofing(&office, &id, |p| {
         p.challenge_id
             .take()
@@ -723,10 +708,9 @@ struct WitnessRequest {
 
 async fn witness(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<WitnessRequest>,
 ) -> Result<Json<ProofingView>, ApiError> {
-    let id = path_segment(id)?;
     let witness = parse_cpr(&req.witness_cpr, "witness_cpr")?;
     let subject = with_proofing(&office, &id, |p| Ok(p.cpr))?;
     if witness == subject {
@@ -804,10 +788,9 @@ fn authenticator_request(
 
 async fn issue(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<IssueRequest>,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
-    let id = path_segment(id)?;
     let (cpr, proven) = with_proofing(&office, &id, |p| Ok((p.cpr, p.proven())))?;
     if !proven {
         return Err(ApiError::Forbidden(
@@ -878,6 +861,21 @@ async fn issue(
     ))
 }
 
+/// Earliest birth year a living person can have (the oldest verified human lived 122 years;
+/// 1880 leaves room without letting year 1 or -1 through).
+const EARLIEST_BIRTH_YEAR: i32 = 1880;
+
+/// A birth date a person at the counter can have: from [`EARLIEST_BIRTH_YEAR`] up to today of
+/// the lab clock (a date in the future is a typing error, not a person).
+fn check_birth_date(date: NaiveDate, today: NaiveDate) -> Result<(), ApiError> {
+    if date.year() < EARLIEST_BIRTH_YEAR || date > today {
+        return Err(ApiError::invalid_request(format!(
+            "field `date_of_birth`: {date} is outside the allowed range {EARLIEST_BIRTH_YEAR}-01-01 to {today} (today on the lab clock)"
+        )));
+    }
+    Ok(())
+}
+
 async fn issue_p_code(
     State(office): State<Shared>,
     Json(req): Json<PCodeRequest>,
@@ -893,6 +891,7 @@ async fn issue_p_code(
             "field passport_number: 1–20 characters",
         ));
     }
+    check_birth_date(req.date_of_birth, office.config.clock.today())?;
     let now = office.config.clock.now();
     let mut desk = office.desk();
     if desk.p_codes.len() >= MAX_OPEN {
@@ -918,10 +917,9 @@ async fn issue_p_code(
 
 async fn redeem_p_code(
     State(office): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<RedeemRequest>,
 ) -> Result<(StatusCode, Json<IdentityView>), ApiError> {
-    let id = path_segment(id)?;
     let now = Timestamp::from_unix_secs(office.config.clock.now().max(0) as u64);
     let (create, code) = {
         let mut desk = office.desk();

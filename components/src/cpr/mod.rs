@@ -29,30 +29,26 @@
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
 
-pub mod clock;
 pub mod number;
 pub mod population;
 pub mod questions;
 
-pub use clock::LabClock;
 pub use number::{CprNumber, CprNumberError, Sex};
 pub use population::{Address, Fixtures, Municipality, Person, PersonGenerator, PersonRequest};
 pub use questions::{Challenge, Question, QuestionBank, Verdict};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::{get, post, put};
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 use chrono::NaiveDate;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::service::{self, ApiError, Json, Query};
+use crate::service::{self, ApiError, Json, JsonCaller, LabClock, NeighbourError, Path, Query};
 
 /// Most persons a page of `GET /persons` returns.
 pub const MAX_PAGE: usize = 500;
@@ -133,7 +129,7 @@ impl CprRegister {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(config: CprConfig) -> Router {
         let state = Self::generate(config);
-        let router = Router::new()
+        let router = Routes::new()
             .route("/persons", get(list_persons).post(add_person))
             .route("/persons/{cpr}", get(get_person))
             .route("/persons/by-document/{number}", get(by_document))
@@ -176,12 +172,6 @@ fn lock(state: &Shared) -> std::sync::MutexGuard<'_, Register> {
     state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A path segment, with axum's plain-text rejection turned into a JSON 400.
-pub(crate) fn path_segment(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(s)| s)
-        .map_err(|e| ApiError::invalid_request(format!("malformed path: {}", e.body_text())))
 }
 
 fn parse_cpr(raw: &str) -> Result<CprNumber, ApiError> {
@@ -262,17 +252,16 @@ async fn add_person(
 
 async fn get_person(
     State(state): State<Shared>,
-    cpr: Result<Path<String>, PathRejection>,
+    Path(cpr): Path<String>,
 ) -> Result<Json<Person>, ApiError> {
-    let cpr = parse_cpr(&path_segment(cpr)?)?;
+    let cpr = parse_cpr(&cpr)?;
     Ok(Json(lock(&state).get(&cpr)?.clone()))
 }
 
 async fn by_document(
     State(state): State<Shared>,
-    number: Result<Path<String>, PathRejection>,
+    Path(number): Path<String>,
 ) -> Result<Json<Person>, ApiError> {
-    let number = path_segment(number)?;
     let reg = lock(&state);
     reg.by_document
         .get(number.trim())
@@ -290,10 +279,10 @@ pub struct PhoneChange {
 
 async fn change_phone(
     State(state): State<Shared>,
-    cpr: Result<Path<String>, PathRejection>,
+    Path(cpr): Path<String>,
     Json(change): Json<PhoneChange>,
 ) -> Result<Json<Person>, ApiError> {
-    let cpr = parse_cpr(&path_segment(cpr)?)?;
+    let cpr = parse_cpr(&cpr)?;
     let phone = change
         .phone_number
         .as_deref()
@@ -348,10 +337,9 @@ async fn open_challenge(
 
 async fn answer_challenge(
     State(state): State<Shared>,
-    challenge_id: Result<Path<String>, PathRejection>,
+    Path(challenge_id): Path<String>,
     Json(req): Json<AnswerRequest>,
 ) -> Result<Json<Verdict>, ApiError> {
-    let challenge_id = path_segment(challenge_id)?;
     if req.answers.len() > 32 {
         return Err(ApiError::invalid_request("field answers: too many answers"));
     }
@@ -362,156 +350,6 @@ async fn answer_challenge(
         .map_err(|e| ApiError::not_found(e.to_string()))
 }
 
-/// Talking to a neighbour failed; `service` names which one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NeighbourError {
-    #[error("{service} did not answer in time")]
-    Timeout { service: &'static str },
-    #[error("{service} could not be reached: {detail}")]
-    Unreachable {
-        service: &'static str,
-        detail: String,
-    },
-    #[error("{service} answered HTTP {status}: {error}: {description}")]
-    Status {
-        service: &'static str,
-        status: u16,
-        error: String,
-        description: String,
-    },
-    #[error("{service} answered something unreadable: {detail}")]
-    Garbage {
-        service: &'static str,
-        detail: String,
-    },
-}
-
-impl NeighbourError {
-    /// The HTTP status the neighbour answered, if it answered one.
-    #[must_use]
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// The neighbour's machine-readable error code, if it answered one.
-    #[must_use]
-    pub fn error_code(&self) -> Option<&str> {
-        match self {
-            Self::Status { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
-
-impl From<NeighbourError> for ApiError {
-    /// A neighbour's 4xx about the caller's own input (unknown person, bad field) is passed on
-    /// as the caller's error; everything else is the neighbour's fault: 502 or 504.
-    fn from(e: NeighbourError) -> Self {
-        match e {
-            NeighbourError::Timeout { service } => ApiError::UpstreamTimeout { service },
-            NeighbourError::Status {
-                status: 404,
-                description,
-                ..
-            } => ApiError::NotFound(description),
-            NeighbourError::Status {
-                status: 409,
-                description,
-                ..
-            } => ApiError::Conflict(description),
-            other => ApiError::Upstream {
-                service: match &other {
-                    NeighbourError::Unreachable { service, .. }
-                    | NeighbourError::Status { service, .. }
-                    | NeighbourError::Garbage { service, .. }
-                    | NeighbourError::Timeout { service } => service,
-                },
-                detail: other.to_string(),
-            },
-        }
-    }
-}
-
-/// A small JSON-over-HTTP caller shared by the clients of the CPR register and the IdP admin API.
-#[derive(Debug, Clone)]
-pub(crate) struct JsonCaller {
-    pub(crate) service: &'static str,
-    pub(crate) base_url: String,
-    pub(crate) http: reqwest::Client,
-}
-
-/// Timeout used for calls between lab services unless configured otherwise: generous, because
-/// the lab runs on a loaded 2-core machine, yet bounded, so a hung neighbour gives a 504.
-pub const DEFAULT_NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A reqwest client with `timeout` on every call (plain HTTP on loopback; no TLS).
-#[must_use]
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .unwrap_or_default()
-}
-
-impl JsonCaller {
-    pub(crate) fn new(service: &'static str, base_url: &str, http: reqwest::Client) -> Self {
-        Self {
-            service,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            http,
-        }
-    }
-
-    pub(crate) async fn call<T: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, NeighbourError> {
-        let service = self.service;
-        let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                NeighbourError::Timeout { service }
-            } else {
-                NeighbourError::Unreachable {
-                    service,
-                    detail: e.to_string(),
-                }
-            }
-        };
-        let answer = request.send().await.map_err(transport)?;
-        let status = answer.status();
-        let body = answer.bytes().await.map_err(transport)?;
-        if !status.is_success() {
-            let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-            let field = |name: &str| {
-                parsed
-                    .as_ref()
-                    .and_then(|v| v.get(name))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            };
-            return Err(NeighbourError::Status {
-                service,
-                status: status.as_u16(),
-                error: field("error").unwrap_or_else(|| "unknown".into()),
-                description: field("error_description")
-                    .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect()),
-            });
-        }
-        serde_json::from_slice(&body).map_err(|e| NeighbourError::Garbage {
-            service,
-            detail: e.to_string(),
-        })
-    }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-}
-
 /// Client of the CPR register, for Citizen Service and the support line.
 #[derive(Debug, Clone)]
 pub struct CprClient {
@@ -519,7 +357,7 @@ pub struct CprClient {
 }
 
 impl CprClient {
-    /// `base_url` without trailing slash; `http` should carry a timeout (see [`http_client`]).
+    /// `base_url` without trailing slash; `http` should carry a timeout (see [`crate::service::http_client`]).
     #[must_use]
     pub fn new(base_url: &str, http: reqwest::Client) -> Self {
         Self {

@@ -17,10 +17,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::oidc::{self, Authenticated, cookie, error_page, error_redirect, esc, found};
+use super::oidc::{self, Authenticated, error_redirect};
 use super::registry::{Identity, random_token};
 use super::script::AuthRequest;
 use super::{IdpState, SharedState, Store};
+use crate::service::{cookie, error_page, esc, found};
 
 /// Logins kept before the expired ones are swept out of the store.
 const SWEEP_ABOVE: usize = 10_000;
@@ -203,12 +204,7 @@ impl<K: Clone> Pages<K> {
     ) -> Result<BrowserLogin<K>, Response> {
         let tx = self.load(state, headers, id)?;
         let expected = &tx.csrf;
-        let same = csrf.len() == expected.len()
-            && csrf
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0;
+        let same = crate::service::constant_time_eq(csrf.as_bytes(), expected.as_bytes());
         if same {
             Ok(tx)
         } else {

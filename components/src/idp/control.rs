@@ -16,7 +16,7 @@
 //! `{"login_id"}`. Endpoint faults and key rotation are global (the JWKS is global by nature):
 //! conformance scenarios that use them run `@serial`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ use super::oidc::{LogoutDelivery, end_session};
 use super::registry::random_token;
 use super::script::{Script, ScriptLog, ScriptRequest};
 use super::{ClientAuthMethod, ClientConfig, EndpointFault, SharedState};
-use crate::service::{ApiError, Json};
+use crate::service::{ApiError, Json, Path};
 
 /// Endpoints a global fault can be set on.
 pub const FAULT_ENDPOINTS: [&str; 5] = ["discovery", "jwks", "authorize", "token", "userinfo"];
@@ -34,6 +34,19 @@ pub const FAULT_ENDPOINTS: [&str; 5] = ["discovery", "jwks", "authorize", "token
 pub fn check_client(client: &ClientConfig) -> Result<(), String> {
     if client.client_id.is_empty() || client.client_id.len() > 200 {
         return Err("client_id: must be 1–200 characters".into());
+    }
+    // The id appears in paths (`/control/clients/{client_id}`) and logs: unreserved URL
+    // characters only, and never a dot segment.
+    if !client
+        .client_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | ':'))
+        || client.client_id.contains("..")
+    {
+        return Err(format!(
+            "client_id: {:?} may hold only letters, digits and - . _ ~ : (no `/`, no `..`)",
+            client.client_id
+        ));
     }
     if client.redirect_uris.is_empty() {
         return Err("redirect_uris: at least one is needed".into());
@@ -69,6 +82,16 @@ pub fn check_client(client: &ClientConfig) -> Result<(), String> {
                     "jwks: a JWK Set with at least one key is needed for private_key_jwt".into(),
                 );
             }
+        }
+    }
+    if let Some(keys) = client
+        .jwks
+        .as_ref()
+        .and_then(|j| j.get("keys"))
+        .and_then(Value::as_array)
+    {
+        for (i, jwk) in keys.iter().enumerate() {
+            super::jose::check_public_jwk(jwk).map_err(|e| format!("jwks.keys[{i}]: {e}"))?;
         }
     }
     Ok(())

@@ -20,8 +20,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mitid_devices::app::{ActivationRoute, AppRegistration, MrzReading, Passport, PassportError};
 use mitid_devices::{DeviceProfile, Timestamp};
@@ -30,8 +29,9 @@ use serde::{Deserialize, Serialize};
 use super::SharedState;
 use super::admin::{AuthenticatorKind, CreateIdentityRequest, Ial, PersonRef};
 use super::registry::{Authenticator, AuthenticatorData, Identity, random_token, random_uuid};
-use crate::cpr::{CprClient, NeighbourError};
-use crate::service::{ApiError, Json};
+use crate::cpr::CprClient;
+use crate::service::NeighbourError;
+use crate::service::{ApiError, Json, Path};
 
 /// How long a checked passport may wait for the app's activation (seconds).
 pub const ENROLMENT_TTL_SECS: u64 = 600;
@@ -298,10 +298,9 @@ pub(super) fn add_activated_app(
 /// `POST /app/enrolments/{id}/activation`: creates the MitID or reactivates the app.
 pub async fn activate(
     State(state): State<SharedState>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<EnrolmentActivationRequest>,
 ) -> Result<(StatusCode, Json<EnrolmentCompleted>), ApiError> {
-    let id = crate::cpr::path_segment(id)?;
     let device_name = checked_device_name(&req.device_name)?;
     let t = now(&state);
     let mut store = state.lock();

@@ -410,6 +410,49 @@ impl Unverified {
     }
 }
 
+/// Checks that `jwk` is a public key a client can sign with: an EC P-256 key whose `x` and `y`
+/// are base64url of 32 bytes and name a point on the curve, or an RSA key whose `n` and `e` are
+/// base64url. The error names the member (`y`) and what is wrong.
+pub fn check_public_jwk(jwk: &Value) -> Result<(), String> {
+    let member = |name: &str| -> Result<Vec<u8>, String> {
+        let text = jwk
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("`{name}` is missing or not a string"))?;
+        unb64(text).map_err(|_| format!("`{name}` is not base64url"))
+    };
+    match jwk.get("kty").and_then(Value::as_str) {
+        Some("EC") => {
+            if jwk.get("crv").and_then(Value::as_str) != Some("P-256") {
+                return Err("`crv` must be \"P-256\"".to_owned());
+            }
+            let (x, y) = (member("x")?, member("y")?);
+            for (name, coordinate) in [("x", &x), ("y", &y)] {
+                if coordinate.len() != 32 {
+                    return Err(format!(
+                        "`{name}` must encode 32 bytes, not {}",
+                        coordinate.len()
+                    ));
+                }
+            }
+            let mut sec1 = vec![4u8];
+            sec1.extend(x);
+            sec1.extend(y);
+            p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
+                .map(|_| ())
+                .map_err(|_| "`x` and `y` do not name a point on the P-256 curve".to_owned())
+        }
+        Some("RSA") => {
+            let (n, e) = (member("n")?, member("e")?);
+            RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+                .map(|_| ())
+                .map_err(|error| format!("`n` and `e` are not an RSA public key: {error}"))
+        }
+        Some(other) => Err(format!("`kty` {other:?} is not supported (EC or RSA)")),
+        None => Err("`kty` is missing".to_owned()),
+    }
+}
+
 /// `at_hash` / `c_hash`: left half of the SHA-256 of the ASCII value, base64url (both algs the
 /// `IdP` uses hash with SHA-256).
 #[must_use]

@@ -6,9 +6,9 @@
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
 
-use axum::Router;
+use crate::service::Routes;
+use crate::service::routing::{get, post};
 use axum::extract::State;
-use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +20,8 @@ const MAX_SHIFT_SECONDS: i64 = 100 * 366 * 86_400;
 /// Instants the clock may be frozen at: 1970 up to the year 9999.
 const LATEST: i64 = 253_402_300_799;
 
-pub fn control_routes() -> Router<SharedState> {
-    Router::new()
+pub fn control_routes() -> Routes<SharedState> {
+    Routes::new()
         .route("/control/clock", get(read).put(freeze).delete(release))
         .route("/control/clock/advance", post(advance))
 }

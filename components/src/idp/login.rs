@@ -15,7 +15,7 @@
 // the page renderer is one match over the login's steps.
 #![allow(clippy::result_large_err, clippy::too_many_lines)]
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use mitid_devices::app::{
@@ -30,11 +30,12 @@ use serde_json::{Value, json};
 use super::admin::AuthenticatorKind;
 pub use super::browser_login::CsrfForm;
 use super::browser_login::{BrowserLogin, Pages, deny};
-use super::oidc::{self, Authenticated, error_redirect, esc};
+use super::oidc::{self, Authenticated, error_redirect};
 use super::registry::{AuthenticatorData, Identity};
 use super::script::{AuthRequest, LoginIdp};
 use super::{IdpState, SharedState};
-use crate::service::{ApiError, Form, Json};
+use crate::service::esc;
+use crate::service::{ApiError, Form, Json, Path};
 
 pub const BROWSER_COOKIE: &str = "mitid_browser";
 

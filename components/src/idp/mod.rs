@@ -71,14 +71,15 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::{get, post, put};
 use axum::Router;
-use axum::routing::{get, post, put};
 use mitid_devices::DevicePolicies;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cpr::LabClock;
 use crate::service;
+use crate::service::LabClock;
 use admin::CreateIdentityRequest;
 use jose::{Alg, JoseError, SigningKey};
 use profile::ClaimProfile;
@@ -449,7 +450,7 @@ impl Idp {
 
     /// `(public, control)` routers, each with the house rules of [`crate::service::standard`].
     pub fn routers(&self) -> (Router, Router) {
-        let public = Router::new()
+        let public = Routes::new()
             .route("/.well-known/openid-configuration", get(oidc::discovery))
             .route("/jwks", get(oidc::jwks))
             .route(
@@ -491,10 +492,12 @@ impl Idp {
                 "/mitid-dk/password-changes/{change_id}/password",
                 post(password_change::set_password),
             )
-            .layer(axum::middleware::from_fn_with_state(
-                self.state.clone(),
-                calls::record,
-            ))
+            .map_router(|router| {
+                router.layer(axum::middleware::from_fn_with_state(
+                    self.state.clone(),
+                    calls::record,
+                ))
+            })
             .with_state(self.state.clone());
         (
             service::standard("idp", public),
@@ -503,8 +506,8 @@ impl Idp {
     }
 
     /// The control listener's routes: identity admin, scripts, keys, faults, clock.
-    fn control_router(&self) -> Router {
-        Router::new()
+    fn control_router(&self) -> Routes {
+        Routes::new()
             .route("/admin/identities", post(registry::create_identity))
             .route("/admin/identities/{uuid}", get(registry::get_identity))
             .route(

@@ -22,11 +22,11 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
-use axum::extract::{Path, State};
+use crate::service::Routes;
+use crate::service::routing::{get, post};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
 use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
 use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp, Timestamp};
 use rand_core::{OsRng, RngCore};
@@ -41,7 +41,7 @@ use super::registry::{Identity, random_token};
 use super::script::{AuthRequest, Behaviour, LoginIdp};
 use super::{IdpState, SharedState};
 use crate::nemid_calendar::{DEFAULT_SECTOR, Milestone};
-use crate::service::{ApiError, Form, Json};
+use crate::service::{ApiError, Form, Json, Path};
 
 /// Cookie binding a NemID login to the browser that started it.
 pub const NEMID_BROWSER_COOKIE: &str = "nemid_browser";
@@ -112,8 +112,8 @@ impl NemidStore {
 }
 
 /// Public routes: the NemID pages and the key app's endpoints.
-pub fn public_routes() -> Router<SharedState> {
-    Router::new()
+pub fn public_routes() -> Routes<SharedState> {
+    Routes::new()
         .route("/nemid/{login_id}", get(page))
         .route("/nemid/{login_id}/credentials", post(submit_credentials))
         .route("/nemid/{login_id}/key-card", post(submit_key_card))
@@ -128,8 +128,8 @@ pub fn public_routes() -> Router<SharedState> {
 }
 
 /// Control routes: NemID credentials in the admin API and client sectors.
-pub fn control_routes() -> Router<SharedState> {
-    Router::new()
+pub fn control_routes() -> Routes<SharedState> {
+    Routes::new()
         .route(
             "/admin/identities/{uuid}/nemid",
             post(issue).get(view_account),
@@ -535,7 +535,7 @@ pub async fn app_pending(
                 json!({
                     "login_id": tx.id,
                     "service": tx.request.client_id,
-                    "challenge": tx.at.app_challenge.map(hex),
+                    "challenge": tx.at.app_challenge.map(hex::encode),
                 })
             })
         })
@@ -543,22 +543,9 @@ pub async fn app_pending(
     Json(json!({ "pending": pending }))
 }
 
-fn hex(bytes: [u8; 32]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 fn unhex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
     let mut out = [0u8; 32];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
 }
 

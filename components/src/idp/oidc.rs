@@ -12,10 +12,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use mitid_devices::{Aal, AmrSet, AppConfirmation, Factor, Ial, Loa, assess, loa};
 use serde_json::{Map, Value, json};
@@ -30,75 +29,12 @@ use super::script::{
 use super::{
     AccessGrant, ClientAuthMethod, ClientConfig, CodeGrant, IdpState, SharedState, SsoSession,
 };
-use crate::service::ApiError;
-
-/// Most parameters (and bytes) an authorization or token request may carry.
-const MAX_PARAMS: usize = 64;
-/// Longest single parameter value accepted (state, nonce, hints, `idp_params`).
-const MAX_VALUE: usize = 4096;
+use crate::service::{ApiError, Body, cookie, error_page, found, parse_params};
 
 pub const SSO_COOKIE: &str = "mitid_sso";
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-/// Parses `application/x-www-form-urlencoded` text; a repeated parameter is an error
-/// (RFC 6749 §3.1), as is anything beyond the size limits.
-pub fn parse_params(raw: &str) -> Result<HashMap<String, String>, String> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
-        if out.len() >= MAX_PARAMS {
-            return Err(format!("more than {MAX_PARAMS} parameters"));
-        }
-        if v.len() > MAX_VALUE {
-            return Err(format!("parameter `{k}` is longer than {MAX_VALUE} bytes"));
-        }
-        if out.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(format!("parameter `{k}` is repeated"));
-        }
-    }
-    Ok(out)
-}
-
-/// Reads one cookie from the request.
-#[must_use]
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-/// HTML-escapes text for the pages.
-#[must_use]
-pub fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// A page for errors that must not be redirected (bad client or redirect URI).
-#[must_use]
-pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>MitID – {t}</title></head>\
-         <body><main><h1>{t}</h1><p>{d}</p><p>The service that sent you here is not set up correctly; \
-         you have not been logged in.</p></main></body></html>",
-        t = esc(title),
-        d = esc(detail)
-    );
-    let mut response = (status, Html(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
 
 fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let mut serializer = url::form_urlencoded::Serializer::new(String::new());
@@ -124,17 +60,6 @@ pub fn error_redirect(
     }
     pairs.push(("iss", &state.issuer));
     found(&append_query(&req.redirect_uri, &pairs))
-}
-
-/// 302 to `location` (what browsers and OAuth clients expect from an authorization endpoint).
-#[must_use]
-pub fn found(location: &str) -> Response {
-    let mut response = Redirect::to(location).into_response();
-    *response.status_mut() = StatusCode::FOUND;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// Applies a global endpoint fault (`PUT /control/faults/{endpoint}`), if one is set.
@@ -238,7 +163,7 @@ pub async fn authorize_get(
 pub async fn authorize_post(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let form = headers
         .get(header::CONTENT_TYPE)
@@ -1176,12 +1101,7 @@ fn check_secret(
         )));
     }
     let expected = client.client_secret.as_deref().unwrap_or("");
-    let same = expected.len() == secret.len()
-        && expected
-            .bytes()
-            .zip(secret.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    let same = crate::service::constant_time_eq(expected.as_bytes(), secret.as_bytes());
     if expected.is_empty() || !same {
         return Err(invalid_client("unknown client or wrong secret"));
     }
@@ -1263,7 +1183,11 @@ fn check_assertion(
     Ok(client)
 }
 
-pub async fn token(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
     if let Some(r) = global_fault(&state, "token").await {
         return r;
     }
@@ -1716,7 +1640,7 @@ pub async fn logout_get(
 pub async fn logout_post(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     match std::str::from_utf8(&body) {
         Ok(text) => logout(state, headers, text.to_owned()).await,

@@ -10,8 +10,7 @@
 //! 3. MitID.dk sets the new password (`POST /mitid-dk/password-changes/{change_id}/password`),
 //!    which replaces the old one, as the admin API's `password` authenticator does.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mitid_devices::Timestamp;
 use mitid_devices::app::{ChannelBinding, ChannelBindingKind, Transaction};
@@ -22,7 +21,7 @@ use super::SharedState;
 use super::admin::{AddAuthenticatorRequest, AuthenticatorIssued, AuthenticatorKind};
 use super::login::PendingApproval;
 use super::registry::random_token;
-use crate::service::{ApiError, Json};
+use crate::service::{ApiError, Json, Path};
 
 /// `POST /mitid-dk/password-changes`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,10 +123,9 @@ pub async fn open_change(
 /// password replaces the old one.
 pub async fn set_password(
     State(state): State<SharedState>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<NewPassword>,
 ) -> Result<Json<PasswordChanged>, ApiError> {
-    let id = crate::cpr::path_segment(id)?;
     let t = Timestamp::from_unix_secs(state.now_secs());
     let mut store = state.lock();
     let change = store

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use mitid_devices::app::{ActivationGrant, AppRegistration};
@@ -21,7 +21,7 @@ use super::admin::{
 };
 use super::jose::b64;
 use super::{IdpState, SharedState};
-use crate::service::{ApiError, Json};
+use crate::service::{ApiError, Json, Path};
 
 /// What the `IdP` keeps per authenticator (the verifier side of each device).
 #[derive(Debug, Clone)]
@@ -166,7 +166,7 @@ fn authenticator_view(
                 AuthenticatorState::PendingActivation
             },
             Some(credential.serial.clone()),
-            Some(hex(&credential.credential_id)),
+            Some(hex::encode(credential.credential_id)),
             None,
         ),
         AuthenticatorData::Password { .. } => (AuthenticatorState::Active, None, None, None),
@@ -183,16 +183,6 @@ fn authenticator_view(
         label,
         locked_until,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }
 
 /// Salted, iterated HMAC-SHA256: the lab's passwords are synthetic, but a registry dump should
@@ -237,7 +227,7 @@ pub fn random_uuid() -> String {
 pub fn uuid_from_bytes(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
+    let h = hex::encode(b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[..8],

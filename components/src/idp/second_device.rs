@@ -12,8 +12,7 @@
 //!    registration (`POST /app/second-device-activations`); the broker redeems the grant the way
 //!    the devices crate does (`ActivationGrant::redeem_nearby`). The first app stays active.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mitid_devices::app::{
     ActivationGrant, ActivationRoute, AppRegistration, ChannelBinding, ChannelBindingKind,
@@ -28,7 +27,7 @@ use super::admin::AppActivated;
 use super::enrolment::{add_activated_app, checked_device_name};
 use super::login::PendingApproval;
 use super::registry::{PendingActivation, random_token};
-use crate::service::{ApiError, Json};
+use crate::service::{ApiError, Json, Path};
 
 /// `POST /app/second-device-offers`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,10 +133,9 @@ pub async fn open_offer(
 /// `POST /app/second-device-offers/{offer_id}/grant`: the PIN-approved app hands over its QR grant.
 pub async fn accept_grant(
     State(state): State<SharedState>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<OfferGrant>,
 ) -> Result<(StatusCode, Json<OfferReady>), ApiError> {
-    let id = crate::cpr::path_segment(id)?;
     let t = now(&state);
     let mut store = state.lock();
     let offer = store

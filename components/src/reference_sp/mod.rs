@@ -43,22 +43,22 @@ use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::{get, post};
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::extract::State;
+use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::cpr::LabClock;
 use crate::nemid_calendar::{DEFAULT_SECTOR, NemidCalendar};
-use crate::service::{self, ApiError, Form, Json, Query};
+use crate::service::LabClock;
+use crate::service::{self, ApiError, Form, Json, Path, Query, cookie, esc};
 use validate::{Expected, Jws, TokenError};
 
 /// The `idp` claim value by which the broker names a NemID login.
@@ -334,7 +334,7 @@ impl ReferenceSp {
             provider: tokio::sync::Mutex::new(None),
             store: Mutex::new(Store::default()),
         });
-        let router = Router::new()
+        let router = Routes::new()
             .route("/", get(portal))
             .route("/login", get(login))
             .route(CALLBACK_PATH, get(callback))
@@ -353,17 +353,6 @@ fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
@@ -506,7 +495,7 @@ async fn portal(State(sp): State<Shared>, headers: HeaderMap) -> Html<String> {
     let who = session_of(&sp, &headers).map(|(_, s, a)| {
         format!(
             "<p>Logged in as {} at LoA {:?}. <a href=\"/logout\">Log out</a></p>",
-            html_escape(a.name.as_deref().unwrap_or(&s.sub)),
+            esc(a.name.as_deref().unwrap_or(&s.sub)),
             s.loa
         )
     });
@@ -530,13 +519,6 @@ async fn portal(State(sp): State<Shared>, headers: HeaderMap) -> Html<String> {
          <body><h1>Reference self-service portal</h1>{}<ul>{rows}</ul></body></html>",
         who.unwrap_or_else(|| "<p><a href=\"/login\">Log in with MitID</a></p>".into())
     ))
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[derive(Debug, Deserialize)]
@@ -1045,9 +1027,8 @@ async fn list_services() -> Json<Value> {
 async fn use_service(
     State(sp): State<Shared>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = crate::cpr::path_segment(id)?;
     let service = SELF_SERVICES
         .iter()
         .find(|s| s.id == id)

@@ -35,10 +35,11 @@ use std::net::SocketAddr;
 use axum::Router;
 
 use crate::citizen_service::{CitizenService, CitizenServiceConfig};
-use crate::cpr::{CprConfig, CprRegister, Fixtures, LabClock, PersonGenerator, PersonRequest};
+use crate::cpr::{CprConfig, CprRegister, Fixtures, PersonGenerator, PersonRequest};
 use crate::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
 use crate::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig, RateLimit};
 use crate::reference_sp::{Flaw, ReferenceSp, SpConfig};
+use crate::service::LabClock;
 use crate::sms::{SmsConfig, SmsGateway};
 use crate::support::{SupportConfig, SupportLine};
 

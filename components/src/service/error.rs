@@ -101,6 +101,40 @@ impl ApiError {
         }
     }
 
+    /// The house error for a bare status code, for answers that came without a body of ours
+    /// (see `errors_as_json` in the service module).
+    #[must_use]
+    pub fn for_status(status: StatusCode) -> Self {
+        let reason = status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase();
+        match status {
+            StatusCode::BAD_REQUEST => Self::InvalidRequest("the request is malformed".to_owned()),
+            StatusCode::UNAUTHORIZED => Self::Unauthorized("authentication is required".to_owned()),
+            StatusCode::FORBIDDEN => Self::Forbidden("not allowed".to_owned()),
+            StatusCode::NOT_FOUND => Self::NotFound("no such resource".to_owned()),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(
+                "the request body is larger than this service accepts".to_owned(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(
+                "the body's content type is not accepted here".to_owned(),
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable(reason),
+            s if s.is_server_error() => Self::OAuth {
+                status: s,
+                error: "server_error",
+                description: reason,
+            },
+            s => Self::OAuth {
+                status: s,
+                error: "invalid_request",
+                description: reason,
+            },
+        }
+    }
+
     /// The HTTP status this error is answered with.
     #[must_use]
     pub fn status(&self) -> StatusCode {

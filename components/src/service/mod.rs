@@ -16,13 +16,14 @@
 //!   each mapped to a status and the OAuth-style body
 //!   `{"error": "...", "error_description": "..."}` (RFC 6749 §5.2 shape, also used for non-OAuth
 //!   APIs so clients parse one format).
-//! - [`Json`], [`Query`] and [`Form`] are drop-in replacements for axum's extractors whose
-//!   rejections (malformed JSON, wrong content type, bad query string, body too large) become
-//!   [`ApiError`]s, i.e. JSON `400`/`413`/`415` instead of axum's plain-text bodies.
+//! - [`Path`], [`Query`], [`Form`], [`Json`] and [`Body`] replace axum's extractors. Each has a
+//!   small rejection type ([`PathRejection`], ...) that answers the JSON error shape in the
+//!   API's words: the field (`keys[0].y`), the value, what is allowed; never a Rust type name.
+//! - [`Routes`] is the router builder every component uses (with [`routing::get`],
+//!   [`routing::post`], ... as in `axum::routing`); it keeps the route table that `GET /routes` answers.
 //!
 //! ```no_run
-//! use axum::{Router, routing::post};
-//! use mitid_components::service::{self, ApiError, Json};
+//! use mitid_components::service::{self, ApiError, Json, Routes, routing::post};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Lookup { cpr: String }
@@ -35,7 +36,7 @@
 //! }
 //!
 //! # async fn run() -> std::io::Result<()> {
-//! let router = service::standard("cpr", Router::new().route("/persons/lookup", post(lookup)));
+//! let router = service::standard("cpr", Routes::new().route("/persons/lookup", post(lookup)));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let running = service::spawn(listener, router)?;
 //! println!("listening on {}", running.url());
@@ -43,11 +44,33 @@
 //! # Ok(()) }
 //! ```
 
+mod clock;
 mod error;
 mod extract;
+mod http;
+mod neighbour;
+mod routes;
+
+pub use clock::LabClock;
+pub use http::{
+    MAX_PARAMS, MAX_VALUE, constant_time_eq, cookie, error_page, esc, found, parse_params,
+};
+pub(crate) use neighbour::JsonCaller;
+pub use neighbour::{DEFAULT_NEIGHBOUR_TIMEOUT, NeighbourError, http_client};
 
 pub use error::ApiError;
-pub use extract::{Form, Json, Query};
+pub use extract::{
+    Body, BodyRejection, Form, FormRejection, Json, JsonRejection, Path, PathRejection, Query,
+    QueryRejection, describe_expected, describe_field_error, parse_json,
+};
+pub use routes::{Route, RouteInfo, RouteTable, Routes};
+
+/// Stand-ins for `axum::routing`'s method functions that record the route table.
+pub mod routing {
+    pub use super::routes::{delete, get, post, put};
+}
+
+use routing::get;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,10 +78,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::HeaderValue;
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -71,20 +94,39 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// [`standard_with_limit`] with [`DEFAULT_BODY_LIMIT`].
-pub fn standard(component: &'static str, router: Router) -> Router {
-    standard_with_limit(component, router, DEFAULT_BODY_LIMIT)
+pub fn standard(component: &'static str, routes: Routes) -> Router {
+    standard_with_limit(component, routes, DEFAULT_BODY_LIMIT)
 }
 
-/// Adds the house rules to a component's router: `GET /health`, a body limit of `body_limit`
-/// bytes, and JSON answers for unknown routes (404) and wrong methods (405).
+/// Adds the house rules to a component's routes: `GET /health`, `GET /routes` (the route
+/// table), a body limit of `body_limit` bytes, JSON answers for unknown routes (404) and wrong
+/// methods (405), a refusal of requests carrying more than one `Authorization` header, and a
+/// last guard that turns any plain-text or empty error answer into the JSON error shape.
 ///
-/// The router must have its state applied already (`Router<()>`).
-pub fn standard_with_limit(component: &'static str, router: Router, body_limit: usize) -> Router {
-    router
-        .route(
+/// The routes must have their state applied already (`Routes<()>`).
+pub fn standard_with_limit(component: &'static str, routes: Routes, body_limit: usize) -> Router {
+    let routes =
+        routes.route(
             "/health",
             get(move || async move {
                 Json(serde_json::json!({ "status": "ok", "component": component }))
+            }),
+        );
+    let (served, mut table) = routes.into_parts();
+    table.push(RouteInfo {
+        path: "/routes".to_owned(),
+        methods: vec!["GET".to_owned()],
+    });
+    let listing = RouteTable {
+        component: component.to_owned(),
+        routes: table,
+    };
+    served
+        .route(
+            "/routes",
+            axum::routing::get(move || {
+                let listing = listing.clone();
+                async move { Json(listing) }
             }),
         )
         .fallback(|| async { ApiError::NotFound("no such route".to_owned()) })
@@ -93,6 +135,55 @@ pub fn standard_with_limit(component: &'static str, router: Router, body_limit: 
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             reject_declared_oversize(req, next, body_limit)
         }))
+        .layer(middleware::from_fn(refuse_repeated_authorization))
+        .layer(middleware::from_fn(errors_as_json))
+}
+
+/// Two `Authorization` headers leave it open which credential the request means; RFC 6749
+/// §2.3 and RFC 6750 §2 allow one method, once. Refused before any handler picks one.
+async fn refuse_repeated_authorization(req: Request, next: Next) -> Response {
+    if req.headers().get_all(AUTHORIZATION).iter().count() > 1 {
+        return ApiError::invalid_request(
+            "the request carries more than one Authorization header; send exactly one",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The last guard of the house error shape: an error answer that is plain text or has no body
+/// (axum's own rejections, a bare status code) becomes `{"error", "error_description"}` with the
+/// same status and headers. HTML pages (the IdP's and the reference SP's pages for a browser)
+/// and JSON are left as they are. The original text is not echoed: it is written for Rust
+/// programmers and may name internal types.
+async fn errors_as_json(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let kind = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let keep = kind
+        .as_deref()
+        .is_some_and(|k| k.starts_with("application/json") || k.starts_with("text/html"));
+    if keep {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let replacement = ApiError::for_status(status).into_response();
+    parts.headers.remove(CONTENT_LENGTH);
+    for (name, value) in replacement.headers() {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let (_, body) = replacement.into_parts();
+    Response::from_parts(parts, body)
 }
 
 /// Refuses a body whose declared length is over the limit before any handler runs, so even

@@ -26,13 +26,14 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use crate::service::Routes;
+use crate::service::routing::{get, post};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::cpr::LabClock;
+use crate::service::LabClock;
 use crate::service::{self, ApiError, Json, Query};
 
 /// Messages kept; older ones are forgotten (bounded memory under load).
@@ -154,7 +155,7 @@ impl SmsGateway {
             },
             sent: 0,
         }));
-        let router = Router::new()
+        let router = Routes::new()
             .route("/messages", post(send).get(list))
             .route("/control/mode", get(get_mode).put(set_mode))
             .with_state(state);

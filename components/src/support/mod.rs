@@ -25,23 +25,23 @@
 #![allow(clippy::doc_markdown)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::service::Routes;
+use crate::service::routing::post;
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use mitid_devices::policy::AppPolicy;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::citizen_service::IdpAdminClient;
-use crate::cpr::{Challenge, CprClient, CprNumber, LabClock, Person, http_client, path_segment};
+use crate::cpr::{Challenge, CprClient, CprNumber, Person};
 use crate::idp::admin::IdentityView;
-use crate::service::{self, ApiError, Json};
+use crate::service::{self, ApiError, Json, Path};
+use crate::service::{LabClock, http_client};
 use crate::sms::SmsClient;
 
 /// An identified call stays usable this long (seconds).
@@ -74,7 +74,7 @@ impl SupportConfig {
             idp_admin_url: idp_admin_url.into(),
             sms_url: sms_url.into(),
             clock: LabClock::system(),
-            http_timeout: crate::cpr::DEFAULT_NEIGHBOUR_TIMEOUT,
+            http_timeout: crate::service::DEFAULT_NEIGHBOUR_TIMEOUT,
             app_policy: AppPolicy::default(),
         }
     }
@@ -147,7 +147,7 @@ impl SupportLine {
             calls: Mutex::new((HashMap::new(), VecDeque::new())),
             config,
         });
-        let router = Router::new()
+        let router = Routes::new()
             .route("/calls", post(open_call))
             .route("/calls/{id}/answers", post(answer))
             .route("/calls/{id}/temporary-pin", post(temporary_pin))
@@ -228,10 +228,7 @@ async fn open_call(
     let questions = line.cpr.open_questions(&cpr, None).await?;
     let mut id_bytes = [0u8; 12];
     OsRng.fill_bytes(&mut id_bytes);
-    let call_id = id_bytes.iter().fold(String::from("call-"), |mut id, b| {
-        let _ = write!(id, "{b:02x}");
-        id
-    });
+    let call_id = format!("call-{}", hex::encode(id_bytes));
     let mut calls = line.calls();
     calls.0.insert(
         call_id.clone(),
@@ -260,10 +257,9 @@ pub struct Answers {
 
 async fn answer(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     Json(req): Json<Answers>,
 ) -> Result<Json<CallView>, ApiError> {
-    let id = path_segment(id)?;
     let challenge = {
         let mut calls = line.calls();
         let call = calls
@@ -295,9 +291,8 @@ async fn answer(
 
 async fn temporary_pin(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<SmsSent>, ApiError> {
-    let id = path_segment(id)?;
     let cpr = line.identified(&id)?;
     let person = line.cpr.person(&cpr).await?;
     let phone = person
@@ -329,9 +324,8 @@ async fn temporary_pin(
 
 async fn tell_user_id(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<SmsSent>, ApiError> {
-    let id = path_segment(id)?;
     let cpr = line.identified(&id)?;
     let person = line.cpr.person(&cpr).await?;
     let phone = person
@@ -349,9 +343,8 @@ async fn tell_user_id(
 
 async fn password_reset(
     State(line): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = path_segment(id)?;
     let cpr = line.identified(&id)?;
     let identity = line.identity(&cpr).await?;
     let reset = line.idp.password_reset(&identity.uuid).await?;

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use mitid_components::citizen_service::{CitizenService, CitizenServiceConfig};
-use mitid_components::cpr::{Challenge, LabClock};
+use mitid_components::cpr::Challenge;
+use mitid_components::service::LabClock;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use wiremock::matchers::any;
@@ -246,6 +247,27 @@ async fn witness_rules_age_mitid_age_and_three_in_120_days() {
         e["error_description"].as_str().unwrap_or("").contains("18"),
         "{e}"
     );
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p_codes_refuse_birth_dates_no_person_can_have() {
+    let lab = ServicesLab::start().await;
+    for date in ["9999-12-31", "-0001-01-01", "1879-12-31", "0001-01-01"] {
+        let (s, e) = lab
+            .post(&format!("{}/p-codes", lab.citizen), &json!({"name": "John Smith", "date_of_birth": date, "passport_number": "GB1234567"}))
+            .await;
+        assert_eq!(s, 400, "{date}: {e}");
+        let text = e["error_description"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("`date_of_birth`"),
+            "{date}: {text:?} names no field"
+        );
+    }
+    let (s, p) = lab
+        .post(&format!("{}/p-codes", lab.citizen), &json!({"name": "Old Person", "date_of_birth": "1900-01-01", "passport_number": "GB1234567"}))
+        .await;
+    assert_eq!(s, 201, "an old but possible birth date: {p}");
     lab.shutdown().await;
 }
 

@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 
 use mitid_components::citizen_service::{CitizenService, CitizenServiceConfig};
-use mitid_components::cpr::{Challenge, CprConfig, CprRegister, LabClock, Person};
+use mitid_components::cpr::{Challenge, CprConfig, CprRegister, Person};
 use mitid_components::idp::admin::{CreateIdentityRequest, Ial, IdentityView, PersonRef};
 use mitid_components::idp::{Idp, IdpConfig, RateLimit};
 use mitid_components::reference_sp::{Flaw, ReferenceSp, SpConfig};
+use mitid_components::service::LabClock;
 use mitid_components::service::{self, RunningService};
 use mitid_components::sms::{SmsConfig, SmsGateway};
 use mitid_components::support::{SupportConfig, SupportLine};

@@ -4,7 +4,8 @@
 // MitID, IdP and CPR are names in these docs, not code.
 #![allow(clippy::doc_markdown)]
 
-use mitid_components::cpr::{Challenge, CprConfig, CprNumber, CprRegister, LabClock, Person};
+use mitid_components::cpr::{Challenge, CprConfig, CprNumber, CprRegister, Person};
+use mitid_components::service::LabClock;
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -419,6 +419,37 @@ async fn client_registration_checks_its_fields() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"], "invalid_request", "{body}");
     }
+    // A client's key and id are checked too, and the error names the member at fault.
+    let key = |x: &str, y: &str| {
+        json!({"redirect_uris": ["http://x/cb"], "token_endpoint_auth_method": "private_key_jwt",
+               "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": x, "y": y}]}})
+    };
+    let a32 = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
+    for (bad, names) in [
+        (key(a32, "!!"), "jwks.keys[0]: `y` is not base64url"),
+        (
+            key(a32, a32),
+            "jwks.keys[0]: `x` and `y` do not name a point on the P-256 curve",
+        ),
+        (key(a32, "AQ"), "jwks.keys[0]: `y` must encode 32 bytes"),
+        (
+            json!({"client_id": "../x", "redirect_uris": ["http://x/cb"], "token_endpoint_auth_method": "client_secret_post"}),
+            "client_id: \"../x\"",
+        ),
+        (
+            json!({"client_id": "a/b", "redirect_uris": ["http://x/cb"], "token_endpoint_auth_method": "client_secret_post"}),
+            "client_id: \"a/b\"",
+        ),
+    ] {
+        let r = lab.control_post("/control/clients", &bad).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        let text = body["error_description"].as_str().unwrap_or_default();
+        assert!(
+            text.contains(names),
+            "{bad}: {text:?} does not say {names:?}"
+        );
+    }
 }
 
 /// `GET /control/scripts/{id}/calls`: the service provider's token, userinfo and JWKS calls in

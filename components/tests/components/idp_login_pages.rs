@@ -530,7 +530,7 @@ async fn app_login_through_the_pages_with_a_signed_approval() {
 
 #[tokio::test]
 async fn chip_login_through_the_pages_after_two_step_activation() {
-    use mitid_components::cpr::LabClock;
+    use mitid_components::service::LabClock;
     use mitid_devices::chip::{Assertion, AssertionRequest, Chip, ChipTransport, ClientOs};
     use mitid_devices::rand_core::SeedableRng;
 

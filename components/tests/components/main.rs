@@ -29,6 +29,7 @@ mod nemid_login;
 mod nemid_malformed;
 mod nemid_reference_sp;
 mod reference_sp_flaws;
+mod route_fuzz;
 mod runtime_embedded;
 mod service_plumbing;
 mod sms_gateway;

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use mitid_components::cpr::LabClock;
 use mitid_components::idp::nemid::NemidIssued;
+use mitid_components::service::LabClock;
 use mitid_devices::NemidKeyApp;
 use serde_json::{Value, json};
 

@@ -1,8 +1,7 @@
 //! The shared server plumbing answers every malformed request with a JSON error, never a panic.
 
-use axum::Router;
-use axum::routing::{get, post};
-use mitid_components::service::{self, ApiError, Json, Query, RunningService};
+use mitid_components::service::routing::{get, post};
+use mitid_components::service::{self, ApiError, Json, Path, Query, RunningService};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
@@ -30,10 +29,15 @@ async fn list(Query(page): Query<Page>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "page": page.page }))
 }
 
+async fn item(Path(number): Path<u16>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "number": number }))
+}
+
 async fn start_test_service(body_limit: usize) -> RunningService {
-    let router = Router::new()
+    let router = service::Routes::new()
         .route("/greet", post(greet))
-        .route("/list", get(list));
+        .route("/list", get(list))
+        .route("/items/{number}", get(item));
     let router = service::standard_with_limit("test-service", router, body_limit);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -319,4 +323,152 @@ async fn raw_chunked_post(
         StatusCode::from_u16(status_code).expect("valid status"),
         body,
     )
+}
+
+/// The words of a rejection: the field, what is allowed; never a Rust type.
+#[tokio::test]
+async fn rejections_name_the_field_in_the_api_s_words() {
+    let running = start_test_service(service::DEFAULT_BODY_LIMIT).await;
+    let base = running.url();
+    let client = reqwest::Client::new();
+    let cases: [(reqwest::RequestBuilder, &str, &str); 6] = [
+        (
+            client
+                .post(format!("{base}/greet"))
+                .header("content-type", "application/json")
+                .body(r#"{"name": "Freja", "times": 300}"#),
+            "field `times` must be a whole number from 0 to 255",
+            "number out of range",
+        ),
+        (
+            client
+                .post(format!("{base}/greet"))
+                .header("content-type", "application/json")
+                .body(r#"{"name": 7, "times": 1}"#),
+            "field `name` must be a string",
+            "wrong type",
+        ),
+        (
+            client
+                .post(format!("{base}/greet"))
+                .header("content-type", "application/json")
+                .body("7"),
+            "the body must be an object",
+            "a list for an object",
+        ),
+        (
+            client
+                .post(format!("{base}/greet"))
+                .header("content-type", "application/json")
+                .body(r#"{"name": "Freja"}"#),
+            "field `times` is missing",
+            "missing field",
+        ),
+        (
+            client.get(format!("{base}/list?page=x")),
+            "parameter `page`",
+            "bad query parameter",
+        ),
+        (
+            client.get(format!("{base}/items/70000")),
+            "path parameter `number` must be a whole number from 0 to 65535",
+            "path parameter out of range",
+        ),
+    ];
+    for (request, wanted, what) in cases {
+        let (status, body) = call(request, what).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        let text = body["error_description"].as_str().unwrap_or_default();
+        assert!(text.contains(wanted), "{what}: {text:?} lacks {wanted:?}");
+        for internal in [
+            "struct",
+            "u8",
+            "u16",
+            "u32",
+            "Greeting",
+            "Page",
+            "Failed to",
+        ] {
+            assert!(
+                !text.contains(internal),
+                "{what}: {text:?} names {internal:?}"
+            );
+        }
+    }
+    running.shutdown().await;
+}
+
+/// A percent-encoded path parameter that is not UTF-8, and two Authorization headers, get the
+/// JSON error shape from the house rules, on any route.
+#[tokio::test]
+async fn invalid_utf8_paths_and_repeated_authorization_are_json_errors() {
+    let running = start_test_service(service::DEFAULT_BODY_LIMIT).await;
+    let base = running.url();
+    let client = reqwest::Client::new();
+    let got = call(
+        client.get(format!("{base}/items/%FF%FE")),
+        "invalid UTF-8 path",
+    )
+    .await;
+    assert_error(
+        "invalid UTF-8 path",
+        &got,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    assert!(
+        got.1["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("`number`"),
+        "{}",
+        got.1
+    );
+
+    let got = call(
+        client
+            .get(format!("{base}/list?page=1"))
+            .header("authorization", "Bearer a")
+            .header("authorization", "Bearer b"),
+        "two Authorization headers",
+    )
+    .await;
+    assert_error(
+        "two Authorization headers",
+        &got,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    running.shutdown().await;
+}
+
+/// `GET /routes` lists every route the component registered, with its methods.
+#[tokio::test]
+async fn routes_lists_the_route_table() {
+    let running = start_test_service(service::DEFAULT_BODY_LIMIT).await;
+    let (status, body) = call(
+        reqwest::Client::new().get(format!("{}/routes", running.url())),
+        "GET /routes",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let table: service::RouteTable = serde_json::from_value(body).expect("a route table");
+    let listed: Vec<(String, Vec<String>)> = table
+        .routes
+        .into_iter()
+        .map(|r| (r.path, r.methods))
+        .collect();
+    let want = |path: &str, method: &str| (path.to_owned(), vec![method.to_owned()]);
+    assert_eq!(
+        listed,
+        vec![
+            want("/greet", "POST"),
+            want("/list", "GET"),
+            want("/items/{number}", "GET"),
+            want("/health", "GET"),
+            want("/routes", "GET"),
+        ]
+    );
+    assert_eq!(table.component, "test-service");
+    running.shutdown().await;
 }

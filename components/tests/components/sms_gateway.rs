@@ -3,7 +3,7 @@
 // MitID, IdP and CPR are names in these docs, not code.
 #![allow(clippy::doc_markdown)]
 
-use mitid_components::cpr::LabClock;
+use mitid_components::service::LabClock;
 use mitid_components::sms::{SmsClient, SmsConfig, SmsError, SmsGateway};
 use proptest::prelude::*;
 use serde_json::{Value, json};

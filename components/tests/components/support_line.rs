@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use mitid_components::cpr::{Challenge, LabClock, Person};
+use mitid_components::cpr::{Challenge, Person};
 use mitid_components::idp::admin::Ial;
+use mitid_components::service::LabClock;
 use mitid_components::support::{SupportConfig, SupportLine};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
