@@ -9,26 +9,16 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::harness::{Run, run_in, scratch_dir};
+use super::harness::{InitTarget, Run, init_full_target, run_in, scratch_dir};
 
 const EXAMPLE: &str = "mitid_sp_openidconnect";
-
-/// A port nobody listens on right now (bound, read, released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_or_else(
-            |err| panic!("no free port on 127.0.0.1: {err}"),
-            |addr| addr.port(),
-        )
-}
 
 /// Where cargo put the example: `<target>/<profile>/examples/`, next to the `mitid-lab` binary
 /// and one level above this test binary (`<target>/<profile>/deps/`).
@@ -187,28 +177,9 @@ pub(super) fn unmet_requirements(report: &Value) -> String {
 #[test]
 fn a_service_provider_on_the_openidconnect_crate_is_certified_by_following_the_readme() {
     let dir = scratch_dir("certify_outside_rp");
-    let broker = format!("127.0.0.1:{}", free_port());
-    let service: SocketAddr = format!("127.0.0.1:{}", free_port())
-        .parse()
-        .unwrap_or_else(|err| panic!("socket address: {err}"));
-    let base_url = format!("http://{service}");
 
     // 1. The target file, as the README's first step writes it.
-    run_in(
-        Some(&dir),
-        &[
-            "certify",
-            "init",
-            "--base-url",
-            &base_url,
-            "--broker-listen",
-            &broker,
-            "--logout",
-            "--backchannel-logout",
-            "--step-up",
-        ],
-    )
-    .expect_code(0);
+    let InitTarget { service, base_url } = init_full_target(&dir);
     let config = dir.join("target.yaml");
     assert!(
         config.is_file(),

@@ -13,14 +13,13 @@
 //! them). Missing outside CI, the test says so and skips; in CI (`MITID_LAB_REQUIRE_DOCKER=1`,
 //! which `.ci/run` sets) a missing package fails it.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use super::certify_outside_rp::{ServiceProcess, free_port, read_report, unmet_requirements};
-use super::harness::{run_in, scratch_dir};
+use super::certify_outside_rp::{ServiceProcess, read_report, unmet_requirements};
+use super::harness::{InitTarget, init_full_target, run_in, scratch_dir};
 
 /// The Python modules every outside RP imports.
 const MODULES: &str = "import requests, jwt, yaml, cryptography, authlib";
@@ -55,26 +54,7 @@ fn python_ready() -> bool {
 /// description for failure messages.
 fn certify(name: &str, script: &str, variant: Option<&str>) -> (Value, Option<i32>, String) {
     let dir = scratch_dir(&format!("certify_python_rp_{name}"));
-    let broker = format!("127.0.0.1:{}", free_port());
-    let service: SocketAddr = format!("127.0.0.1:{}", free_port())
-        .parse()
-        .unwrap_or_else(|err| panic!("socket address: {err}"));
-    let base_url = format!("http://{service}");
-    run_in(
-        Some(&dir),
-        &[
-            "certify",
-            "init",
-            "--base-url",
-            &base_url,
-            "--broker-listen",
-            &broker,
-            "--logout",
-            "--backchannel-logout",
-            "--step-up",
-        ],
-    )
-    .expect_code(0);
+    let InitTarget { service, base_url } = init_full_target(&dir);
     let mut command = Command::new("python3");
     command
         .arg(outside_rp_dir().join(script))

@@ -94,3 +94,41 @@ pub fn project_file(relative: &str) -> String {
         .display()
         .to_string()
 }
+
+/// Where a test's service provider will listen and the target file `certify init` wrote for it.
+pub struct InitTarget {
+    pub service: std::net::SocketAddr,
+    pub base_url: String,
+}
+
+/// Picks free ports for the lab's broker and the service, and runs `certify init` in `dir` with
+/// every optional part declared (the README's first step for a full integration).
+pub fn init_full_target(dir: &Path) -> InitTarget {
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_or_else(
+                |err| panic!("no free port on 127.0.0.1: {err}"),
+                |addr| addr.port(),
+            )
+    };
+    let broker = format!("127.0.0.1:{}", port());
+    let service: std::net::SocketAddr = ([127, 0, 0, 1], port()).into();
+    let base_url = format!("http://{service}");
+    run_in(
+        Some(dir),
+        &[
+            "certify",
+            "init",
+            "--base-url",
+            &base_url,
+            "--broker-listen",
+            &broker,
+            "--logout",
+            "--backchannel-logout",
+            "--step-up",
+        ],
+    )
+    .expect_code(0);
+    InitTarget { service, base_url }
+}
