@@ -71,6 +71,9 @@ struct PlanArgs {
     /// Runs per shard (one shard is one scheduler task).
     #[arg(long, value_name = "N", default_value_t = 1)]
     runs_per_shard: u32,
+    /// Write into a folder that holds files the lab did not write (nothing in it is deleted).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -184,7 +187,14 @@ fn make_plan(args: &PlanArgs) -> Result<(PathBuf, PlanFile)> {
     let text = std::fs::read_to_string(&args.sweep)
         .map_err(|err| BadInput(format!("{file}: cannot read the sweep file: {err}")))?;
     let base = args.sweep.parent().unwrap_or(Path::new(""));
-    plan_from_text(&file, &text, base, args.out.as_deref(), args.runs_per_shard)
+    plan_from_text(
+        &file,
+        &text,
+        base,
+        args.out.as_deref(),
+        args.runs_per_shard,
+        args.force,
+    )
 }
 
 /// Plans a sweep given as text; `base` is the folder its `scenario` path is relative to.
@@ -194,6 +204,7 @@ fn plan_from_text(
     base: &Path,
     out: Option<&Path>,
     runs_per_shard: u32,
+    force: bool,
 ) -> Result<(PathBuf, PlanFile)> {
     if runs_per_shard == 0 {
         return Err(BadInput("--runs-per-shard must be at least 1".to_owned()).into());
@@ -221,7 +232,7 @@ fn plan_from_text(
         || Path::new("reports").join(format!("sweep-{}", safe_name(&sweep.name))),
         Path::to_path_buf,
     );
-    let staged = OutputDir::create(&dir, "sweep plan", false)?;
+    let staged = OutputDir::create(&dir, "sweep plan", force)?;
     staged.write("plan.json", plan_json(&plan_file)?)?;
     staged.write("sweep.yaml", text)?;
     let dir = staged.finish()?;
@@ -363,7 +374,7 @@ pub fn plan_and_run(
     out: &Path,
     jobs: Option<usize>,
 ) -> Result<(PathBuf, PlanFile, usize)> {
-    let (dir, plan_file) = plan_from_text(file, text, base, Some(out), 1)?;
+    let (dir, plan_file) = plan_from_text(file, text, base, Some(out), 1, false)?;
     let jobs = run_all_shards(&dir, &plan_file, jobs)?;
     Ok((dir, plan_file, jobs))
 }
