@@ -49,9 +49,16 @@ impl Run {
 
 /// Runs `mitid-lab ARGS` in `dir` (the project root when `None`), without a terminal.
 pub fn run_in(dir: Option<&Path>, args: &[&str]) -> Run {
+    run_with_env(dir, args, &[])
+}
+
+/// Runs `mitid-lab ARGS` in `dir` with extra environment variables (a scheduler's index, a
+/// store's credentials).
+pub fn run_with_env(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mitid-lab"));
     command
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR"))));
     let Output {
         status,

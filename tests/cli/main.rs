@@ -12,3 +12,4 @@ mod simulate_golden;
 mod simulate_policy;
 mod simulate_queue;
 mod sweep;
+mod sweep_stores;

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::harness::{project_file, run, scratch_dir};
 
 /// Two shutdown dates × 3 replications of a small Denmark: six runs of a few milliseconds.
-fn sweep_file(dir: &Path) -> String {
+pub fn sweep_file(dir: &Path) -> String {
     let text = format!(
         "name: cli-sweep\n\
          scenario: {}\n\
@@ -24,7 +24,7 @@ fn sweep_file(dir: &Path) -> String {
     path.display().to_string()
 }
 
-const MERGED: [&str; 5] = [
+pub const MERGED: [&str; 5] = [
     "sweep.json",
     "bands.csv",
     "report.md",

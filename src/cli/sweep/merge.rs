@@ -4,7 +4,6 @@
 //! split into shards or in which order the shards finished.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
@@ -13,8 +12,9 @@ use serde_json::{Map, Value, json};
 
 use super::charts::{BandLine, band_chart};
 use super::plan::PlanFile;
-use super::shard::{RunOutput, ShardOutput, output_path, write_atomically};
+use super::shard::{RunOutput, ShardOutput, write_atomically};
 use super::stats::{Estimate, quantile};
+use super::store::ShardStore;
 use crate::cli::BadInput;
 use crate::cli::simulate::charts::human;
 use crate::cli::simulate::page::{Page, Table};
@@ -28,7 +28,8 @@ pub struct ShardCensus {
 }
 
 /// Reads every shard output that exists; a shard of another plan is reported, not merged.
-pub fn census(plan_file: &PlanFile, sweep_dir: &Path) -> (ShardCensus, Vec<ShardOutput>) {
+/// An output that cannot be read at all (the store is unreachable) is an error, not a missing shard.
+pub fn census(plan_file: &PlanFile, store: &ShardStore) -> Result<(ShardCensus, Vec<ShardOutput>)> {
     let mut census = ShardCensus {
         done: Vec::new(),
         missing: Vec::new(),
@@ -36,28 +37,25 @@ pub fn census(plan_file: &PlanFile, sweep_dir: &Path) -> (ShardCensus, Vec<Shard
     };
     let mut outputs = Vec::new();
     for index in 0..plan_file.plan.shards {
-        let path = output_path(sweep_dir, index);
-        let Ok(bytes) = fs::read(&path) else {
+        let Some(bytes) = store.get(index)? else {
             census.missing.push(index);
             continue;
         };
+        let path = store.shown(index);
         match serde_json::from_slice::<ShardOutput>(&bytes) {
-            Err(err) => census.foreign.push((
-                index,
-                format!("{}: not a shard output: {err}", path.display()),
-            )),
+            Err(err) => census
+                .foreign
+                .push((index, format!("{path}: not a shard output: {err}"))),
             Ok(output) => match belongs(plan_file, index, &output) {
                 Ok(()) => {
                     census.done.push(index);
                     outputs.push(output);
                 }
-                Err(why) => census
-                    .foreign
-                    .push((index, format!("{}: {why}", path.display()))),
+                Err(why) => census.foreign.push((index, format!("{path}: {why}"))),
             },
         }
     }
-    (census, outputs)
+    Ok((census, outputs))
 }
 
 fn belongs(plan_file: &PlanFile, index: u32, output: &ShardOutput) -> Result<(), String> {
@@ -116,8 +114,8 @@ pub fn index_ranges(indices: &[u32]) -> String {
 
 /// Merges the shards into `sweep.json`, `bands.csv`, `report.md` and `report.html` in
 /// `sweep_dir`; refuses (bad input) when a shard is missing or foreign.
-pub fn merge(plan_file: &PlanFile, sweep_dir: &Path) -> Result<()> {
-    let (census, outputs) = census(plan_file, sweep_dir);
+pub fn merge(plan_file: &PlanFile, sweep_dir: &Path, store: &ShardStore) -> Result<()> {
+    let (census, outputs) = census(plan_file, store)?;
     if !census.foreign.is_empty() {
         let lines: Vec<String> = census.foreign.iter().map(|(_, why)| why.clone()).collect();
         return Err(BadInput(format!(
@@ -134,7 +132,7 @@ pub fn merge(plan_file: &PlanFile, sweep_dir: &Path) -> Result<()> {
              `mitid-lab sweep shard {} --index N`, or resubmit with sbatch --array={})",
             census.missing.len(),
             plan_file.plan.shards,
-            sweep_dir.join("shards").display(),
+            store.shown_folder(),
             index_ranges(&census.missing),
             sweep_dir.join("plan.json").display(),
             index_ranges(&census.missing),

@@ -13,16 +13,21 @@
 //! * `sweep merge PLAN` checks every shard is there and is this plan's, and writes
 //!   `sweep.json`, `bands.csv`, `report.md` and `report.html`.
 //! * `sweep run SWEEP` does all three here, a shard per core at a time.
+//! * `sweep emit PLAN --kubernetes --image IMAGE` writes the shards as an Indexed Job and the
+//!   merge as a second Job; `--store s3://...` at `sweep plan` puts shard outputs in object
+//!   storage for clusters whose nodes share no disk.
 //! * `sweep submit PLAN --slurm` submits the shards as a job array and the merge as a job
 //!   that depends on it; `sweep status PLAN` reads progress from the shard outputs.
 
 mod charts;
 pub mod file;
+mod kubernetes;
 pub mod merge;
 pub mod plan;
 pub mod shard;
 mod slurm;
 pub mod stats;
+pub mod store;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -59,6 +64,8 @@ enum Command {
     Submit(SubmitArgs),
     /// How many shards of a plan are done, which are missing, whether it is merged.
     Status(PlanPath),
+    /// Write the plan's shards as a Kubernetes Indexed Job and its merge as a second Job.
+    Emit(EmitArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,6 +81,11 @@ struct PlanArgs {
     /// Write into a folder that holds files the lab did not write (nothing in it is deleted).
     #[arg(long)]
     force: bool,
+    /// Where shards write their outputs: `s3://BUCKET/PREFIX` (credentials, region and
+    /// endpoint from the `AWS_*` environment variables) or `file:///SHARED/PATH`
+    /// [default: DIR/shards].
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,6 +130,36 @@ struct SubmitArgs {
     binary: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct EmitArgs {
+    /// The plan: DIR/plan.json or the sweep folder DIR.
+    plan: PathBuf,
+    /// Write Kubernetes Jobs (the only kind of manifest emitted today).
+    #[arg(long, required = true)]
+    kubernetes: bool,
+    /// The image with the `mitid-lab` binary as its entrypoint, as the cluster pulls it.
+    #[arg(long, value_name = "IMAGE")]
+    image: String,
+    /// The namespace of both Jobs [default: kubectl's current one].
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// At most K pods at once [default: every shard].
+    #[arg(long, value_name = "K")]
+    max_parallel: Option<u32>,
+    /// Retries of one shard before its index counts as failed.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    backoff_limit_per_index: u32,
+    /// A read-write-many volume claim holding the sweep folder, mounted at /sweep.
+    #[arg(long, value_name = "NAME", default_value = "mitid-sweep")]
+    volume_claim: String,
+    /// A Secret whose keys become the pods' environment (AWS_* for an s3:// --store).
+    #[arg(long, value_name = "NAME")]
+    env_secret: Option<String>,
+    /// Memory per pod, request and limit (a full-country run peaks near 300 MiB).
+    #[arg(long, value_name = "QUANTITY", default_value = "1Gi")]
+    memory: String,
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Plan(args) => {
@@ -135,13 +177,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Shard(args) => {
             let (dir, plan_file) = read_plan(&args.plan)?;
             let index = shard_index(args.index, |name| std::env::var(name).ok())?;
-            let path = shard::run_shard(&plan_file, &dir, index, &|| {})?;
-            println!("shard {index}: {}", path.display());
+            let store = open_store(&dir, &plan_file)?;
+            let place = shard::run_shard(&plan_file, &store, index, &|| {})?;
+            println!("shard {index}: {place}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Merge(args) => {
             let (dir, plan_file) = read_plan(&args.plan)?;
-            merge::merge(&plan_file, &dir)?;
+            merge::merge(&plan_file, &dir, &open_store(&dir, &plan_file)?)?;
             println!(
                 "merged {} shards: {}",
                 plan_file.plan.shards,
@@ -150,10 +193,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_here(&args),
+        Command::Emit(args) => emit(&args),
         Command::Submit(args) => submit(&args),
         Command::Status(args) => {
             let (dir, plan_file) = read_plan(&args.plan)?;
-            let (census, _) = merge::census(&plan_file, &dir);
+            let (census, _) = merge::census(&plan_file, &open_store(&dir, &plan_file)?)?;
             println!(
                 "{} of {} shards done{}{}; {}",
                 census.done.len(),
@@ -193,6 +237,7 @@ fn make_plan(args: &PlanArgs) -> Result<(PathBuf, PlanFile)> {
         base,
         args.out.as_deref(),
         args.runs_per_shard,
+        args.store.as_deref(),
         args.force,
     )
 }
@@ -204,10 +249,14 @@ fn plan_from_text(
     base: &Path,
     out: Option<&Path>,
     runs_per_shard: u32,
+    store: Option<&str>,
     force: bool,
 ) -> Result<(PathBuf, PlanFile)> {
     if runs_per_shard == 0 {
         return Err(BadInput("--runs-per-shard must be at least 1".to_owned()).into());
+    }
+    if let Some(url) = store {
+        store::parse_store_url(url)?;
     }
     let (sweep, axes) = file::parse(file, text).map_err(|err| BadInput(err.to_string()))?;
     let scenario_path = base.join(&sweep.scenario);
@@ -226,6 +275,7 @@ fn plan_from_text(
     });
     // Messages name the scenario by its path from here; shards read its text from the plan.
     built.scenario_file = scenario_path.display().to_string();
+    built.shard_store = store.map(str::to_owned);
     check_points(&built, file)?;
     let plan_file = built.into_file().context("cannot encode the plan")?;
     let dir = out.map_or_else(
@@ -318,6 +368,11 @@ fn read_plan(path: &Path) -> Result<(PathBuf, PlanFile)> {
     Ok((dir, plan_file))
 }
 
+/// The plan's shard store: its `--store` URL, else the sweep folder's `shards/`.
+fn open_store(dir: &Path, plan_file: &PlanFile) -> Result<store::ShardStore> {
+    store::ShardStore::open(dir, plan_file.plan.shard_store.as_deref())
+}
+
 /// The environment variables a scheduler puts a task's index in, in the order they are read.
 pub const INDEX_VARIABLES: [&str; 3] = [
     "MITID_SHARD_INDEX",
@@ -374,7 +429,7 @@ pub fn plan_and_run(
     out: &Path,
     jobs: Option<usize>,
 ) -> Result<(PathBuf, PlanFile, usize)> {
-    let (dir, plan_file) = plan_from_text(file, text, base, Some(out), 1, false)?;
+    let (dir, plan_file) = plan_from_text(file, text, base, Some(out), 1, None, false)?;
     let jobs = run_all_shards(&dir, &plan_file, jobs)?;
     Ok((dir, plan_file, jobs))
 }
@@ -386,6 +441,7 @@ fn run_all_shards(dir: &Path, plan_file: &PlanFile, jobs: Option<usize>) -> Resu
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .clamp(1, plan.shards.max(1) as usize);
+    let store = open_store(dir, plan_file)?;
     let progress = progress_bar(plan.runs.len() as u64, &plan.sweep);
     let next = AtomicU32::new(0);
     let failed = AtomicBool::new(false);
@@ -398,7 +454,9 @@ fn run_all_shards(dir: &Path, plan_file: &PlanFile, jobs: Option<usize>) -> Resu
                     if index >= plan.shards {
                         break;
                     }
-                    if let Err(err) = shard::run_shard(plan_file, dir, index, &|| progress.inc(1)) {
+                    if let Err(err) =
+                        shard::run_shard(plan_file, &store, index, &|| progress.inc(1))
+                    {
                         failed.store(true, Ordering::Relaxed);
                         let mut slot = first_error
                             .lock()
@@ -416,7 +474,7 @@ fn run_all_shards(dir: &Path, plan_file: &PlanFile, jobs: Option<usize>) -> Resu
     {
         return Err(err);
     }
-    merge::merge(plan_file, dir)?;
+    merge::merge(plan_file, dir, &store)?;
     Ok(jobs)
 }
 
@@ -446,6 +504,37 @@ fn submit(args: &SubmitArgs) -> Result<ExitCode> {
         submitted.merge_job,
         submitted.scripts[0].display(),
         submitted.scripts[1].display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn emit(args: &EmitArgs) -> Result<ExitCode> {
+    let (dir, plan_file) = read_plan(&args.plan)?;
+    let emitted = kubernetes::emit(&kubernetes::Emission {
+        sweep_name: &plan_file.plan.sweep,
+        sweep_dir: &dir,
+        shards: plan_file.plan.shards,
+        image: &args.image,
+        namespace: args.namespace.as_deref(),
+        max_parallel: args.max_parallel,
+        backoff_limit_per_index: args.backoff_limit_per_index,
+        volume_claim: &args.volume_claim,
+        env_secret: args.env_secret.as_deref(),
+        memory: &args.memory,
+    })?;
+    println!(
+        "wrote {} and {}\n\
+         copy the sweep folder onto the volume claim {} (so that plan.json is at {}/plan.json), then:\n  \
+         kubectl apply -f {}\n  \
+         kubectl wait --for=condition=complete --timeout=24h job/{}\n  \
+         kubectl apply -f {}",
+        emitted.shards_job.display(),
+        emitted.merge_job.display(),
+        args.volume_claim,
+        kubernetes::MOUNT,
+        emitted.shards_job.display(),
+        emitted.shards_job_name,
+        emitted.merge_job.display(),
     );
     Ok(ExitCode::SUCCESS)
 }

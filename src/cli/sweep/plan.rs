@@ -43,6 +43,10 @@ pub struct Plan {
     pub shards: u32,
     /// Every run, point-major: the runs of point 0 first.
     pub runs: Vec<Run>,
+    /// Where the shards write: an object store URL (`--store`); absent = the sweep folder's
+    /// `shards/`. Absent plans hash as before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_store: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +159,7 @@ pub fn build(input: &PlanInput<'_>) -> Plan {
         runs_per_shard,
         shards,
         runs,
+        shard_store: None,
     }
 }
 

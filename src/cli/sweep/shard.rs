@@ -4,7 +4,7 @@
 //! so a shard that a scheduler runs twice writes the same bytes twice.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use mitid_sim::policy::{PolicyOutcome, PolicyScenario, run_policy};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::plan::{Plan, PlanFile, Run};
+use super::store::ShardStore;
 use crate::cli::BadInput;
 use crate::cli::simulate::policy_report;
 use crate::cli::simulate::table::DailyTable;
@@ -39,21 +40,13 @@ pub struct RunOutput {
     pub series: Vec<Vec<Option<f64>>>,
 }
 
-/// `DIR/shards/shard-000042.json`.
-#[must_use]
-pub fn output_path(sweep_dir: &Path, index: u32) -> PathBuf {
-    sweep_dir
-        .join("shards")
-        .join(format!("shard-{index:06}.json"))
-}
-
-/// Runs shard `index` of the plan and writes its output; returns the output's path.
+/// Runs shard `index` of the plan and writes its output to the store; returns where it went.
 pub fn run_shard(
     plan_file: &PlanFile,
-    sweep_dir: &Path,
+    store: &ShardStore,
     index: u32,
     on_run_done: &dyn Fn(),
-) -> Result<PathBuf> {
+) -> Result<String> {
     let plan = &plan_file.plan;
     let runs = plan.shard_runs(index).ok_or_else(|| {
         BadInput(format!(
@@ -73,9 +66,7 @@ pub fn run_shard(
     };
     let mut bytes = serde_json::to_vec(&output).context("cannot encode the shard's output")?;
     bytes.push(b'\n');
-    let path = output_path(sweep_dir, index);
-    write_atomically(&path, &bytes)?;
-    Ok(path)
+    store.put(index, bytes)
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it into place, so a reader
