@@ -29,12 +29,10 @@ use crate::kernel::SimTime;
 use super::PolicyError;
 use super::calendar::{self, NemidCalendar};
 use super::fixtures::Municipality;
-use super::model::{self, Ev, Model};
+use super::model::{self, Ev, Model, Stop};
 use super::outcome::{DayRow, Milestone, PolicyOutcome};
 use super::population::{Citizen, MitidKind};
-use super::port::{
-    ActionPort, ActionTally, AuthenticatorProblem, CallReason, MigrationRoute, ModelRules,
-};
+use super::port::{ActionPort, ActionTally, AuthenticatorProblem, CallReason, MigrationRoute};
 use super::scenario::PolicyScenario;
 
 /// A policy run in progress. See the module docs for the ordering guarantees.
@@ -153,9 +151,12 @@ pub struct CitizenView {
 
 impl<'a> PolicyRun<'a> {
     /// A run of `scenario` with `seed` (the scenario's own `seed` field is not read), resolving
-    /// actions by the model's own rules: the pure simulation.
+    /// actions by the model's own rules ([`ModelRules`](super::port::ModelRules)): the pure
+    /// simulation.
     pub fn new(scenario: &'a PolicyScenario, seed: u64) -> Result<Self, PolicyError> {
-        Self::with_port(scenario, seed, ModelRules)
+        // The model answers by its own rules without a port call when it has no port: the
+        // same outcomes as `ModelRules` (a test holds them to it), without a request per action.
+        Self::build(scenario, seed, None)
     }
 
     /// A run whose actions `port` resolves. Pass `&mut port` to keep the port and read it
@@ -165,8 +166,16 @@ impl<'a> PolicyRun<'a> {
         seed: u64,
         port: impl ActionPort + 'a,
     ) -> Result<Self, PolicyError> {
+        Self::build(scenario, seed, Some(Box::new(port)))
+    }
+
+    fn build(
+        scenario: &'a PolicyScenario,
+        seed: u64,
+        port: Option<Box<dyn ActionPort + 'a>>,
+    ) -> Result<Self, PolicyError> {
         scenario.validate()?;
-        let built = model::build(scenario, seed, Box::new(port))?;
+        let built = model::build(scenario, seed, port)?;
         Ok(PolicyRun {
             model: built.model,
             seed,
@@ -179,7 +188,7 @@ impl<'a> PolicyRun<'a> {
 
     /// Delivers the next event.
     pub fn step(&mut self) -> Result<Step, PolicyError> {
-        let Some((at, ev)) = self.model.deliver_until(SimTime::MAX)? else {
+        let Some((at, ev)) = self.model.deliver(SimTime::MAX, Stop::AfterEvent)? else {
             self.clock = self.model.end();
             return Ok(Step::Finished);
         };
@@ -197,21 +206,20 @@ impl<'a> PolicyRun<'a> {
     /// Delivers events up to and including the end of the day in progress: a
     /// [`Step::DayClosed`], or [`Step::Finished`] when no day is left to close.
     pub fn step_day(&mut self) -> Result<Step, PolicyError> {
-        while let Some((at, ev)) = self.model.deliver_until(SimTime::MAX)? {
+        if let Some((at, Ev::DayEnd(_))) = self.model.deliver(SimTime::MAX, Stop::AfterDayEnd)? {
             self.clock = self.clock.max(at);
-            if let Ev::DayEnd(_) = ev {
-                return Ok(Step::DayClosed(self.last_closed_day().clone()));
-            }
+            Ok(Step::DayClosed(self.last_closed_day().clone()))
+        } else {
+            self.clock = self.model.end();
+            Ok(Step::Finished)
         }
-        self.clock = self.model.end();
-        Ok(Step::Finished)
     }
 
     /// Delivers every event at or before `t` (at most the end of the run); the clock is then
     /// `t`.
     pub fn advance_to(&mut self, t: SimTime) -> Result<(), PolicyError> {
         let t = t.min(self.model.end());
-        while self.model.deliver_until(t)?.is_some() {}
+        self.model.deliver(t, Stop::AtHorizon)?;
         self.clock = self.clock.max(t);
         Ok(())
     }

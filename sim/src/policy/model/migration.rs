@@ -60,7 +60,8 @@ impl Model<'_> {
     /// The first login need after `now` that NemID can no longer serve, and its sector.
     pub(super) fn first_failure(&mut self, z: &Citizen, now: SimTime) -> Option<(SimTime, Sector)> {
         let rates = self.need_rates[need_key(z)];
-        let mut best: Option<(SimTime, Sector)> = None;
+        let mut best: Option<SimTime> = None;
+        let mut sector = 0;
         for (s, &rate) in rates.iter().enumerate() {
             if rate <= 0.0 {
                 continue;
@@ -70,11 +71,12 @@ impl Model<'_> {
                 continue;
             }
             let t = start + days(self.rng.needs.exponential(1.0 / rate));
-            if best.is_none_or(|(b, _)| t < b) {
-                best = Some((t, Sector::ALL[s]));
+            if best.is_none_or(|b| t < b) {
+                best = Some(t);
+                sector = s;
             }
         }
-        best
+        best.map(|t| (t, Sector::ALL[sector]))
     }
 
     /// A decision comes; `sector` is the failed login it was scheduled as, if any.

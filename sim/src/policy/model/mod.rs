@@ -116,6 +116,17 @@ impl Ev {
     }
 }
 
+/// When [`Model::deliver`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// After one event.
+    AfterEvent,
+    /// After the event that closes a day.
+    AfterDayEnd,
+    /// When no event is left at or before the horizon.
+    AtHorizon,
+}
+
 /// Every subsystem's own random stream (see the module docs).
 struct Streams {
     decisions: RandomStream,
@@ -163,8 +174,9 @@ pub(crate) struct Model<'a> {
     /// While set (during set-up), scheduled events are collected here instead, so citizens
     /// can be renumbered by their first event before anything is queued.
     capture: Option<Vec<(SimTime, Ev)>>,
-    /// Resolves what a real system would see ([`actions`]).
-    port: Box<dyn ActionPort + 'a>,
+    /// Resolves what a real system would see ([`actions`]); `None` for the model's own rules
+    /// ([`crate::policy::ModelRules`]), answered without building a request.
+    port: Option<Box<dyn ActionPort + 'a>>,
     /// Actions put to the port, and how many turned out other than the model expected.
     actions: ActionTally,
 }
@@ -223,18 +235,28 @@ fn poisson(rng: &mut RandomStream, mean: f64) -> u32 {
 }
 
 impl Model<'_> {
-    /// Delivers and handles the next event at or before `horizon` (and before the end of the
-    /// run); `None` when there is none.
-    #[inline]
-    pub(crate) fn deliver_until(
+    /// Delivers and handles events at or before `horizon` (and before the end of the run)
+    /// until `stop` says so; returns the last event delivered, `None` when there was none.
+    /// One loop for every way of advancing, so the handlers inline into it as into a plain
+    /// event loop (a pure run is as fast as before the run became steppable).
+    #[inline(never)]
+    pub(crate) fn deliver(
         &mut self,
         horizon: SimTime,
+        stop: Stop,
     ) -> Result<Option<(SimTime, Ev)>, PolicyError> {
-        let Some((now, ev)) = self.sched.next_event_until(horizon.min(self.end)) else {
-            return Ok(None);
-        };
-        self.handle(now, ev)?;
-        Ok(Some((now, ev)))
+        let horizon = horizon.min(self.end);
+        let mut last = None;
+        while let Some((now, ev)) = self.sched.next_event_until(horizon) {
+            self.handle(now, ev)?;
+            last = Some((now, ev));
+            match stop {
+                Stop::AfterEvent => break,
+                Stop::AfterDayEnd if matches!(ev, Ev::DayEnd(_)) => break,
+                Stop::AfterDayEnd | Stop::AtHorizon => {}
+            }
+        }
+        Ok(last)
     }
 
     #[inline]

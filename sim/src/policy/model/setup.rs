@@ -26,14 +26,14 @@ pub(crate) struct Built<'a> {
     pub(crate) residents: Vec<u32>,
 }
 
-/// Builds the model of `sc` for `seed`, resolving actions through `port`. The scenario must
-/// have been validated.
+/// Builds the model of `sc` for `seed`, resolving actions through `port` (`None`: by the
+/// model's own rules). The scenario must have been validated.
 // The set-up reads as one list of the model's parts; splitting it would only scatter them.
 #[allow(clippy::too_many_lines)]
 pub(crate) fn build<'a>(
     sc: &'a PolicyScenario,
     seed: u64,
-    port: Box<dyn ActionPort + 'a>,
+    port: Option<Box<dyn ActionPort + 'a>>,
 ) -> Result<Built<'a>, PolicyError> {
     let streams = RandomStreams::new(seed);
     let cal = NemidCalendar::new(sc);
