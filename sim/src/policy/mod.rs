@@ -7,7 +7,11 @@
 //! * [`calendar`] — the scenario's dates turned into simulation instants and per-day lookups.
 //! * [`citizen_service`] — Borgerservice appointment books per municipality.
 //! * The support line is the kernel's [`crate::resources::CallCentre`], driven from `model`.
-//! * `model` — citizens' behaviour and the event loop behind [`run_policy`].
+//! * `model` — citizens' behaviour: the handlers of every event.
+//! * [`PolicyRun`] — a run as an object to advance, read and finish; [`run_policy`] runs one
+//!   through.
+//! * [`port`] — the [`ActionPort`] every action a real system would see goes out through;
+//!   [`ModelRules`] resolves them by the model's own rules.
 //! * [`outcome`] — what a run returns ([`PolicyOutcome`], one [`DayRow`] per day).
 //!
 //! Everything is deterministic: the same scenario and seed give an identical [`PolicyOutcome`].
@@ -22,9 +26,16 @@ pub mod fixtures;
 mod model;
 pub mod outcome;
 pub mod population;
+pub mod port;
+mod run;
 pub mod scenario;
 
 pub use outcome::{DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
+pub use port::{
+    Action, ActionPort, ActionRequest, ActionTally, AuthenticatorProblem, CallReason, Credential,
+    Failure, MigrationRoute, ModelRules, Outcome, RecoveryRoute, Visit,
+};
+pub use run::{CitizenView, EventKind, ModelEvent, PolicyRun, Stage, Step};
 pub use scenario::{
     AgeCurve, AgeStep, AuthenticatorEventRates, BehaviourConfig, CalendarConfig, CapacitiesConfig,
     CapacitySurge, CitizenServiceCapacity, HazardPeriod, LoginNeedRate, MigrationBehaviour,
@@ -89,6 +100,10 @@ pub fn run_policy(
     seed: u64,
     progress: &mut dyn FnMut(f64),
 ) -> Result<PolicyOutcome, PolicyError> {
-    scenario.validate()?;
-    model::run(scenario, seed, progress)
+    let mut run = PolicyRun::new(scenario, seed)?;
+    let days = f64::from(run.calendar().days);
+    while let Step::DayClosed(_) = run.step_day()? {
+        progress(f64::from(run.today()) / days);
+    }
+    run.finish()
 }

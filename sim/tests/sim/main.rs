@@ -9,6 +9,7 @@ mod policy_calibration;
 mod policy_determinism;
 mod policy_interventions;
 mod policy_population;
+mod policy_run;
 mod policy_support;
 mod queue_scenarios;
 mod queue_validation;

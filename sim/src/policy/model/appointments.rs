@@ -49,6 +49,9 @@ impl Model<'_> {
         {
             return self.citizen_service_request(c, now, false);
         }
+        if !self.appointment_held(c, now) {
+            return self.citizen_service_request(c, now, false);
+        }
         let day = now.day();
         let z = self.citizens[c as usize];
         let muni = z.municipality as usize;

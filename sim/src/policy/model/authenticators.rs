@@ -4,6 +4,7 @@
 use crate::kernel::{SimDuration, SimTime};
 use crate::policy::PolicyError;
 use crate::policy::population::{Citizen, MitidKind, traits};
+use crate::policy::port::RecoveryRoute;
 
 use super::state::{CitizenState as _, Problem, Reason, Status};
 use super::{Ev, Model, days, need_key, poisson};
@@ -122,53 +123,64 @@ impl Model<'_> {
         let passport = self_ok && z.traits & all == all;
         let backup = z.has(traits::BACKUP_AUTHENTICATOR);
         let quick = now + days(m.self_service_days);
-        let next = match p {
-            Problem::LostPhone => {
-                if passport {
-                    self.totals.recovered_passport += 1;
-                    // A replacement phone first: a day before the reactivation can start.
-                    Next::At(quick + SimDuration::from_days(1))
-                } else if backup {
-                    self.totals.recovered_backup_device += 1;
-                    Next::At(quick + SimDuration::from_days(1))
-                } else if z.has(traits::ABROAD) {
+        // The self-service routes DOMAIN.md offers for the problem, in the order the citizen
+        // tries them, and where they turn when none works. Each route tried goes to the port;
+        // one that fails there is passed over for the next.
+        let open = |ok: bool, r: RecoveryRoute| ok.then_some(r);
+        let (routes, fallback, done_at) = match p {
+            Problem::LostPhone => (
+                [
+                    open(passport, RecoveryRoute::Passport),
+                    open(backup, RecoveryRoute::BackupDevice),
+                ],
+                if z.has(traits::ABROAD) {
                     Next::Stuck
                 } else {
                     Next::CitizenService
-                }
-            }
-            Problem::ForgotPin | Problem::Blocked => {
-                if passport {
-                    self.totals.recovered_passport += 1;
-                    Next::At(quick)
-                } else if backup {
-                    self.totals.recovered_backup_device += 1;
-                    Next::At(quick)
-                } else {
-                    Next::Support
-                }
-            }
-            Problem::ForgotPassword => {
-                if backup && self_ok {
-                    self.totals.recovered_backup_device += 1;
-                    Next::At(quick)
-                } else {
-                    Next::Support
-                }
-            }
-            Problem::ForgotUserId | Problem::Suspended => {
-                if self.nemid_usable(&z, now.day()) && self_ok {
-                    self.totals.recovered_nemid += 1;
-                    self.today.nemid_logins += 1;
-                    Next::At(quick)
-                } else if passport {
-                    self.totals.recovered_passport += 1;
-                    Next::At(quick)
-                } else {
-                    Next::Support
-                }
-            }
+                },
+                // A replacement phone first: a day before the reactivation can start.
+                quick + SimDuration::from_days(1),
+            ),
+            Problem::ForgotPin | Problem::Blocked => (
+                [
+                    open(passport, RecoveryRoute::Passport),
+                    open(backup, RecoveryRoute::BackupDevice),
+                ],
+                Next::Support,
+                quick,
+            ),
+            Problem::ForgotPassword => (
+                [open(backup && self_ok, RecoveryRoute::BackupDevice), None],
+                Next::Support,
+                quick,
+            ),
+            Problem::ForgotUserId | Problem::Suspended => (
+                [
+                    open(
+                        self.nemid_usable(&z, now.day()) && self_ok,
+                        RecoveryRoute::Nemid,
+                    ),
+                    open(passport, RecoveryRoute::Passport),
+                ],
+                Next::Support,
+                quick,
+            ),
         };
+        let mut next = fallback;
+        for route in routes.into_iter().flatten() {
+            if self.recovery_done(c, route, p, now) {
+                match route {
+                    RecoveryRoute::Passport => self.totals.recovered_passport += 1,
+                    RecoveryRoute::BackupDevice => self.totals.recovered_backup_device += 1,
+                    RecoveryRoute::Nemid => {
+                        self.totals.recovered_nemid += 1;
+                        self.today.nemid_logins += 1;
+                    }
+                }
+                next = Next::At(done_at);
+                break;
+            }
+        }
         match next {
             Next::At(at) => {
                 if at < self.end {

@@ -6,6 +6,7 @@ use mitid_devices::assurance::loa;
 use crate::kernel::SimTime;
 use crate::policy::PolicyError;
 use crate::policy::population::{Citizen, MitidKind, traits};
+use crate::policy::scenario::Sector;
 
 use super::state::{CitizenState as _, Reason, Route, Status};
 use super::{Ev, Model, days, kind_aal, need_key, poisson, route_ial};
@@ -37,29 +38,30 @@ impl Model<'_> {
         } else {
             None
         };
-        let (at, is_forced) = match (spontaneous, forced) {
-            (Some(s), Some(f)) if f < s => (f, true),
-            (Some(s), _) => (s, false),
-            (None, Some(f)) => (f, true),
+        let (at, failed_at) = match (spontaneous, forced) {
+            (Some(s), Some((f, sector))) if f < s => (f, Some(sector)),
+            (Some(s), _) => (s, None),
+            (None, Some((f, sector))) => (f, Some(sector)),
             (None, None) => return Ok(()),
         };
         if at >= self.end {
             return Ok(());
         }
         let zc = &mut self.citizens[c as usize];
-        if is_forced {
+        if failed_at.is_some() {
             zc.set(Status::Forced);
         } else {
             zc.clear(Status::Forced);
         }
-        self.at(at, Ev::Decide(c))?;
+        self.at(at, Ev::Decide(c, failed_at))?;
         Ok(())
     }
 
-    /// The first login need after `now` that NemID can no longer serve.
-    pub(super) fn first_failure(&mut self, z: &Citizen, now: SimTime) -> Option<SimTime> {
+    /// The first login need after `now` that NemID can no longer serve, and its sector.
+    pub(super) fn first_failure(&mut self, z: &Citizen, now: SimTime) -> Option<(SimTime, Sector)> {
         let rates = self.need_rates[need_key(z)];
         let mut best: Option<SimTime> = None;
+        let mut sector = 0;
         for (s, &rate) in rates.iter().enumerate() {
             if rate <= 0.0 {
                 continue;
@@ -71,20 +73,29 @@ impl Model<'_> {
             let t = start + days(self.rng.needs.exponential(1.0 / rate));
             if best.is_none_or(|b| t < b) {
                 best = Some(t);
+                sector = s;
             }
         }
-        best
+        best.map(|t| (t, Sector::ALL[sector]))
     }
 
-    pub(super) fn on_decide(&mut self, c: u32, now: SimTime) -> Result<(), PolicyError> {
+    /// A decision comes; `sector` is the failed login it was scheduled as, if any.
+    pub(super) fn on_decide(
+        &mut self,
+        c: u32,
+        sector: Option<Sector>,
+        now: SimTime,
+    ) -> Result<(), PolicyError> {
         let z = self.citizens[c as usize];
         if z.mitid != 0 || z.is(Status::Pending) {
             return Ok(());
         }
         if z.is(Status::Forced) {
             self.citizens[c as usize].clear(Status::Forced);
-            self.today.failed_logins += 1;
-            self.totals.failed_logins += 1;
+            if !self.nemid_sector_login_failed(c, sector, now) {
+                // The service let the citizen in after all: no reason to act now.
+                return self.schedule_decision(c, now);
+            }
             if !self
                 .rng
                 .decisions
@@ -103,7 +114,6 @@ impl Model<'_> {
         let a = &self.sc.behaviour.authenticator_events;
         let ready = !z.has(traits::CHALLENGED);
         let nemid_ok = self.nemid_usable(&z, day);
-        let rng = &mut self.rng.decisions;
         let has_cpr = !z.has(traits::NO_CPR);
         let kind = MitidKind::issued_for(z.traits);
         let self_service_days = if kind == MitidKind::App {
@@ -111,19 +121,22 @@ impl Model<'_> {
         } else {
             a.device_delivery_days
         };
-        let chosen = if nemid_ok
+        let wants_nemid = nemid_ok
             && day < self.cal.migration_via_nemid_ends
-            && rng.bernoulli(if ready {
+            && self.rng.decisions.bernoulli(if ready {
                 m.via_nemid
             } else {
                 m.via_nemid_challenged
-            }) {
+            });
+        // A NemID login that fails sends the citizen down the other routes, as if they had not
+        // chosen NemID (those draws only happen then, so a run where it works is unchanged).
+        let chosen = if wants_nemid && self.nemid_migration_login(c, now) {
             Some((Route::ViaNemid, self_service_days))
         } else if has_cpr
             && z.has(traits::SMARTPHONE | traits::NFC | traits::PASSPORT_CHIP)
             && z.traits & (traits::SMARTPHONE | traits::NFC | traits::PASSPORT_CHIP)
                 == traits::SMARTPHONE | traits::NFC | traits::PASSPORT_CHIP
-            && (ready || rng.bernoulli(m.via_nemid_challenged))
+            && (ready || self.rng.decisions.bernoulli(m.via_nemid_challenged))
         {
             Some((Route::AppPassport, m.self_service_days))
         } else if z.has(traits::ABROAD) {
@@ -131,10 +144,10 @@ impl Model<'_> {
         } else if has_cpr
             && z.has(traits::BANK_CUSTOMER)
             && day < self.cal.bank_assisted_ends
-            && rng.bernoulli(m.bank_assisted)
+            && self.rng.decisions.bernoulli(m.bank_assisted)
         {
             Some((Route::Bank, m.bank_assisted_days))
-        } else if has_cpr && z.has(traits::SMARTPHONE) && rng.bernoulli(m.witness) {
+        } else if has_cpr && z.has(traits::SMARTPHONE) && self.rng.decisions.bernoulli(m.witness) {
             Some((Route::Witness, m.witness_days))
         } else {
             Some((
@@ -151,7 +164,7 @@ impl Model<'_> {
             self.totals.no_route_attempts += 1;
             let at = now + days(m.reconsider_days);
             if at < self.end {
-                self.at(at, Ev::Decide(c))?;
+                self.at(at, Ev::Decide(c, None))?;
             }
             return Ok(());
         };

@@ -16,16 +16,20 @@
 //! [`appointments`] take citizens to MitID, [`nemid`] wears NemID out, [`authenticators`] breaks
 //! and recovers MitID, [`support`] runs the support line and [`accumulators`] turns it all into
 //! the day rows and municipal loads of the outcome. Typed per-citizen state lives in [`state`].
+//! [`actions`] puts what a real system would see to the run's [`ActionPort`] and [`observe`]
+//! answers the questions a [`crate::policy::PolicyRun`] asks between events.
 
 // `c` (citizen index), `z` (its record), `m`/`a` (behaviour sections), `r` (route or reason)
 // are used the same way in every handler; longer names would hide the logic.
 #![allow(clippy::many_single_char_names)]
 
 mod accumulators;
+mod actions;
 mod appointments;
 mod authenticators;
 mod migration;
 mod nemid;
+mod observe;
 mod setup;
 mod state;
 mod support;
@@ -40,17 +44,22 @@ use super::calendar::{HazardCurve, NemidCalendar};
 use super::citizen_service::CitizenService;
 use super::outcome::{DayRow, RunTotals};
 use super::population::{Citizen, MitidKind, traits};
-use super::scenario::PolicyScenario;
+use super::port::{ActionPort, ActionTally};
+use super::scenario::{PolicyScenario, Sector};
 
 use accumulators::{AgeCounts, DayAcc, MonthAcc};
 use state::{CitizenState as _, NemidRule, Reason, Route, Status};
 
-pub(crate) use setup::run;
+pub(crate) use setup::build;
+pub use state::{Problem as AuthenticatorProblem, Reason as CallReason, Route as MigrationRoute};
 
 /// The model's events: 8 bytes each (a test pins it), citizen index plus at most a reason byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ev {
-    Decide(u32),
+    /// A citizen without MitID decides; with the sector of the login that failed after a
+    /// cut-off when the decision was scheduled as one (the `Forced` flag says whether it still
+    /// counts as one when it comes).
+    Decide(u32, Option<Sector>),
     Enrolled(u32),
     Appointment(u32),
     CitizenServiceRetry(u32),
@@ -71,9 +80,9 @@ pub(crate) enum Ev {
 
 impl Ev {
     /// The citizen the event is about, if any.
-    fn citizen(self) -> Option<u32> {
+    pub(crate) fn citizen(self) -> Option<u32> {
         match self {
-            Ev::Decide(c)
+            Ev::Decide(c, _)
             | Ev::Enrolled(c)
             | Ev::Appointment(c)
             | Ev::CitizenServiceRetry(c)
@@ -92,7 +101,7 @@ impl Ev {
     /// The same event about citizen `c` instead (for renumbering).
     fn with_citizen(self, c: u32) -> Ev {
         match self {
-            Ev::Decide(_) => Ev::Decide(c),
+            Ev::Decide(_, s) => Ev::Decide(c, s),
             Ev::Enrolled(_) => Ev::Enrolled(c),
             Ev::Appointment(_) => Ev::Appointment(c),
             Ev::CitizenServiceRetry(_) => Ev::CitizenServiceRetry(c),
@@ -105,6 +114,17 @@ impl Ev {
             other @ (Ev::QrRollout | Ev::ShiftChange | Ev::DayEnd(_) | Ev::NemidRule(_)) => other,
         }
     }
+}
+
+/// When [`Model::deliver`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// After one event.
+    AfterEvent,
+    /// After the event that closes a day.
+    AfterDayEnd,
+    /// When no event is left at or before the horizon.
+    AtHorizon,
 }
 
 /// Every subsystem's own random stream (see the module docs).
@@ -121,7 +141,7 @@ struct Streams {
 /// The model's ages run `0..MAX_AGE`.
 const MAX_AGE: usize = 128;
 
-struct Model<'a> {
+pub(crate) struct Model<'a> {
     sc: &'a PolicyScenario,
     cal: NemidCalendar,
     end: SimTime,
@@ -154,6 +174,11 @@ struct Model<'a> {
     /// While set (during set-up), scheduled events are collected here instead, so citizens
     /// can be renumbered by their first event before anything is queued.
     capture: Option<Vec<(SimTime, Ev)>>,
+    /// Resolves what a real system would see ([`actions`]); `None` for the model's own rules
+    /// ([`crate::policy::ModelRules`]), answered without building a request.
+    port: Option<Box<dyn ActionPort + 'a>>,
+    /// Actions put to the port, and how many turned out other than the model expected.
+    actions: ActionTally,
 }
 
 /// A support call waiting for or talking to an agent.
@@ -210,58 +235,80 @@ fn poisson(rng: &mut RandomStream, mean: f64) -> u32 {
 }
 
 impl Model<'_> {
-    fn run_loop(&mut self, progress: &mut dyn FnMut(f64)) -> Result<(), PolicyError> {
-        while let Some((now, ev)) = self.sched.next_event_until(self.end) {
-            match ev {
-                Ev::Decide(c) => self.on_decide(c, now)?,
-                Ev::Enrolled(c) => {
-                    if self.citizens[c as usize].is(Status::Pending) {
-                        self.grant_mitid(c, now)?;
-                    }
+    /// Delivers and handles events at or before `horizon` (and before the end of the run)
+    /// until `stop` says so; returns the last event delivered, `None` when there was none.
+    /// One loop for every way of advancing, so the handlers inline into it as into a plain
+    /// event loop (a pure run is as fast as before the run became steppable).
+    #[inline(never)]
+    pub(crate) fn deliver(
+        &mut self,
+        horizon: SimTime,
+        stop: Stop,
+    ) -> Result<Option<(SimTime, Ev)>, PolicyError> {
+        let horizon = horizon.min(self.end);
+        let mut last = None;
+        while let Some((now, ev)) = self.sched.next_event_until(horizon) {
+            self.handle(now, ev)?;
+            last = Some((now, ev));
+            match stop {
+                Stop::AfterEvent => break,
+                Stop::AfterDayEnd if matches!(ev, Ev::DayEnd(_)) => break,
+                Stop::AfterDayEnd | Stop::AtHorizon => {}
+            }
+        }
+        Ok(last)
+    }
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, ev: Ev) -> Result<(), PolicyError> {
+        match ev {
+            Ev::Decide(c, sector) => self.on_decide(c, sector, now)?,
+            Ev::Enrolled(c) => {
+                if self.citizens[c as usize].is(Status::Pending) && self.enrolment_done(c, now)? {
+                    self.grant_mitid(c, now)?;
                 }
-                Ev::Appointment(c) => self.on_appointment(c, now)?,
-                Ev::CitizenServiceRetry(c) => self.citizen_service_request(c, now, false)?,
-                Ev::Authenticator(c) => self.on_authenticator(c, now)?,
-                Ev::Recovered(c) => self.recover(c, now)?,
-                Ev::QrRollout => self.on_qr_rollout(now)?,
-                Ev::NemidRule(rule) => self.on_nemid_rule(rule, now)?,
-                Ev::NemidBroken(c, cause) => self.on_nemid_broken(c, cause, now)?,
-                Ev::QrConfusion(c) => {
-                    let z = self.citizens[c as usize];
-                    if z.mitid == MitidKind::App as u8
-                        && !z.is_any(&[Status::MitidDown, Status::InCall])
-                    {
-                        self.today.failed_logins += 1;
-                        self.call(c, Reason::Qr, now)?;
-                    }
+            }
+            Ev::Appointment(c) => self.on_appointment(c, now)?,
+            Ev::CitizenServiceRetry(c) => self.citizen_service_request(c, now, false)?,
+            Ev::Authenticator(c) => self.on_authenticator(c, now)?,
+            Ev::Recovered(c) => self.recover(c, now)?,
+            Ev::QrRollout => self.on_qr_rollout(now)?,
+            Ev::NemidRule(rule) => self.on_nemid_rule(rule, now)?,
+            Ev::NemidBroken(c, cause) => self.on_nemid_broken(c, cause, now)?,
+            Ev::QrConfusion(c) => {
+                let z = self.citizens[c as usize];
+                if z.mitid == MitidKind::App as u8
+                    && !z.is_any(&[Status::MitidDown, Status::InCall])
+                {
+                    self.today.failed_logins += 1;
+                    self.call(c, Reason::Qr, now)?;
                 }
-                Ev::CallArrive(c, r) => self.on_call_arrive(c, r, now)?,
-                Ev::CallEnd(c, r) => self.on_call_end(c, r, now)?,
-                Ev::ShiftChange => {
-                    let mut hung_up = Vec::new();
-                    let answered = self.support.shift_change(now, |a| hung_up.push(a));
-                    self.on_hang_ups(hung_up, now)?;
-                    for s in answered {
-                        self.start_call(s.customer, now, s.waited)?;
-                    }
-                    if let Some(at) = self.support.next_shift_change(now) {
-                        self.at(at, Ev::ShiftChange)?;
-                    }
+            }
+            Ev::CallArrive(c, r) => self.on_call_arrive(c, r, now)?,
+            Ev::CallEnd(c, r) => self.on_call_end(c, r, now)?,
+            Ev::ShiftChange => {
+                let mut hung_up = Vec::new();
+                let answered = self.support.shift_change(now, |a| hung_up.push(a));
+                self.on_hang_ups(hung_up, now)?;
+                for s in answered {
+                    self.start_call(s.customer, now, s.waited)?;
                 }
-                Ev::DayEnd(d) => {
-                    let mut hung_up = Vec::new();
-                    self.support.hang_up_expired(now, |a| hung_up.push(a));
-                    self.on_hang_ups(hung_up, now)?;
-                    self.close_day(d);
-                    progress(f64::from(d + 1) / f64::from(self.cal.days));
-                    if d + 1 < self.cal.days {
-                        self.warm_citizens(self.sched.waiting_for(d + 1));
-                        self.sched.open_through(d + 1)?;
-                        self.at(
-                            SimTime::from_day(d + 2) - SimDuration::from_millis(1),
-                            Ev::DayEnd(d + 1),
-                        )?;
-                    }
+                if let Some(at) = self.support.next_shift_change(now) {
+                    self.at(at, Ev::ShiftChange)?;
+                }
+            }
+            Ev::DayEnd(d) => {
+                let mut hung_up = Vec::new();
+                self.support.hang_up_expired(now, |a| hung_up.push(a));
+                self.on_hang_ups(hung_up, now)?;
+                self.close_day(d);
+                if d + 1 < self.cal.days {
+                    self.warm_citizens(self.sched.waiting_for(d + 1));
+                    self.sched.open_through(d + 1)?;
+                    self.at(
+                        SimTime::from_day(d + 2) - SimDuration::from_millis(1),
+                        Ev::DayEnd(d + 1),
+                    )?;
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! Set-up: the model built from a scenario (population, capacities, need rates, months,
-//! streams), every citizen's first event, and the run from start to outcome.
+//! streams) and every citizen's first event; and, at the end, the outcome.
 
 use chrono::Datelike;
 use mitid_devices::assurance::Loa;
@@ -8,8 +8,10 @@ use crate::kernel::{DayScheduler, RandomStreams, SimDuration, SimTime};
 use crate::policy::PolicyError;
 use crate::policy::calendar::{self, HazardCurve, NemidCalendar};
 use crate::policy::citizen_service::CitizenService;
+use crate::policy::fixtures::Municipality;
 use crate::policy::outcome::{PolicyOutcome, RunTotals};
 use crate::policy::population::{self, traits};
+use crate::policy::port::{ActionPort, ActionTally};
 use crate::policy::scenario::{PolicyScenario, weekday_index};
 use crate::resources::{CallCentre, ShiftPlan, Weekday};
 
@@ -17,13 +19,22 @@ use super::accumulators::{AgeCounts, DayAcc, MonthAcc};
 use super::state::NemidRule;
 use super::{Ev, MAX_AGE, Model, Streams};
 
+/// A model with every first event scheduled, and what its outcome needs of the population.
+pub(crate) struct Built<'a> {
+    pub(crate) model: Model<'a>,
+    pub(crate) municipalities: Vec<Municipality>,
+    pub(crate) residents: Vec<u32>,
+}
+
+/// Builds the model of `sc` for `seed`, resolving actions through `port` (`None`: by the
+/// model's own rules). The scenario must have been validated.
 // The set-up reads as one list of the model's parts; splitting it would only scatter them.
 #[allow(clippy::too_many_lines)]
-pub(crate) fn run(
-    sc: &PolicyScenario,
+pub(crate) fn build<'a>(
+    sc: &'a PolicyScenario,
     seed: u64,
-    progress: &mut dyn FnMut(f64),
-) -> Result<PolicyOutcome, PolicyError> {
+    port: Option<Box<dyn ActionPort + 'a>>,
+) -> Result<Built<'a>, PolicyError> {
     let streams = RandomStreams::new(seed);
     let cal = NemidCalendar::new(sc);
     let mut pop_rng = streams.stream("population");
@@ -136,29 +147,46 @@ pub(crate) fn run(
         },
         refused_need_rate: 0.0,
         capture: None,
+        port,
+        actions: ActionTally::default(),
     };
     model.initialise()?;
-    model.run_loop(progress)?;
-
-    let municipalities = pop
-        .municipalities
-        .iter()
-        .enumerate()
-        .map(|(i, m)| model.municipality_load(i, m.code, &m.name, pop.residents[i]))
-        .collect();
-    Ok(PolicyOutcome {
-        scenario: sc.name.clone(),
-        seed,
-        population: sc.population.size,
-        start: sc.population.start,
-        end: sc.population.end,
-        event_count: model.sched.delivered(),
-        age_bands: age_band_labels(bands),
-        milestones: calendar::milestones(sc),
-        days: std::mem::take(&mut model.rows),
-        municipalities,
-        totals: model.totals.clone(),
+    Ok(Built {
+        model,
+        municipalities: pop.municipalities,
+        residents: pop.residents,
     })
+}
+
+impl Model<'_> {
+    /// The outcome of the run so far (the caller has run it to its end), for `seed` and the
+    /// population's `municipalities` and their `residents`. Takes the day rows out.
+    pub(crate) fn outcome(
+        &mut self,
+        seed: u64,
+        municipalities: &[Municipality],
+        residents: &[u32],
+    ) -> PolicyOutcome {
+        let sc = self.sc;
+        let loads = municipalities
+            .iter()
+            .enumerate()
+            .map(|(i, m)| self.municipality_load(i, m.code, &m.name, residents[i]))
+            .collect();
+        PolicyOutcome {
+            scenario: sc.name.clone(),
+            seed,
+            population: sc.population.size,
+            start: sc.population.start,
+            end: sc.population.end,
+            event_count: self.sched.delivered(),
+            age_bands: age_band_labels(&sc.outputs.age_bands),
+            milestones: calendar::milestones(sc),
+            days: std::mem::take(&mut self.rows),
+            municipalities: loads,
+            totals: self.totals.clone(),
+        }
+    }
 }
 
 fn age_band_labels(bands: &[u8]) -> Vec<String> {

@@ -20,15 +20,22 @@ pub(super) enum Status {
     NemidLost = 16,
 }
 
-/// How a citizen gets MitID (`Citizen::route` while [`Status::Pending`]).
+/// How a citizen gets MitID (`Citizen::route` while the citizen is pending). Public as
+/// [`crate::policy::MigrationRoute`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub(super) enum Route {
+pub enum Route {
+    /// On MitID.dk, logged in with NemID.
     ViaNemid = 1,
+    /// In the app, with the passport or ID card chip and a face scan.
     AppPassport = 2,
+    /// Helped by the citizen's bank.
     Bank = 3,
+    /// With a witness who has had MitID for a while.
     Witness = 4,
+    /// At Citizen Service, with documents and questions from the CPR register.
     CitizenService = 5,
+    /// At Citizen Service with a P code (no CPR number).
     PCode = 6,
 }
 
@@ -56,14 +63,18 @@ impl Route {
     }
 }
 
-/// Why a MitID holder's authenticator does not work (`Citizen::route` while
-/// [`Status::MitidDown`]).
+/// Why a MitID holder's authenticator does not work (`Citizen::route` while their MitID is
+/// down). Public as [`crate::policy::AuthenticatorProblem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub(super) enum Problem {
+pub enum Problem {
+    /// The phone with the app is lost or broken.
     LostPhone = 1,
+    /// The app's PIN is forgotten.
     ForgotPin = 2,
+    /// The password of a code display or audio code reader is forgotten.
     ForgotPassword = 3,
+    /// The MitID user ID is forgotten.
     ForgotUserId = 4,
     /// Locked out for good: a new authenticator is needed.
     Blocked = 5,
@@ -95,11 +106,13 @@ impl Problem {
     }
 }
 
-/// Why someone calls support.
+/// Why someone calls support. Public as [`crate::policy::CallReason`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub(crate) enum Reason {
+pub enum Reason {
+    /// Help with getting MitID.
     MigrationHelp = 1,
+    /// A broken authenticator.
     Recovery = 2,
     /// Confused by the app's QR login after its roll-out.
     Qr = 3,

@@ -139,17 +139,22 @@ impl Model<'_> {
                         .authenticator_events
                         .phone_number_changed_recently,
                 );
-            if z.problem() == Some(Problem::LostPhone) || refused {
+            // Support cannot replace a lost phone, nor send a PIN to a changed number.
+            let helps = z.problem() != Some(Problem::LostPhone) && !refused;
+            if self.support_call_done(c, r, helps, now) {
+                self.totals.recovered_support += 1;
+                self.recover(c, now)?;
+            } else {
                 if refused {
                     self.totals.support_refused_number_changed += 1;
                 }
                 if !z.has(traits::ABROAD) {
                     self.citizen_service_request(c, now, true)?;
                 }
-            } else {
-                self.totals.recovered_support += 1;
-                self.recover(c, now)?;
             }
+        } else {
+            // What advice on a call achieves is not modelled: its outcome changes nothing.
+            self.support_call_done(c, r, true, now);
         }
         Ok(())
     }
