@@ -87,7 +87,7 @@ fn registered_on_own_proof(
     if world.devices.phone(alias, label).is_none() {
         install(world, alias, label, now)?;
     }
-    let user_id = world.citizen_named(alias).user_id.clone();
+    let user_id = super::citizen(world, alias)?.user_id;
     let policy = AppPolicy::default();
     let mut rng = world.devices.rng();
     let mut local = ActivationGrant::activation_code(&user_id, now, &policy, &mut rng);
@@ -239,7 +239,7 @@ pub async fn approve_pending(
     label: &str,
     with_pin: bool,
 ) -> Result<(), ActionError> {
-    let user_id = world.citizen_named(alias).user_id.clone();
+    let user_id = super::citizen(world, alias)?.user_id;
     let lab = world.lab();
     let pending_url = issuer_url(&lab, &format!("app/pending/{user_id}"));
     let unreachable = |e: reqwest::Error| ActionError::Unreachable {
@@ -374,7 +374,7 @@ pub async fn offer_second_device(
     alias: &str,
     label: &str,
 ) -> Result<(), ActionError> {
-    let user_id = world.citizen_named(alias).user_id.clone();
+    let user_id = super::citizen(world, alias)?.user_id;
     let lab = world.lab();
     let what = format!("a second device for {alias}");
     let offer = post_json(

@@ -239,11 +239,11 @@ pub async fn send_forged_logout_token(
     uuid: &str,
 ) -> Result<(String, Result<(u16, String), String>), ActionError> {
     let lab = world.lab();
-    let url = lab
-        .sp
-        .backchannel_logout_url
-        .clone()
-        .expect("@needs:backchannel guarantees the endpoint");
+    let url = lab.sp.backchannel_logout_url.clone().ok_or_else(|| {
+        ActionError::Unavailable(
+            "the service provider declares no back-channel logout endpoint".into(),
+        )
+    })?;
     let kid = published_kid(&lab).await?;
     let now = super::clock::now(&lab).await?;
     let token = forged_logout_token(&lab, uuid, &kid, now.unix_secs());

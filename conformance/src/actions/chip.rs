@@ -37,7 +37,7 @@ pub async fn activate(
     )
     .await?;
     let id = field(&issued, "authenticator_id", BROKER, "a chip")?;
-    let uuid = world.citizen_named(alias).uuid.clone();
+    let uuid = super::citizen(world, alias)?.uuid;
     control(
         world,
         reqwest::Method::POST,

@@ -18,7 +18,7 @@ use crate::world::{Lab, LabWorld};
 
 const OFFICE: &str = "Citizen Service";
 
-fn office_url(lab: &Lab, path: &str) -> Url {
+fn office_url(lab: &Lab, path: &str) -> Result<Url, ActionError> {
     service_url(
         lab.endpoints.citizen_service.as_ref(),
         "Citizen Service",
@@ -29,7 +29,7 @@ fn office_url(lab: &Lab, path: &str) -> Url {
 /// A desk call whose answer the scenario may judge: posted, remembered, answered.
 async fn desk_post(world: &mut LabWorld, path: &str, body: &Value) -> Result<Reply, ActionError> {
     let lab = world.lab();
-    let reply = post_json(world, &office_url(&lab, path), body).await?;
+    let reply = post_json(world, &office_url(&lab, path)?, body).await?;
     world.remember_desk_answer(reply.status, &reply.body);
     Ok(reply)
 }
@@ -58,7 +58,7 @@ pub async fn book_appointment(world: &mut LabWorld, alias: &str) -> Result<(), A
         "cpr": person.cpr.compact(),
         "purpose": "MitID",
     });
-    post_json(world, &office_url(&lab, "appointments"), &body)
+    post_json(world, &office_url(&lab, "appointments")?, &body)
         .await?
         .expect(201, OFFICE, format!("{alias}'s booking"))?;
     Ok(())
@@ -69,7 +69,7 @@ pub async fn open_proofing(world: &mut LabWorld, alias: &str) -> Result<String, 
     let cpr = cpr::cpr_of(world, alias)?;
     let lab = world.lab();
     let what = format!("a proofing of {alias}");
-    let answer = post_json(world, &office_url(&lab, "proofing"), &json!({"cpr": cpr}))
+    let answer = post_json(world, &office_url(&lab, "proofing")?, &json!({"cpr": cpr}))
         .await?
         .expect(201, OFFICE, &what)?;
     let id = field(&answer, "proofing_id", OFFICE, &what)?;
@@ -94,7 +94,7 @@ pub async fn show_passport(world: &mut LabWorld, alias: &str) -> Result<(), Acti
     let lab = world.lab();
     post_json(
         world,
-        &office_url(&lab, &format!("proofing/{id}/document")),
+        &office_url(&lab, &format!("proofing/{id}/document"))?,
         &json!({"kind": "passport", "number": number}),
     )
     .await?
@@ -113,7 +113,7 @@ pub async fn answer_questions(
     let what = format!("questions for {alias}");
     let challenge = post_json(
         world,
-        &office_url(&lab, &format!("proofing/{id}/questions")),
+        &office_url(&lab, &format!("proofing/{id}/questions"))?,
         &json!({}),
     )
     .await?
@@ -164,7 +164,7 @@ pub async fn witness_with_mitid_for(
     let now = i64::try_from(clock::now(&lab).await?.unix_secs()).unwrap_or(0);
     post_json(
         world,
-        &office_url(&lab, "control/mitid-issued"),
+        &office_url(&lab, "control/mitid-issued")?,
         &json!({"cpr": cpr, "issued_at": now - days * 86_400}),
     )
     .await?
@@ -228,7 +228,7 @@ pub async fn hand_p_code(world: &mut LabWorld, alias: &str) -> Result<(), Action
     let body = json!({"name": format!("{alias} Visitor"), "date_of_birth": "1988-04-02",
                       "passport_number": passport});
     let what = format!("a P code for {alias}");
-    let answer = post_json(world, &office_url(&lab, "p-codes"), &body)
+    let answer = post_json(world, &office_url(&lab, "p-codes")?, &body)
         .await?
         .expect(201, OFFICE, &what)?;
     let id = field(&answer, "p_code_id", OFFICE, &what)?;

@@ -16,8 +16,7 @@ use crate::world::{Lab, LabWorld};
 const REGISTER: &str = "the CPR register";
 
 /// `path` at the CPR register.
-#[must_use]
-pub fn cpr_url(lab: &Lab, path: &str) -> Url {
+pub fn cpr_url(lab: &Lab, path: &str) -> Result<Url, ActionError> {
     service_url(lab.endpoints.cpr.as_ref(), "a CPR register", path)
 }
 
@@ -54,7 +53,7 @@ pub async fn registered_person_born(
     let body = json!({
         "birth_date": born, "has_passport": true, "has_driving_licence": true, "has_phone": true,
     });
-    let answer = post_json(world, &cpr_url(&lab, "persons"), &body)
+    let answer = post_json(world, &cpr_url(&lab, "persons")?, &body)
         .await?
         .expect(201, REGISTER, "a new person")?;
     let person = person_from(answer, "a new person")?;
@@ -79,7 +78,7 @@ pub async fn person_of(world: &mut LabWorld, alias: &str) -> Result<Person, Acti
     let answer = send_json(
         world,
         reqwest::Method::GET,
-        &cpr_url(&lab, &format!("persons/{cpr}")),
+        &cpr_url(&lab, &format!("persons/{cpr}"))?,
         None,
     )
     .await?
@@ -102,7 +101,7 @@ pub async fn change_phone(world: &mut LabWorld, alias: &str) -> Result<(), Actio
     send_json(
         world,
         reqwest::Method::PUT,
-        &cpr_url(&lab, &format!("persons/{cpr}/phone")),
+        &cpr_url(&lab, &format!("persons/{cpr}/phone"))?,
         Some(&json!({"phone_number": number})),
     )
     .await?
@@ -121,7 +120,7 @@ pub async fn person_for(
     let lab = world.lab();
     if lab.endpoints.cpr.is_some() {
         // Unrecorded (the broker's identity call that follows is the evidence of the set-up).
-        let url = cpr_url(&lab, "persons");
+        let url = cpr_url(&lab, "persons")?;
         let response = lab
             .http
             .post(url.clone())

@@ -170,7 +170,7 @@ pub async fn issue_nemid(
     alias: &str,
     issued_on: &str,
 ) -> Result<Value, ActionError> {
-    let uuid = world.citizen_named(alias).uuid.clone();
+    let uuid = super::citizen(world, alias)?.uuid;
     let body = json!({
         "password": NEMID_PASSWORD,
         "key_card": true,
@@ -195,7 +195,7 @@ pub async fn add_authenticator(
     alias: &str,
     body: &Value,
 ) -> Result<Value, ActionError> {
-    let uuid = world.citizen_named(alias).uuid.clone();
+    let uuid = super::citizen(world, alias)?.uuid;
     let kind = body["kind"]
         .as_str()
         .unwrap_or("an authenticator")
@@ -238,7 +238,7 @@ pub async fn set_password(
 
 /// The broker's view of `alias`'s MitID (IAL, authenticators).
 pub async fn identity_of(world: &mut LabWorld, alias: &str) -> Result<Value, ActionError> {
-    let uuid = world.citizen_named(alias).uuid.clone();
+    let uuid = super::citizen(world, alias)?.uuid;
     control(
         world,
         reqwest::Method::GET,

@@ -157,13 +157,13 @@ fn journey_redacted(mut value: Value) -> Value {
     value
 }
 
-/// `path` at one of the lab's optional services; the scenarios that need one are tagged
-/// `@needs:services`, so its absence is a wrong tag, not a verdict.
-#[must_use]
-pub fn service_url(base: Option<&Url>, what: &str, path: &str) -> Url {
-    base.unwrap_or_else(|| panic!("the lab runs without {what} (@needs:services)"))
-        .join(path)
-        .expect("relative path")
+/// `path` at one of the lab's optional services (`what` names it); the scenarios that need one
+/// are tagged `@needs:services`.
+pub fn service_url(base: Option<&Url>, what: &str, path: &str) -> Result<Url, ActionError> {
+    let base = base.ok_or_else(|| {
+        ActionError::Unavailable(format!("the lab runs without {what} (@needs:services)"))
+    })?;
+    Ok(base.join(path).expect("relative path"))
 }
 
 /// `path` at the broker's public (issuer) listener.

@@ -50,10 +50,11 @@ async fn post(world: &mut LabWorld, path: &str, body: &Value) -> Result<Reply, A
 }
 
 /// The NemID user ID `alias` types on MitID.dk: the CPR number.
-fn nemid_user_id(world: &LabWorld, alias: &str) -> String {
-    world
-        .note(&format!("cpr:{alias}"))
-        .map_or_else(|| world.citizen_named(alias).user_id.clone(), str::to_owned)
+fn nemid_user_id(world: &LabWorld, alias: &str) -> Result<String, ActionError> {
+    match world.note(&format!("cpr:{alias}")) {
+        Some(cpr) => Ok(cpr.to_owned()),
+        None => Ok(super::citizen(world, alias)?.user_id),
+    }
 }
 
 /// The first step on a MitID.dk NemID page: NemID user ID (the CPR number) and password.
@@ -62,7 +63,7 @@ pub async fn first_step(
     page: NemidPage,
     alias: &str,
 ) -> Result<Reply, ActionError> {
-    let user_id = nemid_user_id(world, alias);
+    let user_id = nemid_user_id(world, alias)?;
     post(
         world,
         page.path(),
@@ -100,7 +101,7 @@ pub async fn with_key_card(
             "key number {key_number:04} is not on {alias}'s card"
         ))
     })?;
-    let user_id = nemid_user_id(world, alias);
+    let user_id = nemid_user_id(world, alias)?;
     post(
         world,
         page.path(),
@@ -117,7 +118,7 @@ pub async fn change_password(
     alias: &str,
     label: &str,
 ) -> Result<String, ActionError> {
-    let user_id = world.citizen_named(alias).user_id.clone();
+    let user_id = super::citizen(world, alias)?.user_id;
     let lab = world.lab();
     let what = format!("a password change for {alias}");
     let change = post_json(

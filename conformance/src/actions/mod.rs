@@ -32,6 +32,8 @@
 
 use serde_json::Value;
 
+use crate::world::{Citizen, LabWorld};
+
 pub mod app;
 pub mod broker;
 pub mod chip;
@@ -74,9 +76,14 @@ pub enum ActionError {
         missing: &'static str,
         answer: Value,
     },
-    /// The citizen cannot do it with what they hold or know (no such phone, no password).
+    /// The citizen cannot do it with what they hold or know (no such phone, no password), or
+    /// the scenario has no such citizen.
     #[error("{0}")]
     Citizen(String),
+    /// The lab runs without the component, or the service provider declares no such endpoint
+    /// (scenarios that need one are tagged `@needs:...` and skipped where it is missing).
+    #[error("{0}")]
+    Unavailable(String),
     /// A device of the lab refused (the app would not approve, the chip would not sign).
     #[error("{0}")]
     Device(String),
@@ -94,6 +101,16 @@ impl ActionError {
             _ => None,
         }
     }
+}
+
+/// The scenario's citizen `alias`.
+pub(crate) fn citizen(world: &LabWorld, alias: &str) -> Result<Citizen, ActionError> {
+    world
+        .citizens
+        .iter()
+        .find(|c| c.alias == alias)
+        .cloned()
+        .ok_or_else(|| ActionError::Citizen(format!("no citizen {alias:?} in this scenario")))
 }
 
 /// A string field of a service's answer, or [`ActionError::Malformed`].

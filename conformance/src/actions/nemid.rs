@@ -33,7 +33,7 @@ pub async fn order(
     item: Item,
     channel: Channel,
 ) -> Result<Reply, ActionError> {
-    let uuid = world.citizen_named(alias).uuid.clone();
+    let uuid = super::citizen(world, alias)?.uuid;
     let item = match item {
         Item::KeyCard => "key_card",
         Item::TemporaryPassword => "temporary_password",
@@ -58,7 +58,7 @@ pub async fn redeem_temporary_password(
     alias: &str,
     temporary: &str,
 ) -> Result<serde_json::Value, ActionError> {
-    let uuid = world.citizen_named(alias).uuid.clone();
+    let uuid = super::citizen(world, alias)?.uuid;
     let body = json!({"temporary_password": temporary, "new_password": NEMID_PASSWORD});
     control(
         world,

@@ -54,7 +54,7 @@ async fn login_inner(
     if world.devices.forgotten_user_ids.iter().any(|a| a == alias) {
         return Err(format!("{alias} does not remember the user ID"));
     }
-    let citizen = world.citizen_named(alias).clone();
+    let citizen = super::citizen(world, alias).map_err(|e| e.to_string())?;
     let lab = world.lab();
     let old = std::mem::take(&mut world.browser);
     world.other_browsers.push(old);

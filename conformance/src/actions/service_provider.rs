@@ -98,7 +98,7 @@ pub async fn drive_login(
     loa: Option<&str>,
     tamper: Tamper,
 ) -> Result<(), ActionError> {
-    let citizen = world.citizen_named(alias).clone();
+    let citizen = super::citizen(world, alias)?;
     world.current = world.citizens.iter().position(|c| c.alias == alias);
     world.requested_loa = loa.map(str::to_owned);
     let lab = world.lab();
@@ -277,11 +277,9 @@ pub struct LogoutTrace {
 /// `logout_redirect` (unredacted, for the check of the `id_token_hint`) and `logout_status`.
 pub async fn logout(world: &mut LabWorld) -> Result<LogoutTrace, ActionError> {
     let lab = world.lab();
-    let url = lab
-        .sp
-        .logout_url
-        .clone()
-        .expect("@needs:logout guarantees the endpoint");
+    let url = lab.sp.logout_url.clone().ok_or_else(|| {
+        ActionError::Unavailable("the service provider declares no logout endpoint".into())
+    })?;
     let issuer = lab.endpoints.issuer.clone();
     let sp_base = lab.sp.base_url.clone();
     let local = world

@@ -13,14 +13,14 @@ use crate::world::{Lab, LabWorld};
 const SUPPORT: &str = "MitID support";
 const SMS: &str = "the SMS gateway";
 
-fn support_url(lab: &Lab, path: &str) -> Url {
+fn support_url(lab: &Lab, path: &str) -> Result<Url, ActionError> {
     service_url(lab.endpoints.support.as_ref(), "a support line", path)
 }
 
 /// The messages the phone `number` received, oldest first.
 async fn inbox(world: &mut LabWorld, number: &str) -> Result<Vec<Value>, ActionError> {
     let lab = world.lab();
-    let mut url = service_url(lab.endpoints.sms.as_ref(), "an SMS gateway", "messages");
+    let mut url = service_url(lab.endpoints.sms.as_ref(), "an SMS gateway", "messages")?;
     url.query_pairs_mut().append_pair("to", number);
     let answer = send_json(world, reqwest::Method::GET, &url, None)
         .await?
@@ -70,7 +70,7 @@ pub async fn call(world: &mut LabWorld, alias: &str, right: bool) -> Result<Repl
         .ok_or_else(|| ActionError::Citizen(format!("{alias} has no passport")))?;
     let body = json!({"cpr": person.cpr.compact(), "document_number": passport});
     let what = format!("{alias}'s call");
-    let opened = post_json(world, &support_url(&lab, "calls"), &body)
+    let opened = post_json(world, &support_url(&lab, "calls")?, &body)
         .await?
         .expect(201, SUPPORT, &what)?;
     let call_id = field(&opened, "call_id", SUPPORT, &what)?;
@@ -87,7 +87,7 @@ pub async fn call(world: &mut LabWorld, alias: &str, right: bool) -> Result<Repl
     let given = cpr::answers(&person, &challenge, right)?;
     let reply = post_json(
         world,
-        &support_url(&lab, &format!("calls/{call_id}/answers")),
+        &support_url(&lab, &format!("calls/{call_id}/answers"))?,
         &json!({"answers": given}),
     )
     .await?;
@@ -126,7 +126,7 @@ pub async fn ask(
     let lab = world.lab();
     let reply = post_json(
         world,
-        &support_url(&lab, &format!("calls/{call_id}/{}", request.path())),
+        &support_url(&lab, &format!("calls/{call_id}/{}", request.path()))?,
         &json!({}),
     )
     .await?;
