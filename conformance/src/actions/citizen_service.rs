@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::lab_api::{Reply, post_json, service_url};
-use super::{ActionError, clock, cpr, field, identity};
+use super::{ActionError, app, clock, cpr, field, identity};
 use crate::world::{Lab, LabWorld};
 
 const OFFICE: &str = "Citizen Service";
@@ -209,6 +209,35 @@ pub async fn issue(
         json!({"authenticators": ["app"], "user_id": user_id})
     };
     desk_post(world, &format!("proofing/{id}/issue"), &body).await
+}
+
+/// `alias` takes what Citizen Service issued (its answer to [`issue`]): the MitID becomes the
+/// scenario's citizen, an app's activation code is kept in the note `activation_code:<alias>`, a
+/// code display goes into the citizen's hands with the password chosen at the counter.
+pub async fn take_issued(
+    world: &mut LabWorld,
+    alias: &str,
+    answer: &Value,
+) -> Result<(), ActionError> {
+    identity::adopt_identity(world, alias, &answer["identity"]);
+    for issued in answer["authenticators"].as_array().into_iter().flatten() {
+        match issued["kind"].as_str() {
+            Some("app") => {
+                let code = field(issued, "activation_code", OFFICE, "a new app")?;
+                world.notes.push((format!("activation_code:{alias}"), code));
+            }
+            Some("code_display") => {
+                app::remember_code_token(world, alias, issued).await?;
+                let password = world
+                    .note("counter_password")
+                    .unwrap_or_default()
+                    .to_owned();
+                world.devices.set_password(alias, &password);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The note of a foreign passport number of `alias` (people without a CPR number).

@@ -5,8 +5,7 @@
 //! and judge what they answer. Actions are the only code that speaks HTTP to the lab's components
 //! and to the service provider under test, so a journey (create a citizen, log in with the app,
 //! call support) has one implementation, used by the Gherkin flows and by anything else that
-//! holds a [`LabWorld`](crate::world::LabWorld) (see
-//! [`LabWorld::for_lab`](crate::world::LabWorld::for_lab)).
+//! holds a [`LabWorld`] (see [`LabWorld::for_lab`]).
 //!
 //! Tour, from the wire up:
 //! - [`lab_api`]: the lab's own JSON client (not the browser) and what every call answers, a

@@ -6,7 +6,7 @@ use cucumber::{given, then, when};
 use serde_json::Value;
 
 use crate::actions::citizen_service::{self as office, foreign_passport_note};
-use crate::actions::{app, clock, cpr, identity};
+use crate::actions::{clock, cpr, identity};
 use crate::checks::{self, OrFail};
 use crate::world::{DESK_ANSWER, LabWorld};
 
@@ -95,29 +95,7 @@ async fn issues(world: &mut LabWorld, alias: String, device: String) {
         reply.status, 201,
         "Citizen Service did not issue MitID: {answer}"
     );
-    identity::adopt_identity(world, &alias, &answer["identity"]);
-    for issued in answer["authenticators"].as_array().into_iter().flatten() {
-        match issued["kind"].as_str() {
-            Some("app") => world.notes.push((
-                format!("activation_code:{alias}"),
-                issued["activation_code"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )),
-            Some("code_display") => app::remember_code_token(world, &alias, issued)
-                .await
-                .or_fail(),
-            _ => {}
-        }
-    }
-    if code_display {
-        let password = world
-            .note("counter_password")
-            .unwrap_or_default()
-            .to_owned();
-        world.devices.set_password(&alias, &password);
-    }
+    office::take_issued(world, &alias, &answer).await.or_fail();
 }
 
 #[then(regex = r#"^Citizen Service refuses to issue MitID to "([^"]+)" with "([^"]+)"$"#)]
