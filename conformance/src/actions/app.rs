@@ -231,13 +231,16 @@ pub async fn enrol_with_passport(
     Ok(())
 }
 
-/// The app on `label` fetches what waits for `alias`'s approval (a login, a password change),
-/// checks the binding and signs the newest with the PIN (`with_pin`) or a swipe.
+/// The app on `label` fetches what waits for `alias`'s approval (a login, a password change)
+/// and signs it with the PIN (`with_pin`) or a swipe. With `shown`, the channel binding the
+/// browser shows (the 4-digit code or QR payload), the app approves the request that carries it,
+/// as the citizen compares the two; without, the one request waiting.
 pub async fn approve_pending(
     world: &mut LabWorld,
     alias: &str,
     label: &str,
     with_pin: bool,
+    shown: Option<&str>,
 ) -> Result<(), ActionError> {
     let user_id = super::citizen(world, alias)?.user_id;
     let lab = world.lab();
@@ -256,20 +259,33 @@ pub async fn approve_pending(
         .json()
         .await
         .map_err(unreachable)?;
-    let item = pending["pending"]
-        .as_array()
-        .and_then(|items| items.last())
-        .ok_or_else(|| {
-            ActionError::Login(format!("no login waits for {alias}'s app: {pending}"))
-        })?;
-    let login_id = item["login_id"].as_str().unwrap_or_default().to_owned();
-    let tx: Transaction = serde_json::from_value(item["transaction"].clone()).map_err(|_| {
-        ActionError::Malformed {
-            service: BROKER,
-            what: format!("what waits for {alias}'s app"),
-            missing: "a transaction",
-            answer: item.clone(),
-        }
+    let mut waiting = Vec::new();
+    for item in pending["pending"].as_array().into_iter().flatten() {
+        let tx: Transaction =
+            serde_json::from_value(item["transaction"].clone()).map_err(|_| {
+                ActionError::Malformed {
+                    service: BROKER,
+                    what: format!("what waits for {alias}'s app"),
+                    missing: "a transaction",
+                    answer: item.clone(),
+                }
+            })?;
+        let login_id = item["login_id"].as_str().unwrap_or_default().to_owned();
+        waiting.push((login_id, tx));
+    }
+    // The broker lists what waits in no particular order: an earlier login the citizen walked
+    // away from may still be there, and only the binding tells them apart.
+    let chosen = match shown {
+        Some(shown) => waiting
+            .into_iter()
+            .find(|(_, tx)| tx.channel_binding.display_text() == shown),
+        None => waiting.pop(),
+    };
+    let (login_id, tx) = chosen.ok_or_else(|| {
+        ActionError::Login(format!(
+            "no login waits for {alias}'s app{}: {pending}",
+            shown.map_or_else(String::new, |s| format!(" with the code {s}"))
+        ))
     })?;
     let now = clock::now(&lab).await?;
     let phone = world

@@ -28,6 +28,20 @@ fn csrf_of(html: &str) -> Option<String> {
     html[start..].split('"').next().map(str::to_owned)
 }
 
+/// The channel binding the waiting page shows (a 4-digit code, or a QR payload in `<code>`).
+fn binding_of(html: &str) -> Option<String> {
+    let marker = "id=\"binding\">";
+    let start = html.find(marker)? + marker.len();
+    let shown = html[start..].split("</p>").next()?;
+    Some(
+        shown
+            .trim_start_matches("<code>")
+            .trim_end_matches("</code>")
+            .trim()
+            .to_owned(),
+    )
+}
+
 /// A login of `alias` at the service provider (asking for `loa`) driven through the broker's HTML
 /// pages with the citizen's real device, in a fresh browser (no single sign-on from an earlier
 /// login of the scenario). Records the attempt (so `a session exists for` judges it);
@@ -142,7 +156,8 @@ async fn drive_pages(
                     excerpt(&waiting.body)
                 ));
             }
-            app::approve_pending(world, &citizen.alias, label, pin)
+            let shown = binding_of(&waiting.body);
+            app::approve_pending(world, &citizen.alias, label, pin, shown.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
         }
