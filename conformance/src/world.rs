@@ -4,6 +4,9 @@
 //! user IDs no other scenario uses, and its own broker script. That is what lets scenarios run
 //! concurrently against one broker: whatever the broker is told to do is keyed to this
 //! scenario's citizens and logins, never global.
+//!
+//! The bottom layer of the crate: state only, no calls. The [`crate::actions`] read and change
+//! it; cucumber makes one per scenario, [`LabWorld::for_lab`] makes one for a journey outside it.
 
 use std::fmt;
 use std::sync::Arc;
