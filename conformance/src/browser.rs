@@ -5,6 +5,7 @@
 //! change each hop: it reads the authorization request the service provider builds, adds the
 //! broker's headless `login_hint`, and tampers with or replays the callback.
 
+use std::fmt::Write as _;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -254,5 +255,33 @@ fn describe_error(err: &reqwest::Error) -> String {
             source = cause.source();
         }
         text
+    }
+}
+
+/// The exchanges so far, one line each, for failure messages.
+#[must_use]
+pub fn trail(browser: &Browser) -> String {
+    let mut text = String::from("HTTP exchanges so far (secrets redacted):\n");
+    for exchange in &browser.exchanges {
+        let _ = writeln!(text, "  {}", exchange.line());
+        // What came back when it was not a plain success or redirect: the error page says why.
+        if exchange.status.is_some_and(|s| s >= 400)
+            && let Some(body) = &exchange.response_body
+        {
+            let cut: String = body.chars().take(200).collect();
+            let more = if cut.len() < body.len() { "…" } else { "" };
+            let _ = writeln!(text, "    answered: {cut}{more}");
+        }
+    }
+    text
+}
+
+#[must_use]
+pub fn excerpt(body: &str) -> String {
+    let cut: String = body.chars().take(300).collect();
+    if cut.len() < body.len() {
+        format!("{cut}…")
+    } else {
+        cut
     }
 }

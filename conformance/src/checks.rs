@@ -5,25 +5,24 @@
 
 use std::fmt::Write as _;
 
-use super::browser::Browser;
-use super::evidence::Exchange;
-use super::world::{Lab, LabWorld};
+use crate::actions::ActionError;
+use crate::actions::broker::broker_calls;
+use crate::actions::service_provider::{MeAnswer, ask_me};
+use crate::browser::Browser;
+pub use crate::browser::{excerpt, trail};
+use crate::evidence::Exchange;
+use crate::world::{DESK_ANSWER, DESK_STATUS, Lab, LabWorld};
 
-/// What `/me` answered.
-#[derive(Debug, Clone)]
-pub struct MeAnswer {
-    pub status: u16,
-    pub json: Option<serde_json::Value>,
-    pub body: String,
+/// How a step turns an action's error into its verdict: it fails with the error's words (a
+/// cucumber step fails by panicking with its message).
+pub trait OrFail<T> {
+    fn or_fail(self) -> T;
 }
 
-impl MeAnswer {
-    #[must_use]
-    pub fn sub(&self) -> Option<&str> {
-        self.json
-            .as_ref()
-            .and_then(|j| j.get("sub"))
-            .and_then(|s| s.as_str())
+impl<T> OrFail<T> for Result<T, ActionError> {
+    #[track_caller]
+    fn or_fail(self) -> T {
+        self.unwrap_or_else(|err| panic!("{err}"))
     }
 }
 
@@ -42,22 +41,6 @@ pub fn account_of(me: &MeAnswer) -> String {
     }
 }
 
-/// Asks the service provider's `/me` who `browser` is logged in as.
-pub async fn ask_me(lab: &Lab, browser: &mut Browser) -> MeAnswer {
-    match browser.get(&lab.sp.me_url).await {
-        Ok(page) => MeAnswer {
-            status: page.status,
-            json: page.json(),
-            body: page.body,
-        },
-        Err(err) => panic!(
-            "the service provider's /me ({}) did not answer: {err}\n{}",
-            lab.sp.me_url,
-            trail(browser)
-        ),
-    }
-}
-
 /// No session exists in `browser`: `/me` answers 401 (the integrator contract). A 200 means the
 /// service provider accepted what it should have refused.
 pub async fn no_session(lab: &Lab, browser: &mut Browser) {
@@ -67,7 +50,7 @@ pub async fn no_session(lab: &Lab, browser: &mut Browser) {
 /// [`no_session`], whose failure also shows `served`: what the broker served the service
 /// provider (its token, userinfo and JWKS calls) in the logins that led here.
 pub async fn no_session_after(lab: &Lab, browser: &mut Browser, served: &[Exchange]) {
-    let me = ask_me(lab, browser).await;
+    let me = ask_me(lab, browser).await.or_fail();
     match me.status {
         401 => {}
         200..=299 => panic!(
@@ -106,7 +89,7 @@ pub fn served_text(served: &[Exchange]) -> String {
 
 /// A session exists in `browser` for the person with MitID UUID `uuid`.
 pub async fn session_for(lab: &Lab, browser: &mut Browser, alias: &str, uuid: &str) -> MeAnswer {
-    let me = ask_me(lab, browser).await;
+    let me = ask_me(lab, browser).await.or_fail();
     assert!(
         me.status == 200,
         "no session for {alias}: /me answered {} ({})\n{}",
@@ -131,7 +114,7 @@ pub async fn session_for(lab: &Lab, browser: &mut Browser, alias: &str, uuid: &s
 /// The main browser of a scenario has no session; a failure shows what the broker served.
 pub async fn world_has_no_session(world: &mut LabWorld) {
     let lab = world.lab();
-    let served = super::steps::broker::broker_calls(&lab, &world.scripts).await;
+    let served = broker_calls(&lab, &world.scripts).await;
     no_session_after(&lab, &mut world.browser, &served).await;
 }
 
@@ -161,30 +144,16 @@ pub fn declared_endpoint_exists(
     }
 }
 
-/// The exchanges so far, one line each, for failure messages.
-#[must_use]
-pub fn trail(browser: &Browser) -> String {
-    let mut text = String::from("HTTP exchanges so far (secrets redacted):\n");
-    for exchange in &browser.exchanges {
-        let _ = writeln!(text, "  {}", exchange.line());
-        // What came back when it was not a plain success or redirect: the error page says why.
-        if exchange.status.is_some_and(|s| s >= 400)
-            && let Some(body) = &exchange.response_body
-        {
-            let cut: String = body.chars().take(200).collect();
-            let more = if cut.len() < body.len() { "…" } else { "" };
-            let _ = writeln!(text, "    answered: {cut}{more}");
-        }
-    }
-    text
-}
-
-#[must_use]
-pub fn excerpt(body: &str) -> String {
-    let cut: String = body.chars().take(300).collect();
-    if cut.len() < body.len() {
-        format!("{cut}…")
-    } else {
-        cut
-    }
+/// The last service-desk answer (Citizen Service, support) was a 403 whose description starts
+/// with `reason` (or whose error is `reason`).
+pub fn desk_refused(world: &LabWorld, who: &str, reason: &str) {
+    let status = world.note(DESK_STATUS).unwrap_or("none");
+    let answer = world.note(DESK_ANSWER).unwrap_or("");
+    let parsed: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+    let description = parsed["error_description"].as_str().unwrap_or("");
+    assert!(
+        status == "403"
+            && (description.starts_with(reason) || parsed["error"] == serde_json::json!(reason)),
+        "{who} should refuse with 403 {reason}; it answered {status}: {answer}"
+    );
 }

@@ -10,11 +10,18 @@
 //! - [`catalogue`]: the requirements (`fixtures/requirements/sp.yaml`) — id, title, MUST/SHOULD.
 //! - [`target`]: the integrator's `target.yaml` (client, redirect URI, paths), with errors naming
 //!   file, line and field.
-//! - [`world`]: the shared [`world::Lab`] (system under test, lab endpoints) and the per-scenario
-//!   World; [`browser`]: the lab's browser, recording [`evidence`] with secrets redacted.
-//! - [`steps`]: step definitions, one module per actor (citizen, device, broker, service
-//!   provider, Citizen Service, support, calendar); [`checks`]: the shared checks ("no session
-//!   exists") every scenario uses.
+//!
+//! Three layers that only call down:
+//! - [`world`]: the state of one scenario ([`world::LabWorld`], made by cucumber or by
+//!   [`world::LabWorld::for_lab`] outside it) and the [`world::Lab`] a run shares (system under
+//!   test, lab endpoints); [`browser`]: the lab's browser, recording [`evidence`] with secrets
+//!   redacted.
+//! - [`actions`]: typed clients of the lab's components and of the service provider — the only
+//!   code that speaks HTTP to them — answering typed errors ([`actions::ActionError`]).
+//! - [`steps`]: Gherkin glue, one module per actor, a few lines each; no step module imports
+//!   another. [`checks`]: the shared verdicts ("no session exists") every scenario uses.
+//!
+//! Around them:
 //! - [`schedule`]: which scenario starts when (`@slow` first and overlapping, `@serial` alone).
 //! - [`outcome`]: PASSED / FAILED / WARNING (a SHOULD not met) / SKIPPED.
 //! - [`report`]: JUnit XML, JSON, Markdown, self-contained HTML.
@@ -24,6 +31,7 @@
     reason = "a cucumber step fails by panicking with its message (that is the step's verdict), and the rest are poisoned-lock expects; a Panics section on every step and check would repeat that"
 )]
 
+pub mod actions;
 pub mod browser;
 pub mod catalogue;
 pub mod checks;

@@ -380,7 +380,7 @@ pub async fn run(
             // A scenario that moved the shared lab clock (`@serial`) puts it back, pass or fail.
             let clock_moved = world
                 .as_deref()
-                .is_some_and(|w| w.note(super::steps::calendar::CLOCK_MOVED).is_some());
+                .is_some_and(|w| w.note(crate::actions::clock::CLOCK_MOVED).is_some());
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
             let outcome = raw_outcome(finished);
             let (evidence, duration_ms, admission, scripts) =
@@ -409,9 +409,12 @@ pub async fn run(
                 // scenario's scripted logins.
                 result
                     .evidence
-                    .extend(super::steps::broker::broker_calls(&lab, &scripts).await);
-                if clock_moved {
-                    super::steps::calendar::release(&lab).await;
+                    .extend(crate::actions::broker::broker_calls(&lab, &scripts).await);
+                if clock_moved && let Err(err) = crate::actions::clock::release(&lab).await {
+                    eprintln!(
+                        "the lab clock was not put back after {}: {err}",
+                        result.location
+                    );
                 }
                 results.lock().expect("no panics while locked").push(result);
                 // Only now (the clock put back) may the next scenario start.

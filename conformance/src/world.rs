@@ -4,6 +4,9 @@
 //! user IDs no other scenario uses, and its own broker script. That is what lets scenarios run
 //! concurrently against one broker: whatever the broker is told to do is keyed to this
 //! scenario's citizens and logins, never global.
+//!
+//! The bottom layer of the crate: state only, no calls. The [`crate::actions`] read and change
+//! it; cucumber makes one per scenario, [`LabWorld::for_lab`] makes one for a journey outside it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,9 +14,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use url::Url;
 
+use mitid_components::idp::EndpointFault;
+use mitid_components::idp::script::{Behaviour, IdTokenFault, UserinfoFault};
+
 use super::browser::{Browser, Page};
 use super::evidence::Exchange;
-use super::steps::broker::PendingScript;
+
+pub mod devices;
+
+pub use devices::Devices;
 
 /// The service provider under test, as the lab reaches it.
 #[derive(Debug, Clone)]
@@ -128,6 +137,36 @@ impl LoginAttempt {
     }
 }
 
+/// What the next login's script will ask of the broker (filled by steps, sent by the login
+/// driver once it knows the test user).
+#[derive(Debug, Clone, Default)]
+pub struct PendingScript {
+    pub id_token: Vec<IdTokenFault>,
+    pub userinfo: Vec<UserinfoFault>,
+    pub token_endpoint: Option<EndpointFault>,
+    pub behaviour: Option<Behaviour>,
+    /// Register a script even without faults, for its log of what the service did.
+    pub record: bool,
+    /// The broker issues this login's NemID token although the NemID calendar has passed.
+    pub ignore_nemid_cutoff: bool,
+}
+
+impl PendingScript {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.id_token.is_empty()
+            && self.userinfo.is_empty()
+            && self.token_endpoint.is_none()
+            && self.behaviour.is_none()
+            && !self.record
+            && !self.ignore_nemid_cutoff
+    }
+}
+
+/// The notes holding the last service-desk answer ([`LabWorld::remember_desk_answer`]).
+pub const DESK_STATUS: &str = "service_desk_status";
+pub const DESK_ANSWER: &str = "service_desk_answer";
+
 /// One scenario's state.
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
@@ -157,15 +196,29 @@ pub struct LabWorld {
     /// When the scenario started (set by the runner), for the reports' durations.
     pub started: Option<std::time::Instant>,
     /// The citizens' real devices (phones with the MitID app, code displays) and what they know.
-    pub devices: super::steps::device::Devices,
+    pub devices: Devices,
     /// This scenario's turn in the run's schedule (set by the runner, given back when it ends).
     pub admission: Option<super::schedule::Admission>,
 }
 
 impl LabWorld {
+    /// The World cucumber starts each scenario with; the runner's `before` hook sets the lab.
     fn new() -> LabWorld {
+        LabWorld::blank(None)
+    }
+
+    /// A World for one journey against `lab`, outside cucumber (the live driver calls the same
+    /// actions the steps do). It has its own browser, citizens and broker scripts, like a scenario.
+    #[must_use]
+    pub fn for_lab(lab: Arc<Lab>) -> LabWorld {
+        let mut world = LabWorld::blank(Some(lab));
+        world.started = Some(std::time::Instant::now());
+        world
+    }
+
+    fn blank(lab: Option<Arc<Lab>>) -> LabWorld {
         LabWorld {
-            lab: None,
+            lab,
             browser: Browser::new(),
             citizens: Vec::new(),
             current: None,
@@ -178,7 +231,7 @@ impl LabWorld {
             broker_log: Vec::new(),
             notes: Vec::new(),
             started: None,
-            devices: super::steps::device::Devices::default(),
+            devices: Devices::default(),
             admission: None,
         }
     }
@@ -188,7 +241,7 @@ impl LabWorld {
         Arc::clone(
             self.lab
                 .as_ref()
-                .expect("the runner's before hook sets the lab"),
+                .expect("the runner's before hook (or LabWorld::for_lab) sets the lab"),
         )
     }
 
@@ -218,6 +271,12 @@ impl LabWorld {
             .rev()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Keeps what a service desk (Citizen Service, support) last answered, for the refusal checks.
+    pub fn remember_desk_answer(&mut self, status: u16, answer: &serde_json::Value) {
+        self.notes.push((DESK_STATUS.into(), status.to_string()));
+        self.notes.push((DESK_ANSWER.into(), answer.to_string()));
     }
 
     /// Every exchange of the scenario: the lab's browsers, then what the broker saw.

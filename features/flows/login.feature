@@ -15,6 +15,15 @@ Feature: Citizens log in with each MitID authenticator
     When "Bo" logs in to the service provider with his code display
     Then a session exists for "Bo"
 
+  # The code display computes its code from the time it reads; the broker checks it against the
+  # lab clock. A device on the wall clock would show a code 40 days off and be refused.
+  @serial @needs:shared-clock
+  Scenario: The citizen's devices keep the lab's time when the lab clock moves
+    Given a citizen "Lise" with the MitID app on her phone and a code display
+    When 40 days pass
+    And "Lise" logs in to the service provider with her code display
+    Then a session exists for "Lise"
+
   Scenario: Logging in with the audio code reader
     Given a citizen "Jens" with an audio code reader and a password
     When "Jens" logs in to the service provider with his audio code reader

@@ -1,212 +1,16 @@
-//! The broker (the lab's MitID IdP): its control API, and the steps that script it.
-//!
-//! Every misbehaviour is a script keyed to one test user (`match: {test_user}`); each scenario's
-//! citizens have user IDs no other scenario uses, so a script can only ever hit the login of the
-//! scenario that registered it. Key rotation is global by nature and only used by `@serial`
-//! scenarios.
+//! The broker (the lab's MitID IdP): the steps that script its misbehaviour for one login, and
+//! what it saw the service provider do. The calls are [`crate::actions::broker`]'s.
 
 use cucumber::{given, then, when};
 use mitid_components::idp::EndpointFault;
-use mitid_components::idp::jose::{self, Alg, SigningKey};
-use mitid_components::idp::script::{
-    Behaviour, IdTokenFault, ScriptMatch, ScriptRequest, UserinfoFault,
-};
+use mitid_components::idp::script::{Behaviour, IdTokenFault, UserinfoFault};
 use serde_json::{Value, json};
 
-use crate::evidence::{Actor, Exchange, redact_body};
+use crate::actions::broker::{self, BrokerLogin, FOREIGN_CPR};
+use crate::actions::cpr;
+use crate::checks::{self, OrFail};
 use crate::target::OptionalFeature;
-use crate::world::{Lab, LabWorld};
-
-/// Calls the broker's control listener (JSON in and out) and records the exchange as evidence.
-pub async fn control(
-    world: &mut LabWorld,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let lab = world.lab();
-    let (status, answer, exchange) = control_call(&lab, method, path, body).await;
-    world.broker_log.push(exchange);
-    (status, answer)
-}
-
-/// [`control`] without a World (the runner's hooks).
-pub async fn control_call(
-    lab: &Lab,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&Value>,
-) -> (u16, Value, Exchange) {
-    let url = lab
-        .endpoints
-        .control
-        .join(path)
-        .expect("control paths are relative");
-    let shown = body.map(|b| redact_body(&b.to_string()));
-    let (status, text, mut exchange) = lab_json_call(lab, method, &url, body, shown).await;
-    exchange.response_body = Some(redact_body(&text));
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (status, json, exchange)
-}
-
-/// A JSON call of the lab's own (not the browser's) to one of its services: the status, the
-/// answer's text, and the exchange for the evidence without its response body (each caller
-/// redacts bodies its own way; `shown_body` is the request body as the evidence shows it).
-pub async fn lab_json_call(
-    lab: &Lab,
-    method: reqwest::Method,
-    url: &url::Url,
-    body: Option<&Value>,
-    shown_body: Option<String>,
-) -> (u16, String, Exchange) {
-    let mut request = lab.http.request(method.clone(), url.clone());
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let mut exchange = Exchange::request(Actor::Lab, &method, url.to_string(), shown_body);
-    let response = match request.send().await {
-        Ok(response) => response,
-        Err(err) => panic!("the lab's service at {url} did not answer: {err}"),
-    };
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    exchange.status = Some(status);
-    (status, text, exchange)
-}
-
-/// The service provider's token, userinfo and JWKS calls in the logins of `scripts`, as the
-/// broker recorded and answered them, redacted for the evidence (the ID token shown decoded).
-pub async fn broker_calls(lab: &Lab, scripts: &[String]) -> Vec<Exchange> {
-    let mut exchanges = Vec::new();
-    for id in scripts {
-        let Ok(url) = lab
-            .endpoints
-            .control
-            .join(&format!("control/scripts/{id}/calls"))
-        else {
-            continue;
-        };
-        let Ok(response) = lab.http.get(url).send().await else {
-            continue;
-        };
-        let calls: Vec<mitid_components::idp::calls::BrokerCall> =
-            response.json().await.unwrap_or_default();
-        for call in calls {
-            let method =
-                reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-            let url = lab
-                .endpoints
-                .issuer
-                .join(call.path.trim_start_matches('/'))
-                .map_or_else(
-                    |_| call.path.clone(),
-                    |u| crate::evidence::redact_url(u.as_str()),
-                );
-            let mut exchange = Exchange::request(
-                Actor::ServiceProvider,
-                &method,
-                url,
-                call.request_body.as_deref().map(redact_body),
-            );
-            exchange.request_headers = call
-                .request_headers
-                .iter()
-                .map(|(n, v)| (n.clone(), crate::evidence::redact_header(n, v)))
-                .collect();
-            exchange.status = call.status;
-            exchange.response_headers = call
-                .response_headers
-                .iter()
-                .map(|(n, v)| (n.clone(), crate::evidence::redact_header(n, v)))
-                .collect();
-            exchange.response_body = call.response_body.as_deref().map(|body| {
-                if call.path.starts_with("/token") {
-                    crate::evidence::show_token_response(body)
-                } else {
-                    redact_body(body)
-                }
-            });
-            exchanges.push(exchange);
-        }
-    }
-    exchanges
-}
-
-/// What the next login's script will ask of the broker (filled by steps, sent by the login
-/// driver once it knows the test user).
-#[derive(Debug, Clone, Default)]
-pub struct PendingScript {
-    pub id_token: Vec<IdTokenFault>,
-    pub userinfo: Vec<UserinfoFault>,
-    pub token_endpoint: Option<EndpointFault>,
-    pub behaviour: Option<Behaviour>,
-    /// Register a script even without faults, for its log of what the service did.
-    pub record: bool,
-    /// The broker issues this login's NemID token although the NemID calendar has passed.
-    pub ignore_nemid_cutoff: bool,
-}
-
-impl PendingScript {
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.id_token.is_empty()
-            && self.userinfo.is_empty()
-            && self.token_endpoint.is_none()
-            && self.behaviour.is_none()
-            && !self.record
-            && !self.ignore_nemid_cutoff
-    }
-}
-
-/// Registers `pending` for the next headless login of `user_id`; answers the script id.
-pub async fn register_script(
-    world: &mut LabWorld,
-    user_id: &str,
-    pending: PendingScript,
-) -> String {
-    let request = ScriptRequest {
-        matcher: ScriptMatch {
-            test_user: Some(user_id.to_owned()),
-            ..ScriptMatch::default()
-        },
-        user_id: None,
-        behaviour: pending.behaviour,
-        id_token: pending.id_token,
-        userinfo: pending.userinfo,
-        token_endpoint: pending.token_endpoint,
-        userinfo_endpoint: None,
-        ignore_nemid_cutoff: pending.ignore_nemid_cutoff,
-    };
-    let body = serde_json::to_value(&request).expect("script requests serialise");
-    let (status, answer) =
-        control(world, reqwest::Method::POST, "control/scripts", Some(&body)).await;
-    assert_eq!(
-        status, 201,
-        "the broker refused the script {body}: {answer}"
-    );
-    let id = answer["script_id"]
-        .as_str()
-        .expect("script_id in the answer")
-        .to_owned();
-    world.scripts.push(id.clone());
-    id
-}
-
-/// What the broker saw happen in the login of script `id` (token and userinfo calls, replays).
-pub async fn script_log(world: &mut LabWorld, id: &str) -> Value {
-    let (status, answer) = control(
-        world,
-        reqwest::Method::GET,
-        &format!("control/scripts/{id}"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        status, 200,
-        "the broker does not know script {id}: {answer}"
-    );
-    answer["log"].clone()
-}
+use crate::world::LabWorld;
 
 fn arm_id_token(world: &mut LabWorld, fault: IdTokenFault) {
     world.pending.id_token.push(fault);
@@ -219,36 +23,13 @@ fn foreign_key(world: &mut LabWorld) {
 
 #[given("for this login the broker puts its issuer with a trailing slash in the ID token")]
 async fn issuer_with_slash(world: &mut LabWorld) {
-    let lab = world.lab();
-    let issuer = discovered_issuer(&lab).await;
+    let issuer = broker::discovered_issuer(&world.lab()).await.or_fail();
     arm_id_token(
         world,
         IdTokenFault::WrongIss {
             iss: Some(format!("{issuer}/")),
         },
     );
-}
-
-/// The `issuer` of the broker's discovery document, exactly as published.
-async fn discovered_issuer(lab: &Lab) -> String {
-    let url = lab
-        .endpoints
-        .issuer
-        .join(".well-known/openid-configuration")
-        .expect("relative path");
-    let doc: Value = lab
-        .http
-        .get(url)
-        .send()
-        .await
-        .expect("the broker's discovery answers")
-        .json()
-        .await
-        .expect("the broker's discovery is JSON");
-    doc["issuer"]
-        .as_str()
-        .expect("discovery names the issuer")
-        .to_owned()
 }
 
 /// The next login's ID token and userinfo carry `dk.cpr` = `cpr` (what the broker reports after
@@ -266,24 +47,17 @@ fn report_cpr(world: &mut LabWorld, cpr: &str) {
         .push(UserinfoFault::SetClaims { claims });
 }
 
-fn cpr_of(world: &LabWorld, alias: &str) -> String {
-    world
-        .note(&format!("cpr:{alias}"))
-        .unwrap_or_else(|| panic!("{alias} has no CPR number in this scenario"))
-        .to_owned()
-}
-
 #[given(expr = "for the next login the broker reports a new CPR number for {string}")]
 #[allow(
     clippy::needless_pass_by_value,
     reason = "cucumber hands step captures over by value"
 )]
 fn new_cpr(world: &mut LabWorld, alias: String) {
-    let old = cpr_of(world, &alias);
+    let old = cpr::cpr_of(world, &alias).or_fail();
     // Same birth date, another serial: the way a corrected or changed number looks.
     let serial: u32 = old[6..].parse().unwrap_or(0);
     let new = format!("{}{:04}", &old[..6], (serial + 1) % 10_000);
-    world.notes.push((format!("cpr:{alias}"), new.clone()));
+    world.notes.push((cpr::cpr_note(&alias), new.clone()));
     report_cpr(world, &new);
 }
 
@@ -295,7 +69,7 @@ fn new_cpr(world: &mut LabWorld, alias: String) {
     reason = "cucumber hands step captures over by value"
 )]
 fn reused_cpr(world: &mut LabWorld, alias: String) {
-    let cpr = cpr_of(world, &alias);
+    let cpr = cpr::cpr_of(world, &alias).or_fail();
     report_cpr(world, &cpr);
 }
 
@@ -377,9 +151,6 @@ fn rs256(world: &mut LabWorld) {
     world.notes.push(("alg".into(), "RS256".into()));
 }
 
-/// Another person's CPR number (a valid-looking one no citizen of the lab gets: serial 9999).
-pub const FOREIGN_CPR: &str = "0101709999";
-
 #[given("for this login the broker answers userinfo with another person's sub and CPR")]
 fn userinfo_mismatch(world: &mut LabWorld) {
     world.pending.userinfo.push(UserinfoFault::SubMismatch);
@@ -398,8 +169,7 @@ fn record(world: &mut LabWorld) {
 
 #[then("the service provider did not redeem the code a second time")]
 async fn no_second_redemption(world: &mut LabWorld) {
-    let id = world.scripts.last().cloned().expect("a logged login ran");
-    let log = script_log(world, &id).await;
+    let log = broker::last_script_log(world).await.or_fail();
     let replays = log["code_replays"].as_u64().unwrap_or(0);
     let requests = log["token_requests"].as_u64().unwrap_or(0);
     assert!(
@@ -432,58 +202,38 @@ fn broker_error(world: &mut LabWorld) {
 
 #[when("the broker rotates its signing key")]
 async fn rotate(world: &mut LabWorld) {
-    let (status, answer) = control(
-        world,
-        reqwest::Method::POST,
-        "control/keys/rotate",
-        Some(&json!({"keep_previous": false})),
-    )
-    .await;
-    assert_eq!(
-        status, 200,
-        "the broker could not rotate its keys: {answer}"
-    );
+    broker::rotate_keys(world).await.or_fail();
 }
 
 #[when(expr = "the broker sends a back-channel logout for {string}")]
 async fn backchannel(world: &mut LabWorld, alias: String) {
     let user_id = world.citizen_named(&alias).user_id.clone();
-    let (status, answer) = control(
-        world,
-        reqwest::Method::POST,
-        "control/backchannel-logout",
-        Some(&json!({"user_id": user_id})),
-    )
-    .await;
-    assert_eq!(
-        status, 200,
-        "the broker could not send the back-channel logout: {answer}"
-    );
-    let deliveries = answer.as_array().cloned().unwrap_or_default();
+    let deliveries = broker::backchannel_logout(world, &user_id).await.or_fail();
     assert!(
         !deliveries.is_empty(),
-        "the broker had no session of {alias} to end (answer {answer})"
+        "the broker had no session of {alias} to end"
     );
     for delivery in &deliveries {
-        let uri = delivery["uri"]
-            .as_str()
-            .unwrap_or("the back-channel logout URI");
-        let request = format!("the broker's POST {uri} with a valid logout token");
-        let answered = match (delivery["status"].as_u64(), delivery["error"].as_str()) {
-            (Some(status), _) => Ok((u16::try_from(status).unwrap_or(u16::MAX), "")),
+        let request = format!(
+            "the broker's POST {} with a valid logout token",
+            delivery.uri
+        );
+        let answered = match (delivery.status, delivery.error.as_deref()) {
+            (Some(status), _) => Ok((status, "")),
             (None, error) => Err(error.unwrap_or("no answer")),
         };
-        crate::checks::declared_endpoint_exists(
+        checks::declared_endpoint_exists(
             "back-channel logout endpoint",
             OptionalFeature::BackchannelLogout,
             &request,
             answered,
         );
         // Back-Channel Logout 1.0 §2.8: a logout token that verified is answered 200.
-        if let Some(status) = delivery["status"].as_u64() {
+        if let Some(status) = delivery.status {
             assert_eq!(
                 status, 200,
-                "the service provider answered {request} with {status} (the rule: 200): {delivery}"
+                "the service provider answered {request} with {status} (the rule: 200): {}",
+                delivery.record
             );
         }
     }
@@ -491,34 +241,27 @@ async fn backchannel(world: &mut LabWorld, alias: String) {
 
 #[when(expr = "someone sends a back-channel logout for {string} signed by a foreign key")]
 async fn forged_backchannel(world: &mut LabWorld, alias: String) {
-    let lab = world.lab();
-    let url = lab
-        .sp
-        .backchannel_logout_url
-        .clone()
-        .expect("@needs:backchannel guarantees the endpoint");
     let uuid = world.citizen_named(&alias).uuid.clone();
-    let kid = published_kid(&lab).await;
-    let token = forged_logout_token(&lab, &uuid, &kid);
-    let mut attacker = crate::browser::Browser::new();
-    let page = attacker.post_form(&url, &[("logout_token", &token)]).await;
-    world.other_browsers.push(attacker);
-    crate::checks::declared_endpoint_exists(
+    let (request, answer) = broker::send_forged_logout_token(world, &uuid)
+        .await
+        .or_fail();
+    checks::declared_endpoint_exists(
         "back-channel logout endpoint",
         OptionalFeature::BackchannelLogout,
-        &format!("POST {url} with a forged logout token"),
-        page.as_ref()
-            .map(|p| (p.status, p.body.as_str()))
+        &request,
+        answer
+            .as_ref()
+            .map(|(status, body)| (*status, body.as_str()))
             .map_err(String::as_str),
     );
-    if let Ok(page) = page {
+    if let Ok((status, body)) = answer {
         world.notes.push((
             "forged_logout_answer".into(),
-            format!("{} {}", page.status, crate::checks::excerpt(&page.body)),
+            format!("{status} {}", checks::excerpt(&body)),
         ));
         world
             .notes
-            .push(("forged_logout_status".into(), page.status.to_string()));
+            .push(("forged_logout_status".into(), status.to_string()));
     }
 }
 
@@ -532,46 +275,6 @@ fn forged_logout_400(world: &mut LabWorld) {
         answer.starts_with("400"),
         "the service provider answered a logout token signed by a foreign key with {answer}; a token that does not verify is answered 400 (Back-Channel Logout 1.0 §2.8)"
     );
-}
-
-/// The `kid` of the first key the broker publishes, so a forged token names a real key and only
-/// its signature is wrong.
-async fn published_kid(lab: &Lab) -> String {
-    let url = lab.endpoints.issuer.join("jwks").expect("relative path");
-    let jwks: Value = lab
-        .http
-        .get(url)
-        .send()
-        .await
-        .expect("the broker's JWKS answers")
-        .json()
-        .await
-        .expect("the broker's JWKS is JSON");
-    jwks["keys"][0]["kid"]
-        .as_str()
-        .unwrap_or("unknown")
-        .to_owned()
-}
-
-/// A logout token that is right in every claim but signed by a key the broker never had.
-fn forged_logout_token(lab: &Lab, uuid: &str, kid: &str) -> String {
-    let seed = 0x5eed_f0e1 ^ lab.unique();
-    let key = SigningKey::from_seed(Alg::ES256, seed).expect("ES256 keys derive from any seed");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let header = json!({"alg": "ES256", "kid": kid, "typ": "logout+jwt"});
-    let claims = json!({
-        "iss": lab.endpoints.issuer.as_str().trim_end_matches('/'),
-        "aud": lab.sp.client_id,
-        "iat": now,
-        "exp": now + 120,
-        "jti": format!("forged-{seed:x}"),
-        "sub": uuid,
-        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
-    });
-    jose::compact(&header, &claims, &jose::Signature::Key(&key))
-        .expect("signing with a fresh key works")
 }
 
 #[then(expr = "the broker answered the login with error {string}")]
@@ -603,8 +306,7 @@ fn answered_error(world: &mut LabWorld, error: String) {
 
 #[then("the service provider did not call userinfo for this login")]
 async fn no_userinfo(world: &mut LabWorld) {
-    let id = world.scripts.last().cloned().expect("a scripted login ran");
-    let log = script_log(world, &id).await;
+    let log = broker::last_script_log(world).await.or_fail();
     let calls = log["userinfo_requests"].as_u64().unwrap_or(0);
     assert_eq!(
         calls, 0,
@@ -634,8 +336,7 @@ async fn nemid_login_let_through(world: &mut LabWorld) {
         "the broker refused the NemID login itself, so the service provider was not tested: {callback}"
     );
     // The broker's own record: the login it answered was a NemID login of this scenario's script.
-    let id = world.scripts.last().cloned().expect("a scripted login ran");
-    let log = script_log(world, &id).await;
+    let log = broker::last_script_log(world).await.or_fail();
     assert_eq!(
         log["code_issued"], true,
         "the broker's log of the NemID login: {log}"
@@ -655,32 +356,14 @@ fn client_note(name: &str) -> String {
 #[given("a bank and a public site are clients of the broker")]
 async fn bank_and_public_site(world: &mut LabWorld) {
     for (name, sector) in SECTOR_CLIENTS {
-        let body = json!({
-            "redirect_uris": [format!("https://{sector}.example/callback")],
-            "token_endpoint_auth_method": "client_secret_post",
-            "sector": sector,
-        });
-        let (status, client) =
-            control(world, reqwest::Method::POST, "control/clients", Some(&body)).await;
-        assert_eq!(
-            status, 201,
-            "the broker refused to register the {name}: {client}"
-        );
+        let client = broker::register_client(world, sector).await.or_fail();
         world.notes.push((client_note(name), client.to_string()));
     }
 }
 
-/// How a login straight at the broker ended.
-pub enum BrokerLogin {
-    /// The ID token's claims.
-    Claims(serde_json::Map<String, Value>),
-    /// `error` and `error_description` of the callback.
-    Refused(String, String),
-}
-
-/// A login of `alias` at the journey's client `client_name` (the lab is both the client and the
-/// browser): `login_hint=test:<user>:<behaviour>`, then, with a code, the token endpoint.
-pub async fn login_at_client(
+/// A login of `alias` at the scenario's broker client `client_name` (see
+/// [`bank_and_public_site`]).
+async fn login_at_client(
     world: &mut LabWorld,
     alias: &str,
     client_name: &str,
@@ -691,90 +374,38 @@ pub async fn login_at_client(
         .and_then(|c| serde_json::from_str(c).ok())
         .unwrap_or_else(|| panic!("no broker client named {client_name:?} in this scenario"));
     let user_id = world.citizen_named(alias).user_id.clone();
-    let lab = world.lab();
-    let client_id = client["client_id"].as_str().unwrap_or_default().to_owned();
-    let redirect = client["redirect_uris"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let verifier = mitid_components::idp::registry::random_token(32);
-    let behaviour_name = serde_json::to_value(behaviour)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let mut authorize = lab.endpoints.issuer.join("authorize").expect("relative");
-    authorize
-        .query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client_id)
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid nemid.pid")
-        .append_pair("state", &format!("journey-{}", lab.unique()))
-        .append_pair("code_challenge", &jose::pkce_s256(&verifier))
-        .append_pair("code_challenge_method", "S256")
-        .append_pair("login_hint", &format!("test:{user_id}:{behaviour_name}"));
-    if behaviour.is_nemid() {
-        authorize
-            .query_pairs_mut()
-            .append_pair("idp_values", "nemid");
+    broker::login_at_client(world, &user_id, &client, behaviour)
+        .await
+        .or_fail()
+}
+
+#[then(regex = r#"^"([^"]+)" can log in with (NemID|MitID) at the (bank|public site)$"#)]
+async fn can_log_in_at(world: &mut LabWorld, alias: String, idp: String, client: String) {
+    let behaviour = if idp == "NemID" {
+        Behaviour::NemidKeyCard
+    } else {
+        Behaviour::Approve
+    };
+    match login_at_client(world, &alias, &client, behaviour).await {
+        BrokerLogin::Claims(claims) => {
+            assert_eq!(
+                claims.get("idp").and_then(Value::as_str),
+                Some(idp.to_lowercase().as_str()),
+                "the ID token of {alias}'s login at the {client}: {}",
+                Value::Object(claims.clone())
+            );
+            if idp == "NemID" {
+                assert!(
+                    claims.get("nemid.pid").is_some(),
+                    "a NemID login carries the NemID PID: {}",
+                    Value::Object(claims.clone())
+                );
+            }
+        }
+        BrokerLogin::Refused(error, description) => panic!(
+            "the broker refused {alias}'s {idp} login at the {client}: {error}: {description}"
+        ),
     }
-    let page = world
-        .browser
-        .get(&authorize)
-        .await
-        .unwrap_or_else(|e| panic!("the broker did not answer {authorize}: {e}"));
-    let callback = page
-        .location
-        .clone()
-        .filter(|_| page.is_redirect())
-        .unwrap_or_else(|| {
-            panic!(
-                "the broker answered {} without a redirect: {}",
-                page.status, page.body
-            )
-        });
-    let param = |name: &str| {
-        callback
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    let Some(code) = param("code") else {
-        return BrokerLogin::Refused(
-            param("error").unwrap_or_default(),
-            param("error_description").unwrap_or_default(),
-        );
-    };
-    let token_url = lab.endpoints.issuer.join("token").expect("relative");
-    let secret = client["client_secret"].as_str().unwrap_or_default();
-    let answer = world
-        .browser
-        .post_form(
-            &token_url,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &redirect),
-                ("code_verifier", &verifier),
-                ("client_id", &client_id),
-                ("client_secret", secret),
-            ],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("the broker's token endpoint did not answer: {e}"));
-    let tokens = answer.json().unwrap_or_else(|| {
-        panic!(
-            "the token endpoint answered {}: {}",
-            answer.status, answer.body
-        )
-    });
-    let id_token = tokens["id_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id_token in {tokens}"));
-    let claims = jose::Unverified::parse(id_token)
-        .unwrap_or_else(|e| panic!("the broker's ID token is not a JWS: {e}"))
-        .claims;
-    BrokerLogin::Claims(claims)
 }
 
 #[then(

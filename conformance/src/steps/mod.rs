@@ -1,6 +1,8 @@
-//! Step definitions, one module per actor. A step is a few lines that call the lab's components
-//! (through [`broker`]'s control client) or the service provider under test (through
-//! [`service_provider`]'s login driver); verdicts come from [`super::checks`].
+//! Step definitions: Gherkin glue, one module per actor (citizen, device, broker, service
+//! provider, Citizen Service, support, NemID services, calendar). A step is a few lines: it calls
+//! [`crate::actions`] (the only code that speaks HTTP to the lab and the service provider) and
+//! judges what they answer, with the shared verdicts of [`crate::checks`]. No step module imports
+//! another (`tests/layering.rs` in this crate holds them to it).
 
 pub mod broker;
 pub mod calendar;

@@ -3,35 +3,14 @@
 //! them. The orders go to the broker's admin API, which holds the NemID and enforces the calendar.
 
 use cucumber::{then, when};
-use serde_json::{Value, json};
-
-use super::broker::control;
-use super::citizen::{NEMID_PASSWORD, create_citizen, request_nemid};
-use crate::world::LabWorld;
 use mitid_components::idp::admin::Ial;
+use serde_json::json;
 
-/// Orders `item` for `alias` through `channel`; answers the broker's status and body.
-async fn order(world: &mut LabWorld, alias: &str, item: &str, channel: &str) -> (u16, Value) {
-    let uuid = world.citizen_named(alias).uuid.clone();
-    let item = if item == "new key card" {
-        "key_card"
-    } else {
-        "temporary_password"
-    };
-    let channel = if channel == "NemID support" {
-        "support_line"
-    } else {
-        "citizen_service"
-    };
-    let body = json!({ "item": item, "channel": channel });
-    control(
-        world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/nemid/orders"),
-        Some(&body),
-    )
-    .await
-}
+use crate::actions::clock;
+use crate::actions::identity::{APP, Backing, NEMID_PASSWORD, create_citizen, request_nemid};
+use crate::actions::nemid::{self, Channel, Item};
+use crate::checks::OrFail;
+use crate::world::LabWorld;
 
 #[then(
     regex = r#"^(NemID support|Citizen Service) (gives|refuses) "([^"]+)" a (new key card|temporary password)(?: with "([^"]+)")?$"#
@@ -44,14 +23,25 @@ async fn nemid_order(
     item: String,
     error: String,
 ) {
-    let (status, answer) = order(world, &alias, &item, &channel).await;
+    let kind = if item == "new key card" {
+        Item::KeyCard
+    } else {
+        Item::TemporaryPassword
+    };
+    let via = if channel == "NemID support" {
+        Channel::SupportLine
+    } else {
+        Channel::CitizenService
+    };
+    let reply = nemid::order(world, &alias, kind, via).await.or_fail();
+    let (status, answer) = (reply.status, reply.body);
     if verdict == "gives" {
         assert_eq!(
             status, 201,
             "{channel} did not give {alias} a {item}: {answer}"
         );
         if channel == "Citizen Service" {
-            let today = super::calendar::lab_today(world).await.to_string();
+            let today = clock::today(world).await.or_fail().to_string();
             assert_eq!(
                 answer["delivered_on"].as_str(),
                 Some(today.as_str()),
@@ -78,35 +68,23 @@ async fn redeems_temporary_password(world: &mut LabWorld, alias: String) {
         .note(&format!("temporary password:{alias}"))
         .unwrap_or_else(|| panic!("{alias} has no temporary password"))
         .to_owned();
-    let uuid = world.citizen_named(&alias).uuid.clone();
-    let body = json!({"temporary_password": temporary, "new_password": NEMID_PASSWORD});
-    let (status, answer) = control(
-        world,
-        reqwest::Method::POST,
-        &format!("admin/identities/{uuid}/nemid/temporary-password/redeem"),
-        Some(&body),
-    )
-    .await;
-    assert_eq!(status, 200, "{alias}'s temporary password: {answer}");
+    let answer = nemid::redeem_temporary_password(world, &alias, &temporary)
+        .await
+        .or_fail();
     assert_eq!(answer["status"]["state"], "active", "{answer}");
 }
 
 #[then(expr = "a new citizen {string} can no longer get NemID with {string}")]
 async fn no_new_nemid(world: &mut LabWorld, alias: String, error: String) {
-    create_citizen(
-        world,
-        &alias,
-        "the MitID app",
-        Ial::Substantial,
-        true,
-        false,
-    )
-    .await;
-    let uuid = world.citizen_named(&alias).uuid.clone();
-    let (status, answer) =
-        request_nemid(world, &uuid, &json!({ "password": NEMID_PASSWORD })).await;
+    let citizen = create_citizen(world, &alias, APP, Ial::Substantial, Backing::Cpr, false)
+        .await
+        .or_fail();
+    let reply = request_nemid(world, &citizen.uuid, &json!({ "password": NEMID_PASSWORD }))
+        .await
+        .or_fail();
+    let answer = reply.body;
     assert_eq!(
-        (status, answer["error"].as_str()),
+        (reply.status, answer["error"].as_str()),
         (403, Some(error.as_str())),
         "the broker's answer to a new NemID for {alias}: {answer}"
     );

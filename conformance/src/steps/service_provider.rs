@@ -1,275 +1,15 @@
-//! The service provider under test: the login driver (the lab as the browser) and the checks on
-//! what the service answered.
-//!
-//! A login: `GET {login}` → the service's redirect to the broker (read, then the browser adds
-//! `login_hint=test:<user>:<behaviour>`) → the broker's redirect to the callback (possibly
-//! tampered with) → the service's answer, following its own same-origin redirects.
+//! The service provider under test: the checks on what the service answered, and what other
+//! browsers do with a login's callback. The login driver is
+//! [`crate::actions::service_provider`]'s.
 
 use cucumber::{then, when};
 use url::Url;
 
-use super::broker::register_script;
-use super::citizen::behaviour_for;
-use crate::browser::{Browser, same_origin};
-use crate::checks::{self, excerpt, trail};
-use crate::world::{LabWorld, LoginAttempt};
-
-/// What the browser does to the callback before delivering it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tamper {
-    None,
-    ReplaceState,
-    RemoveState,
-    ReplaceCode,
-    /// The authorization response's `iss` with a trailing slash (RFC 9207: compared exactly).
-    IssTrailingSlash,
-    /// The browser keeps the callback and delivers it nowhere (another browser gets it).
-    Withhold,
-}
-
-fn login_url(world: &LabWorld, loa: Option<&str>) -> Url {
-    let lab = world.lab();
-    let mut url = lab.sp.login_url.clone();
-    if let Some(loa) = loa {
-        url.query_pairs_mut().append_pair("loa", loa);
-    }
-    url
-}
-
-/// `GET {login}` up to the service's redirect to the broker. Records the attempt.
-pub async fn start_login(world: &mut LabWorld, _alias: &str, loa: Option<&str>) -> Option<Url> {
-    let lab = world.lab();
-    let url = login_url(world, loa);
-    let sp_base = lab.sp.base_url.clone();
-    let page = world
-        .browser
-        .navigate(&url, |next| same_origin(next, &sp_base))
-        .await;
-    let mut attempt = LoginAttempt::default();
-    let authorize = match page {
-        Ok(page) if page.is_redirect() => page.location.clone(),
-        Ok(page) => {
-            attempt.error = Some(format!(
-                "the service provider answered its login URL with {} instead of a redirect to the broker: {}",
-                page.status,
-                excerpt(&page.body)
-            ));
-            None
-        }
-        Err(err) => {
-            attempt.error = Some(format!(
-                "the service provider's login URL {url} did not answer: {err}"
-            ));
-            None
-        }
-    };
-    if let Some(authorize) = &authorize
-        && !same_origin(authorize, &lab.endpoints.issuer)
-    {
-        attempt.error = Some(format!(
-            "the login redirected to {authorize}, which is not the lab's broker ({})",
-            lab.endpoints.issuer
-        ));
-    }
-    attempt.authorize.clone_from(&authorize);
-    world.logins.push(attempt);
-    authorize
-}
-
-/// Drives a whole login for `alias`, applying the scenario's pending broker script.
-pub async fn drive_login(world: &mut LabWorld, alias: &str, loa: Option<&str>, tamper: Tamper) {
-    let citizen = world.citizen_named(alias).clone();
-    world.current = world.citizens.iter().position(|c| c.alias == alias);
-    world.requested_loa = loa.map(str::to_owned);
-    let lab = world.lab();
-    let Some(authorize) = start_login(world, alias, loa).await else {
-        let error = world.last_login().error.clone().unwrap_or_default();
-        panic!("{error}\n{}", trail(&world.browser));
-    };
-    if world.logins.last().is_some_and(|l| l.error.is_some()) {
-        let error = world.last_login().error.clone().unwrap_or_default();
-        panic!("{error}\n{}", trail(&world.browser));
-    }
-    // The broker's script for this login, keyed to this scenario's own test user.
-    let mut pending = std::mem::take(&mut world.pending);
-    let behaviour = pending
-        .behaviour
-        .take()
-        .unwrap_or_else(|| behaviour_for(&citizen.devices[0]));
-    if !pending.is_empty() {
-        register_script(world, &citizen.user_id, pending).await;
-    }
-    let behaviour_name = serde_json::to_value(behaviour)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let mut to_broker = authorize.clone();
-    let pairs: Vec<(String, String)> = authorize
-        .query_pairs()
-        .filter(|(k, _)| k != "login_hint")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    to_broker
-        .query_pairs_mut()
-        .clear()
-        .extend_pairs(
-            pairs
-                .iter()
-                .filter(|(k, _)| !(behaviour.is_nemid() && k == "idp_values")),
-        )
-        .append_pair(
-            "login_hint",
-            &format!("test:{}:{behaviour_name}", citizen.user_id),
-        );
-    if behaviour.is_nemid() {
-        // The citizen picks NemID on the broker's page.
-        to_broker
-            .query_pairs_mut()
-            .append_pair("idp_values", "nemid");
-    }
-    let broker_answer = match world.browser.get(&to_broker).await {
-        Ok(page) => page,
-        Err(err) => panic!(
-            "the lab's broker did not answer the authorization request: {err}\n{}",
-            trail(&world.browser)
-        ),
-    };
-    let Some(callback) = broker_answer
-        .location
-        .clone()
-        .filter(|_| broker_answer.is_redirect())
-    else {
-        // The broker refused the request itself (e.g. a redirect_uri it does not know): the
-        // service provider's request was wrong.
-        let attempt = world
-            .logins
-            .last_mut()
-            .expect("start_login recorded the attempt");
-        attempt.error = Some(format!(
-            "the broker refused the service provider's authorization request with {}: {}",
-            broker_answer.status,
-            excerpt(&broker_answer.body)
-        ));
-        return;
-    };
-    world.logins.last_mut().expect("recorded").callback = Some(callback.clone());
-    if tamper == Tamper::Withhold {
-        return;
-    }
-    let delivered = tampered(&callback, tamper);
-    let sp_base = lab.sp.base_url.clone();
-    let landing = world
-        .browser
-        .navigate(&delivered, |next| same_origin(next, &sp_base))
-        .await;
-    let attempt = world.logins.last_mut().expect("recorded");
-    match landing {
-        Ok(page) => attempt.landing = Some(page),
-        Err(err) => {
-            attempt.error = Some(format!(
-                "the service provider did not answer the callback: {err}"
-            ));
-        }
-    }
-}
-
-/// The callback as the browser delivers it.
-fn tampered(callback: &Url, tamper: Tamper) -> Url {
-    let pairs: Vec<(String, String)> = callback
-        .query_pairs()
-        .filter_map(|(k, v)| {
-            let (k, v) = (k.into_owned(), v.into_owned());
-            match (tamper, k.as_str()) {
-                (Tamper::RemoveState, "state") => None,
-                (Tamper::ReplaceState, "state") => {
-                    Some((k, "forged-state-0123456789abcdef".to_owned()))
-                }
-                (Tamper::ReplaceCode, "code") => {
-                    Some((k, "forged-code-0123456789abcdef".to_owned()))
-                }
-                (Tamper::IssTrailingSlash, "iss") => Some((k, format!("{v}/"))),
-                _ => Some((k, v)),
-            }
-        })
-        .collect();
-    let mut url = callback.clone();
-    url.query_pairs_mut().clear().extend_pairs(pairs);
-    url
-}
-
-/// RP-initiated logout: `GET {logout}` up to the service's redirect away from it; then `/me`
-/// (the local session must be gone before the broker is involved: a back-channel call from the
-/// broker would otherwise hide a `/logout` that keeps it); then every redirect on (the broker's
-/// `end_session_endpoint`, and back). Records where the browser went and what `/me` answered.
-pub async fn logout(world: &mut LabWorld) {
-    let lab = world.lab();
-    let url = lab
-        .sp
-        .logout_url
-        .clone()
-        .expect("@needs:logout guarantees the endpoint");
-    let issuer = lab.endpoints.issuer.clone();
-    let sp_base = lab.sp.base_url.clone();
-    let local = world
-        .browser
-        .navigate(&url, |next| same_origin(next, &sp_base))
-        .await
-        .unwrap_or_else(|err| {
-            panic!(
-                "the service provider's logout ({url}) did not answer: {err}\n{}",
-                trail(&world.browser)
-            )
-        });
-    if let Some(hop) = world
-        .browser
-        .exchanges
-        .iter()
-        .rev()
-        .find(|e| e.url == url.as_str())
-    {
-        let answer = hop
-            .status
-            .ok_or_else(|| hop.error.clone().unwrap_or_default());
-        checks::declared_endpoint_exists(
-            "logout endpoint",
-            crate::target::OptionalFeature::RpInitiatedLogout,
-            &format!("GET {url}"),
-            answer
-                .as_ref()
-                .map(|s| (*s, hop.response_body.as_deref().unwrap_or("")))
-                .map_err(String::as_str),
-        );
-    }
-    let me = checks::ask_me(&lab, &mut world.browser).await;
-    world.notes.push((
-        "me_after_local_logout".into(),
-        format!("{} {}", me.status, excerpt(&me.body)),
-    ));
-    if let Some(next) = local.location.as_ref().filter(|_| local.is_redirect()) {
-        // Unredacted, for the check of the id_token_hint the service sent.
-        world
-            .notes
-            .push(("logout_redirect".into(), next.to_string()));
-    }
-    let page = match local.location.clone().filter(|_| local.is_redirect()) {
-        Some(next) => world
-            .browser
-            .navigate(&next, |next| {
-                same_origin(next, &sp_base) || same_origin(next, &issuer)
-            })
-            .await
-            .unwrap_or_else(|err| {
-                panic!(
-                    "the logout's redirect to {next} did not answer: {err}\n{}",
-                    trail(&world.browser)
-                )
-            }),
-        None => local,
-    };
-    world
-        .notes
-        .push(("logout_status".into(), page.status.to_string()));
-}
+use crate::actions::broker::{FOREIGN_CPR, broker_calls, end_session_endpoint};
+use crate::actions::service_provider::{self, ask_me};
+use crate::browser::Browser;
+use crate::checks::{self, OrFail, excerpt, trail};
+use crate::world::LabWorld;
 
 #[then("the service provider ended its session before sending the browser to the broker")]
 fn ended_locally(world: &mut LabWorld) {
@@ -287,7 +27,7 @@ fn ended_locally(world: &mut LabWorld) {
 #[then(expr = "the logout request to the broker carried an id_token_hint for {string}")]
 async fn logout_hint(world: &mut LabWorld, alias: String) {
     let lab = world.lab();
-    let end_session = end_session_endpoint(&lab).await;
+    let end_session = end_session_endpoint(&lab).await.or_fail();
     let url = world
         .note("logout_redirect")
         .and_then(|u| Url::parse(u).ok())
@@ -334,28 +74,6 @@ fn jwt_claims(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// The broker's `end_session_endpoint`, from its discovery document.
-async fn end_session_endpoint(lab: &crate::world::Lab) -> String {
-    let discovery = lab
-        .endpoints
-        .issuer
-        .join(".well-known/openid-configuration")
-        .expect("relative");
-    let config: serde_json::Value = lab
-        .http
-        .get(discovery)
-        .send()
-        .await
-        .expect("discovery answers")
-        .json()
-        .await
-        .expect("discovery is JSON");
-    config["end_session_endpoint"]
-        .as_str()
-        .expect("the broker publishes end_session_endpoint")
-        .to_owned()
-}
-
 fn browser_history(browser: &Browser) -> Vec<String> {
     browser.exchanges.iter().map(|e| e.url.clone()).collect()
 }
@@ -363,39 +81,22 @@ fn browser_history(browser: &Browser) -> Vec<String> {
 #[when("a fresh browser asks the service provider who is logged in")]
 async fn fresh_browser(world: &mut LabWorld) {
     let lab = world.lab();
-    let me = checks::ask_me(&lab, &mut world.browser).await;
+    let me = ask_me(&lab, &mut world.browser).await.or_fail();
     world.last_me = Some((me.status, me.json));
 }
 
 #[when("an attacker's browser replays the callback of that login")]
 async fn replay(world: &mut LabWorld) {
-    let lab = world.lab();
-    let callback = world
-        .last_login()
-        .callback
-        .clone()
-        .expect("the login reached the callback");
-    let mut attacker = Browser::new();
-    let sp_base = lab.sp.base_url.clone();
-    let _ = attacker
-        .navigate(&callback, |next| same_origin(next, &sp_base))
-        .await;
-    world.other_browsers.push(attacker);
+    service_provider::replay_in_other_browser(world)
+        .await
+        .or_fail();
 }
 
 #[when("the same browser replays the callback of that login")]
 async fn replay_same_browser(world: &mut LabWorld) {
-    let lab = world.lab();
-    let callback = world
-        .last_login()
-        .callback
-        .clone()
-        .expect("the login reached the callback");
-    let sp_base = lab.sp.base_url.clone();
-    let _ = world
-        .browser
-        .navigate(&callback, |next| same_origin(next, &sp_base))
-        .await;
+    service_provider::replay_in_same_browser(world)
+        .await
+        .or_fail();
 }
 
 #[then("no session exists")]
@@ -623,7 +324,7 @@ async fn callback_answered(world: &mut LabWorld) {
         return;
     }
     let lab = world.lab();
-    let served = super::broker::broker_calls(&lab, &world.scripts).await;
+    let served = broker_calls(&lab, &world.scripts).await;
     panic!(
         "the service provider did not answer the callback in time ({}): it hangs while the broker does not answer\n{}{}",
         world.last_login().error.as_deref().unwrap_or("no answer"),
@@ -635,7 +336,7 @@ async fn callback_answered(world: &mut LabWorld) {
 #[then("the browser was sent to the broker's end_session_endpoint")]
 async fn sent_to_end_session(world: &mut LabWorld) {
     let lab = world.lab();
-    let end_session = end_session_endpoint(&lab).await;
+    let end_session = end_session_endpoint(&lab).await.or_fail();
     let end_session = end_session.as_str();
     let history = browser_history(&world.browser);
     let visits: Vec<_> = world
@@ -668,9 +369,9 @@ async fn accounts_differ(world: &mut LabWorld, first: String, second: String) {
         .other_browsers
         .pop()
         .expect("the first citizen's browser was kept");
-    let a = checks::ask_me(&lab, &mut first_browser).await;
+    let a = ask_me(&lab, &mut first_browser).await.or_fail();
     world.other_browsers.push(first_browser);
-    let b = checks::ask_me(&lab, &mut world.browser).await;
+    let b = ask_me(&lab, &mut world.browser).await.or_fail();
     assert!(
         a.status == 200 && b.status == 200,
         "both must be logged in: /me answered {} and {}",
@@ -692,9 +393,9 @@ async fn accounts_same(world: &mut LabWorld) {
         .other_browsers
         .pop()
         .expect("the first login's browser was kept");
-    let a = checks::ask_me(&lab, &mut first_browser).await;
+    let a = ask_me(&lab, &mut first_browser).await.or_fail();
     world.other_browsers.push(first_browser);
-    let b = checks::ask_me(&lab, &mut world.browser).await;
+    let b = ask_me(&lab, &mut world.browser).await.or_fail();
     assert!(
         a.status == 200 && b.status == 200,
         "both browsers must be logged in: /me answered {} ({}) and {} ({})",
@@ -715,30 +416,14 @@ async fn accounts_same(world: &mut LabWorld) {
     "the callback of that login is delivered to a victim's browser that started a login of its own"
 )]
 async fn callback_to_victim(world: &mut LabWorld) {
-    let lab = world.lab();
-    let callback = world
-        .last_login()
-        .callback
-        .clone()
-        .expect("the login reached the callback");
-    let sp_base = lab.sp.base_url.clone();
-    let mut victim = Browser::new();
-    // The victim's own login stops at the service's redirect to the broker: the service now
-    // holds a pending login of the victim's browser, with the victim's own state.
-    let _ = victim
-        .navigate(&lab.sp.login_url, |next| same_origin(next, &sp_base))
-        .await;
-    let _ = victim
-        .navigate(&callback, |next| same_origin(next, &sp_base))
-        .await;
-    world.other_browsers.push(victim);
+    service_provider::deliver_to_victim(world).await.or_fail();
 }
 
 #[then("the victim's browser has no session")]
 async fn victim_no_session(world: &mut LabWorld) {
     let lab = world.lab();
     let mut victim = world.other_browsers.pop().expect("a victim's browser ran");
-    let me = checks::ask_me(&lab, &mut victim).await;
+    let me = ask_me(&lab, &mut victim).await.or_fail();
     let status = me.status;
     let body = me.body.clone();
     world.other_browsers.push(victim);
@@ -753,7 +438,7 @@ async fn victim_no_session(world: &mut LabWorld) {
 #[then("no session carries the userinfo's person")]
 async fn no_foreign_session(world: &mut LabWorld) {
     let lab = world.lab();
-    let me = checks::ask_me(&lab, &mut world.browser).await;
+    let me = ask_me(&lab, &mut world.browser).await.or_fail();
     if me.status == 200 {
         let uuid = world.citizen().uuid.clone();
         assert_eq!(
@@ -762,7 +447,7 @@ async fn no_foreign_session(world: &mut LabWorld) {
             "the session names a person other than the one who logged in (userinfo's sub was used): /me answered {}",
             excerpt(&me.body)
         );
-        let foreign = super::broker::FOREIGN_CPR;
+        let foreign = FOREIGN_CPR;
         assert!(
             !me.body.contains(foreign),
             "the session carries CPR {foreign} from a userinfo answer about another person (its sub differed from the ID token's): /me answered {}",
@@ -779,22 +464,13 @@ async fn no_foreign_session(world: &mut LabWorld) {
 
 /// Portal self-services (`GET {base}/services/{id}`): the reference portal's journeys.
 async fn open_self_service(world: &mut LabWorld, id: &str) {
-    let lab = world.lab();
-    let url = lab
-        .sp
-        .base_url
-        .join(&format!("services/{id}"))
-        .expect("relative path");
-    let page = world.browser.get(&url).await.unwrap_or_else(|err| {
-        panic!(
-            "the portal's self-service {url} did not answer: {err}\n{}",
-            trail(&world.browser)
-        )
-    });
+    let (status, body) = service_provider::open_self_service(world, id)
+        .await
+        .or_fail();
     world
         .notes
-        .push(("service_status".into(), page.status.to_string()));
-    world.notes.push(("service_body".into(), page.body));
+        .push(("service_status".into(), status.to_string()));
+    world.notes.push(("service_body".into(), body));
 }
 
 // The citizen's name only selects the step: the scenario's browser is already theirs.
