@@ -29,6 +29,7 @@ use crate::kernel::SimTime;
 use super::PolicyError;
 use super::calendar::{self, NemidCalendar};
 use super::fixtures::Municipality;
+use super::live::{LiveSample, NeedRates, RoutineLogins, SampleSize};
 use super::model::{self, Ev, Model, Stop};
 use super::outcome::{DayRow, Milestone, PolicyOutcome};
 use super::population::{Citizen, MitidKind};
@@ -270,6 +271,33 @@ impl<'a> PolicyRun<'a> {
     pub fn citizen(&self, index: u32) -> Option<CitizenView> {
         let day = self.today().min(self.calendar().days.saturating_sub(1));
         self.model.citizen_view(index, day)
+    }
+
+    /// A live sample of `size`: citizens chosen from the seed alone (the same scenario and
+    /// seed give the same sample, at any point of the run, and drawing it changes nothing in
+    /// the run). An invalid size is an error naming its flag (`--live-sample`,
+    /// `--live-citizens`).
+    pub fn live_sample(&self, size: SampleSize) -> Result<LiveSample, PolicyError> {
+        let population = self.citizen_count() as u32;
+        Ok(LiveSample::draw(
+            self.seed,
+            population,
+            size.of(population)?,
+        ))
+    }
+
+    /// Citizen `index`'s routine login needs per day by sector, `None` past the end.
+    #[must_use]
+    pub fn need_rates(&self, index: u32) -> Option<NeedRates> {
+        self.model.need_rates_of(index).map(NeedRates::new)
+    }
+
+    /// Citizen `index`'s routine logins after `from` (see [`RoutineLogins`]), `None` past the
+    /// end.
+    #[must_use]
+    pub fn routine_logins(&self, index: u32, from: SimTime) -> Option<RoutineLogins> {
+        let rates = self.need_rates(index)?;
+        Some(RoutineLogins::new(self.seed, index, rates, from))
     }
 
     /// The number of citizens.
