@@ -17,6 +17,11 @@
 //! * [`resources`] — passive resources a model drives: [`resources::MultiServerQueue`] (FCFS,
 //!   `c` servers, exact lazy abandonment), the call centre with shifts and the appointment book
 //!   with a booking horizon and no-shows.
+//! * [`policy`] — the `kind: policy` model: a synthetic Denmark moving from NemID to MitID.
+//!   [`policy::run_policy`] runs a scenario through; [`policy::PolicyRun`] is the same run as
+//!   an object to step, advance to an instant, read between steps and finish, and every action
+//!   a real system would see goes out through its [`policy::ActionPort`] (the model's own
+//!   rules by default, a live driver's real flows otherwise).
 //! * [`queue_model`] — the `kind: queue` validation scenario ([`queue_model::QueueScenario`],
 //!   [`queue_model::run_queue_scenario`]) reported next to [`queueing_theory`]'s Erlang C,
 //!   Erlang A and M/D/c figures.

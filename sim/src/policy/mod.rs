@@ -12,6 +12,7 @@
 //!   through.
 //! * [`port`] — the [`ActionPort`] every action a real system would see goes out through;
 //!   [`ModelRules`] resolves them by the model's own rules.
+//! * [`live`] — a live run's sample of citizens and their routine logins.
 //! * [`outcome`] — what a run returns ([`PolicyOutcome`], one [`DayRow`] per day).
 //!
 //! Everything is deterministic: the same scenario and seed give an identical [`PolicyOutcome`].
@@ -23,6 +24,7 @@
 pub mod calendar;
 pub mod citizen_service;
 pub mod fixtures;
+pub mod live;
 mod model;
 pub mod outcome;
 pub mod population;
@@ -30,6 +32,7 @@ pub mod port;
 mod run;
 pub mod scenario;
 
+pub use live::{LiveSample, NeedRates, RoutineLogins, SampleSize};
 pub use outcome::{DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
 pub use port::{
     Action, ActionPort, ActionRequest, ActionTally, AuthenticatorProblem, CallReason, Credential,

@@ -2,25 +2,8 @@
 //! instant), read it between steps, finish it into a [`PolicyOutcome`].
 //!
 //! [`run_policy`](super::run_policy) is a loop over [`PolicyRun::step_day`]; a dashboard plays,
-//! pauses and steps the same object, and a live driver passes its own [`ActionPort`].
-//!
-//! # Ordering guarantees
-//!
-//! * Events are delivered in time order, and events at the same instant in the order the model
-//!   scheduled them (the kernel's guarantees, see [`crate::kernel::DayScheduler`]).
-//! * Day `d` closes at its last millisecond, with the event that closes it: its row (the
-//!   [`Step::DayClosed`] figures, then the last of [`PolicyRun::closed_days`]) covers every
-//!   event before that instant. Days close in order, one at a time, and every day of the run
-//!   closes before [`Step::Finished`].
-//! * [`PolicyRun::advance_to`]`(t)` delivers every event at or before `t` (capped at the end of
-//!   the run) and none after; afterwards [`PolicyRun::now`] is `t`, and the next event
-//!   delivered is after `t`. An instant already passed delivers nothing.
-//! * However a run is advanced (any mix of `step`, `step_day`, `advance_to` and `finish`), it
-//!   delivers the same events in the same order and finishes into the same outcome, byte for
-//!   byte, as [`run_policy`](super::run_policy) with the same scenario and seed. Reading between
-//!   steps changes nothing.
-//! * The port is called inside the event that triggers an action, at the run's clock (see
-//!   [`super::port`]).
+//! pauses and steps the same object, and a live driver passes its own [`ActionPort`]. The
+//! ordering guarantees are on [`PolicyRun`].
 
 use chrono::NaiveDate;
 
@@ -29,13 +12,39 @@ use crate::kernel::SimTime;
 use super::PolicyError;
 use super::calendar::{self, NemidCalendar};
 use super::fixtures::Municipality;
+use super::live::{LiveSample, NeedRates, RoutineLogins, SampleSize};
 use super::model::{self, Ev, Model, Stop};
 use super::outcome::{DayRow, Milestone, PolicyOutcome};
 use super::population::{Citizen, MitidKind};
 use super::port::{ActionPort, ActionTally, AuthenticatorProblem, CallReason, MigrationRoute};
 use super::scenario::PolicyScenario;
 
-/// A policy run in progress. See the module docs for the ordering guarantees.
+/// A policy run in progress: built from a scenario and a seed, advanced by [`step`],
+/// [`step_day`] or [`advance_to`], read between steps, finished into a [`PolicyOutcome`].
+///
+/// # Ordering guarantees
+///
+/// * Events are delivered in time order, and events at the same instant in the order the model
+///   scheduled them (the kernel's guarantees, see [`crate::kernel::DayScheduler`]).
+/// * Day `d` closes at its last millisecond, with the event that closes it: its row (the
+///   [`Step::DayClosed`] figures, then the last of [`PolicyRun::closed_days`]) covers every
+///   event before that instant (events at that very millisecond fall before or after the close
+///   in scheduling order). Days close in order, one at a time, and every day of the run closes
+///   before [`Step::Finished`].
+/// * [`PolicyRun::advance_to`]`(t)` delivers every event at or before `t` (capped at the end of
+///   the run) and none after; afterwards [`PolicyRun::now`] is `t`, and the next event
+///   delivered is after `t`. An instant already passed delivers nothing and leaves the clock.
+/// * However a run is advanced (any mix of `step`, `step_day`, `advance_to` and `finish`), it
+///   delivers the same events in the same order and finishes into the same outcome, byte for
+///   byte: with the model's own rules, that of [`run_policy`](super::run_policy) for the same
+///   scenario and seed; with a port, that of any run whose port answers the same. Reading
+///   between steps (the figures, citizens, the live sample, routine logins) changes nothing.
+/// * The port is called inside the event that triggers an action, at the run's clock (see
+///   [`super::port`]).
+///
+/// [`step`]: PolicyRun::step
+/// [`step_day`]: PolicyRun::step_day
+/// [`advance_to`]: PolicyRun::advance_to
 pub struct PolicyRun<'a> {
     model: Model<'a>,
     seed: u64,
@@ -270,6 +279,33 @@ impl<'a> PolicyRun<'a> {
     pub fn citizen(&self, index: u32) -> Option<CitizenView> {
         let day = self.today().min(self.calendar().days.saturating_sub(1));
         self.model.citizen_view(index, day)
+    }
+
+    /// A live sample of `size`: citizens chosen from the seed alone (the same scenario and
+    /// seed give the same sample, at any point of the run, and drawing it changes nothing in
+    /// the run). An invalid size is an error naming its flag (`--live-sample`,
+    /// `--live-citizens`).
+    pub fn live_sample(&self, size: SampleSize) -> Result<LiveSample, PolicyError> {
+        let population = self.citizen_count() as u32;
+        Ok(LiveSample::draw(
+            self.seed,
+            population,
+            size.of(population)?,
+        ))
+    }
+
+    /// Citizen `index`'s routine login needs per day by sector, `None` past the end.
+    #[must_use]
+    pub fn need_rates(&self, index: u32) -> Option<NeedRates> {
+        self.model.need_rates_of(index).map(NeedRates::new)
+    }
+
+    /// Citizen `index`'s routine logins after `from` (see [`RoutineLogins`]), `None` past the
+    /// end.
+    #[must_use]
+    pub fn routine_logins(&self, index: u32, from: SimTime) -> Option<RoutineLogins> {
+        let rates = self.need_rates(index)?;
+        Some(RoutineLogins::new(self.seed, index, rates, from))
     }
 
     /// The number of citizens.

@@ -8,6 +8,7 @@ mod policy_calendar;
 mod policy_calibration;
 mod policy_determinism;
 mod policy_interventions;
+mod policy_live;
 mod policy_population;
 mod policy_run;
 mod policy_support;

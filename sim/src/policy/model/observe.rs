@@ -9,8 +9,8 @@ use crate::policy::port::ActionTally;
 use crate::policy::run::{CitizenView, Stage};
 use crate::policy::scenario::PolicyScenario;
 
-use super::Model;
 use super::state::{CitizenState as _, Status};
+use super::{Model, need_key};
 
 impl<'a> Model<'a> {
     pub(crate) fn scenario(&self) -> &'a PolicyScenario {
@@ -40,6 +40,12 @@ impl<'a> Model<'a> {
 
     pub(crate) fn citizen_count(&self) -> usize {
         self.citizens.len()
+    }
+
+    /// Citizen `i`'s routine login needs per day by sector index, if there is such a citizen.
+    pub(crate) fn need_rates_of(&self, i: u32) -> Option<[f64; 8]> {
+        let z = self.citizens.get(i as usize)?;
+        Some(self.need_rates[need_key(z)])
     }
 
     /// Citizen `i` as seen on `day`, if there is one.
