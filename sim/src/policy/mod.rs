@@ -27,9 +27,9 @@ pub mod scenario;
 pub use outcome::{DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
 pub use scenario::{
     AgeCurve, AgeStep, AuthenticatorEventRates, BehaviourConfig, CalendarConfig, CapacitiesConfig,
-    CapacitySurge, CitizenServiceCapacity, HazardPeriod, LoginNeedRate, MigrationBehaviour,
-    MunicipalityCapacity, NemidBehaviour, OutputsConfig, PolicyKind, PolicyScenario,
-    PopulationConfig, Sector, SectorCutoff, SegmentShares, SupportCapacity,
+    CapacitySurge, CitizenServiceCapacity, ExtraCounters, HazardPeriod, LoginNeedRate,
+    MigrationBehaviour, MunicipalityCapacity, NemidBehaviour, OutputsConfig, PolicyKind,
+    PolicyScenario, PopulationConfig, Sector, SectorCutoff, SegmentShares, SupportCapacity,
 };
 
 use crate::kernel::ScheduleError;

@@ -22,13 +22,17 @@ pub struct Args {
     pub baseline: PathBuf,
     /// Report folder of the what-if run.
     pub what_if: PathBuf,
-    /// Where to write the comparison chart (SVG). An earlier chart of the lab there is
-    /// replaced; any other file is refused.
+    /// Where to write the comparison chart (SVG; the name must end in `.svg`). An earlier chart
+    /// of the lab there is replaced; any other file is refused.
     #[arg(long, value_name = "FILE.svg")]
     pub out: PathBuf,
     /// Replace an --out file the lab did not write.
     #[arg(long)]
     pub force: bool,
+    /// Compare runs that differ in population, period or seed (refused otherwise: their
+    /// differences would not be the what-if's alone).
+    #[arg(long)]
+    pub allow_different_runs: bool,
 }
 
 /// The first line of every chart `compare` writes: what lets a later run replace it.
@@ -40,6 +44,8 @@ struct RunData {
     table: DailyTable,
     /// `(milestone name, date)`.
     milestones: Vec<(String, String)>,
+    /// What must match between a baseline and its what-if: `(name, value as written)`.
+    basis: Vec<(&'static str, String)>,
 }
 
 fn read_run(dir: &Path) -> Result<RunData> {
@@ -62,6 +68,20 @@ fn read_run(dir: &Path) -> Result<RunData> {
             err.line()
         ))
     })?;
+    if summary["kind"] != "policy" {
+        return Err(BadInput(format!(
+            "{}: kind: this is a `{}` run's report; compare draws two policy runs",
+            summary_path.display(),
+            summary["kind"].as_str().unwrap_or("unknown")
+        ))
+        .into());
+    }
+    let basis = vec![
+        ("population", summary["population"].to_string()),
+        ("period.start", summary["period"]["start"].to_string()),
+        ("period.end", summary["period"]["end"].to_string()),
+        ("seed", summary["seed"].to_string()),
+    ];
     let label = dir.file_name().map_or_else(
         || dir.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -98,7 +118,57 @@ fn read_run(dir: &Path) -> Result<RunData> {
         label,
         table,
         milestones,
+        basis,
     })
+}
+
+/// Refuses two runs that differ in more than the what-if (population, period, seed) unless
+/// `allowed`; then it warns on stderr instead.
+fn check_same_basis(baseline: &RunData, what_if: &RunData, allowed: bool) -> Result<()> {
+    let differences: Vec<String> = baseline
+        .basis
+        .iter()
+        .zip(&what_if.basis)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|((name, a), (_, b))| format!("{name}: {a} vs {b}"))
+        .collect();
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "{} and {} differ in {}; their differences would not be the what-if's alone",
+        baseline.label,
+        what_if.label,
+        differences.join(", ")
+    );
+    if allowed {
+        eprintln!("warning: {message}");
+        Ok(())
+    } else {
+        Err(BadInput(format!(
+            "{message}. Run both with the same --population and --seed, or pass \
+             --allow-different-runs to compare them anyway"
+        ))
+        .into())
+    }
+}
+
+/// The chart is SVG; a name that promises another format is refused before anything is read.
+fn check_out_is_svg(out: &Path) -> Result<()> {
+    let extension = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if extension.as_deref() == Some("svg") {
+        return Ok(());
+    }
+    Err(BadInput(format!(
+        "{}: --out: compare writes an SVG chart and the name must end in `.svg` (got {}); \
+         this build has no PNG encoder, so convert the SVG with a tool such as `rsvg-convert` \
+         if a PNG is needed",
+        out.display(),
+        extension.map_or_else(|| "no extension".to_owned(), |e| format!("`.{e}`"))
+    ))
+    .into())
 }
 
 /// `column` of `run` on each of `dates` (NaN on days the run did not simulate).
@@ -116,8 +186,10 @@ fn aligned(run: &RunData, column: &str, dates: &[String]) -> Vec<f64> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    check_out_is_svg(&args.out)?;
     let baseline = read_run(&args.baseline)?;
     let what_if = read_run(&args.what_if)?;
+    check_same_basis(&baseline, &what_if, args.allow_different_runs)?;
     let dates: Vec<String> = baseline
         .table
         .dates

@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::charts::{PALETTE, Panel, Series, human, line_chart};
 use super::page::{Page, Table};
-use super::table::{Column, DailyTable, band_suffix, format_value};
+use super::provenance::Provenance;
+use super::table::{Column, DailyTable, band_suffix, format_value, peak_day};
 
 /// Everything a policy run writes, rendered in memory before any file is touched.
 pub struct PolicyReport {
@@ -22,27 +23,38 @@ pub struct PolicyReport {
 }
 
 /// The columns shown in the milestone tables of report.md / report.html.
-const HEADLINE: [(&str, &str); 8] = [
+const HEADLINE: [(&str, &str); 9] = [
     ("mitid_users_15plus", "MitID 15+"),
     ("nemid_only", "NemID only"),
     ("without_eid", "without eID"),
     ("citizen_service_queue", "CS queue"),
-    ("citizen_service_mean_wait_days", "CS wait (days)"),
+    (
+        "citizen_service_mean_wait_days",
+        "CS wait of those served (days)",
+    ),
+    (
+        "citizen_service_offered_wait_days",
+        "CS wait offered (days)",
+    ),
     ("support_calls", "support calls"),
     ("support_mean_wait_minutes", "support wait (min)"),
     ("failed_logins", "failed logins"),
 ];
 
-pub fn render(scenario: &PolicyScenario, outcome: &PolicyOutcome) -> Result<PolicyReport> {
+pub fn render(
+    scenario: &PolicyScenario,
+    outcome: &PolicyOutcome,
+    provenance: &Provenance,
+) -> Result<PolicyReport> {
     let table = DailyTable::from_days(&outcome.days, &outcome.age_bands);
-    let summary = summary(scenario, outcome, &table)?;
+    let summary = summary(scenario, outcome, &table, Some(provenance))?;
     let markers: Vec<usize> = outcome
         .milestones
         .iter()
         .filter_map(|milestone| table.day_index(&milestone.date.to_string()))
         .collect();
     let charts = charts(&table, &outcome.age_bands, &markers)?;
-    let (markdown, html) = pages(outcome, &table, &charts);
+    let (markdown, html) = pages(outcome, provenance, &table, &charts);
     Ok(PolicyReport {
         summary,
         timeseries_csv: table.to_csv(),
@@ -53,21 +65,25 @@ pub fn render(scenario: &PolicyScenario, outcome: &PolicyOutcome) -> Result<Poli
     })
 }
 
+/// One day's figure as JSON: null when it has no value that day (a mean over nobody).
 fn figure(column: &Column, day: usize) -> Value {
     let value = column.values[day];
-    if column.integer {
+    if !value.is_finite() {
+        Value::Null
+    } else if column.integer {
         json!(value as u64)
     } else {
         json!(value)
     }
 }
 
-/// `summary.json`. Deterministic: built only from the outcome and the scenario, never from the
-/// clock.
+/// `summary.json`. Deterministic: built only from the outcome, the scenario and what made the
+/// run (`provenance`, absent where a sweep shard collects figures), never from the clock.
 pub fn summary(
     scenario: &PolicyScenario,
     outcome: &PolicyOutcome,
     table: &DailyTable,
+    provenance: Option<&Provenance>,
 ) -> Result<Value> {
     let milestones: Vec<Value> = outcome
         .milestones
@@ -90,17 +106,11 @@ pub fn summary(
         .iter()
         .filter(|column| !column.values.is_empty())
         .map(|column| {
-            // The first day the peak is reached, so ties resolve the same way every run.
-            let mut best = 0;
-            for (day, value) in column.values.iter().enumerate() {
-                if *value > column.values[best] {
-                    best = day;
-                }
-            }
-            (
-                column.name.clone(),
-                json!({ "date": table.dates[best], "value": figure(column, best) }),
-            )
+            let peak = peak_day(&column.values).map_or(
+                Value::Null,
+                |best| json!({ "date": table.dates[best], "value": figure(column, best) }),
+            );
+            (column.name.clone(), peak)
         })
         .collect();
     Ok(json!({
@@ -118,20 +128,22 @@ pub fn summary(
         "milestones": milestones,
         "peaks": peaks,
         "totals": serde_json::to_value(&outcome.totals)?,
+        "provenance": provenance.map(Provenance::to_json),
         "scenario_config": serde_json::to_value(scenario)?,
     }))
 }
 
 fn municipalities_csv(outcome: &PolicyOutcome) -> String {
     let mut csv = String::from(
-        "code,municipality,residents,counters,month,requests,served,counter_hours_used,\
-         counter_hours_available,counter_hours_needed,mean_wait_days\n",
+        "code,municipality,residents,counters,month,requests,served,served_from_elsewhere,\
+         counter_hours_used,counter_hours_available,counter_hours_needed,mean_wait_days,\
+         mean_offered_wait_days\n",
     );
     for municipality in &outcome.municipalities {
         for month in &municipality.months {
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 municipality.code,
                 municipality.name.replace(',', " "),
                 municipality.residents,
@@ -139,10 +151,12 @@ fn municipalities_csv(outcome: &PolicyOutcome) -> String {
                 month.month,
                 month.requests,
                 month.served,
+                month.served_from_elsewhere,
                 format_value(month.counter_hours_used, false),
                 format_value(month.counter_hours_available, false),
                 format_value(month.counter_hours_needed, false),
-                format_value(month.mean_wait_days, false),
+                format_value(month.mean_wait_days.unwrap_or(f64::NAN), false),
+                format_value(month.mean_offered_wait_days, false),
             );
         }
     }
@@ -250,12 +264,30 @@ fn charts(
         &table.dates,
         &[
             Panel {
-                title: "Citizen Service: mean wait of cases served that day".into(),
+                title: "Citizen Service: waits in days (served-that-day mean has gaps on days \
+                        nobody was served)"
+                    .into(),
                 y_label: "days".into(),
-                series: series(table, &[("citizen_service_mean_wait_days", "mean wait")]),
+                series: series(
+                    table,
+                    &[
+                        (
+                            "citizen_service_mean_wait_days",
+                            "mean wait of cases served that day",
+                        ),
+                        (
+                            "citizen_service_offered_wait_days",
+                            "wait offered to someone asking that day",
+                        ),
+                        (
+                            "citizen_service_oldest_request_days",
+                            "age of the oldest waiting case",
+                        ),
+                    ],
+                ),
             },
             Panel {
-                title: "Support line: mean wait of answered calls".into(),
+                title: "Support line: mean wait of answered calls (gaps: none answered)".into(),
                 y_label: "minutes".into(),
                 series: series(table, &[("support_mean_wait_minutes", "mean wait")]),
             },
@@ -297,10 +329,16 @@ fn charts(
 
 fn pages(
     outcome: &PolicyOutcome,
+    provenance: &Provenance,
     table: &DailyTable,
     charts: &[(String, String)],
 ) -> (String, String) {
-    let mut page = Page::new(&format!("Policy run: {}", outcome.scenario));
+    let title = match provenance.changes() {
+        Some(changes) => format!("Policy run: {} (what-if: {changes})", outcome.scenario),
+        None => format!("Policy run: {}", outcome.scenario),
+    };
+    let mut page = Page::new(&title);
+    page.facts(&provenance.report_facts());
     page.facts(&[
         ("scenario", outcome.scenario.clone()),
         ("seed", outcome.seed.to_string()),
@@ -343,20 +381,14 @@ fn pages(
         "first reached on".into(),
     ]);
     for (name, label) in HEADLINE {
-        if let Some(column) = table.column(name) {
-            let mut best = 0;
-            for (day, value) in column.values.iter().enumerate() {
-                if *value > column.values[best] {
-                    best = day;
-                }
-            }
-            if let Some(value) = column.values.get(best) {
-                peaks.row(vec![
-                    label.to_owned(),
-                    human(*value),
-                    table.dates[best].clone(),
-                ]);
-            }
+        if let Some(column) = table.column(name)
+            && let Some(best) = peak_day(&column.values)
+        {
+            peaks.row(vec![
+                label.to_owned(),
+                human(column.values[best]),
+                table.dates[best].clone(),
+            ]);
         }
     }
     page.table(&peaks);
