@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::charts::{PALETTE, Panel, Series, human, line_chart};
+use super::charts::{Marker, PALETTE, Panel, Series, human, line_chart, readable_milestone};
 use super::table::DailyTable;
 use crate::cli::BadInput;
 
@@ -242,13 +242,18 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             ],
         })
         .collect();
-    let markers: Vec<usize> = baseline
+    let markers: Vec<Marker> = baseline
         .milestones
         .iter()
         .chain(&what_if.milestones)
-        .filter_map(|(_, date)| dates.iter().position(|day| day == date))
         .collect::<BTreeSet<_>>()
         .into_iter()
+        .filter_map(|(name, date)| {
+            Some(Marker {
+                day: dates.iter().position(|day| day == date)?,
+                label: readable_milestone(name),
+            })
+        })
         .collect();
     let svg = line_chart(&dates, &panels, &markers)?;
     let chart = format!("{CHART_MARK}\n{svg}");

@@ -6,7 +6,9 @@ use anyhow::Result;
 use mitid_sim::policy::{PolicyOutcome, PolicyScenario};
 use serde_json::{Map, Value, json};
 
-use super::charts::{PALETTE, Panel, Series, human, line_chart};
+use super::charts::{
+    Marker, PALETTE, Panel, Series, centred_mean, human, line_chart, readable_milestone,
+};
 use super::page::{Page, Table};
 use super::provenance::Provenance;
 use super::table::{Column, DailyTable, band_suffix, format_value, peak_day};
@@ -48,10 +50,15 @@ pub fn render(
 ) -> Result<PolicyReport> {
     let table = DailyTable::from_days(&outcome.days, &outcome.age_bands);
     let summary = summary(scenario, outcome, &table, Some(provenance))?;
-    let markers: Vec<usize> = outcome
+    let markers: Vec<Marker> = outcome
         .milestones
         .iter()
-        .filter_map(|milestone| table.day_index(&milestone.date.to_string()))
+        .filter_map(|milestone| {
+            Some(Marker {
+                day: table.day_index(&milestone.date.to_string())?,
+                label: readable_milestone(&milestone.name),
+            })
+        })
         .collect();
     let charts = charts(&table, &outcome.age_bands, &markers)?;
     let (markdown, html) = pages(outcome, provenance, &table, &charts);
@@ -186,8 +193,19 @@ fn series<'t>(table: &'t DailyTable, names: &[(&str, &str)]) -> Vec<Series<'t>> 
 fn charts(
     table: &DailyTable,
     age_bands: &[String],
-    markers: &[usize],
+    markers: &[Marker],
 ) -> Result<Vec<(String, String)>> {
+    // Counters are closed at weekends and the support line is quieter: daily waits comb. The
+    // wait chart shows 7-day centred means, the served-that-day mean weighted by cases served.
+    let smooth = |name: &str, weight: Option<&str>| {
+        centred_mean(values(table, name), weight.map(|w| values(table, w)), 7)
+    };
+    let cs_served_wait = smooth(
+        "citizen_service_mean_wait_days",
+        Some("citizen_service_served"),
+    );
+    let cs_offered_wait = smooth("citizen_service_offered_wait_days", None);
+    let support_wait = smooth("support_mean_wait_minutes", Some("support_answered"));
     let cumulative: Vec<(String, Vec<f64>)> = age_bands
         .iter()
         .map(|band| {
@@ -264,32 +282,34 @@ fn charts(
         &table.dates,
         &[
             Panel {
-                title: "Citizen Service: waits in days (served-that-day mean has gaps on days \
-                        nobody was served)"
-                    .into(),
+                title: "Citizen Service: waits in days (7-day centred means)".into(),
                 y_label: "days".into(),
-                series: series(
-                    table,
-                    &[
-                        (
-                            "citizen_service_mean_wait_days",
-                            "mean wait of cases served that day",
-                        ),
-                        (
-                            "citizen_service_offered_wait_days",
-                            "wait offered to someone asking that day",
-                        ),
-                        (
-                            "citizen_service_oldest_request_days",
-                            "age of the oldest waiting case",
-                        ),
-                    ],
-                ),
+                series: vec![
+                    Series {
+                        label: "wait of cases served".into(),
+                        values: &cs_served_wait,
+                        color: PALETTE[0],
+                    },
+                    Series {
+                        label: "wait offered to a new request".into(),
+                        values: &cs_offered_wait,
+                        color: PALETTE[1],
+                    },
+                    Series {
+                        label: "oldest waiting case (daily)".into(),
+                        values: values(table, "citizen_service_oldest_request_days"),
+                        color: PALETTE[2],
+                    },
+                ],
             },
             Panel {
-                title: "Support line: mean wait of answered calls (gaps: none answered)".into(),
+                title: "Support line: wait of answered calls (7-day centred mean)".into(),
                 y_label: "minutes".into(),
-                series: series(table, &[("support_mean_wait_minutes", "mean wait")]),
+                series: vec![Series {
+                    label: "mean wait".into(),
+                    values: &support_wait,
+                    color: PALETTE[0],
+                }],
             },
         ],
         markers,
