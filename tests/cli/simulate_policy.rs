@@ -356,6 +356,60 @@ fn compare_refuses_runs_that_differ_in_more_than_the_what_if() {
         .expect_stderr("queue");
 }
 
+/// The README's what-if section shows `docs/whatif-nemid-shutdown.svg` as what its three
+/// commands make; this runs them and compares the chart byte for byte, so the two cannot drift.
+#[test]
+fn readme_what_if_picture_is_what_its_commands_make() {
+    let dir = scratch_dir("readme_what_if");
+    let scenario = crate::harness::project_file("scenarios/demo-100k.yaml");
+    let baseline = dir.join("reports/baseline").display().to_string();
+    let later = dir.join("reports/shutdown-dec").display().to_string();
+    run(&["simulate", &scenario, "--out", &baseline]).expect_code(0);
+    run(&[
+        "simulate",
+        &scenario,
+        "--set",
+        "calendar.nemid_shutdown=2023-12-31",
+        "--out",
+        &later,
+    ])
+    .expect_code(0);
+    let chart = dir.join("whatif.svg");
+    let result = run(&[
+        "compare",
+        &baseline,
+        &later,
+        "--out",
+        &chart.display().to_string(),
+    ]);
+    result.expect_code(0);
+    let made = read(&chart, &result);
+    let committed = read(
+        Path::new(&crate::harness::project_file(
+            "docs/whatif-nemid-shutdown.svg",
+        )),
+        &result,
+    );
+    assert!(
+        made == committed,
+        "docs/whatif-nemid-shutdown.svg is not what the README's commands make now; re-make it with \
+         them (see README, \"A policy what-if, end to end\")"
+    );
+    let readme = std::fs::read_to_string(crate::harness::project_file("README.md")).unwrap();
+    for line in result
+        .stdout
+        .lines()
+        .filter(|l| l.contains("2023-10-31") && l.contains("without_eid"))
+    {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let (base, what_if) = (cells[cells.len() - 2], cells[cells.len() - 1]);
+        assert!(
+            readme.contains(&format!("({what_if} against {base})")),
+            "the README's sentence about 31 October 2023 does not quote {what_if} against {base}"
+        );
+    }
+}
+
 #[test]
 fn rerun_replaces_the_report_folder_whole() {
     let dir = scratch_dir("policy_rerun");
