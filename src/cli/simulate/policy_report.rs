@@ -3,15 +3,13 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use mitid_sim::policy::{PolicyOutcome, PolicyScenario};
+use mitid_sim::policy::{MonthLoad, MunicipalityLoad, PolicyOutcome, PolicyScenario};
 use serde_json::{Map, Value, json};
 
-use super::charts::{
-    Marker, PALETTE, Panel, Series, centred_mean, human, line_chart, readable_milestone,
-};
+use super::charts::{Marker, PALETTE, Panel, Series, centred_mean, line_chart, readable_milestone};
 use super::page::{Page, Table};
 use super::provenance::Provenance;
-use super::table::{Column, DailyTable, band_suffix, format_value, peak_day};
+use super::table::{Column, DailyTable, band_suffix, display_value, format_value, peak_day};
 
 /// Everything a policy run writes, rendered in memory before any file is touched.
 pub struct PolicyReport {
@@ -140,6 +138,61 @@ pub fn summary(
     }))
 }
 
+/// The ten municipalities whose cases waited longest in some month, with that month's counter
+/// hours needed (by their residents' first requests) against available and used at their
+/// counter: where counters, not demand, set the wait.
+fn municipality_waits(page: &mut Page, outcome: &PolicyOutcome) {
+    let mut worst: Vec<(&MunicipalityLoad, &MonthLoad, f64)> = outcome
+        .municipalities
+        .iter()
+        .filter_map(|m| {
+            m.months
+                .iter()
+                .filter_map(|month| month.mean_wait_days.map(|w| (month, w)))
+                .fold(
+                    None,
+                    |best: Option<(&MonthLoad, f64)>, (month, w)| match best {
+                        Some((_, b)) if b >= w => best,
+                        _ => Some((month, w)),
+                    },
+                )
+                .map(|(month, w)| (m, month, w))
+        })
+        .collect();
+    worst.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.code.cmp(&b.0.code)));
+    let mut table = Table::new(
+        [
+            "municipality",
+            "residents",
+            "counters",
+            "worst month",
+            "mean wait of served (days)",
+            "offered wait (days)",
+            "counter hours needed",
+            "available",
+            "used",
+            "served from elsewhere",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    );
+    for (m, month, wait) in worst.iter().take(10) {
+        table.row(vec![
+            m.name.clone(),
+            display_value(f64::from(m.residents), true),
+            display_value(m.counters, false),
+            month.month.clone(),
+            display_value(*wait, false),
+            display_value(month.mean_offered_wait_days, false),
+            display_value(month.counter_hours_needed, false),
+            display_value(month.counter_hours_available, false),
+            display_value(month.counter_hours_used, false),
+            display_value(f64::from(month.served_from_elsewhere), true),
+        ]);
+    }
+    page.table(&table);
+}
+
 fn municipalities_csv(outcome: &PolicyOutcome) -> String {
     let mut csv = String::from(
         "code,municipality,residents,counters,month,requests,served,served_from_elsewhere,\
@@ -205,6 +258,27 @@ fn charts(
         Some("citizen_service_served"),
     );
     let cs_offered_wait = smooth("citizen_service_offered_wait_days", None);
+    let population = values(table, "population_15plus");
+    let share_of_15plus = |name: &str| -> Vec<f64> {
+        values(table, name)
+            .iter()
+            .zip(population)
+            .map(|(v, p)| if *p > 0.0 { 100.0 * v / p } else { f64::NAN })
+            .collect()
+    };
+    let shares = [
+        ("MitID users 15+", share_of_15plus("mitid_users_15plus"), 1),
+        ("NemID only", share_of_15plus("nemid_only"), 2),
+        ("without a working eID", share_of_15plus("without_eid"), 3),
+    ];
+    let share_series: Vec<Series<'_>> = shares
+        .iter()
+        .map(|(label, values, color)| Series {
+            label: format!("{label} (%)"),
+            values,
+            color: PALETTE[*color],
+        })
+        .collect();
     let support_wait = smooth("support_mean_wait_minutes", Some("support_answered"));
     let cumulative: Vec<(String, Vec<f64>)> = age_bands
         .iter()
@@ -243,9 +317,23 @@ fn charts(
                         ("population_15plus", "population 15+"),
                         ("mitid_users_15plus", "MitID users 15+"),
                         ("nemid_only", "NemID only"),
-                        ("without_eid", "without a working eID"),
                     ],
                 ),
+            },
+            Panel {
+                title: "Share of citizens aged 15+".into(),
+                y_label: "per cent".into(),
+                series: share_series,
+            },
+            // Thousands beside millions: on the first panel's scale this line lies on the axis.
+            Panel {
+                title: "Citizens aged 15+ without a working eID (own scale)".into(),
+                y_label: "citizens".into(),
+                series: vec![Series {
+                    label: "without a working eID".into(),
+                    values: values(table, "without_eid"),
+                    color: PALETTE[3],
+                }],
             },
             Panel {
                 title: "Failed logins per day".into(),
@@ -381,12 +469,12 @@ fn pages(
     let mut milestones = Table::new(header);
     for milestone in &outcome.milestones {
         let date = milestone.date.to_string();
-        let mut row = vec![date.clone(), milestone.name.clone()];
+        let mut row = vec![date.clone(), readable_milestone(&milestone.name)];
         match table.day_index(&date) {
             Some(day) => row.extend(HEADLINE.iter().map(|(name, _)| {
                 table
                     .column(name)
-                    .map_or_else(String::new, |c| format_value(c.values[day], c.integer))
+                    .map_or_else(String::new, |c| display_value(c.values[day], c.integer))
             })),
             None => row.extend(HEADLINE.iter().map(|_| "outside the period".to_owned())),
         }
@@ -406,7 +494,7 @@ fn pages(
         {
             peaks.row(vec![
                 label.to_owned(),
-                human(column.values[best]),
+                display_value(column.values[best], column.integer),
                 table.dates[best].clone(),
             ]);
         }
@@ -417,14 +505,30 @@ fn pages(
     let mut totals = Table::new(vec!["total".into(), "count".into()]);
     if let Ok(Value::Object(map)) = serde_json::to_value(&outcome.totals) {
         for (name, value) in map {
-            totals.row(vec![name.replace('_', " "), value.to_string()]);
+            let count = value
+                .as_f64()
+                .map_or_else(|| value.to_string(), |v| display_value(v, true));
+            totals.row(vec![name.replace('_', " "), count]);
         }
     }
     page.table(&totals);
 
+    page.heading("Municipalities with the longest Citizen Service waits");
+    municipality_waits(&mut page, outcome);
+
     page.heading("Charts");
     for (file, svg) in charts {
         page.chart(file, svg);
+    }
+    page.heading("Assumptions (lines of the scenario file marked as such)");
+    if provenance.assumptions.is_empty() {
+        page.paragraph("The scenario file marks no line as an assumption.");
+    } else {
+        let mut assumptions = Table::new(vec!["line".into(), "as written".into()]);
+        for (line, text) in &provenance.assumptions {
+            assumptions.row(vec![line.to_string(), text.clone()]);
+        }
+        page.table(&assumptions);
     }
     page.paragraph(
         "Files: summary.json (deterministic figures), timing.json (wall times), timeseries.csv \

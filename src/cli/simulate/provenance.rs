@@ -24,6 +24,8 @@ pub struct Provenance {
     pub seed_override: Option<u64>,
     /// The seed the run used (the override or the scenario's).
     pub seed: u64,
+    /// Lines of the scenario file that mark a value as an assumption: `(line number, text)`.
+    pub assumptions: Vec<(usize, String)>,
 }
 
 impl Provenance {
@@ -43,6 +45,7 @@ impl Provenance {
             population,
             seed_override,
             seed,
+            assumptions: assumption_lines(&String::from_utf8_lossy(scenario_bytes)),
         }
     }
 
@@ -118,6 +121,16 @@ impl Provenance {
     }
 }
 
+/// The scenario's own marking: every line whose text says "assumption" (the project's rule is
+/// that every number not found in a source says so), with its 1-based line number.
+fn assumption_lines(text: &str) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.to_ascii_lowercase().contains("assumption"))
+        .map(|(i, line)| (i + 1, line.trim().to_owned()))
+        .collect()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::new(), |mut text, byte| {
         use std::fmt::Write as _;
@@ -162,6 +175,19 @@ mod tests {
         assert_eq!(
             p.scenario_sha256,
             "2d5ebae13f2233afe0397d51ff96765b958a8e862a5ba0b0ff2b012816bf1a48"
+        );
+        assert!(p.assumptions.is_empty());
+        let marked = Provenance::new(
+            "s.yaml",
+            b"seed: 1\nno_show: 0.05  # assumption: kept\n# Sources: DOMAIN.md\n",
+            &[],
+            None,
+            None,
+            1,
+        );
+        assert_eq!(
+            marked.assumptions,
+            vec![(2, "no_show: 0.05  # assumption: kept".to_owned())]
         );
         let facts = p.report_facts();
         assert!(facts[0].1.contains("surges=") && facts[0].1.contains("population.size=3000"));

@@ -224,6 +224,35 @@ pub fn peak_day(values: &[f64]) -> Option<usize> {
     best
 }
 
+/// A figure for people to read in a report table: counts with thousands separators
+/// (`1,234,567`), other figures to one decimal (two below 10), and "no value" for a day a mean
+/// has none. Files for machines use [`format_value`].
+#[must_use]
+pub fn display_value(value: f64, integer: bool) -> String {
+    if !value.is_finite() {
+        return "no value".to_owned();
+    }
+    if !integer {
+        return if value.abs() >= 10.0 {
+            format!("{value:.1}")
+        } else {
+            format!("{value:.2}")
+        };
+    }
+    let digits = format!("{:.0}", value.abs());
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if value < 0.0 && digits != "0" {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
+
 /// Counts as integers, other figures with up to four decimals; a figure without a value
 /// (NaN) as an empty string.
 #[must_use]
@@ -295,6 +324,16 @@ mod tests {
         assert!(back.column("wait").unwrap().values[0].is_nan());
         assert_eq!(peak_day(&table.columns[0].values), Some(1));
         assert_eq!(peak_day(&[f64::NAN, f64::NAN]), None);
+    }
+
+    #[test]
+    fn report_figures_are_grouped_and_rounded_for_reading() {
+        assert_eq!(display_value(5_900_000.0, true), "5,900,000");
+        assert_eq!(display_value(999.0, true), "999");
+        assert_eq!(display_value(-1234.0, true), "-1,234");
+        assert_eq!(display_value(44.449, false), "44.4");
+        assert_eq!(display_value(1.456, false), "1.46");
+        assert_eq!(display_value(f64::NAN, false), "no value");
     }
 
     #[test]
