@@ -230,6 +230,11 @@ fn what_if_compare_draws_both_runs() {
         "legend missing"
     );
     assert!(
+        svg.contains("What-if minus baseline, zoomed on the days they differ")
+            && svg.contains("NemID shutdown (what-if only)"),
+        "no difference panel, or the moved milestone is not named for its run"
+    );
+    assert!(
         result.stdout.contains("2023-11-20"),
         "the what-if's milestone is not listed\n{}",
         result.describe()

@@ -68,20 +68,23 @@ pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[Marker]) ->
         };
         for (index, (area, panel)) in areas.iter().zip(panels).enumerate() {
             let (plot_area, legend_area) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
-            let top = panel
-                .series
-                .iter()
-                .flat_map(|series| series.values.iter().copied())
-                .filter(|value| value.is_finite())
-                .fold(0.0_f64, f64::max);
-            // Head room above the data for the milestone numbers.
+            let finite = || {
+                panel
+                    .series
+                    .iter()
+                    .flat_map(|series| series.values.iter().copied())
+                    .filter(|value| value.is_finite())
+            };
+            let top = finite().fold(0.0_f64, f64::max);
+            // Head room above the data for the milestone numbers; room below for differences.
             let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+            let bottom = finite().fold(0.0_f64, f64::min) * 1.08;
             let mut chart = ChartBuilder::on(&plot_area)
                 .caption(&panel.title, ("sans-serif", 17))
                 .margin(12)
                 .x_label_area_size(34)
                 .y_label_area_size(78)
-                .build_cartesian_2d(0.0..last_day, 0.0..top)
+                .build_cartesian_2d(0.0..last_day, bottom..top)
                 .map_err(plot_error)?;
             // plotters places x ticks evenly; the calendar's boundaries are drawn here instead.
             chart
@@ -97,12 +100,12 @@ pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[Marker]) ->
             for (ticks, shade) in [(&minor, 243), (&major, 222)] {
                 chart
                     .draw_series(ticks.iter().map(|&x| {
-                        PathElement::new(vec![(x, 0.0), (x, top)], RGBColor(shade, shade, shade))
+                        PathElement::new(vec![(x, bottom), (x, top)], RGBColor(shade, shade, shade))
                     }))
                     .map_err(plot_error)?;
             }
             for &x in &major {
-                let (px, py) = chart.backend_coord(&(x, 0.0));
+                let (px, py) = chart.backend_coord(&(x, bottom));
                 root.draw(&Text::new(
                     date_label(&x),
                     (px - 30, py + 8),
@@ -114,7 +117,7 @@ pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[Marker]) ->
                 let x = *day as f64;
                 chart
                     .draw_series(std::iter::once(PathElement::new(
-                        vec![(x, 0.0), (x, top)],
+                        vec![(x, bottom), (x, top)],
                         MARKER_GREY.stroke_width(1),
                     )))
                     .map_err(plot_error)?;

@@ -122,6 +122,115 @@ fn read_run(dir: &Path) -> Result<RunData> {
     })
 }
 
+/// The panel of what-if minus baseline for every figure, zoomed on the days where the runs
+/// differ (two weeks either side); the whole period when they never do.
+fn difference_chart(
+    figures: &[(&str, &str, &str)],
+    columns: &[(Vec<f64>, Vec<f64>)],
+    dates: &[String],
+    markers: &[Marker],
+) -> Result<String> {
+    let differences: Vec<Vec<f64>> = columns
+        .iter()
+        .map(|(a, b)| a.iter().zip(b).map(|(a, b)| b - a).collect())
+        .collect();
+    let differs = |day: usize| differences.iter().any(|d| d[day].abs() > 0.0);
+    let first = (0..dates.len()).find(|&day| differs(day));
+    let last = (0..dates.len()).rev().find(|&day| differs(day));
+    let (from, to, title) = match (first, last) {
+        (Some(first), Some(last)) => (
+            first.saturating_sub(14),
+            (last + 14).min(dates.len() - 1),
+            "What-if minus baseline, zoomed on the days they differ",
+        ),
+        _ => (
+            0,
+            dates.len() - 1,
+            "What-if minus baseline: the runs do not differ",
+        ),
+    };
+    let zoomed: Vec<Marker> = markers
+        .iter()
+        .filter(|m| (from..=to).contains(&m.day))
+        .map(|m| Marker {
+            day: m.day - from,
+            label: m.label.clone(),
+        })
+        .collect();
+    let series = figures
+        .iter()
+        .zip(&differences)
+        .enumerate()
+        .map(|(i, ((_, title, _), values))| Series {
+            label: (*title).to_owned(),
+            values: &values[from..=to],
+            color: PALETTE[i % PALETTE.len()],
+        })
+        .collect();
+    line_chart(
+        &dates[from..=to],
+        &[Panel {
+            title: title.to_owned(),
+            y_label: "difference".into(),
+            series,
+        }],
+        &zoomed,
+    )
+}
+
+/// One SVG document holding `parts` one below the other (each a complete `<svg>` as plotters
+/// writes it: `<svg width=".." height=".." ...>`).
+fn stack_svgs(parts: &[String]) -> String {
+    let size = |svg: &str, attribute: &str| -> u32 {
+        svg.split_once(&format!("{attribute}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(value, _)| value.parse().ok())
+            .unwrap_or(0)
+    };
+    let width = parts.iter().map(|p| size(p, "width")).max().unwrap_or(0);
+    let height: u32 = parts.iter().map(|p| size(p, "height")).sum();
+    let mut out = format!(
+        "<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">\n"
+    );
+    let mut y = 0;
+    for part in parts {
+        // A nested <svg> is placed by its x/y attributes.
+        out.push_str(&part.replacen("<svg ", &format!("<svg x=\"0\" y=\"{y}\" "), 1));
+        out.push('\n');
+        y += size(part, "height");
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Both runs' milestones on the common date axis; one the what-if moved is named for its run.
+fn milestone_markers(baseline: &RunData, what_if: &RunData, dates: &[String]) -> Vec<Marker> {
+    baseline
+        .milestones
+        .iter()
+        .chain(&what_if.milestones)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|milestone| {
+            let (name, date) = milestone;
+            // A milestone the what-if moved belongs to one run only: say which.
+            let only = match (
+                baseline.milestones.contains(milestone),
+                what_if.milestones.contains(milestone),
+            ) {
+                (true, false) => " (baseline only)",
+                (false, true) => " (what-if only)",
+                _ => "",
+            };
+            Some(Marker {
+                day: dates.iter().position(|day| day == date)?,
+                label: format!("{}{only}", readable_milestone(name)),
+            })
+        })
+        .collect()
+}
+
 /// Refuses two runs that differ in more than the what-if (population, period, seed) unless
 /// `allowed`; then it warns on stderr instead.
 fn check_same_basis(baseline: &RunData, what_if: &RunData, allowed: bool) -> Result<()> {
@@ -242,21 +351,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             ],
         })
         .collect();
-    let markers: Vec<Marker> = baseline
-        .milestones
-        .iter()
-        .chain(&what_if.milestones)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .filter_map(|(name, date)| {
-            Some(Marker {
-                day: dates.iter().position(|day| day == date)?,
-                label: readable_milestone(name),
-            })
-        })
-        .collect();
-    let svg = line_chart(&dates, &panels, &markers)?;
-    let chart = format!("{CHART_MARK}\n{svg}");
+    let markers = milestone_markers(&baseline, &what_if, &dates);
+    let runs = line_chart(&dates, &panels, &markers)?;
+    let differences = difference_chart(&figures, &columns, &dates, &markers)?;
+    let chart = format!("{CHART_MARK}\n{}", stack_svgs(&[runs, differences]));
     crate::cli::output::write_file(&args.out, chart.as_bytes(), CHART_MARK, args.force)?;
 
     println!(
