@@ -73,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for m in &outcome.milestones {
         if let Some(row) = outcome.days.iter().find(|d| d.date == m.date) {
             println!(
-                "{:<36} {}  mitid {:>8} (x{scale:.1} = {:>9.0})  nemid_only {:>8}  without_eid {:>7}  cs_queue {:>6}  cs_wait {:>5.1} d",
+                "{:<36} {}  mitid {:>8} (x{scale:.1} = {:>9.0})  nemid_only {:>8}  without_eid {:>7}  cs_queue {:>6}  cs_wait {} d",
                 m.name,
                 m.date,
                 row.mitid_users,
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 row.nemid_only,
                 row.without_eid,
                 row.citizen_service_queue,
-                row.citizen_service_mean_wait_days,
+                or_empty(row.citizen_service_mean_wait_days),
             );
         }
     }
@@ -102,17 +102,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{} ({}), {} residents, {:.2} counters:",
             m.name, m.code, m.residents, m.counters
         );
-        println!("month    requests served hours_needed hours_used hours_open mean_wait_days");
+        println!(
+            "month    requests served hours_needed hours_used hours_open mean_wait_days offered_wait"
+        );
         for x in &m.months {
             println!(
-                "{}  {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14.1}",
+                "{}  {:>8} {:>6} {:>12.0} {:>10.0} {:>10.0} {:>14} {:>12.1}",
                 x.month,
                 x.requests,
                 x.served,
                 x.counter_hours_needed,
                 x.counter_hours_used,
                 x.counter_hours_available,
-                x.mean_wait_days
+                or_empty(x.mean_wait_days),
+                x.mean_offered_wait_days
             );
         }
     }
@@ -137,11 +140,11 @@ fn print_details(outcome: &mitid_sim::policy::PolicyOutcome) {
     // POLICY_DAYS=1 prints every day's row (CSV-ish) for a quick look at a run's shape.
     if std::env::var_os("POLICY_DAYS").is_some() {
         println!(
-            "date,mitid,nemid_only,without_eid,cs_queue,cs_requests,cs_served,cs_wait_days,calls,answered,abandoned,wait_min,failed,lockouts"
+            "date,mitid,nemid_only,without_eid,cs_queue,cs_requests,cs_served,cs_wait_days,cs_offered_wait_days,calls,answered,abandoned,wait_min,failed,lockouts"
         );
         for d in &outcome.days {
             println!(
-                "{},{},{},{},{},{},{},{:.1},{},{},{},{:.1},{},{}",
+                "{},{},{},{},{},{},{},{},{:.1},{},{},{},{},{},{}",
                 d.date,
                 d.mitid_users,
                 d.nemid_only,
@@ -149,14 +152,20 @@ fn print_details(outcome: &mitid_sim::policy::PolicyOutcome) {
                 d.citizen_service_queue,
                 d.citizen_service_requests,
                 d.citizen_service_served,
-                d.citizen_service_mean_wait_days,
+                or_empty(d.citizen_service_mean_wait_days),
+                d.citizen_service_offered_wait_days,
                 d.support_calls,
                 d.support_answered,
                 d.support_abandoned,
-                d.support_mean_wait_minutes,
+                or_empty(d.support_mean_wait_minutes),
                 d.failed_logins,
                 d.lockouts
             );
         }
     }
+}
+
+/// A mean that may have no value (nobody served) as one decimal, or an empty field.
+fn or_empty(value: Option<f64>) -> String {
+    value.map_or_else(String::new, |v| format!("{v:.1}"))
 }

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod compare;
 pub mod page;
 pub mod policy_report;
+pub mod provenance;
 mod queue_report;
 pub mod table;
 
@@ -24,6 +25,7 @@ use serde_json::json;
 
 use super::BadInput;
 use super::output::OutputDir;
+use provenance::Provenance;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -64,19 +66,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let loaded =
         scenario::load(&file, &text, &overrides).map_err(|err| BadInput(err.to_string()))?;
+    let provenance = Provenance::new(
+        &file,
+        text.as_bytes(),
+        &overrides.sets,
+        overrides.population,
+        overrides.seed,
+        loaded.seed(),
+    );
     let out_dir = args.out.unwrap_or_else(|| default_out_dir(&loaded));
     super::output::check_dir(&out_dir, args.force)?;
     let load_seconds = started.elapsed().as_secs_f64();
 
     let simulate_started = Instant::now();
     let rendered = match &loaded {
-        Scenario::Policy(policy) => render_policy(policy, &file, simulate_started)?,
+        Scenario::Policy(policy) => render_policy(policy, &file, &provenance, simulate_started)?,
         Scenario::Queue(queue) => {
             let summary = mitid_sim::queue_model::run_queue_scenario(queue)
                 .map_err(|err| BadInput(format!("{file}: {err}")))?;
             let simulate_seconds = simulate_started.elapsed().as_secs_f64();
             let report_started = Instant::now();
-            let report = queue_report::render(&summary)?;
+            let report = queue_report::render(&summary, &provenance)?;
             Rendered {
                 files: vec![
                     ("summary.json".into(), to_json_bytes(&report.summary)?),
@@ -129,6 +139,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 fn render_policy(
     policy: &mitid_sim::policy::PolicyScenario,
     file: &str,
+    provenance: &Provenance,
     simulate_started: Instant,
 ) -> Result<Rendered> {
     let progress = progress_bar(&format!("simulating {}", policy.name));
@@ -143,7 +154,7 @@ fn render_policy(
     progress.finish_and_clear();
     let simulate_seconds = simulate_started.elapsed().as_secs_f64();
     let report_started = Instant::now();
-    let report = policy_report::render(policy, &outcome)?;
+    let report = policy_report::render(policy, &outcome, provenance)?;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("summary.json".into(), to_json_bytes(&report.summary)?),
         ("timeseries.csv".into(), report.timeseries_csv.into_bytes()),

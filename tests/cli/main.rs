@@ -7,6 +7,7 @@ mod exit_codes;
 mod harness;
 mod nightly_run;
 mod outputs;
+mod report_in_browser;
 mod simulate_errors;
 mod simulate_golden;
 mod simulate_policy;

@@ -16,17 +16,22 @@
 //! appointment and an instant within it), so capacity is counted per day here: one `u32` per
 //! day for slots and one for bookings, with a "known full up to" cursor that keeps booking
 //! amortised O(1) under the long queues of the phase-out peaks.
+//!
+//! Counters are sized per municipality, so a municipality's book can be full for months while
+//! its neighbours' counters stand idle. Where the scenario says so
+//! (`book_in_region_after_days`), a citizen whose own book offers nothing soon enough takes the
+//! earliest free appointment in their region instead, which pools the region's counters.
 
 use crate::kernel::{SimDuration, SimTime};
 
 use super::calendar::NemidCalendar;
 use super::population::Population;
-use super::scenario::{CitizenServiceCapacity, weekday_index};
+use super::scenario::{CitizenServiceCapacity, MunicipalityCapacity, weekday_index};
 
 /// One municipality's counter and its book.
 #[derive(Debug, Clone)]
 pub struct CitizenServiceCounter {
-    /// Staffed counters for the synthetic population (before surges).
+    /// Staffed counters for the synthetic population (before surges and extra counters).
     pub counters: f64,
     /// Walk-ins served from free slots of the day.
     pub walk_ins: bool,
@@ -45,9 +50,33 @@ pub struct CitizenServiceCounter {
 pub struct CitizenService {
     /// One counter per municipality, in population order.
     pub counters: Vec<CitizenServiceCounter>,
+    /// The municipalities of each municipality's region (itself included), in population order.
+    region_members: Vec<Vec<usize>>,
+    /// Index into `region_members` per municipality.
+    region_of: Vec<usize>,
+    book_in_region_after: Option<u32>,
     horizon: u32,
     service: SimDuration,
     service_minutes: f64,
+}
+
+/// A booked appointment: when, and at which municipality's counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Booking {
+    /// Start of the appointment.
+    pub at: SimTime,
+    /// Index of the municipality whose counter serves it.
+    pub municipality: usize,
+}
+
+/// The wait a citizen asking on a given day is offered, in days (tomorrow = 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfferedWait {
+    /// At the municipality's own counter.
+    pub own: u32,
+    /// Under the scenario's booking rule (own counter, or the region's earliest when the own
+    /// wait is too long).
+    pub with_rule: u32,
 }
 
 /// Opening time of the counters (appointments are laid out from here).
@@ -80,7 +109,6 @@ impl CitizenService {
                     .and_then(|o| o.opening_hours.clone())
                     .unwrap_or_else(|| cfg.opening_hours.clone());
                 let walk_ins = over.and_then(|o| o.walk_ins).unwrap_or(cfg.walk_ins);
-                let counters = real * scale;
                 let mut carried = 0.0f64;
                 let mut slots = Vec::with_capacity(span as usize);
                 let mut open_minutes = Vec::with_capacity(span as usize);
@@ -92,14 +120,15 @@ impl CitizenService {
                         .filter(|s| s.from <= date && date <= s.to)
                         .map(|s| s.factor)
                         .product();
-                    let minutes = counters * surge * hours[weekday_index(date)] * 60.0;
+                    let staffed = (real + extra_counters(over, date)) * scale * surge;
+                    let minutes = staffed * hours[weekday_index(date)] * 60.0;
                     let before = carried.floor();
                     carried += minutes / cfg.service_minutes;
                     slots.push((carried.floor() - before) as u32);
                     open_minutes.push(minutes as f32);
                 }
                 CitizenServiceCounter {
-                    counters,
+                    counters: real * scale,
                     walk_ins,
                     slots,
                     open_minutes,
@@ -108,8 +137,30 @@ impl CitizenService {
                 }
             })
             .collect();
+        let mut region_names: Vec<&str> = Vec::new();
+        let mut region_members: Vec<Vec<usize>> = Vec::new();
+        let region_of = population
+            .municipalities
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let r = region_names
+                    .iter()
+                    .position(|name| *name == m.region)
+                    .unwrap_or_else(|| {
+                        region_names.push(&m.region);
+                        region_members.push(Vec::new());
+                        region_names.len() - 1
+                    });
+                region_members[r].push(i);
+                r
+            })
+            .collect();
         CitizenService {
             counters,
+            region_members,
+            region_of,
+            book_in_region_after: cfg.book_in_region_after_days,
             horizon: cfg.booking_horizon_days,
             service: SimDuration::from_minutes_f64(cfg.service_minutes),
             service_minutes: cfg.service_minutes,
@@ -134,28 +185,116 @@ impl CitizenService {
         )
     }
 
-    /// Books the earliest free slot for a request made on `today`; `None` if the book is full
-    /// up to the horizon. Returns the instant of the appointment.
-    pub fn book(&mut self, municipality: usize, today: u32) -> Option<SimTime> {
-        let horizon = self.horizon;
+    /// Books the earliest free slot for a resident of `municipality` asking on `today`: a free
+    /// slot today for a walk-in, else the earliest day from tomorrow within the booking horizon
+    /// at their own counter, or, when that is more than `book_in_region_after_days` away (or
+    /// there is none), at the region's counter with the earliest free day if it is sooner (ties
+    /// keep the own counter, then the first in population order). `None` if every book it may
+    /// use is full up to the horizon.
+    pub fn book(&mut self, municipality: usize, today: u32) -> Option<Booking> {
         let service = self.service;
         let c = &mut self.counters[municipality];
         if c.walk_ins && c.booked[today as usize] < c.slots[today as usize] {
-            return Some(take(c, today, service));
+            return Some(Booking {
+                at: take(c, today, service),
+                municipality,
+            });
         }
-        let tomorrow = today + 1;
-        let last = (today + horizon).min(c.slots.len() as u32 - 1);
-        let from = tomorrow.max(c.first_maybe_free);
+        let last = today + self.horizon;
+        let own = self.earliest_free(municipality, today, last);
+        let (day, chosen) = match (self.book_in_region_after, own) {
+            (Some(limit), own) if own.is_none_or(|d| d - today > limit) => {
+                self.earliest_in_region(municipality, today, last, own)?
+            }
+            (_, own) => (own?, municipality),
+        };
+        Some(Booking {
+            at: take(&mut self.counters[chosen], day, service),
+            municipality: chosen,
+        })
+    }
+
+    /// The wait (days from `today`) each municipality's residents are offered when asking on
+    /// `today`, in population order. Looks past the booking horizon to the end of the book: a
+    /// wait beyond the horizon means the citizen cannot book yet and must ask again, so it is
+    /// the least they will wait. A book full to its end counts as waiting to its end.
+    pub fn offered_waits(&mut self, today: u32) -> Vec<OfferedWait> {
+        let n = self.counters.len();
+        let own: Vec<u32> = (0..n)
+            .map(|m| {
+                let end = self.counters[m].slots.len() as u32;
+                self.earliest_free(m, today, end - 1).unwrap_or(end) - today
+            })
+            .collect();
+        (0..n)
+            .map(|m| {
+                let with_rule = match self.book_in_region_after {
+                    Some(limit) if own[m] > limit => self.region_members[self.region_of[m]]
+                        .iter()
+                        .map(|&other| own[other])
+                        .min()
+                        .unwrap_or(own[m]),
+                    _ => own[m],
+                };
+                OfferedWait {
+                    own: own[m],
+                    with_rule,
+                }
+            })
+            .collect()
+    }
+
+    /// The earliest free day in `municipality`'s book from tomorrow up to `last`.
+    fn earliest_free(&mut self, municipality: usize, today: u32, last: u32) -> Option<u32> {
+        let c = &mut self.counters[municipality];
+        let last = last.min(c.slots.len() as u32 - 1);
+        let from = (today + 1).max(c.first_maybe_free);
         for day in from..=last {
             if c.booked[day as usize] < c.slots[day as usize] {
                 // Days from tomorrow up to `from` were full already, and so were those scanned.
                 c.first_maybe_free = day;
-                return Some(take(c, day, service));
+                return Some(day);
             }
         }
-        c.first_maybe_free = last + 1;
+        c.first_maybe_free = c.first_maybe_free.max(last + 1);
         None
     }
+
+    /// The earliest free day in `home`'s region up to `last`, and where; `home_day` is what
+    /// `home`'s own book offers (kept on ties).
+    fn earliest_in_region(
+        &mut self,
+        home: usize,
+        today: u32,
+        last: u32,
+        home_day: Option<u32>,
+    ) -> Option<(u32, usize)> {
+        let mut best = home_day.map(|d| (d, home));
+        let region = self.region_of[home];
+        for k in 0..self.region_members[region].len() {
+            let other = self.region_members[region][k];
+            if other == home {
+                continue;
+            }
+            if let Some(d) = self.earliest_free(other, today, last)
+                && best.is_none_or(|(b, _)| d < b)
+            {
+                best = Some((d, other));
+            }
+        }
+        best
+    }
+}
+
+/// Counters `over` adds on `date` (for the real population).
+fn extra_counters(over: Option<&MunicipalityCapacity>, date: chrono::NaiveDate) -> f64 {
+    over.map_or(0.0, |o| {
+        o.extra_counters
+            .iter()
+            .filter(|e| e.from <= date && date <= e.to)
+            .map(|e| e.counters)
+            .sum()
+    })
 }
 
 /// Takes the next slot of `day`; parallel counters share the day's timeline.

@@ -41,9 +41,9 @@ pub use port::{
 pub use run::{CitizenView, EventKind, ModelEvent, PolicyRun, Stage, Step};
 pub use scenario::{
     AgeCurve, AgeStep, AuthenticatorEventRates, BehaviourConfig, CalendarConfig, CapacitiesConfig,
-    CapacitySurge, CitizenServiceCapacity, HazardPeriod, LoginNeedRate, MigrationBehaviour,
-    MunicipalityCapacity, NemidBehaviour, OutputsConfig, PolicyKind, PolicyScenario,
-    PopulationConfig, Sector, SectorCutoff, SegmentShares, SupportCapacity,
+    CapacitySurge, CitizenServiceCapacity, ExtraCounters, HazardPeriod, LoginNeedRate,
+    MigrationBehaviour, MunicipalityCapacity, NemidBehaviour, OutputsConfig, PolicyKind,
+    PolicyScenario, PopulationConfig, Sector, SectorCutoff, SegmentShares, SupportCapacity,
 };
 
 use crate::kernel::ScheduleError;

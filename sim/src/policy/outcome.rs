@@ -60,9 +60,17 @@ pub struct DayRow {
     /// Citizen Service cases waiting at the end of the day: booked appointments not yet held plus
     /// citizens who found no slot and will try again.
     pub citizen_service_queue: u32,
-    /// Mean days from asking for an appointment to being served, over the cases served today
-    /// (0 when none were served).
-    pub citizen_service_mean_wait_days: f64,
+    /// Mean days from first asking for an appointment to being served, over the cases served
+    /// today; `None` (null, an empty CSV cell) on a day nobody was served, when it has no value.
+    pub citizen_service_mean_wait_days: Option<f64>,
+    /// Days from today to the earliest appointment a citizen asking today is offered (own
+    /// counter, or the region's under `book_in_region_after_days`), mean over municipalities
+    /// weighted by residents. Defined every day. Where that appointment lies past the booking
+    /// horizon the citizen cannot book it yet, so it is a lower bound of their wait.
+    pub citizen_service_offered_wait_days: f64,
+    /// Age in days of the oldest case in the Citizen Service queue at the end of the day (0 when
+    /// the queue is empty).
+    pub citizen_service_oldest_request_days: u32,
     /// Citizen Service cases asked for today (appointment requests and walk-ins).
     pub citizen_service_requests: u32,
     /// Citizen Service cases served today.
@@ -75,8 +83,9 @@ pub struct DayRow {
     pub support_answered: u32,
     /// Callers who hung up before an agent answered, today.
     pub support_abandoned: u32,
-    /// Mean minutes answered callers waited today (0 when none were answered).
-    pub support_mean_wait_minutes: f64,
+    /// Mean minutes answered callers waited today; `None` (null, an empty CSV cell) on a day no
+    /// call was answered (e.g. no agents), when it has no value.
+    pub support_mean_wait_minutes: Option<f64>,
     /// Login attempts that failed today: a need met with no accepted, usable eID (NemID refused
     /// after a cut-off, lost or blocked authenticator, QR confusion).
     pub failed_logins: u32,
@@ -118,19 +127,26 @@ pub struct MunicipalityLoad {
 pub struct MonthLoad {
     /// The month as `YYYY-MM`.
     pub month: String,
-    /// Cases asked for (appointment requests incl. re-tries after "no slot", and walk-ins).
+    /// Cases residents of the municipality asked for (appointment requests incl. re-tries after
+    /// "no slot", and walk-ins), wherever they were then served.
     pub requests: u32,
-    /// Cases served.
+    /// Cases served at the municipality's counter (its residents' and the region's).
     pub served: u32,
+    /// Of those, cases of residents of other municipalities who booked here.
+    pub served_from_elsewhere: u32,
     /// Counter hours the served cases took.
     pub counter_hours_used: f64,
     /// Counter hours open in the month (counters x opening hours).
     pub counter_hours_available: f64,
-    /// Counter hours needed to serve, within the month, every case first asked for in it
-    /// (first requests x service time / 60): the planner's figure.
+    /// Counter hours needed to serve, within the month, every case the municipality's residents
+    /// first asked for in it (first requests x service time / 60): the planner's figure.
     pub counter_hours_needed: f64,
-    /// Mean days from first request to being served, for cases served in the month.
-    pub mean_wait_days: f64,
+    /// Mean days from first request to being served, for cases served at this counter in the
+    /// month; `None` when none were.
+    pub mean_wait_days: Option<f64>,
+    /// Mean over the month's days of the days to the earliest free appointment in this
+    /// municipality's own book (what its booking page showed); past the horizon a lower bound.
+    pub mean_offered_wait_days: f64,
 }
 
 /// Run totals.

@@ -92,8 +92,10 @@ pub struct Citizen {
     pub status: u8,
     /// What the citizen is in the middle of (migration route or authenticator problem).
     pub route: u8,
-    /// Spare byte kept zero (keeps the layout explicit).
-    pub reserved: u8,
+    /// Index (into [`Population::municipalities`]) of the municipality whose counter holds the
+    /// citizen's current Citizen Service appointment: their own, or one in their region when
+    /// they booked there (`capacities.citizen_service.book_in_region_after_days`).
+    pub counter_municipality: u8,
     /// Day (since the start) the current episode began.
     pub episode_day: u16,
     /// Day (since the start) the citizen first asked Citizen Service in this episode.
@@ -238,7 +240,7 @@ pub fn synthesize(
                 mitid,
                 status: 0,
                 route: 0,
-                reserved: 0,
+                counter_municipality: mi as u8,
                 episode_day: 0,
                 citizen_service_day: 0,
             });

@@ -6,6 +6,7 @@ mod kernel_ordering;
 mod policy_assurance;
 mod policy_calendar;
 mod policy_calibration;
+mod policy_citizen_service;
 mod policy_determinism;
 mod policy_interventions;
 mod policy_live;

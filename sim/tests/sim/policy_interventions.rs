@@ -14,7 +14,7 @@ fn support_wait(o: &PolicyOutcome) -> f64 {
     let waited: f64 = o
         .days
         .iter()
-        .map(|d| d.support_mean_wait_minutes * f64::from(d.support_answered))
+        .map(|d| d.support_mean_wait_minutes.unwrap_or(0.0) * f64::from(d.support_answered))
         .sum();
     waited / answered.max(1) as f64
 }
@@ -42,7 +42,9 @@ fn counter_wait(o: &PolicyOutcome) -> f64 {
     let waited: f64 = o
         .days
         .iter()
-        .map(|d| d.citizen_service_mean_wait_days * f64::from(d.citizen_service_served))
+        .map(|d| {
+            d.citizen_service_mean_wait_days.unwrap_or(0.0) * f64::from(d.citizen_service_served)
+        })
         .sum();
     waited / served.max(1) as f64
 }

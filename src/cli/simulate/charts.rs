@@ -1,8 +1,10 @@
 //! Line charts over simulated days, drawn as SVG with plotters.
 //!
 //! plotters is built without its font stack: the SVG carries `<text>` elements and the viewer
-//! (a browser, an image viewer) lays the text out. The x axis is the day index; labels show the
-//! calendar date of that day.
+//! (a browser, an image viewer) lays the text out. The x axis is the day index; ticks sit on
+//! quarter (long runs) or month boundaries and show the calendar date of that day. Calendar
+//! milestones are grey vertical lines numbered at the top, keyed beside the first panel. Each
+//! panel's legend sits in a strip right of the plot, so it never covers a line.
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
@@ -21,6 +23,12 @@ pub struct Panel<'a> {
     pub series: Vec<Series<'a>>,
 }
 
+/// A calendar milestone drawn on every panel: the day index and what happens then.
+pub struct Marker {
+    pub day: usize,
+    pub label: String,
+}
+
 /// Distinct colours for lines (colour-blind friendly, after Okabe and Ito).
 pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
@@ -33,15 +41,20 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(240, 228, 66),
 ];
 
-const WIDTH: u32 = 960;
+const WIDTH: u32 = 1240;
+/// The legend strip right of each panel.
+const LEGEND_WIDTH: u32 = 310;
 const PANEL_HEIGHT: u32 = 340;
+const MARKER_GREY: RGBColor = RGBColor(150, 150, 150);
 
-/// Draws `panels` stacked over the days in `dates`; `markers` are day indices drawn as grey
-/// vertical lines (calendar milestones). Returns the SVG text.
-pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[usize]) -> Result<String> {
+/// Draws `panels` stacked over the days in `dates` (ISO dates, consecutive days), with
+/// `markers` as numbered grey vertical lines. Returns the SVG text.
+pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[Marker]) -> Result<String> {
     if dates.is_empty() || panels.is_empty() {
         return Err(anyhow!("nothing to chart: no days or no panels"));
     }
+    let (major, minor) = calendar_ticks(dates);
+    let keyed = marker_key(markers);
     let mut svg = String::new();
     {
         let height = PANEL_HEIGHT * panels.len() as u32;
@@ -53,41 +66,72 @@ pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[usize]) -> 
             let index = x.round().max(0.0) as usize;
             dates.get(index).cloned().unwrap_or_default()
         };
-        for (area, panel) in areas.iter().zip(panels) {
-            let top = panel
-                .series
-                .iter()
-                .flat_map(|series| series.values.iter().copied())
-                .filter(|value| value.is_finite())
-                .fold(0.0_f64, f64::max);
-            let top = if top > 0.0 { top * 1.08 } else { 1.0 };
-            let mut chart = ChartBuilder::on(area)
-                .caption(&panel.title, ("sans-serif", 18))
+        for (index, (area, panel)) in areas.iter().zip(panels).enumerate() {
+            let (plot_area, legend_area) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
+            let finite = || {
+                panel
+                    .series
+                    .iter()
+                    .flat_map(|series| series.values.iter().copied())
+                    .filter(|value| value.is_finite())
+            };
+            let top = finite().fold(0.0_f64, f64::max);
+            // Head room above the data for the milestone numbers; room below for differences.
+            let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+            let bottom = finite().fold(0.0_f64, f64::min) * 1.08;
+            let mut chart = ChartBuilder::on(&plot_area)
+                .caption(&panel.title, ("sans-serif", 17))
                 .margin(12)
                 .x_label_area_size(34)
                 .y_label_area_size(78)
-                .build_cartesian_2d(0.0..last_day, 0.0..top)
+                .build_cartesian_2d(0.0..last_day, bottom..top)
                 .map_err(plot_error)?;
+            // plotters places x ticks evenly; the calendar's boundaries are drawn here instead.
             chart
                 .configure_mesh()
-                .x_labels(7)
-                .x_label_formatter(&date_label)
+                .disable_x_mesh()
+                .x_labels(0)
                 .y_labels(6)
                 .y_label_formatter(&|y| human(*y))
                 .y_desc(panel.y_label.as_str())
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(plot_error)?;
-            chart
-                .draw_series(markers.iter().map(|&day| {
-                    PathElement::new(
-                        vec![(day as f64, 0.0), (day as f64, top)],
-                        RGBColor(150, 150, 150).stroke_width(1),
-                    )
-                }))
+            for (ticks, shade) in [(&minor, 243), (&major, 222)] {
+                chart
+                    .draw_series(ticks.iter().map(|&x| {
+                        PathElement::new(vec![(x, bottom), (x, top)], RGBColor(shade, shade, shade))
+                    }))
+                    .map_err(plot_error)?;
+            }
+            for &x in &major {
+                let (px, py) = chart.backend_coord(&(x, bottom));
+                root.draw(&Text::new(
+                    date_label(&x),
+                    (px - 30, py + 8),
+                    ("sans-serif", 12).into_font(),
+                ))
                 .map_err(plot_error)?;
+            }
+            for (number, (day, _)) in keyed.iter().enumerate() {
+                let x = *day as f64;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x, bottom), (x, top)],
+                        MARKER_GREY.stroke_width(1),
+                    )))
+                    .map_err(plot_error)?;
+                // Close milestones would print on top of each other: three heights in turn.
+                let level = [0.99, 0.94, 0.89][number % 3];
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        (number + 1).to_string(),
+                        (x, top * level),
+                        ("sans-serif", 11).into_font().color(&RGBColor(90, 90, 90)),
+                    )))
+                    .map_err(plot_error)?;
+            }
             for series in &panel.series {
-                let color = series.color;
                 chart
                     .draw_series(LineSeries::new(
                         series
@@ -96,26 +140,143 @@ pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[usize]) -> 
                             .enumerate()
                             .filter(|(_, value)| value.is_finite())
                             .map(|(day, value)| (day as f64, *value)),
-                        color.stroke_width(2),
+                        series.color.stroke_width(2),
                     ))
-                    .map_err(plot_error)?
-                    .label(series.label.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                    });
+                    .map_err(plot_error)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(180, 180, 180))
-                .label_font(("sans-serif", 13))
-                .draw()
-                .map_err(plot_error)?;
+            let key = if index == 0 { keyed.as_slice() } else { &[] };
+            draw_legend(&legend_area, &panel.series, key, dates)?;
         }
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
+}
+
+/// The legend strip: one line per series, then (on the first panel) the milestone key.
+fn draw_legend(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    series: &[Series<'_>],
+    key: &[(usize, String)],
+    dates: &[String],
+) -> Result<()> {
+    let font = ("sans-serif", 13).into_font();
+    let mut y = 40;
+    for line in series {
+        area.draw(&PathElement::new(
+            vec![(4, y), (26, y)],
+            line.color.stroke_width(3),
+        ))
+        .map_err(plot_error)?;
+        area.draw(&Text::new(line.label.clone(), (32, y - 7), font.clone()))
+            .map_err(plot_error)?;
+        y += 18;
+    }
+    if !key.is_empty() {
+        y += 8;
+        let small = ("sans-serif", 11).into_font().color(&RGBColor(70, 70, 70));
+        area.draw(&Text::new("Milestones:", (4, y - 6), small.clone()))
+            .map_err(plot_error)?;
+        y += 14;
+        for (number, (day, label)) in key.iter().enumerate() {
+            let date = dates.get(*day).map_or("", String::as_str);
+            area.draw(&Text::new(
+                format!("{} {date} {label}", number + 1),
+                (4, y - 6),
+                small.clone(),
+            ))
+            .map_err(plot_error)?;
+            y += 14;
+        }
+    }
+    Ok(())
+}
+
+/// Milestones by day, one entry per day (names of the same day joined), in date order.
+fn marker_key(markers: &[Marker]) -> Vec<(usize, String)> {
+    let mut days: Vec<(usize, String)> = Vec::new();
+    let mut sorted: Vec<&Marker> = markers.iter().collect();
+    sorted.sort_by_key(|m| m.day);
+    for marker in sorted {
+        match days.last_mut() {
+            Some((day, label)) if *day == marker.day => {
+                if !label.contains(marker.label.as_str()) {
+                    label.push_str(", ");
+                    label.push_str(&marker.label);
+                }
+            }
+            _ => days.push((marker.day, marker.label.clone())),
+        }
+    }
+    days
+}
+
+/// Tick positions (day indices) on calendar boundaries: quarters labelled and months as light
+/// lines for runs over 18 months, otherwise months labelled. Dates that do not parse as
+/// `YYYY-MM-DD` give evenly spaced ticks instead.
+fn calendar_ticks(dates: &[String]) -> (Vec<f64>, Vec<f64>) {
+    let month_starts: Vec<(usize, u32)> = dates
+        .iter()
+        .enumerate()
+        .filter_map(|(day, date)| {
+            let month: u32 = date.get(5..7)?.parse().ok()?;
+            (date.get(8..10) == Some("01")).then_some((day, month))
+        })
+        .collect();
+    if month_starts.len() < 2 {
+        let step = (dates.len() / 6).max(1);
+        let even = (0..dates.len()).step_by(step).map(|d| d as f64).collect();
+        return (even, Vec::new());
+    }
+    let months: Vec<f64> = month_starts.iter().map(|(day, _)| *day as f64).collect();
+    if month_starts.len() > 18 {
+        let quarters = month_starts
+            .iter()
+            .filter(|(_, month)| (month - 1) % 3 == 0)
+            .map(|(day, _)| *day as f64)
+            .collect();
+        (quarters, months)
+    } else {
+        (months, Vec::new())
+    }
+}
+
+/// `nemid_shutdown` → `NemID shutdown`, `cutoff_bank` → `cut-off bank`: a milestone's machine
+/// name as a reader would write it.
+#[must_use]
+pub fn readable_milestone(name: &str) -> String {
+    name.split('_')
+        .map(|word| match word {
+            "nemid" => "NemID",
+            "mitid" => "MitID",
+            "qr" => "QR",
+            "cutoff" => "cut-off",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A `window`-day centred mean of `values` weighted by `weights` (all 1 when `None`): smooths
+/// the weekly comb that closed weekends put into daily figures. Days without a value, or with
+/// zero weight, do not count; a window with nothing in it has no value (NaN).
+#[must_use]
+pub fn centred_mean(values: &[f64], weights: Option<&[f64]>, window: usize) -> Vec<f64> {
+    let half = window / 2;
+    (0..values.len())
+        .map(|day| {
+            let from = day.saturating_sub(half);
+            let to = (day + half).min(values.len() - 1);
+            let (mut sum, mut total) = (0.0, 0.0);
+            for d in from..=to {
+                let w = weights.map_or(1.0, |w| w[d]);
+                if values[d].is_finite() && w > 0.0 {
+                    sum += values[d] * w;
+                    total += w;
+                }
+            }
+            if total > 0.0 { sum / total } else { f64::NAN }
+        })
+        .collect()
 }
 
 fn plot_error(err: impl std::fmt::Display) -> anyhow::Error {
@@ -171,12 +332,70 @@ mod tests {
                     color: PALETTE[0],
                 }],
             }],
-            &[10],
+            &[Marker {
+                day: 10,
+                label: readable_milestone("nemid_shutdown"),
+            }],
         )
         .unwrap();
         assert!(svg.starts_with("<svg"), "{svg}");
-        for text in ["Adoption", "MitID users", "citizens", "2023-06-01"] {
+        for text in [
+            "Adoption",
+            "MitID users",
+            "citizens",
+            "2023-06-01",
+            "1 NemID shutdown",
+        ] {
             assert!(svg.contains(text), "the SVG lacks {text:?}");
         }
+    }
+
+    #[test]
+    fn ticks_fall_on_month_and_quarter_boundaries() {
+        let dates: Vec<String> = (0..800)
+            .map(|d| {
+                (chrono::NaiveDate::from_ymd_opt(2021, 10, 1).unwrap() + chrono::Days::new(d))
+                    .to_string()
+            })
+            .collect();
+        let (quarters, months) = calendar_ticks(&dates);
+        for &q in &quarters {
+            let date = &dates[q as usize];
+            assert!(
+                date.ends_with("-01") && ["01", "04", "07", "10"].contains(&&date[5..7]),
+                "{date} is not a quarter start"
+            );
+        }
+        assert_eq!(quarters.len(), 9, "{quarters:?}");
+        assert_eq!(months.len(), 27);
+        let short: Vec<String> = dates[..90].to_vec();
+        let (major, minor) = calendar_ticks(&short);
+        assert_eq!(
+            major.len(),
+            3,
+            "three month starts in 90 days from 1 October"
+        );
+        assert!(minor.is_empty());
+    }
+
+    #[test]
+    fn the_centred_mean_removes_the_weekend_comb() {
+        // Served on weekdays only, the same wait each weekday: the comb of no-value days goes.
+        let values: Vec<f64> = (0..28)
+            .map(|d| if d % 7 < 5 { 10.0 } else { f64::NAN })
+            .collect();
+        let weights: Vec<f64> = (0..28)
+            .map(|d| if d % 7 < 5 { 50.0 } else { 0.0 })
+            .collect();
+        let smooth = centred_mean(&values, Some(&weights), 7);
+        assert!(
+            smooth.iter().all(|v| (*v - 10.0).abs() < 1e-9),
+            "{smooth:?}"
+        );
+        assert!(
+            centred_mean(&[f64::NAN; 3], None, 7)
+                .iter()
+                .all(|v| v.is_nan())
+        );
     }
 }

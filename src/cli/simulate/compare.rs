@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::charts::{PALETTE, Panel, Series, human, line_chart};
+use super::charts::{Marker, PALETTE, Panel, Series, human, line_chart, readable_milestone};
 use super::table::DailyTable;
 use crate::cli::BadInput;
 
@@ -22,13 +22,17 @@ pub struct Args {
     pub baseline: PathBuf,
     /// Report folder of the what-if run.
     pub what_if: PathBuf,
-    /// Where to write the comparison chart (SVG). An earlier chart of the lab there is
-    /// replaced; any other file is refused.
+    /// Where to write the comparison chart (SVG; the name must end in `.svg`). An earlier chart
+    /// of the lab there is replaced; any other file is refused.
     #[arg(long, value_name = "FILE.svg")]
     pub out: PathBuf,
     /// Replace an --out file the lab did not write.
     #[arg(long)]
     pub force: bool,
+    /// Compare runs that differ in population, period or seed (refused otherwise: their
+    /// differences would not be the what-if's alone).
+    #[arg(long)]
+    pub allow_different_runs: bool,
 }
 
 /// The first line of every chart `compare` writes: what lets a later run replace it.
@@ -40,6 +44,8 @@ struct RunData {
     table: DailyTable,
     /// `(milestone name, date)`.
     milestones: Vec<(String, String)>,
+    /// What must match between a baseline and its what-if: `(name, value as written)`.
+    basis: Vec<(&'static str, String)>,
 }
 
 fn read_run(dir: &Path) -> Result<RunData> {
@@ -62,6 +68,20 @@ fn read_run(dir: &Path) -> Result<RunData> {
             err.line()
         ))
     })?;
+    if summary["kind"] != "policy" {
+        return Err(BadInput(format!(
+            "{}: kind: this is a `{}` run's report; compare draws two policy runs",
+            summary_path.display(),
+            summary["kind"].as_str().unwrap_or("unknown")
+        ))
+        .into());
+    }
+    let basis = vec![
+        ("population", summary["population"].to_string()),
+        ("period.start", summary["period"]["start"].to_string()),
+        ("period.end", summary["period"]["end"].to_string()),
+        ("seed", summary["seed"].to_string()),
+    ];
     let label = dir.file_name().map_or_else(
         || dir.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -98,7 +118,166 @@ fn read_run(dir: &Path) -> Result<RunData> {
         label,
         table,
         milestones,
+        basis,
     })
+}
+
+/// The panel of what-if minus baseline for every figure, zoomed on the days where the runs
+/// differ (two weeks either side); the whole period when they never do.
+fn difference_chart(
+    figures: &[(&str, &str, &str)],
+    columns: &[(Vec<f64>, Vec<f64>)],
+    dates: &[String],
+    markers: &[Marker],
+) -> Result<String> {
+    let differences: Vec<Vec<f64>> = columns
+        .iter()
+        .map(|(a, b)| a.iter().zip(b).map(|(a, b)| b - a).collect())
+        .collect();
+    let differs = |day: usize| differences.iter().any(|d| d[day].abs() > 0.0);
+    let first = (0..dates.len()).find(|&day| differs(day));
+    let last = (0..dates.len()).rev().find(|&day| differs(day));
+    let (from, to, title) = match (first, last) {
+        (Some(first), Some(last)) => (
+            first.saturating_sub(14),
+            (last + 14).min(dates.len() - 1),
+            "What-if minus baseline, zoomed on the days they differ",
+        ),
+        _ => (
+            0,
+            dates.len() - 1,
+            "What-if minus baseline: the runs do not differ",
+        ),
+    };
+    let zoomed: Vec<Marker> = markers
+        .iter()
+        .filter(|m| (from..=to).contains(&m.day))
+        .map(|m| Marker {
+            day: m.day - from,
+            label: m.label.clone(),
+        })
+        .collect();
+    let series = figures
+        .iter()
+        .zip(&differences)
+        .enumerate()
+        .map(|(i, ((_, title, _), values))| Series {
+            label: (*title).to_owned(),
+            values: &values[from..=to],
+            color: PALETTE[i % PALETTE.len()],
+        })
+        .collect();
+    line_chart(
+        &dates[from..=to],
+        &[Panel {
+            title: title.to_owned(),
+            y_label: "difference".into(),
+            series,
+        }],
+        &zoomed,
+    )
+}
+
+/// One SVG document holding `parts` one below the other (each a complete `<svg>` as plotters
+/// writes it: `<svg width=".." height=".." ...>`).
+fn stack_svgs(parts: &[String]) -> String {
+    let size = |svg: &str, attribute: &str| -> u32 {
+        svg.split_once(&format!("{attribute}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(value, _)| value.parse().ok())
+            .unwrap_or(0)
+    };
+    let width = parts.iter().map(|p| size(p, "width")).max().unwrap_or(0);
+    let height: u32 = parts.iter().map(|p| size(p, "height")).sum();
+    let mut out = format!(
+        "<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">\n"
+    );
+    let mut y = 0;
+    for part in parts {
+        // A nested <svg> is placed by its x/y attributes.
+        out.push_str(&part.replacen("<svg ", &format!("<svg x=\"0\" y=\"{y}\" "), 1));
+        out.push('\n');
+        y += size(part, "height");
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Both runs' milestones on the common date axis; one the what-if moved is named for its run.
+fn milestone_markers(baseline: &RunData, what_if: &RunData, dates: &[String]) -> Vec<Marker> {
+    baseline
+        .milestones
+        .iter()
+        .chain(&what_if.milestones)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|milestone| {
+            let (name, date) = milestone;
+            // A milestone the what-if moved belongs to one run only: say which.
+            let only = match (
+                baseline.milestones.contains(milestone),
+                what_if.milestones.contains(milestone),
+            ) {
+                (true, false) => " (baseline only)",
+                (false, true) => " (what-if only)",
+                _ => "",
+            };
+            Some(Marker {
+                day: dates.iter().position(|day| day == date)?,
+                label: format!("{}{only}", readable_milestone(name)),
+            })
+        })
+        .collect()
+}
+
+/// Refuses two runs that differ in more than the what-if (population, period, seed) unless
+/// `allowed`; then it warns on stderr instead.
+fn check_same_basis(baseline: &RunData, what_if: &RunData, allowed: bool) -> Result<()> {
+    let differences: Vec<String> = baseline
+        .basis
+        .iter()
+        .zip(&what_if.basis)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|((name, a), (_, b))| format!("{name}: {a} vs {b}"))
+        .collect();
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "{} and {} differ in {}; their differences would not be the what-if's alone",
+        baseline.label,
+        what_if.label,
+        differences.join(", ")
+    );
+    if allowed {
+        eprintln!("warning: {message}");
+        Ok(())
+    } else {
+        Err(BadInput(format!(
+            "{message}. Run both with the same --population and --seed, or pass \
+             --allow-different-runs to compare them anyway"
+        ))
+        .into())
+    }
+}
+
+/// The chart is SVG; a name that promises another format is refused before anything is read.
+fn check_out_is_svg(out: &Path) -> Result<()> {
+    let extension = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if extension.as_deref() == Some("svg") {
+        return Ok(());
+    }
+    Err(BadInput(format!(
+        "{}: --out: compare writes an SVG chart and the name must end in `.svg` (got {}); \
+         this build has no PNG encoder, so convert the SVG with a tool such as `rsvg-convert` \
+         if a PNG is needed",
+        out.display(),
+        extension.map_or_else(|| "no extension".to_owned(), |e| format!("`.{e}`"))
+    ))
+    .into())
 }
 
 /// `column` of `run` on each of `dates` (NaN on days the run did not simulate).
@@ -116,8 +295,10 @@ fn aligned(run: &RunData, column: &str, dates: &[String]) -> Vec<f64> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    check_out_is_svg(&args.out)?;
     let baseline = read_run(&args.baseline)?;
     let what_if = read_run(&args.what_if)?;
+    check_same_basis(&baseline, &what_if, args.allow_different_runs)?;
     let dates: Vec<String> = baseline
         .table
         .dates
@@ -170,16 +351,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             ],
         })
         .collect();
-    let markers: Vec<usize> = baseline
-        .milestones
-        .iter()
-        .chain(&what_if.milestones)
-        .filter_map(|(_, date)| dates.iter().position(|day| day == date))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let svg = line_chart(&dates, &panels, &markers)?;
-    let chart = format!("{CHART_MARK}\n{svg}");
+    let markers = milestone_markers(&baseline, &what_if, &dates);
+    let runs = line_chart(&dates, &panels, &markers)?;
+    let differences = difference_chart(&figures, &columns, &dates, &markers)?;
+    let chart = format!("{CHART_MARK}\n{}", stack_svgs(&[runs, differences]));
     crate::cli::output::write_file(&args.out, chart.as_bytes(), CHART_MARK, args.force)?;
 
     println!(

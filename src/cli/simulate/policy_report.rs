@@ -3,12 +3,13 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use mitid_sim::policy::{PolicyOutcome, PolicyScenario};
+use mitid_sim::policy::{MonthLoad, MunicipalityLoad, PolicyOutcome, PolicyScenario};
 use serde_json::{Map, Value, json};
 
-use super::charts::{PALETTE, Panel, Series, human, line_chart};
+use super::charts::{Marker, PALETTE, Panel, Series, centred_mean, line_chart, readable_milestone};
 use super::page::{Page, Table};
-use super::table::{Column, DailyTable, band_suffix, format_value};
+use super::provenance::Provenance;
+use super::table::{Column, DailyTable, band_suffix, display_value, format_value, peak_day};
 
 /// Everything a policy run writes, rendered in memory before any file is touched.
 pub struct PolicyReport {
@@ -22,27 +23,43 @@ pub struct PolicyReport {
 }
 
 /// The columns shown in the milestone tables of report.md / report.html.
-const HEADLINE: [(&str, &str); 8] = [
+const HEADLINE: [(&str, &str); 9] = [
     ("mitid_users_15plus", "MitID 15+"),
     ("nemid_only", "NemID only"),
     ("without_eid", "without eID"),
     ("citizen_service_queue", "CS queue"),
-    ("citizen_service_mean_wait_days", "CS wait (days)"),
+    (
+        "citizen_service_mean_wait_days",
+        "CS wait of those served (days)",
+    ),
+    (
+        "citizen_service_offered_wait_days",
+        "CS wait offered (days)",
+    ),
     ("support_calls", "support calls"),
     ("support_mean_wait_minutes", "support wait (min)"),
     ("failed_logins", "failed logins"),
 ];
 
-pub fn render(scenario: &PolicyScenario, outcome: &PolicyOutcome) -> Result<PolicyReport> {
+pub fn render(
+    scenario: &PolicyScenario,
+    outcome: &PolicyOutcome,
+    provenance: &Provenance,
+) -> Result<PolicyReport> {
     let table = DailyTable::from_days(&outcome.days, &outcome.age_bands);
-    let summary = summary(scenario, outcome, &table)?;
-    let markers: Vec<usize> = outcome
+    let summary = summary(scenario, outcome, &table, Some(provenance))?;
+    let markers: Vec<Marker> = outcome
         .milestones
         .iter()
-        .filter_map(|milestone| table.day_index(&milestone.date.to_string()))
+        .filter_map(|milestone| {
+            Some(Marker {
+                day: table.day_index(&milestone.date.to_string())?,
+                label: readable_milestone(&milestone.name),
+            })
+        })
         .collect();
     let charts = charts(&table, &outcome.age_bands, &markers)?;
-    let (markdown, html) = pages(outcome, &table, &charts);
+    let (markdown, html) = pages(outcome, provenance, &table, &charts);
     Ok(PolicyReport {
         summary,
         timeseries_csv: table.to_csv(),
@@ -53,21 +70,25 @@ pub fn render(scenario: &PolicyScenario, outcome: &PolicyOutcome) -> Result<Poli
     })
 }
 
+/// One day's figure as JSON: null when it has no value that day (a mean over nobody).
 fn figure(column: &Column, day: usize) -> Value {
     let value = column.values[day];
-    if column.integer {
+    if !value.is_finite() {
+        Value::Null
+    } else if column.integer {
         json!(value as u64)
     } else {
         json!(value)
     }
 }
 
-/// `summary.json`. Deterministic: built only from the outcome and the scenario, never from the
-/// clock.
+/// `summary.json`. Deterministic: built only from the outcome, the scenario and what made the
+/// run (`provenance`, absent where a sweep shard collects figures), never from the clock.
 pub fn summary(
     scenario: &PolicyScenario,
     outcome: &PolicyOutcome,
     table: &DailyTable,
+    provenance: Option<&Provenance>,
 ) -> Result<Value> {
     let milestones: Vec<Value> = outcome
         .milestones
@@ -90,17 +111,11 @@ pub fn summary(
         .iter()
         .filter(|column| !column.values.is_empty())
         .map(|column| {
-            // The first day the peak is reached, so ties resolve the same way every run.
-            let mut best = 0;
-            for (day, value) in column.values.iter().enumerate() {
-                if *value > column.values[best] {
-                    best = day;
-                }
-            }
-            (
-                column.name.clone(),
-                json!({ "date": table.dates[best], "value": figure(column, best) }),
-            )
+            let peak = peak_day(&column.values).map_or(
+                Value::Null,
+                |best| json!({ "date": table.dates[best], "value": figure(column, best) }),
+            );
+            (column.name.clone(), peak)
         })
         .collect();
     Ok(json!({
@@ -118,20 +133,77 @@ pub fn summary(
         "milestones": milestones,
         "peaks": peaks,
         "totals": serde_json::to_value(&outcome.totals)?,
+        "provenance": provenance.map(Provenance::to_json),
         "scenario_config": serde_json::to_value(scenario)?,
     }))
 }
 
+/// The ten municipalities whose cases waited longest in some month, with that month's counter
+/// hours needed (by their residents' first requests) against available and used at their
+/// counter: where counters, not demand, set the wait.
+fn municipality_waits(page: &mut Page, outcome: &PolicyOutcome) {
+    let mut worst: Vec<(&MunicipalityLoad, &MonthLoad, f64)> = outcome
+        .municipalities
+        .iter()
+        .filter_map(|m| {
+            m.months
+                .iter()
+                .filter_map(|month| month.mean_wait_days.map(|w| (month, w)))
+                .fold(
+                    None,
+                    |best: Option<(&MonthLoad, f64)>, (month, w)| match best {
+                        Some((_, b)) if b >= w => best,
+                        _ => Some((month, w)),
+                    },
+                )
+                .map(|(month, w)| (m, month, w))
+        })
+        .collect();
+    worst.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.code.cmp(&b.0.code)));
+    let mut table = Table::new(
+        [
+            "municipality",
+            "residents",
+            "counters",
+            "worst month",
+            "mean wait of served (days)",
+            "offered wait (days)",
+            "counter hours needed",
+            "available",
+            "used",
+            "served from elsewhere",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    );
+    for (m, month, wait) in worst.iter().take(10) {
+        table.row(vec![
+            m.name.clone(),
+            display_value(f64::from(m.residents), true),
+            display_value(m.counters, false),
+            month.month.clone(),
+            display_value(*wait, false),
+            display_value(month.mean_offered_wait_days, false),
+            display_value(month.counter_hours_needed, false),
+            display_value(month.counter_hours_available, false),
+            display_value(month.counter_hours_used, false),
+            display_value(f64::from(month.served_from_elsewhere), true),
+        ]);
+    }
+    page.table(&table);
+}
+
 fn municipalities_csv(outcome: &PolicyOutcome) -> String {
     let mut csv = String::from(
-        "code,municipality,residents,counters,month,requests,served,counter_hours_used,\
-         counter_hours_available,counter_hours_needed,mean_wait_days\n",
+        "code,municipality,residents,counters,month,requests,served,served_from_elsewhere,\
+         counter_hours_used,counter_hours_available,counter_hours_needed,mean_wait_days,\
+         mean_offered_wait_days\n",
     );
     for municipality in &outcome.municipalities {
         for month in &municipality.months {
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 municipality.code,
                 municipality.name.replace(',', " "),
                 municipality.residents,
@@ -139,10 +211,12 @@ fn municipalities_csv(outcome: &PolicyOutcome) -> String {
                 month.month,
                 month.requests,
                 month.served,
+                month.served_from_elsewhere,
                 format_value(month.counter_hours_used, false),
                 format_value(month.counter_hours_available, false),
                 format_value(month.counter_hours_needed, false),
-                format_value(month.mean_wait_days, false),
+                format_value(month.mean_wait_days.unwrap_or(f64::NAN), false),
+                format_value(month.mean_offered_wait_days, false),
             );
         }
     }
@@ -172,8 +246,40 @@ fn series<'t>(table: &'t DailyTable, names: &[(&str, &str)]) -> Vec<Series<'t>> 
 fn charts(
     table: &DailyTable,
     age_bands: &[String],
-    markers: &[usize],
+    markers: &[Marker],
 ) -> Result<Vec<(String, String)>> {
+    // Counters are closed at weekends and the support line is quieter: daily waits comb. The
+    // wait chart shows 7-day centred means, the served-that-day mean weighted by cases served.
+    let smooth = |name: &str, weight: Option<&str>| {
+        centred_mean(values(table, name), weight.map(|w| values(table, w)), 7)
+    };
+    let cs_served_wait = smooth(
+        "citizen_service_mean_wait_days",
+        Some("citizen_service_served"),
+    );
+    let cs_offered_wait = smooth("citizen_service_offered_wait_days", None);
+    let population = values(table, "population_15plus");
+    let share_of_15plus = |name: &str| -> Vec<f64> {
+        values(table, name)
+            .iter()
+            .zip(population)
+            .map(|(v, p)| if *p > 0.0 { 100.0 * v / p } else { f64::NAN })
+            .collect()
+    };
+    let shares = [
+        ("MitID users 15+", share_of_15plus("mitid_users_15plus"), 1),
+        ("NemID only", share_of_15plus("nemid_only"), 2),
+        ("without a working eID", share_of_15plus("without_eid"), 3),
+    ];
+    let share_series: Vec<Series<'_>> = shares
+        .iter()
+        .map(|(label, values, color)| Series {
+            label: format!("{label} (%)"),
+            values,
+            color: PALETTE[*color],
+        })
+        .collect();
+    let support_wait = smooth("support_mean_wait_minutes", Some("support_answered"));
     let cumulative: Vec<(String, Vec<f64>)> = age_bands
         .iter()
         .map(|band| {
@@ -211,9 +317,23 @@ fn charts(
                         ("population_15plus", "population 15+"),
                         ("mitid_users_15plus", "MitID users 15+"),
                         ("nemid_only", "NemID only"),
-                        ("without_eid", "without a working eID"),
                     ],
                 ),
+            },
+            Panel {
+                title: "Share of citizens aged 15+".into(),
+                y_label: "per cent".into(),
+                series: share_series,
+            },
+            // Thousands beside millions: on the first panel's scale this line lies on the axis.
+            Panel {
+                title: "Citizens aged 15+ without a working eID (own scale)".into(),
+                y_label: "citizens".into(),
+                series: vec![Series {
+                    label: "without a working eID".into(),
+                    values: values(table, "without_eid"),
+                    color: PALETTE[3],
+                }],
             },
             Panel {
                 title: "Failed logins per day".into(),
@@ -250,14 +370,34 @@ fn charts(
         &table.dates,
         &[
             Panel {
-                title: "Citizen Service: mean wait of cases served that day".into(),
+                title: "Citizen Service: waits in days (7-day centred means)".into(),
                 y_label: "days".into(),
-                series: series(table, &[("citizen_service_mean_wait_days", "mean wait")]),
+                series: vec![
+                    Series {
+                        label: "wait of cases served".into(),
+                        values: &cs_served_wait,
+                        color: PALETTE[0],
+                    },
+                    Series {
+                        label: "wait offered to a new request".into(),
+                        values: &cs_offered_wait,
+                        color: PALETTE[1],
+                    },
+                    Series {
+                        label: "oldest waiting case (daily)".into(),
+                        values: values(table, "citizen_service_oldest_request_days"),
+                        color: PALETTE[2],
+                    },
+                ],
             },
             Panel {
-                title: "Support line: mean wait of answered calls".into(),
+                title: "Support line: wait of answered calls (7-day centred mean)".into(),
                 y_label: "minutes".into(),
-                series: series(table, &[("support_mean_wait_minutes", "mean wait")]),
+                series: vec![Series {
+                    label: "mean wait".into(),
+                    values: &support_wait,
+                    color: PALETTE[0],
+                }],
             },
         ],
         markers,
@@ -297,10 +437,16 @@ fn charts(
 
 fn pages(
     outcome: &PolicyOutcome,
+    provenance: &Provenance,
     table: &DailyTable,
     charts: &[(String, String)],
 ) -> (String, String) {
-    let mut page = Page::new(&format!("Policy run: {}", outcome.scenario));
+    let title = match provenance.changes() {
+        Some(changes) => format!("Policy run: {} (what-if: {changes})", outcome.scenario),
+        None => format!("Policy run: {}", outcome.scenario),
+    };
+    let mut page = Page::new(&title);
+    page.facts(&provenance.report_facts());
     page.facts(&[
         ("scenario", outcome.scenario.clone()),
         ("seed", outcome.seed.to_string()),
@@ -323,12 +469,12 @@ fn pages(
     let mut milestones = Table::new(header);
     for milestone in &outcome.milestones {
         let date = milestone.date.to_string();
-        let mut row = vec![date.clone(), milestone.name.clone()];
+        let mut row = vec![date.clone(), readable_milestone(&milestone.name)];
         match table.day_index(&date) {
             Some(day) => row.extend(HEADLINE.iter().map(|(name, _)| {
                 table
                     .column(name)
-                    .map_or_else(String::new, |c| format_value(c.values[day], c.integer))
+                    .map_or_else(String::new, |c| display_value(c.values[day], c.integer))
             })),
             None => row.extend(HEADLINE.iter().map(|_| "outside the period".to_owned())),
         }
@@ -343,20 +489,14 @@ fn pages(
         "first reached on".into(),
     ]);
     for (name, label) in HEADLINE {
-        if let Some(column) = table.column(name) {
-            let mut best = 0;
-            for (day, value) in column.values.iter().enumerate() {
-                if *value > column.values[best] {
-                    best = day;
-                }
-            }
-            if let Some(value) = column.values.get(best) {
-                peaks.row(vec![
-                    label.to_owned(),
-                    human(*value),
-                    table.dates[best].clone(),
-                ]);
-            }
+        if let Some(column) = table.column(name)
+            && let Some(best) = peak_day(&column.values)
+        {
+            peaks.row(vec![
+                label.to_owned(),
+                display_value(column.values[best], column.integer),
+                table.dates[best].clone(),
+            ]);
         }
     }
     page.table(&peaks);
@@ -365,14 +505,30 @@ fn pages(
     let mut totals = Table::new(vec!["total".into(), "count".into()]);
     if let Ok(Value::Object(map)) = serde_json::to_value(&outcome.totals) {
         for (name, value) in map {
-            totals.row(vec![name.replace('_', " "), value.to_string()]);
+            let count = value
+                .as_f64()
+                .map_or_else(|| value.to_string(), |v| display_value(v, true));
+            totals.row(vec![name.replace('_', " "), count]);
         }
     }
     page.table(&totals);
 
+    page.heading("Municipalities with the longest Citizen Service waits");
+    municipality_waits(&mut page, outcome);
+
     page.heading("Charts");
     for (file, svg) in charts {
         page.chart(file, svg);
+    }
+    page.heading("Assumptions (lines of the scenario file marked as such)");
+    if provenance.assumptions.is_empty() {
+        page.paragraph("The scenario file marks no line as an assumption.");
+    } else {
+        let mut assumptions = Table::new(vec!["line".into(), "as written".into()]);
+        for (line, text) in &provenance.assumptions {
+            assumptions.row(vec![line.to_string(), text.clone()]);
+        }
+        page.table(&assumptions);
     }
     page.paragraph(
         "Files: summary.json (deterministic figures), timing.json (wall times), timeseries.csv \

@@ -5,6 +5,7 @@ use mitid_sim::queue_model::QueueSummary;
 use serde_json::Value;
 
 use super::page::{Page, Table};
+use super::provenance::Provenance;
 
 pub struct QueueReport {
     pub summary: Value,
@@ -16,8 +17,9 @@ fn number(value: f64) -> String {
     format!("{value:.4}")
 }
 
-pub fn render(summary: &QueueSummary) -> Result<QueueReport> {
+pub fn render(summary: &QueueSummary, provenance: &Provenance) -> Result<QueueReport> {
     let mut page = Page::new(&format!("Queue validation: {}", summary.name));
+    page.facts(&provenance.report_facts());
     let q = &summary.queue;
     page.facts(&[
         ("model", summary.model.clone()),
@@ -96,8 +98,13 @@ pub fn render(summary: &QueueSummary) -> Result<QueueReport> {
     ]);
     page.table(&percentiles);
     page.paragraph("Files: summary.json (deterministic figures), timing.json (wall times).");
+    let mut json = serde_json::to_value(summary)?;
+    if let Value::Object(map) = &mut json {
+        map.insert("kind".to_owned(), Value::from("queue"));
+        map.insert("provenance".to_owned(), provenance.to_json());
+    }
     Ok(QueueReport {
-        summary: serde_json::to_value(summary)?,
+        summary: json,
         markdown: page.markdown(),
         html: page.html(),
     })

@@ -48,11 +48,13 @@ impl DailyTable {
             .iter()
             .map(|(name, pick)| count_column(days, name, pick))
             .collect();
-        columns.push(figure_column(days, "citizen_service_mean_wait_days", |d| {
-            d.citizen_service_mean_wait_days
-        }));
+        columns.push(optional_column(
+            days,
+            "citizen_service_mean_wait_days",
+            |d| d.citizen_service_mean_wait_days,
+        ));
         columns.push(count_column(days, "support_calls", &|d| d.support_calls));
-        columns.push(figure_column(days, "support_mean_wait_minutes", |d| {
+        columns.push(optional_column(days, "support_mean_wait_minutes", |d| {
             d.support_mean_wait_minutes
         }));
         let more_counts: [CountPick; 7] = [
@@ -72,6 +74,16 @@ impl DailyTable {
         columns.push(figure_column(days, "citizen_service_counter_hours", |d| {
             d.citizen_service_counter_hours
         }));
+        columns.push(figure_column(
+            days,
+            "citizen_service_offered_wait_days",
+            |d| d.citizen_service_offered_wait_days,
+        ));
+        columns.push(count_column(
+            days,
+            "citizen_service_oldest_request_days",
+            &|d| d.citizen_service_oldest_request_days,
+        ));
         for (band, label) in age_bands.iter().enumerate() {
             let name = format!("lockouts_age_{}", band_suffix(label));
             columns.push(count_column(days, &name, &|d| {
@@ -152,6 +164,11 @@ impl DailyTable {
                         column.name
                     )
                 })?;
+                // An empty cell is a figure without a value that day (a mean over nobody).
+                if cell.is_empty() {
+                    column.values.push(f64::NAN);
+                    continue;
+                }
                 let value: f64 = cell.parse().with_context(|| {
                     format!(
                         "{file}:{line_number}: {}: `{cell}` is not a number",
@@ -185,10 +202,64 @@ fn figure_column(days: &[DayRow], name: &str, pick: fn(&DayRow) -> f64) -> Colum
     }
 }
 
-/// Counts as integers, other figures with up to four decimals.
+/// A figure that has no value on some days; those days hold NaN (written as an empty cell).
+fn optional_column(days: &[DayRow], name: &str, pick: fn(&DayRow) -> Option<f64>) -> Column {
+    Column {
+        name: name.to_owned(),
+        integer: false,
+        values: days.iter().map(|d| pick(d).unwrap_or(f64::NAN)).collect(),
+    }
+}
+
+/// The first day `values` reaches its highest value (days without a value are skipped), so
+/// ties resolve the same way every run; `None` when no day has a value.
+#[must_use]
+pub fn peak_day(values: &[f64]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (day, value) in values.iter().enumerate() {
+        if value.is_finite() && best.is_none_or(|b| *value > values[b]) {
+            best = Some(day);
+        }
+    }
+    best
+}
+
+/// A figure for people to read in a report table: counts with thousands separators
+/// (`1,234,567`), other figures to one decimal (two below 10), and "no value" for a day a mean
+/// has none. Files for machines use [`format_value`].
+#[must_use]
+pub fn display_value(value: f64, integer: bool) -> String {
+    if !value.is_finite() {
+        return "no value".to_owned();
+    }
+    if !integer {
+        return if value.abs() >= 10.0 {
+            format!("{value:.1}")
+        } else {
+            format!("{value:.2}")
+        };
+    }
+    let digits = format!("{:.0}", value.abs());
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if value < 0.0 && digits != "0" {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
+
+/// Counts as integers, other figures with up to four decimals; a figure without a value
+/// (NaN) as an empty string.
 #[must_use]
 pub fn format_value(value: f64, integer: bool) -> String {
-    if integer {
+    if !value.is_finite() {
+        String::new()
+    } else if integer {
         format!("{value:.0}")
     } else {
         let text = format!("{value:.4}");
@@ -228,6 +299,41 @@ mod tests {
         assert_eq!(back.dates, table.dates);
         assert_eq!(back.column("b").unwrap().values, vec![0.5, 1.25]);
         assert!(DailyTable::from_csv("t.csv", "date,a\n2023-01-01,x\n").is_err());
+    }
+
+    #[test]
+    fn days_without_a_value_are_empty_cells_and_skipped_by_peaks() {
+        let table = DailyTable {
+            dates: vec![
+                "2023-01-01".into(),
+                "2023-01-02".into(),
+                "2023-01-03".into(),
+            ],
+            columns: vec![Column {
+                name: "wait".into(),
+                integer: false,
+                values: vec![f64::NAN, 2.5, 1.0],
+            }],
+        };
+        let csv = table.to_csv();
+        assert_eq!(
+            csv,
+            "date,wait\n2023-01-01,\n2023-01-02,2.5\n2023-01-03,1\n"
+        );
+        let back = DailyTable::from_csv("t.csv", &csv).unwrap();
+        assert!(back.column("wait").unwrap().values[0].is_nan());
+        assert_eq!(peak_day(&table.columns[0].values), Some(1));
+        assert_eq!(peak_day(&[f64::NAN, f64::NAN]), None);
+    }
+
+    #[test]
+    fn report_figures_are_grouped_and_rounded_for_reading() {
+        assert_eq!(display_value(5_900_000.0, true), "5,900,000");
+        assert_eq!(display_value(999.0, true), "999");
+        assert_eq!(display_value(-1234.0, true), "-1,234");
+        assert_eq!(display_value(44.449, false), "44.4");
+        assert_eq!(display_value(1.456, false), "1.46");
+        assert_eq!(display_value(f64::NAN, false), "no value");
     }
 
     #[test]

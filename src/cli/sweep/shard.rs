@@ -122,7 +122,7 @@ fn collect(
     outcome: &PolicyOutcome,
 ) -> Result<RunOutput> {
     let table = DailyTable::from_days(&outcome.days, &outcome.age_bands);
-    let summary = policy_report::summary(policy, outcome, &table)?;
+    let summary = policy_report::summary(policy, outcome, &table, None)?;
     let figures = plan
         .collect
         .figures

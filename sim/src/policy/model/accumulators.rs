@@ -40,6 +40,10 @@ pub(super) struct MonthAcc {
     pub(super) used_minutes: f64,
     pub(super) needed_minutes: f64,
     pub(super) wait_days: u64,
+    pub(super) served_from_elsewhere: u32,
+    /// Sum over the month's days of the wait the own book offered.
+    pub(super) offered_wait_days: u64,
+    pub(super) days: u32,
 }
 
 impl Model<'_> {
@@ -79,7 +83,17 @@ impl Model<'_> {
                 ..DayAcc::default()
             },
         );
-        let mean = |sum: f64, n: u32| if n == 0 { 0.0 } else { sum / f64::from(n) };
+        // A mean over nobody has no value: it stays `None` rather than looking like no wait.
+        let mean = |sum: f64, n: u32| (n > 0).then(|| sum / f64::from(n));
+        let offered_wait = self.close_citizen_service_day(d);
+        while self.cs_oldest_day < d && self.cs_first_asked[self.cs_oldest_day as usize] == 0 {
+            self.cs_oldest_day += 1;
+        }
+        let oldest_request = if self.cs_queue == 0 {
+            0
+        } else {
+            d - self.cs_oldest_day
+        };
         self.rows.push(DayRow {
             date: self.cal.date(d),
             mitid_users: mitid,
@@ -89,6 +103,8 @@ impl Model<'_> {
             population_15plus: self.population_15plus,
             citizen_service_queue: self.cs_queue,
             citizen_service_mean_wait_days: mean(t.cs_wait_days as f64, t.cs_served),
+            citizen_service_offered_wait_days: offered_wait,
+            citizen_service_oldest_request_days: oldest_request,
             citizen_service_requests: t.cs_requests,
             citizen_service_served: t.cs_served,
             citizen_service_counter_hours: t.cs_minutes / 60.0,
@@ -104,6 +120,27 @@ impl Model<'_> {
             lockouts_by_age_band: t.lockouts_by_band,
             without_eid_by_age_band: without_by_band,
         });
+    }
+
+    /// Records the waits each municipality's book offers at the end of day `d` in its month,
+    /// and returns the national figure (mean weighted by residents).
+    fn close_citizen_service_day(&mut self, d: u32) -> f64 {
+        let month = self.month_of_day[d as usize] as usize;
+        let mut weighted = 0.0;
+        let mut residents = 0.0;
+        for (m, wait) in self.cs.offered_waits(d).into_iter().enumerate() {
+            let acc = &mut self.months[m][month];
+            acc.offered_wait_days += u64::from(wait.own);
+            acc.days += 1;
+            let weight = f64::from(self.residents[m]);
+            weighted += weight * f64::from(wait.with_rule);
+            residents += weight;
+        }
+        if residents > 0.0 {
+            weighted / residents
+        } else {
+            0.0
+        }
     }
 
     pub(super) fn municipality_load(
@@ -125,13 +162,15 @@ impl Model<'_> {
                 month: label.clone(),
                 requests: m.requests,
                 served: m.served,
+                served_from_elsewhere: m.served_from_elsewhere,
                 counter_hours_used: m.used_minutes / 60.0,
                 counter_hours_available: open_minutes / 60.0,
                 counter_hours_needed: m.needed_minutes / 60.0,
-                mean_wait_days: if m.served == 0 {
+                mean_wait_days: (m.served > 0).then(|| m.wait_days as f64 / f64::from(m.served)),
+                mean_offered_wait_days: if m.days == 0 {
                     0.0
                 } else {
-                    m.wait_days as f64 / f64::from(m.served)
+                    m.offered_wait_days as f64 / f64::from(m.days)
                 },
             })
             .collect();

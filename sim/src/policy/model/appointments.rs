@@ -23,12 +23,14 @@ impl Model<'_> {
         if first {
             self.citizens[c as usize].citizen_service_day = day as u16;
             self.cs_queue += 1;
+            self.cs_first_asked[day as usize] += 1;
             self.months[muni][month].needed_minutes += self.cs.service_minutes();
         }
         self.months[muni][month].requests += 1;
         self.today.cs_requests += 1;
-        if let Some(at) = self.cs.book(muni, day) {
-            self.at(at.max(now), Ev::Appointment(c))?;
+        if let Some(booking) = self.cs.book(muni, day) {
+            self.citizens[c as usize].counter_municipality = booking.municipality as u8;
+            self.at(booking.at.max(now), Ev::Appointment(c))?;
         } else {
             let at = now
                 + SimDuration::from_days(u64::from(
@@ -54,18 +56,23 @@ impl Model<'_> {
         }
         let day = now.day();
         let z = self.citizens[c as usize];
-        let muni = z.municipality as usize;
+        // The case counts where it is served: at the counter it was booked at.
+        let counter = z.counter_municipality as usize;
         let month = self.month_of_day[day as usize] as usize;
         let wait = u64::from(day.saturating_sub(u32::from(z.citizen_service_day)));
         let minutes = self.cs.service_minutes();
         self.cs_queue -= 1;
+        self.cs_first_asked[usize::from(z.citizen_service_day)] -= 1;
         self.today.cs_served += 1;
         self.today.cs_wait_days += wait;
         self.today.cs_minutes += minutes;
-        let acc = &mut self.months[muni][month];
+        let acc = &mut self.months[counter][month];
         acc.served += 1;
         acc.used_minutes += minutes;
         acc.wait_days += wait;
+        if counter != usize::from(z.municipality) {
+            acc.served_from_elsewhere += 1;
+        }
         if z.is(Status::Pending) {
             self.grant_mitid(c, now)
         } else if z.is(Status::MitidDown) {

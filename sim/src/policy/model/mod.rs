@@ -160,6 +160,12 @@ pub(crate) struct Model<'a> {
     band_of_age: Vec<usize>,
     today: DayAcc,
     cs_queue: u32,
+    /// Cases in the Citizen Service queue by the day they were first asked for; with
+    /// `cs_oldest_day` (no earlier day holds one) it gives the age of the oldest request.
+    cs_first_asked: Vec<u32>,
+    cs_oldest_day: u32,
+    /// Synthetic residents per municipality (weights of the national offered wait).
+    residents: Vec<u32>,
     months: Vec<Vec<MonthAcc>>,
     month_of_day: Vec<u16>,
     month_labels: Vec<String>,

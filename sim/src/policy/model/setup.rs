@@ -131,6 +131,9 @@ pub(crate) fn build<'a>(
             ..DayAcc::default()
         },
         cs_queue: 0,
+        cs_first_asked: vec![0; month_of_day.len()],
+        cs_oldest_day: 0,
+        residents: pop.residents.clone(),
         months: vec![vec![MonthAcc::default(); month_labels.len()]; n_muni],
         month_of_day,
         month_labels,

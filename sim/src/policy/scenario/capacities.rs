@@ -56,6 +56,14 @@ pub struct CitizenServiceCapacity {
     /// Whether walk-ins are served (from slots left free on the day). Default false: DOMAIN.md,
     /// "most by appointment".
     pub walk_ins: bool,
+    /// A citizen whose own municipality's earliest free appointment is more than this many days
+    /// away books the earliest free appointment in any municipality of the same region instead
+    /// (when that one is sooner). `null` keeps every citizen at their own municipality's counter.
+    /// Citizens may choose the Citizen Service they visit: mitid.dk tells them to "find the
+    /// location of the Citizen Service in the municipality you want to visit"
+    /// (<https://mitid.dk/en-gb/help/help-universe/mitid-user/raise-ial>). *Assumption* 14 days
+    /// as the wait at which they look further, and the region as how far they look.
+    pub book_in_region_after_days: Option<u32>,
     /// Temporary staffing changes: counters are multiplied by `factor` from `from` to `to`
     /// (inclusive). E.g. the autumn 2022 extra staff.
     pub surges: Vec<CapacitySurge>,
@@ -74,6 +82,7 @@ impl Default for CitizenServiceCapacity {
             rebook_after_days: 7,
             no_show: 0.05,
             walk_ins: false,
+            book_in_region_after_days: Some(14),
             surges: Vec::new(),
             overrides: Vec::new(),
         }
@@ -107,6 +116,22 @@ pub struct MunicipalityCapacity {
     /// Whether walk-ins are served (replaces the rule).
     #[serde(default)]
     pub walk_ins: Option<bool>,
+    /// Counters added for a period, on top of the rule or `counters` (e.g. Aalborg's desks in
+    /// its library in 2022).
+    #[serde(default)]
+    pub extra_counters: Vec<ExtraCounters>,
+}
+
+/// Counters a municipality added for a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraCounters {
+    /// First day the counters are staffed.
+    pub from: NaiveDate,
+    /// Last day (inclusive).
+    pub to: NaiveDate,
+    /// Counters added, for the municipality's real population.
+    pub counters: f64,
 }
 
 /// The MitID support line: three shifts a day, every day.
@@ -206,6 +231,16 @@ impl CitizenServiceCapacity {
             }
             if let Some(h) = &o.opening_hours {
                 check_hours(&format!("{cp}.overrides[{i}].opening_hours"), h)?;
+            }
+            for (j, extra) in o.extra_counters.iter().enumerate() {
+                let at = format!("{cp}.overrides[{i}].extra_counters[{j}]");
+                check_non_negative(&format!("{at}.counters"), extra.counters)?;
+                if extra.to < extra.from {
+                    return Err(PolicyError::invalid(
+                        &format!("{at}.to"),
+                        "must not be before `from`",
+                    ));
+                }
             }
         }
         Ok(())
