@@ -42,6 +42,30 @@ use super::scenario::PolicyScenario;
 /// * The port is called inside the event that triggers an action, at the run's clock (see
 ///   [`super::port`]).
 ///
+/// # Example
+///
+/// ```
+/// use mitid_sim::kernel::{SimDuration, SimTime};
+/// use mitid_sim::policy::{PolicyRun, PolicyScenario, Stage, Step, run_policy};
+///
+/// let scenario: PolicyScenario = serde_yaml::from_str(
+///     "kind: policy\nname: doc\npopulation:\n  size: 500\n  start: 2023-01-01\n  \
+///      end: 2023-02-28\n  municipalities: [Aalborg, Læsø]\n",
+/// )?;
+/// let mut run = PolicyRun::new(&scenario, 7)?;
+/// let Step::DayClosed(first) = run.step_day()? else { unreachable!("59 days to close") };
+/// assert_eq!(first.date, scenario.population.start);
+/// run.advance_to(SimTime::from_day(20) + SimDuration::from_hours(12))?;
+/// assert_eq!(run.today(), 20);
+/// let on_the_way = (0..run.citizen_count() as u32)
+///     .filter_map(|i| run.citizen(i))
+///     .filter(|c| matches!(c.stage, Stage::GettingMitid(_)))
+///     .count();
+/// println!("{on_the_way} citizens on their way to MitID at noon on day 20");
+/// assert_eq!(run.finish()?, run_policy(&scenario, 7, &mut |_| {})?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// [`step`]: PolicyRun::step
 /// [`step_day`]: PolicyRun::step_day
 /// [`advance_to`]: PolicyRun::advance_to

@@ -93,7 +93,11 @@ fn mixed(s: &PolicyScenario, seed: u64) -> PolicyOutcome {
     let events = run.events_delivered();
     run.advance_to(SimTime::from_day(3))
         .expect("advancing to the past does nothing");
-    assert_eq!((run.now(), run.events_delivered()), (at, events), "advancing to the past");
+    assert_eq!(
+        (run.now(), run.events_delivered()),
+        (at, events),
+        "advancing to the past"
+    );
     for _ in 0..500 {
         run.step().expect("step");
     }
