@@ -81,8 +81,8 @@ fn report_html_and_charts_render_in_headless_chromium() {
     );
     assert_eq!(
         dom.matches("<svg").count(),
-        4,
-        "report.html should inline the four charts"
+        5,
+        "report.html should inline the five charts"
     );
     for text in [
         "Policy run: browser",
@@ -93,7 +93,13 @@ fn report_html_and_charts_render_in_headless_chromium() {
     ] {
         assert!(dom.contains(text), "the rendered page lacks {text:?}");
     }
-    for chart in ["adoption.svg", "queues.svg", "waits.svg", "lockouts.svg"] {
+    for chart in [
+        "adoption.svg",
+        "queues.svg",
+        "waits.svg",
+        "lockouts.svg",
+        "counters.svg",
+    ] {
         let (dom, _) = dump_dom(browser, &out.join(chart));
         // A standalone SVG is parsed as XML; a malformed one renders a <parsererror>.
         assert!(

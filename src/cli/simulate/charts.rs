@@ -8,6 +8,7 @@
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line: a label and one value per day (aligned with the chart's dates).
 pub struct Series<'a> {
@@ -147,6 +148,82 @@ pub fn line_chart(dates: &[String], panels: &[Panel<'_>], markers: &[Marker]) ->
             let key = if index == 0 { keyed.as_slice() } else { &[] };
             draw_legend(&legend_area, &panel.series, key, dates)?;
         }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
+}
+
+/// Horizontal grouped bars: one group per category (top to bottom), one bar per series, the
+/// legend in the strip on the right. Returns the SVG text.
+pub fn bar_chart(
+    title: &str,
+    x_label: &str,
+    categories: &[String],
+    series: &[Series<'_>],
+) -> Result<String> {
+    if categories.is_empty() || series.is_empty() {
+        return Err(anyhow!("nothing to chart: no categories or no series"));
+    }
+    let rows = categories.len() as f64;
+    let height = 90 + 34 * categories.len() as u32;
+    let right = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let right = if right > 0.0 { right * 1.08 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let (plot_area, legend_area) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
+        let mut chart = ChartBuilder::on(&plot_area)
+            .caption(title, ("sans-serif", 17))
+            .margin(12)
+            .x_label_area_size(34)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..right, 0.0..rows)
+            .map_err(plot_error)?;
+        // plotters would space the y labels evenly; each name is drawn beside its group instead.
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_labels(6)
+            .x_label_formatter(&|x| human(*x))
+            .x_desc(x_label)
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(plot_error)?;
+        let right_aligned = ("sans-serif", 12)
+            .into_font()
+            .into_text_style(&root)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, name) in categories.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(0.0, rows - i as f64 - 0.5));
+            root.draw(&Text::new(
+                name.clone(),
+                (px - 6, py),
+                right_aligned.clone(),
+            ))
+            .map_err(plot_error)?;
+        }
+        let band = 0.8 / series.len() as f64;
+        for (k, s) in series.iter().enumerate() {
+            chart
+                .draw_series(
+                    s.values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_finite())
+                        .map(|(i, value)| {
+                            let top = rows - i as f64 - 0.1 - band * k as f64;
+                            Rectangle::new([(0.0, top - band), (*value, top)], s.color.filled())
+                        }),
+                )
+                .map_err(plot_error)?;
+        }
+        draw_legend(&legend_area, series, &[], &[])?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
@@ -348,6 +425,45 @@ mod tests {
         ] {
             assert!(svg.contains(text), "the SVG lacks {text:?}");
         }
+    }
+
+    #[test]
+    fn bar_charts_name_every_category_and_series() {
+        let needed = [30.0, 12.5];
+        let available = [14.0, 26.0];
+        let svg = bar_chart(
+            "Counter hours",
+            "hours",
+            &["Randers".to_owned(), "Læsø".to_owned()],
+            &[
+                Series {
+                    label: "needed".into(),
+                    values: &needed,
+                    color: PALETTE[1],
+                },
+                Series {
+                    label: "available".into(),
+                    values: &available,
+                    color: PALETTE[0],
+                },
+            ],
+        )
+        .unwrap();
+        for text in [
+            "Counter hours",
+            "Randers",
+            "Læsø",
+            "needed",
+            "available",
+            "hours",
+        ] {
+            assert!(svg.contains(text), "the SVG lacks {text:?}");
+        }
+        assert_eq!(
+            svg.matches("<rect").count(),
+            1 + 4,
+            "background plus four bars"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use anyhow::Result;
 use mitid_sim::policy::{MonthLoad, MunicipalityLoad, PolicyOutcome, PolicyScenario};
 use serde_json::{Map, Value, json};
 
-use super::charts::{Marker, PALETTE, Panel, Series, centred_mean, line_chart, readable_milestone};
+use super::charts::{
+    Marker, PALETTE, Panel, Series, bar_chart, centred_mean, line_chart, readable_milestone,
+};
 use super::page::{Page, Table};
 use super::provenance::Provenance;
 use super::table::{Column, DailyTable, band_suffix, display_value, format_value, peak_day};
@@ -58,8 +60,12 @@ pub fn render(
             })
         })
         .collect();
-    let charts = charts(&table, &outcome.age_bands, &markers)?;
-    let (markdown, html) = pages(outcome, provenance, &table, &charts);
+    let mut charts = charts(&table, &outcome.age_bands, &markers)?;
+    let worst = worst_municipalities(outcome);
+    if let Some(svg) = counters_chart(&worst)? {
+        charts.push(("counters.svg".to_owned(), svg));
+    }
+    let (markdown, html) = pages(outcome, provenance, &table, &charts, &worst);
     Ok(PolicyReport {
         summary,
         timeseries_csv: table.to_csv(),
@@ -138,11 +144,13 @@ pub fn summary(
     }))
 }
 
-/// The ten municipalities whose cases waited longest in some month, with that month's counter
-/// hours needed (by their residents' first requests) against available and used at their
-/// counter: where counters, not demand, set the wait.
-fn municipality_waits(page: &mut Page, outcome: &PolicyOutcome) {
-    let mut worst: Vec<(&MunicipalityLoad, &MonthLoad, f64)> = outcome
+/// A municipality, its month with the longest mean wait of those served, and that wait.
+type Worst<'o> = (&'o MunicipalityLoad, &'o MonthLoad, f64);
+
+/// The ten municipalities whose served cases waited longest in some month, longest first (ties
+/// by DST code, so the order is the same every run).
+fn worst_municipalities(outcome: &PolicyOutcome) -> Vec<Worst<'_>> {
+    let mut worst: Vec<Worst<'_>> = outcome
         .municipalities
         .iter()
         .filter_map(|m| {
@@ -160,6 +168,52 @@ fn municipality_waits(page: &mut Page, outcome: &PolicyOutcome) {
         })
         .collect();
     worst.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.code.cmp(&b.0.code)));
+    worst.truncate(10);
+    worst
+}
+
+/// Counter hours needed vs available vs used in each worst municipality's worst month.
+fn counters_chart(worst: &[Worst<'_>]) -> Result<Option<String>> {
+    if worst.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<String> = worst
+        .iter()
+        .map(|(m, month, _)| format!("{} {}", m.name, month.month))
+        .collect();
+    let pick = |f: fn(&MonthLoad) -> f64| -> Vec<f64> { worst.iter().map(|w| f(w.1)).collect() };
+    let needed = pick(|m| m.counter_hours_needed);
+    let available = pick(|m| m.counter_hours_available);
+    let used = pick(|m| m.counter_hours_used);
+    bar_chart(
+        "Longest Citizen Service waits: counter hours in the worst month",
+        "counter hours",
+        &names,
+        &[
+            Series {
+                label: "needed by residents' new cases".into(),
+                values: &needed,
+                color: PALETTE[1],
+            },
+            Series {
+                label: "available at the counter".into(),
+                values: &available,
+                color: PALETTE[0],
+            },
+            Series {
+                label: "used".into(),
+                values: &used,
+                color: PALETTE[2],
+            },
+        ],
+    )
+    .map(Some)
+}
+
+/// The ten municipalities whose cases waited longest in some month, with that month's counter
+/// hours needed (by their residents' first requests) against available and used at their
+/// counter: where counters, not demand, set the wait.
+fn municipality_waits(page: &mut Page, worst: &[Worst<'_>]) {
     let mut table = Table::new(
         [
             "municipality",
@@ -176,7 +230,7 @@ fn municipality_waits(page: &mut Page, outcome: &PolicyOutcome) {
         .map(str::to_owned)
         .to_vec(),
     );
-    for (m, month, wait) in worst.iter().take(10) {
+    for (m, month, wait) in worst {
         table.row(vec![
             m.name.clone(),
             display_value(f64::from(m.residents), true),
@@ -440,6 +494,7 @@ fn pages(
     provenance: &Provenance,
     table: &DailyTable,
     charts: &[(String, String)],
+    worst: &[Worst<'_>],
 ) -> (String, String) {
     let title = match provenance.changes() {
         Some(changes) => format!("Policy run: {} (what-if: {changes})", outcome.scenario),
@@ -514,7 +569,7 @@ fn pages(
     page.table(&totals);
 
     page.heading("Municipalities with the longest Citizen Service waits");
-    municipality_waits(&mut page, outcome);
+    municipality_waits(&mut page, worst);
 
     page.heading("Charts");
     for (file, svg) in charts {
