@@ -104,6 +104,15 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
     screen.wait_for("day ");
     writer.write_all(b"2").expect("type");
     screen.wait_for("No results yet.");
+
+    // certify against a named flaw, on the embedded components, from the palette. Its failing
+    // steps panic on worker threads; none of that may reach the screen.
+    writer.write_all(b":certify skip-nonce-check\r").expect("type");
+    let verdict = screen.wait_for("NOT CERTIFIED");
+    assert!(verdict.contains("SP-TOKEN-NONCE-01"), "{verdict}");
+    assert!(verdict.contains("reference --flaw skip-nonce-check"), "{verdict}");
+    assert!(!verdict.contains("panicked"), "{verdict}");
+    assert!(screen.parser.screen().alternate_screen(), "still on the dashboard's screen");
     writer.write_all(b"?").expect("type");
     screen.wait_for("Keys (? or esc closes)");
     writer.write_all(b"\x1b").expect("type");

@@ -147,7 +147,7 @@ fn draw_kpis(frame: &mut Frame, area: Rect, app: &App) {
                     kpi("CS queue", thousands(u64::from(day.citizen_service_queue))),
                     kpi("wait", format!("{:.1} d", day.citizen_service_mean_wait_days)),
                     kpi("support", format!("{:.1} min", day.support_mean_wait_minutes)),
-                    kpi("failed logins", format!("{} ({} today)", thousands(failed_total), thousands(u64::from(day.failed_logins)))),
+                    kpi("failed logins", format!("{} (+{})", thousands(failed_total), thousands(u64::from(day.failed_logins)))),
                 ].concat()),
             ]
         }
