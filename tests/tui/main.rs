@@ -97,7 +97,10 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
     // The script pressed `m`: the clock stands the day after the first milestone.
     let first = screen.wait_for("1/14 milestones passed");
     assert!(first.contains("1 Simulation"), "{first}");
-    assert!(screen.parser.screen().alternate_screen(), "the dashboard draws on the alternate screen");
+    assert!(
+        screen.parser.screen().alternate_screen(),
+        "the dashboard draws on the alternate screen"
+    );
 
     // Keys typed now reach it like the script's did.
     writer.write_all(b".").expect("type");
@@ -107,12 +110,20 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
 
     // certify against a named flaw, on the embedded components, from the palette. Its failing
     // steps panic on worker threads; none of that may reach the screen.
-    writer.write_all(b":certify skip-nonce-check\r").expect("type");
+    writer
+        .write_all(b":certify skip-nonce-check\r")
+        .expect("type");
     let verdict = screen.wait_for("NOT CERTIFIED");
     assert!(verdict.contains("SP-TOKEN-NONCE-01"), "{verdict}");
-    assert!(verdict.contains("reference --flaw skip-nonce-check"), "{verdict}");
+    assert!(
+        verdict.contains("reference --flaw skip-nonce-check"),
+        "{verdict}"
+    );
     assert!(!verdict.contains("panicked"), "{verdict}");
-    assert!(screen.parser.screen().alternate_screen(), "still on the dashboard's screen");
+    assert!(
+        screen.parser.screen().alternate_screen(),
+        "still on the dashboard's screen"
+    );
     writer.write_all(b"?").expect("type");
     screen.wait_for("Keys (? or esc closes)");
     writer.write_all(b"\x1b").expect("type");

@@ -34,7 +34,9 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Run certify against the reference service provider with these flaws (none: correct).
-    Certify { flaws: Vec<String> },
+    Certify {
+        flaws: Vec<String>,
+    },
     Quit,
 }
 
@@ -125,7 +127,10 @@ pub enum Prompt {
 pub enum CertifyStatus {
     Idle,
     /// Running against `target` for `ticks` ticks.
-    Running { target: String, ticks: u32 },
+    Running {
+        target: String,
+        ticks: u32,
+    },
     /// The last run could not be carried out (its report, if any earlier, stays on screen).
     Error(String),
 }
@@ -238,7 +243,10 @@ impl Conformance {
             .iter()
             .position(|row| match (row, report) {
                 (TreeRow::Requirement(index), Some(requirements)) => {
-                    matches!(requirements[*index].verdict, Verdict::Failed | Verdict::Warning)
+                    matches!(
+                        requirements[*index].verdict,
+                        Verdict::Failed | Verdict::Warning
+                    )
                 }
                 _ => false,
             })
@@ -358,7 +366,8 @@ impl App {
     }
 
     fn tick(&mut self) -> Update {
-        let certifying = if let CertifyStatus::Running { ticks, .. } = &mut self.conformance.status {
+        let certifying = if let CertifyStatus::Running { ticks, .. } = &mut self.conformance.status
+        {
             *ticks += 1;
             // The elapsed time on screen moves once a second.
             ticks.is_multiple_of(TICKS_PER_SECOND)
@@ -366,7 +375,11 @@ impl App {
             false
         };
         if !self.playing {
-            return if certifying { Update::consumed() } else { Update::ignored() };
+            return if certifying {
+                Update::consumed()
+            } else {
+                Update::ignored()
+            };
         }
         self.play_credit += self.days_per_second();
         while self.play_credit >= TICKS_PER_SECOND {
@@ -430,7 +443,9 @@ impl App {
             }
             Action::NextMilestone => {
                 self.playing = false;
-                let target = self.next_milestone().map_or(self.run.end(), |(_, date)| date);
+                let target = self
+                    .next_milestone()
+                    .map_or(self.run.end(), |(_, date)| date);
                 self.run_to(target);
             }
             Action::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
@@ -443,12 +458,14 @@ impl App {
             }
             Action::Certify => return self.certify(),
             Action::NextTarget => {
-                self.conformance.target = (self.conformance.target + 1) % self.conformance.targets.len();
+                self.conformance.target =
+                    (self.conformance.target + 1) % self.conformance.targets.len();
             }
             Action::Up => self.conformance.selected = self.conformance.selected.saturating_sub(1),
             Action::Down => {
                 let rows = self.conformance.rows(&self.conf_filter).len();
-                self.conformance.selected = (self.conformance.selected + 1).min(rows.saturating_sub(1));
+                self.conformance.selected =
+                    (self.conformance.selected + 1).min(rows.saturating_sub(1));
             }
             Action::Toggle => self.toggle_selected(),
         }
@@ -480,9 +497,10 @@ impl App {
 
     fn toggle_selected(&mut self) {
         let rows = self.conformance.rows(&self.conf_filter);
-        let (Some(TreeRow::Requirement(index) | TreeRow::Scenario(index, _)), Some(report)) =
-            (rows.get(self.conformance.selected), &self.conformance.report)
-        else {
+        let (Some(TreeRow::Requirement(index) | TreeRow::Scenario(index, _)), Some(report)) = (
+            rows.get(self.conformance.selected),
+            &self.conformance.report,
+        ) else {
             return;
         };
         let id = report.requirements[*index].id.clone();
@@ -557,7 +575,12 @@ impl App {
                     "certify" => self.conformance.targets.clone(),
                     "view" => vec!["simulation".to_owned(), "conformance".to_owned()],
                     "sort" => vec!["wait".to_owned(), "month".to_owned(), "name".to_owned()],
-                    "goto" => self.run.milestones().iter().map(|m| m.date.to_string()).collect(),
+                    "goto" => self
+                        .run
+                        .milestones()
+                        .iter()
+                        .map(|m| m.date.to_string())
+                        .collect(),
                     _ => Vec::new(),
                 };
                 words.into_iter().filter(|w| w.starts_with(arg)).collect()
@@ -636,7 +659,9 @@ impl App {
                     self.run_to(date);
                     Ok(Update::consumed())
                 }
-                Ok(date) => Err(format!("goto {date}: that day is already closed (0 restarts)")),
+                Ok(date) => Err(format!(
+                    "goto {date}: that day is already closed (0 restarts)"
+                )),
                 Err(_) => Err(format!("goto {date}: give a date as YYYY-MM-DD")),
             },
             ("certify", target) => {
@@ -653,7 +678,9 @@ impl App {
                 }
             }
             ("", None) => Ok(Update::consumed()),
-            _ => Err(format!("{text}: unknown command; tab completes, ? lists the keys")),
+            _ => Err(format!(
+                "{text}: unknown command; tab completes, ? lists the keys"
+            )),
         };
         match result {
             Ok(update) => {

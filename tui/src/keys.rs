@@ -157,28 +157,182 @@ pub const HELP_WIDTH: usize = 26;
 
 /// Every key binding of the dashboard.
 pub const BINDINGS: &[Binding] = &[
-    bind(Key::Char('1'), Scope::Global, Action::ShowSimulation, "sim", "simulation view", false),
-    bind(Key::Char('2'), Scope::Global, Action::ShowConformance, "conf", "conformance view", false),
-    bind(Key::Char(' '), Scope::Simulation, Action::PlayPause, "play/pause", "play / pause", true),
-    bind(Key::Char('.'), Scope::Simulation, Action::StepDay, "step", "step one day", true),
-    bind(Key::Char('m'), Scope::Simulation, Action::NextMilestone, "milestone", "run to next milestone", true),
-    bind(Key::Char('+'), Scope::Simulation, Action::Faster, "faster", "faster (days/second)", true),
-    bind(Key::Char('-'), Scope::Simulation, Action::Slower, "slower", "slower", false),
-    bind(Key::Char('s'), Scope::Simulation, Action::SortTable, "sort", "sort: wait, month, name", true),
-    bind(Key::Char('0'), Scope::Simulation, Action::Restart, "restart", "restart from day one", false),
-    bind(Key::Char('r'), Scope::Conformance, Action::Certify, "run", "run certify on target", true),
-    bind(Key::Char('t'), Scope::Conformance, Action::NextTarget, "target", "target: reference, flaws", true),
-    bind(Key::Down, Scope::Conformance, Action::Down, "down", "next row", false),
-    bind(Key::Char('j'), Scope::Conformance, Action::Down, "down", "next row", false),
-    bind(Key::Up, Scope::Conformance, Action::Up, "up", "previous row", false),
-    bind(Key::Char('k'), Scope::Conformance, Action::Up, "up", "previous row", false),
-    bind(Key::Enter, Scope::Conformance, Action::Toggle, "open", "open / close scenarios", true),
-    bind(Key::Char('/'), Scope::Global, Action::Filter, "filter", "filter the list", true),
-    bind(Key::Char(':'), Scope::Global, Action::Palette, "cmd", "command palette", true),
-    bind(Key::Char('?'), Scope::Global, Action::Help, "help", "this help", true),
-    bind(Key::Esc, Scope::Global, Action::Back, "back", "close, clear filter", false),
-    bind(Key::Char('q'), Scope::Global, Action::Quit, "quit", "quit", true),
-    bind(Key::Ctrl('c'), Scope::Global, Action::Quit, "quit", "quit", false),
+    bind(
+        Key::Char('1'),
+        Scope::Global,
+        Action::ShowSimulation,
+        "sim",
+        "simulation view",
+        false,
+    ),
+    bind(
+        Key::Char('2'),
+        Scope::Global,
+        Action::ShowConformance,
+        "conf",
+        "conformance view",
+        false,
+    ),
+    bind(
+        Key::Char(' '),
+        Scope::Simulation,
+        Action::PlayPause,
+        "play/pause",
+        "play / pause",
+        true,
+    ),
+    bind(
+        Key::Char('.'),
+        Scope::Simulation,
+        Action::StepDay,
+        "step",
+        "step one day",
+        true,
+    ),
+    bind(
+        Key::Char('m'),
+        Scope::Simulation,
+        Action::NextMilestone,
+        "milestone",
+        "run to next milestone",
+        true,
+    ),
+    bind(
+        Key::Char('+'),
+        Scope::Simulation,
+        Action::Faster,
+        "faster",
+        "faster (days/second)",
+        true,
+    ),
+    bind(
+        Key::Char('-'),
+        Scope::Simulation,
+        Action::Slower,
+        "slower",
+        "slower",
+        false,
+    ),
+    bind(
+        Key::Char('s'),
+        Scope::Simulation,
+        Action::SortTable,
+        "sort",
+        "sort: wait, month, name",
+        true,
+    ),
+    bind(
+        Key::Char('0'),
+        Scope::Simulation,
+        Action::Restart,
+        "restart",
+        "restart from day one",
+        false,
+    ),
+    bind(
+        Key::Char('r'),
+        Scope::Conformance,
+        Action::Certify,
+        "run",
+        "run certify on target",
+        true,
+    ),
+    bind(
+        Key::Char('t'),
+        Scope::Conformance,
+        Action::NextTarget,
+        "target",
+        "target: reference, flaws",
+        true,
+    ),
+    bind(
+        Key::Down,
+        Scope::Conformance,
+        Action::Down,
+        "down",
+        "next row",
+        false,
+    ),
+    bind(
+        Key::Char('j'),
+        Scope::Conformance,
+        Action::Down,
+        "down",
+        "next row",
+        false,
+    ),
+    bind(
+        Key::Up,
+        Scope::Conformance,
+        Action::Up,
+        "up",
+        "previous row",
+        false,
+    ),
+    bind(
+        Key::Char('k'),
+        Scope::Conformance,
+        Action::Up,
+        "up",
+        "previous row",
+        false,
+    ),
+    bind(
+        Key::Enter,
+        Scope::Conformance,
+        Action::Toggle,
+        "open",
+        "open / close scenarios",
+        true,
+    ),
+    bind(
+        Key::Char('/'),
+        Scope::Global,
+        Action::Filter,
+        "filter",
+        "filter the list",
+        true,
+    ),
+    bind(
+        Key::Char(':'),
+        Scope::Global,
+        Action::Palette,
+        "cmd",
+        "command palette",
+        true,
+    ),
+    bind(
+        Key::Char('?'),
+        Scope::Global,
+        Action::Help,
+        "help",
+        "this help",
+        true,
+    ),
+    bind(
+        Key::Esc,
+        Scope::Global,
+        Action::Back,
+        "back",
+        "close, clear filter",
+        false,
+    ),
+    bind(
+        Key::Char('q'),
+        Scope::Global,
+        Action::Quit,
+        "quit",
+        "quit",
+        true,
+    ),
+    bind(
+        Key::Ctrl('c'),
+        Scope::Global,
+        Action::Quit,
+        "quit",
+        "quit",
+        false,
+    ),
 ];
 
 /// The action bound to `key` in `scope` (a view's own binding wins over a global one).
@@ -245,16 +399,29 @@ mod tests {
 
     #[test]
     fn a_view_binding_shadows_a_global_one_and_globals_reach_every_view() {
-        assert_eq!(lookup(Scope::Simulation, Key::Char(' ')), Some(Action::PlayPause));
+        assert_eq!(
+            lookup(Scope::Simulation, Key::Char(' ')),
+            Some(Action::PlayPause)
+        );
         assert_eq!(lookup(Scope::Conformance, Key::Char(' ')), None);
-        assert_eq!(lookup(Scope::Conformance, Key::Char('q')), Some(Action::Quit));
-        assert_eq!(lookup(Scope::Simulation, Key::Ctrl('c')), Some(Action::Quit));
+        assert_eq!(
+            lookup(Scope::Conformance, Key::Char('q')),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            lookup(Scope::Simulation, Key::Ctrl('c')),
+            Some(Action::Quit)
+        );
     }
 
     #[test]
     fn every_help_text_fits_its_column() {
         for b in BINDINGS {
-            assert!(b.help.chars().count() <= HELP_WIDTH, "{:?} is too long", b.help);
+            assert!(
+                b.help.chars().count() <= HELP_WIDTH,
+                "{:?} is too long",
+                b.help
+            );
         }
     }
 
@@ -276,7 +443,8 @@ mod tests {
                 .find(|(scope, _)| *scope == b.scope)
                 .expect("every scope has a section");
             assert!(
-                rows.iter().any(|(keys, help)| *help == b.help && keys.contains(&b.key.to_string())),
+                rows.iter()
+                    .any(|(keys, help)| *help == b.help && keys.contains(&b.key.to_string())),
                 "{} missing from the help",
                 b.key
             );

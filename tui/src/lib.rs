@@ -89,7 +89,10 @@ pub fn run(options: &Options) -> Result<(), TuiError> {
 /// Loads everything the dashboard shows, before any terminal is touched: the script, the
 /// scenario (run to its end, then replayed day by day), an earlier report. `say` is told what
 /// takes time.
-pub fn prepare(options: &Options, say: &mut dyn FnMut(&str)) -> Result<(App, Vec<Event>), TuiError> {
+pub fn prepare(
+    options: &Options,
+    say: &mut dyn FnMut(&str),
+) -> Result<(App, Vec<Event>), TuiError> {
     let script = match &options.script {
         Some(path) => {
             let file = path.display().to_string();
@@ -111,12 +114,33 @@ pub fn prepare(options: &Options, say: &mut dyn FnMut(&str)) -> Result<(App, Vec
         .unwrap_or_else(|| PathBuf::from(DEFAULT_SCENARIO));
     let overrides = Overrides {
         sets: options.sets.clone(),
-        population: options.population.or(script.as_ref().and_then(|s| s.population)),
+        population: options
+            .population
+            .or(script.as_ref().and_then(|s| s.population)),
         seed: options.seed.or(script.as_ref().and_then(|s| s.seed)),
     };
-    let file = scenario_path.display().to_string();
-    let text = read(&scenario_path)?;
-    let policy = match scenario::load(&file, &text, &overrides).map_err(|err| TuiError::BadInput(err.to_string()))? {
+    let run = simulate(&scenario_path, &overrides, say)?;
+    let mut app = App::new(Box::new(run), flaw_names());
+    if let Some(dir) = &options.report {
+        let (report, source) = load_report(dir)?;
+        app.conformance.show(report, source);
+        app.view = app::View::Conformance;
+    }
+    Ok((app, events))
+}
+
+/// Runs the policy scenario at `path` (with `overrides`) to its end and answers its replay;
+/// `say` is told that it is simulating.
+pub fn simulate(
+    path: &Path,
+    overrides: &Overrides,
+    say: &mut dyn FnMut(&str),
+) -> Result<ReplayRun, TuiError> {
+    let file = path.display().to_string();
+    let text = read(path)?;
+    let policy = match scenario::load(&file, &text, overrides)
+        .map_err(|err| TuiError::BadInput(err.to_string()))?
+    {
         Scenario::Policy(policy) => policy,
         Scenario::Queue(_) => {
             return Err(TuiError::BadInput(format!(
@@ -128,17 +152,13 @@ pub fn prepare(options: &Options, say: &mut dyn FnMut(&str)) -> Result<(App, Vec
         "simulating {} ({} citizens, seed {})…",
         policy.name, policy.population.size, policy.seed
     ));
-    let outcome = mitid_sim::policy::run_policy(&policy, policy.seed, &mut |_| {}).map_err(|err| match err.field_path() {
-        Some(_) => TuiError::BadInput(format!("{file}: {err}")),
-        None => TuiError::Simulation(err),
-    })?;
-    let mut app = App::new(Box::new(ReplayRun::new(outcome)), flaw_names());
-    if let Some(dir) = &options.report {
-        let (report, source) = load_report(dir)?;
-        app.conformance.show(report, source);
-        app.view = app::View::Conformance;
-    }
-    Ok((app, events))
+    let outcome = mitid_sim::policy::run_policy(&policy, policy.seed, &mut |_| {}).map_err(
+        |err| match err.field_path() {
+            Some(_) => TuiError::BadInput(format!("{file}: {err}")),
+            None => TuiError::Simulation(err),
+        },
+    )?;
+    Ok(ReplayRun::new(outcome))
 }
 
 fn read(path: &Path) -> Result<String, TuiError> {

@@ -139,7 +139,11 @@ impl SteppableRun for ReplayRun {
                 let closed: Vec<&mitid_sim::policy::MonthLoad> = m
                     .months
                     .iter()
-                    .filter(|month| closed_through.as_deref().is_some_and(|key| month.month.as_str() <= key))
+                    .filter(|month| {
+                        closed_through
+                            .as_deref()
+                            .is_some_and(|key| month.month.as_str() <= key)
+                    })
                     .collect();
                 waits_over(m, &closed)
             })
@@ -164,7 +168,10 @@ fn closed_month_key(last_closed: NaiveDate, end: NaiveDate) -> Option<String> {
     Some(format!("{:04}-{:02}", month.year(), month.month()))
 }
 
-fn waits_over(municipality: &MunicipalityLoad, months: &[&mitid_sim::policy::MonthLoad]) -> MunicipalityWait {
+fn waits_over(
+    municipality: &MunicipalityLoad,
+    months: &[&mitid_sim::policy::MonthLoad],
+) -> MunicipalityWait {
     let served: u32 = months.iter().map(|m| m.served).sum();
     let weighted: f64 = months
         .iter()
@@ -194,8 +201,17 @@ mod tests {
     #[test]
     fn a_month_counts_as_closed_only_after_its_last_day() {
         let end = date(2023, 12, 31);
-        assert_eq!(closed_month_key(date(2022, 3, 14), end).as_deref(), Some("2022-02"));
-        assert_eq!(closed_month_key(date(2022, 3, 31), end).as_deref(), Some("2022-03"));
-        assert_eq!(closed_month_key(date(2023, 12, 15), date(2023, 12, 15)).as_deref(), Some("2023-12"));
+        assert_eq!(
+            closed_month_key(date(2022, 3, 14), end).as_deref(),
+            Some("2022-02")
+        );
+        assert_eq!(
+            closed_month_key(date(2022, 3, 31), end).as_deref(),
+            Some("2022-03")
+        );
+        assert_eq!(
+            closed_month_key(date(2023, 12, 15), date(2023, 12, 15)).as_deref(),
+            Some("2023-12")
+        );
     }
 }

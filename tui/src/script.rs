@@ -64,7 +64,9 @@ impl Script {
     pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
         let document = ScenarioDocument::parse(file, text)?;
         let script: Script = document.load(&[])?;
-        script.events().map_err(|(field, message)| document.invalid(&field, &message, &[]))?;
+        script
+            .events()
+            .map_err(|(field, message)| document.invalid(&field, &message, &[]))?;
         Ok(script)
     }
 
@@ -84,9 +86,15 @@ impl Script {
                         events.push(Event::Key(key));
                     }
                 }
-                (None, Some(text), None) => events.extend(text.chars().map(|c| Event::Key(Key::Char(c)))),
-                (None, None, Some(seconds)) if seconds.is_finite() && (0.0..=3600.0).contains(&seconds) => {
-                    events.push(Event::Wait((seconds * f64::from(TICKS_PER_SECOND)).round() as u32));
+                (None, Some(text), None) => {
+                    events.extend(text.chars().map(|c| Event::Key(Key::Char(c))));
+                }
+                (None, None, Some(seconds))
+                    if seconds.is_finite() && (0.0..=3600.0).contains(&seconds) =>
+                {
+                    events.push(Event::Wait(
+                        (seconds * f64::from(TICKS_PER_SECOND)).round() as u32
+                    ));
                 }
                 (None, None, Some(seconds)) => {
                     return Err((
@@ -131,8 +139,11 @@ mod tests {
 
     #[test]
     fn a_bad_key_is_named_by_file_line_and_field() {
-        let err = Script::parse("demo.yaml", "scenario: s.yaml\nsteps:\n  - pause: 1\n  - keys: m bogus\n")
-            .expect_err("bogus is no key");
+        let err = Script::parse(
+            "demo.yaml",
+            "scenario: s.yaml\nsteps:\n  - pause: 1\n  - keys: m bogus\n",
+        )
+        .expect_err("bogus is no key");
         let text = err.to_string();
         assert!(text.starts_with("demo.yaml:4: steps[1].keys"), "{text}");
         assert!(text.contains("`bogus` is not a key"), "{text}");
@@ -140,10 +151,17 @@ mod tests {
 
     #[test]
     fn a_step_with_two_things_or_an_unknown_field_is_refused() {
-        let two = Script::parse("d.yaml", "scenario: s.yaml\nsteps:\n  - keys: m\n    pause: 1\n")
-            .expect_err("two fields in one step");
+        let two = Script::parse(
+            "d.yaml",
+            "scenario: s.yaml\nsteps:\n  - keys: m\n    pause: 1\n",
+        )
+        .expect_err("two fields in one step");
         assert!(two.to_string().contains("exactly one of"), "{two}");
-        let unknown = Script::parse("d.yaml", "scenario: s.yaml\nspeed: 3\n").expect_err("no such field");
-        assert!(unknown.to_string().starts_with("d.yaml:2: speed"), "{unknown}");
+        let unknown =
+            Script::parse("d.yaml", "scenario: s.yaml\nspeed: 3\n").expect_err("no such field");
+        assert!(
+            unknown.to_string().starts_with("d.yaml:2: speed"),
+            "{unknown}"
+        );
     }
 }

@@ -75,7 +75,9 @@ impl AppComponent<UiMsg, NoUserEvent> for Keyboard {
 
 fn to_key(event: KeyEvent) -> Option<Key> {
     let key = match event.code {
-        RealmKey::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => Key::Ctrl(c.to_ascii_lowercase()),
+        RealmKey::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => {
+            Key::Ctrl(c.to_ascii_lowercase())
+        }
         RealmKey::Char(c) => Key::Char(c),
         RealmKey::Enter => Key::Enter,
         RealmKey::Esc => Key::Esc,
@@ -101,9 +103,12 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
         let what = what.to_owned();
         move |err: tuirealm::terminal::TerminalError| TuiError::Terminal(format!("{what}: {err}"))
     };
-    let mut adapter = CrosstermTerminalAdapter::new().map_err(failed("cannot open the terminal"))?;
+    let mut adapter =
+        CrosstermTerminalAdapter::new().map_err(failed("cannot open the terminal"))?;
     quiet_worker_panics();
-    adapter.enable_raw_mode().map_err(failed("cannot enter raw mode"))?;
+    adapter
+        .enable_raw_mode()
+        .map_err(failed("cannot enter raw mode"))?;
     adapter
         .enter_alternate_screen()
         .map_err(failed("cannot enter the alternate screen"))?;
@@ -182,7 +187,9 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
             dirty = false;
         }
     }
-    adapter.restore().map_err(|err| TuiError::Terminal(format!("cannot restore the terminal: {err}")))?;
+    adapter
+        .restore()
+        .map_err(|err| TuiError::Terminal(format!("cannot restore the terminal: {err}")))?;
     // The cursor ratatui hid while drawing; its own drop would show it too, but only after
     // the adapter is gone.
     let _ = execute!(std::io::stdout(), Show);
@@ -195,8 +202,15 @@ fn certify(flaws: &[String]) -> Result<SuiteReport, String> {
     let features = Features::load(&[suite::project_path(SP_FEATURES)], &catalogue, None)
         .map_err(|err| err.to_string())?;
     let run_id = format!("tui-{}", suite::run_tag());
-    suite::certify_reference(flaws, RuntimeKind::Embedded, &features, &catalogue, &run_id, None)
-        .map_err(|err| err.to_string())
+    suite::certify_reference(
+        flaws,
+        RuntimeKind::Embedded,
+        &features,
+        &catalogue,
+        &run_id,
+        None,
+    )
+    .map_err(|err| err.to_string())
 }
 
 /// A certify run's steps fail by panicking on worker threads (cucumber turns that into the

@@ -8,24 +8,21 @@ use std::time::{Duration, Instant};
 
 use mitid_tui::app::{App, Msg};
 use mitid_tui::keys::Key;
-use mitid_tui::run::ReplayRun;
 use tuirealm::ratatui::layout::Size;
 use tuirealm::terminal::{TerminalAdapter as _, TestTerminalAdapter};
 
 fn demo_app() -> App {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/demo-100k.yaml");
-    let text = std::fs::read_to_string(file).expect("the demo scenario");
     let overrides = mitid_sim::scenario::Overrides {
         population: Some(3000),
         ..Default::default()
     };
-    let mitid_sim::scenario::Scenario::Policy(policy) =
-        mitid_sim::scenario::load("demo-100k.yaml", &text, &overrides).expect("valid")
-    else {
-        panic!("demo-100k is a policy scenario")
-    };
-    let outcome = mitid_sim::policy::run_policy(&policy, policy.seed, &mut |_| {}).expect("runs");
-    App::new(Box::new(ReplayRun::new(outcome)), mitid_tui::flaw_names())
+    let run = mitid_tui::simulate(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/demo-100k.yaml"),
+        &overrides,
+        &mut |_| {},
+    )
+    .expect("the demo scenario runs");
+    App::new(Box::new(run), mitid_tui::flaw_names())
 }
 
 #[test]

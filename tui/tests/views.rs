@@ -10,7 +10,6 @@ use mitid_tui::run::ReplayRun;
 use mitid_tui::script::{Event, Script};
 use mitid_tui::{Options, render_to_string};
 
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -20,18 +19,16 @@ fn root() -> PathBuf {
 fn fresh_app() -> App {
     static RUN: OnceLock<ReplayRun> = OnceLock::new();
     let run = RUN.get_or_init(|| {
-        let text = std::fs::read_to_string(root().join("scenarios/demo-100k.yaml")).expect("scenario");
         let overrides = mitid_sim::scenario::Overrides {
             population: Some(3000),
             ..Default::default()
         };
-        let mitid_sim::scenario::Scenario::Policy(policy) =
-            mitid_sim::scenario::load("demo-100k.yaml", &text, &overrides).expect("valid")
-        else {
-            panic!("demo-100k is a policy scenario")
-        };
-        let outcome = mitid_sim::policy::run_policy(&policy, policy.seed, &mut |_| {}).expect("runs");
-        ReplayRun::new(outcome)
+        mitid_tui::simulate(
+            &root().join("scenarios/demo-100k.yaml"),
+            &overrides,
+            &mut |_| {},
+        )
+        .expect("the demo scenario runs")
     });
     App::new(Box::new(run.clone()), mitid_tui::flaw_names())
 }
@@ -64,9 +61,15 @@ fn simulation_after_three_milestones_sorted_by_wait() {
     // Several milestones can fall on one day (three sectors cut NemID on 2022-11-01).
     let mut dates: Vec<_> = app.run.milestones().iter().map(|m| m.date).collect();
     dates.dedup();
-    assert_eq!(closed, dates[2], "m runs exactly to the next milestone's day");
+    assert_eq!(
+        closed, dates[2],
+        "m runs exactly to the next milestone's day"
+    );
     let screen = render_to_string(&app, 80, 24);
-    assert!(screen.contains(&closed.succ_opt().expect("a next day").to_string()), "{screen}");
+    assert!(
+        screen.contains(&closed.succ_opt().expect("a next day").to_string()),
+        "{screen}"
+    );
     insta::assert_snapshot!("simulation_milestones_80x24", screen);
 }
 
@@ -76,7 +79,10 @@ fn simulation_large_after_the_shutdown() {
     press(&mut app, ":");
     type_text(&mut app, "goto 2023-11-01");
     press(&mut app, "enter");
-    insta::assert_snapshot!("simulation_shutdown_160x48", render_to_string(&app, 160, 48));
+    insta::assert_snapshot!(
+        "simulation_shutdown_160x48",
+        render_to_string(&app, 160, 48)
+    );
 }
 
 #[test]
@@ -93,7 +99,11 @@ fn playing_grows_the_charts_tick_by_tick() {
     assert_eq!(app.run.closed_days().len(), 30);
     press(&mut app, "space");
     app.update(Msg::Tick);
-    assert_eq!(app.run.closed_days().len(), 30, "paused: ticks close nothing");
+    assert_eq!(
+        app.run.closed_days().len(),
+        30,
+        "paused: ticks close nothing"
+    );
 }
 
 #[test]
@@ -113,7 +123,11 @@ fn help_overlay_lists_every_binding_at_80x24() {
     press(&mut app, "?");
     let screen = render_to_string(&app, 80, 24);
     for binding in mitid_tui::keys::BINDINGS {
-        assert!(screen.contains(binding.help), "{} missing:\n{screen}", binding.help);
+        assert!(
+            screen.contains(binding.help),
+            "{} missing:\n{screen}",
+            binding.help
+        );
     }
     insta::assert_snapshot!("help_80x24", screen);
 }
@@ -146,7 +160,10 @@ fn with_report() -> App {
     let mut app = fresh_app();
     let dir = root().join("tui/tests/fixtures/certify-skip-nonce-check");
     let (report, _) = mitid_tui::load_report(&dir).expect("the fixture report loads");
-    app.conformance.show(report, "tests/fixtures/certify-skip-nonce-check/report.json".to_owned());
+    app.conformance.show(
+        report,
+        "tests/fixtures/certify-skip-nonce-check/report.json".to_owned(),
+    );
     app.view = View::Conformance;
     app
 }
@@ -170,7 +187,10 @@ fn a_failed_requirement_opens_with_its_scenario_and_evidence() {
         rows[app.conformance.selected],
         mitid_tui::app::TreeRow::Scenario(..)
     ));
-    insta::assert_snapshot!("conformance_evidence_160x48", render_to_string(&app, 160, 48));
+    insta::assert_snapshot!(
+        "conformance_evidence_160x48",
+        render_to_string(&app, 160, 48)
+    );
 }
 
 #[test]
@@ -198,11 +218,17 @@ fn the_example_demo_script_replays_to_the_same_screen() {
         .map(|_| {
             let mut app = fresh_app();
             let effects = mitid_tui::replay(&mut app, &events);
-            assert!(effects.iter().all(|e| *e == mitid_tui::app::Effect::Quit), "{effects:?}");
+            assert!(
+                effects.iter().all(|e| *e == mitid_tui::app::Effect::Quit),
+                "{effects:?}"
+            );
             render_to_string(&app, 100, 30)
         })
         .collect();
-    assert_eq!(screens[0], screens[1], "same script, same seed, same screen");
+    assert_eq!(
+        screens[0], screens[1],
+        "same script, same seed, same screen"
+    );
     insta::assert_snapshot!("demo_script_100x30", &screens[0]);
 }
 
@@ -219,14 +245,21 @@ fn the_script_names_the_scenario_seed_and_population() {
     assert_eq!(app.run.population(), 3000);
     assert_eq!(app.run.seed(), 100);
     assert!(!events.is_empty());
-    assert_eq!(said, vec!["simulating demo-100k (3000 citizens, seed 100)…".to_owned()]);
+    assert_eq!(
+        said,
+        vec!["simulating demo-100k (3000 citizens, seed 100)…".to_owned()]
+    );
 }
 
 #[test]
 fn a_missing_report_folder_is_bad_input_naming_the_file() {
     let err = mitid_tui::load_report(Path::new("/nonexistent/run")).expect_err("no such folder");
     assert!(err.is_bad_input());
-    assert!(err.to_string().starts_with("/nonexistent/run/report.json: cannot read"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/run/report.json: cannot read"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use tuirealm::ratatui::text::{Line, Span};
 use tuirealm::ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::ACCENT;
-use crate::app::{App, CertifyStatus, TreeRow, TICKS_PER_SECOND};
+use crate::app::{App, CertifyStatus, TICKS_PER_SECOND, TreeRow};
 
 fn verdict_style(verdict: Verdict) -> Style {
     let colour = match verdict {
@@ -22,8 +22,7 @@ fn verdict_style(verdict: Verdict) -> Style {
 }
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let [summary, body] =
-        Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(area);
+    let [summary, body] = Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(area);
     draw_summary(frame, summary, app);
     let Some(report) = &app.conformance.report else {
         let text = vec![
@@ -40,7 +39,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
     let rows = app.conformance.rows(&app.conf_filter);
     draw_tree(frame, tree, app, report, &rows);
-    draw_detail(frame, detail, report, rows.get(app.conformance.selected).copied());
+    draw_detail(
+        frame,
+        detail,
+        report,
+        rows.get(app.conformance.selected).copied(),
+    );
 }
 
 fn draw_summary(frame: &mut Frame, area: Rect, app: &App) {
@@ -60,7 +64,10 @@ fn draw_summary(frame: &mut Frame, area: Rect, app: &App) {
     match &state.status {
         CertifyStatus::Idle => {}
         CertifyStatus::Running { target, ticks } => first.push(Span::styled(
-            format!("   running certify {target}… {} s", ticks / TICKS_PER_SECOND),
+            format!(
+                "   running certify {target}… {} s",
+                ticks / TICKS_PER_SECOND
+            ),
             Style::new().fg(Color::Yellow),
         )),
         CertifyStatus::Error(err) => first.push(Span::styled(
@@ -77,7 +84,10 @@ fn draw_summary(frame: &mut Frame, area: Rect, app: &App) {
         };
         let width = usize::from(area.width);
         lines.push(Line::styled(
-            format!(" {}", shorten(&report.decision.headline(), width.saturating_sub(1))),
+            format!(
+                " {}",
+                shorten(&report.decision.headline(), width.saturating_sub(1))
+            ),
             headline_style,
         ));
         let counts = &report.requirement_counts;
@@ -96,11 +106,12 @@ fn draw_summary(frame: &mut Frame, area: Rect, app: &App) {
             " {}: ",
             shorten(&report.target, width.saturating_sub(tally_width + 3))
         ))];
-        spans.extend(
-            tally
-                .iter()
-                .map(|(n, verdict)| Span::styled(format!("{n} {} ", verdict.as_str()), verdict_style(*verdict))),
-        );
+        spans.extend(tally.iter().map(|(n, verdict)| {
+            Span::styled(
+                format!("{n} {} ", verdict.as_str()),
+                verdict_style(*verdict),
+            )
+        }));
         spans.push(Span::raw(format!("of {}", report.requirements.len())));
         lines.push(Line::from(spans));
     }
@@ -118,14 +129,25 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, report: &SuiteReport, row
                 } else {
                     "▸"
                 };
-                let head = format!("{open} {:<8} {} ", requirement.verdict.as_str(), requirement.id);
+                let head = format!(
+                    "{open} {:<8} {} ",
+                    requirement.verdict.as_str(),
+                    requirement.id
+                );
                 // The title when it fits whole or shortened visibly; the details pane has it all.
-                let room = usize::from(area.width.saturating_sub(2)).saturating_sub(head.chars().count());
+                let room =
+                    usize::from(area.width.saturating_sub(2)).saturating_sub(head.chars().count());
                 ListItem::new(Line::from(vec![
                     Span::raw(format!("{open} ")),
-                    Span::styled(format!("{:<8}", requirement.verdict.as_str()), verdict_style(requirement.verdict)),
+                    Span::styled(
+                        format!("{:<8}", requirement.verdict.as_str()),
+                        verdict_style(requirement.verdict),
+                    ),
                     Span::raw(format!(" {} ", requirement.id)),
-                    Span::styled(shorten(&requirement.title, room), Style::new().fg(Color::Gray)),
+                    Span::styled(
+                        shorten(&requirement.title, room),
+                        Style::new().fg(Color::Gray),
+                    ),
                 ]))
             }
             TreeRow::Scenario(_, scenario) => {
@@ -133,7 +155,10 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, report: &SuiteReport, row
                 let room = usize::from(area.width.saturating_sub(2)).saturating_sub(14);
                 ListItem::new(Line::from(vec![
                     Span::raw("   └ "),
-                    Span::styled(format!("{:<8}", scenario.verdict.as_str()), verdict_style(scenario.verdict)),
+                    Span::styled(
+                        format!("{:<8}", scenario.verdict.as_str()),
+                        verdict_style(scenario.verdict),
+                    ),
                     Span::raw(format!(" {}", shorten(&scenario.name, room))),
                 ]))
             }
@@ -147,8 +172,16 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, report: &SuiteReport, row
     let source = app.conformance.source.as_deref().unwrap_or_default();
     let source = shorten_left(source, usize::from(area.width.saturating_sub(4)));
     let list = List::new(items)
-        .block(Block::bordered().title(title).title_bottom(format!(" {source} ")))
-        .highlight_style(Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD));
+        .block(
+            Block::bordered()
+                .title(title)
+                .title_bottom(format!(" {source} ")),
+        )
+        .highlight_style(
+            Style::new()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD),
+        );
     // The selection lives in the model; the widget's scroll state is rebuilt from it each frame.
     let mut state = ListState::default().with_selected(Some(app.conformance.selected));
     frame.render_stateful_widget(list, area, &mut state);
@@ -164,7 +197,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<
             lines.push(Line::from(vec![
                 Span::styled(requirement.id.clone(), label),
                 Span::raw(format!(" {} ", requirement.level.as_str())),
-                Span::styled(requirement.verdict_text(), verdict_style(requirement.verdict)),
+                Span::styled(
+                    requirement.verdict_text(),
+                    verdict_style(requirement.verdict),
+                ),
             ]));
             lines.push(Line::raw(requirement.title.clone()));
             lines.push(Line::raw(""));
@@ -181,16 +217,24 @@ fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<
                 ]));
             }
             if let Some(feature) = &requirement.not_implemented {
-                lines.push(Line::raw(format!("the target does not declare `{feature}`")));
+                lines.push(Line::raw(format!(
+                    "the target does not declare `{feature}`"
+                )));
             }
         }
         Some(TreeRow::Scenario(_, index)) => {
             let scenario = &report.scenarios[index];
             lines.push(Line::from(vec![
-                Span::styled(format!("{} ", scenario.verdict.as_str()), verdict_style(scenario.verdict)),
+                Span::styled(
+                    format!("{} ", scenario.verdict.as_str()),
+                    verdict_style(scenario.verdict),
+                ),
                 Span::raw(scenario.name.clone()),
             ]));
-            lines.push(Line::styled(scenario.location.clone(), Style::new().fg(Color::DarkGray)));
+            lines.push(Line::styled(
+                scenario.location.clone(),
+                Style::new().fg(Color::DarkGray),
+            ));
             match &scenario.outcome {
                 RawOutcome::Passed => {}
                 RawOutcome::Failed(message) | RawOutcome::Skipped(message) => {
@@ -199,11 +243,15 @@ fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<
                 }
             }
             lines.push(Line::raw(""));
-            lines.push(Line::styled(format!("evidence: {} HTTP exchanges", scenario.evidence.len()), label));
+            lines.push(Line::styled(
+                format!("evidence: {} HTTP exchanges", scenario.evidence.len()),
+                label,
+            ));
             for exchange in &scenario.evidence {
-                let answer = exchange
-                    .status
-                    .map_or_else(|| exchange.error.clone().unwrap_or_default(), |s| s.to_string());
+                let answer = exchange.status.map_or_else(
+                    || exchange.error.clone().unwrap_or_default(),
+                    |s| s.to_string(),
+                );
                 let path = exchange
                     .url
                     .split_once("://")

@@ -61,9 +61,15 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         " mitid-lab ",
         Style::new().add_modifier(Modifier::BOLD),
     )];
-    for (view, label) in [(View::Simulation, "1 Simulation"), (View::Conformance, "2 Conformance")] {
+    for (view, label) in [
+        (View::Simulation, "1 Simulation"),
+        (View::Conformance, "2 Conformance"),
+    ] {
         let style = if app.view == view {
-            Style::new().fg(Color::Black).bg(ACCENT).add_modifier(Modifier::BOLD)
+            Style::new()
+                .fg(Color::Black)
+                .bg(ACCENT)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::new().fg(ACCENT)
         };
@@ -101,9 +107,16 @@ fn status_line(app: &App) -> Option<Line<'static>> {
             };
             let mut line = options.join("  ");
             if let Some(help) = help {
-                line = if line.is_empty() { help } else { format!("{line}   ({help})") };
+                line = if line.is_empty() {
+                    help
+                } else {
+                    format!("{line}   ({help})")
+                };
             }
-            Some(Line::styled(format!(" {line}"), Style::new().fg(Color::DarkGray)))
+            Some(Line::styled(
+                format!(" {line}"),
+                Style::new().fg(Color::DarkGray),
+            ))
         }
         Some(Prompt::Filter(_)) => Some(Line::styled(
             " type to filter · enter keeps it · esc clears it",
@@ -131,8 +144,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let width = |b: &keys::Binding| b.key.to_string().chars().count() + b.label.chars().count() + 4;
-    let (essential, rest): (Vec<&keys::Binding>, Vec<&keys::Binding>) = keys::footer(app.view.scope())
-        .partition(|b| matches!(b.action, keys::Action::Help | keys::Action::Quit));
+    let (essential, rest): (Vec<&keys::Binding>, Vec<&keys::Binding>) =
+        keys::footer(app.view.scope())
+            .partition(|b| matches!(b.action, keys::Action::Help | keys::Action::Quit));
     // Whole bindings only (a label cut in half would say the wrong thing), and always the way
     // to the help and out.
     let mut room = usize::from(area.width).saturating_sub(essential.iter().map(|b| width(b)).sum());
@@ -168,7 +182,10 @@ fn draw_help(frame: &mut Frame, body: Rect) {
             .unwrap_or_default();
         for (keys, help) in rows {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<9}"), Style::new().add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!("  {keys:<9}"),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
                 Span::raw(help),
             ]));
         }
@@ -181,7 +198,11 @@ fn draw_help(frame: &mut Frame, body: Rect) {
     let mut right = section(keys::Scope::Simulation);
     right.push(Line::raw(""));
     right.push(Line::styled("Palette (:, tab completes)", title));
-    right.extend(COMMANDS.iter().map(|(_, usage)| Line::raw(format!("  {usage}"))));
+    right.extend(
+        COMMANDS
+            .iter()
+            .map(|(_, usage)| Line::raw(format!("  {usage}"))),
+    );
     let height = (left.len().max(right.len()) as u16 + 2).min(body.height);
     let width = 78.min(body.width);
     let area = Rect {

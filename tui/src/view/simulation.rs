@@ -52,7 +52,10 @@ fn draw_clock(frame: &mut Frame, area: Rect, app: &App) {
     let state = if run.finished() {
         Span::styled("■ finished", Style::new().fg(Color::Green))
     } else if app.playing {
-        Span::styled("▶ playing", Style::new().fg(Color::Green).add_modifier(Modifier::BOLD))
+        Span::styled(
+            "▶ playing",
+            Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+        )
     } else {
         Span::styled("⏸ paused", Style::new().fg(Color::Yellow))
     };
@@ -109,7 +112,12 @@ fn draw_next(frame: &mut Frame, area: Rect, app: &App) {
         .run
         .milestones()
         .iter()
-        .filter(|m| app.run.closed_days().last().is_some_and(|d| d.date >= m.date))
+        .filter(|m| {
+            app.run
+                .closed_days()
+                .last()
+                .is_some_and(|d| d.date >= m.date)
+        })
         .count();
     let total = app.run.milestones().len();
     let text = match app.next_milestone() {
@@ -133,22 +141,49 @@ fn draw_kpis(frame: &mut Frame, area: Rect, app: &App) {
         ]
     };
     let lines = match days.last() {
-        None => vec![Line::raw(" no day closed yet: space plays, . steps a day, m runs to the next milestone")],
+        None => vec![Line::raw(
+            " no day closed yet: space plays, . steps a day, m runs to the next milestone",
+        )],
         Some(day) => {
-            let share = |n: u32| format!("{} ({:.1}%)", thousands(u64::from(n)), 100.0 * f64::from(n) / population as f64);
+            let share = |n: u32| {
+                format!(
+                    "{} ({:.1}%)",
+                    thousands(u64::from(n)),
+                    100.0 * f64::from(n) / population as f64
+                )
+            };
             let failed_total: u64 = days.iter().map(|d| u64::from(d.failed_logins)).sum();
             vec![
-                Line::from([
-                    kpi("MitID", share(day.mitid_users)),
-                    kpi("NemID only", share(day.nemid_only)),
-                    kpi("no eID", thousands(u64::from(day.without_eid))),
-                ].concat()),
-                Line::from([
-                    kpi("CS queue", thousands(u64::from(day.citizen_service_queue))),
-                    kpi("wait", format!("{:.1} d", day.citizen_service_mean_wait_days)),
-                    kpi("support", format!("{:.1} min", day.support_mean_wait_minutes)),
-                    kpi("failed logins", format!("{} (+{})", thousands(failed_total), thousands(u64::from(day.failed_logins)))),
-                ].concat()),
+                Line::from(
+                    [
+                        kpi("MitID", share(day.mitid_users)),
+                        kpi("NemID only", share(day.nemid_only)),
+                        kpi("no eID", thousands(u64::from(day.without_eid))),
+                    ]
+                    .concat(),
+                ),
+                Line::from(
+                    [
+                        kpi("CS queue", thousands(u64::from(day.citizen_service_queue))),
+                        kpi(
+                            "wait",
+                            format!("{:.1} d", day.citizen_service_mean_wait_days),
+                        ),
+                        kpi(
+                            "support",
+                            format!("{:.1} min", day.support_mean_wait_minutes),
+                        ),
+                        kpi(
+                            "failed logins",
+                            format!(
+                                "{} (+{})",
+                                thousands(failed_total),
+                                thousands(u64::from(day.failed_logins))
+                            ),
+                        ),
+                    ]
+                    .concat(),
+                ),
             ]
         }
     };
@@ -160,18 +195,37 @@ type Series<'a> = (&'a str, Color, fn(&DayRow, f64) -> f64);
 
 fn draw_charts(frame: &mut Frame, area: Rect, app: &App, roomy: bool) {
     let adoption: [Series; 3] = [
-        ("MitID", Color::Green, |d, pop| 100.0 * f64::from(d.mitid_users) / pop),
-        ("NemID only", Color::Yellow, |d, pop| 100.0 * f64::from(d.nemid_only) / pop),
-        ("no eID", Color::Red, |d, pop| 100.0 * f64::from(d.without_eid) / pop),
+        ("MitID", Color::Green, |d, pop| {
+            100.0 * f64::from(d.mitid_users) / pop
+        }),
+        ("NemID only", Color::Yellow, |d, pop| {
+            100.0 * f64::from(d.nemid_only) / pop
+        }),
+        ("no eID", Color::Red, |d, pop| {
+            100.0 * f64::from(d.without_eid) / pop
+        }),
     ];
     let waits: [Series; 2] = [
-        ("CS wait d", Color::Magenta, |d, _| d.citizen_service_mean_wait_days),
-        ("support min", Color::Cyan, |d, _| d.support_mean_wait_minutes),
+        ("CS wait d", Color::Magenta, |d, _| {
+            d.citizen_service_mean_wait_days
+        }),
+        ("support min", Color::Cyan, |d, _| {
+            d.support_mean_wait_minutes
+        }),
     ];
-    let queue: [Series; 1] = [("CS queue", Color::Blue, |d, _| f64::from(d.citizen_service_queue))];
+    let queue: [Series; 1] = [("CS queue", Color::Blue, |d, _| {
+        f64::from(d.citizen_service_queue)
+    })];
     if roomy {
         let [a, b, c] = Layout::vertical([Constraint::Ratio(1, 3); 3]).areas(area);
-        draw_chart(frame, a, app, " Adoption, % of citizens ", &adoption, Some(100.0));
+        draw_chart(
+            frame,
+            a,
+            app,
+            " Adoption, % of citizens ",
+            &adoption,
+            Some(100.0),
+        );
         draw_chart(frame, b, app, " Waits ", &waits, None);
         draw_chart(frame, c, app, " Citizen Service queue ", &queue, None);
     } else {
