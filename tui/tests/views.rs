@@ -268,3 +268,85 @@ fn too_small_a_terminal_says_so() {
     let screen = render_to_string(&app, 60, 20);
     assert!(screen.contains("needs at least 80x24"), "{screen}");
 }
+
+#[test]
+fn update_says_whether_a_key_meant_something() {
+    let mut app = fresh_app();
+    assert!(
+        !app.update(Msg::Key(Key::Char('x'))).consumed,
+        "x is bound nowhere"
+    );
+    assert!(
+        !app.update(Msg::Key(Key::Esc)).consumed,
+        "esc with nothing to close"
+    );
+    assert!(
+        !app.update(Msg::Tick).consumed,
+        "a tick while paused changes nothing"
+    );
+    assert!(app.update(Msg::Key(Key::Char('.'))).consumed);
+    assert_eq!(app.run.closed_days().len(), 1);
+    // `r` is the conformance view's key: in the simulation view it does nothing.
+    assert!(!app.update(Msg::Key(Key::Char('r'))).consumed);
+}
+
+#[test]
+fn the_help_overlay_keeps_keys_from_the_view_beneath() {
+    let mut app = fresh_app();
+    press(&mut app, "?");
+    let update = app.update(Msg::Key(Key::Char('.')));
+    assert!(update.consumed, "the overlay takes the key");
+    assert!(
+        app.run.closed_days().is_empty(),
+        "and the view never saw it"
+    );
+    press(&mut app, "esc");
+    assert!(!app.help);
+    let quit = app.update(Msg::Key(Key::Ctrl('c')));
+    assert_eq!(quit.effects, vec![mitid_tui::app::Effect::Quit]);
+    assert!(app.quit);
+}
+
+#[test]
+fn a_wrong_palette_command_says_why_and_changes_nothing() {
+    let mut app = fresh_app();
+    press(&mut app, ":");
+    type_text(&mut app, "goto yesterday");
+    press(&mut app, "enter");
+    assert!(app.run.closed_days().is_empty());
+    assert_eq!(
+        app.status.as_deref(),
+        Some("goto yesterday: give a date as YYYY-MM-DD")
+    );
+    press(&mut app, ":");
+    type_text(&mut app, "certify no-such-flaw");
+    let update = app.update(Msg::Key(Key::Enter));
+    assert!(update.effects.is_empty(), "no run for an unknown target");
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("no such target"))
+    );
+}
+
+#[test]
+fn restart_replays_the_same_run_from_day_one() {
+    let mut app = fresh_app();
+    press(&mut app, "m m");
+    let before: Vec<u32> = app
+        .run
+        .closed_days()
+        .iter()
+        .map(|d| d.mitid_users)
+        .collect();
+    press(&mut app, "0");
+    assert!(app.run.closed_days().is_empty());
+    press(&mut app, "m m");
+    let again: Vec<u32> = app
+        .run
+        .closed_days()
+        .iter()
+        .map(|d| d.mitid_users)
+        .collect();
+    assert_eq!(before, again);
+}
