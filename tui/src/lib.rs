@@ -111,7 +111,8 @@ pub fn prepare(
         .scenario
         .clone()
         .or_else(|| script.as_ref().map(|s| s.scenario.clone()))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_SCENARIO));
+        // The default is found from any directory of a checkout, as certify finds its features.
+        .unwrap_or_else(|| mitid_conformance::suite::project_path(DEFAULT_SCENARIO));
     let overrides = Overrides {
         sets: options.sets.clone(),
         population: options

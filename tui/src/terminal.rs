@@ -226,3 +226,23 @@ fn quiet_worker_panics() {
         }
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_keys_become_the_dashboards_keys() {
+        let key = |code, modifiers| to_key(KeyEvent::new(code, modifiers));
+        assert_eq!(
+            key(RealmKey::Char('m'), KeyModifiers::NONE),
+            Some(Key::Char('m'))
+        );
+        assert_eq!(
+            key(RealmKey::Char('C'), KeyModifiers::CONTROL),
+            Some(Key::Ctrl('c'))
+        );
+        assert_eq!(key(RealmKey::Esc, KeyModifiers::NONE), Some(Key::Esc));
+        assert_eq!(key(RealmKey::Function(1), KeyModifiers::NONE), None);
+    }
+}

@@ -211,9 +211,11 @@ fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<
                     .iter()
                     .find(|s| &s.location == location)
                     .map_or(Verdict::Skipped, |s| s.verdict);
+                // The file and line matter most: a long path loses its start, visibly.
+                let room = usize::from(area.width.saturating_sub(2)).saturating_sub(9);
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<8}", verdict.as_str()), verdict_style(verdict)),
-                    Span::raw(format!(" {location}")),
+                    Span::raw(format!(" {}", shorten_left(location, room))),
                 ]));
             }
             if let Some(feature) = &requirement.not_implemented {
