@@ -8,7 +8,7 @@ use tuirealm::ratatui::style::{Color, Modifier, Style};
 use tuirealm::ratatui::symbols::Marker;
 use tuirealm::ratatui::text::{Line, Span};
 use tuirealm::ratatui::widgets::{
-    Axis, Block, Cell, Chart, Dataset, GraphType, LegendPosition, Paragraph, Row, Table,
+    Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table,
 };
 
 use super::{ACCENT, thousands};
@@ -206,14 +206,14 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, roomy: bool) {
         }),
     ];
     let waits: [Series; 2] = [
-        ("CS wait d", Color::Magenta, |d, _| {
+        ("CS wait, days", Color::Magenta, |d, _| {
             d.citizen_service_mean_wait_days
         }),
-        ("support min", Color::Cyan, |d, _| {
+        ("support, min", Color::Cyan, |d, _| {
             d.support_mean_wait_minutes
         }),
     ];
-    let queue: [Series; 1] = [("CS queue", Color::Blue, |d, _| {
+    let queue: [Series; 1] = [("queue", Color::Blue, |d, _| {
         f64::from(d.citizen_service_queue)
     })];
     if roomy {
@@ -222,16 +222,16 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, roomy: bool) {
             frame,
             a,
             app,
-            " Adoption, % of citizens ",
+            "Adoption, % of citizens",
             &adoption,
             Some(100.0),
         );
-        draw_chart(frame, b, app, " Waits ", &waits, None);
-        draw_chart(frame, c, app, " Citizen Service queue ", &queue, None);
+        draw_chart(frame, b, app, "Waits", &waits, None);
+        draw_chart(frame, c, app, "Citizen Service", &queue, None);
     } else {
         let [a, b] = Layout::vertical([Constraint::Ratio(1, 2); 2]).areas(area);
-        draw_chart(frame, a, app, " Adoption, % ", &adoption, Some(100.0));
-        draw_chart(frame, b, app, " Waits ", &waits, None);
+        draw_chart(frame, a, app, "Adoption %", &adoption, Some(100.0));
+        draw_chart(frame, b, app, "Waits", &waits, None);
     }
 }
 
@@ -278,7 +278,7 @@ fn draw_chart(
         })
         .collect();
     let chart = Chart::new(datasets)
-        .block(Block::bordered().title(title))
+        .block(Block::bordered().title(legend_title(title, series)))
         .x_axis(
             Axis::default()
                 .bounds([0.0, total])
@@ -294,10 +294,26 @@ fn draw_chart(
                 .labels(["0".to_owned(), format_axis(max)])
                 .style(Style::new().fg(Color::DarkGray)),
         )
-        .legend_position(Some(LegendPosition::TopLeft))
-        // Keep the legend whenever the chart has any room: a line without its name means nothing.
-        .hidden_legend_constraints((Constraint::Percentage(100), Constraint::Percentage(100)));
+        // The series are named in the title, in their colours: a legend box would cover the
+        // lines it names on a small chart.
+        .legend_position(None);
     frame.render_widget(chart, area);
+}
+
+/// ` Adoption %: MitID · NemID only · no eID `, each name in its line's colour.
+fn legend_title<'a>(title: &'a str, series: &[Series<'a>]) -> Line<'a> {
+    let mut spans = vec![Span::raw(format!(" {title}: "))];
+    for (i, (name, colour, _)) in series.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" · "));
+        }
+        spans.push(Span::styled(
+            *name,
+            Style::new().fg(*colour).add_modifier(Modifier::BOLD),
+        ));
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
 }
 
 /// The next of 1, 2, 5 x 10^k at or above `value` (at least 1).
@@ -381,30 +397,36 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         format!(" Citizen Service, {order} /{}/ ", app.sim_filter)
     };
-    let header = Row::new(["municipality", "wait d", "month", "served"])
-        .style(Style::new().fg(ACCENT).add_modifier(Modifier::BOLD));
+    // Below 40 columns the served count gives way, so names such as Ringkøbing-Skjern fit whole.
+    let with_served = area.width >= 40;
+    let mut columns = vec!["municipality", "wait d", "month"];
+    let mut widths = vec![
+        Constraint::Min(12),
+        Constraint::Length(6),
+        Constraint::Length(5),
+    ];
+    if with_served {
+        columns.push("served");
+        widths.push(Constraint::Length(6));
+    }
+    let header = Row::new(columns).style(Style::new().fg(ACCENT).add_modifier(Modifier::BOLD));
     let body: Vec<Row> = rows
         .iter()
         .map(|m| {
-            Row::new([
+            let mut cells = vec![
                 Cell::from(m.name.clone()),
                 Cell::from(format!("{:>6.1}", m.mean_wait_days)),
                 Cell::from(format!("{:>5.1}", m.last_month_wait_days)),
-                Cell::from(format!("{:>6}", thousands(u64::from(m.served)))),
-            ])
+            ];
+            if with_served {
+                cells.push(Cell::from(format!("{:>6}", thousands(u64::from(m.served)))));
+            }
+            Row::new(cells)
         })
         .collect();
-    let table = Table::new(
-        body,
-        [
-            Constraint::Min(12),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Length(6),
-        ],
-    )
-    .header(header)
-    .block(Block::bordered().title(title));
+    let table = Table::new(body, widths)
+        .header(header)
+        .block(Block::bordered().title(title));
     frame.render_widget(table, area);
 }
 
