@@ -20,14 +20,39 @@ pub const TICKS_PER_SECOND: u32 = 10;
 /// Play speeds, in simulated days per second.
 pub const SPEEDS: [u32; 5] = [1, 7, 30, 90, 365];
 
+/// A second run of the same scenario with one field changed, kept on the same day as the
+/// main run and drawn over it.
+pub struct WhatIf {
+    /// The change, as `--set` takes it: `calendar.nemid_shutdown=2023-12-31`.
+    pub label: String,
+    pub run: Box<dyn SteppableRun + Send>,
+}
+
+impl std::fmt::Debug for WhatIf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhatIf")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The scenario file and overrides the main run came from (what a what-if re-runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub path: std::path::PathBuf,
+    pub overrides: mitid_sim::scenario::Overrides,
+}
+
 /// Everything the update function can be told.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Msg {
     Key(Key),
     /// One tick of the runtime's clock ([`TICKS_PER_SECOND`] a second).
     Tick,
     /// A certify run ended: its report, or why it could not run.
     CertifyDone(Result<Box<SuiteReport>, String>),
+    /// A what-if run ended: the run, or why it could not run.
+    WhatIfDone(Result<WhatIf, String>),
 }
 
 /// What the update asks the runtime to do.
@@ -36,6 +61,11 @@ pub enum Effect {
     /// Run certify against the reference service provider with these flaws (none: correct).
     Certify {
         flaws: Vec<String>,
+    },
+    /// Run the scenario again with `source`'s overrides (one `--set` more), labelled `label`.
+    WhatIf {
+        source: Source,
+        label: String,
     },
     Quit,
 }
@@ -264,6 +294,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("speed", "speed DAYS (per second)"),
     ("step", "step N (days)"),
     ("view", "view simulation|conformance"),
+    ("whatif", "whatif FIELD=VALUE | whatif off"),
 ];
 
 /// The dashboard's whole state.
@@ -283,6 +314,10 @@ pub struct App {
     /// One line for the status bar: what the last command did or why it could not.
     pub status: Option<String>,
     pub quit: bool,
+    /// Where the main run came from (none for a run handed in directly, e.g. in tests).
+    pub source: Option<Source>,
+    /// The what-if drawn over the main run, if one was asked for.
+    pub whatif: Option<WhatIf>,
 }
 
 impl App {
@@ -304,7 +339,18 @@ impl App {
             conformance: Conformance::new(flaws),
             status: None,
             quit: false,
+            source: None,
+            whatif: None,
         }
+    }
+
+    /// Closes the next day of the main run, and of the what-if alongside it.
+    fn step(&mut self) -> bool {
+        let stepped = self.run.step_day();
+        if stepped && let Some(whatif) = &mut self.whatif {
+            whatif.run.step_day();
+        }
+        stepped
     }
 
     /// Days per second at the current speed.
@@ -361,6 +407,24 @@ impl App {
                 }
                 Update::consumed()
             }
+            Msg::WhatIfDone(Ok(mut whatif)) => {
+                // Catch up to the main run's day, so both are compared on the same date.
+                while whatif.run.closed_days().len() < self.run.closed_days().len() {
+                    if !whatif.run.step_day() {
+                        break;
+                    }
+                }
+                self.status = Some(format!(
+                    "what-if {} drawn over the run, light lines",
+                    whatif.label
+                ));
+                self.whatif = Some(whatif);
+                Update::consumed()
+            }
+            Msg::WhatIfDone(Err(err)) => {
+                self.status = Some(format!("the what-if could not run: {err}"));
+                Update::consumed()
+            }
             Msg::Key(key) => self.key(key),
         }
     }
@@ -384,7 +448,7 @@ impl App {
         self.play_credit += self.days_per_second();
         while self.play_credit >= TICKS_PER_SECOND {
             self.play_credit -= TICKS_PER_SECOND;
-            if !self.run.step_day() {
+            if !self.step() {
                 self.playing = false;
                 self.play_credit = 0;
                 break;
@@ -439,7 +503,7 @@ impl App {
             Action::PlayPause => self.playing = !self.playing && !self.run.finished(),
             Action::StepDay => {
                 self.playing = false;
-                self.run.step_day();
+                self.step();
             }
             Action::NextMilestone => {
                 self.playing = false;
@@ -455,6 +519,9 @@ impl App {
                 self.playing = false;
                 self.play_credit = 0;
                 self.run.restart();
+                if let Some(whatif) = &mut self.whatif {
+                    whatif.run.restart();
+                }
             }
             Action::Certify => return self.certify(),
             Action::NextTarget => {
@@ -475,7 +542,7 @@ impl App {
     /// Closes days until `date` is closed (or the run ends).
     fn run_to(&mut self, date: NaiveDate) {
         while self.run.closed_days().last().is_none_or(|d| d.date < date) {
-            if !self.run.step_day() {
+            if !self.step() {
                 break;
             }
         }
@@ -645,7 +712,7 @@ impl App {
                 Ok(days) => {
                     self.playing = false;
                     for _ in 0..days {
-                        if !self.run.step_day() {
+                        if !self.step() {
                             break;
                         }
                     }
@@ -676,6 +743,25 @@ impl App {
                         "certify {wanted}: no such target; give reference or one of the flaws (tab completes)"
                     )),
                 }
+            }
+            ("whatif", Some("off")) => {
+                self.whatif = None;
+                Ok(Update::consumed())
+            }
+            ("whatif", Some(set)) if set.contains('=') => match &self.source {
+                Some(source) => {
+                    let mut source = source.clone();
+                    source.overrides.sets.push(set.to_owned());
+                    self.status = Some(format!("running the what-if {set}…"));
+                    return Update::effect(Effect::WhatIf {
+                        source,
+                        label: set.to_owned(),
+                    });
+                }
+                None => Err("whatif: this run was not loaded from a scenario file".to_owned()),
+            },
+            ("whatif", _) => {
+                Err("whatif FIELD=VALUE, e.g. whatif calendar.nemid_shutdown=2023-12-31".to_owned())
             }
             ("", None) => Ok(Update::consumed()),
             _ => Err(format!(

@@ -122,6 +122,10 @@ pub fn prepare(
     };
     let run = simulate(&scenario_path, &overrides, say)?;
     let mut app = App::new(Box::new(run), flaw_names());
+    app.source = Some(app::Source {
+        path: scenario_path,
+        overrides,
+    });
     if let Some(dir) = &options.report {
         let (report, source) = load_report(dir)?;
         app.conformance.show(report, source);

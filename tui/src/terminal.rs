@@ -25,7 +25,7 @@ use tuirealm::state::State;
 use tuirealm::terminal::{CrosstermTerminalAdapter, TerminalAdapter as _};
 
 use crate::TuiError;
-use crate::app::{App, Effect, Msg, TICKS_PER_SECOND};
+use crate::app::{App, Effect, Msg, TICKS_PER_SECOND, WhatIf};
 use crate::keys::Key;
 use crate::script::Event as ScriptEvent;
 
@@ -157,20 +157,31 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
                 UiMsg::Redraw => dirty = true,
             }
         }
-        if let Ok(result) = done_rx.try_recv() {
-            msgs.push(Msg::CertifyDone(result));
-        }
+        msgs.extend(done_rx.try_iter());
         for msg in msgs {
             let update = app.update(msg);
             dirty |= update.consumed;
             for effect in update.effects {
                 match effect {
                     Effect::Quit => {}
+                    // The receiver is gone only when the dashboard has quit.
                     Effect::Certify { flaws } => {
                         let tx = done_tx.clone();
                         std::thread::spawn(move || {
-                            // The receiver is gone only when the dashboard has quit.
-                            let _ = tx.send(certify(&flaws).map(Box::new));
+                            let _ = tx.send(Msg::CertifyDone(certify(&flaws).map(Box::new)));
+                        });
+                    }
+                    Effect::WhatIf { source, label } => {
+                        let tx = done_tx.clone();
+                        std::thread::spawn(move || {
+                            let run = crate::simulate(&source.path, &source.overrides, &mut |_| {});
+                            let done = run
+                                .map(|run| WhatIf {
+                                    label,
+                                    run: Box::new(run),
+                                })
+                                .map_err(|err| err.to_string());
+                            let _ = tx.send(Msg::WhatIfDone(done));
                         });
                     }
                 }

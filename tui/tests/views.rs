@@ -350,3 +350,46 @@ fn restart_replays_the_same_run_from_day_one() {
         .collect();
     assert_eq!(before, again);
 }
+
+#[test]
+fn a_whatif_runs_beside_the_main_run_and_is_drawn_over_it() {
+    let options = Options {
+        scenario: Some(root().join("scenarios/demo-100k.yaml")),
+        population: Some(3000),
+        ..Options::default()
+    };
+    let (mut app, _) = mitid_tui::prepare(&options, &mut |_| {}).expect("prepares");
+    press(&mut app, "m m : w tab");
+    type_text(&mut app, "calendar.migration_via_nemid_ends=2023-09-30");
+    let update = app.update(Msg::Key(Key::Enter));
+    let [mitid_tui::app::Effect::WhatIf { source, label }] = update.effects.as_slice() else {
+        panic!("whatif asks for a run: {:?}", update.effects)
+    };
+    assert_eq!(
+        source.overrides.sets,
+        vec!["calendar.migration_via_nemid_ends=2023-09-30".to_owned()]
+    );
+    // What the runtime does with the effect.
+    let run = mitid_tui::simulate(&source.path, &source.overrides, &mut |_| {}).expect("runs");
+    app.update(Msg::WhatIfDone(Ok(mitid_tui::app::WhatIf {
+        label: label.clone(),
+        run: Box::new(run),
+    })));
+    let whatif = app.whatif.as_ref().expect("the what-if is on");
+    assert_eq!(whatif.run.closed_days().len(), app.run.closed_days().len(), "same day");
+    press(&mut app, ":");
+    type_text(&mut app, "goto 2023-11-01");
+    press(&mut app, "enter");
+    let whatif = app.whatif.as_ref().expect("the what-if is on");
+    assert_eq!(whatif.run.closed_days().len(), app.run.closed_days().len(), "in lockstep");
+    // From June 2023 the main run refuses NemID for getting MitID; the what-if still allows it.
+    let enrolments = |days: &[mitid_sim::policy::DayRow]| -> u32 {
+        days.iter()
+            .filter(|d| d.date.to_string().as_str() >= "2023-06-05")
+            .map(|d| d.via_nemid_enrolments_started)
+            .sum()
+    };
+    assert_eq!(enrolments(app.run.closed_days()), 0);
+    assert!(enrolments(whatif.run.closed_days()) > 0);
+    insta::assert_snapshot!("simulation_whatif_160x48", render_to_string(&app, 160, 48));
+}

@@ -68,6 +68,17 @@ fn draw_clock(frame: &mut Frame, area: Rect, app: &App) {
         state,
         Span::raw(format!("  {} days/s", app.days_per_second())),
     ]);
+    let line = match &app.whatif {
+        Some(whatif) => {
+            let mut spans = line.spans;
+            spans.push(Span::styled(
+                format!("  what-if {} (light)", whatif.label),
+                Style::new().fg(Color::Gray),
+            ));
+            Line::from(spans)
+        }
+        None => line,
+    };
     frame.render_widget(Paragraph::new(line), area);
 }
 
@@ -246,36 +257,56 @@ fn draw_chart(
     let run = &app.run;
     let population = f64::from(run.population().max(1));
     let total = (run.end() - run.start()).num_days().max(1) as f64;
-    let points: Vec<Vec<(f64, f64)>> = series
-        .iter()
-        .map(|(_, _, value)| {
-            run.closed_days()
-                .iter()
-                .enumerate()
-                .map(|(i, day)| (i as f64, value(day, population)))
-                .collect()
-        })
-        .collect();
+    let points_of = |days: &[DayRow], population: f64| -> Vec<Vec<(f64, f64)>> {
+        series
+            .iter()
+            .map(|(_, _, value)| {
+                days.iter()
+                    .enumerate()
+                    .map(|(i, day)| (i as f64, value(day, population)))
+                    .collect()
+            })
+            .collect()
+    };
+    let points = points_of(run.closed_days(), population);
+    // The what-if, drawn first so the main run's lines stay on top where they cross.
+    let whatif_points = app.whatif.as_ref().map_or_else(Vec::new, |whatif| {
+        points_of(
+            whatif.run.closed_days(),
+            f64::from(whatif.run.population().max(1)),
+        )
+    });
     let max = fixed_max.unwrap_or_else(|| {
         let seen = points
             .iter()
+            .chain(&whatif_points)
             .flatten()
             .map(|(_, y)| *y)
             .fold(0.0_f64, f64::max);
         // Round the axis up to a readable figure so it does not jitter every frame.
         nice_ceiling(seen)
     });
-    let datasets: Vec<Dataset> = series
+    let light: Vec<Dataset> = series
         .iter()
-        .zip(&points)
-        .map(|((name, colour, _), data)| {
+        .zip(&whatif_points)
+        .map(|((_, colour, _), data)| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(lighter(*colour)))
+                .data(data)
+        })
+        .collect();
+    let datasets: Vec<Dataset> = light
+        .into_iter()
+        .chain(series.iter().zip(&points).map(|((name, colour, _), data)| {
             Dataset::default()
                 .name(*name)
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::new().fg(*colour))
                 .data(data)
-        })
+        }))
         .collect();
     let chart = Chart::new(datasets)
         .block(Block::bordered().title(legend_title(title, series)))
@@ -298,6 +329,19 @@ fn draw_chart(
         // lines it names on a small chart.
         .legend_position(None);
     frame.render_widget(chart, area);
+}
+
+/// The what-if's shade of a series colour.
+fn lighter(colour: Color) -> Color {
+    match colour {
+        Color::Green => Color::LightGreen,
+        Color::Yellow => Color::LightYellow,
+        Color::Red => Color::LightRed,
+        Color::Magenta => Color::LightMagenta,
+        Color::Cyan => Color::LightCyan,
+        Color::Blue => Color::LightBlue,
+        _ => Color::Gray,
+    }
 }
 
 /// ` Adoption %: MitID · NemID only · no eID `, each name in its line's colour.
