@@ -38,6 +38,8 @@ enum Command {
     /// What-if sweeps: a scenario x a grid of overrides x replications, merged into intervals,
     /// on this machine or on a Slurm cluster.
     Sweep(cli::sweep::Args),
+    /// The terminal dashboard: watch a policy run day by day, run certify and read its results.
+    Tui(cli::tui::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Certify(args) => cli::certify::run(args),
         Command::Run(args) => cli::run::run(&args),
         Command::Sweep(args) => cli::sweep::run(args),
+        Command::Tui(args) => cli::tui::run(args),
     }));
     match dispatched {
         Ok(Ok(code)) => code,

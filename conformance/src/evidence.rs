@@ -6,7 +6,7 @@
 //! URLs with their non-secret parameters (state, nonce, `redirect_uri`, ...), statuses, header names
 //! and the start of each body.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Query, form and JSON names whose values are secrets.
 const SECRET_NAMES: &[&str] = &[
@@ -39,7 +39,7 @@ const SECRET_HEADERS: &[&str] = &[
 const BODY_EXCERPT: usize = 1500;
 
 /// Who made the request: the lab's browser, or the lab itself (the broker's control API).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Browser,
@@ -50,7 +50,7 @@ pub enum Actor {
 }
 
 /// One HTTP request and its answer, redacted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
     pub actor: Actor,
     pub method: String,

@@ -6,12 +6,12 @@
 //! scenarios, and is SKIPPED when none of them ran (filtered out, or the target lacks the
 //! endpoint the scenario needs).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::catalogue::{Catalogue, Level};
 use super::evidence::Exchange;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
     Passed,
@@ -33,7 +33,7 @@ impl Verdict {
 }
 
 /// What happened when the scenario ran (before the catalogue weighs it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum RawOutcome {
     Passed,
@@ -43,7 +43,7 @@ pub enum RawOutcome {
     Skipped(String),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub feature: String,
     /// `features/conformance/sp/tokens.feature:12`
@@ -62,7 +62,7 @@ pub struct ScenarioResult {
     pub not_implemented: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequirementResult {
     pub id: String,
     pub title: String,
@@ -96,7 +96,7 @@ impl RequirementResult {
 }
 
 /// What a run certifies: the one decision the terminal, every report and the exit code share.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Decision {
     /// Every requirement that applies to the target ran, and every MUST passed. `not_implemented`
@@ -169,7 +169,7 @@ impl Decision {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counts {
     pub passed: usize,
     pub failed: usize,
@@ -189,7 +189,7 @@ impl Counts {
 }
 
 /// A whole run, ready for the report writers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SuiteReport {
     pub run_id: String,
     /// What was certified (`reference`, `reference --flaw NAME`, a URL).

@@ -8,6 +8,7 @@ pub mod output;
 pub mod run;
 pub mod simulate;
 pub mod sweep;
+pub mod tui;
 
 use std::process::ExitCode;
 

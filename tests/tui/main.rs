@@ -1,0 +1,170 @@
+//! `mitid-lab tui` end to end: the real binary in a pseudo-terminal, its screen read back with a
+//! terminal emulator (vt100), keys typed, the window resized, and the terminal checked to be
+//! restored after quitting. And the refusal to start without a terminal.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mitid-lab");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// The child's screen as a terminal would show it, fed from the pty as output arrives.
+struct Screen {
+    parser: vt100::Parser,
+    output: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Screen {
+    fn pump(&mut self) {
+        while let Ok(bytes) = self.output.try_recv() {
+            self.parser.process(&bytes);
+        }
+    }
+
+    fn text(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    /// Waits until the screen shows `needle` (the dashboard redraws at most every 50 ms).
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            self.pump();
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen never showed {needle:?}; it shows:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn size(cols: u16, rows: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+#[test]
+fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
+    let dir = std::env::temp_dir().join(format!("mitid-tui-pty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = dir.join("demo.yaml");
+    std::fs::write(
+        &script,
+        "scenario: scenarios/demo-100k.yaml\nseed: 100\npopulation: 2000\nsteps:\n  - keys: m\n",
+    )
+    .expect("script written");
+
+    let pty = native_pty_system().openpty(size(100, 30)).expect("a pty");
+    let mut command = CommandBuilder::new(BIN);
+    command.args(["tui", "--script"]);
+    command.arg(&script);
+    command.cwd(root());
+    command.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(command).expect("the binary starts");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("pty reader");
+    let mut writer = pty.master.take_writer().expect("pty writer");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0_u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 || tx.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut screen = Screen {
+        parser: vt100::Parser::new(30, 100, 0),
+        output: rx,
+    };
+
+    // The script pressed `m`: the clock stands the day after the first milestone.
+    let first = screen.wait_for("1/14 milestones passed");
+    assert!(first.contains("1 Simulation"), "{first}");
+    assert!(
+        screen.parser.screen().alternate_screen(),
+        "the dashboard draws on the alternate screen"
+    );
+
+    // Keys typed now reach it like the script's did.
+    writer.write_all(b".").expect("type");
+    screen.wait_for("day ");
+    writer.write_all(b"2").expect("type");
+    screen.wait_for("No results yet.");
+
+    // certify against a named flaw, on the embedded components, from the palette. Its failing
+    // steps panic on worker threads; none of that may reach the screen.
+    writer
+        .write_all(b":certify skip-nonce-check\r")
+        .expect("type");
+    let verdict = screen.wait_for("NOT CERTIFIED");
+    assert!(verdict.contains("SP-TOKEN-NONCE-01"), "{verdict}");
+    assert!(
+        verdict.contains("reference --flaw skip-nonce-check"),
+        "{verdict}"
+    );
+    assert!(!verdict.contains("panicked"), "{verdict}");
+    assert!(
+        screen.parser.screen().alternate_screen(),
+        "still on the dashboard's screen"
+    );
+    writer.write_all(b"?").expect("type");
+    screen.wait_for("Keys (? or esc closes)");
+    writer.write_all(b"\x1b").expect("type");
+    // A key right after Esc would read as Alt+key: a person pauses, and so does the test.
+    std::thread::sleep(Duration::from_millis(300));
+    writer.write_all(b"1").expect("type");
+
+    // A bigger window: the dashboard lays itself out again at the new size.
+    pty.master.resize(size(140, 40)).expect("resize");
+    screen.parser.screen_mut().set_size(40, 140);
+    let resized = screen.wait_for("NemID calendar");
+    assert!(resized.contains("2 Conformance"), "{resized}");
+
+    writer.write_all(b"q").expect("type");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "q did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    screen.pump();
+    let restored = screen.parser.screen();
+    assert!(!restored.alternate_screen(), "left the alternate screen");
+    assert!(!restored.hide_cursor(), "the cursor is shown again");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_a_terminal_it_refuses_with_exit_code_2_and_says_what_to_use() {
+    let output = std::process::Command::new(BIN)
+        .arg("tui")
+        .current_dir(root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("needs an interactive terminal"), "{stderr}");
+    assert!(stderr.contains("mitid-lab simulate"), "{stderr}");
+}

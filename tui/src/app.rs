@@ -1,0 +1,782 @@
+//! The dashboard's model and its update function.
+//!
+//! [`App::update`] takes one [`Msg`] (a key, a clock tick, a finished certify run) and changes
+//! the model; it does no I/O. What needs the outside world (starting a certify run, quitting)
+//! comes back as an [`Effect`] for the runtime to carry out, so the same key sequence always
+//! gives the same model: that is what lets demo scripts and tests replay a session without a
+//! terminal. Drawing (`view`) reads the model and cannot change it.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use mitid_conformance::outcome::{SuiteReport, Verdict};
+
+use crate::keys::{self, Action, Key, Scope};
+use crate::run::SteppableRun;
+
+/// Ticks per second of the runtime's clock (the frame rate is capped at the same rate).
+pub const TICKS_PER_SECOND: u32 = 10;
+
+/// Play speeds, in simulated days per second.
+pub const SPEEDS: [u32; 5] = [1, 7, 30, 90, 365];
+
+/// A second run of the same scenario with one field changed, kept on the same day as the
+/// main run and drawn over it.
+pub struct WhatIf {
+    /// The change, as `--set` takes it: `calendar.nemid_shutdown=2023-12-31`.
+    pub label: String,
+    pub run: Box<dyn SteppableRun + Send>,
+}
+
+impl std::fmt::Debug for WhatIf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhatIf")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The scenario file and overrides the main run came from (what a what-if re-runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub path: std::path::PathBuf,
+    pub overrides: mitid_sim::scenario::Overrides,
+}
+
+/// Everything the update function can be told.
+#[derive(Debug)]
+pub enum Msg {
+    Key(Key),
+    /// One tick of the runtime's clock ([`TICKS_PER_SECOND`] a second).
+    Tick,
+    /// A certify run ended: its report, or why it could not run.
+    CertifyDone(Result<Box<SuiteReport>, String>),
+    /// A what-if run ended: the run, or why it could not run.
+    WhatIfDone(Result<WhatIf, String>),
+}
+
+/// What the update asks the runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Run certify against the reference service provider with these flaws (none: correct).
+    Certify {
+        flaws: Vec<String>,
+    },
+    /// Run the scenario again with `source`'s overrides (one `--set` more), labelled `label`.
+    WhatIf {
+        source: Source,
+        label: String,
+    },
+    Quit,
+}
+
+/// What one update did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Update {
+    /// Whether the message meant something here (an unbound key is not consumed).
+    pub consumed: bool,
+    pub effects: Vec<Effect>,
+}
+
+impl Update {
+    fn consumed() -> Self {
+        Self {
+            consumed: true,
+            effects: Vec::new(),
+        }
+    }
+
+    fn ignored() -> Self {
+        Self::default()
+    }
+
+    fn effect(effect: Effect) -> Self {
+        Self {
+            consumed: true,
+            effects: vec![effect],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Simulation,
+    Conformance,
+}
+
+impl View {
+    #[must_use]
+    pub fn scope(self) -> Scope {
+        match self {
+            View::Simulation => Scope::Simulation,
+            View::Conformance => Scope::Conformance,
+        }
+    }
+}
+
+/// How the municipality table is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Longest mean wait over the closed months first.
+    Wait,
+    /// Longest wait in the last closed month first.
+    LastMonth,
+    Name,
+}
+
+impl SortKey {
+    fn next(self) -> Self {
+        match self {
+            SortKey::Wait => SortKey::LastMonth,
+            SortKey::LastMonth => SortKey::Name,
+            SortKey::Name => SortKey::Wait,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "wait" => Some(SortKey::Wait),
+            "month" => Some(SortKey::LastMonth),
+            "name" => Some(SortKey::Name),
+            _ => None,
+        }
+    }
+}
+
+/// A line of text the keyboard is typing into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// `:` the command palette.
+    Palette(String),
+    /// `/` the filter of the current view's list.
+    Filter(String),
+}
+
+/// Where a certify run stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CertifyStatus {
+    Idle,
+    /// Running against `target` for `ticks` ticks.
+    Running {
+        target: String,
+        ticks: u32,
+    },
+    /// The last run could not be carried out (its report, if any earlier, stays on screen).
+    Error(String),
+}
+
+/// The conformance view's state.
+#[derive(Debug, Clone)]
+pub struct Conformance {
+    /// `reference` and then every named flaw of the reference service provider.
+    pub targets: Vec<String>,
+    pub target: usize,
+    pub status: CertifyStatus,
+    pub report: Option<SuiteReport>,
+    /// Where the report on screen came from (`certify reference --flaw X`, a report.json path).
+    pub source: Option<String>,
+    /// Selected row of the tree.
+    pub selected: usize,
+    /// Requirement ids whose scenarios are shown.
+    pub open: BTreeSet<String>,
+}
+
+/// One row of the requirement tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeRow {
+    /// Index into `report.requirements`.
+    Requirement(usize),
+    /// A requirement's scenario: (requirement index, index into `report.scenarios`).
+    Scenario(usize, usize),
+}
+
+impl Conformance {
+    #[must_use]
+    pub fn new(flaws: Vec<String>) -> Self {
+        let mut targets = vec!["reference".to_owned()];
+        targets.extend(flaws);
+        Self {
+            targets,
+            target: 0,
+            status: CertifyStatus::Idle,
+            report: None,
+            source: None,
+            selected: 0,
+            open: BTreeSet::new(),
+        }
+    }
+
+    /// The rows of the tree under `filter` (case-insensitive, on id and title): requirements
+    /// in catalogue order, worst verdicts are not moved so the catalogue's grouping stays.
+    #[must_use]
+    pub fn rows(&self, filter: &str) -> Vec<TreeRow> {
+        let Some(report) = &self.report else {
+            return Vec::new();
+        };
+        let needle = filter.to_lowercase();
+        let mut rows = Vec::new();
+        for (index, requirement) in report.requirements.iter().enumerate() {
+            if !needle.is_empty()
+                && !requirement.id.to_lowercase().contains(&needle)
+                && !requirement.title.to_lowercase().contains(&needle)
+                && !requirement.verdict_text().to_lowercase().contains(&needle)
+            {
+                continue;
+            }
+            rows.push(TreeRow::Requirement(index));
+            if self.open.contains(&requirement.id) {
+                for (scenario, _) in report
+                    .scenarios
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.requirements.contains(&requirement.id))
+                {
+                    rows.push(TreeRow::Scenario(index, scenario));
+                }
+            }
+        }
+        rows
+    }
+
+    /// The target's flaws as `certify_reference` takes them.
+    fn flaws(&self) -> Vec<String> {
+        if self.target == 0 {
+            Vec::new()
+        } else {
+            vec![self.targets[self.target].clone()]
+        }
+    }
+
+    fn target_label(&self) -> String {
+        if self.target == 0 {
+            "reference".to_owned()
+        } else {
+            format!("reference --flaw {}", self.targets[self.target])
+        }
+    }
+
+    /// Shows `report` from `source`, opening every requirement that did not pass so the failure
+    /// and its scenario are visible at once.
+    pub fn show(&mut self, report: SuiteReport, source: String) {
+        self.open = report
+            .requirements
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Failed | Verdict::Warning))
+            .map(|r| r.id.clone())
+            .collect();
+        self.report = Some(report);
+        self.source = Some(source);
+        // Start on the first requirement that did not pass, so its scenario shows at once.
+        let rows = self.rows("");
+        let report = self.report.as_ref().map(|r| &r.requirements);
+        self.selected = rows
+            .iter()
+            .position(|row| match (row, report) {
+                (TreeRow::Requirement(index), Some(requirements)) => {
+                    matches!(
+                        requirements[*index].verdict,
+                        Verdict::Failed | Verdict::Warning
+                    )
+                }
+                _ => false,
+            })
+            .unwrap_or(0);
+    }
+}
+
+/// The palette's commands and their usage, for completion, the status line and the help.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("certify", "certify [reference|FLAW]"),
+    ("goto", "goto YYYY-MM-DD"),
+    ("help", "help"),
+    ("quit", "quit"),
+    ("sort", "sort wait|month|name"),
+    ("speed", "speed DAYS (per second)"),
+    ("step", "step N (days)"),
+    ("view", "view simulation|conformance"),
+    ("whatif", "whatif FIELD=VALUE | whatif off"),
+];
+
+/// The dashboard's whole state.
+pub struct App {
+    pub view: View,
+    pub run: Box<dyn SteppableRun>,
+    pub playing: bool,
+    pub speed: usize,
+    /// Tenths of a day owed to the clock while playing (ticks are a tenth of a second).
+    play_credit: u32,
+    pub sort: SortKey,
+    pub sim_filter: String,
+    pub conf_filter: String,
+    pub prompt: Option<Prompt>,
+    pub help: bool,
+    pub conformance: Conformance,
+    /// One line for the status bar: what the last command did or why it could not.
+    pub status: Option<String>,
+    pub quit: bool,
+    /// Where the main run came from (none for a run handed in directly, e.g. in tests).
+    pub source: Option<Source>,
+    /// The what-if drawn over the main run, if one was asked for.
+    pub whatif: Option<WhatIf>,
+}
+
+impl App {
+    /// A dashboard on `run`, opened on the simulation view; `flaws` are the reference service
+    /// provider's named flaws (the conformance view's targets).
+    #[must_use]
+    pub fn new(run: Box<dyn SteppableRun>, flaws: Vec<String>) -> Self {
+        Self {
+            view: View::Simulation,
+            run,
+            playing: false,
+            speed: 1,
+            play_credit: 0,
+            sort: SortKey::Wait,
+            sim_filter: String::new(),
+            conf_filter: String::new(),
+            prompt: None,
+            help: false,
+            conformance: Conformance::new(flaws),
+            status: None,
+            quit: false,
+            source: None,
+            whatif: None,
+        }
+    }
+
+    /// Closes the next day of the main run, and of the what-if alongside it.
+    fn step(&mut self) -> bool {
+        let stepped = self.run.step_day();
+        if stepped && let Some(whatif) = &mut self.whatif {
+            whatif.run.step_day();
+        }
+        stepped
+    }
+
+    /// Days per second at the current speed.
+    #[must_use]
+    pub fn days_per_second(&self) -> u32 {
+        SPEEDS[self.speed]
+    }
+
+    /// The current view's filter.
+    #[must_use]
+    pub fn filter(&self) -> &str {
+        match self.view {
+            View::Simulation => &self.sim_filter,
+            View::Conformance => &self.conf_filter,
+        }
+    }
+
+    fn filter_mut(&mut self) -> &mut String {
+        match self.view {
+            View::Simulation => &mut self.sim_filter,
+            View::Conformance => &mut self.conf_filter,
+        }
+    }
+
+    /// The next milestone on or after the day being simulated, if any.
+    #[must_use]
+    pub fn next_milestone(&self) -> Option<(&str, NaiveDate)> {
+        let today = self.run.today();
+        let done = self.run.finished();
+        self.run
+            .milestones()
+            .iter()
+            .filter(|m| !done && m.date >= today)
+            .min_by_key(|m| m.date)
+            .map(|m| (m.name.as_str(), m.date))
+    }
+
+    /// Applies one message.
+    pub fn update(&mut self, msg: Msg) -> Update {
+        match msg {
+            Msg::Tick => self.tick(),
+            Msg::CertifyDone(result) => {
+                let target = match &self.conformance.status {
+                    CertifyStatus::Running { target, .. } => target.clone(),
+                    _ => self.conformance.target_label(),
+                };
+                match result {
+                    Ok(report) => {
+                        self.conformance.status = CertifyStatus::Idle;
+                        self.status = Some(report.decision.headline());
+                        self.conformance.show(*report, format!("certify {target}"));
+                    }
+                    Err(err) => self.conformance.status = CertifyStatus::Error(err),
+                }
+                Update::consumed()
+            }
+            Msg::WhatIfDone(Ok(mut whatif)) => {
+                // Catch up to the main run's day, so both are compared on the same date.
+                while whatif.run.closed_days().len() < self.run.closed_days().len() {
+                    if !whatif.run.step_day() {
+                        break;
+                    }
+                }
+                self.status = Some(format!(
+                    "what-if {} drawn over the run, light lines",
+                    whatif.label
+                ));
+                self.whatif = Some(whatif);
+                Update::consumed()
+            }
+            Msg::WhatIfDone(Err(err)) => {
+                self.status = Some(format!("the what-if could not run: {err}"));
+                Update::consumed()
+            }
+            Msg::Key(key) => self.key(key),
+        }
+    }
+
+    fn tick(&mut self) -> Update {
+        let certifying = if let CertifyStatus::Running { ticks, .. } = &mut self.conformance.status
+        {
+            *ticks += 1;
+            // The elapsed time on screen moves once a second.
+            ticks.is_multiple_of(TICKS_PER_SECOND)
+        } else {
+            false
+        };
+        if !self.playing {
+            return if certifying {
+                Update::consumed()
+            } else {
+                Update::ignored()
+            };
+        }
+        self.play_credit += self.days_per_second();
+        while self.play_credit >= TICKS_PER_SECOND {
+            self.play_credit -= TICKS_PER_SECOND;
+            if !self.step() {
+                self.playing = false;
+                self.play_credit = 0;
+                break;
+            }
+        }
+        Update::consumed()
+    }
+
+    fn key(&mut self, key: Key) -> Update {
+        if key == Key::Ctrl('c') {
+            return self.quit();
+        }
+        if let Some(prompt) = self.prompt.take() {
+            return self.prompt_key(prompt, key);
+        }
+        if self.help {
+            return match keys::lookup(Scope::Global, key) {
+                Some(Action::Help | Action::Back) => {
+                    self.help = false;
+                    Update::consumed()
+                }
+                Some(Action::Quit) => self.quit(),
+                // The overlay covers the view: keys meant for it are not passed underneath.
+                _ => Update::consumed(),
+            };
+        }
+        match keys::lookup(self.view.scope(), key) {
+            Some(action) => self.act(action),
+            None => Update::ignored(),
+        }
+    }
+
+    fn quit(&mut self) -> Update {
+        self.quit = true;
+        Update::effect(Effect::Quit)
+    }
+
+    fn act(&mut self, action: Action) -> Update {
+        match action {
+            Action::ShowSimulation => self.view = View::Simulation,
+            Action::ShowConformance => self.view = View::Conformance,
+            Action::Help => self.help = true,
+            Action::Palette => self.prompt = Some(Prompt::Palette(String::new())),
+            Action::Filter => self.prompt = Some(Prompt::Filter(self.filter().to_owned())),
+            Action::Back => {
+                if self.filter().is_empty() {
+                    return Update::ignored();
+                }
+                self.filter_mut().clear();
+            }
+            Action::Quit => return self.quit(),
+            Action::PlayPause => self.playing = !self.playing && !self.run.finished(),
+            Action::StepDay => {
+                self.playing = false;
+                self.step();
+            }
+            Action::NextMilestone => {
+                self.playing = false;
+                let target = self
+                    .next_milestone()
+                    .map_or(self.run.end(), |(_, date)| date);
+                self.run_to(target);
+            }
+            Action::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
+            Action::Slower => self.speed = self.speed.saturating_sub(1),
+            Action::SortTable => self.sort = self.sort.next(),
+            Action::Restart => {
+                self.playing = false;
+                self.play_credit = 0;
+                self.run.restart();
+                if let Some(whatif) = &mut self.whatif {
+                    whatif.run.restart();
+                }
+            }
+            Action::Certify => return self.certify(),
+            Action::NextTarget => {
+                self.conformance.target =
+                    (self.conformance.target + 1) % self.conformance.targets.len();
+            }
+            Action::Up => self.conformance.selected = self.conformance.selected.saturating_sub(1),
+            Action::Down => {
+                let rows = self.conformance.rows(&self.conf_filter).len();
+                self.conformance.selected =
+                    (self.conformance.selected + 1).min(rows.saturating_sub(1));
+            }
+            Action::Toggle => self.toggle_selected(),
+        }
+        Update::consumed()
+    }
+
+    /// Closes days until `date` is closed (or the run ends).
+    fn run_to(&mut self, date: NaiveDate) {
+        while self.run.closed_days().last().is_none_or(|d| d.date < date) {
+            if !self.step() {
+                break;
+            }
+        }
+    }
+
+    fn certify(&mut self) -> Update {
+        if matches!(self.conformance.status, CertifyStatus::Running { .. }) {
+            self.status = Some("a certify run is already going".to_owned());
+            return Update::consumed();
+        }
+        self.conformance.status = CertifyStatus::Running {
+            target: self.conformance.target_label(),
+            ticks: 0,
+        };
+        Update::effect(Effect::Certify {
+            flaws: self.conformance.flaws(),
+        })
+    }
+
+    fn toggle_selected(&mut self) {
+        let rows = self.conformance.rows(&self.conf_filter);
+        let (Some(TreeRow::Requirement(index) | TreeRow::Scenario(index, _)), Some(report)) = (
+            rows.get(self.conformance.selected),
+            &self.conformance.report,
+        ) else {
+            return;
+        };
+        let id = report.requirements[*index].id.clone();
+        if !self.conformance.open.remove(&id) {
+            self.conformance.open.insert(id);
+        }
+        // Keep the selection on the requirement whose scenarios just closed.
+        let rows = self.conformance.rows(&self.conf_filter);
+        if let Some(at) = rows.iter().position(|r| *r == TreeRow::Requirement(*index)) {
+            self.conformance.selected = at;
+        }
+    }
+
+    fn prompt_key(&mut self, prompt: Prompt, key: Key) -> Update {
+        match prompt {
+            Prompt::Filter(mut text) => match key {
+                Key::Esc => {
+                    self.filter_mut().clear();
+                    self.conformance.selected = 0;
+                }
+                Key::Enter => {}
+                Key::Backspace => {
+                    text.pop();
+                    self.set_filter(&text);
+                    self.prompt = Some(Prompt::Filter(text));
+                }
+                Key::Char(c) => {
+                    text.push(c);
+                    self.set_filter(&text);
+                    self.prompt = Some(Prompt::Filter(text));
+                }
+                _ => self.prompt = Some(Prompt::Filter(text)),
+            },
+            Prompt::Palette(mut text) => match key {
+                Key::Esc => {}
+                Key::Enter => return self.command(&text),
+                Key::Tab => self.prompt = Some(Prompt::Palette(self.complete(&text))),
+                Key::Backspace => {
+                    text.pop();
+                    self.prompt = Some(Prompt::Palette(text));
+                }
+                Key::Char(c) => {
+                    text.push(c);
+                    self.prompt = Some(Prompt::Palette(text));
+                }
+                _ => self.prompt = Some(Prompt::Palette(text)),
+            },
+        }
+        Update::consumed()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        text.clone_into(self.filter_mut());
+        self.conformance.selected = 0;
+    }
+
+    /// What the palette offers for the word being typed in `text`.
+    #[must_use]
+    pub fn completions(&self, text: &str) -> Vec<String> {
+        let (command, arg) = match text.split_once(' ') {
+            Some((command, arg)) => (command, Some(arg)),
+            None => (text, None),
+        };
+        match arg {
+            None => COMMANDS
+                .iter()
+                .map(|(name, _)| (*name).to_owned())
+                .filter(|name| name.starts_with(command))
+                .collect(),
+            Some(arg) => {
+                let words: Vec<String> = match command {
+                    "certify" => self.conformance.targets.clone(),
+                    "view" => vec!["simulation".to_owned(), "conformance".to_owned()],
+                    "sort" => vec!["wait".to_owned(), "month".to_owned(), "name".to_owned()],
+                    "goto" => self
+                        .run
+                        .milestones()
+                        .iter()
+                        .map(|m| m.date.to_string())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                words.into_iter().filter(|w| w.starts_with(arg)).collect()
+            }
+        }
+    }
+
+    /// `text` extended by the longest prefix every completion shares (a command gets its space).
+    fn complete(&self, text: &str) -> String {
+        let options = self.completions(text);
+        let Some(first) = options.first() else {
+            return text.to_owned();
+        };
+        let common = options.iter().fold(first.clone(), |common, option| {
+            common
+                .chars()
+                .zip(option.chars())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect()
+        });
+        match text.split_once(' ') {
+            None if options.len() == 1 => format!("{common} "),
+            None => common,
+            Some((command, _)) => format!("{command} {common}"),
+        }
+    }
+
+    fn command(&mut self, text: &str) -> Update {
+        let mut words = text.split_whitespace();
+        let command = words.next().unwrap_or_default();
+        let arg = words.next();
+        let result: Result<Update, String> = match (command, arg) {
+            ("quit" | "q", None) => Ok(self.quit()),
+            ("help", None) => {
+                self.help = true;
+                Ok(Update::consumed())
+            }
+            ("view", Some(name)) if "simulation".starts_with(name) => {
+                self.view = View::Simulation;
+                Ok(Update::consumed())
+            }
+            ("view", Some(name)) if "conformance".starts_with(name) => {
+                self.view = View::Conformance;
+                Ok(Update::consumed())
+            }
+            ("sort", Some(key)) => SortKey::parse(key)
+                .map(|key| {
+                    self.sort = key;
+                    Update::consumed()
+                })
+                .ok_or_else(|| format!("sort {key}: give wait, month or name")),
+            ("speed", Some(days)) => match days.parse::<u32>() {
+                Ok(days) => {
+                    // The nearest offered speed at or below what was asked.
+                    self.speed = SPEEDS.iter().rposition(|s| *s <= days).unwrap_or(0);
+                    Ok(Update::consumed())
+                }
+                Err(_) => Err(format!("speed {days}: give days per second, e.g. speed 30")),
+            },
+            ("step", Some(days)) => match days.parse::<u32>() {
+                Ok(days) => {
+                    self.playing = false;
+                    for _ in 0..days {
+                        if !self.step() {
+                            break;
+                        }
+                    }
+                    Ok(Update::consumed())
+                }
+                Err(_) => Err(format!("step {days}: give a number of days")),
+            },
+            ("goto", Some(date)) => match date.parse::<NaiveDate>() {
+                Ok(date) if date >= self.run.today() => {
+                    self.playing = false;
+                    self.run_to(date);
+                    Ok(Update::consumed())
+                }
+                Ok(date) => Err(format!(
+                    "goto {date}: that day is already closed (0 restarts)"
+                )),
+                Err(_) => Err(format!("goto {date}: give a date as YYYY-MM-DD")),
+            },
+            ("certify", target) => {
+                let wanted = target.unwrap_or("reference");
+                match self.conformance.targets.iter().position(|t| t == wanted) {
+                    Some(index) => {
+                        self.conformance.target = index;
+                        self.view = View::Conformance;
+                        Ok(self.certify())
+                    }
+                    None => Err(format!(
+                        "certify {wanted}: no such target; give reference or one of the flaws (tab completes)"
+                    )),
+                }
+            }
+            ("whatif", Some("off")) => {
+                self.whatif = None;
+                Ok(Update::consumed())
+            }
+            ("whatif", Some(set)) if set.contains('=') => match &self.source {
+                Some(source) => {
+                    let mut source = source.clone();
+                    source.overrides.sets.push(set.to_owned());
+                    self.status = Some(format!("running the what-if {set}…"));
+                    return Update::effect(Effect::WhatIf {
+                        source,
+                        label: set.to_owned(),
+                    });
+                }
+                None => Err("whatif: this run was not loaded from a scenario file".to_owned()),
+            },
+            ("whatif", _) => {
+                Err("whatif FIELD=VALUE, e.g. whatif calendar.nemid_shutdown=2023-12-31".to_owned())
+            }
+            ("", None) => Ok(Update::consumed()),
+            _ => Err(format!(
+                "{text}: unknown command; tab completes, ? lists the keys"
+            )),
+        };
+        match result {
+            Ok(update) => {
+                self.status = None;
+                update
+            }
+            Err(message) => {
+                self.status = Some(message);
+                Update::consumed()
+            }
+        }
+    }
+}

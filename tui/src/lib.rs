@@ -1,0 +1,232 @@
+//! # mitid-tui — the lab's terminal dashboard (`mitid-lab tui`)
+//!
+//! Planners watch a policy run unfold day by day; integrators run `certify` and read the
+//! results as a tree by requirement. Keyboard first, in the spirit of k9s and lazygit.
+//!
+//! Tour:
+//! - [`run`]: the steppable run the simulation view drives ([`run::SteppableRun`]).
+//! - [`keys`]: the one key registry behind the bindings, the footer and the `?` help.
+//! - [`app`]: the model and its update function (no I/O: effects go back to the runtime).
+//! - [`view`]: drawing, from the model only.
+//! - [`script`]: demo scripts that replay a session.
+//! - `terminal`: the tui-realm shell (terminal, event listener, ticks) that runs it all.
+//!
+//! The dashboard computes nothing the simulator or the conformance crate already gives: the
+//! figures are the run's [`mitid_sim::policy::DayRow`]s, the verdicts are the
+//! [`mitid_conformance::outcome::SuiteReport`]'s.
+
+pub mod app;
+pub mod keys;
+pub mod run;
+pub mod script;
+mod terminal;
+pub mod view;
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+
+use mitid_conformance::outcome::SuiteReport;
+use mitid_sim::scenario::{self, Overrides, Scenario};
+use tuirealm::ratatui::layout::Size;
+use tuirealm::terminal::{TerminalAdapter as _, TestTerminalAdapter};
+use tuirealm::testing::buffer_to_string;
+
+use crate::app::{App, Effect, Msg};
+use crate::run::ReplayRun;
+use crate::script::{Event, Script};
+
+/// The scenario the dashboard opens when none is named.
+pub const DEFAULT_SCENARIO: &str = "scenarios/demo-100k.yaml";
+
+/// What `mitid-lab tui` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The policy scenario (default [`DEFAULT_SCENARIO`], or the script's).
+    pub scenario: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub population: Option<u32>,
+    /// `--set FIELD=VALUE` overrides, as `simulate` takes them.
+    pub sets: Vec<String>,
+    /// An earlier certify run's folder (its `report.json` is shown in the conformance view).
+    pub report: Option<PathBuf>,
+    /// A demo script to replay.
+    pub script: Option<PathBuf>,
+}
+
+/// Why the dashboard could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error(
+        "mitid-lab tui needs an interactive terminal (stdin and stdout a TTY); without one use `mitid-lab simulate SCENARIO` for the figures or `mitid-lab certify --target reference` for conformance"
+    )]
+    NoTerminal,
+    /// A file the user named is wrong: the message names file, line and field.
+    #[error("{0}")]
+    BadInput(String),
+    #[error("the policy run failed: {0}")]
+    Simulation(#[from] mitid_sim::policy::PolicyError),
+    #[error("the terminal failed: {0}")]
+    Terminal(String),
+}
+
+impl TuiError {
+    /// Whether the user's input is at fault (exit code 2), rather than the lab.
+    #[must_use]
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, TuiError::NoTerminal | TuiError::BadInput(_))
+    }
+}
+
+/// Starts the dashboard on this process's terminal and runs it until the user quits.
+pub fn run(options: &Options) -> Result<(), TuiError> {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(TuiError::NoTerminal);
+    }
+    let (app, events) = prepare(options, &mut |line| eprintln!("{line}"))?;
+    terminal::run(app, events)
+}
+
+/// Loads everything the dashboard shows, before any terminal is touched: the script, the
+/// scenario (run to its end, then replayed day by day), an earlier report. `say` is told what
+/// takes time.
+pub fn prepare(
+    options: &Options,
+    say: &mut dyn FnMut(&str),
+) -> Result<(App, Vec<Event>), TuiError> {
+    let script = match &options.script {
+        Some(path) => {
+            let file = path.display().to_string();
+            let text = read(path)?;
+            Some(Script::parse(&file, &text).map_err(|err| TuiError::BadInput(err.to_string()))?)
+        }
+        None => None,
+    };
+    let events = match &script {
+        Some(script) => script
+            .events()
+            .map_err(|(field, message)| TuiError::BadInput(format!("{field}: {message}")))?,
+        None => Vec::new(),
+    };
+    let scenario_path = options
+        .scenario
+        .clone()
+        .or_else(|| script.as_ref().map(|s| s.scenario.clone()))
+        // The default is found from any directory of a checkout, as certify finds its features.
+        .unwrap_or_else(|| mitid_conformance::suite::project_path(DEFAULT_SCENARIO));
+    let overrides = Overrides {
+        sets: options.sets.clone(),
+        population: options
+            .population
+            .or(script.as_ref().and_then(|s| s.population)),
+        seed: options.seed.or(script.as_ref().and_then(|s| s.seed)),
+    };
+    let run = simulate(&scenario_path, &overrides, say)?;
+    let mut app = App::new(Box::new(run), flaw_names());
+    app.source = Some(app::Source {
+        path: scenario_path,
+        overrides,
+    });
+    if let Some(dir) = &options.report {
+        let (report, source) = load_report(dir)?;
+        app.conformance.show(report, source);
+        app.view = app::View::Conformance;
+    }
+    Ok((app, events))
+}
+
+/// Runs the policy scenario at `path` (with `overrides`) to its end and answers its replay;
+/// `say` is told that it is simulating.
+pub fn simulate(
+    path: &Path,
+    overrides: &Overrides,
+    say: &mut dyn FnMut(&str),
+) -> Result<ReplayRun, TuiError> {
+    let file = path.display().to_string();
+    let text = read(path)?;
+    let policy = match scenario::load(&file, &text, overrides)
+        .map_err(|err| TuiError::BadInput(err.to_string()))?
+    {
+        Scenario::Policy(policy) => policy,
+        Scenario::Queue(_) => {
+            return Err(TuiError::BadInput(format!(
+                "{file}: a queue validation scenario; the dashboard shows policy scenarios (kind: policy), e.g. {DEFAULT_SCENARIO}"
+            )));
+        }
+    };
+    say(&format!(
+        "simulating {} ({} citizens, seed {})…",
+        policy.name, policy.population.size, policy.seed
+    ));
+    let outcome = mitid_sim::policy::run_policy(&policy, policy.seed, &mut |_| {}).map_err(
+        |err| match err.field_path() {
+            Some(_) => TuiError::BadInput(format!("{file}: {err}")),
+            None => TuiError::Simulation(err),
+        },
+    )?;
+    Ok(ReplayRun::new(outcome))
+}
+
+fn read(path: &Path) -> Result<String, TuiError> {
+    std::fs::read_to_string(path)
+        .map_err(|err| TuiError::BadInput(format!("{}: cannot read: {err}", path.display())))
+}
+
+/// The reference service provider's named flaws (the conformance view's targets).
+#[must_use]
+pub fn flaw_names() -> Vec<String> {
+    mitid_components::reference_sp::FlawCatalogue::embedded()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads `DIR/report.json` of an earlier certify run; answers the report and where it came from.
+pub fn load_report(dir: &Path) -> Result<(SuiteReport, String), TuiError> {
+    let path = dir.join(mitid_conformance::report::JSON_FILE);
+    let text = read(&path)?;
+    let report: SuiteReport = serde_json::from_str(&text).map_err(|err| {
+        TuiError::BadInput(format!(
+            "{}:{}:{}: not a certify report.json: {err}",
+            path.display(),
+            err.line(),
+            err.column()
+        ))
+    })?;
+    Ok((report, path.display().to_string()))
+}
+
+/// Replays `events` into `app` without a terminal; answers the effects the app asked for (a
+/// certify run is not started here: tests and headless replays see it asked for).
+pub fn replay(app: &mut App, events: &[Event]) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for event in events {
+        match *event {
+            Event::Key(key) => effects.extend(app.update(Msg::Key(key)).effects),
+            Event::Wait(ticks) => {
+                for _ in 0..ticks {
+                    effects.extend(app.update(Msg::Tick).effects);
+                }
+            }
+        }
+        if app.quit {
+            break;
+        }
+    }
+    effects
+}
+
+/// The dashboard drawn on a `width` x `height` test terminal, as plain text, one line per row
+/// (for snapshots and the README's screenshot).
+///
+/// # Panics
+/// Only if the in-memory test terminal cannot be created or drawn, which it always can.
+#[must_use]
+pub fn render_to_string(app: &App, width: u16, height: u16) -> String {
+    let mut adapter = TestTerminalAdapter::new(Size::new(width, height))
+        .expect("an in-memory terminal can always be created");
+    let frame = adapter
+        .draw(|frame| view::draw(frame, app))
+        .expect("an in-memory terminal can always be drawn");
+    buffer_to_string(frame.buffer)
+}
