@@ -9,6 +9,7 @@ mod nightly_run;
 mod outputs;
 mod simulate_errors;
 mod simulate_golden;
+mod simulate_live;
 mod simulate_policy;
 mod simulate_queue;
 mod sweep;
