@@ -10,12 +10,13 @@ use mitid_components::runtime::Component;
 use mitid_conformance::actions::broker::{self, BrokerLogin};
 use mitid_conformance::actions::identity::{self, Backing, NEMID_ISSUED_ON};
 use mitid_conformance::actions::mitid_dk::{self, NemidPage};
-use mitid_conformance::actions::{ActionError, app};
+use mitid_conformance::actions::{ActionError, app, citizen_service, support};
 use mitid_conformance::world::LabWorld;
 use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::population::{Citizen, MitidKind, traits};
 use mitid_sim::policy::{
-    Action, ActionRequest, CitizenView, Credential, Failure, MigrationRoute, Outcome, Sector, Stage,
+    Action, ActionRequest, CitizenView, Credential, Failure, MigrationRoute, Outcome, Sector,
+    Stage, Visit,
 };
 
 use super::{Driver, LabCitizen, failure_of};
@@ -149,9 +150,46 @@ impl Driver {
                 activate_app(lab_citizen, &code).await?;
                 Ok(Outcome::Succeeded)
             }
-            Action::CitizenServiceAppointment { .. }
-            | Action::SupportCall { .. }
-            | Action::Recovery { .. } => Ok(request.expected),
+            Action::CitizenServiceAppointment { visit } => {
+                // The counter's steps: passport, the CPR register's questions, then for an
+                // enrolment MitID issued with the app, taken and activated.
+                let lab_citizen = self.lab_citizen(c)?;
+                let (world, alias) = (&mut lab_citizen.world, lab_citizen.alias.as_str());
+                citizen_service::show_passport(world, alias).await?;
+                citizen_service::answer_questions(world, alias, true)
+                    .await?
+                    .expect(200, "Citizen Service", "the CPR questions")?;
+                if let Visit::Enrolment(_) = visit {
+                    let issued = citizen_service::issue(world, alias, false).await?.expect(
+                        201,
+                        "Citizen Service",
+                        "MitID issued at the counter",
+                    )?;
+                    citizen_service::take_issued(world, alias, &issued).await?;
+                    let code = world
+                        .note(&format!("activation_code:{alias}"))
+                        .unwrap_or_default()
+                        .to_owned();
+                    activate_app(lab_citizen, &code).await?;
+                    return Ok(Outcome::Succeeded);
+                }
+                // A new authenticator for a broken one: the lab's counter proves the identity;
+                // what it hands out is the model's rule (its outcome as expected).
+                Ok(request.expected)
+            }
+            Action::SupportCall { .. } => {
+                // The steps "calls support and answers the questions": the line identifies
+                // the caller with the CPR register's questions. Whether the agent then solves
+                // the problem is the model's rule (a changed phone number, a lost phone), so
+                // an identified caller's call turns out as the model expected.
+                let lab_citizen = self.lab_citizen(c)?;
+                support::call(&mut lab_citizen.world, &lab_citizen.alias, true)
+                    .await?
+                    .expect(200, "the support line", "the caller's answers")?;
+                Ok(request.expected)
+            }
+            // Not reached: `perform` leaves these to the model's rules (see `is_live`).
+            Action::Recovery { .. } => Ok(request.expected),
         }
     }
 
@@ -217,10 +255,11 @@ impl Driver {
         let alias = format!("c{c}");
         let mut world = LabWorld::for_lab(Arc::clone(&self.lab));
         let nemid = record.has(traits::NEMID_HOLDER) && !record.has(traits::NO_CPR);
+        // A person with a passport and a phone, so support and the counter can identify them.
         let backing = if record.has(traits::NO_CPR) {
             Backing::PCode
         } else {
-            Backing::Cpr
+            Backing::Registered
         };
         let (device, ial) = if MitidKind::from_u8(record.mitid) == MitidKind::None {
             // Identity assurance Low until MitID is obtained (the step's registry entry).
@@ -266,6 +305,8 @@ fn is_live(action: Action) -> bool {
         action,
         Action::SectorLogin { .. }
             | Action::NemidMigrationLogin
+            | Action::CitizenServiceAppointment { .. }
+            | Action::SupportCall { .. }
             | Action::Enrolment {
                 route: MigrationRoute::AppPassport | MigrationRoute::Bank | MigrationRoute::Witness,
                 ..

@@ -33,7 +33,8 @@ fn count(live: &Value, pointer: &str) -> u64 {
 fn a_live_run_performs_real_flows_and_the_broker_judges_them_on_the_simulated_day() {
     let dir = scratch_dir("live_real_flows");
     let live_out = dir.join("live");
-    let result = simulate(&live_out, &["--live", "--live-citizens", "10"]);
+    // 100 of 2 000: enough that some of them go to Citizen Service and call support.
+    let result = simulate(&live_out, &["--live", "--live-citizens", "100"]);
     result.expect_code(0);
     assert!(
         result.stdout.contains("live (embedded runtime):"),
@@ -42,8 +43,8 @@ fn a_live_run_performs_real_flows_and_the_broker_judges_them_on_the_simulated_da
     );
     let live = json(&live_out.join("live.json"));
     assert_eq!(live["runtime"], "embedded", "{live:#}");
-    assert_eq!(count(&live, "/sample_size"), 10);
-    assert_eq!(live["sampled_citizens"].as_array().map(Vec::len), Some(10));
+    assert_eq!(count(&live, "/sample_size"), 100);
+    assert_eq!(live["sampled_citizens"].as_array().map(Vec::len), Some(100));
     // The broker logged the sampled citizens in: MitID logins went through.
     let mitid = count(&live, "/by_journey/routine_login_mitid/performed");
     let mitid_failed = count(&live, "/by_journey/routine_login_mitid/failed");
@@ -52,7 +53,14 @@ fn a_live_run_performs_real_flows_and_the_broker_judges_them_on_the_simulated_da
         count(&live, "/by_journey/nemid_migration_login/performed") > 0,
         "{live:#}"
     );
-    assert!(count(&live, "/by_component/idp/performed") > 0, "{live:#}");
+    for component in ["idp", "citizen-service", "support"] {
+        assert!(
+            count(&live, &format!("/by_component/{component}/performed")) > 0,
+            "no flow at {component}: {live:#}"
+        );
+    }
+    assert!(count(&live, "/by_journey/citizen_service_appointment/performed") > 0);
+    assert!(count(&live, "/by_journey/support_call/performed") > 0);
     // One clock: the broker refused NemID at a bank because the lab clock stood after the
     // banks' cut-off (2022-11-01), not after the shutdown the wall clock is past (2023-10-31),
     // and let NemID logins through before it.
