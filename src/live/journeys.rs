@@ -15,8 +15,8 @@ use mitid_conformance::world::LabWorld;
 use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::population::{Citizen, MitidKind, traits};
 use mitid_sim::policy::{
-    Action, ActionRequest, CitizenView, Credential, Failure, MigrationRoute, Outcome, Sector,
-    Stage, Visit,
+    Action, ActionRequest, CitizenView, Credential, Failure, MigrationRoute, Outcome,
+    RecoveryRoute, Sector, Stage, Visit,
 };
 
 use super::{Driver, LabCitizen, failure_of};
@@ -48,14 +48,10 @@ fn routine_journey(credential: Credential) -> &'static str {
 }
 
 impl Driver {
-    /// Performs `request` for real when its journey is driven live; otherwise the model's rules
-    /// answer (and `live.json` says how many actions were left to them).
+    /// Performs `request` for real and answers what the components did.
     pub(super) async fn perform(&mut self, request: &ActionRequest) -> Outcome {
         let (journey, component) = journey_of(request.action);
-        if !is_live(request.action) {
-            self.tally.not_live(journey);
-            return request.expected;
-        }
+        self.tally.sampled_actions += 1;
         let started = Instant::now();
         let outcome = match self.drive(request).await {
             Ok(outcome) => outcome,
@@ -140,6 +136,21 @@ impl Driver {
                 activate_app(lab_citizen, &code).await?;
                 Ok(Outcome::Succeeded)
             }
+            Action::Enrolment {
+                route: MigrationRoute::ViaNemid,
+                ..
+            } => {
+                // The app was activated at the NemID login on MitID.dk; what is left is the
+                // step "has a MitID at identity assurance Substantial", asked of the broker.
+                let lab_citizen = self.lab_citizen(c)?;
+                let identity =
+                    identity::identity_of(&mut lab_citizen.world, &lab_citizen.alias).await?;
+                Ok(if identity["ial"] == "substantial" {
+                    Outcome::Succeeded
+                } else {
+                    Outcome::Failed(Failure::Refused)
+                })
+            }
             Action::Enrolment { .. } => {
                 // The app is activated with the code the route hands out (a letter, the bank,
                 // a witness's session), which the broker's admin API issues as those desks do.
@@ -188,8 +199,30 @@ impl Driver {
                     .expect(200, "the support line", "the caller's answers")?;
                 Ok(request.expected)
             }
-            // Not reached: `perform` leaves these to the model's rules (see `is_live`).
-            Action::Recovery { .. } => Ok(request.expected),
+            Action::Recovery { route, .. } => {
+                let lab_citizen = self.lab_citizen(c)?;
+                let (world, alias) = (&mut lab_citizen.world, lab_citizen.alias.as_str());
+                match route {
+                    // "scans her passport and face with the MitID app on her phone".
+                    RecoveryRoute::Passport => {
+                        app::enrol_with_passport(world, alias, "phone").await?
+                    }
+                    // "logs in on MitID.dk with NemID to find her user ID".
+                    RecoveryRoute::Nemid => {
+                        mitid_dk::with_key_card(world, NemidPage::ForgotUserId, alias)
+                            .await?
+                            .expect(200, "MitID.dk", "the user ID with NemID")?;
+                    }
+                    // "orders an activation code on MitID.dk" (after a login with the second
+                    // authenticator, which the lab's sampled citizens are not given) and
+                    // "activates the app with the activation code from MitID.dk".
+                    RecoveryRoute::BackupDevice => {
+                        let code = identity::new_app_activation_code(world, alias).await?;
+                        activate_app(lab_citizen, &code).await?;
+                    }
+                }
+                Ok(Outcome::Succeeded)
+            }
         }
     }
 
@@ -296,20 +329,4 @@ async fn activate_app(lab_citizen: &mut LabCitizen, code: &str) -> Result<(), Ac
         .await?
         .expect(201, "the broker", "the activation of the app")?;
     Ok(())
-}
-
-/// Whether the action's journey is driven for real this round; the others are the model's.
-/// An enrolment via NemID finished at the NemID login on MitID.dk, where the app was activated.
-fn is_live(action: Action) -> bool {
-    matches!(
-        action,
-        Action::SectorLogin { .. }
-            | Action::NemidMigrationLogin
-            | Action::CitizenServiceAppointment { .. }
-            | Action::SupportCall { .. }
-            | Action::Enrolment {
-                route: MigrationRoute::AppPassport | MigrationRoute::Bank | MigrationRoute::Witness,
-                ..
-            }
-    )
 }

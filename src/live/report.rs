@@ -27,8 +27,8 @@ impl Counts {
 pub(super) struct Tally {
     /// Actions of citizens outside the sample, answered by the model's rules.
     pub by_model: u64,
-    /// Sampled citizens' actions whose journeys are not driven live yet, by journey.
-    not_live: BTreeMap<&'static str, u64>,
+    /// Actions of sampled citizens, each performed as a real flow.
+    pub sampled_actions: u64,
     by_journey: BTreeMap<&'static str, Counts>,
     by_component: BTreeMap<&'static str, Counts>,
     by_cause: BTreeMap<&'static str, u64>,
@@ -43,10 +43,6 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    pub fn not_live(&mut self, journey: &'static str) {
-        *self.not_live.entry(journey).or_default() += 1;
-    }
-
     pub fn error(&mut self, journey: &'static str, err: &ActionError) {
         if let ActionError::Refused { answer, .. } = err {
             self.refusal(
@@ -145,7 +141,7 @@ impl Tally {
                 actions_resolved: model_resolved,
                 diverged_from_model_rules: model_diverged,
                 resolved_by_model_outside_sample: self.by_model,
-                resolved_by_model_not_live_yet: self.not_live.clone(),
+                performed_live: self.sampled_actions,
             },
         }
     }
@@ -186,8 +182,11 @@ pub struct ModelSide {
     pub actions_resolved: u64,
     /// Of those, how many the components answered otherwise than the model's rules.
     pub diverged_from_model_rules: u64,
+    /// Actions of citizens outside the sample, answered by the model's rules.
     pub resolved_by_model_outside_sample: u64,
-    pub resolved_by_model_not_live_yet: BTreeMap<&'static str, u64>,
+    /// Actions of the sampled citizens, each performed as a real flow (with the routine
+    /// logins, the flows of `by_journey`). With the line above, every action the model put.
+    pub performed_live: u64,
 }
 
 /// Wall-clock latency of one journey's flows, in milliseconds.

@@ -53,6 +53,10 @@ fn a_live_run_performs_real_flows_and_the_broker_judges_them_on_the_simulated_da
         count(&live, "/by_journey/nemid_migration_login/performed") > 0,
         "{live:#}"
     );
+    assert!(
+        count(&live, "/by_journey/recovery/performed") > 0,
+        "{live:#}"
+    );
     for component in ["idp", "citizen-service", "support"] {
         assert!(
             count(&live, &format!("/by_component/{component}/performed")) > 0,
@@ -88,6 +92,17 @@ fn a_live_run_performs_real_flows_and_the_broker_judges_them_on_the_simulated_da
         .sum();
     assert_eq!(journeys, count(&live, "/flows/performed"));
     assert_eq!(components, journeys);
+    // Every action the model put to the port has exactly one outcome: from the components for
+    // the sample, from the model's rules for everyone else.
+    let routine = count(&live, "/by_journey/routine_login_mitid/performed")
+        + count(&live, "/by_journey/routine_login_nemid/performed");
+    assert_eq!(count(&live, "/model/performed_live"), journeys - routine);
+    assert_eq!(
+        count(&live, "/model/performed_live")
+            + count(&live, "/model/resolved_by_model_outside_sample"),
+        count(&live, "/model/actions_resolved"),
+        "{live:#}"
+    );
 
     // Where every component agreed with the model's rules, the model's figures are the pure
     // run's, byte for byte; a pure run writes no live.json.
