@@ -205,7 +205,7 @@ impl Driver {
                 match route {
                     // "scans her passport and face with the MitID app on her phone".
                     RecoveryRoute::Passport => {
-                        app::enrol_with_passport(world, alias, "phone").await?
+                        app::enrol_with_passport(world, alias, "phone").await?;
                     }
                     // "logs in on MitID.dk with NemID to find her user ID".
                     RecoveryRoute::Nemid => {
