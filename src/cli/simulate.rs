@@ -50,7 +50,7 @@ pub struct Args {
     pub force: bool,
     /// Drive a sample of the simulated citizens' actions as real flows against the lab's
     /// components (logins at the broker, NemID on MitID.dk, app enrolment, Citizen Service,
-    /// support calls); everyone else follows the model's rules. Writes `live.json` next to the report.
+    /// support calls, recoveries); everyone else follows the model's rules. Writes `live.json` next to the report.
     #[arg(long)]
     pub live: bool,
     /// Where the components run in live mode: `embedded` (in this process). `containers` is

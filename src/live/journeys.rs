@@ -240,8 +240,11 @@ impl Driver {
         let behaviour = match credential {
             Credential::Nemid if record.has(traits::NEMID_KEY_APP) => Behaviour::NemidKeyApp,
             Credential::Nemid => Behaviour::NemidKeyCard,
-            // Every sampled MitID holder has the app in the lab (see `ensure_citizen`).
-            Credential::Mitid(_) => Behaviour::Approve,
+            // The broker's headless login with the citizen's own kind of authenticator (the
+            // ID token's `amr` says which).
+            Credential::Mitid(MitidKind::CodeDisplay) => Behaviour::CodeDisplay,
+            Credential::Mitid(MitidKind::AudioReader) => Behaviour::AudioCodeReader,
+            Credential::Mitid(MitidKind::App | MitidKind::None) => Behaviour::Approve,
         };
         let lab_citizen = self.lab_citizen(c)?;
         let user_id = lab_citizen
