@@ -19,11 +19,12 @@ mod report;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use mitid_components::runtime::RuntimeKind;
 use mitid_conformance::actions::{ActionError, clock};
-use mitid_conformance::setup::{self, ReferenceLab, SetupError};
-use mitid_conformance::world::LabWorld;
+use mitid_conformance::setup::{self, SetupError};
+use mitid_conformance::world::{Lab, LabWorld};
 use mitid_devices::{Span, Timestamp};
 use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::{
@@ -78,9 +79,31 @@ pub fn run(
         &mitid_conformance::suite::run_tag(),
         &runtime,
     )?;
+    let run = run_against(
+        Arc::clone(&reference.lab),
+        runtime,
+        scenario,
+        seed,
+        options,
+        progress,
+    );
+    // The components stop only once the run is over.
+    drop(reference);
+    run
+}
+
+/// [`run`] against the components `lab` reaches, the flows on `runtime`.
+fn run_against(
+    lab: Arc<Lab>,
+    runtime: tokio::runtime::Runtime,
+    scenario: &PolicyScenario,
+    seed: u64,
+    options: LiveOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<LiveRun, LiveError> {
     let live = Rc::new(Live {
         runtime,
-        state: RefCell::new(Driver::new(&reference, scenario)),
+        state: RefCell::new(Driver::new(lab, scenario)),
     });
     let mut run = PolicyRun::with_port(scenario, seed, Port(Rc::clone(&live)))?;
     let sample = run.live_sample(options.sample)?;
@@ -104,16 +127,13 @@ pub fn run(
     let _ = live
         .runtime
         .block_on(clock::release(&live.state.borrow().lab));
-    let driver = live.state.borrow();
-    let report = driver.tally.report(
+    let report = live.state.borrow().tally.report(
         options.runtime,
         outcome.population,
         &sample,
         tally.resolved,
         tally.diverged,
     );
-    drop(driver);
-    drop(reference);
     Ok(LiveRun { outcome, report })
 }
 
@@ -203,7 +223,7 @@ struct LabCitizen {
 
 /// The live driver's state.
 struct Driver {
-    lab: std::sync::Arc<mitid_conformance::world::Lab>,
+    lab: Arc<Lab>,
     /// For what is no citizen's: the broker's clients by sector.
     control: LabWorld,
     clients: HashMap<Sector, serde_json::Value>,
@@ -215,11 +235,11 @@ struct Driver {
 }
 
 impl Driver {
-    fn new(reference: &ReferenceLab, scenario: &PolicyScenario) -> Driver {
+    fn new(lab: Arc<Lab>, scenario: &PolicyScenario) -> Driver {
         let start = scenario.population.start;
         Driver {
-            lab: std::sync::Arc::clone(&reference.lab),
-            control: LabWorld::for_lab(std::sync::Arc::clone(&reference.lab)),
+            control: LabWorld::for_lab(Arc::clone(&lab)),
+            lab,
             clients: HashMap::new(),
             citizens: HashMap::new(),
             sample: None,
@@ -260,5 +280,69 @@ fn failure_of(err: &ActionError) -> Failure {
         | ActionError::Citizen(_)
         | ActionError::Device(_)
         | ActionError::Login(_) => Failure::Refused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mitid_sim::scenario::{self, Overrides, Scenario};
+
+    fn live_demo() -> PolicyScenario {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/live-demo.yaml");
+        let text = std::fs::read_to_string(file).expect("the live demo scenario");
+        match scenario::load(file, &text, &Overrides::default()).expect("it loads") {
+            Scenario::Policy(policy) => *policy,
+            Scenario::Queue(_) => panic!("the live demo is a policy scenario"),
+        }
+    }
+
+    #[test]
+    fn a_support_line_that_does_not_answer_fails_its_calls_and_the_model_reacts() {
+        let scenario = live_demo();
+        let runtime = mitid_conformance::suite::tokio_runtime().expect("a runtime");
+        let reference = setup::reference(&[], RuntimeKind::Embedded, "livefault", &runtime)
+            .expect("the embedded stack starts");
+        // The lab reaches every component but the support line, which it looks for where
+        // nothing listens (a port just freed).
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port");
+        let mut endpoints = reference.lab.endpoints.clone();
+        endpoints.support = Some(format!("http://{dead}/").parse().expect("a URL"));
+        let mut lab = Lab::new(reference.lab.sp.clone(), endpoints, "livefault".into());
+        lab.shared_clock = true;
+        let options = LiveOptions {
+            runtime: RuntimeKind::Embedded,
+            sample: SampleSize::Citizens(100),
+        };
+        let live = run_against(
+            Arc::new(lab),
+            runtime,
+            &scenario,
+            scenario.seed,
+            options,
+            &mut |_| {},
+        )
+        .expect("the run goes on without the support line");
+        let report = &live.report;
+        let calls = report.by_journey["support_call"];
+        assert!(calls.performed > 0, "{report:#?}");
+        assert_eq!(calls.failed, calls.performed, "{report:#?}");
+        assert_eq!(report.by_component["support"], calls);
+        assert!(report.failures_by_cause["unavailable"] >= calls.failed);
+        // The other components went on answering.
+        assert_eq!(
+            report.by_component["citizen-service"].failed, 0,
+            "{report:#?}"
+        );
+        assert!(report.model.diverged_from_model_rules > 0, "{report:#?}");
+
+        let pure = mitid_sim::policy::run_policy(&scenario, scenario.seed, &mut |_| {})
+            .expect("the pure run");
+        assert_ne!(
+            live.outcome.totals, pure.totals,
+            "the failed calls left the model's totals as its own rules made them"
+        );
     }
 }
