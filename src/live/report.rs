@@ -34,6 +34,8 @@ pub(super) struct Tally {
     by_cause: BTreeMap<&'static str, u64>,
     /// Live outcomes of the model's actions other than the model expected.
     pub diverged: u64,
+    /// The same by journey, as `expected X, got Y`.
+    diverged_by_journey: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// Routine logins of a citizen who held nothing to log in with that day.
     pub routine_skipped: u64,
     latencies: BTreeMap<&'static str, Vec<Duration>>,
@@ -94,8 +96,19 @@ impl Tally {
         if let Outcome::Failed(failure) = outcome {
             *self.by_cause.entry(cause_name(failure)).or_default() += 1;
         }
-        if expected.is_some_and(|e| e != outcome) {
+        if let Some(expected) = expected.filter(|&e| e != outcome) {
             self.diverged += 1;
+            let key = format!(
+                "expected {}, got {}",
+                outcome_name(expected),
+                outcome_name(outcome)
+            );
+            *self
+                .diverged_by_journey
+                .entry(journey)
+                .or_default()
+                .entry(key)
+                .or_default() += 1;
         }
         self.latencies.entry(journey).or_default().push(took);
     }
@@ -140,10 +153,18 @@ impl Tally {
             model: ModelSide {
                 actions_resolved: model_resolved,
                 diverged_from_model_rules: model_diverged,
+                diverged_by_journey: self.diverged_by_journey.clone(),
                 resolved_by_model_outside_sample: self.by_model,
                 performed_live: self.sampled_actions,
             },
         }
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed(failure) => cause_name(failure),
     }
 }
 
@@ -182,6 +203,8 @@ pub struct ModelSide {
     pub actions_resolved: u64,
     /// Of those, how many the components answered otherwise than the model's rules.
     pub diverged_from_model_rules: u64,
+    /// Those by journey, as `expected X, got Y` (X and Y: `succeeded` or the failure's cause).
+    pub diverged_by_journey: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// Actions of citizens outside the sample, answered by the model's rules.
     pub resolved_by_model_outside_sample: u64,
     /// Actions of the sampled citizens, each performed as a real flow (with the routine

@@ -156,6 +156,14 @@ fn a_broker_that_refuses_for_real_changes_the_models_figures() {
     );
     assert!(count(&live, "/failures_by_cause/refused") >= refused);
     assert!(count(&live, "/model/diverged_from_model_rules") >= refused);
+    assert_eq!(
+        count(
+            &live,
+            "/model/diverged_by_journey/nemid_migration_login/expected succeeded, got refused"
+        ),
+        refused,
+        "{live:#}"
+    );
     // The model saw the refusals: more failed logins than its own rules gave.
     let failed_logins =
         |out: &Path| count(&json(&out.join("summary.json")), "/totals/failed_logins");
