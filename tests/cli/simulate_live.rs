@@ -204,3 +204,25 @@ fn bad_live_flags_are_refused_before_anything_starts() {
         .expect_code(2)
         .expect_stderr("--live");
 }
+
+#[test]
+fn a_live_sample_fraction_is_a_share_of_the_population_drawn_from_the_seed() {
+    let dir = scratch_dir("live_sample_fraction");
+    let sampled = |out: &Path, seed: &str| {
+        simulate(out, &["--live", "--live-sample", "0.005", "--seed", seed]).expect_code(0);
+        let live = json(&out.join("live.json"));
+        assert_eq!(count(&live, "/sample_size"), 10, "0.5 % of 2 000: {live:#}");
+        live["sampled_citizens"].clone()
+    };
+    let first = sampled(&dir.join("a"), "7");
+    assert_eq!(
+        first,
+        sampled(&dir.join("b"), "7"),
+        "same seed, same sample"
+    );
+    assert_ne!(
+        first,
+        sampled(&dir.join("c"), "8"),
+        "another seed, another sample"
+    );
+}
