@@ -5,6 +5,7 @@
 //! `mitid-components` (the real services). Each subcommand lives in its own module under `cli/`.
 
 mod cli;
+mod live;
 
 use std::process::ExitCode;
 

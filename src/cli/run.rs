@@ -132,6 +132,10 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> 
         seed: None,
         out: Some(out.clone()),
         force: false,
+        live: false,
+        runtime: super::certify::Runtime::Embedded,
+        live_sample: None,
+        live_citizens: None,
         shown_as: Some(shown_as.to_owned()),
     }) {
         Ok(code) if code == ExitCode::SUCCESS => RawOutcome::Passed,

@@ -25,6 +25,8 @@ use serde_json::json;
 
 use super::BadInput;
 use super::output::OutputDir;
+use crate::live::{LiveError, LiveOptions};
+use mitid_sim::policy::SampleSize;
 use provenance::Provenance;
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +50,27 @@ pub struct Args {
     /// Write into an --out folder that holds files the lab did not write (they are kept).
     #[arg(long)]
     pub force: bool,
+    /// Drive a sample of the simulated citizens' actions as real flows against the lab's
+    /// components (logins at the broker, NemID on MitID.dk, app enrolment, Citizen Service,
+    /// support calls, recoveries); everyone else follows the model's rules. Writes `live.json` next to the report.
+    #[arg(long)]
+    pub live: bool,
+    /// Where the components run in live mode: `embedded` (in this process). `containers` is
+    /// not yet supported in live mode (exit 2).
+    #[arg(long, value_enum, default_value = "embedded", requires = "live")]
+    pub runtime: super::certify::Runtime,
+    /// The share of the population that acts for real (0 < FRACTION <= 1) [default: 10
+    /// citizens].
+    #[arg(
+        long,
+        value_name = "FRACTION",
+        requires = "live",
+        conflicts_with = "live_citizens"
+    )]
+    pub live_sample: Option<f64>,
+    /// How many citizens act for real (1 to the population).
+    #[arg(long, value_name = "N", requires = "live")]
+    pub live_citizens: Option<u32>,
     /// Where the report folder will finally be, when `out` is inside a report still being
     /// written (the nightly run's policy report): what the summary line names.
     #[arg(skip)]
@@ -60,7 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.scenario)
         .map_err(|err| BadInput(format!("{file}: cannot read the scenario: {err}")))?;
     let overrides = Overrides {
-        sets: args.sets,
+        sets: args.sets.clone(),
         population: args.population,
         seed: args.seed,
     };
@@ -74,13 +97,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         overrides.seed,
         loaded.seed(),
     );
+    let live = live_options(&args, &loaded)?;
     let out_dir = args.out.unwrap_or_else(|| default_out_dir(&loaded));
     super::output::check_dir(&out_dir, args.force)?;
     let load_seconds = started.elapsed().as_secs_f64();
 
     let simulate_started = Instant::now();
     let rendered = match &loaded {
-        Scenario::Policy(policy) => render_policy(policy, &file, &provenance, simulate_started)?,
+        Scenario::Policy(policy) => {
+            render_policy(policy, &file, &provenance, live, simulate_started)?
+        }
         Scenario::Queue(queue) => {
             let summary = mitid_sim::queue_model::run_queue_scenario(queue)
                 .map_err(|err| BadInput(format!("{file}: {err}")))?;
@@ -96,6 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 event_count: summary.event_count,
                 simulate_seconds,
                 report_started,
+                live_line: None,
                 headline: format!(
                     "{}, mean wait {:.3} min, P(wait) {:.3}, utilisation {:.3}",
                     summary.model, summary.mean_wait_minutes, summary.p_wait, summary.utilization
@@ -132,25 +159,82 @@ pub fn run(args: Args) -> Result<ExitCode> {
         rendered.simulate_seconds,
         written.display()
     );
+    if let Some(line) = rendered.live_line {
+        println!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs a policy scenario and renders its report files in memory.
+/// The live options of `args`, `None` for a pure run. Flags that cannot work with this
+/// scenario or runtime are bad input (exit 2), refused before anything starts.
+fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
+    if !args.live {
+        return Ok(None);
+    }
+    let Scenario::Policy(policy) = loaded else {
+        return Err(BadInput(format!(
+            "--live: {} is a queue scenario; only policy scenarios have citizens to drive",
+            args.scenario.display()
+        ))
+        .into());
+    };
+    if args.runtime == super::certify::Runtime::Containers {
+        return Err(BadInput(
+            "--runtime containers: not yet supported in live mode; use --runtime embedded".into(),
+        )
+        .into());
+    }
+    let sample = match (args.live_sample, args.live_citizens) {
+        (Some(fraction), _) => SampleSize::Fraction(fraction),
+        (None, Some(n)) => SampleSize::Citizens(n),
+        (None, None) => SampleSize::Citizens(DEFAULT_LIVE_CITIZENS.min(policy.population.size)),
+    };
+    // Checked here, not only when the run draws its sample, so a bad size is refused before
+    // the components start.
+    sample
+        .of(policy.population.size)
+        .map_err(|err| BadInput(err.to_string()))?;
+    Ok(Some(LiveOptions {
+        runtime: args.runtime.kind(),
+        sample,
+    }))
+}
+
+/// How many citizens act for real when neither --live-sample nor --live-citizens says: enough
+/// to see every journey of a small scenario, few enough to run in seconds.
+const DEFAULT_LIVE_CITIZENS: u32 = 10;
+
+/// Runs a policy scenario (live when `live` says so) and renders its report files in memory.
 fn render_policy(
     policy: &mitid_sim::policy::PolicyScenario,
     file: &str,
     provenance: &Provenance,
+    live: Option<LiveOptions>,
     simulate_started: Instant,
 ) -> Result<Rendered> {
     let progress = progress_bar(&format!("simulating {}", policy.name));
     let mut report_progress = |fraction: f64| {
         progress.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
     };
-    let outcome = mitid_sim::policy::run_policy(policy, policy.seed, &mut report_progress)
-        .map_err(|err| match err.field_path() {
-            Some(_) => anyhow::Error::new(BadInput(format!("{file}: {err}"))),
-            None => anyhow::Error::new(err).context("the policy run failed"),
-        })?;
+    let policy_error = |err: mitid_sim::policy::PolicyError| match err.field_path() {
+        Some(_) => anyhow::Error::new(BadInput(format!("{file}: {err}"))),
+        None => anyhow::Error::new(err).context("the policy run failed"),
+    };
+    let (outcome, live_report) = match live {
+        None => (
+            mitid_sim::policy::run_policy(policy, policy.seed, &mut report_progress)
+                .map_err(policy_error)?,
+            None,
+        ),
+        Some(options) => {
+            let run = crate::live::run(policy, policy.seed, options, &mut report_progress)
+                .map_err(|err| match err {
+                    LiveError::Policy(err) => policy_error(err),
+                    other => anyhow::Error::new(other).context("the live run failed"),
+                })?;
+            (run.outcome, Some(run.report))
+        }
+    };
     progress.finish_and_clear();
     let simulate_seconds = simulate_started.elapsed().as_secs_f64();
     let report_started = Instant::now();
@@ -165,6 +249,24 @@ fn render_policy(
         ("report.md".into(), report.markdown.into_bytes()),
         ("report.html".into(), report.html.into_bytes()),
     ];
+    let live_line = match &live_report {
+        Some(live) => {
+            files.push((
+                "live.json".into(),
+                to_json_bytes(&serde_json::to_value(live).context("cannot encode live.json")?)?,
+            ));
+            Some(format!(
+                "live ({} runtime): {} real flows, {} failed, by {} sampled citizens; {} of the model's {} actions turned out otherwise than its rules",
+                live.runtime,
+                live.flows.performed,
+                live.flows.failed,
+                live.sample_size,
+                live.model.diverged_from_model_rules,
+                live.model.actions_resolved,
+            ))
+        }
+        None => None,
+    };
     files.extend(
         report
             .charts
@@ -176,6 +278,7 @@ fn render_policy(
         event_count: outcome.event_count,
         simulate_seconds,
         report_started,
+        live_line,
         headline: format!(
             "{} citizens, {} to {}, {} events",
             outcome.population, outcome.start, outcome.end, outcome.event_count
@@ -189,6 +292,8 @@ struct Rendered {
     simulate_seconds: f64,
     report_started: Instant,
     headline: String,
+    /// The live run's line of the printed summary.
+    live_line: Option<String>,
 }
 
 /// `reports/<name>-<seed>`, with the name reduced to characters safe in a folder name.

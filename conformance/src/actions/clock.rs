@@ -63,6 +63,19 @@ pub async fn freeze_on(world: &mut LabWorld, day: CivilDate) -> Result<(), Actio
     Ok(())
 }
 
+/// Freezes the lab clock at `at`, to the second. The live driver sets it to the simulated
+/// instant before each of a citizen's actions, so every component judges the flow on the day
+/// the model says it happens (one clock for the model and the components). Not recorded as
+/// evidence and leaves no [`CLOCK_MOVED`] note (a live run moves the clock thousands of times
+/// and says nothing about a service provider by it): the caller puts the clock back with
+/// [`release`].
+pub async fn freeze_at(lab: &Lab, at: Timestamp) -> Result<(), ActionError> {
+    let body = json!({ "unix": at.unix_secs() });
+    let (reply, _) = control_call(lab, reqwest::Method::PUT, "control/clock", Some(&body)).await?;
+    reply.expect(200, BROKER, format!("freezing the lab clock at {at}"))?;
+    Ok(())
+}
+
 /// Moves the lab clock `days` days on.
 pub async fn advance_days(world: &mut LabWorld, days: i64) -> Result<(), ActionError> {
     world

@@ -50,6 +50,9 @@ pub enum Backing {
     Cpr,
     /// No CPR number: identified with a P code.
     PCode,
+    /// A new adult of the CPR register with a passport, a driving licence and a phone (see
+    /// [`cpr::registered_person`]), so support and Citizen Service can identify them.
+    Registered,
 }
 
 /// Creates a MitID identity no other scenario uses for `alias`, holding `device`, with a NemID
@@ -69,6 +72,14 @@ pub async fn create_citizen(
         Backing::Cpr => {
             let (cpr, name, born) = cpr::person_for(world, alias, n).await?;
             (PersonRef::Cpr(cpr), name, born)
+        }
+        Backing::Registered => {
+            let person = cpr::registered_person(world, alias).await?;
+            (
+                PersonRef::Cpr(person.cpr.compact()),
+                person.full_name(),
+                person.birth_date.to_string(),
+            )
         }
         // P codes are 8 digits, valid 60 days, one use: one per citizen of the run.
         Backing::PCode => (

@@ -1,0 +1,348 @@
+//! The live driver: `simulate --live`. A sample of the simulated citizens acts for real against
+//! the lab's components; everyone else is resolved by the model's own rules.
+//!
+//! The driver implements the simulator's [`ActionPort`]: the run calls it synchronously inside
+//! the event that triggers an action, and it blocks on the real flow. Each journey is the
+//! conformance crate's action that the Gherkin steps call (one implementation of each
+//! journey), run on a [`LabWorld`] of the citizen's own. Before each action the lab clock is
+//! frozen at the simulated instant, so the components judge the flow on the model's day. What
+//! the components answered is the outcome the model reacts to; a refusal, an unreachable
+//! component or a timeout is a failure, never an error of the run.
+//!
+//! Between the model's actions the sampled citizens also log in at their routine need rates
+//! ([`PolicyRun::routine_logins`]), so the broker sees their everyday traffic. Those logins do
+//! not feed back: the model has no routine logins of its own.
+
+mod journeys;
+mod report;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use mitid_components::runtime::RuntimeKind;
+use mitid_conformance::actions::{ActionError, clock};
+use mitid_conformance::setup::{self, SetupError};
+use mitid_conformance::world::{Lab, LabWorld};
+use mitid_devices::{Span, Timestamp};
+use mitid_sim::kernel::SimTime;
+use mitid_sim::policy::{
+    ActionPort, ActionRequest, Failure, LiveSample, Outcome, PolicyError, PolicyOutcome, PolicyRun,
+    PolicyScenario, SampleSize, Sector,
+};
+
+pub use report::LiveReport;
+
+/// What a live run needs besides the scenario and the seed.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveOptions {
+    /// Where the components run (only embedded this round).
+    pub runtime: RuntimeKind,
+    /// How many citizens act for real.
+    pub sample: SampleSize,
+}
+
+/// Why a live run could not run (a failed flow is not one of these: it is an outcome).
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The model refused the scenario or a live flag (the message names the field or flag).
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The lab's components did not start.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// No async runtime for the flows.
+    #[error("cannot start the runtime the live flows run on: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// A finished live run: the model's outcome and what the components did.
+pub struct LiveRun {
+    pub outcome: PolicyOutcome,
+    pub report: LiveReport,
+}
+
+/// Runs `scenario` with `seed`, the sampled citizens' actions as real flows against the
+/// components started for the run (stopped when it ends). `progress` gets the fraction of
+/// simulated time done.
+pub fn run(
+    scenario: &PolicyScenario,
+    seed: u64,
+    options: LiveOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<LiveRun, LiveError> {
+    let runtime = mitid_conformance::suite::tokio_runtime()?;
+    let reference = setup::reference(
+        &[],
+        options.runtime,
+        &mitid_conformance::suite::run_tag(),
+        &runtime,
+    )?;
+    let run = run_against(
+        Arc::clone(&reference.lab),
+        runtime,
+        scenario,
+        seed,
+        options,
+        progress,
+    );
+    // The components stop only once the run is over.
+    drop(reference);
+    run
+}
+
+/// [`run`] against the components `lab` reaches, the flows on `runtime`.
+fn run_against(
+    lab: Arc<Lab>,
+    runtime: tokio::runtime::Runtime,
+    scenario: &PolicyScenario,
+    seed: u64,
+    options: LiveOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<LiveRun, LiveError> {
+    let live = Rc::new(Live {
+        runtime,
+        state: RefCell::new(Driver::new(lab, scenario)),
+    });
+    let mut run = PolicyRun::with_port(scenario, seed, Port(Rc::clone(&live)))?;
+    let sample = run.live_sample(options.sample)?;
+    live.state.borrow_mut().sample = Some(sample.clone());
+
+    let end = SimTime::from_day(run.calendar().days);
+    let mut routine = RoutineQueue::new(&run, &sample);
+    while let Some((at, citizen, sector)) = routine.next_before(end) {
+        run.advance_to(at)?;
+        progress(at.as_millis() as f64 / end.as_millis().max(1) as f64);
+        if let Some(view) = run.citizen(citizen) {
+            live.routine_login(citizen, &view, at, sector);
+        }
+    }
+    run.advance_to(end)?;
+    let tally = run.actions();
+    let outcome = run.finish()?;
+    progress(1.0);
+    // The clock goes back to the wall clock, as after a Gherkin scenario that moved it (the
+    // stack stops right after; this matters for a stack that outlives the run).
+    let _ = live
+        .runtime
+        .block_on(clock::release(&live.state.borrow().lab));
+    let report = live.state.borrow().tally.report(
+        options.runtime,
+        outcome.population,
+        &sample,
+        tally.resolved,
+        tally.diverged,
+    );
+    Ok(LiveRun { outcome, report })
+}
+
+/// The sampled citizens' routine logins, merged in time order.
+struct RoutineQueue {
+    streams: Vec<(u32, mitid_sim::policy::RoutineLogins)>,
+    heads: BTreeMap<(SimTime, u32), Sector>,
+}
+
+impl RoutineQueue {
+    fn new(run: &PolicyRun<'_>, sample: &LiveSample) -> RoutineQueue {
+        let mut queue = RoutineQueue {
+            streams: Vec::new(),
+            heads: BTreeMap::new(),
+        };
+        for &citizen in sample.indices() {
+            if let Some(mut logins) = run.routine_logins(citizen, SimTime::EPOCH) {
+                if let Some((at, sector)) = logins.next() {
+                    queue.heads.insert((at, citizen), sector);
+                }
+                queue.streams.push((citizen, logins));
+            }
+        }
+        queue
+    }
+
+    /// The earliest login before `end`, and the citizen's next one queued in its place.
+    fn next_before(&mut self, end: SimTime) -> Option<(SimTime, u32, Sector)> {
+        let (&(at, citizen), &sector) = self.heads.iter().next()?;
+        if at >= end {
+            return None;
+        }
+        self.heads.remove(&(at, citizen));
+        if let Some((_, stream)) = self.streams.iter_mut().find(|(c, _)| *c == citizen)
+            && let Some((next, next_sector)) = stream.next()
+        {
+            self.heads.insert((next, citizen), next_sector);
+        }
+        Some((at, citizen, sector))
+    }
+}
+
+/// The driver and the runtime its flows run on. The run owns a [`Port`] to it and the loop
+/// above holds another (for routine logins between events): single-threaded, as the run is.
+struct Live {
+    runtime: tokio::runtime::Runtime,
+    state: RefCell<Driver>,
+}
+
+impl Live {
+    fn routine_login(
+        &self,
+        citizen: u32,
+        view: &mitid_sim::policy::CitizenView,
+        at: SimTime,
+        sector: Sector,
+    ) {
+        let mut driver = self.state.borrow_mut();
+        self.runtime
+            .block_on(driver.routine_login(citizen, view, at, sector));
+    }
+}
+
+struct Port(Rc<Live>);
+
+impl ActionPort for Port {
+    fn resolve(&mut self, request: &ActionRequest) -> Outcome {
+        let live = &*self.0;
+        let mut driver = live.state.borrow_mut();
+        if !driver
+            .sample
+            .as_ref()
+            .is_some_and(|s| s.contains(request.citizen))
+        {
+            driver.tally.by_model += 1;
+            return request.expected;
+        }
+        live.runtime.block_on(driver.perform(request))
+    }
+}
+
+/// A sampled citizen as the lab knows them: their own World (browser, devices, notes).
+struct LabCitizen {
+    world: LabWorld,
+    alias: String,
+}
+
+/// The live driver's state.
+struct Driver {
+    lab: Arc<Lab>,
+    /// For what is no citizen's: the broker's clients by sector.
+    control: LabWorld,
+    clients: HashMap<Sector, serde_json::Value>,
+    citizens: HashMap<u32, LabCitizen>,
+    /// Set once the run exists (the sample is drawn from it), before its first event.
+    sample: Option<LiveSample>,
+    start: Timestamp,
+    tally: report::Tally,
+}
+
+impl Driver {
+    fn new(lab: Arc<Lab>, scenario: &PolicyScenario) -> Driver {
+        let start = scenario.population.start;
+        Driver {
+            control: LabWorld::for_lab(Arc::clone(&lab)),
+            lab,
+            clients: HashMap::new(),
+            citizens: HashMap::new(),
+            sample: None,
+            start: Timestamp::from_ymd(
+                chrono::Datelike::year(&start),
+                chrono::Datelike::month(&start),
+                chrono::Datelike::day(&start),
+            ),
+            tally: report::Tally::default(),
+        }
+    }
+
+    /// The simulated instant `at` on the lab clock.
+    fn instant(&self, at: SimTime) -> Timestamp {
+        self.start.plus(Span::from_millis(at.as_millis()))
+    }
+
+    /// Freezes the lab clock at `at`: the one clock of the model and the components.
+    async fn set_clock(&self, at: SimTime) -> Result<(), ActionError> {
+        clock::freeze_at(&self.lab, self.instant(at)).await
+    }
+}
+
+/// The failure the model sees for an action's error: the other side said no, could not be
+/// reached or answered with an error, or did not answer in time.
+fn failure_of(err: &ActionError) -> Failure {
+    match err {
+        ActionError::Unreachable { reason, .. }
+            if reason.contains("no answer within") || reason.contains("timed out") =>
+        {
+            Failure::TimedOut
+        }
+        ActionError::Unreachable { .. }
+        | ActionError::Malformed { .. }
+        | ActionError::Unavailable(_) => Failure::Unavailable,
+        ActionError::Refused { status, .. } if *status >= 500 => Failure::Unavailable,
+        ActionError::Refused { .. }
+        | ActionError::Citizen(_)
+        | ActionError::Device(_)
+        | ActionError::Login(_) => Failure::Refused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mitid_sim::scenario::{self, Overrides, Scenario};
+
+    fn live_demo() -> PolicyScenario {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/live-demo.yaml");
+        let text = std::fs::read_to_string(file).expect("the live demo scenario");
+        match scenario::load(file, &text, &Overrides::default()).expect("it loads") {
+            Scenario::Policy(policy) => *policy,
+            Scenario::Queue(_) => panic!("the live demo is a policy scenario"),
+        }
+    }
+
+    #[test]
+    fn a_support_line_that_does_not_answer_fails_its_calls_and_the_model_reacts() {
+        let scenario = live_demo();
+        let runtime = mitid_conformance::suite::tokio_runtime().expect("a runtime");
+        let reference = setup::reference(&[], RuntimeKind::Embedded, "livefault", &runtime)
+            .expect("the embedded stack starts");
+        // The lab reaches every component but the support line, which it looks for where
+        // nothing listens (a port just freed).
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port");
+        let mut endpoints = reference.lab.endpoints.clone();
+        endpoints.support = Some(format!("http://{dead}/").parse().expect("a URL"));
+        let mut lab = Lab::new(reference.lab.sp.clone(), endpoints, "livefault".into());
+        lab.shared_clock = true;
+        let options = LiveOptions {
+            runtime: RuntimeKind::Embedded,
+            sample: SampleSize::Citizens(100),
+        };
+        let live = run_against(
+            Arc::new(lab),
+            runtime,
+            &scenario,
+            scenario.seed,
+            options,
+            &mut |_| {},
+        )
+        .expect("the run goes on without the support line");
+        let report = &live.report;
+        let calls = report.by_journey["support_call"];
+        assert!(calls.performed > 0, "{report:#?}");
+        assert_eq!(calls.failed, calls.performed, "{report:#?}");
+        assert_eq!(report.by_component["support"], calls);
+        assert!(report.failures_by_cause["unavailable"] >= calls.failed);
+        // The other components went on answering.
+        assert_eq!(
+            report.by_component["citizen-service"].failed, 0,
+            "{report:#?}"
+        );
+        assert!(report.model.diverged_from_model_rules > 0, "{report:#?}");
+
+        let pure = mitid_sim::policy::run_policy(&scenario, scenario.seed, &mut |_| {})
+            .expect("the pure run");
+        assert_ne!(
+            live.outcome.totals, pure.totals,
+            "the failed calls left the model's totals as its own rules made them"
+        );
+    }
+}
