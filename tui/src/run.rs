@@ -60,7 +60,8 @@ pub struct MunicipalityWait {
     /// Mean days from first request to service, weighted by cases served, over the closed months
     /// (0 when none were served).
     pub mean_wait_days: f64,
-    /// The last closed month's mean wait (0 when none closed or none served in it).
+    /// The last closed month's mean offered wait: what someone asking then was offered (0 when
+    /// no month has closed).
     pub last_month_wait_days: f64,
 }
 
@@ -175,7 +176,7 @@ fn waits_over(
     let served: u32 = months.iter().map(|m| m.served).sum();
     let weighted: f64 = months
         .iter()
-        .map(|m| m.mean_wait_days * f64::from(m.served))
+        .map(|m| m.mean_wait_days.unwrap_or(0.0) * f64::from(m.served))
         .sum();
     MunicipalityWait {
         name: municipality.name.clone(),
@@ -186,7 +187,8 @@ fn waits_over(
         } else {
             weighted / f64::from(served)
         },
-        last_month_wait_days: months.last().map_or(0.0, |m| m.mean_wait_days),
+        // The offered wait exists in a month nobody was served, unlike the mean of those served.
+        last_month_wait_days: months.last().map_or(0.0, |m| m.mean_offered_wait_days),
     }
 }
 

@@ -178,11 +178,13 @@ fn draw_kpis(frame: &mut Frame, area: Rect, app: &App) {
                         kpi("CS queue", thousands(u64::from(day.citizen_service_queue))),
                         kpi(
                             "wait",
-                            format!("{:.1} d", day.citizen_service_mean_wait_days),
+                            format!("{:.1} d", day.citizen_service_offered_wait_days),
                         ),
                         kpi(
                             "support",
-                            format!("{:.1} min", day.support_mean_wait_minutes),
+                            // Undefined on a day no call was answered: shown as a dash, not 0.
+                            day.support_mean_wait_minutes
+                                .map_or_else(|| "–".to_owned(), |w| format!("{w:.1} min")),
                         ),
                         kpi(
                             "failed logins",
@@ -217,11 +219,13 @@ fn draw_charts(frame: &mut Frame, area: Rect, app: &App, roomy: bool) {
         }),
     ];
     let waits: [Series; 2] = [
-        ("CS wait, days", Color::Magenta, |d, _| {
-            d.citizen_service_mean_wait_days
+        // The wait offered to someone asking that day exists every day; the mean of those
+        // served does not (a day nobody is served would draw a false 0).
+        ("CS offered, days", Color::Magenta, |d, _| {
+            d.citizen_service_offered_wait_days
         }),
         ("support, min", Color::Cyan, |d, _| {
-            d.support_mean_wait_minutes
+            d.support_mean_wait_minutes.unwrap_or(f64::NAN)
         }),
     ];
     let queue: [Series; 1] = [("queue", Color::Blue, |d, _| {
@@ -264,6 +268,8 @@ fn draw_chart(
                 days.iter()
                     .enumerate()
                     .map(|(i, day)| (i as f64, value(day, population)))
+                    // An undefined value (NaN) is a gap, not a point at 0.
+                    .filter(|(_, y)| y.is_finite())
                     .collect()
             })
             .collect()
