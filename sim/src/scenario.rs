@@ -476,6 +476,8 @@ impl ScenarioDocument {
         value: Value,
         overrides: &[Override],
     ) -> Result<T, ScenarioError> {
+        // Kept to quote what was written when a value is refused; scenarios are small.
+        let original = value.clone();
         serde_path_to_error::deserialize(value).map_err(|err| {
             let mut field = FieldPath::from_serde_path(err.path());
             let message = strip_location(&err.inner().to_string());
@@ -486,7 +488,7 @@ impl ScenarioDocument {
                 }
                 ScenarioErrorKind::UnknownField
             } else {
-                ScenarioErrorKind::BadValue(message)
+                ScenarioErrorKind::BadValue(plain_words(&message, value_at(&original, &field)))
             };
             self.error_at(field, kind, overrides)
         })
@@ -717,6 +719,79 @@ fn strip_location(message: &str) -> String {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// The value written at `field`, if the document has one there.
+fn value_at<'v>(mut value: &'v Value, field: &FieldPath) -> Option<&'v Value> {
+    for segment in &field.0 {
+        value = match segment {
+            PathSegment::Key(key) => value.get(key.as_str())?,
+            PathSegment::Index(index) => value.get(*index)?,
+        };
+    }
+    Some(value)
+}
+
+/// chrono's date parse errors: they carry no value and no format, so the loader adds both.
+const DATE_ERRORS: [&str; 6] = [
+    "input contains invalid characters",
+    "premature end of input",
+    "trailing input",
+    "no possible date and time matching input",
+    "input is not enough for unique date and time",
+    "bad or unsupported format string",
+];
+
+/// Serde's and chrono's wording ("expected u32", "input is out of range") in a planner's words:
+/// what was written and what is allowed. Messages it does not recognise pass through unchanged.
+fn plain_words(message: &str, written: Option<&Value>) -> String {
+    let shown = written.map(|value| match value {
+        Value::String(text) => format!("`{text}`"),
+        other => format!(
+            "`{}`",
+            serde_yaml::to_string(other).unwrap_or_default().trim()
+        ),
+    });
+    let what = shown.as_deref().unwrap_or("the value");
+    if message == "input is out of range" {
+        return format!(
+            "{what} is not a day of the calendar (the month has fewer days, or the month is \
+             not 1 to 12); write a real date as YYYY-MM-DD"
+        );
+    }
+    if DATE_ERRORS.contains(&message) {
+        return format!("{what} is not a date; write it as YYYY-MM-DD, e.g. 2023-10-31");
+    }
+    let allowed = [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65 535"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4 294 967 295",
+        ),
+        ("expected u64", "expected a whole number from 0 upwards"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+    ];
+    let mut plain = message.to_owned();
+    for (serde, words) in allowed {
+        if let Some(at) = plain.find(serde)
+            && !plain[at + serde.len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
+        {
+            plain.replace_range(at..at + serde.len(), words);
+        }
+    }
+    if plain != message
+        && let Some(shown) = &shown
+    {
+        // "invalid value: integer `-5`, expected …" → "`-5` is not allowed: expected …"
+        if let Some((_, expected)) = plain.split_once(", expected ") {
+            return format!("{shown} is not allowed: expected {expected}");
+        }
+    }
+    plain
 }
 
 fn unknown_field_name(message: &str) -> Option<String> {

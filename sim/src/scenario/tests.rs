@@ -253,3 +253,34 @@ fn kind_defaults_to_policy_and_unknown_kinds_are_named() {
     };
     assert!(load("p.yaml", "name: p\n", &overrides).is_err());
 }
+
+#[test]
+fn refused_values_are_told_in_a_planners_words() {
+    let (file, text) = PROJECT_SCENARIOS[2];
+    let error = |assignment: &str| {
+        let overrides = Overrides {
+            sets: vec![assignment.to_owned()],
+            ..Overrides::default()
+        };
+        load(file, text, &overrides).unwrap_err().to_string()
+    };
+    let err = error("calendar.nemid_shutdown=2023-02-30");
+    assert!(
+        err.contains("`2023-02-30` is not a day of the calendar")
+            && err.contains("YYYY-MM-DD")
+            && err.contains("--set calendar.nemid_shutdown=2023-02-30")
+            && !err.contains("out of range"),
+        "{err}"
+    );
+    let err = error("calendar.nemid_shutdown=31/10/2023");
+    assert!(
+        err.contains("`31/10/2023` is not a date; write it as YYYY-MM-DD"),
+        "{err}"
+    );
+    let err = error("population.size=-5");
+    assert!(
+        err.contains("`-5` is not allowed: expected a whole number from 0 to 4 294 967 295")
+            && !err.contains("u32"),
+        "{err}"
+    );
+}
