@@ -42,6 +42,18 @@ fn frame_time_while_playing() {
                 .expect("draw");
             times.push(started.elapsed());
         }
+        // The figures are only worth printing if the whole run was drawn, day by day.
+        assert!(
+            app.run.finished(),
+            "playing stopped before the run's last day"
+        );
+        // 10 ticks a second at 7 days a second: more frames than days, never fewer.
+        assert!(
+            times.len() >= app.run.closed_days().len(),
+            "{} frames for {} days",
+            times.len(),
+            app.run.closed_days().len()
+        );
         times.sort();
         let mean = times.iter().sum::<Duration>() / times.len() as u32;
         let p99 = times[times.len() * 99 / 100];
