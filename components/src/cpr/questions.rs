@@ -77,6 +77,52 @@ enum Kind {
     PreviousMunicipality,
 }
 
+impl Kind {
+    const ALL: [Kind; 5] = [
+        Kind::Municipality,
+        Kind::Street,
+        Kind::MoveInYear,
+        Kind::HouseNumber,
+        Kind::PreviousMunicipality,
+    ];
+
+    /// The question as it is put to the person.
+    fn text(self) -> &'static str {
+        match self {
+            Kind::Municipality => "In which municipality is your current address?",
+            Kind::PreviousMunicipality => {
+                "In which municipality did you live before your current address?"
+            }
+            Kind::Street => "Which street is your current address on?",
+            Kind::MoveInYear => "In which year did you move to your current address?",
+            Kind::HouseNumber => "What is the house number of your current address?",
+        }
+    }
+
+    /// The right answer, from the person's register data.
+    fn truth(self, p: &Person) -> String {
+        match self {
+            Kind::Municipality => p.address.municipality.clone(),
+            Kind::PreviousMunicipality => p.previous_municipality.clone().unwrap_or_default(),
+            Kind::Street => p.address.street.clone(),
+            Kind::MoveInYear => p.moved_in.year().to_string(),
+            Kind::HouseNumber => p.address.house_number.to_string(),
+        }
+    }
+}
+
+impl Person {
+    /// What the person answers to a question of the register's, knowing their own life: the
+    /// lab's citizens and tests answer with it. `None` for a question the register never asks.
+    #[must_use]
+    pub fn answer_to(&self, question_text: &str) -> Option<String> {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| kind.text() == question_text)
+            .map(|kind| kind.truth(self))
+    }
+}
+
 impl QuestionBank {
     #[must_use]
     pub fn new(fixtures: Fixtures, seed: u64, reference_date: chrono::NaiveDate) -> Self {
@@ -214,28 +260,14 @@ impl QuestionBank {
 
     fn material(&mut self, kind: Kind, p: &Person) -> (String, String, Vec<String>) {
         let previous = p.previous_municipality.clone().unwrap_or_default();
-        match kind {
-            Kind::Municipality => (
-                "In which municipality is your current address?".into(),
-                p.address.municipality.clone(),
-                self.other_municipalities(&[&p.address.municipality, &previous]),
-            ),
-            Kind::PreviousMunicipality => (
-                "In which municipality did you live before your current address?".into(),
-                previous.clone(),
-                self.other_municipalities(&[&p.address.municipality, &previous]),
-            ),
-            Kind::Street => {
-                let decoys = (0..OPTIONS_PER_QUESTION + 4)
-                    .map(|_| self.decoys.decoy_street())
-                    .filter(|s| *s != p.address.street)
-                    .collect();
-                (
-                    "Which street is your current address on?".into(),
-                    p.address.street.clone(),
-                    decoys,
-                )
+        let decoys = match kind {
+            Kind::Municipality | Kind::PreviousMunicipality => {
+                self.other_municipalities(&[&p.address.municipality, &previous])
             }
+            Kind::Street => (0..OPTIONS_PER_QUESTION + 4)
+                .map(|_| self.decoys.decoy_street())
+                .filter(|s| *s != p.address.street)
+                .collect(),
             Kind::MoveInYear => {
                 let year = p.moved_in.year();
                 let mut decoys = Vec::new();
@@ -249,25 +281,17 @@ impl QuestionBank {
                     let j = self.below(i + 1);
                     decoys.swap(i, j);
                 }
-                (
-                    "In which year did you move to your current address?".into(),
-                    year.to_string(),
-                    decoys,
-                )
+                decoys
             }
             Kind::HouseNumber => {
                 let n = i32::from(p.address.house_number);
-                let decoys = [n + 2, n - 2, n + 11, n + 1, n - 1, n + 23]
+                [n + 2, n - 2, n + 11, n + 1, n - 1, n + 23]
                     .into_iter()
                     .filter(|&d| d >= 1)
                     .map(|d| d.to_string())
-                    .collect();
-                (
-                    "What is the house number of your current address?".to_owned(),
-                    n.to_string(),
-                    decoys,
-                )
+                    .collect()
             }
-        }
+        };
+        (kind.text().to_owned(), kind.truth(p), decoys)
     }
 }

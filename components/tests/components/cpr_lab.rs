@@ -250,19 +250,9 @@ pub fn right_answers(person: &Person, challenge: &Challenge) -> BTreeMap<String,
         .questions
         .iter()
         .map(|q| {
-            let answer = if q.text.contains("municipality did you live before") {
-                person.previous_municipality.clone().unwrap_or_default()
-            } else if q.text.contains("municipality") {
-                person.address.municipality.clone()
-            } else if q.text.contains("street") {
-                person.address.street.clone()
-            } else if q.text.contains("year") {
-                chrono::Datelike::year(&person.moved_in).to_string()
-            } else if q.text.contains("house number") {
-                person.address.house_number.to_string()
-            } else {
-                panic!("unknown question {q:?}")
-            };
+            let answer = person
+                .answer_to(&q.text)
+                .unwrap_or_else(|| panic!("unknown question {q:?}"));
             assert!(
                 q.options.contains(&answer),
                 "right answer {answer:?} not offered in {q:?}"

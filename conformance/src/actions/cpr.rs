@@ -177,21 +177,11 @@ pub fn answers(
         .questions
         .iter()
         .map(|q| {
-            let truth = if q.text.contains("municipality did you live before") {
-                person.previous_municipality.clone().unwrap_or_default()
-            } else if q.text.contains("municipality") {
-                person.address.municipality.clone()
-            } else if q.text.contains("street") {
-                person.address.street.clone()
-            } else if q.text.contains("year") {
-                person.moved_in.format("%Y").to_string()
-            } else if q.text.contains("house number") {
-                person.address.house_number.to_string()
-            } else {
-                return Err(ActionError::Citizen(format!(
+            let truth = person.answer_to(&q.text).ok_or_else(|| {
+                ActionError::Citizen(format!(
                     "the lab's citizen does not understand the question {q:?}"
-                )));
-            };
+                ))
+            })?;
             let chosen = if right {
                 truth
             } else {
