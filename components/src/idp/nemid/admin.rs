@@ -7,13 +7,17 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
+use mitid_devices::{KeyCard, NemidKeyApp};
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
-use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp};
-use rand_core::{OsRng, RngCore};
 
-use super::*;
+use super::{NemidCredentials, now};
+use crate::idp::registry::{Identity, random_token};
+use crate::idp::{IdpState, SharedState};
+use crate::nemid_calendar::Milestone;
+use crate::service::{ApiError, Json, Path};
 
 /// `POST /admin/identities/{uuid}/nemid`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,7 +64,7 @@ pub struct NemidView {
     pub key_app_device: Option<String>,
 }
 
-fn calendar_refusal(error: &'static str, description: String) -> ApiError {
+pub(super) fn calendar_refusal(error: &'static str, description: String) -> ApiError {
     ApiError::oauth(StatusCode::FORBIDDEN, error, description)
 }
 
@@ -439,4 +443,3 @@ pub async fn set_sector(
     }
     get_sector(State(state), Path(client_id)).await
 }
-

@@ -6,13 +6,19 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use mitid_devices::nemid::NemidError;
+use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
-use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp};
-use rand_core::{OsRng, RngCore};
 
-use super::*;
+use super::admin::calendar_refusal;
+use super::{find_identity, now};
+use crate::idp::admin::{AddAuthenticatorRequest, AuthenticatorIssued, Ial};
+use crate::idp::oidc;
+use crate::idp::registry::Identity;
+use crate::idp::{IdpState, SharedState};
+use crate::nemid_calendar::Milestone;
+use crate::service::{ApiError, Json};
 
 /// `POST /mitid-dk/get-mitid-with-nemid`: the citizen proves NemID (user ID or CPR, password and
 /// one key-card answer) and gets a MitID app activation code; the identity is raised to IAL

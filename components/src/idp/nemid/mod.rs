@@ -28,22 +28,21 @@ use std::collections::HashMap;
 use crate::service::Routes;
 use crate::service::routing::{get, post};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
 use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp, Timestamp};
-use rand_core::{OsRng, RngCore};
-use serde::{Deserialize, Serialize};
+use rand_core::OsRng;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{AddAuthenticatorRequest, AuthenticatorIssued, Ial};
 pub use super::browser_login::CsrfForm;
 use super::browser_login::{BrowserLogin, Pages, deny};
 use super::oidc::{self, Authenticated};
-use super::registry::{Identity, random_token};
+use super::registry::Identity;
 use super::script::{AuthRequest, Behaviour, LoginIdp};
 use super::{IdpState, SharedState};
-use crate::nemid_calendar::{DEFAULT_SECTOR, Milestone};
+use crate::nemid_calendar::DEFAULT_SECTOR;
 use crate::service::{ApiError, Form, Json, Path};
 
 pub mod admin;
