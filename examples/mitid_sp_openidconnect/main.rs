@@ -14,10 +14,11 @@
 // Domain names (MitID, NemID, CPR, LoA) and claim names are words in these docs, not code.
 #![allow(clippy::doc_markdown)]
 
+mod claims;
+mod config;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,21 +28,20 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Parser;
-use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
-    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
-};
+use openidconnect::core::{CoreAuthPrompt, CoreAuthenticationFlow, CoreGenderClaim};
 use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthenticationContextClass, AuthorizationCode,
-    ClaimsVerificationError, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
-    EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken, IdTokenClaims,
-    IdTokenFields, IssuerUrl, JsonWebTokenType, LogoutRequest, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
-    RedirectUrl, Scope, SignatureVerificationError, StandardErrorResponse, StandardTokenResponse,
-    TokenResponse, UserInfoClaims,
+    AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClaimsVerificationError,
+    ClientId, ClientSecret, CsrfToken, EndSessionUrl, IdTokenClaims, IssuerUrl, JsonWebTokenType,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
+    SignatureVerificationError, TokenResponse, UserInfoClaims,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use claims::{
+    LogoutToken, LogoutTokenClaims, MitIdClaims, MitIdClient, MitIdIdToken, MitIdIdTokenClaims,
+};
+use config::{Args, load_target, path_of};
 
 /// This service's NemID cut-off: a public-sector service accepted NemID until NemID shut down on
 /// 31 October 2023 (banks and online shops stopped on 1 November 2022), so from that day (Danish
@@ -57,127 +57,6 @@ const PENDING_LOGIN_LIFETIME: Duration = Duration::from_secs(600);
 const SESSION_COOKIE: &str = "mitid_sp_session";
 const LOGIN_COOKIE: &str = "mitid_sp_login";
 const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-
-#[derive(Debug, Parser)]
-#[command(about = "Example MitID service provider (openidconnect crate) for `mitid-lab certify`")]
-struct Args {
-    /// Target file written by `mitid-lab certify init`.
-    #[arg(long, default_value = "target.yaml")]
-    config: PathBuf,
-    /// Address to listen on (default: host and port of `service_provider.base_url`).
-    #[arg(long)]
-    listen: Option<SocketAddr>,
-}
-
-/// The parts of `target.yaml` this service needs.
-#[derive(Debug, Deserialize)]
-struct TargetFile {
-    service_provider: ServiceProviderSection,
-    client: ClientSection,
-    broker: BrokerSection,
-}
-
-#[derive(Debug, Deserialize)]
-struct ServiceProviderSection {
-    base_url: String,
-    login_path: String,
-    me_path: String,
-    logout_path: Option<String>,
-    backchannel_logout_path: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ClientSection {
-    client_id: String,
-    client_secret: String,
-    redirect_uri: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct BrokerSection {
-    listen: String,
-}
-
-/// The claims a MitID broker adds to the standard ones (ID token and userinfo).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct MitIdClaims {
-    #[serde(rename = "mitid.uuid", skip_serializing_if = "Option::is_none")]
-    mitid_uuid: Option<String>,
-    #[serde(rename = "dk.cpr", skip_serializing_if = "Option::is_none")]
-    cpr: Option<String>,
-    #[serde(rename = "mitid.has_cpr", skip_serializing_if = "Option::is_none")]
-    has_cpr: Option<bool>,
-    #[serde(
-        rename = "mitid.identity_name",
-        skip_serializing_if = "Option::is_none"
-    )]
-    identity_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    loa: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    idp: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identity_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<String>,
-}
-impl AdditionalClaims for MitIdClaims {}
-
-/// The claims of an OpenID Connect back-channel logout token beyond the ID-token ones.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct LogoutTokenClaims {
-    #[serde(default)]
-    events: serde_json::Map<String, serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jti: Option<String>,
-}
-impl AdditionalClaims for LogoutTokenClaims {}
-
-type MitIdIdToken = IdToken<
-    MitIdClaims,
-    CoreGenderClaim,
-    CoreJweContentEncryptionAlgorithm,
-    CoreJwsSigningAlgorithm,
->;
-type MitIdIdTokenClaims = IdTokenClaims<MitIdClaims, CoreGenderClaim>;
-type LogoutToken = IdToken<
-    LogoutTokenClaims,
-    CoreGenderClaim,
-    CoreJweContentEncryptionAlgorithm,
-    CoreJwsSigningAlgorithm,
->;
-type MitIdTokenResponse = StandardTokenResponse<
-    IdTokenFields<
-        MitIdClaims,
-        EmptyExtraTokenFields,
-        CoreGenderClaim,
-        CoreJweContentEncryptionAlgorithm,
-        CoreJwsSigningAlgorithm,
-    >,
-    CoreTokenType,
->;
-/// `CoreClient` with the MitID claims, as discovery builds it.
-type MitIdClient = Client<
-    MitIdClaims,
-    CoreAuthDisplay,
-    CoreGenderClaim,
-    CoreJweContentEncryptionAlgorithm,
-    CoreJsonWebKey,
-    CoreAuthPrompt,
-    StandardErrorResponse<CoreErrorResponseType>,
-    MitIdTokenResponse,
-    CoreTokenIntrospectionResponse,
-    CoreRevocableToken,
-    CoreRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
 
 /// Levels of assurance (NSIS), in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -873,20 +752,6 @@ fn logout_error(message: &str) -> Response {
         axum::Json(serde_json::json!({"error": "invalid_request", "error_description": message})),
     )
         .into_response()
-}
-
-fn load_target(path: &PathBuf) -> anyhow::Result<TargetFile> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_yaml::from_str(&text)
-        .with_context(|| format!("{} is not a valid target file", path.display()))
-}
-
-fn path_of(url: &str) -> anyhow::Result<String> {
-    Ok(url::Url::parse(url)
-        .with_context(|| format!("bad URL {url:?}"))?
-        .path()
-        .to_owned())
 }
 
 #[tokio::main]

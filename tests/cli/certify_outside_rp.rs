@@ -1,5 +1,5 @@
 //! The integrator's path, end to end: `certify init`, a service provider written on a standard
-//! OIDC relying-party library (`examples/mitid_sp_openidconnect.rs`, configured only from the
+//! OIDC relying-party library (`examples/mitid_sp_openidconnect/`, configured only from the
 //! target file) started as its own process, then `certify --target URL --config target.yaml`.
 //! Every MUST requirement must pass, exactly as the README promises.
 //!

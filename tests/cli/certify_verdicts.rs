@@ -4,7 +4,7 @@
 //! with one message, and authorization codes never reach a report.
 //!
 //! The tests against an integrator's service use the example service provider
-//! (`examples/mitid_sp_openidconnect.rs`, see `certify_outside_rp`), which serves exactly the
+//! (`examples/mitid_sp_openidconnect/`, see `certify_outside_rp`), which serves exactly the
 //! endpoints its own copy of the target file names.
 
 use std::path::Path;
