@@ -50,6 +50,10 @@ impl Screen {
     }
 }
 
+/// One dashboard in a pty at a time: two at once (a certify run beside a recording) load a
+/// 2-core machine enough that an Esc and the key after it can arrive as one Alt+key.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn size(cols: u16, rows: u16) -> PtySize {
     PtySize {
         rows,
@@ -61,6 +65,9 @@ fn size(cols: u16, rows: u16) -> PtySize {
 
 #[test]
 fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = std::env::temp_dir().join(format!("mitid-tui-pty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let script = dir.join("demo.yaml");
@@ -111,9 +118,17 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
     writer.write_all(b"?").expect("type");
     screen.wait_for("Keys (? or esc closes)");
     writer.write_all(b"\x1b").expect("type");
-    // A key right after Esc would read as Alt+key: a person pauses, and so does the test.
+    // A key right after Esc would read as Alt+key: a person waits for the help to close, and
+    // so does the test.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while screen.text().contains("Keys (? or esc closes)") {
+        assert!(Instant::now() < deadline, "esc did not close the help");
+        std::thread::sleep(Duration::from_millis(50));
+        screen.pump();
+    }
     std::thread::sleep(Duration::from_millis(300));
     writer.write_all(b"1").expect("type");
+    screen.wait_for("milestones passed");
 
     // A bigger window: the dashboard lays itself out again at the new size.
     master.resize(size(140, 40)).expect("resize");
@@ -214,6 +229,9 @@ impl Session {
 
 #[test]
 fn a_trainer_records_a_journey_by_keystrokes_and_sigterm_restores_the_terminal() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut session = start(&["tui", "--population", "1000"], 100, 30);
     session.screen.wait_for("1 Simulation");
     session.type_keys(b"3");
