@@ -279,7 +279,8 @@ impl LabWorld {
         self.notes.push((DESK_ANSWER.into(), answer.to_string()));
     }
 
-    /// Every exchange of the scenario: the lab's browsers, then what the broker saw.
+    /// Every exchange of the scenario (the lab's browsers and its own calls) in the order the
+    /// requests began, so a reader follows the journey as it happened.
     #[must_use]
     pub fn evidence(&self) -> Vec<Exchange> {
         let mut all = self.browser.exchanges.clone();
@@ -287,6 +288,7 @@ impl LabWorld {
             all.extend(other.exchanges.iter().cloned());
         }
         all.extend(self.broker_log.iter().cloned());
+        all.sort_by_key(|exchange| exchange.seq);
         all
     }
 }
