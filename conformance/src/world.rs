@@ -63,9 +63,9 @@ pub struct Lab {
     pub http: reqwest::Client,
     /// Distinguishes this run's citizens from earlier runs against the same broker.
     pub run_tag: String,
-    /// Every component reads "now" from the one clock the broker's control API moves (the
-    /// embedded stack). In containers each component follows its own wall clock, and an
-    /// integrator's service has its own: scenarios tagged `@needs:shared-clock` are skipped there.
+    /// Every component reads "now" from the one clock the broker's control API moves (the lab's
+    /// own stack, embedded or in containers). An integrator's service has its own clock:
+    /// scenarios tagged `@needs:shared-clock` are skipped against it.
     pub shared_clock: bool,
     next_citizen: AtomicU64,
 }

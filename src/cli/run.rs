@@ -137,6 +137,7 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> 
         runtime: super::certify::Runtime::Embedded,
         live_sample: None,
         live_citizens: None,
+        speed: crate::live::Speed::Max,
         shown_as: Some(shown_as.to_owned()),
     }) {
         Ok(code) if code == ExitCode::SUCCESS => RawOutcome::Passed,

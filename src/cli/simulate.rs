@@ -60,10 +60,19 @@ pub struct Args {
     /// support calls, recoveries); everyone else follows the model's rules. Writes `live.json` next to the report.
     #[arg(long)]
     pub live: bool,
-    /// Where the components run in live mode: `embedded` (in this process). `containers` is
-    /// not yet supported in live mode (exit 2).
+    /// Where the components run in live mode: `embedded` (in this process) or `containers`
+    /// (one Docker container each, built from this binary, removed when the run ends).
     #[arg(long, value_enum, default_value = "embedded", requires = "live")]
     pub runtime: super::certify::Runtime,
+    /// Live mode's pace: simulated seconds per wall-clock second (86400: a day a second), or
+    /// `max` to go as fast as the flows go.
+    #[arg(
+        long,
+        value_name = "FACTOR|max",
+        default_value = "max",
+        requires = "live"
+    )]
+    pub speed: crate::live::Speed,
     /// The share of the population that acts for real (0 < FRACTION <= 1) [default: 10
     /// citizens].
     #[arg(
@@ -128,6 +137,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 simulate_seconds,
                 report_started,
                 live_line: None,
+                interrupted: None,
                 headline: format!(
                     "{}, mean wait {:.3} min, P(wait) {:.3}, utilisation {:.3}",
                     summary.model, summary.mean_wait_minutes, summary.p_wait, summary.utilization
@@ -175,6 +185,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(line) = rendered.live_line {
         println!("{line}");
     }
+    if let Some(stopped) = rendered.interrupted {
+        eprintln!(
+            "interrupted by {}: the live run stopped early; its flows so far are in live.json (marked incomplete)",
+            stopped.signal
+        );
+        return Ok(ExitCode::from(super::exit::INTERRUPTED));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -191,12 +208,6 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
         ))
         .into());
     };
-    if args.runtime == super::certify::Runtime::Containers {
-        return Err(BadInput(
-            "--runtime containers: not yet supported in live mode; use --runtime embedded".into(),
-        )
-        .into());
-    }
     let sample = match (args.live_sample, args.live_citizens) {
         (Some(fraction), _) => SampleSize::Fraction(fraction),
         (None, Some(n)) => SampleSize::Citizens(n),
@@ -210,6 +221,7 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
     Ok(Some(LiveOptions {
         runtime: args.runtime.kind(),
         sample,
+        speed: args.speed,
     }))
 }
 
@@ -249,13 +261,17 @@ fn render_policy(
                     LiveError::Policy(err) => policy_error(err),
                     other => anyhow::Error::new(other).context("the live run failed"),
                 })?;
-            (run.outcome, Some(run.report))
+            let Some(outcome) = run.outcome else {
+                progress.finish_and_clear();
+                return interrupted_live(&run.report, run.interrupted, simulate_started);
+            };
+            (outcome, Some(run.report))
         }
     };
     progress.finish_and_clear();
     let simulate_seconds = simulate_started.elapsed().as_secs_f64();
     let report_started = Instant::now();
-    let report = policy_report::render(policy, &outcome, provenance)?;
+    let report = policy_report::render(policy, &outcome, provenance, live_report.as_ref())?;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("summary.json".into(), to_json_bytes(&report.summary)?),
         ("timeseries.csv".into(), report.timeseries_csv.into_bytes()),
@@ -296,6 +312,7 @@ fn render_policy(
         simulate_seconds,
         report_started,
         live_line,
+        interrupted: None,
         headline: format!(
             "{} citizens, {} to {}, {} events",
             outcome.population, outcome.start, outcome.end, outcome.event_count
@@ -303,7 +320,36 @@ fn render_policy(
     })
 }
 
+/// What a live run stopped by a signal leaves: its `live.json`, marked incomplete, alone (the
+/// model's figures of a run cut short would read as a finished run's).
+fn interrupted_live(
+    live: &crate::live::LiveReport,
+    interrupted: Option<mitid_components::runtime::interrupt::Interrupted>,
+    simulate_started: Instant,
+) -> Result<Rendered> {
+    Ok(Rendered {
+        files: vec![(
+            "live.json".into(),
+            to_json_bytes(&serde_json::to_value(live).context("cannot encode live.json")?)?,
+        )],
+        event_count: 0,
+        simulate_seconds: simulate_started.elapsed().as_secs_f64(),
+        report_started: Instant::now(),
+        headline: format!(
+            "live run stopped at {}",
+            live.stopped_at.as_deref().unwrap_or("its start")
+        ),
+        live_line: Some(format!(
+            "live ({} runtime, incomplete): {} real flows, {} failed, by {} sampled citizens",
+            live.runtime, live.flows.performed, live.flows.failed, live.sample_size
+        )),
+        interrupted,
+    })
+}
+
 struct Rendered {
+    /// The signal that stopped a live run early.
+    interrupted: Option<mitid_components::runtime::interrupt::Interrupted>,
     files: Vec<(String, Vec<u8>)>,
     event_count: u64,
     simulate_seconds: f64,
