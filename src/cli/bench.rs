@@ -144,8 +144,8 @@ fn run_live(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     for (journey, latency) in &live.latency_ms {
         writeln!(
             report,
-            "  {journey:<28} p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
-            latency.p50, latency.p95, latency.max
+            "  {journey:<28} p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+            latency.p50, latency.p99, latency.max
         )?;
     }
     print!("{report}");

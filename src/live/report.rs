@@ -233,6 +233,7 @@ pub struct ModelSide {
 pub struct Latency {
     pub p50: f64,
     pub p95: f64,
+    pub p99: f64,
     pub max: f64,
 }
 
@@ -248,6 +249,7 @@ impl Latency {
         Latency {
             p50: rank(0.50),
             p95: rank(0.95),
+            p99: rank(0.99),
             max: ms.last().copied().unwrap_or(0.0),
         }
     }
