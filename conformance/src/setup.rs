@@ -12,6 +12,9 @@ use url::Url;
 use super::target::{OptionalFeature, Target};
 use super::world::{Lab, LabEndpoints, ServiceProvider};
 
+/// Where the reference service provider starts a business (MitID Erhverv) login.
+const REFERENCE_BUSINESS_LOGIN_PATH: &str = "/login?identity=professional";
+
 /// Why the lab's side could not be set up (the CLI reports these as bad input when the user's
 /// file or target is at fault).
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,7 @@ pub fn reference(
         me_url: path("/me"),
         logout_url: Some(path("/logout")),
         backchannel_logout_url: Some(path(reference_sp::BACKCHANNEL_PATH)),
+        business_login_url: Some(path(REFERENCE_BUSINESS_LOGIN_PATH)),
         implements: OptionalFeature::ALL.into_iter().collect(),
         client_id: String::new(),
         redirect_uri: path(reference_sp::CALLBACK_PATH),
@@ -177,6 +181,7 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
         me_url: target.me_url.clone(),
         logout_url: target.logout_url.clone(),
         backchannel_logout_url: target.backchannel_logout_url.clone(),
+        business_login_url: target.business_login_url.clone(),
         implements: target.implements.clone(),
         client_id: target.client_id.clone(),
         redirect_uri: target.redirect_uri.clone(),

@@ -67,7 +67,7 @@ pub mod registry;
 pub mod script;
 pub mod second_device;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -169,6 +169,9 @@ pub struct IdpConfig {
     pub rate_limit: RateLimit,
     pub policies: DevicePolicies,
     pub clock: LabClock,
+    /// Companies (CVR numbers) the identities of `identities` act for, by user ID: the test
+    /// identities' employers, applied at start as `PUT .../organisations` would.
+    pub organisations: BTreeMap<String, Vec<String>>,
 }
 
 impl IdpConfig {
@@ -187,6 +190,7 @@ impl IdpConfig {
             rate_limit: RateLimit::default(),
             policies: DevicePolicies::default(),
             clock: LabClock::system(),
+            organisations: BTreeMap::new(),
         }
     }
 }
@@ -202,6 +206,8 @@ pub enum IdpError {
     Client { client_id: String, detail: String },
     #[error("test identity {index}: {detail}")]
     Identity { index: usize, detail: String },
+    #[error("test identities' organisations: {0}")]
+    Organisations(String),
 }
 
 /// The signing keys: the current generation and, after a rotation that keeps it, the previous.
@@ -294,6 +300,8 @@ pub struct IdpState {
     pub clock: LabClock,
     /// The `NemID` phase-out calendar the broker enforces (`fixtures/nemid-calendar.yaml`).
     pub nemid_calendar: crate::nemid_calendar::NemidCalendar,
+    /// The synthetic CVR register: the companies professional logins are for.
+    pub cvr: crate::cvr::CvrRegister,
     store: Mutex<Store>,
 }
 
@@ -419,6 +427,21 @@ impl Idp {
                     detail: e.to_string(),
                 })?;
         }
+        let cvr = crate::cvr::CvrRegister::embedded()
+            .map_err(|e| IdpError::Organisations(e.to_string()))?;
+        for (user_id, cvrs) in &config.organisations {
+            let uuid = store
+                .registry
+                .uuid_by_user_id(user_id)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    IdpError::Organisations(format!("no identity with user ID `{user_id}`"))
+                })?;
+            store
+                .registry
+                .set_organisations(&uuid, cvrs, &cvr)
+                .map_err(|e| IdpError::Organisations(format!("{user_id}: {e}")))?;
+        }
         let keys = KeySet {
             generation: 0,
             current: generate_keys(config.key_seed, 0)?,
@@ -437,6 +460,7 @@ impl Idp {
                 policies: config.policies,
                 clock: config.clock,
                 nemid_calendar: crate::nemid_calendar::NemidCalendar::builtin(),
+                cvr,
                 store: Mutex::new(store),
             }),
         })
@@ -516,6 +540,10 @@ impl Idp {
             )
             .route("/admin/identities/by-cpr/{cpr}", get(registry::get_by_cpr))
             .route("/admin/identities/{uuid}/ial", put(registry::set_ial))
+            .route(
+                "/admin/identities/{uuid}/organisations",
+                get(registry::get_organisations).put(registry::set_organisations),
+            )
             .route(
                 "/admin/identities/{uuid}/authenticators",
                 post(registry::add_authenticator),

@@ -7,6 +7,7 @@ mod citizen_service_flows;
 mod citizen_service_new_phone;
 mod cpr_lab;
 mod cpr_register;
+mod cvr_register;
 mod enrol_malformed;
 mod enrol_new_mitid;
 mod enrol_reactivation;
