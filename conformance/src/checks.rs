@@ -48,7 +48,8 @@ pub fn business_me(alias: &str, cvr: &str, me: Option<&serde_json::Value>) {
     let Some(me) = me else { return };
     if let Some(reported) = me.get("cvr").filter(|v| !v.is_null()) {
         assert!(
-            reported.as_str() == Some(cvr) || reported.as_u64().map(|n| format!("{n:08}")).as_deref() == Some(cvr),
+            reported.as_str() == Some(cvr)
+                || reported.as_u64().map(|n| format!("{n:08}")).as_deref() == Some(cvr),
             "{alias} chose the company with CVR {cvr} at the broker, but /me reports cvr {reported}: {me}"
         );
     }

@@ -415,7 +415,9 @@ impl TargetFile {
             &mut out,
             "business_login_path",
             sp.business_login_path.as_deref(),
-            Some("Starts a business (MitID Erhverv) login: idp_values=mitid_erhverv, scope nemlogin."),
+            Some(
+                "Starts a business (MitID Erhverv) login: idp_values=mitid_erhverv, scope nemlogin.",
+            ),
             "/login?identity=professional   (with business_logins in implements)",
         );
         let _ = writeln!(out, "client:");

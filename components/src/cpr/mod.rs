@@ -437,8 +437,11 @@ impl CprClient {
     /// The companies the person acts for (MitID Erhverv).
     pub async fn employers(&self, cpr: &CprNumber) -> Result<Employers, NeighbourError> {
         let c = &self.caller;
-        c.call(c.http.get(c.url(&format!("/persons/{}/employers", cpr.compact()))))
-            .await
+        c.call(
+            c.http
+                .get(c.url(&format!("/persons/{}/employers", cpr.compact()))),
+        )
+        .await
     }
 
     /// The company with this CVR number.

@@ -192,13 +192,20 @@ mod tests {
         let mut counts = [0usize; 3];
         for cpr in &cprs {
             let employers = register.employers_of(7, cpr);
-            assert_eq!(employers, register.employers_of(7, cpr), "same seed, same answer");
+            assert_eq!(
+                employers,
+                register.employers_of(7, cpr),
+                "same seed, same answer"
+            );
             if let [a, b] = employers.as_slice() {
                 assert_ne!(a.cvr, b.cvr, "two employers are two companies");
             }
             counts[employers.len()] += 1;
         }
-        assert!(counts[0] > counts[1] && counts[1] > counts[2] && counts[2] > 0, "{counts:?}");
+        assert!(
+            counts[0] > counts[1] && counts[1] > counts[2] && counts[2] > 0,
+            "{counts:?}"
+        );
         let other_seed: Vec<_> = cprs.iter().map(|c| register.employers_of(8, c)).collect();
         let this_seed: Vec<_> = cprs.iter().map(|c| register.employers_of(7, c)).collect();
         assert_ne!(other_seed, this_seed, "the seed changes who works where");
@@ -212,10 +219,19 @@ mod tests {
         assert_eq!(anna_a, ProfessionalIdentity::mint("uuid-anna", a));
         let anna_b = ProfessionalIdentity::mint("uuid-anna", b);
         let bo_a = ProfessionalIdentity::mint("uuid-bo", a);
-        assert_ne!(anna_a.persistent_professional_id, anna_b.persistent_professional_id);
-        assert_ne!(anna_a.persistent_professional_id, bo_a.persistent_professional_id);
+        assert_ne!(
+            anna_a.persistent_professional_id,
+            anna_b.persistent_professional_id
+        );
+        assert_ne!(
+            anna_a.persistent_professional_id,
+            bo_a.persistent_professional_id
+        );
         assert!(anna_a.persistent_professional_id.starts_with("urn:uuid:"));
-        assert_eq!((anna_a.cvr.as_str(), anna_a.org_name.as_str()), (a.cvr.as_str(), a.name.as_str()));
+        assert_eq!(
+            (anna_a.cvr.as_str(), anna_a.org_name.as_str()),
+            (a.cvr.as_str(), a.name.as_str())
+        );
         assert_eq!(anna_a.privileges[0], PRIVILEGE_READ);
     }
 }

@@ -21,8 +21,8 @@ use super::admin::{
 };
 use super::admin::{OrganisationsView, SetOrganisationsRequest};
 use super::jose::b64;
-use crate::cvr::{CvrRegister, ProfessionalIdentity};
 use super::{IdpState, SharedState};
+use crate::cvr::{CvrRegister, ProfessionalIdentity};
 use crate::service::{ApiError, Json, Path};
 
 /// What the `IdP` keeps per authenticator (the verifier side of each device).

@@ -49,7 +49,11 @@ async fn the_cpr_register_answers_company_lookups() {
         ("1234", 400, "invalid_request"),
     ] {
         let (got, body) = get(&client, &format!("{}/companies/{cvr}", reg.url())).await;
-        assert_eq!((got, body["error"].as_str()), (status, Some(error)), "{cvr}: {body}");
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(error)),
+            "{cvr}: {body}"
+        );
     }
     reg.shutdown().await;
 }
@@ -83,8 +87,16 @@ async fn employers_are_a_function_of_seed_and_person() {
         by_count[0] > 0 && by_count[1] > 0 && by_count[2] > 0,
         "most persons act for no company, some for one, a few for two: {by_count:?}"
     );
-    let (status, body) = get(&client, &format!("{}/persons/0101010001/employers", a.url())).await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
+    let (status, body) = get(
+        &client,
+        &format!("{}/persons/0101010001/employers", a.url()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
     let (status, body) = get(&client, &format!("{}/persons/abc/employers", a.url())).await;
     assert_eq!(status, 400, "{body}");
     a.shutdown().await;
@@ -96,14 +108,24 @@ async fn the_admin_api_gives_a_person_the_companies_they_act_for() {
     let lab = Lab::start().await;
     let companies = CvrRegister::embedded().unwrap().companies().to_vec();
     let (_, anna) = lab
-        .control_call(reqwest::Method::GET, "/admin/identities/by-user-id/anna.jensen", None)
+        .control_call(
+            reqwest::Method::GET,
+            "/admin/identities/by-user-id/anna.jensen",
+            None,
+        )
         .await;
     let uuid = anna["uuid"].as_str().expect("uuid").to_owned();
     let path = format!("/admin/identities/{uuid}/organisations");
     let (status, none) = lab.control_call(reqwest::Method::GET, &path, None).await;
-    assert_eq!((status, &none["organisations"]), (200, &json!([])), "{none}");
+    assert_eq!(
+        (status, &none["organisations"]),
+        (200, &json!([])),
+        "{none}"
+    );
     let two = json!({"organisations": [companies[0].cvr, companies[1].cvr]});
-    let (status, set) = lab.control_call(reqwest::Method::PUT, &path, Some(&two)).await;
+    let (status, set) = lab
+        .control_call(reqwest::Method::PUT, &path, Some(&two))
+        .await;
     assert_eq!(status, 200, "{set}");
     let orgs = set["organisations"].as_array().expect("organisations");
     assert_eq!(orgs.len(), 2, "{set}");
@@ -121,20 +143,31 @@ async fn the_admin_api_gives_a_person_the_companies_they_act_for() {
     assert_eq!(again, set, "GET answers what PUT set");
     for (body, needle) in [
         (json!({"organisations": ["13748136"]}), "organisations[0]"),
-        (json!({"organisations": [companies[0].cvr, companies[0].cvr]}), "twice"),
+        (
+            json!({"organisations": [companies[0].cvr, companies[0].cvr]}),
+            "twice",
+        ),
         (json!({"organisations": "12345678"}), "organisations"),
         (json!({"orgs": []}), "orgs"),
     ] {
-        let (status, err) = lab.control_call(reqwest::Method::PUT, &path, Some(&body)).await;
+        let (status, err) = lab
+            .control_call(reqwest::Method::PUT, &path, Some(&body))
+            .await;
         assert_eq!(status, 400, "{body}: {err}");
         assert_eq!(err["error"], "invalid_request", "{err}");
         assert!(
-            err["error_description"].as_str().unwrap_or_default().contains(needle),
+            err["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(needle),
             "{body}: {err}"
         );
     }
     let (_, unchanged) = lab.control_call(reqwest::Method::GET, &path, None).await;
-    assert_eq!(unchanged, set, "a refused change leaves the organisations as they were");
+    assert_eq!(
+        unchanged, set,
+        "a refused change leaves the organisations as they were"
+    );
     let (status, _) = lab
         .control_call(
             reqwest::Method::PUT,

@@ -5,7 +5,9 @@
 //! broker) has, so whatever the broker is scripted to do for them hits this scenario only.
 
 use mitid_components::cvr::CvrRegister;
-use mitid_components::idp::admin::{CreateIdentityRequest, Ial, PersonRef, SetOrganisationsRequest};
+use mitid_components::idp::admin::{
+    CreateIdentityRequest, Ial, PersonRef, SetOrganisationsRequest,
+};
 use serde_json::{Value, json};
 
 use super::lab_api::{BROKER, Reply, control};

@@ -74,7 +74,9 @@ async fn logs_in(world: &mut LabWorld, alias: String, loa: String) {
 
 #[given(expr = "{string} acts for the company {string}")]
 async fn acts_for(world: &mut LabWorld, alias: String, company: String) {
-    identity::act_for(world, &alias, &[&company]).await.or_fail();
+    identity::act_for(world, &alias, &[&company])
+        .await
+        .or_fail();
 }
 
 #[given(expr = "{string} acts for the companies {string} and {string}")]
