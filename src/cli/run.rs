@@ -132,6 +132,7 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> 
         seed: None,
         out: Some(out.clone()),
         force: false,
+        png: false,
         live: false,
         runtime: super::certify::Runtime::Embedded,
         live_sample: None,

@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod compare;
 pub mod page;
+pub mod png;
 pub mod policy_report;
 pub mod provenance;
 mod queue_report;
@@ -50,6 +51,10 @@ pub struct Args {
     /// Write into an --out folder that holds files the lab did not write (they are kept).
     #[arg(long)]
     pub force: bool,
+    /// Also write every chart as a PNG beside its SVG (twice the SVG's size, with the font
+    /// compiled in, so it looks the same on any machine).
+    #[arg(long)]
+    pub png: bool,
     /// Drive a sample of the simulated citizens' actions as real flows against the lab's
     /// components (logins at the broker, NemID on MitID.dk, app enrolment, Citizen Service,
     /// support calls, recoveries); everyone else follows the model's rules. Writes `live.json` next to the report.
@@ -134,6 +139,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let staged = OutputDir::create(&out_dir, "simulate", args.force)?;
     for (name, contents) in &rendered.files {
         staged.write(name, contents)?;
+        if args.png
+            && let Some(stem) = name.strip_suffix(".svg")
+        {
+            let svg = std::str::from_utf8(contents).context("a chart is not UTF-8")?;
+            let picture = png::svg_to_png(svg, REPORT_PNG_MARK)
+                .with_context(|| format!("cannot draw {name} as PNG"))?;
+            staged.write(&format!("{stem}.png"), &picture)?;
+        }
     }
     let report_seconds = rendered.report_started.elapsed().as_secs_f64();
     let timing = json!({
@@ -199,6 +212,10 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
         sample,
     }))
 }
+
+/// The `tEXt` mark of a report's PNG charts (the report folder's manifest is what lets a later
+/// run replace them; the mark says where a PNG found elsewhere came from).
+const REPORT_PNG_MARK: &str = "mitid-lab simulate chart";
 
 /// How many citizens act for real when neither --live-sample nor --live-citizens says: enough
 /// to see every journey of a small scenario, few enough to run in seconds.

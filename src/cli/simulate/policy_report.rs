@@ -295,6 +295,19 @@ fn series<'t>(table: &'t DailyTable, names: &[(&str, &str)]) -> Vec<Series<'t>> 
         .collect()
 }
 
+/// One series per `(label, values)`, in the palette's order.
+fn labelled_series(shares: &[(String, Vec<f64>)]) -> Vec<Series<'_>> {
+    shares
+        .iter()
+        .enumerate()
+        .map(|(i, (label, values))| Series {
+            label: label.clone(),
+            values,
+            color: PALETTE[i % PALETTE.len()],
+        })
+        .collect()
+}
+
 // One declarative list of the four charts and their panels; splitting it would scatter them.
 #[allow(clippy::too_many_lines)]
 fn charts(
@@ -348,6 +361,25 @@ fn charts(
             (format!("age {band}"), running)
         })
         .collect();
+    // Per-band shares: an 80+ citizen without eID is a larger part of a smaller band, which the
+    // absolute counts hide.
+    let band_shares = |prefix: &str| -> Vec<(String, Vec<f64>)> {
+        age_bands
+            .iter()
+            .map(|band| {
+                let suffix = band_suffix(band);
+                let population = values(table, &format!("population_age_{suffix}"));
+                let share = values(table, &format!("{prefix}{suffix}"))
+                    .iter()
+                    .zip(population)
+                    .map(|(v, p)| if *p > 0.0 { 100.0 * v / p } else { f64::NAN })
+                    .collect();
+                (format!("age {band} (%)"), share)
+            })
+            .collect()
+    };
+    let mitid_share_by_band = band_shares("mitid_users_age_");
+    let without_share_by_band = band_shares("without_eid_age_");
     let band_series = |prefix: &str| -> Vec<Series<'_>> {
         age_bands
             .iter()
@@ -481,11 +513,28 @@ fn charts(
         ],
         markers,
     )?;
+    let by_age = line_chart(
+        &table.dates,
+        &[
+            Panel {
+                title: "MitID users, share of each age band".into(),
+                y_label: "per cent of the band".into(),
+                series: labelled_series(&mitid_share_by_band),
+            },
+            Panel {
+                title: "Without a working eID, share of each age band".into(),
+                y_label: "per cent of the band".into(),
+                series: labelled_series(&without_share_by_band),
+            },
+        ],
+        markers,
+    )?;
     Ok(vec![
         ("adoption.svg".to_owned(), adoption),
         ("queues.svg".to_owned(), queues),
         ("waits.svg".to_owned(), waits),
         ("lockouts.svg".to_owned(), lockouts),
+        ("age-bands.svg".to_owned(), by_age),
     ])
 }
 
