@@ -12,9 +12,6 @@ use url::Url;
 use super::target::{OptionalFeature, Target};
 use super::world::{Lab, LabEndpoints, ServiceProvider};
 
-/// Where the reference service provider starts a business (MitID Erhverv) login.
-const REFERENCE_BUSINESS_LOGIN_PATH: &str = "/login?identity=professional";
-
 /// Why the lab's side could not be set up (the CLI reports these as bad input when the user's
 /// file or target is at fault).
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +89,7 @@ pub fn reference(
         me_url: path("/me"),
         logout_url: Some(path("/logout")),
         backchannel_logout_url: Some(path(reference_sp::BACKCHANNEL_PATH)),
-        business_login_url: Some(path(REFERENCE_BUSINESS_LOGIN_PATH)),
+        business_login_url: Some(path(reference_sp::BUSINESS_LOGIN_PATH)),
         implements: OptionalFeature::ALL.into_iter().collect(),
         client_id: String::new(),
         redirect_uri: path(reference_sp::CALLBACK_PATH),

@@ -49,7 +49,8 @@
 //! Modules: [`profile`] (the claim profile, data), [`jose`] (hand-made JWS: good and bad tokens),
 //! [`registry`] (identities and authenticators), [`oidc`] (the protocol endpoints),
 //! [`login`] (HTML; what it shares with the `NemID` pages is in [`browser_login`]),
-//! [`control`] (control API), [`script`] (what a script can ask for).
+//! [`control`] (control API), [`script`] (what a script can ask for), [`professional`] (which
+//! company a business, `MitID` Erhverv, login is for).
 
 pub mod admin;
 pub mod browser_login;
@@ -62,6 +63,7 @@ pub mod login;
 pub mod nemid;
 pub mod oidc;
 pub mod password_change;
+pub mod professional;
 pub mod profile;
 pub mod registry;
 pub mod script;
@@ -491,6 +493,10 @@ impl Idp {
             .route("/login/{login_id}/chip", post(login::submit_chip))
             .route("/login/{login_id}/status", get(login::status))
             .route("/login/{login_id}/cancel", post(login::cancel))
+            .route(
+                "/login/{login_id}/organisation",
+                post(login::choose_organisation),
+            )
             .route("/app/pending/{user_id}", get(login::app_pending))
             .route("/app/approvals/{login_id}", post(login::app_approve))
             .merge(nemid::public_routes())

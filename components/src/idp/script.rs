@@ -72,6 +72,8 @@ pub struct LoginResult {
     pub sid: String,
     pub transaction_id: String,
     pub idp: LoginIdp,
+    /// In a business (`MitID` Erhverv) login, the company the citizen acts for.
+    pub professional: Option<crate::cvr::ProfessionalIdentity>,
 }
 
 /// How the citizen acts in a headless login (`login_hint=test:<user>:<behaviour>` or a script).

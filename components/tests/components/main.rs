@@ -20,6 +20,7 @@ mod idp_flow;
 mod idp_fuzz;
 mod idp_login_pages;
 mod idp_oidc_client;
+mod idp_professional;
 mod idp_security;
 mod idp_support;
 mod mitid_dk_new_password;
