@@ -42,15 +42,7 @@ pub(super) async fn login(
         })?,
     };
     let return_to = safe_return_to(q.return_to.as_deref())?;
-    let business = match q.identity.as_deref() {
-        None => false,
-        Some("professional") => true,
-        Some(_) => {
-            return Err(ApiError::invalid_request(
-                "parameter identity: must be professional",
-            ));
-        }
-    };
+    let business = business_login(q.identity.as_deref())?;
     if q.login_hint.as_ref().is_some_and(|h| h.len() > 256) {
         return Err(ApiError::invalid_request("parameter login_hint: too long"));
     }
@@ -140,6 +132,17 @@ pub(super) async fn login(
         StatusCode::FOUND,
         vec![set_cookie(LOGIN_COOKIE, &txn_id, Some(LOGIN_TTL))],
     ))
+}
+
+/// Whether `identity` asks for a business (MitID Erhverv) login.
+fn business_login(identity: Option<&str>) -> Result<bool, ApiError> {
+    match identity {
+        None => Ok(false),
+        Some("professional") => Ok(true),
+        Some(_) => Err(ApiError::invalid_request(
+            "parameter identity: must be professional",
+        )),
+    }
 }
 
 /// The scope the SP asks for.
