@@ -24,6 +24,9 @@
 //!   the lab clock) that service providers never see.
 //! - [`cpr`]: the CPR register, a seeded synthetic population; [`cpr::CprClient`] is how the
 //!   others read it.
+//! - [`cvr`]: the synthetic CVR register (companies from `fixtures/companies.csv`), who acts for
+//!   which company, and the professional identities of business (MitID Erhverv) logins; the CPR
+//!   register answers its lookups and the IdP issues its logins.
 //! - [`citizen_service`]: Borgerservice counters: appointments, identity proofing, P codes.
 //! - [`support`]: the MitID support line: identify a caller, send a temporary PIN or user ID.
 //! - [`sms`]: the SMS gateway the support line sends through (can be told to drop or fail).
@@ -51,6 +54,7 @@
 
 pub mod citizen_service;
 pub mod cpr;
+pub mod cvr;
 pub mod idp;
 pub mod nemid_calendar;
 pub mod reference_sp;

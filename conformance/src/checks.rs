@@ -41,6 +41,26 @@ pub fn account_of(me: &MeAnswer) -> String {
     }
 }
 
+/// What `/me` says of a business session: the integrator contract asks only for `sub` and
+/// `account`, but a `cvr` or `identity_type` it reports must be the company the citizen chose
+/// and `professional`, or the service mixed up whose login this is.
+pub fn business_me(alias: &str, cvr: &str, me: Option<&serde_json::Value>) {
+    let Some(me) = me else { return };
+    if let Some(reported) = me.get("cvr").filter(|v| !v.is_null()) {
+        assert!(
+            reported.as_str() == Some(cvr)
+                || reported.as_u64().map(|n| format!("{n:08}")).as_deref() == Some(cvr),
+            "{alias} chose the company with CVR {cvr} at the broker, but /me reports cvr {reported}: {me}"
+        );
+    }
+    if let Some(kind) = me.get("identity_type").filter(|v| !v.is_null()) {
+        assert!(
+            kind.as_str() == Some("professional"),
+            "{alias} logged in for a company, but /me reports identity_type {kind}: {me}"
+        );
+    }
+}
+
 /// No session exists in `browser`: `/me` answers 401 (the integrator contract). A 200 means the
 /// service provider accepted what it should have refused.
 pub async fn no_session(lab: &Lab, browser: &mut Browser) {

@@ -37,13 +37,18 @@ pub enum OptionalFeature {
     BackchannelLogout,
     /// `GET {login_path}?loa=high` from a signed-in browser forces a fresh login at High.
     StepUp,
+    /// `GET {business_login_path}` starts a business (`MitID` Erhverv) login: the service asks
+    /// the broker for `idp_values=mitid_erhverv` and the `nemlogin` scope, and keeps business
+    /// accounts apart from private ones.
+    BusinessLogins,
 }
 
 impl OptionalFeature {
-    pub const ALL: [OptionalFeature; 3] = [
+    pub const ALL: [OptionalFeature; 4] = [
         OptionalFeature::RpInitiatedLogout,
         OptionalFeature::BackchannelLogout,
         OptionalFeature::StepUp,
+        OptionalFeature::BusinessLogins,
     ];
 
     /// The name in the target file.
@@ -53,6 +58,7 @@ impl OptionalFeature {
             OptionalFeature::RpInitiatedLogout => "rp_initiated_logout",
             OptionalFeature::BackchannelLogout => "backchannel_logout",
             OptionalFeature::StepUp => "step_up",
+            OptionalFeature::BusinessLogins => "business_logins",
         }
     }
 
@@ -63,6 +69,7 @@ impl OptionalFeature {
             "needs:logout" => Some(OptionalFeature::RpInitiatedLogout),
             "needs:backchannel" => Some(OptionalFeature::BackchannelLogout),
             "needs:step-up" => Some(OptionalFeature::StepUp),
+            "needs:business" => Some(OptionalFeature::BusinessLogins),
             _ => None,
         }
     }
@@ -87,6 +94,10 @@ pub struct ServiceProviderSection {
     /// Back-channel logout endpoint; the back-channel scenarios are SKIPPED without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_path: Option<String>,
+    /// Starts a business (`MitID` Erhverv) login, e.g. `/login?identity=professional`; the
+    /// business-login scenarios are SKIPPED without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_login_path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +165,7 @@ pub struct Target {
     pub me_url: Url,
     pub logout_url: Option<Url>,
     pub backchannel_logout_url: Option<Url>,
+    pub business_login_url: Option<Url>,
     /// What the service declares it implements of the optional parts.
     pub implements: BTreeSet<OptionalFeature>,
     pub client_id: String,
@@ -223,6 +235,11 @@ impl TargetFile {
             .as_deref()
             .map(|p| join("service_provider.backchannel_logout_path", p))
             .transpose()?;
+        let business_login_url = sp
+            .business_login_path
+            .as_deref()
+            .map(|p| join("service_provider.business_login_path", p))
+            .transpose()?;
         let implements = self.check_implements(text, file)?;
         if self.client.client_id.trim().is_empty() {
             return Err(field_error("client.client_id", "must not be empty".into()));
@@ -253,6 +270,7 @@ impl TargetFile {
             me_url,
             logout_url,
             backchannel_logout_url,
+            business_login_url,
             implements,
             client_id: self.client.client_id.clone(),
             client_secret: self.client.client_secret.clone(),
@@ -293,6 +311,11 @@ impl TargetFile {
                 OptionalFeature::BackchannelLogout,
                 "backchannel_logout_path",
                 sp.backchannel_logout_path.is_some(),
+            ),
+            (
+                OptionalFeature::BusinessLogins,
+                "business_login_path",
+                sp.business_login_path.is_some(),
             ),
         ];
         for (feature, path_field, has_path) in pairs {
@@ -373,28 +396,30 @@ impl TargetFile {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        match &self.service_provider.logout_path {
-            Some(p) => {
-                let _ = writeln!(out, "  logout_path: {p}");
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  # logout_path: /logout   (with rp_initiated_logout in implements)"
-                );
-            }
-        }
-        match &self.service_provider.backchannel_logout_path {
-            Some(p) => {
-                let _ = writeln!(out, "  backchannel_logout_path: {p}");
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  # backchannel_logout_path: /backchannel-logout   (with backchannel_logout in implements)"
-                );
-            }
-        }
+        let sp = &self.service_provider;
+        optional_path(
+            &mut out,
+            "logout_path",
+            sp.logout_path.as_deref(),
+            None,
+            "/logout   (with rp_initiated_logout in implements)",
+        );
+        optional_path(
+            &mut out,
+            "backchannel_logout_path",
+            sp.backchannel_logout_path.as_deref(),
+            None,
+            "/backchannel-logout   (with backchannel_logout in implements)",
+        );
+        optional_path(
+            &mut out,
+            "business_login_path",
+            sp.business_login_path.as_deref(),
+            Some(
+                "Starts a business (MitID Erhverv) login: idp_values=mitid_erhverv, scope nemlogin.",
+            ),
+            "/login?identity=professional   (with business_logins in implements)",
+        );
         let _ = writeln!(out, "client:");
         let _ = writeln!(out, "  client_id: {}", self.client.client_id);
         let _ = writeln!(out, "  client_secret: {}", self.client.client_secret);
@@ -418,6 +443,28 @@ impl TargetFile {
         );
         let _ = writeln!(out, "  listen: {}", self.broker.listen);
         out
+    }
+}
+
+/// One optional path of the written file: the line (after its comment) when set, else a
+/// commented-out example.
+fn optional_path(
+    out: &mut String,
+    field: &str,
+    path: Option<&str>,
+    comment: Option<&str>,
+    example: &str,
+) {
+    match path {
+        Some(p) => {
+            if let Some(comment) = comment {
+                let _ = writeln!(out, "  # {comment}");
+            }
+            let _ = writeln!(out, "  {field}: {p}");
+        }
+        None => {
+            let _ = writeln!(out, "  # {field}: {example}");
+        }
     }
 }
 
@@ -504,7 +551,9 @@ mod tests {
             .to_string();
         assert!(
             err.starts_with("t.yaml:1: field `service_provider.implements`: missing")
-                && err.contains("implements: [rp_initiated_logout, backchannel_logout, step_up]"),
+                && err.contains(
+                    "implements: [rp_initiated_logout, backchannel_logout, step_up, business_logins]"
+                ),
             "{err}"
         );
     }
@@ -541,6 +590,56 @@ mod tests {
         let file = TargetFile::parse(&both, Path::new("t.yaml")).unwrap();
         let target = file.validate(&both, Path::new("t.yaml"), None).unwrap();
         assert!(target.implements.contains(&OptionalFeature::StepUp));
+        assert_eq!(
+            TargetFile::parse(&file.to_commented_yaml(), Path::new("t.yaml")).unwrap(),
+            file
+        );
+    }
+
+    /// Why a target file that parses does not validate.
+    fn refusal(text: &str) -> String {
+        let file = TargetFile::parse(text, Path::new("t.yaml")).unwrap();
+        file.validate(text, Path::new("t.yaml"), None)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn business_logins_need_their_path_and_the_path_its_declaration() {
+        let declared = GOOD.replace("implements: []", "implements: [business_logins]");
+        let err = refusal(&declared);
+        assert!(
+            err.starts_with("t.yaml:3: field `service_provider.implements`")
+                && err.contains("business_login_path is not set"),
+            "{err}"
+        );
+        let undeclared = GOOD.replace(
+            "implements: []",
+            "implements: []\n  business_login_path: /login?identity=professional",
+        );
+        let err = refusal(&undeclared);
+        assert!(
+            err.starts_with("t.yaml:4: field `service_provider.business_login_path`")
+                && err.contains("does not list business_logins"),
+            "{err}"
+        );
+        let relative = GOOD.replace(
+            "implements: []",
+            "implements: [business_logins]\n  business_login_path: login/business",
+        );
+        let err = refusal(&relative);
+        assert!(
+            err.starts_with("t.yaml:4: field `service_provider.business_login_path`")
+                && err.contains("starting with `/`"),
+            "{err}"
+        );
+        let good = relative.replace("login/business", "/login?identity=professional");
+        let file = TargetFile::parse(&good, Path::new("t.yaml")).unwrap();
+        let target = file.validate(&good, Path::new("t.yaml"), None).unwrap();
+        assert_eq!(
+            target.business_login_url.unwrap().as_str(),
+            "http://127.0.0.1:8080/login?identity=professional"
+        );
         assert_eq!(
             TargetFile::parse(&file.to_commented_yaml(), Path::new("t.yaml")).unwrap(),
             file

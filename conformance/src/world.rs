@@ -34,6 +34,8 @@ pub struct ServiceProvider {
     pub me_url: Url,
     pub logout_url: Option<Url>,
     pub backchannel_logout_url: Option<Url>,
+    /// Starts a business (MitID Erhverv) login (`business_logins`).
+    pub business_login_url: Option<Url>,
     /// The optional parts of the contract the service declares (the reference implements all).
     pub implements: std::collections::BTreeSet<crate::target::OptionalFeature>,
     pub client_id: String,
@@ -149,6 +151,8 @@ pub struct PendingScript {
     pub record: bool,
     /// The broker issues this login's NemID token although the NemID calendar has passed.
     pub ignore_nemid_cutoff: bool,
+    /// In a business login, the company (CVR number) the citizen chooses.
+    pub organisation: Option<String>,
 }
 
 impl PendingScript {
@@ -160,6 +164,7 @@ impl PendingScript {
             && self.behaviour.is_none()
             && !self.record
             && !self.ignore_nemid_cutoff
+            && self.organisation.is_none()
     }
 }
 
@@ -199,6 +204,21 @@ pub struct LabWorld {
     pub devices: Devices,
     /// This scenario's turn in the run's schedule (set by the runner, given back when it ends).
     pub admission: Option<super::schedule::Admission>,
+    /// The scenario's companies: alias → CVR number, in order of first mention (the n-th alias
+    /// is the n-th company of the lab's CVR register).
+    pub companies: Vec<(String, String)>,
+    /// What the next login at the service provider is (set by the login driver, reset after).
+    pub login_kind: LoginKind,
+}
+
+/// Which login the service provider is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LoginKind {
+    /// `GET {login}`: the person, privately.
+    #[default]
+    Private,
+    /// `GET {business_login}`: the person acting for a company (MitID Erhverv).
+    Business,
 }
 
 impl LabWorld {
@@ -233,6 +253,8 @@ impl LabWorld {
             started: None,
             devices: Devices::default(),
             admission: None,
+            companies: Vec::new(),
+            login_kind: LoginKind::Private,
         }
     }
 

@@ -128,6 +128,10 @@ struct InitArgs {
     /// Your service never steps up: its requirement is SKIPPED (not implemented).
     #[arg(long)]
     no_step_up: bool,
+    /// Your service offers business (MitID Erhverv) logins at `/login?identity=professional`;
+    /// without this flag the business-login requirements are SKIPPED (not implemented).
+    #[arg(long)]
+    business_logins: bool,
     /// Replace an existing file that `certify init` did not write.
     #[arg(long)]
     force: bool,
@@ -169,11 +173,15 @@ impl InitArgs {
             ))
             .into());
         }
-        Ok(answers
+        let mut implements: Vec<OptionalFeature> = answers
             .iter()
             .filter(|(_, yes, _, _)| *yes)
             .map(|(feature, _, _, _)| *feature)
-            .collect())
+            .collect();
+        if self.business_logins {
+            implements.push(OptionalFeature::BusinessLogins);
+        }
+        Ok(implements)
     }
 }
 
@@ -216,6 +224,10 @@ fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
             backchannel_logout_path: path_if(
                 OptionalFeature::BackchannelLogout,
                 "/backchannel-logout",
+            ),
+            business_login_path: path_if(
+                OptionalFeature::BusinessLogins,
+                "/login?identity=professional",
             ),
         },
         client: target::ClientSection {

@@ -217,7 +217,9 @@ fn an_old_target_file_without_implements_is_refused() {
     );
     run.expect_code(2)
         .expect_stderr("old.yaml:2: field `service_provider.implements`: missing")
-        .expect_stderr("implements: [rp_initiated_logout, backchannel_logout, step_up]");
+        .expect_stderr(
+            "implements: [rp_initiated_logout, backchannel_logout, step_up, business_logins]",
+        );
     assert!(!dir.join("reports").exists(), "{}", run.describe());
 }
 

@@ -21,8 +21,14 @@
 //! | GET | `/persons/{cpr}` | | 200 [`Person`]; 400 malformed CPR; 404 |
 //! | GET | `/persons/by-document/{number}` | | 200 [`Person`] holding that passport or licence; 404 |
 //! | PUT | `/persons/{cpr}/phone` | [`PhoneChange`] | 200 [`Person`] |
+//! | GET | `/persons/{cpr}/employers` | | 200 [`Employers`]: the companies the person acts for (MitID Erhverv); 400; 404 |
+//! | GET | `/companies` | | 200 every [`Company`] of the synthetic CVR register |
+//! | GET | `/companies/{cvr}` | | 200 [`Company`]; 400 not a CVR number; 404 |
 //! | POST | `/questions` | [`QuestionRequest`] | 201 [`Challenge`] |
 //! | POST | `/questions/{challenge_id}/answers` | [`AnswerRequest`] | 200 [`Verdict`]; 404 if unknown or already answered |
+//!
+//! The register also answers for the lab's synthetic CVR register ([`crate::cvr`]): companies,
+//! and which of them a person acts for (a function of the seed and the CPR number).
 //!
 //! Ages in queries are computed on the shared [`LabClock`]'s today.
 
@@ -48,6 +54,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::cvr::{Company, CvrRegister};
 use crate::service::{self, ApiError, Json, JsonCaller, LabClock, NeighbourError, Path, Query};
 
 /// Most persons a page of `GET /persons` returns.
@@ -89,6 +96,8 @@ struct Register {
     questions: QuestionBank,
     added: usize,
     clock: LabClock,
+    cvr: CvrRegister,
+    seed: u64,
 }
 
 impl Register {
@@ -134,6 +143,9 @@ impl CprRegister {
             .route("/persons/{cpr}", get(get_person))
             .route("/persons/by-document/{number}", get(by_document))
             .route("/persons/{cpr}/phone", put(change_phone))
+            .route("/persons/{cpr}/employers", get(employers))
+            .route("/companies", get(list_companies))
+            .route("/companies/{cvr}", get(get_company))
             .route("/questions", post(open_challenge))
             .route("/questions/{challenge_id}/answers", post(answer_challenge))
             .with_state(Arc::new(Mutex::new(state)));
@@ -155,6 +167,8 @@ impl CprRegister {
             questions: QuestionBank::new(fixtures, config.seed, config.reference_date),
             added: 0,
             clock: config.clock,
+            cvr: CvrRegister::embedded().expect("embedded CVR fixture parses (unit-tested)"),
+            seed: config.seed,
         };
         for _ in 0..config.population {
             let person = register
@@ -256,6 +270,55 @@ async fn get_person(
 ) -> Result<Json<Person>, ApiError> {
     let cpr = parse_cpr(&cpr)?;
     Ok(Json(lock(&state).get(&cpr)?.clone()))
+}
+
+/// Answer of `GET /persons/{cpr}/employers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Employers {
+    pub cpr: String,
+    /// The companies the person acts for; empty for most persons.
+    pub companies: Vec<Company>,
+}
+
+async fn employers(
+    State(state): State<Shared>,
+    Path(cpr): Path<String>,
+) -> Result<Json<Employers>, ApiError> {
+    let cpr = parse_cpr(&cpr)?;
+    let reg = lock(&state);
+    let person = reg.get(&cpr)?;
+    let compact = person.cpr.compact();
+    let companies = reg
+        .cvr
+        .employers_of(reg.seed, &compact)
+        .into_iter()
+        .cloned()
+        .collect();
+    Ok(Json(Employers {
+        cpr: compact,
+        companies,
+    }))
+}
+
+async fn list_companies(State(state): State<Shared>) -> Json<Vec<Company>> {
+    Json(lock(&state).cvr.companies().to_vec())
+}
+
+async fn get_company(
+    State(state): State<Shared>,
+    Path(cvr): Path<String>,
+) -> Result<Json<Company>, ApiError> {
+    if !crate::cvr::cvr_is_valid(&cvr) {
+        return Err(ApiError::invalid_request(format!(
+            "field cvr: {cvr:?} is not a CVR number (8 digits with a valid modulus-11 check digit)"
+        )));
+    }
+    lock(&state)
+        .cvr
+        .get(&cvr)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no company with CVR number {cvr}")))
 }
 
 async fn by_document(
@@ -368,6 +431,24 @@ impl CprClient {
     pub async fn person(&self, cpr: &CprNumber) -> Result<Person, NeighbourError> {
         let c = &self.caller;
         c.call(c.http.get(c.url(&format!("/persons/{}", cpr.compact()))))
+            .await
+    }
+
+    /// The companies the person acts for (MitID Erhverv).
+    pub async fn employers(&self, cpr: &CprNumber) -> Result<Employers, NeighbourError> {
+        let c = &self.caller;
+        c.call(
+            c.http
+                .get(c.url(&format!("/persons/{}/employers", cpr.compact()))),
+        )
+        .await
+    }
+
+    /// The company with this CVR number.
+    pub async fn company(&self, cvr: &str) -> Result<Company, NeighbourError> {
+        let c = &self.caller;
+        let encoded: String = url::form_urlencoded::byte_serialize(cvr.as_bytes()).collect();
+        c.call(c.http.get(c.url(&format!("/companies/{encoded}"))))
             .await
     }
 

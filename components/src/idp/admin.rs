@@ -50,6 +50,22 @@ pub struct CreateIdentityRequest {
     pub nemid_pid: Option<String>,
 }
 
+/// `PUT /admin/identities/{uuid}/organisations`: the companies (CVR numbers of the lab's CVR
+/// register) the person acts for in business (`MitID` Erhverv) logins; `[]` for none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetOrganisationsRequest {
+    pub organisations: Vec<String>,
+}
+
+/// Answer of `GET`/`PUT /admin/identities/{uuid}/organisations`: the person's professional
+/// identities, one per company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationsView {
+    pub uuid: String,
+    pub organisations: Vec<crate::cvr::ProfessionalIdentity>,
+}
+
 /// The kinds of `MitID` authenticator the registry knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -31,6 +31,7 @@ use super::admin::AuthenticatorKind;
 pub use super::browser_login::CsrfForm;
 use super::browser_login::{BrowserLogin, Pages, deny};
 use super::oidc::{self, Authenticated, error_redirect};
+use super::professional;
 use super::registry::{AuthenticatorData, Identity};
 use super::script::{AuthRequest, LoginIdp};
 use super::{IdpState, SharedState};
@@ -47,6 +48,8 @@ pub enum Step {
     AppWaiting,
     Code(AuthenticatorKind),
     Chip,
+    /// Authenticated, in a business login: which of their companies the citizen acts for.
+    ChooseOrganisation,
 }
 
 /// What a MitID login on the pages keeps of its own steps.
@@ -55,6 +58,8 @@ pub struct MitidProgress {
     pub step: Step,
     pub binding: Option<ChannelBinding>,
     pub chip_request: Option<AssertionRequest>,
+    /// What the authentication established, kept while the citizen chooses a company.
+    pub authenticated: Option<Authenticated>,
 }
 
 /// One login on the HTML pages.
@@ -119,6 +124,7 @@ pub fn begin(
             step: Step::UserId,
             binding: None,
             chip_request: None,
+            authenticated: None,
         },
     )
 }
@@ -214,6 +220,24 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                 "Log on",
             )
         }
+        Step::ChooseOrganisation => {
+            let mut options = String::new();
+            for org in tx.identity(state).map(|i| i.professional).unwrap_or_default() {
+                options.push_str(&PAGES.form(
+                    tx,
+                    "organisation",
+                    &format!(
+                        "<input type=\"hidden\" name=\"cvr\" value=\"{}\">",
+                        esc(&org.cvr)
+                    ),
+                    &esc(&format!("{} (CVR {})", org.org_name, org.cvr)),
+                ));
+            }
+            PAGES.layout(
+                "Choose who you log on for",
+                &format!("{header_text}{options}{}", PAGES.cancel_form(tx)),
+            )
+        }
         Step::Chip => {
             let challenge = tx
                 .at
@@ -235,6 +259,49 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
             )
         }
     }
+}
+
+/// The citizen is authenticated. A business login of a person acting for several companies
+/// first stops at the chooser page, unless its script or test hint already chose one.
+async fn finish(state: &SharedState, mut tx: LoginTx, authenticated: Authenticated) -> Response {
+    let choosing = state.profile.asks_for_professional(&tx.request.idp_values)
+        && tx.identity(state).is_some_and(|i| i.professional.len() > 1)
+        && professional::chosen(state, &tx.request, None, tx.script_id.as_deref()).is_none();
+    if choosing {
+        tx.at.step = Step::ChooseOrganisation;
+        tx.at.authenticated = Some(authenticated);
+        return PAGES.save_and_show(state, &tx);
+    }
+    PAGES.finish(state, tx, authenticated).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrganisationForm {
+    pub csrf: String,
+    pub cvr: String,
+}
+
+/// `POST /login/{id}/organisation`: the company the citizen chose on the chooser page.
+pub async fn choose_organisation(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<OrganisationForm>,
+) -> Result<Response, Response> {
+    let tx = PAGES.load_form(&state, &headers, &id, &f.csrf)?;
+    let (Step::ChooseOrganisation, Some(mut authenticated)) =
+        (tx.at.step.clone(), tx.at.authenticated.clone())
+    else {
+        return Ok(render(&state, &tx));
+    };
+    let acts_for = tx
+        .identity(&state)
+        .is_some_and(|i| i.professional.iter().any(|p| p.cvr == f.cvr));
+    if !acts_for {
+        return Ok(PAGES.show_message(&state, tx, "Choose one of the companies listed."));
+    }
+    authenticated.organisation = Some(f.cvr);
+    Ok(PAGES.finish(&state, tx, authenticated).await)
 }
 
 fn usable(data: &AuthenticatorData) -> bool {
@@ -262,7 +329,7 @@ pub async fn page(
                 state.lock().pending_app.remove(&id);
                 let authenticated =
                     Authenticated::assessed(LoginIdp::Mitid, &[Factor::MitidApp(confirmation)]);
-                return Ok(PAGES.finish(&state, tx, authenticated).await);
+                return Ok(finish(&state, tx, authenticated).await);
             }
             Some(Err(reason)) => {
                 state.lock().pending_app.remove(&id);
@@ -478,7 +545,7 @@ pub async fn submit_code(
             };
             let authenticated =
                 Authenticated::assessed(LoginIdp::Mitid, &[Factor::Password, device]);
-            Ok(PAGES.finish(&state, tx, authenticated).await)
+            Ok(finish(&state, tx, authenticated).await)
         }
         Err(message) => Ok(PAGES.failed(&state, tx, &message)),
     }
@@ -545,7 +612,7 @@ pub async fn submit_chip(
         Ok(()) => {
             let authenticated =
                 Authenticated::assessed(LoginIdp::Mitid, &[Factor::Password, Factor::Chip]);
-            Ok(PAGES.finish(&state, tx, authenticated).await)
+            Ok(finish(&state, tx, authenticated).await)
         }
         Err(message) => Ok(PAGES.failed(&state, tx, &message)),
     }

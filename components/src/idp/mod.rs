@@ -49,7 +49,8 @@
 //! Modules: [`profile`] (the claim profile, data), [`jose`] (hand-made JWS: good and bad tokens),
 //! [`registry`] (identities and authenticators), [`oidc`] (the protocol endpoints),
 //! [`login`] (HTML; what it shares with the `NemID` pages is in [`browser_login`]),
-//! [`control`] (control API), [`script`] (what a script can ask for).
+//! [`control`] (control API), [`script`] (what a script can ask for), [`professional`] (which
+//! company a business, `MitID` Erhverv, login is for).
 
 pub mod admin;
 pub mod browser_login;
@@ -62,12 +63,13 @@ pub mod login;
 pub mod nemid;
 pub mod oidc;
 pub mod password_change;
+pub mod professional;
 pub mod profile;
 pub mod registry;
 pub mod script;
 pub mod second_device;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -169,6 +171,9 @@ pub struct IdpConfig {
     pub rate_limit: RateLimit,
     pub policies: DevicePolicies,
     pub clock: LabClock,
+    /// Companies (CVR numbers) the identities of `identities` act for, by user ID: the test
+    /// identities' employers, applied at start as `PUT .../organisations` would.
+    pub organisations: BTreeMap<String, Vec<String>>,
 }
 
 impl IdpConfig {
@@ -187,6 +192,7 @@ impl IdpConfig {
             rate_limit: RateLimit::default(),
             policies: DevicePolicies::default(),
             clock: LabClock::system(),
+            organisations: BTreeMap::new(),
         }
     }
 }
@@ -202,6 +208,8 @@ pub enum IdpError {
     Client { client_id: String, detail: String },
     #[error("test identity {index}: {detail}")]
     Identity { index: usize, detail: String },
+    #[error("test identities' organisations: {0}")]
+    Organisations(String),
 }
 
 /// The signing keys: the current generation and, after a rotation that keeps it, the previous.
@@ -294,6 +302,8 @@ pub struct IdpState {
     pub clock: LabClock,
     /// The `NemID` phase-out calendar the broker enforces (`fixtures/nemid-calendar.yaml`).
     pub nemid_calendar: crate::nemid_calendar::NemidCalendar,
+    /// The synthetic CVR register: the companies professional logins are for.
+    pub cvr: crate::cvr::CvrRegister,
     store: Mutex<Store>,
 }
 
@@ -419,6 +429,21 @@ impl Idp {
                     detail: e.to_string(),
                 })?;
         }
+        let cvr = crate::cvr::CvrRegister::embedded()
+            .map_err(|e| IdpError::Organisations(e.to_string()))?;
+        for (user_id, cvrs) in &config.organisations {
+            let uuid = store
+                .registry
+                .uuid_by_user_id(user_id)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    IdpError::Organisations(format!("no identity with user ID `{user_id}`"))
+                })?;
+            store
+                .registry
+                .set_organisations(&uuid, cvrs, &cvr)
+                .map_err(|e| IdpError::Organisations(format!("{user_id}: {e}")))?;
+        }
         let keys = KeySet {
             generation: 0,
             current: generate_keys(config.key_seed, 0)?,
@@ -437,6 +462,7 @@ impl Idp {
                 policies: config.policies,
                 clock: config.clock,
                 nemid_calendar: crate::nemid_calendar::NemidCalendar::builtin(),
+                cvr,
                 store: Mutex::new(store),
             }),
         })
@@ -467,6 +493,10 @@ impl Idp {
             .route("/login/{login_id}/chip", post(login::submit_chip))
             .route("/login/{login_id}/status", get(login::status))
             .route("/login/{login_id}/cancel", post(login::cancel))
+            .route(
+                "/login/{login_id}/organisation",
+                post(login::choose_organisation),
+            )
             .route("/app/pending/{user_id}", get(login::app_pending))
             .route("/app/approvals/{login_id}", post(login::app_approve))
             .merge(nemid::public_routes())
@@ -516,6 +546,10 @@ impl Idp {
             )
             .route("/admin/identities/by-cpr/{cpr}", get(registry::get_by_cpr))
             .route("/admin/identities/{uuid}/ial", put(registry::set_ial))
+            .route(
+                "/admin/identities/{uuid}/organisations",
+                get(registry::get_organisations).put(registry::set_organisations),
+            )
             .route(
                 "/admin/identities/{uuid}/authenticators",
                 post(registry::add_authenticator),

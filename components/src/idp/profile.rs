@@ -30,6 +30,41 @@ pub enum ClaimKey {
     Ial,
     Aal,
     Amr,
+    /// Business logins: the company's CVR number.
+    Cvr,
+    /// Business logins: the company's name.
+    OrgName,
+    /// Business logins: the persistent professional id of this person acting for this company.
+    PersistentProfessionalId,
+    /// Business logins: the RID of the employee's former NemID employee signature, if any.
+    Rid,
+    /// Business logins: the privileges the company grants the employee.
+    Privileges,
+}
+
+impl ClaimKey {
+    /// Whether the key describes the company of a business login (no value in a private one).
+    #[must_use]
+    pub const fn is_professional(self) -> bool {
+        matches!(
+            self,
+            ClaimKey::Cvr
+                | ClaimKey::OrgName
+                | ClaimKey::PersistentProfessionalId
+                | ClaimKey::Rid
+                | ClaimKey::Privileges
+        )
+    }
+}
+
+/// How a profile names business (`MitID` Erhverv) logins.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfessionalProfile {
+    /// The `idp_values` entry asking for a business login, and the `idp` claim of one.
+    pub idp_value: String,
+    /// The `identity_type` claim of a business login.
+    pub identity_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -58,6 +93,9 @@ pub struct ClaimProfile {
     /// The `idp` claim (and `idp_values` entry) of a `NemID` login; no `NemID` logins without it.
     #[serde(default)]
     pub nemid_idp_value: Option<String>,
+    /// Business (`MitID` Erhverv) logins; no business logins without it.
+    #[serde(default)]
+    pub professional: Option<ProfessionalProfile>,
 }
 
 /// A profile that does not load, with where and why.
@@ -142,6 +180,14 @@ impl ClaimProfile {
                 ));
             }
         }
+        if let Some(p) = &profile.professional
+            && !profile.idp_values.contains(&p.idp_value)
+        {
+            return Err(invalid(
+                "professional.idp_value".into(),
+                format!("`{}` is not one of idp_values", p.idp_value),
+            ));
+        }
         if let Some(v) = &profile.nemid_idp_value
             && !profile.idp_values.contains(v)
         {
@@ -173,6 +219,19 @@ impl ClaimProfile {
         self.claims.get(&key).map(String::as_str)
     }
 
+    /// Whether `idp_values` asks for a business (`MitID` Erhverv) login: the first value the
+    /// profile knows is its professional one.
+    #[must_use]
+    pub fn asks_for_professional(&self, idp_values: &[String]) -> bool {
+        let Some(professional) = &self.professional else {
+            return false;
+        };
+        idp_values
+            .iter()
+            .find(|v| self.idp_values.contains(v))
+            .is_some_and(|v| *v == professional.idp_value)
+    }
+
     /// The scopes the profile knows (for discovery's `scopes_supported`).
     pub fn scope_names(&self) -> impl Iterator<Item = &str> {
         self.scopes.keys().map(String::as_str)
@@ -190,5 +249,42 @@ impl ClaimProfile {
         keys.sort_unstable();
         keys.dedup();
         keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_profile_names_business_logins() {
+        let profile = ClaimProfile::mitid_broker();
+        let professional = profile
+            .professional
+            .as_ref()
+            .expect("a professional section");
+        assert_eq!(professional.identity_type, "professional");
+        assert!(profile.asks_for_professional(&["mitid_erhverv".to_owned()]));
+        assert!(profile.asks_for_professional(&["unknown".to_owned(), "mitid_erhverv".to_owned()]));
+        assert!(!profile.asks_for_professional(&["mitid".to_owned(), "mitid_erhverv".to_owned()]));
+        assert!(!profile.asks_for_professional(&[]));
+        for key in profile.keys_for(["nemlogin"]) {
+            assert!(key.is_professional(), "{key:?}");
+        }
+        assert_eq!(profile.name(ClaimKey::Cvr), Some("nemlogin.cvr"));
+    }
+
+    #[test]
+    fn a_professional_idp_value_the_profile_does_not_accept_is_refused() {
+        let text = MITID_BROKER_YAML.replace("idp_value: mitid_erhverv", "idp_value: erhverv");
+        let err = ClaimProfile::from_yaml(&text, "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("p.yaml")
+                && err.contains("professional.idp_value")
+                && err.contains("erhverv"),
+            "{err}"
+        );
     }
 }

@@ -19,8 +19,10 @@ use super::admin::{
     Ial, IdentityView, PasswordReset, PasswordResetRequest, PersonRef, SetIalRequest,
     TemporaryPinIssued,
 };
+use super::admin::{OrganisationsView, SetOrganisationsRequest};
 use super::jose::b64;
 use super::{IdpState, SharedState};
+use crate::cvr::{CvrRegister, ProfessionalIdentity};
 use crate::service::{ApiError, Json, Path};
 
 /// What the `IdP` keeps per authenticator (the verifier side of each device).
@@ -57,6 +59,9 @@ pub struct Identity {
     pub nemid_pid: Option<String>,
     pub blocked: Option<String>,
     pub authenticators: Vec<Authenticator>,
+    /// The companies this person acts for (MitID Erhverv), one professional identity each, in
+    /// the order they were given; empty for a person who only logs in privately.
+    pub professional: Vec<ProfessionalIdentity>,
 }
 
 impl Identity {
@@ -376,6 +381,7 @@ impl Registry {
             nemid_pid: req.nemid_pid,
             blocked: None,
             authenticators: Vec::new(),
+            professional: Vec::new(),
         };
         Ok(self.by_uuid.entry(uuid).or_insert(identity))
     }
@@ -411,6 +417,44 @@ impl Registry {
     pub fn by_user_id(&self, user_id: &str) -> Option<&Identity> {
         self.uuid_by_user_id(user_id)
             .and_then(|u| self.by_uuid.get(u))
+    }
+
+    /// Makes the identity `uuid` act for the companies `cvrs` (replacing what it acted for):
+    /// each must be in `register`, none twice.
+    pub fn set_organisations(
+        &mut self,
+        uuid: &str,
+        cvrs: &[String],
+        register: &CvrRegister,
+    ) -> Result<&Identity, RegistryError> {
+        if cvrs.len() > MAX_ORGANISATIONS {
+            return Err(RegistryError::Invalid {
+                field: "organisations",
+                detail: format!("at most {MAX_ORGANISATIONS} companies per person"),
+            });
+        }
+        let mut companies = Vec::with_capacity(cvrs.len());
+        for (index, cvr) in cvrs.iter().enumerate() {
+            let company = register.get(cvr).ok_or_else(|| RegistryError::Invalid {
+                field: "organisations",
+                detail: format!(
+                    "organisations[{index}]: `{cvr}` is not a company of the lab's CVR register"
+                ),
+            })?;
+            if cvrs[..index].contains(cvr) {
+                return Err(RegistryError::Invalid {
+                    field: "organisations",
+                    detail: format!("organisations[{index}]: `{cvr}` is listed twice"),
+                });
+            }
+            companies.push(company);
+        }
+        let identity = self.get_mut(uuid)?;
+        identity.professional = companies
+            .into_iter()
+            .map(|company| ProfessionalIdentity::mint(&identity.uuid, company))
+            .collect();
+        Ok(identity)
     }
 
     pub fn get_mut(&mut self, uuid: &str) -> Result<&mut Identity, RegistryError> {
@@ -734,6 +778,35 @@ pub async fn get_by_cpr(
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no MitID for CPR {cpr}")))?;
     view(&state, &uuid)
+}
+
+/// Most companies one person may act for in the lab.
+pub const MAX_ORGANISATIONS: usize = 10;
+
+fn organisations_view(identity: &Identity) -> Json<OrganisationsView> {
+    Json(OrganisationsView {
+        uuid: identity.uuid.clone(),
+        organisations: identity.professional.clone(),
+    })
+}
+
+pub async fn get_organisations(
+    State(state): State<SharedState>,
+    Path(uuid): Path<String>,
+) -> Result<Json<OrganisationsView>, ApiError> {
+    Ok(organisations_view(state.lock().registry.get_mut(&uuid)?))
+}
+
+pub async fn set_organisations(
+    State(state): State<SharedState>,
+    Path(uuid): Path<String>,
+    Json(req): Json<SetOrganisationsRequest>,
+) -> Result<Json<OrganisationsView>, ApiError> {
+    let mut store = state.lock();
+    let identity = store
+        .registry
+        .set_organisations(&uuid, &req.organisations, &state.cvr)?;
+    Ok(organisations_view(identity))
 }
 
 pub async fn set_ial(

@@ -72,6 +72,8 @@ pub struct LoginResult {
     pub sid: String,
     pub transaction_id: String,
     pub idp: LoginIdp,
+    /// In a business (`MitID` Erhverv) login, the company the citizen acts for.
+    pub professional: Option<crate::cvr::ProfessionalIdentity>,
 }
 
 /// How the citizen acts in a headless login (`login_hint=test:<user>:<behaviour>` or a script).
@@ -226,6 +228,10 @@ pub struct ScriptRequest {
     /// conformance scenario check that the service provider refuses such a login itself.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_nemid_cutoff: bool,
+    /// In a business (`idp_values=mitid_erhverv`) login: the company (CVR number) the citizen
+    /// chooses among those they act for, as they would on the broker's chooser page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
 }
 
 /// What the `IdP` saw happen in a scripted login (the runner judges the SP by it).

@@ -46,6 +46,9 @@ pub enum Flaw {
     AccountsKeyedOnCpr,
     AccountsKeyedOnCprWhenPresent,
     NewAccountPerLogin,
+    BusinessLoginAsPrivate,
+    BusinessAccountsKeyedOnCvr,
+    OneBusinessAccountPerPerson,
     NeverRefreshJwks,
     AnyKeyForUnknownKid,
     FixedState,
@@ -65,7 +68,7 @@ pub enum Flaw {
 }
 
 /// Every variant, for the check that the catalogue lists each exactly once.
-const VARIANTS: [Flaw; 32] = [
+const VARIANTS: [Flaw; 35] = [
     Flaw::SkipSignatureCheck,
     Flaw::AcceptAlgNone,
     Flaw::AcceptAnyKey,
@@ -83,6 +86,9 @@ const VARIANTS: [Flaw; 32] = [
     Flaw::AccountsKeyedOnCpr,
     Flaw::AccountsKeyedOnCprWhenPresent,
     Flaw::NewAccountPerLogin,
+    Flaw::BusinessLoginAsPrivate,
+    Flaw::BusinessAccountsKeyedOnCvr,
+    Flaw::OneBusinessAccountPerPerson,
     Flaw::NeverRefreshJwks,
     Flaw::AnyKeyForUnknownKid,
     Flaw::FixedState,

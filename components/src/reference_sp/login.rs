@@ -13,7 +13,8 @@ use super::idp_client::{exchange_code, fetch_userinfo, login_refused, upstream};
 use super::portal::session_of;
 use super::validate::{self, Expected, Jws};
 use super::{
-    Account, Flaw, LOGIN_COOKIE, LOGIN_TTL, Loa, LoginTxn, MAX_ENTRIES, NEMID_IDP_VALUE,
+    Account, BUSINESS_IDP_VALUE, BUSINESS_SCOPE, CVR_CLAIM, Flaw, LOGIN_COOKIE, LOGIN_TTL, Loa,
+    LoginTxn, MAX_ENTRIES, NEMID_IDP_VALUE, PROFESSIONAL_ID_CLAIM, PROFESSIONAL_IDENTITY_TYPE,
     SESSION_COOKIE, Session, Shared, Sp, random_token, redirect, safe_return_to, set_cookie,
 };
 use crate::service::{ApiError, Query, cookie};
@@ -25,6 +26,8 @@ pub(super) struct LoginQuery {
     return_to: Option<String>,
     login_hint: Option<String>,
     prompt: Option<String>,
+    /// `professional`: a business (MitID Erhverv) login ([`super::BUSINESS_LOGIN_PATH`]).
+    identity: Option<String>,
 }
 
 pub(super) async fn login(
@@ -39,6 +42,7 @@ pub(super) async fn login(
         })?,
     };
     let return_to = safe_return_to(q.return_to.as_deref())?;
+    let business = business_login(q.identity.as_deref())?;
     if q.login_hint.as_ref().is_some_and(|h| h.len() > 256) {
         return Err(ApiError::invalid_request("parameter login_hint: too long"));
     }
@@ -83,7 +87,7 @@ pub(super) async fn login(
             .append_pair("response_type", "code")
             .append_pair("client_id", &sp.config.client_id)
             .append_pair("redirect_uri", &sp.config.redirect_uri())
-            .append_pair("scope", &sent_scope(&sp))
+            .append_pair("scope", &sent_scope(&sp, business))
             .append_pair("state", &txn.state)
             .append_pair("nonce", &txn.nonce)
             .append_pair("acr_values", loa.uri());
@@ -91,6 +95,9 @@ pub(super) async fn login(
             pairs
                 .append_pair("code_challenge", &validate::pkce_challenge(verifier))
                 .append_pair("code_challenge_method", "S256");
+        }
+        if business {
+            pairs.append_pair("idp_values", BUSINESS_IDP_VALUE);
         }
         if let Some(hint) = &q.login_hint {
             pairs.append_pair("login_hint", hint);
@@ -127,8 +134,22 @@ pub(super) async fn login(
     ))
 }
 
+/// Whether `identity` asks for a business (MitID Erhverv) login.
+fn business_login(identity: Option<&str>) -> Result<bool, ApiError> {
+    match identity {
+        None => Ok(false),
+        Some("professional") => Ok(true),
+        Some(_) => Err(ApiError::invalid_request(
+            "parameter identity: must be professional",
+        )),
+    }
+}
+
 /// The scope the SP asks for.
-fn sent_scope(sp: &Sp) -> String {
+fn sent_scope(sp: &Sp, business: bool) -> String {
+    if business {
+        return format!("{} {BUSINESS_SCOPE}", sent_scope(sp, false));
+    }
     if sp.flawed(Flaw::ScopeWithoutOpenid) {
         sp.config
             .scope
@@ -151,8 +172,23 @@ pub(super) struct CallbackQuery {
 }
 
 /// The key of the person's local account: the MitID UUID (`sub`), which stays with the person
-/// whatever happens to their CPR number (changed, or never had one).
-fn account_key(sp: &Sp, sub: &str, cpr: Option<&str>) -> String {
+/// whatever happens to their CPR number (changed, or never had one). A business login is the
+/// person acting for a company: its account is keyed on the persistent professional id (one per
+/// person and company), never on `sub` (the person's private account) nor on the CVR number
+/// (every employee of the company).
+fn account_key(sp: &Sp, sub: &str, cpr: Option<&str>, claims: &Value) -> String {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("");
+    if text("identity_type") == PROFESSIONAL_IDENTITY_TYPE
+        && !sp.flawed(Flaw::BusinessLoginAsPrivate)
+    {
+        return if sp.flawed(Flaw::BusinessAccountsKeyedOnCvr) {
+            format!("cvr:{}", text(CVR_CLAIM))
+        } else if sp.flawed(Flaw::OneBusinessAccountPerPerson) {
+            format!("business-of:{sub}")
+        } else {
+            format!("professional:{}", text(PROFESSIONAL_ID_CLAIM))
+        };
+    }
     if sp.flawed(Flaw::AccountsKeyedOnCpr) {
         format!("cpr:{}", cpr.unwrap_or(""))
     } else if sp.flawed(Flaw::AccountsKeyedOnCprWhenPresent)
@@ -304,7 +340,7 @@ pub(super) async fn callback(
         .get("mitid.identity_name")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let key = account_key(&sp, &sub, cpr.as_deref());
+    let key = account_key(&sp, &sub, cpr.as_deref(), &merged);
     let session_id = random_token(24);
     {
         let mut store = sp.store();

@@ -71,6 +71,18 @@ use crate::service::{self, ApiError};
 /// The `idp` claim value by which the broker names a NemID login.
 pub const NEMID_IDP_VALUE: &str = "nemid";
 
+/// Where the portal starts a business (MitID Erhverv) login.
+pub const BUSINESS_LOGIN_PATH: &str = "/login?identity=professional";
+/// What a business login asks the broker for (public MitID broker documentation): this
+/// `idp_values` entry and this scope.
+pub const BUSINESS_IDP_VALUE: &str = "mitid_erhverv";
+pub const BUSINESS_SCOPE: &str = "nemlogin";
+/// The `identity_type` of a business login, and the claims the portal keys its business
+/// accounts on.
+pub const PROFESSIONAL_IDENTITY_TYPE: &str = "professional";
+pub const PROFESSIONAL_ID_CLAIM: &str = "nemlogin.persistent_professional_id";
+pub const CVR_CLAIM: &str = "nemlogin.cvr";
+
 /// NSIS level of assurance, ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -67,6 +67,12 @@ pub struct Me {
     /// The portal's own identifier of the local account the session belongs to (the integrator
     /// contract's `account`): the same for the same person at every login, never shared.
     pub account: String,
+    /// `professional` in a business (MitID Erhverv) session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_type: Option<String>,
+    /// The company of a business session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvr: Option<String>,
 }
 
 pub(super) async fn me(State(sp): State<Shared>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
@@ -95,6 +101,8 @@ pub(super) async fn me(State(sp): State<Shared>, headers: HeaderMap) -> Result<J
             })
             .unwrap_or_default(),
         account: account.id,
+        identity_type: text("identity_type"),
+        cvr: text(super::CVR_CLAIM),
     }))
 }
 

@@ -43,6 +43,7 @@ use axum::Router;
 
 use crate::citizen_service::{CitizenService, CitizenServiceConfig};
 use crate::cpr::{CprConfig, CprRegister, Fixtures, PersonGenerator, PersonRequest};
+use crate::cvr::CvrRegister;
 use crate::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
 use crate::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig, RateLimit};
 use crate::reference_sp::{Flaw, ReferenceSp, SpConfig};
@@ -325,6 +326,11 @@ fn build_idp(wiring: &Wiring, options: &StackOptions) -> Result<ComponentRouters
             )?));
     }
     config.identities = identity_requests(options)?;
+    config.organisations = test_identities(options)
+        .into_iter()
+        .filter(|identity| !identity.organisations.is_empty())
+        .map(|identity| (identity.user_id, identity.organisations))
+        .collect();
     if let Some(max_attempts) = options.login_rate_limit {
         config.rate_limit = RateLimit {
             max_attempts,
@@ -458,6 +464,10 @@ pub struct TestIdentity {
     pub cpr: Option<String>,
     /// Identity assurance level (`low`, `substantial`, `high`).
     pub ial: String,
+    /// CVR numbers of the companies the person acts for in business logins (from the CVR
+    /// register: most persons none, some one, a few two).
+    #[serde(default)]
+    pub organisations: Vec<String>,
 }
 
 /// The OIDC client the lab itself uses at the IdP (bench, lab browser): registered in every
@@ -563,17 +573,31 @@ fn identity_requests(options: &StackOptions) -> Result<Vec<CreateIdentityRequest
 /// The persons the lab's IdP knows from the start, for `login_hint=test:<user_id>`.
 #[must_use]
 pub fn test_identities(options: &StackOptions) -> Vec<TestIdentity> {
+    // The CPR register answers `/persons/{cpr}/employers` from the same register and seed.
+    let cvr = CvrRegister::embedded().ok();
     identity_requests(options)
         .unwrap_or_default()
         .into_iter()
-        .map(|request| TestIdentity {
-            user_id: request.user_id.unwrap_or_default(),
-            name: request.name,
-            cpr: match request.person {
+        .map(|request| {
+            let cpr = match request.person {
                 PersonRef::Cpr(cpr) => Some(cpr),
                 PersonRef::PCode(_) => None,
-            },
-            ial: ial_name(request.ial).to_owned(),
+            };
+            let organisations = match (&cvr, &cpr) {
+                (Some(register), Some(cpr)) => register
+                    .employers_of(options.seed, cpr)
+                    .into_iter()
+                    .map(|company| company.cvr.clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            TestIdentity {
+                user_id: request.user_id.unwrap_or_default(),
+                name: request.name,
+                cpr,
+                ial: ial_name(request.ial).to_owned(),
+                organisations,
+            }
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::idp_support::{Lab, REDIRECT, browser, csrf, pkce, redirect_params};
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -40,7 +40,7 @@ async fn start(lab: &Lab, browser: &reqwest::Client, challenge: &str) -> String 
     location
 }
 
-async fn post_form(
+pub(crate) async fn post_form(
     browser: &reqwest::Client,
     url: &str,
     form: &[(&str, &str)],
@@ -48,7 +48,7 @@ async fn post_form(
     browser.post(url).form(form).send().await.unwrap()
 }
 
-async fn create_person(lab: &Lab, user_id: &str, cpr: &str) -> Value {
+pub(crate) async fn create_person(lab: &Lab, user_id: &str, cpr: &str) -> Value {
     let r = lab
         .control_post(
             "/admin/identities",
@@ -193,7 +193,7 @@ async fn admin_api_creates_finds_and_changes_identities() {
 
 /// Issues a code display and the password "correct horse" to the identity; returns the code
 /// display's TOTP secret.
-async fn issue_code_display_and_password(lab: &Lab, uuid: &str) -> OtpSecret {
+pub(crate) async fn issue_code_display_and_password(lab: &Lab, uuid: &str) -> OtpSecret {
     let issued: Value = lab
         .control_post(
             &format!("/admin/identities/{uuid}/authenticators"),

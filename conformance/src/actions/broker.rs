@@ -93,6 +93,7 @@ pub async fn register_script(
         token_endpoint: pending.token_endpoint,
         userinfo_endpoint: None,
         ignore_nemid_cutoff: pending.ignore_nemid_cutoff,
+        organisation: pending.organisation,
     };
     let body = serde_json::to_value(&request).expect("script requests serialise");
     let what = format!("the script {body}");

@@ -4,7 +4,10 @@
 //! Every citizen gets a user ID no other scenario of the run (or earlier run against the same
 //! broker) has, so whatever the broker is scripted to do for them hits this scenario only.
 
-use mitid_components::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
+use mitid_components::cvr::CvrRegister;
+use mitid_components::idp::admin::{
+    CreateIdentityRequest, Ial, PersonRef, SetOrganisationsRequest,
+};
 use serde_json::{Value, json};
 
 use super::lab_api::{BROKER, Reply, control};
@@ -109,6 +112,56 @@ pub async fn create_citizen(
     world.citizens.push(citizen.clone());
     world.current = Some(world.citizens.len() - 1);
     Ok(citizen)
+}
+
+/// The CVR number of the scenario's company `alias`: the n-th company alias the scenario names
+/// is the n-th company of the lab's synthetic CVR register.
+pub fn company_cvr(world: &mut LabWorld, alias: &str) -> Result<String, ActionError> {
+    if let Some((_, cvr)) = world.companies.iter().find(|(a, _)| a == alias) {
+        return Ok(cvr.clone());
+    }
+    let register = CvrRegister::embedded()
+        .map_err(|e| ActionError::Citizen(format!("the lab's CVR register: {e}")))?;
+    let company = register
+        .companies()
+        .get(world.companies.len())
+        .ok_or_else(|| {
+            ActionError::Citizen(format!(
+                "the scenario names more companies than the lab's CVR register has ({})",
+                register.companies().len()
+            ))
+        })?;
+    world
+        .companies
+        .push((alias.to_owned(), company.cvr.clone()));
+    Ok(company.cvr.clone())
+}
+
+/// `PUT admin/identities/{uuid}/organisations`: the citizen `alias` acts for the scenario's
+/// companies `companies` (aliases) in business logins.
+pub async fn act_for(
+    world: &mut LabWorld,
+    alias: &str,
+    companies: &[&str],
+) -> Result<(), ActionError> {
+    let uuid = super::citizen(world, alias)?.uuid;
+    let cvrs = companies
+        .iter()
+        .map(|company| company_cvr(world, company))
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = serde_json::to_value(SetOrganisationsRequest {
+        organisations: cvrs,
+    })
+    .expect("organisation requests serialise");
+    control(
+        world,
+        reqwest::Method::PUT,
+        &format!("admin/identities/{uuid}/organisations"),
+        Some(&body),
+    )
+    .await?
+    .expect(200, BROKER, format!("the companies {alias} acts for"))?;
+    Ok(())
 }
 
 /// `POST admin/identities` at the broker.

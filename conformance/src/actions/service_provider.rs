@@ -12,7 +12,7 @@ use url::Url;
 use super::ActionError;
 use super::broker::{register_script, test_login_hint};
 use crate::browser::{Browser, excerpt, same_origin, trail};
-use crate::world::{Lab, LabWorld, LoginAttempt};
+use crate::world::{Lab, LabWorld, LoginAttempt, LoginKind};
 
 /// What the browser does to the callback before delivering it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,14 @@ fn login_url(lab: &Lab, loa: Option<&str>) -> Url {
 /// authorization request the service built. Records the attempt, with why it stopped if it did.
 pub async fn start_login(world: &mut LabWorld, loa: Option<&str>) -> Result<Url, ActionError> {
     let lab = world.lab();
-    let url = login_url(&lab, loa);
+    let url = match std::mem::take(&mut world.login_kind) {
+        LoginKind::Private => login_url(&lab, loa),
+        LoginKind::Business => lab.sp.business_login_url.clone().ok_or_else(|| {
+            ActionError::Unavailable(
+                "the target file declares no business_login_path (@needs:business)".into(),
+            )
+        })?,
+    };
     let sp_base = lab.sp.base_url.clone();
     let page = world
         .browser
@@ -180,6 +187,20 @@ pub async fn drive_login(
         }
     }
     Ok(())
+}
+
+/// A whole headless business (MitID Erhverv) login of `alias` at the service provider's
+/// business login, choosing the scenario's company `company` at the broker (by the login's
+/// script, as the citizen would on the broker's chooser page).
+pub async fn drive_business_login(
+    world: &mut LabWorld,
+    alias: &str,
+    company: &str,
+) -> Result<(), ActionError> {
+    let cvr = super::identity::company_cvr(world, company)?;
+    world.pending.organisation = Some(cvr);
+    world.login_kind = LoginKind::Business;
+    drive_login(world, alias, None, Tamper::None).await
 }
 
 fn last_attempt(world: &mut LabWorld) -> &mut LoginAttempt {

@@ -72,6 +72,33 @@ async fn logs_in(world: &mut LabWorld, alias: String, loa: String) {
     drive_login(world, &alias, loa.as_deref(), Tamper::None).await;
 }
 
+#[given(expr = "{string} acts for the company {string}")]
+async fn acts_for(world: &mut LabWorld, alias: String, company: String) {
+    identity::act_for(world, &alias, &[&company])
+        .await
+        .or_fail();
+}
+
+#[given(expr = "{string} acts for the companies {string} and {string}")]
+async fn acts_for_two(world: &mut LabWorld, alias: String, first: String, second: String) {
+    identity::act_for(world, &alias, &[&first, &second])
+        .await
+        .or_fail();
+}
+
+#[when(
+    regex = r#"^"([^"]+)" logs in to the service provider for the company "([^"]+)"( in a new browser)?$"#
+)]
+async fn logs_in_for_company(world: &mut LabWorld, alias: String, company: String, new: String) {
+    if !new.is_empty() {
+        let old = std::mem::take(&mut world.browser);
+        world.other_browsers.push(old);
+    }
+    service_provider::drive_business_login(world, &alias, &company)
+        .await
+        .or_fail();
+}
+
 #[when(expr = "{string} logs in to the service provider in a new browser")]
 async fn logs_in_new_browser(world: &mut LabWorld, alias: String) {
     let old = std::mem::take(&mut world.browser);

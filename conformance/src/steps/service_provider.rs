@@ -6,7 +6,8 @@ use cucumber::{then, when};
 use url::Url;
 
 use crate::actions::broker::{FOREIGN_CPR, broker_calls, end_session_endpoint};
-use crate::actions::service_provider::{self, ask_me};
+use crate::actions::identity;
+use crate::actions::service_provider::{self, MeAnswer, ask_me};
 use crate::browser::Browser;
 use crate::checks::{self, OrFail, excerpt, trail};
 use crate::world::LabWorld;
@@ -116,6 +117,14 @@ async fn session_exists(world: &mut LabWorld, alias: String) {
     let uuid = world.citizen_named(&alias).uuid.clone();
     let me = checks::session_for(&lab, &mut world.browser, &alias, &uuid).await;
     world.last_me = Some((me.status, me.json));
+}
+
+#[then(expr = "a business session exists for {string} acting for the company {string}")]
+async fn business_session_exists(world: &mut LabWorld, alias: String, company: String) {
+    session_exists(world, alias.clone()).await;
+    let cvr = identity::company_cvr(world, &company).or_fail();
+    let me = world.last_me.as_ref().and_then(|(_, json)| json.clone());
+    checks::business_me(&alias, &cvr, me.as_ref());
 }
 
 #[then("the attacker's browser has no session")]
@@ -386,8 +395,8 @@ async fn accounts_differ(world: &mut LabWorld, first: String, second: String) {
     );
 }
 
-#[then("the service provider's accounts in both browsers are the same")]
-async fn accounts_same(world: &mut LabWorld) {
+/// `/me` in the scenario's previous browser and in its current one; both must be logged in.
+async fn me_in_both_browsers(world: &mut LabWorld) -> (MeAnswer, MeAnswer) {
     let lab = world.lab();
     let mut first_browser = world
         .other_browsers
@@ -404,6 +413,23 @@ async fn accounts_same(world: &mut LabWorld) {
         b.status,
         excerpt(&b.body)
     );
+    (a, b)
+}
+
+#[then("the service provider's accounts in both browsers differ")]
+async fn accounts_differ_in_browsers(world: &mut LabWorld) {
+    let (a, b) = me_in_both_browsers(world).await;
+    let (account_a, account_b) = (checks::account_of(&a), checks::account_of(&b));
+    assert_ne!(
+        account_a, account_b,
+        "two different identities (a private and a business login, two employees, or one person acting for two companies) share the service provider's account {account_a:?}: /me answered {} in the first browser and {} in the second",
+        a.body, b.body
+    );
+}
+
+#[then("the service provider's accounts in both browsers are the same")]
+async fn accounts_same(world: &mut LabWorld) {
+    let (a, b) = me_in_both_browsers(world).await;
     let (account_a, account_b) = (checks::account_of(&a), checks::account_of(&b));
     assert_eq!(
         account_a, account_b,

@@ -28,6 +28,20 @@ fn claim_value(
         ClaimKey::HasCpr => json!(identity.cpr().is_some()),
         ClaimKey::Cpr => json!(identity.cpr()?),
         ClaimKey::NemidPid => json!(identity.nemid_pid.as_ref()?),
+        // A business login names the business identity provider and identity type.
+        ClaimKey::Idp if result.professional.is_some() => {
+            json!(state.profile.professional.as_ref()?.idp_value)
+        }
+        ClaimKey::IdentityType if result.professional.is_some() => {
+            json!(state.profile.professional.as_ref()?.identity_type)
+        }
+        ClaimKey::Cvr => json!(result.professional.as_ref()?.cvr),
+        ClaimKey::OrgName => json!(result.professional.as_ref()?.org_name),
+        ClaimKey::PersistentProfessionalId => {
+            json!(result.professional.as_ref()?.persistent_professional_id)
+        }
+        ClaimKey::Rid => json!(result.professional.as_ref()?.rid.as_ref()?),
+        ClaimKey::Privileges => json!(result.professional.as_ref()?.privileges),
         ClaimKey::Idp => match result.idp {
             LoginIdp::Nemid => json!(state.profile.nemid_idp_value.as_deref().unwrap_or("nemid")),
             LoginIdp::Mitid => json!(

@@ -7,10 +7,10 @@ use axum::response::Response;
 use mitid_devices::{Aal, AmrSet, Factor, Ial, assess, loa};
 
 use super::{SSO_COOKIE, append_query, error_redirect};
-use crate::idp::admin;
 use crate::idp::registry::{Identity, random_token, random_uuid};
 use crate::idp::script::{AuthRequest, LoginIdp, LoginResult};
 use crate::idp::{CodeGrant, IdpState, SharedState, SsoSession};
+use crate::idp::{admin, professional};
 use crate::service::found;
 
 /// What an authentication established.
@@ -21,6 +21,8 @@ pub struct Authenticated {
     pub auth_time: Option<u64>,
     pub sid: Option<String>,
     pub idp: LoginIdp,
+    /// The company (CVR number) the citizen chose on the pages, in a business login.
+    pub organisation: Option<String>,
 }
 
 impl Authenticated {
@@ -34,6 +36,7 @@ impl Authenticated {
             auth_time: None,
             sid: None,
             idp,
+            organisation: None,
         }
     }
 }
@@ -129,6 +132,29 @@ pub async fn complete(
     {
         return fail(state, req, script_id.as_deref(), error, &description);
     }
+    // A business login: the company the citizen acts for (chosen, or their only one).
+    let professional = if state.profile.asks_for_professional(&req.idp_values) {
+        let chosen = professional::chosen(
+            state,
+            req,
+            auth.organisation.as_deref(),
+            script_id.as_deref(),
+        );
+        match professional::choose(identity, chosen.as_deref()) {
+            Ok(p) => Some(p),
+            Err(description) => {
+                return fail(
+                    state,
+                    req,
+                    script_id.as_deref(),
+                    "access_denied",
+                    description,
+                );
+            }
+        }
+    } else {
+        None
+    };
     let now = state.now_secs();
     let code = random_token(32);
     let sid = auth.sid.clone().unwrap_or_else(|| random_token(16));
@@ -142,6 +168,7 @@ pub async fn complete(
         sid: sid.clone(),
         transaction_id: random_uuid(),
         idp: auth.idp,
+        professional,
     };
     {
         let mut store = state.lock();

@@ -44,6 +44,8 @@ pub(super) async fn start_login(
         .login_hint
         .as_deref()
         .and_then(|h| h.strip_prefix("test:"))
+        // `:cvr=<cvr>` at the end chooses the company of a business login (read there).
+        .map(|rest| crate::idp::professional::split_hint(rest).0)
         .map(|rest| {
             let mut parts = rest.splitn(2, ':');
             (
@@ -213,6 +215,7 @@ async fn reuse_session(
             auth_time: Some(session.auth_time),
             sid: Some(session.sid.clone()),
             idp: session.idp,
+            organisation: None,
         },
         script_id,
     )
