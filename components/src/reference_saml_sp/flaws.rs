@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::reference_sp::flaws::FlawCatalogueError;
+use crate::reference_sp::flaws::{FlawCatalogueError, FlawEntry, parse_entries};
 
 /// Where the flaw catalogue lives, relative to the project root.
 pub const SAML_FLAW_CATALOGUE_PATH: &str = "fixtures/requirements/saml-flaws.yaml";
@@ -60,22 +60,7 @@ const VARIANTS: [SamlFlaw; 15] = [
 ];
 
 /// One entry of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SamlFlawEntry {
-    pub name: String,
-    pub description: String,
-    pub requirement: String,
-    pub code_path: String,
-    #[serde(skip)]
-    pub flaw: Option<SamlFlaw>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CatalogueFile {
-    flaws: Vec<SamlFlawEntry>,
-}
+pub type SamlFlawEntry = FlawEntry<SamlFlaw>;
 
 /// The SAML flaw catalogue, in the file's order.
 #[derive(Debug, Clone)]
@@ -101,63 +86,8 @@ impl SamlFlawCatalogue {
 
     /// Parses a catalogue and resolves every name to its switch (file and line on error).
     pub fn parse(text: &str, file: &str) -> Result<SamlFlawCatalogue, FlawCatalogueError> {
-        let error = |line: usize, message: String| FlawCatalogueError {
-            file: file.to_owned(),
-            line,
-            message,
-        };
-        let parsed: CatalogueFile = serde_yaml::from_str(text)
-            .map_err(|e| error(e.location().map_or(1, |l| l.line()), e.to_string()))?;
-        let line_of = |name: &str| {
-            text.lines()
-                .position(|l| {
-                    l.trim_start().trim_start_matches("- ").trim() == format!("name: {name}")
-                })
-                .map_or(1, |i| i + 1)
-        };
-        let mut entries = parsed.flaws;
-        let mut seen = Vec::new();
-        for entry in &mut entries {
-            let line = line_of(&entry.name);
-            let flaw: SamlFlaw = serde_yaml::from_str(&entry.name).map_err(|_| {
-                error(
-                    line,
-                    format!(
-                        "field `name`: {:?} is no flaw the reference SAML service provider implements",
-                        entry.name
-                    ),
-                )
-            })?;
-            if seen.contains(&flaw) {
-                return Err(error(
-                    line,
-                    format!("field `name`: {} appears twice", entry.name),
-                ));
-            }
-            for (field, value) in [
-                ("description", &entry.description),
-                ("requirement", &entry.requirement),
-                ("code_path", &entry.code_path),
-            ] {
-                if value.trim().is_empty() {
-                    return Err(error(
-                        line,
-                        format!("field `{field}` of {} is empty", entry.name),
-                    ));
-                }
-            }
-            seen.push(flaw);
-            entry.flaw = Some(flaw);
-        }
-        if let Some(missing) = VARIANTS.iter().find(|v| !seen.contains(v)) {
-            return Err(error(
-                1,
-                format!(
-                    "the reference SAML service provider implements {missing:?}, which the catalogue does not list"
-                ),
-            ));
-        }
-        Ok(SamlFlawCatalogue { entries })
+        parse_entries(text, file, &VARIANTS, "reference SAML service provider")
+            .map(|entries| SamlFlawCatalogue { entries })
     }
 
     pub fn flaws(&self) -> impl Iterator<Item = SamlFlaw> + '_ {
