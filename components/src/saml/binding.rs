@@ -260,3 +260,61 @@ fn unescape(text: &str) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nemlogin::test_keys as k;
+
+    #[test]
+    fn a_signed_redirect_message_round_trips_and_a_changed_one_fails_verification() {
+        let key = KeyPair::from_pem(k::SP_SIGNING_KEY, k::SP_SIGNING_CERT).expect("key");
+        let query = redirect_query(
+            "SAMLRequest",
+            "<samlp:AuthnRequest/>",
+            Some("r&s"),
+            Some(&key),
+        );
+        let message = read_redirect(&format!("{query}&login_hint=test:x")).expect("read");
+        assert_eq!(message.xml, "<samlp:AuthnRequest/>");
+        assert_eq!(message.relay_state.as_deref(), Some("r&s"));
+        assert_eq!(
+            message.extra,
+            vec![("login_hint".to_owned(), "test:x".to_owned())]
+        );
+        assert_eq!(message.verify(&key.certificate()), Ok(()));
+        let other = KeyPair::from_pem(k::IDP_SIGNING_KEY, k::IDP_SIGNING_CERT).expect("key");
+        assert_eq!(
+            message.verify(&other.certificate()),
+            Err(BindingError::BadSignature)
+        );
+        let relayed = read_redirect(&query.replace("RelayState=r", "RelayState=q")).expect("read");
+        assert_eq!(
+            relayed.verify(&key.certificate()),
+            Err(BindingError::BadSignature)
+        );
+        let unsigned =
+            read_redirect(&redirect_query("SAMLRequest", "<x/>", None, None)).expect("read");
+        assert_eq!(
+            unsigned.verify(&key.certificate()),
+            Err(BindingError::Unsigned)
+        );
+    }
+
+    #[test]
+    fn the_post_form_reads_back() {
+        let page = post_form(
+            "https://sp.example/acs?a=1&b=2",
+            "SAMLResponse",
+            "<r/>",
+            Some("\"x\""),
+        );
+        let (action, fields) = read_form(&page).expect("form");
+        assert_eq!(action, "https://sp.example/acs?a=1&b=2");
+        assert_eq!(
+            read_post("SAMLResponse", &fields[0].1).expect("b64"),
+            "<r/>"
+        );
+        assert_eq!(fields[1], ("RelayState".to_owned(), "\"x\"".to_owned()));
+    }
+}

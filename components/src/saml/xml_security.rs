@@ -626,3 +626,112 @@ pub fn wrap(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nemlogin::test_keys as k;
+
+    fn idp() -> KeyPair {
+        KeyPair::from_pem(k::IDP_SIGNING_KEY, k::IDP_SIGNING_CERT).expect("idp key")
+    }
+
+    fn assertion(id: &str, who: &str) -> String {
+        format!(
+            r#"<saml:Assertion xmlns:saml="{}" ID="{id}" Version="2.0" IssueInstant="2026-01-01T00:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer><saml:Subject><saml:NameID>{who}</saml:NameID></saml:Subject></saml:Assertion>"#,
+            ns::SAML
+        )
+    }
+
+    #[test]
+    fn a_signed_assertion_verifies_and_any_change_to_it_does_not() {
+        let signed = sign_enveloped(&assertion("_a1", "alice"), "_a1", &idp()).expect("sign");
+        assert!(
+            signed.contains("<ds:SignatureValue>") && !signed.contains("<ds:SignatureValue></")
+        );
+        let cert = idp().certificate();
+        assert_eq!(
+            verify_assertion(&signed, &cert, VerifyPolicy::strict()).ok(),
+            Some(true)
+        );
+        let tampered = signed.replace(">alice<", ">mallory<");
+        assert!(matches!(
+            verify_assertion(&tampered, &cert, VerifyPolicy::strict()),
+            Err(XmlSecurityError::BadSignature(_))
+        ));
+        let unsigned = strip_signature(&signed);
+        assert!(matches!(
+            verify_assertion(&unsigned, &cert, VerifyPolicy::strict()),
+            Err(XmlSecurityError::Unsigned(_))
+        ));
+        let lax = VerifyPolicy {
+            allow_unsigned: true,
+            ..VerifyPolicy::strict()
+        };
+        assert_eq!(verify_assertion(&unsigned, &cert, lax).ok(), Some(false));
+    }
+
+    #[test]
+    fn a_foreign_key_fails_unless_the_verifier_trusts_key_info() {
+        let foreign = KeyPair::from_pem(k::IDP_FOREIGN_KEY, k::IDP_FOREIGN_CERT).expect("key");
+        let signed = sign_enveloped(&assertion("_f1", "alice"), "_f1", &foreign).expect("sign");
+        let cert = idp().certificate();
+        assert!(verify_assertion(&signed, &cert, VerifyPolicy::strict()).is_err());
+        let trusting = VerifyPolicy {
+            trust_key_info: true,
+            ..VerifyPolicy::strict()
+        };
+        assert_eq!(verify_assertion(&signed, &cert, trusting).ok(), Some(true));
+    }
+
+    #[test]
+    fn every_wrapping_is_refused_strictly_and_some_fool_a_verifier_of_any_signature() {
+        let original = sign_enveloped(&assertion("_o1", "alice"), "_o1", &idp()).expect("sign");
+        let cert = idp().certificate();
+        let naive = VerifyPolicy {
+            any_signed_element: true,
+            ..VerifyPolicy::strict()
+        };
+        let mut fooled = 0;
+        for wrapping in Wrapping::ALL {
+            let wrapped = wrap(
+                wrapping,
+                &original,
+                "_o1",
+                &assertion("_e1", "mallory"),
+                "_e1",
+            );
+            assert!(
+                verify_assertion(&wrapped, &cert, VerifyPolicy::strict()).is_err(),
+                "{wrapping:?}"
+            );
+            if verify_assertion(&wrapped, &cert, naive).is_ok() {
+                fooled += 1;
+            }
+        }
+        assert!(fooled >= 2, "only {fooled} wrappings fool a naive verifier");
+    }
+
+    #[test]
+    fn an_encrypted_assertion_decrypts_only_with_the_recipients_key() {
+        let sp = KeyPair::from_pem(k::SP_ENCRYPTION_KEY, k::SP_ENCRYPTION_CERT).expect("sp");
+        let plain = assertion("_e2", "alice");
+        let encrypted = encrypt_assertion(&plain, &sp.certificate()).expect("encrypt");
+        assert!(encrypted.contains(AES256_GCM) && !encrypted.contains("alice"));
+        assert_eq!(decrypt_assertion(&encrypted, &sp).expect("decrypt"), plain);
+        assert!(matches!(
+            decrypt_assertion(&encrypted, &idp()),
+            Err(XmlSecurityError::Decrypt(_))
+        ));
+        let flipped = encrypted.replacen("<xenc:CipherValue>", "<xenc:CipherValue>AAAA", 2);
+        assert!(decrypt_assertion(&flipped, &sp).is_err());
+    }
+
+    #[test]
+    fn a_certificate_that_is_not_the_keys_is_refused() {
+        assert!(matches!(
+            KeyPair::from_pem(k::IDP_SIGNING_KEY, k::SP_SIGNING_CERT),
+            Err(XmlSecurityError::Key(_))
+        ));
+    }
+}
