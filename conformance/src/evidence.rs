@@ -6,7 +6,13 @@
 //! URLs with their non-secret parameters (state, nonce, `redirect_uri`, ...), statuses, header names
 //! and the start of each body.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
+
+/// Hands out [`Exchange::seq`]: one counter for the process, so exchanges recorded by different
+/// recorders (a scenario's browsers, the lab's API client) sort back into the order they began.
+static NEXT_SEQ: AtomicU64 = AtomicU64::new(1);
 
 /// Query, form and JSON names whose values are secrets.
 const SECRET_NAMES: &[&str] = &[
@@ -62,6 +68,11 @@ pub struct Exchange {
     pub response_headers: Vec<(String, String)>,
     pub response_body: Option<String>,
     pub error: Option<String>,
+    /// When the request began, as a place in the process's order of requests (not a time, so
+    /// it does not vary from machine to machine and stays out of reports). Evidence read back
+    /// from a `report.json` has 0 throughout and keeps its stored order.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 impl Exchange {
@@ -83,6 +94,7 @@ impl Exchange {
             response_headers: Vec::new(),
             response_body: None,
             error: None,
+            seq: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
         }
     }
 

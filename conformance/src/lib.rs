@@ -25,6 +25,8 @@
 //! - [`schedule`]: which scenario starts when (`@slow` first and overlapping, `@serial` alone).
 //! - [`outcome`]: PASSED / FAILED / WARNING (a SHOULD not met) / SKIPPED.
 //! - [`report`]: JUnit XML, JSON, Markdown, self-contained HTML.
+//! - [`journey`]: one citizen journey of `features/flows/` run alone and recorded (the
+//!   dashboard's trainer view steps through it).
 
 #![allow(
     clippy::missing_panics_doc,
@@ -36,6 +38,7 @@ pub mod browser;
 pub mod catalogue;
 pub mod checks;
 pub mod evidence;
+pub mod journey;
 pub mod outcome;
 pub mod report;
 pub mod runner;

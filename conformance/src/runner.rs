@@ -6,7 +6,8 @@
 //! with mysterious skips. Scenarios on an optional part the target does not declare
 //! (`@needs:logout`, `@needs:backchannel`, `@needs:step-up`: see [`OptionalFeature`]) are reported
 //! SKIPPED (not implemented); those the lab cannot run here (`@needs:services`, or
-//! `@needs:shared-clock`: the embedded components only) SKIPPED with the reason.
+//! `@needs:shared-clock`: the lab's own components only, not an integrator's service with a
+//! clock of its own) SKIPPED with the reason.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -270,7 +271,7 @@ fn missing_capability(lab: &Lab, tags: &[String]) -> Option<Skip> {
             }
             "needs:shared-clock" if !lab.shared_clock => {
                 return Some(Skip::CannotRun(
-                    "moving the lab's clock moves only the broker's: the other components (in containers) follow their own clocks".into(),
+                    "moving the lab's clock moves only the broker's: the service under test follows its own clock".into(),
                 ));
             }
             _ => {}

@@ -96,8 +96,9 @@ pub fn reference(
     let endpoints = endpoints_of(&stack);
     sp.client_id = runtime.block_on(preflight(&sp, &endpoints.issuer, None))?;
     let mut lab = Lab::new(sp, endpoints, run_tag.to_owned());
-    // The embedded components share one LabClock (StackOptions::clock); containers do not.
-    lab.shared_clock = kind == RuntimeKind::Embedded;
+    // Every component reads the broker's clock: shared in memory embedded, through the run's
+    // clock file in containers (see mitid_components::runtime, "One clock").
+    lab.shared_clock = true;
     Ok(ReferenceLab {
         lab: Arc::new(lab),
         stack,

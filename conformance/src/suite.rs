@@ -161,6 +161,9 @@ pub enum SuiteError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Interrupted(#[from] Interrupted),
+    /// A journey could not be picked out of its feature file (see [`crate::journey`]).
+    #[error("{0}")]
+    Journey(String),
 }
 
 pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {

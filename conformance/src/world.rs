@@ -63,9 +63,9 @@ pub struct Lab {
     pub http: reqwest::Client,
     /// Distinguishes this run's citizens from earlier runs against the same broker.
     pub run_tag: String,
-    /// Every component reads "now" from the one clock the broker's control API moves (the
-    /// embedded stack). In containers each component follows its own wall clock, and an
-    /// integrator's service has its own: scenarios tagged `@needs:shared-clock` are skipped there.
+    /// Every component reads "now" from the one clock the broker's control API moves (the lab's
+    /// own stack, embedded or in containers). An integrator's service has its own clock:
+    /// scenarios tagged `@needs:shared-clock` are skipped against it.
     pub shared_clock: bool,
     next_citizen: AtomicU64,
 }
@@ -279,7 +279,8 @@ impl LabWorld {
         self.notes.push((DESK_ANSWER.into(), answer.to_string()));
     }
 
-    /// Every exchange of the scenario: the lab's browsers, then what the broker saw.
+    /// Every exchange of the scenario (the lab's browsers and its own calls) in the order the
+    /// requests began, so a reader follows the journey as it happened.
     #[must_use]
     pub fn evidence(&self) -> Vec<Exchange> {
         let mut all = self.browser.exchanges.clone();
@@ -287,6 +288,7 @@ impl LabWorld {
             all.extend(other.exchanges.iter().cloned());
         }
         all.extend(self.broker_log.iter().cloned());
+        all.sort_by_key(|exchange| exchange.seq);
         all
     }
 }

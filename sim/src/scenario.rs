@@ -553,7 +553,27 @@ fn set_in(value: &mut Value, path: &FieldPath, new: Value) -> Result<(), String>
         walked = walked.child(segment.clone());
         let next = match (segment, node) {
             (PathSegment::Key(key), Value::Mapping(map)) => map.get_mut(key.as_str()),
-            (PathSegment::Index(index), Value::Sequence(items)) => items.get_mut(*index),
+            (PathSegment::Index(index), Value::Sequence(items)) => {
+                // A list is not a set of fields: name its length, so `[5]` of a list of two reads
+                // as the out-of-range index it is.
+                let len = items.len();
+                match items.get_mut(*index) {
+                    Some(item) => Some(item),
+                    None => {
+                        return Err(match len {
+                            0 => format!("`{walked}` is past the end of the list: it is empty"),
+                            1 => format!(
+                                "`{walked}` is past the end of the list: it has 1 entry, index 0"
+                            ),
+                            n => format!(
+                                "`{walked}` is past the end of the list: it has {n} entries, \
+                                 indexes 0 to {}",
+                                n - 1
+                            ),
+                        });
+                    }
+                }
+            }
             _ => None,
         };
         match next {

@@ -1,5 +1,9 @@
 //! `mitid-lab bench`: measure the lab.
 //!
+//! `bench live` runs a live simulation (`simulate --live`, as fast as it goes) and prints the
+//! real flows per second the sampled citizens drove, the run's wall time and the latency of the
+//! busiest journeys; embedded or in containers.
+//!
 //! `bench flows` drives complete OIDC logins against the embedded stack: authorization request
 //! in the IdP's headless mode (`login_hint=test:<user>`, PKCE S256) → code from the redirect →
 //! token request (`client_secret_basic`) → userinfo with the access token. It prints flows per
@@ -33,6 +37,21 @@ enum Command {
     Flows(FlowsArgs),
     /// Replications of a policy scenario with intervals, every core busy (`sweep run`).
     Sweep(SweepArgs),
+    /// A live simulation's real flows per second and wall time for N sampled citizens.
+    Live(LiveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct LiveArgs {
+    /// The policy scenario run live.
+    #[arg(long, default_value = "scenarios/live-demo.yaml")]
+    scenario: std::path::PathBuf,
+    /// Citizens who act for real.
+    #[arg(long, default_value_t = 100)]
+    citizens: u32,
+    /// Where the components run.
+    #[arg(long, value_enum, default_value = "embedded")]
+    runtime: super::certify::Runtime,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,7 +87,69 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Flows(flows) => run_flows(&flows),
         Command::Sweep(sweep) => run_sweep(&sweep),
+        Command::Live(live) => run_live(&live),
     }
+}
+
+/// Runs the scenario live at full speed; prints flows per second over the simulation (the
+/// components' start excluded), the whole wall time and the latency of each journey.
+fn run_live(args: &LiveArgs) -> anyhow::Result<ExitCode> {
+    use mitid_sim::scenario::{self, Overrides, Scenario};
+    let file = args.scenario.display().to_string();
+    let text = std::fs::read_to_string(&args.scenario)
+        .map_err(|err| BadInput(format!("{file}: cannot read the scenario: {err}")))?;
+    let Scenario::Policy(policy) = scenario::load(&file, &text, &Overrides::default())
+        .map_err(|err| BadInput(err.to_string()))?
+    else {
+        return Err(BadInput(format!("{file}: a queue scenario has no citizens to drive")).into());
+    };
+    let sample = mitid_sim::policy::SampleSize::Citizens(args.citizens);
+    sample
+        .of(policy.population.size)
+        .map_err(|err| BadInput(err.to_string()))?;
+    let options = crate::live::LiveOptions {
+        runtime: args.runtime.kind(),
+        sample,
+        speed: crate::live::Speed::Max,
+    };
+    let started = Instant::now();
+    let run = crate::live::run(&policy, policy.seed, options, &mut |_| {})
+        .context("the live run failed")?;
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(stopped) = run.interrupted {
+        return Err(stopped.into());
+    }
+    let live = &run.report;
+    let driving = run.driving.as_secs_f64();
+    let mut report = String::new();
+    writeln!(
+        report,
+        "bench live: {} ({} citizens, {} live), {} runtime",
+        policy.name, policy.population.size, live.sample_size, live.runtime
+    )?;
+    writeln!(
+        report,
+        "  flows        {} real flows, {} failed",
+        live.flows.performed, live.flows.failed
+    )?;
+    writeln!(
+        report,
+        "  flows/s      {:.0} (over {driving:.2} s of simulation; one flow at a time)",
+        live.flows.performed as f64 / driving.max(1e-9)
+    )?;
+    writeln!(
+        report,
+        "  wall         {wall:.2} s (components' start and stop included)"
+    )?;
+    for (journey, latency) in &live.latency_ms {
+        writeln!(
+            report,
+            "  {journey:<28} p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
+            latency.p50, latency.p95, latency.max
+        )?;
+    }
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The whole sweep pipeline (plan, shards on every core, merge with intervals) on

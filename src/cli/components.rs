@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use mitid_components::reference_sp::{Flaw, FlawCatalogue};
 use mitid_components::runtime::containers::ContainerOptions;
 use mitid_components::runtime::{self, Component, Endpoint, Stack, StackOptions, Wiring};
+use mitid_components::service::LabClock;
 
 use super::BadInput;
 
@@ -54,6 +55,11 @@ struct CommonArgs {
     /// Logins per person per minute the IdP accepts (default: the IdP's own limit).
     #[arg(long)]
     login_rate_limit: Option<u32>,
+    /// Read "now" from this lab clock file, shared with the other components (each container
+    /// of a run mounts the same one); the IdP's control API writes it. Default: this process's
+    /// own clock.
+    #[arg(long, value_name = "PATH")]
+    clock_file: Option<std::path::PathBuf>,
 }
 
 impl CommonArgs {
@@ -74,6 +80,10 @@ impl CommonArgs {
             flaws: self.flaws.clone(),
             test_identities: self.test_identities,
             login_rate_limit: self.login_rate_limit,
+            clock: self
+                .clock_file
+                .as_ref()
+                .map_or_else(LabClock::system, LabClock::file),
             ..StackOptions::default()
         })
     }

@@ -570,13 +570,20 @@ pub fn write_file(
     replace_file(path, contents, path)
 }
 
+/// Whether the lab's `mark` heads the file: on its first line for text, or, for a PNG, in the
+/// text chunk the lab writes right after the image header.
 fn first_line_has(path: &Path, mark: &str) -> bool {
     use std::io::Read as _;
+    const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
     let mut head = [0_u8; 512];
     let Ok(read) = fs::File::open(path).and_then(|mut file| file.read(&mut head)) else {
         return false;
     };
-    let head = String::from_utf8_lossy(&head[..read]);
+    let head = &head[..read];
+    if head.starts_with(PNG_SIGNATURE) {
+        return head.windows(mark.len()).any(|w| w == mark.as_bytes());
+    }
+    let head = String::from_utf8_lossy(head);
     head.lines().next().is_some_and(|line| line.contains(mark))
 }
 

@@ -132,10 +132,12 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> 
         seed: None,
         out: Some(out.clone()),
         force: false,
+        png: false,
         live: false,
         runtime: super::certify::Runtime::Embedded,
         live_sample: None,
         live_citizens: None,
+        speed: crate::live::Speed::Max,
         shown_as: Some(shown_as.to_owned()),
     }) {
         Ok(code) if code == ExitCode::SUCCESS => RawOutcome::Passed,

@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod compare;
 pub mod page;
+pub mod png;
 pub mod policy_report;
 pub mod provenance;
 mod queue_report;
@@ -50,15 +51,28 @@ pub struct Args {
     /// Write into an --out folder that holds files the lab did not write (they are kept).
     #[arg(long)]
     pub force: bool,
+    /// Also write every chart as a PNG beside its SVG (twice the SVG's size, with the font
+    /// compiled in, so it looks the same on any machine).
+    #[arg(long)]
+    pub png: bool,
     /// Drive a sample of the simulated citizens' actions as real flows against the lab's
     /// components (logins at the broker, NemID on MitID.dk, app enrolment, Citizen Service,
     /// support calls, recoveries); everyone else follows the model's rules. Writes `live.json` next to the report.
     #[arg(long)]
     pub live: bool,
-    /// Where the components run in live mode: `embedded` (in this process). `containers` is
-    /// not yet supported in live mode (exit 2).
+    /// Where the components run in live mode: `embedded` (in this process) or `containers`
+    /// (one Docker container each, built from this binary, removed when the run ends).
     #[arg(long, value_enum, default_value = "embedded", requires = "live")]
     pub runtime: super::certify::Runtime,
+    /// Live mode's pace: simulated seconds per wall-clock second (86400: a day a second), or
+    /// `max` to go as fast as the flows go.
+    #[arg(
+        long,
+        value_name = "FACTOR|max",
+        default_value = "max",
+        requires = "live"
+    )]
+    pub speed: crate::live::Speed,
     /// The share of the population that acts for real (0 < FRACTION <= 1) [default: 10
     /// citizens].
     #[arg(
@@ -123,6 +137,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 simulate_seconds,
                 report_started,
                 live_line: None,
+                interrupted: None,
                 headline: format!(
                     "{}, mean wait {:.3} min, P(wait) {:.3}, utilisation {:.3}",
                     summary.model, summary.mean_wait_minutes, summary.p_wait, summary.utilization
@@ -134,6 +149,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let staged = OutputDir::create(&out_dir, "simulate", args.force)?;
     for (name, contents) in &rendered.files {
         staged.write(name, contents)?;
+        if args.png
+            && let Some(stem) = name.strip_suffix(".svg")
+        {
+            let svg = std::str::from_utf8(contents).context("a chart is not UTF-8")?;
+            let picture = png::svg_to_png(svg, REPORT_PNG_MARK)
+                .with_context(|| format!("cannot draw {name} as PNG"))?;
+            staged.write(&format!("{stem}.png"), &picture)?;
+        }
     }
     let report_seconds = rendered.report_started.elapsed().as_secs_f64();
     let timing = json!({
@@ -162,6 +185,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(line) = rendered.live_line {
         println!("{line}");
     }
+    if let Some(stopped) = rendered.interrupted {
+        eprintln!(
+            "interrupted by {}: the live run stopped early; its flows so far are in live.json (marked incomplete)",
+            stopped.signal
+        );
+        return Ok(ExitCode::from(super::exit::INTERRUPTED));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -178,12 +208,6 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
         ))
         .into());
     };
-    if args.runtime == super::certify::Runtime::Containers {
-        return Err(BadInput(
-            "--runtime containers: not yet supported in live mode; use --runtime embedded".into(),
-        )
-        .into());
-    }
     let sample = match (args.live_sample, args.live_citizens) {
         (Some(fraction), _) => SampleSize::Fraction(fraction),
         (None, Some(n)) => SampleSize::Citizens(n),
@@ -197,8 +221,13 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
     Ok(Some(LiveOptions {
         runtime: args.runtime.kind(),
         sample,
+        speed: args.speed,
     }))
 }
+
+/// The `tEXt` mark of a report's PNG charts (the report folder's manifest is what lets a later
+/// run replace them; the mark says where a PNG found elsewhere came from).
+const REPORT_PNG_MARK: &str = "mitid-lab simulate chart";
 
 /// How many citizens act for real when neither --live-sample nor --live-citizens says: enough
 /// to see every journey of a small scenario, few enough to run in seconds.
@@ -232,13 +261,17 @@ fn render_policy(
                     LiveError::Policy(err) => policy_error(err),
                     other => anyhow::Error::new(other).context("the live run failed"),
                 })?;
-            (run.outcome, Some(run.report))
+            let Some(outcome) = run.outcome else {
+                progress.finish_and_clear();
+                return interrupted_live(&run.report, run.interrupted, simulate_started);
+            };
+            (outcome, Some(run.report))
         }
     };
     progress.finish_and_clear();
     let simulate_seconds = simulate_started.elapsed().as_secs_f64();
     let report_started = Instant::now();
-    let report = policy_report::render(policy, &outcome, provenance)?;
+    let report = policy_report::render(policy, &outcome, provenance, live_report.as_ref())?;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("summary.json".into(), to_json_bytes(&report.summary)?),
         ("timeseries.csv".into(), report.timeseries_csv.into_bytes()),
@@ -279,6 +312,7 @@ fn render_policy(
         simulate_seconds,
         report_started,
         live_line,
+        interrupted: None,
         headline: format!(
             "{} citizens, {} to {}, {} events",
             outcome.population, outcome.start, outcome.end, outcome.event_count
@@ -286,7 +320,36 @@ fn render_policy(
     })
 }
 
+/// What a live run stopped by a signal leaves: its `live.json`, marked incomplete, alone (the
+/// model's figures of a run cut short would read as a finished run's).
+fn interrupted_live(
+    live: &crate::live::LiveReport,
+    interrupted: Option<mitid_components::runtime::interrupt::Interrupted>,
+    simulate_started: Instant,
+) -> Result<Rendered> {
+    Ok(Rendered {
+        files: vec![(
+            "live.json".into(),
+            to_json_bytes(&serde_json::to_value(live).context("cannot encode live.json")?)?,
+        )],
+        event_count: 0,
+        simulate_seconds: simulate_started.elapsed().as_secs_f64(),
+        report_started: Instant::now(),
+        headline: format!(
+            "live run stopped at {}",
+            live.stopped_at.as_deref().unwrap_or("its start")
+        ),
+        live_line: Some(format!(
+            "live ({} runtime, incomplete): {} real flows, {} failed, by {} sampled citizens",
+            live.runtime, live.flows.performed, live.flows.failed, live.sample_size
+        )),
+        interrupted,
+    })
+}
+
 struct Rendered {
+    /// The signal that stopped a live run early.
+    interrupted: Option<mitid_components::runtime::interrupt::Interrupted>,
     files: Vec<(String, Vec<u8>)>,
     event_count: u64,
     simulate_seconds: f64,

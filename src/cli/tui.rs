@@ -27,6 +27,13 @@ pub struct Args {
     /// Replay a demo script (scenario, seed, keys with pauses), then hand over the keyboard.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
+    /// Language of the Flows view's narration: en or da.
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "da"])]
+    pub lang: String,
+    /// Presenter mode: large device drawings, the keys pressed, CPR numbers, codes and tokens
+    /// redacted.
+    #[arg(long)]
+    pub presenter: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -37,6 +44,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         sets: args.sets,
         report: args.report,
         script: args.script,
+        lang: mitid_tui::flows::Lang::parse(&args.lang).unwrap_or_default(),
+        presenter: args.presenter,
     };
     match mitid_tui::run(&options) {
         Ok(()) => Ok(ExitCode::SUCCESS),

@@ -12,6 +12,11 @@
 //! Between the model's actions the sampled citizens also log in at their routine need rates
 //! ([`PolicyRun::routine_logins`]), so the broker sees their everyday traffic. Those logins do
 //! not feed back: the model has no routine logins of its own.
+//!
+//! The run advances in short stretches (to the next routine login or the next midnight), so
+//! it can be paced against the wall clock ([`Speed`]) and stopped between two of them: on
+//! Ctrl-C or SIGTERM it ends with what it counted so far, marked incomplete, and the
+//! components go away as the stack is dropped.
 
 mod journeys;
 mod report;
@@ -21,7 +26,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use std::time::{Duration, Instant};
+
 use mitid_components::runtime::RuntimeKind;
+use mitid_components::runtime::interrupt::{self, Interrupted};
 use mitid_conformance::actions::{ActionError, clock};
 use mitid_conformance::setup::{self, SetupError};
 use mitid_conformance::world::{Lab, LabWorld};
@@ -37,10 +45,67 @@ pub use report::LiveReport;
 /// What a live run needs besides the scenario and the seed.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveOptions {
-    /// Where the components run (only embedded this round).
+    /// Where the components run.
     pub runtime: RuntimeKind,
     /// How many citizens act for real.
     pub sample: SampleSize,
+    /// How simulated time is paced against the wall clock.
+    pub speed: Speed,
+}
+
+/// How fast simulated time passes in a live run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// As fast as the flows go.
+    Max,
+    /// This many simulated seconds per wall-clock second (86 400: a day a second). Never
+    /// faster than the flows go: a stretch whose flows took longer is not made up for by
+    /// skipping the next one's pacing.
+    Factor(f64),
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Speed, String> {
+        if text == "max" {
+            return Ok(Speed::Max);
+        }
+        match text.parse::<f64>() {
+            Ok(factor) if factor.is_finite() && factor > 0.0 => Ok(Speed::Factor(factor)),
+            _ => Err(format!(
+                "`{text}` is neither `max` nor a positive number of simulated seconds per second"
+            )),
+        }
+    }
+}
+
+/// Keeps simulated time from running ahead of the wall clock times the factor.
+struct Pacer {
+    speed: Speed,
+    started: Instant,
+}
+
+impl Pacer {
+    /// Waits until the wall clock has caught up with simulated instant `at`; `Err` as soon as
+    /// the process is interrupted while waiting.
+    fn wait_for(&self, at: SimTime) -> Result<(), Interrupted> {
+        let Speed::Factor(factor) = self.speed else {
+            return interrupt::check();
+        };
+        let due = Duration::from_secs_f64(at.as_millis() as f64 / 1000.0 / factor);
+        loop {
+            interrupt::check()?;
+            let Some(left) = due
+                .checked_sub(self.started.elapsed())
+                .filter(|d| !d.is_zero())
+            else {
+                return Ok(());
+            };
+            // In short naps, so Ctrl-C is heard within a tenth of a second.
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+    }
 }
 
 /// Why a live run could not run (a failed flow is not one of these: it is an outcome).
@@ -57,10 +122,17 @@ pub enum LiveError {
     Runtime(#[from] std::io::Error),
 }
 
-/// A finished live run: the model's outcome and what the components did.
+/// A live run: the model's outcome and what the components did, or (stopped by a signal) what
+/// they did until then.
 pub struct LiveRun {
-    pub outcome: PolicyOutcome,
+    /// `None` when the run was interrupted: the model's figures of a run cut short would read
+    /// as a finished run's.
+    pub outcome: Option<PolicyOutcome>,
     pub report: LiveReport,
+    /// The signal that stopped the run before its end.
+    pub interrupted: Option<Interrupted>,
+    /// Wall time of the simulation itself (the components' start and stop excluded).
+    pub driving: Duration,
 }
 
 /// Runs `scenario` with `seed`, the sampled citizens' actions as real flows against the
@@ -72,6 +144,9 @@ pub fn run(
     options: LiveOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<LiveRun, LiveError> {
+    // From here a first Ctrl-C only asks the run to stop (between two stretches), so the
+    // components are stopped and the partial report written on the way out.
+    interrupt::install();
     let runtime = mitid_conformance::suite::tokio_runtime()?;
     let reference = setup::reference(
         &[],
@@ -109,32 +184,69 @@ fn run_against(
     let sample = run.live_sample(options.sample)?;
     live.state.borrow_mut().sample = Some(sample.clone());
 
-    let end = SimTime::from_day(run.calendar().days);
+    let days = run.calendar().days;
+    let end = SimTime::from_day(days);
     let mut routine = RoutineQueue::new(&run, &sample);
-    while let Some((at, citizen, sector)) = routine.next_before(end) {
+    let pacer = Pacer {
+        speed: options.speed,
+        started: Instant::now(),
+    };
+    let mut stopped = None;
+    let mut next_midnight = 1;
+    loop {
+        // The next stretch ends at the next routine login or midnight, whichever comes first:
+        // the model's own actions happen inside stretches, at most a day long.
+        let midnight = SimTime::from_day(next_midnight.min(days));
+        let login = routine.peek_before(midnight.min(end));
+        let at = login.unwrap_or(midnight);
+        if let Err(signal) = pacer.wait_for(at) {
+            stopped = Some(signal);
+            break;
+        }
         run.advance_to(at)?;
         progress(at.as_millis() as f64 / end.as_millis().max(1) as f64);
-        if let Some(view) = run.citizen(citizen) {
-            live.routine_login(citizen, &view, at, sector);
+        if login.is_some() {
+            if let Some((at, citizen, sector)) = routine.next_before(end)
+                && let Some(view) = run.citizen(citizen)
+            {
+                live.routine_login(citizen, &view, at, sector);
+            }
+        } else if next_midnight >= days {
+            break;
+        } else {
+            next_midnight += 1;
         }
     }
-    run.advance_to(end)?;
     let tally = run.actions();
-    let outcome = run.finish()?;
-    progress(1.0);
+    let run_now = run.now();
+    let outcome = if stopped.is_some() {
+        None
+    } else {
+        let outcome = run.finish()?;
+        progress(1.0);
+        Some(outcome)
+    };
     // The clock goes back to the wall clock, as after a Gherkin scenario that moved it (the
     // stack stops right after; this matters for a stack that outlives the run).
     let _ = live
         .runtime
         .block_on(clock::release(&live.state.borrow().lab));
-    let report = live.state.borrow().tally.report(
+    let mut report = live.state.borrow().tally.report(
         options.runtime,
-        outcome.population,
+        scenario.population.size,
         &sample,
         tally.resolved,
         tally.diverged,
     );
-    Ok(LiveRun { outcome, report })
+    if stopped.is_some() {
+        report.mark_incomplete(live.state.borrow().instant(run_now).to_string());
+    }
+    Ok(LiveRun {
+        outcome,
+        report,
+        interrupted: stopped,
+        driving: pacer.started.elapsed(),
+    })
 }
 
 /// The sampled citizens' routine logins, merged in time order.
@@ -158,6 +270,12 @@ impl RoutineQueue {
             }
         }
         queue
+    }
+
+    /// When the earliest login is, if before `end`.
+    fn peek_before(&self, end: SimTime) -> Option<SimTime> {
+        let (&(at, _), _) = self.heads.iter().next()?;
+        (at < end).then_some(at)
     }
 
     /// The earliest login before `end`, and the citizen's next one queued in its place.
@@ -315,6 +433,7 @@ mod tests {
         let options = LiveOptions {
             runtime: RuntimeKind::Embedded,
             sample: SampleSize::Citizens(100),
+            speed: Speed::Max,
         };
         let live = run_against(
             Arc::new(lab),
@@ -340,8 +459,9 @@ mod tests {
 
         let pure = mitid_sim::policy::run_policy(&scenario, scenario.seed, &mut |_| {})
             .expect("the pure run");
+        let outcome = live.outcome.as_ref().expect("the run was not interrupted");
         assert_ne!(
-            live.outcome.totals, pure.totals,
+            outcome.totals, pure.totals,
             "the failed calls left the model's totals as its own rules made them"
         );
     }

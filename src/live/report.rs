@@ -135,6 +135,8 @@ impl Tally {
             .map(|(journey, took)| (*journey, Latency::of(took)))
             .collect();
         LiveReport {
+            complete: true,
+            stopped_at: None,
             runtime: match runtime {
                 RuntimeKind::Embedded => "embedded",
                 RuntimeKind::Containers => "containers",
@@ -161,6 +163,14 @@ impl Tally {
     }
 }
 
+impl LiveReport {
+    /// Marks the report as that of a run stopped at simulated instant `at`.
+    pub fn mark_incomplete(&mut self, at: String) {
+        self.complete = false;
+        self.stopped_at = Some(at);
+    }
+}
+
 fn outcome_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Succeeded => "succeeded",
@@ -179,6 +189,12 @@ fn cause_name(failure: Failure) -> &'static str {
 /// `live.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveReport {
+    /// False when the run was stopped (Ctrl-C, SIGTERM) before the scenario's end: the counts
+    /// are those of the flows up to `stopped_at`.
+    pub complete: bool,
+    /// The simulated instant the run stopped at, when it did not finish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
     pub runtime: &'static str,
     pub population: u32,
     pub sample_size: u64,

@@ -81,8 +81,8 @@ fn report_html_and_charts_render_in_headless_chromium() {
     );
     assert_eq!(
         dom.matches("<svg").count(),
-        5,
-        "report.html should inline the five charts"
+        6,
+        "report.html should inline the six charts"
     );
     for text in [
         "Policy run: browser",
@@ -98,6 +98,7 @@ fn report_html_and_charts_render_in_headless_chromium() {
         "queues.svg",
         "waits.svg",
         "lockouts.svg",
+        "age-bands.svg",
         "counters.svg",
     ] {
         let (dom, _) = dump_dom(browser, &out.join(chart));

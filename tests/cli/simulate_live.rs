@@ -114,11 +114,22 @@ fn a_live_run_performs_real_flows_and_the_broker_judges_them_on_the_simulated_da
     let pure_out = dir.join("pure");
     simulate(&pure_out, &[]).expect_code(0);
     assert!(!pure_out.join("live.json").exists());
+    // The live run's summary is the pure run's plus its live section.
+    let mut live_summary = json(&live_out.join("summary.json"));
+    let section = live_summary
+        .as_object_mut()
+        .and_then(|summary| summary.remove("live"))
+        .expect("the live run's summary has a live section");
+    assert_eq!(section["flows"], live["flows"]);
+    assert_eq!(section["by_component"], live["by_component"]);
     assert_eq!(
-        std::fs::read(live_out.join("summary.json")).unwrap(),
-        std::fs::read(pure_out.join("summary.json")).unwrap(),
+        live_summary,
+        json(&pure_out.join("summary.json")),
         "the live run's summary differs from the pure run's though nothing diverged"
     );
+    let html = std::fs::read_to_string(live_out.join("report.html")).unwrap();
+    assert!(html.contains("Live run: real flows against the components"));
+    assert!(html.contains("citizen-service"));
 }
 
 #[test]
@@ -183,10 +194,7 @@ fn bad_live_flags_are_refused_before_anything_starts() {
         (&["--live", "--live-citizens", "0"], "--live-citizens"),
         (&["--live", "--live-citizens", "2001"], "--live-citizens"),
         (&["--live", "--live-sample", "1.5"], "--live-sample"),
-        (
-            &["--live", "--runtime", "containers"],
-            "not yet supported in live mode",
-        ),
+        (&["--live", "--speed", "0"], "--speed"),
         (&["--live-citizens", "3"], "--live"),
         (
             &["--live", "--live-sample", "0.1", "--live-citizens", "3"],
@@ -225,4 +233,45 @@ fn a_live_sample_fraction_is_a_share_of_the_population_drawn_from_the_seed() {
         sampled(&dir.join("c"), "8"),
         "another seed, another sample"
     );
+}
+
+#[test]
+fn ctrl_c_stops_a_paced_live_run_with_a_partial_live_json_marked_incomplete() {
+    let dir = scratch_dir("live_ctrl_c");
+    let out = dir.join("out");
+    let scenario = project_file(DEMO);
+    // Paced at 10 simulated days a second, the demo's eleven months take half a minute: the
+    // signal comes while it runs.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
+        .args(["simulate", scenario.as_str(), "--out"])
+        .arg(&out)
+        .args(["--live", "--live-citizens", "10", "--speed", "864000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning mitid-lab simulate --live");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        child.try_wait().expect("the child's state").is_none(),
+        "the paced run ended before the signal"
+    );
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("running kill");
+    assert!(kill.success());
+    let output = child.wait_with_output().expect("the run's output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    let live = json(&out.join("live.json"));
+    assert_eq!(live["complete"], false, "{live:#}");
+    let stopped_at = live["stopped_at"].as_str().expect("stopped_at");
+    assert!(
+        stopped_at > "2022-09-01" && stopped_at < "2023-07-31",
+        "{live:#}"
+    );
+    // Only what the run really has: no model figures of a run cut short.
+    assert!(!out.join("summary.json").exists());
+    assert!(!out.join("report.html").exists());
 }

@@ -53,6 +53,43 @@ fn simulate(dir: &Path, out: &str, extra: &[&str]) -> (Run, PathBuf) {
     (result, out)
 }
 
+/// The per-band columns behind the age-band shares: the bands' residents add up to the
+/// population, and no band has more MitID users or citizens without eID than residents.
+fn check_age_band_columns(csv: &str, header: &[&str]) {
+    let last: Vec<&str> = csv.lines().last().unwrap().split(',').collect();
+    let cell = |name: &str| -> u64 {
+        let at = header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("timeseries.csv lacks {name}: {header:?}"));
+        last[at].parse().unwrap()
+    };
+    let bands: Vec<&str> = header
+        .iter()
+        .filter_map(|h| h.strip_prefix("population_age_"))
+        .collect();
+    assert!(
+        bands.len() >= 2,
+        "no per-band population columns: {header:?}"
+    );
+    let residents: u64 = bands
+        .iter()
+        .map(|b| cell(&format!("population_age_{b}")))
+        .sum();
+    assert_eq!(residents, 2000, "bands do not add up to the population");
+    for band in &bands {
+        let population = cell(&format!("population_age_{band}"));
+        assert!(
+            cell(&format!("mitid_users_age_{band}")) <= population,
+            "{band}"
+        );
+        assert!(
+            cell(&format!("without_eid_age_{band}")) <= population,
+            "{band}"
+        );
+    }
+}
+
 fn read(path: &Path, result: &Run) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|err| {
         panic!(
@@ -78,6 +115,7 @@ fn policy_run_writes_every_report_file() {
         "queues.svg",
         "waits.svg",
         "lockouts.svg",
+        "age-bands.svg",
     ] {
         assert!(
             out.join(file).is_file(),
@@ -148,6 +186,7 @@ fn policy_run_writes_every_report_file() {
         csv.lines().nth(1).unwrap().starts_with("2023-05-01,"),
         "{csv}"
     );
+    check_age_band_columns(&csv, &header);
 
     let html = read(&out.join("report.html"), &result);
     assert!(
@@ -345,12 +384,38 @@ fn compare_refuses_runs_that_differ_in_more_than_the_what_if() {
     .expect_code(0)
     .expect_stderr("warning");
 
-    // Not SVG: refused before anything is written, never SVG bytes in a .png.
-    let png = dir.join("c.png");
-    run(&["compare", &five, &five, "--out", &png.display().to_string()])
+    // Neither SVG nor PNG: refused before anything is written.
+    let pdf = dir.join("c.pdf");
+    run(&["compare", &five, &five, "--out", &pdf.display().to_string()])
         .expect_code(2)
-        .expect_stderr(".svg");
-    assert!(!png.exists(), "something was written to the .png");
+        .expect_stderr(".png");
+    assert!(!pdf.exists(), "something was written to the .pdf");
+
+    // A .png is a PNG (never SVG text), and the lab replaces its own PNG but no one else's.
+    let png = dir.join("c.png");
+    let png_arg = png.display().to_string();
+    run(&["compare", &five, &five, "--out", &png_arg]).expect_code(0);
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && !bytes.windows(4).any(|w| w == b"<svg"),
+        "c.png is not a PNG"
+    );
+    run(&["compare", &five, &five, "--out", &png_arg]).expect_code(0);
+    let photo = dir.join("photo.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\nsomeone's photo").unwrap();
+    run(&[
+        "compare",
+        &five,
+        &five,
+        "--out",
+        &photo.display().to_string(),
+    ])
+    .expect_code(2)
+    .expect_stderr("photo.png");
+    assert_eq!(
+        std::fs::read(&photo).unwrap(),
+        b"\x89PNG\r\n\x1a\nsomeone's photo"
+    );
 
     // A queue scenario's report is recognised as such.
     let queue_out = dir.join("queue").display().to_string();
@@ -436,4 +501,37 @@ fn rerun_replaces_the_report_folder_whole() {
         .filter(|name| name != "policy.yaml")
         .collect();
     assert_eq!(names, ["run"], "temporary folders left");
+}
+
+#[test]
+fn png_flag_writes_every_chart_as_a_png_beside_its_svg() {
+    let dir = scratch_dir("policy_png");
+    let (result, out) = simulate(&dir, "report", &["--png"]);
+    let charts: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "svg"))
+        .collect();
+    assert!(charts.len() >= 5, "too few charts\n{}", result.describe());
+    for svg in charts {
+        let png = svg.with_extension("png");
+        let bytes = std::fs::read(&png)
+            .unwrap_or_else(|err| panic!("{}: {err}\n{}", png.display(), result.describe()));
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", png.display());
+        // IHDR: width then height, big-endian, right after the signature and chunk header.
+        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let svg_text = read(&svg, &result);
+        let svg_width: u32 = svg_text
+            .split("width=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("{} has no width", svg.display()));
+        assert_eq!(
+            width,
+            2 * svg_width,
+            "{} is not drawn at twice the SVG's size",
+            png.display()
+        );
+    }
 }

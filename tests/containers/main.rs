@@ -7,6 +7,7 @@
 
 mod certify_in_containers;
 mod ctrl_c_cleanup;
+mod live_in_containers;
 mod stack_in_containers;
 
 use std::process::Command;

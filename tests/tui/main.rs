@@ -50,6 +50,10 @@ impl Screen {
     }
 }
 
+/// One dashboard in a pty at a time: two at once (a certify run beside a recording) load a
+/// 2-core machine enough that an Esc and the key after it can arrive as one Alt+key.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn size(cols: u16, rows: u16) -> PtySize {
     PtySize {
         rows,
@@ -61,6 +65,9 @@ fn size(cols: u16, rows: u16) -> PtySize {
 
 #[test]
 fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = std::env::temp_dir().join(format!("mitid-tui-pty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let script = dir.join("demo.yaml");
@@ -70,29 +77,13 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
     )
     .expect("script written");
 
-    let pty = native_pty_system().openpty(size(100, 30)).expect("a pty");
-    let mut command = CommandBuilder::new(BIN);
-    command.args(["tui", "--script"]);
-    command.arg(&script);
-    command.cwd(root());
-    command.env("TERM", "xterm-256color");
-    let mut child = pty.slave.spawn_command(command).expect("the binary starts");
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().expect("pty reader");
-    let mut writer = pty.master.take_writer().expect("pty writer");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buffer = [0_u8; 8192];
-        while let Ok(n) = reader.read(&mut buffer) {
-            if n == 0 || tx.send(buffer[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut screen = Screen {
-        parser: vt100::Parser::new(30, 100, 0),
-        output: rx,
-    };
+    let script_arg = script.display().to_string();
+    let Session {
+        mut child,
+        mut writer,
+        mut screen,
+        master,
+    } = start(&["tui", "--script", &script_arg], 100, 30);
 
     // The script pressed `m`: the clock stands the day after the first milestone.
     let first = screen.wait_for("1/14 milestones passed");
@@ -127,12 +118,20 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
     writer.write_all(b"?").expect("type");
     screen.wait_for("Keys (? or esc closes)");
     writer.write_all(b"\x1b").expect("type");
-    // A key right after Esc would read as Alt+key: a person pauses, and so does the test.
+    // A key right after Esc would read as Alt+key: a person waits for the help to close, and
+    // so does the test.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while screen.text().contains("Keys (? or esc closes)") {
+        assert!(Instant::now() < deadline, "esc did not close the help");
+        std::thread::sleep(Duration::from_millis(50));
+        screen.pump();
+    }
     std::thread::sleep(Duration::from_millis(300));
     writer.write_all(b"1").expect("type");
+    screen.wait_for("milestones passed");
 
     // A bigger window: the dashboard lays itself out again at the new size.
-    pty.master.resize(size(140, 40)).expect("resize");
+    master.resize(size(140, 40)).expect("resize");
     screen.parser.screen_mut().set_size(40, 140);
     let resized = screen.wait_for("NemID calendar");
     assert!(resized.contains("2 Conformance"), "{resized}");
@@ -167,4 +166,117 @@ fn without_a_terminal_it_refuses_with_exit_code_2_and_says_what_to_use() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("needs an interactive terminal"), "{stderr}");
     assert!(stderr.contains("mitid-lab simulate"), "{stderr}");
+}
+
+/// The binary started in a pseudo-terminal of `cols` x `rows`, and its screen.
+struct Session {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn std::io::Write + Send>,
+    screen: Screen,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+fn start(args: &[&str], cols: u16, rows: u16) -> Session {
+    let pty = native_pty_system()
+        .openpty(size(cols, rows))
+        .expect("a pty");
+    let mut command = CommandBuilder::new(BIN);
+    command.args(args);
+    command.cwd(root());
+    command.env("TERM", "xterm-256color");
+    let child = pty.slave.spawn_command(command).expect("the binary starts");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("pty reader");
+    let writer = pty.master.take_writer().expect("pty writer");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0_u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 || tx.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    Session {
+        child,
+        writer,
+        screen: Screen {
+            parser: vt100::Parser::new(rows, cols, 0),
+            output: rx,
+        },
+        master: pty.master,
+    }
+}
+
+impl Session {
+    fn type_keys(&mut self, keys: &[u8]) {
+        self.writer.write_all(keys).expect("type");
+        // One key at a time reads as typed, not as an escape sequence's tail.
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the dashboard did not end");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn a_trainer_records_a_journey_by_keystrokes_and_sigterm_restores_the_terminal() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut session = start(&["tui", "--population", "1000"], 100, 30);
+    session.screen.wait_for("1 Simulation");
+    session.type_keys(b"3");
+    session.screen.wait_for("Journeys");
+    session.type_keys(b"/");
+    for key in b"a swipe" {
+        session.type_keys(&[*key]);
+    }
+    session.type_keys(b"\r");
+    session.screen.wait_for("(1)");
+    // Enter records the journey on the embedded components.
+    session.type_keys(b"\r");
+    session.screen.wait_for("message 1/");
+    // Right arrow steps through the messages until the phone shows the approval.
+    let mut approved = false;
+    for _ in 0..40 {
+        session.type_keys(b"\x1b[C");
+        session.screen.pump();
+        if session.screen.text().contains("swipe to approve") {
+            approved = true;
+            break;
+        }
+    }
+    assert!(approved, "{}", session.screen.text());
+    let screen = session.screen.text();
+    assert!(screen.contains("MitID app"), "{screen}");
+    assert!(
+        screen.contains("Broker"),
+        "the sequence diagram's lifelines: {screen}"
+    );
+    // Danish narration.
+    session.type_keys(b"d");
+    session.screen.wait_for("swipe for at godkende");
+
+    let pid = session.child.process_id().expect("a pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = session.wait_exit();
+    assert_eq!(status.exit_code(), 130, "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    session.screen.pump();
+    let restored = session.screen.parser.screen();
+    assert!(!restored.alternate_screen(), "left the alternate screen");
+    assert!(!restored.hide_cursor(), "the cursor is shown again");
 }

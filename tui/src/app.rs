@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use mitid_conformance::outcome::{SuiteReport, Verdict};
 
+use crate::flows::{FlowStatus, Flows, Lang};
 use crate::keys::{self, Action, Key, Scope};
 use crate::run::SteppableRun;
 
@@ -53,6 +54,8 @@ pub enum Msg {
     CertifyDone(Result<Box<SuiteReport>, String>),
     /// A what-if run ended: the run, or why it could not run.
     WhatIfDone(Result<WhatIf, String>),
+    /// A journey's recording ended: the recording, or why it could not be made.
+    Recorded(Result<Box<mitid_conformance::journey::Recording>, String>),
 }
 
 /// What the update asks the runtime to do.
@@ -66,6 +69,10 @@ pub enum Effect {
     WhatIf {
         source: Source,
         label: String,
+    },
+    /// Run `journey` on a fresh embedded stack and record it.
+    Record {
+        journey: mitid_conformance::journey::Journey,
     },
     Quit,
 }
@@ -102,6 +109,7 @@ impl Update {
 pub enum View {
     Simulation,
     Conformance,
+    Flows,
 }
 
 impl View {
@@ -110,6 +118,7 @@ impl View {
         match self {
             View::Simulation => Scope::Simulation,
             View::Conformance => Scope::Conformance,
+            View::Flows => Scope::Flows,
         }
     }
 }
@@ -289,15 +298,21 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("certify", "certify [reference|FLAW]"),
     ("goto", "goto YYYY-MM-DD"),
     ("help", "help"),
+    ("lang", "lang en|da (narration)"),
+    ("presenter", "presenter on|off"),
     ("quit", "quit"),
     ("sort", "sort wait|month|name"),
     ("speed", "speed DAYS (per second)"),
     ("step", "step N (days)"),
-    ("view", "view simulation|conformance"),
+    ("view", "view simulation|conformance|flows"),
     ("whatif", "whatif FIELD=VALUE | whatif off"),
 ];
 
 /// The dashboard's whole state.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches (playing, help shown, presenter, quitting), not a state machine"
+)]
 pub struct App {
     pub view: View,
     pub run: Box<dyn SteppableRun>,
@@ -318,6 +333,15 @@ pub struct App {
     pub source: Option<Source>,
     /// The what-if drawn over the main run, if one was asked for.
     pub whatif: Option<WhatIf>,
+    pub flows: Flows,
+    pub flow_filter: String,
+    /// The language of the Flows view's narration and device texts.
+    pub lang: Lang,
+    /// Presenter mode: large device drawings, the last key shown, narration notes, and CPR
+    /// numbers, codes and tokens redacted on screen and in exports.
+    pub presenter: bool,
+    /// The last key pressed (shown in presenter mode, so an audience sees what was typed).
+    pub last_key: Option<Key>,
 }
 
 impl App {
@@ -341,6 +365,11 @@ impl App {
             quit: false,
             source: None,
             whatif: None,
+            flows: Flows::default(),
+            flow_filter: String::new(),
+            lang: Lang::En,
+            presenter: false,
+            last_key: None,
         }
     }
 
@@ -365,6 +394,7 @@ impl App {
         match self.view {
             View::Simulation => &self.sim_filter,
             View::Conformance => &self.conf_filter,
+            View::Flows => &self.flow_filter,
         }
     }
 
@@ -372,6 +402,7 @@ impl App {
         match self.view {
             View::Simulation => &mut self.sim_filter,
             View::Conformance => &mut self.conf_filter,
+            View::Flows => &mut self.flow_filter,
         }
     }
 
@@ -421,6 +452,19 @@ impl App {
                 self.whatif = Some(whatif);
                 Update::consumed()
             }
+            Msg::Recorded(Ok(recording)) => {
+                self.flows.show(&recording);
+                let trace = self.flows.trace.as_ref().map_or(0, |t| t.messages.len());
+                self.status = Some(format!(
+                    "{} recorded: {trace} messages; ←→ step through them",
+                    recording.journey.name
+                ));
+                Update::consumed()
+            }
+            Msg::Recorded(Err(err)) => {
+                self.flows.status = FlowStatus::Error(err);
+                Update::consumed()
+            }
             Msg::WhatIfDone(Err(err)) => {
                 self.status = Some(format!("the what-if could not run: {err}"));
                 Update::consumed()
@@ -438,6 +482,13 @@ impl App {
         } else {
             false
         };
+        let recording = if let FlowStatus::Recording { ticks, .. } = &mut self.flows.status {
+            *ticks += 1;
+            ticks.is_multiple_of(TICKS_PER_SECOND)
+        } else {
+            false
+        };
+        let certifying = certifying || recording;
         if !self.playing {
             return if certifying {
                 Update::consumed()
@@ -461,6 +512,7 @@ impl App {
         if key == Key::Ctrl('c') {
             return self.quit();
         }
+        self.last_key = Some(key);
         if let Some(prompt) = self.prompt.take() {
             return self.prompt_key(prompt, key);
         }
@@ -490,14 +542,33 @@ impl App {
         match action {
             Action::ShowSimulation => self.view = View::Simulation,
             Action::ShowConformance => self.view = View::Conformance,
+            Action::ShowFlows => self.view = View::Flows,
+            Action::Presenter => self.presenter = !self.presenter,
+            Action::Language => {
+                self.lang = match self.lang {
+                    Lang::En => Lang::Da,
+                    Lang::Da => Lang::En,
+                };
+            }
+            Action::Record => return self.record(),
+            Action::StepForward => {
+                self.flows.step(true);
+            }
+            Action::StepBack => {
+                self.flows.step(false);
+            }
             Action::Help => self.help = true,
             Action::Palette => self.prompt = Some(Prompt::Palette(String::new())),
             Action::Filter => self.prompt = Some(Prompt::Filter(self.filter().to_owned())),
             Action::Back => {
-                if self.filter().is_empty() {
+                if !self.filter().is_empty() {
+                    self.filter_mut().clear();
+                } else if self.view == View::Flows && self.flows.trace.is_some() {
+                    // Back from a recording to the list of journeys.
+                    self.flows.trace = None;
+                } else {
                     return Update::ignored();
                 }
-                self.filter_mut().clear();
             }
             Action::Quit => return self.quit(),
             Action::PlayPause => self.playing = !self.playing && !self.run.finished(),
@@ -528,6 +599,13 @@ impl App {
                 self.conformance.target =
                     (self.conformance.target + 1) % self.conformance.targets.len();
             }
+            Action::Up if self.view == View::Flows => {
+                self.flows.selected = self.flows.selected.saturating_sub(1);
+            }
+            Action::Down if self.view == View::Flows => {
+                let rows = self.flows.rows(&self.flow_filter).len();
+                self.flows.selected = (self.flows.selected + 1).min(rows.saturating_sub(1));
+            }
             Action::Up => self.conformance.selected = self.conformance.selected.saturating_sub(1),
             Action::Down => {
                 let rows = self.conformance.rows(&self.conf_filter).len();
@@ -546,6 +624,28 @@ impl App {
                 break;
             }
         }
+    }
+
+    /// Records the selected journey (the list's, under the filter).
+    fn record(&mut self) -> Update {
+        if matches!(self.flows.status, FlowStatus::Recording { .. }) {
+            self.status = Some("a journey is already being recorded".to_owned());
+            return Update::consumed();
+        }
+        let rows = self.flows.rows(&self.flow_filter);
+        let Some(journey) = rows
+            .get(self.flows.selected)
+            .map(|&i| self.flows.journeys[i].clone())
+        else {
+            self.status = Some("no journey selected".to_owned());
+            return Update::consumed();
+        };
+        self.flows.trace = None;
+        self.flows.status = FlowStatus::Recording {
+            name: journey.name.clone(),
+            ticks: 0,
+        };
+        Update::effect(Effect::Record { journey })
     }
 
     fn certify(&mut self) -> Update {
@@ -622,6 +722,7 @@ impl App {
     fn set_filter(&mut self, text: &str) {
         text.clone_into(self.filter_mut());
         self.conformance.selected = 0;
+        self.flows.selected = 0;
     }
 
     /// What the palette offers for the word being typed in `text`.
@@ -640,7 +741,13 @@ impl App {
             Some(arg) => {
                 let words: Vec<String> = match command {
                     "certify" => self.conformance.targets.clone(),
-                    "view" => vec!["simulation".to_owned(), "conformance".to_owned()],
+                    "view" => vec![
+                        "simulation".to_owned(),
+                        "conformance".to_owned(),
+                        "flows".to_owned(),
+                    ],
+                    "lang" => vec!["en".to_owned(), "da".to_owned()],
+                    "presenter" => vec!["on".to_owned(), "off".to_owned()],
                     "sort" => vec!["wait".to_owned(), "month".to_owned(), "name".to_owned()],
                     "goto" => self
                         .run
@@ -676,6 +783,10 @@ impl App {
         }
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one arm per palette command, read as the table it is"
+    )]
     fn command(&mut self, text: &str) -> Update {
         let mut words = text.split_whitespace();
         let command = words.next().unwrap_or_default();
@@ -694,6 +805,21 @@ impl App {
                 self.view = View::Conformance;
                 Ok(Update::consumed())
             }
+            ("view", Some(name)) if "flows".starts_with(name) => {
+                self.view = View::Flows;
+                Ok(Update::consumed())
+            }
+            ("lang", Some(code)) => Lang::parse(code)
+                .map(|lang| {
+                    self.lang = lang;
+                    Update::consumed()
+                })
+                .ok_or_else(|| format!("lang {code}: give en or da")),
+            ("presenter", Some(state @ ("on" | "off"))) => {
+                self.presenter = state == "on";
+                Ok(Update::consumed())
+            }
+            ("presenter", _) => Err("presenter on|off".to_owned()),
             ("sort", Some(key)) => SortKey::parse(key)
                 .map(|key| {
                     self.sort = key;

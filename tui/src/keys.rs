@@ -80,6 +80,8 @@ pub enum Scope {
     Simulation,
     /// The conformance view.
     Conformance,
+    /// The Flows (trainer) view.
+    Flows,
 }
 
 impl Scope {
@@ -90,6 +92,7 @@ impl Scope {
             Scope::Global => "Everywhere",
             Scope::Simulation => "1 Simulation",
             Scope::Conformance => "2 Conformance",
+            Scope::Flows => "3 Flows (trainer)",
         }
     }
 }
@@ -99,6 +102,7 @@ impl Scope {
 pub enum Action {
     ShowSimulation,
     ShowConformance,
+    ShowFlows,
     Help,
     Palette,
     Filter,
@@ -116,6 +120,11 @@ pub enum Action {
     Up,
     Down,
     Toggle,
+    Record,
+    StepForward,
+    StepBack,
+    Language,
+    Presenter,
 }
 
 /// One key binding: the key, where it applies, what it does, and its words in the footer and
@@ -160,6 +169,7 @@ pub const HELP_WIDTH: usize = 26;
 pub const BINDINGS: &[Binding] = &[
     bind(Key::Char('1'), Scope::Global, Action::ShowSimulation, "sim", "simulation view", false),
     bind(Key::Char('2'), Scope::Global, Action::ShowConformance, "conf", "conformance view", false),
+    bind(Key::Char('3'), Scope::Global, Action::ShowFlows, "flows", "flows (trainer) view", false),
     bind(Key::Char(' '), Scope::Simulation, Action::PlayPause, "play/pause", "play / pause", true),
     bind(Key::Char('.'), Scope::Simulation, Action::StepDay, "step", "step one day", true),
     bind(Key::Char('m'), Scope::Simulation, Action::NextMilestone, "milestone", "run to next milestone", true),
@@ -174,6 +184,17 @@ pub const BINDINGS: &[Binding] = &[
     bind(Key::Up, Scope::Conformance, Action::Up, "up", "previous row", false),
     bind(Key::Char('k'), Scope::Conformance, Action::Up, "up", "previous row", false),
     bind(Key::Enter, Scope::Conformance, Action::Toggle, "open", "open / close scenarios", true),
+    bind(Key::Enter, Scope::Flows, Action::Record, "record", "run and record the journey", true),
+    bind(Key::Right, Scope::Flows, Action::StepForward, "next", "next message", true),
+    bind(Key::Char('l'), Scope::Flows, Action::StepForward, "next", "next message", false),
+    bind(Key::Left, Scope::Flows, Action::StepBack, "back", "previous message", true),
+    bind(Key::Char('h'), Scope::Flows, Action::StepBack, "back", "previous message", false),
+    bind(Key::Down, Scope::Flows, Action::Down, "down", "next journey", false),
+    bind(Key::Char('j'), Scope::Flows, Action::Down, "down", "next journey", false),
+    bind(Key::Up, Scope::Flows, Action::Up, "up", "previous journey", false),
+    bind(Key::Char('k'), Scope::Flows, Action::Up, "up", "previous journey", false),
+    bind(Key::Char('d'), Scope::Flows, Action::Language, "dansk/english", "narration: English/dansk", true),
+    bind(Key::Char('p'), Scope::Global, Action::Presenter, "presenter", "presenter mode on/off", false),
     bind(Key::Char('/'), Scope::Global, Action::Filter, "filter", "filter the list", true),
     bind(Key::Char(':'), Scope::Global, Action::Palette, "cmd", "command palette", true),
     bind(Key::Char('?'), Scope::Global, Action::Help, "help", "this help", true),
@@ -210,20 +231,25 @@ pub fn footer(scope: Scope) -> impl Iterator<Item = &'static Binding> {
 /// is shown beside the first).
 #[must_use]
 pub fn help_sections() -> Vec<(Scope, Vec<(String, &'static str)>)> {
-    [Scope::Global, Scope::Simulation, Scope::Conformance]
-        .into_iter()
-        .map(|scope| {
-            let mut rows: Vec<(String, &'static str, Action)> = Vec::new();
-            for b in BINDINGS.iter().filter(|b| b.scope == scope) {
-                if let Some(row) = rows.iter_mut().find(|row| row.2 == b.action) {
-                    row.0 = format!("{} {}", row.0, b.key);
-                } else {
-                    rows.push((b.key.to_string(), b.help, b.action));
-                }
+    [
+        Scope::Global,
+        Scope::Simulation,
+        Scope::Conformance,
+        Scope::Flows,
+    ]
+    .into_iter()
+    .map(|scope| {
+        let mut rows: Vec<(String, &'static str, Action)> = Vec::new();
+        for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+            if let Some(row) = rows.iter_mut().find(|row| row.2 == b.action) {
+                row.0 = format!("{} {}", row.0, b.key);
+            } else {
+                rows.push((b.key.to_string(), b.help, b.action));
             }
-            (scope, rows.into_iter().map(|(k, h, _)| (k, h)).collect())
-        })
-        .collect()
+        }
+        (scope, rows.into_iter().map(|(k, h, _)| (k, h)).collect())
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@
 //! - [`run`]: the steppable run the simulation view drives ([`run::SteppableRun`]).
 //! - [`keys`]: the one key registry behind the bindings, the footer and the `?` help.
 //! - [`app`]: the model and its update function (no I/O: effects go back to the runtime).
+//! - [`flows`]: the Flows (trainer) view's model — a journey recorded by the conformance crate,
+//!   read as a sequence of messages, the citizen's device, tokens, narration in English and
+//!   Danish, and presenter mode's redaction.
 //! - [`view`]: drawing, from the model only.
 //! - [`script`]: demo scripts that replay a session.
 //! - `terminal`: the tui-realm shell (terminal, event listener, ticks) that runs it all.
@@ -16,6 +19,7 @@
 //! [`mitid_conformance::outcome::SuiteReport`]'s.
 
 pub mod app;
+pub mod flows;
 pub mod keys;
 pub mod run;
 pub mod script;
@@ -51,6 +55,10 @@ pub struct Options {
     pub report: Option<PathBuf>,
     /// A demo script to replay.
     pub script: Option<PathBuf>,
+    /// The Flows view's narration language.
+    pub lang: flows::Lang,
+    /// Start in presenter mode.
+    pub presenter: bool,
 }
 
 /// Why the dashboard could not start or had to stop.
@@ -67,6 +75,9 @@ pub enum TuiError {
     Simulation(#[from] mitid_sim::policy::PolicyError),
     #[error("the terminal failed: {0}")]
     Terminal(String),
+    /// SIGTERM or SIGINT from outside: the terminal was restored first.
+    #[error(transparent)]
+    Interrupted(#[from] mitid_components::runtime::interrupt::Interrupted),
 }
 
 impl TuiError {
@@ -126,6 +137,14 @@ pub fn prepare(
         path: scenario_path,
         overrides,
     });
+    app.lang = options.lang;
+    app.presenter = options.presenter;
+    // The trainer's journeys; a broken flows file is the checkout's trouble, said in the view
+    // rather than keeping the planner's and integrator's views from opening.
+    match mitid_conformance::journey::journeys(&mitid_conformance::journey::flows_root()) {
+        Ok(journeys) => app.flows = flows::Flows::new(journeys),
+        Err(err) => app.flows.status = flows::FlowStatus::Error(err.to_string()),
+    }
     if let Some(dir) = &options.report {
         let (report, source) = load_report(dir)?;
         app.conformance.show(report, source);

@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use mitid_components::runtime::RuntimeKind;
+use mitid_components::runtime::interrupt;
 use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::outcome::SuiteReport;
 use mitid_conformance::runner::Features;
@@ -98,11 +99,18 @@ enum Id {
 }
 
 /// Runs the dashboard until the user (or the script) quits.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the event loop, read top to bottom: input, effects, drawing"
+)]
 pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError> {
     let failed = |what: &str| {
         let what = what.to_owned();
         move |err: tuirealm::terminal::TerminalError| TuiError::Terminal(format!("{what}: {err}"))
     };
+    // SIGTERM (and SIGINT from outside the terminal) only sets a flag from now on: the loop
+    // sees it and leaves through the same restore as `q`.
+    interrupt::install();
     let mut adapter =
         CrosstermTerminalAdapter::new().map_err(failed("cannot open the terminal"))?;
     quiet_worker_panics();
@@ -134,7 +142,12 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
     let frame_interval = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
+    let mut stopped = None;
     loop {
+        if let Some(signal) = interrupt::interrupted() {
+            stopped = Some(signal);
+            break;
+        }
         let mut msgs = Vec::new();
         // The script types first (until its next pause), as if the keys had been pressed.
         while waiting == 0 {
@@ -171,6 +184,15 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
                             let _ = tx.send(Msg::CertifyDone(certify(&flaws).map(Box::new)));
                         });
                     }
+                    Effect::Record { journey } => {
+                        let tx = done_tx.clone();
+                        std::thread::spawn(move || {
+                            let done = mitid_conformance::journey::record(&journey)
+                                .map(Box::new)
+                                .map_err(|err| err.to_string());
+                            let _ = tx.send(Msg::Recorded(done));
+                        });
+                    }
                     Effect::WhatIf { source, label } => {
                         let tx = done_tx.clone();
                         std::thread::spawn(move || {
@@ -204,7 +226,10 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
     // The cursor ratatui hid while drawing; its own drop would show it too, but only after
     // the adapter is gone.
     let _ = execute!(std::io::stdout(), Show);
-    Ok(())
+    match stopped {
+        Some(signal) => Err(TuiError::Interrupted(signal)),
+        None => Ok(()),
+    }
 }
 
 /// `certify --target reference [--flaw F]` on the embedded components, as the CLI runs it.

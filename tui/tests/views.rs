@@ -1,36 +1,19 @@
 //! Snapshots of every view at 80x24 (the smallest supported terminal) and 160x48, driven by
 //! the same key sequences a user or a demo script would type.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use mitid_tui::app::{App, Msg, View};
 use mitid_tui::keys::Key;
-use mitid_tui::run::ReplayRun;
 use mitid_tui::script::{Event, Script};
 use mitid_tui::{Options, render_to_string};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod support;
 
-/// The demo scenario with 3 000 citizens (every municipality, every milestone, quick to run),
-/// run once and shared by the tests (it is deterministic: each test gets an identical copy).
+use support::root;
+
 fn fresh_app() -> App {
-    static RUN: OnceLock<ReplayRun> = OnceLock::new();
-    let run = RUN.get_or_init(|| {
-        let overrides = mitid_sim::scenario::Overrides {
-            population: Some(3000),
-            ..Default::default()
-        };
-        mitid_tui::simulate(
-            &root().join("scenarios/demo-100k.yaml"),
-            &overrides,
-            &mut |_| {},
-        )
-        .expect("the demo scenario runs")
-    });
-    App::new(Box::new(run.clone()), mitid_tui::flaw_names())
+    App::new(Box::new(support::demo_run()), mitid_tui::flaw_names())
 }
 
 fn press(app: &mut App, keys: &str) {
@@ -118,18 +101,30 @@ fn the_municipality_filter_narrows_the_table() {
 }
 
 #[test]
-fn help_overlay_lists_every_binding_at_80x24() {
+fn help_overlay_lists_every_binding_of_the_view_at_80x24() {
     let mut app = fresh_app();
-    press(&mut app, "?");
-    let screen = render_to_string(&app, 80, 24);
-    for binding in mitid_tui::keys::BINDINGS {
-        assert!(
-            screen.contains(binding.help),
-            "{} missing:\n{screen}",
-            binding.help
-        );
+    // Each view's help: the keys that work everywhere and the view's own.
+    for (view, name) in [("1", "simulation"), ("2", "conformance"), ("3", "flows")] {
+        press(&mut app, view);
+        press(&mut app, "?");
+        let screen = render_to_string(&app, 80, 24);
+        for binding in mitid_tui::keys::BINDINGS
+            .iter()
+            .filter(|b| b.scope == mitid_tui::keys::Scope::Global || b.scope == app.view.scope())
+        {
+            assert!(
+                screen.contains(binding.help),
+                "{name}: {} missing:\n{screen}",
+                binding.help
+            );
+        }
+        if name == "simulation" {
+            insta::assert_snapshot!("help_80x24", screen);
+        } else if name == "flows" {
+            insta::assert_snapshot!("help_flows_80x24", screen);
+        }
+        press(&mut app, "esc");
     }
-    insta::assert_snapshot!("help_80x24", screen);
 }
 
 #[test]

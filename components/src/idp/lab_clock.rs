@@ -1,7 +1,8 @@
 //! The lab clock over HTTP (control listener): read it, freeze it at an instant, advance it,
-//! release it back to the wall clock. In the embedded stack every component shares this one
-//! `LabClock`, so moving it moves every component's "now": scenarios that use it run `@serial`
-//! and put it back afterwards. Contract in `CONTROL_API.md`.
+//! release it back to the wall clock. Every component of a stack reads this one `LabClock` (the
+//! embedded stack shares it in memory, containers through a clock file on a shared volume), so
+//! moving it moves every component's "now": scenarios that use it run `@serial` and put it back
+//! afterwards. Contract in `CONTROL_API.md`.
 
 // Domain names such as MitID, NemID, IdP and LoA are words here, not code to backtick.
 #![allow(clippy::doc_markdown)]
@@ -110,7 +111,10 @@ pub async fn freeze(
             "the instant must lie between 1970 and 9999",
         ));
     }
-    state.clock.freeze_at(instant);
+    state
+        .clock
+        .freeze_at(instant)
+        .map_err(|err| clock_failed(&err))?;
     Ok(Json(view(&state)))
 }
 
@@ -129,11 +133,19 @@ pub async fn advance(
             "seconds: the clock would leave 1970–9999",
         ));
     }
-    state.clock.advance(req.seconds);
+    state
+        .clock
+        .advance(req.seconds)
+        .map_err(|err| clock_failed(&err))?;
     Ok(Json(view(&state)))
 }
 
-pub async fn release(State(state): State<SharedState>) -> Json<ClockView> {
-    state.clock.release();
-    Json(view(&state))
+pub async fn release(State(state): State<SharedState>) -> Result<Json<ClockView>, ApiError> {
+    state.clock.release().map_err(|err| clock_failed(&err))?;
+    Ok(Json(view(&state)))
+}
+
+/// A shared clock file that cannot be written: the clock did not move (500, with the file).
+fn clock_failed(err: &crate::service::ClockError) -> ApiError {
+    ApiError::Internal(err.to_string())
 }

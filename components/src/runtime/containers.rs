@@ -12,7 +12,14 @@
 //! URLs as `http://<container-name>:8080`. Readiness is `GET /health` answering 200 on the
 //! mapped port.
 //!
-//! Cleanup: every container and the network carry the labels [`RUN_LABEL`]`=<run id>` and
+//! One clock: every container mounts the run's clock volume `mitid-lab-<run>-clock` at
+//! [`CLOCK_DIR`] and reads "now" from the clock file there (`--clock-file`, see
+//! [`crate::service::LabClock::file`]). The broker's control API writes it, so moving the lab
+//! clock (`PUT /control/clock`) moves every container's clock at once, as the shared in-memory
+//! clock does for the embedded stack. A volume rather than a host folder: the engine may run
+//! where the host's paths do not exist, and the volume needs no permissions on the host.
+//!
+//! Cleanup: every container, the network and the clock volume carry the labels [`RUN_LABEL`]`=<run id>` and
 //! [`PID_LABEL`]`=<pid>`. They are removed when the [`Stack`] is dropped (also while unwinding
 //! from a panic, and when its owner stops on SIGINT or SIGTERM: see [`super::interrupt`]); a
 //! signal while the stack starts abandons the start and removes what was created; and each start
@@ -26,12 +33,15 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use testcontainers::bollard::Docker;
-use testcontainers::bollard::models::{ContainerSummary, Network, NetworkCreateRequest};
+use testcontainers::bollard::models::{
+    ContainerSummary, Network, NetworkCreateRequest, Volume, VolumeCreateRequest,
+};
 use testcontainers::bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
 };
 use testcontainers::core::wait::HttpWaitStrategy;
-use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::core::{ContainerPort, Mount, WaitFor};
 use testcontainers::runners::{AsyncBuilder, AsyncRunner};
 use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt};
 use tokio::sync::oneshot;
@@ -52,6 +62,11 @@ pub const IMAGE_NAME: &str = "mitid-lab-components";
 pub const PUBLIC_PORT: u16 = 8080;
 /// Port of the IdP's control listener inside its container.
 pub const CONTROL_PORT: u16 = 8081;
+
+/// Where each container mounts the run's clock volume.
+pub const CLOCK_DIR: &str = "/lab-clock";
+/// The clock file every container reads "now" from (in [`CLOCK_DIR`]).
+pub const CLOCK_FILE: &str = "/lab-clock/now";
 
 /// How long one container may take to answer its health check (a loaded 2-core machine).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -175,27 +190,12 @@ async fn run(
         Ok(image) => image,
         Err(err) => return Err((running, err)),
     };
-    let network = network_name(run_id);
-    if let Err(err) = create_network(docker, &network, run_id).await {
-        return Err((running, err));
-    }
+    let (network, clock_volume) = match create_network_and_clock(docker, run_id).await {
+        Ok(created) => created,
+        Err(err) => return Err((running, err)),
+    };
 
-    let mut internal_urls = Wiring::new();
-    for &component in components {
-        let host = container_name(run_id, component);
-        internal_urls.set(
-            component,
-            Endpoint::Public,
-            format!("http://{host}:{PUBLIC_PORT}"),
-        );
-        if component.endpoints().contains(&Endpoint::Control) {
-            internal_urls.set(
-                component,
-                Endpoint::Control,
-                format!("http://{host}:{CONTROL_PORT}"),
-            );
-        }
-    }
+    let internal_urls = internal_wiring(run_id, components);
 
     let mut host_urls = Wiring::new();
     let mut host_overrides = Vec::new();
@@ -217,6 +217,7 @@ async fn run(
             .with_cmd(serve_args(component, &internal_urls, options))
             .with_container_name(&name)
             .with_network(&network)
+            .with_mount(Mount::volume_mount(&clock_volume, CLOCK_DIR))
             .with_label(RUN_LABEL, run_id)
             .with_label(PID_LABEL, std::process::id().to_string())
             .with_startup_timeout(STARTUP_TIMEOUT);
@@ -269,6 +270,27 @@ async fn run(
     ))
 }
 
+/// Each component's URLs as the other containers reach it (its container name on the network).
+fn internal_wiring(run_id: &str, components: &[Component]) -> Wiring {
+    let mut internal_urls = Wiring::new();
+    for &component in components {
+        let host = container_name(run_id, component);
+        internal_urls.set(
+            component,
+            Endpoint::Public,
+            format!("http://{host}:{PUBLIC_PORT}"),
+        );
+        if component.endpoints().contains(&Endpoint::Control) {
+            internal_urls.set(
+                component,
+                Endpoint::Control,
+                format!("http://{host}:{CONTROL_PORT}"),
+            );
+        }
+    }
+    internal_urls
+}
+
 /// The arguments of `mitid-lab components serve` for one component in a container.
 #[must_use]
 pub fn serve_args(
@@ -292,6 +314,8 @@ pub fn serve_args(
         options.population.to_string(),
         "--test-identities".to_owned(),
         options.test_identities.to_string(),
+        "--clock-file".to_owned(),
+        CLOCK_FILE.to_owned(),
     ];
     if let Some(limit) = options.login_rate_limit {
         args.push("--login-rate-limit".to_owned());
@@ -364,6 +388,12 @@ pub fn network_name(run_id: &str) -> String {
     format!("mitid-lab-{run_id}")
 }
 
+/// `mitid-lab-<run>-clock`: the run's clock volume.
+#[must_use]
+pub fn clock_volume_name(run_id: &str) -> String {
+    format!("mitid-lab-{run_id}-clock")
+}
+
 /// `mitid-lab-<run>-<component>`: a container's name and its host name on the network.
 #[must_use]
 pub fn container_name(run_id: &str, component: Component) -> String {
@@ -387,17 +417,53 @@ async fn create_network(docker: &Docker, name: &str, run_id: &str) -> Result<(),
     Ok(())
 }
 
-/// Force-removes every container and network labelled with `run_id`.
+/// The run's network and clock volume, by name.
+async fn create_network_and_clock(
+    docker: &Docker,
+    run_id: &str,
+) -> Result<(String, String), RuntimeError> {
+    let network = network_name(run_id);
+    create_network(docker, &network, run_id).await?;
+    let clock_volume = clock_volume_name(run_id);
+    create_clock_volume(docker, &clock_volume, run_id).await?;
+    Ok((network, clock_volume))
+}
+
+async fn create_clock_volume(
+    docker: &Docker,
+    name: &str,
+    run_id: &str,
+) -> Result<(), RuntimeError> {
+    let labels = HashMap::from([
+        (RUN_LABEL.to_owned(), run_id.to_owned()),
+        (PID_LABEL.to_owned(), std::process::id().to_string()),
+    ]);
+    docker
+        .create_volume(VolumeCreateRequest {
+            name: Some(name.to_owned()),
+            labels: Some(labels),
+            ..VolumeCreateRequest::default()
+        })
+        .await
+        .map_err(|err| RuntimeError::Docker(format!("creating volume {name}: {err}")))?;
+    Ok(())
+}
+
+/// Force-removes every container, network and volume labelled with `run_id`.
 async fn remove_run(docker: &Docker, run_id: &str) -> Result<(), RuntimeError> {
     remove_labelled(docker, &format!("{RUN_LABEL}={run_id}")).await
 }
 
-/// Every container (running or not) and every network carrying `label_filter` (`key` or
+/// What carries a run's label: containers (running or not), networks, volumes.
+struct Labelled {
+    containers: Vec<ContainerSummary>,
+    networks: Vec<Network>,
+    volumes: Vec<Volume>,
+}
+
+/// Every container (running or not), network and volume carrying `label_filter` (`key` or
 /// `key=value`): what a run's cleanup and the sweep of dead runs both start from.
-async fn list_labelled(
-    docker: &Docker,
-    label_filter: &str,
-) -> Result<(Vec<ContainerSummary>, Vec<Network>), RuntimeError> {
+async fn list_labelled(docker: &Docker, label_filter: &str) -> Result<Labelled, RuntimeError> {
     let filters = HashMap::from([("label", vec![label_filter])]);
     let containers = docker
         .list_containers(Some(
@@ -414,11 +480,27 @@ async fn list_labelled(
         ))
         .await
         .map_err(|err| RuntimeError::Docker(format!("listing networks {label_filter}: {err}")))?;
-    Ok((containers, networks))
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::new().filters(&filters).build(),
+        ))
+        .await
+        .map_err(|err| RuntimeError::Docker(format!("listing volumes {label_filter}: {err}")))?
+        .volumes
+        .unwrap_or_default();
+    Ok(Labelled {
+        containers,
+        networks,
+        volumes,
+    })
 }
 
 async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), RuntimeError> {
-    let (containers, networks) = list_labelled(docker, label_filter).await?;
+    let Labelled {
+        containers,
+        networks,
+        volumes,
+    } = list_labelled(docker, label_filter).await?;
     let mut failures = Vec::new();
     for container in containers {
         let Some(id) = container.id else { continue };
@@ -447,6 +529,20 @@ async fn remove_labelled(docker: &Docker, label_filter: &str) -> Result<(), Runt
             failures.push(format!("network {id}: {err}"));
         }
     }
+    // After the containers: a volume in use cannot be removed.
+    for volume in volumes {
+        let removal = docker
+            .remove_volume(
+                &volume.name,
+                Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
+            )
+            .await;
+        if let Err(err) = removal
+            && !is_not_found(&err)
+        {
+            failures.push(format!("volume {}: {err}", volume.name));
+        }
+    }
     if failures.is_empty() {
         Ok(())
     } else {
@@ -467,14 +563,19 @@ fn is_not_found(err: &testcontainers::bollard::errors::Error) -> bool {
     )
 }
 
-/// Removes containers and networks of runs whose owning process is gone.
+/// Removes containers, networks and volumes of runs whose owning process is gone.
 async fn sweep_dead_runs(docker: &Docker) -> Result<(), RuntimeError> {
-    let (containers, networks) = list_labelled(docker, RUN_LABEL).await?;
+    let Labelled {
+        containers,
+        networks,
+        volumes,
+    } = list_labelled(docker, RUN_LABEL).await?;
     let mut dead_runs: Vec<String> = Vec::new();
     let labels = containers
         .into_iter()
         .filter_map(|c| c.labels)
-        .chain(networks.into_iter().filter_map(|n| n.labels));
+        .chain(networks.into_iter().filter_map(|n| n.labels))
+        .chain(volumes.into_iter().map(|v| v.labels));
     for labels in labels {
         let (Some(run), pid) = (labels.get(RUN_LABEL), labels.get(PID_LABEL)) else {
             continue;

@@ -12,6 +12,13 @@
 //! Both hand back the same [`Stack`]: each component's URL as the host reaches it, the test
 //! identities, and shutdown on `Drop`.
 //!
+//! **One clock.** Every component reads "now" from the lab clock, and the broker's control API
+//! (`/control/clock`) is the one place that moves it. Embedded, the components hold clones of
+//! one in-memory [`LabClock`]; in containers, each reads the same clock file on a volume the run
+//! mounts into every container ([`containers::CLOCK_FILE`]), which the broker's container
+//! writes. Either way, a scenario or the live simulation that freezes the clock at a simulated
+//! instant has every component judge on that instant.
+//!
 //! The registry ([`Component`], [`build_routers`]) is the one place that knows how to turn a
 //! component's name and its neighbours' URLs ([`Wiring`]) into routers. The embedded stack binds
 //! every listener first (so every URL is known), then builds each component against that wiring;
@@ -219,7 +226,8 @@ pub struct StackOptions {
     pub population: usize,
     /// Named flaws the reference service provider is started with (empty: a correct one).
     pub flaws: Vec<String>,
-    /// Clock shared by the embedded components (the containers each follow the wall clock).
+    /// The one clock every component reads: shared in memory by the embedded components; in
+    /// containers each component's is a [`LabClock::file`] on the run's clock volume.
     pub clock: LabClock,
     /// Worker threads of the embedded stack's own tokio runtime.
     pub worker_threads: usize,

@@ -51,7 +51,7 @@ mod http;
 mod neighbour;
 mod routes;
 
-pub use clock::LabClock;
+pub use clock::{ClockError, LabClock};
 pub use http::{
     MAX_PARAMS, MAX_VALUE, constant_time_eq, cookie, error_page, esc, found, parse_params,
 };

@@ -81,7 +81,9 @@ async fn enrol_reactivation_raises_ial_low_to_substantial_and_expires_after_ten_
     assert_eq!(status, 201, "{done}");
     assert_eq!(done["ial"], "substantial");
 
-    lab.clock.advance(601);
+    lab.clock
+        .advance(601)
+        .expect("an in-memory clock always moves");
     let (status, body) = activate(&lab, &late, &registration).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"], "enrolment_expired");

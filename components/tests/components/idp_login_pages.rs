@@ -566,7 +566,9 @@ async fn chip_login_through_the_pages_after_two_step_activation() {
         409,
         "second step too early"
     );
-    clock.advance(25 * 3600);
+    clock
+        .advance(25 * 3600)
+        .expect("an in-memory clock always moves");
     assert_eq!(lab.control_post(&complete, &json!({})).await.status(), 200);
 
     let b = browser();

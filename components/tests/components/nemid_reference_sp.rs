@@ -55,7 +55,9 @@ async fn nemid_identities_get_no_session_after_the_shutdown_unless_flawed() {
     let (status, me) = nemid_login(&correct, "nemid.holder").await;
     assert_eq!(status, 200, "a NemID login before the shutdown: {me}");
     // From the shutdown on, the broker is scripted to let each NemID login through anyway.
-    lab.clock.advance(245 * 86_400);
+    lab.clock
+        .advance(245 * 86_400)
+        .expect("an in-memory clock always moves");
     assert_eq!(lab.clock.today().to_string(), "2023-11-01");
     for (sp, want) in [(&correct, 401), (&flawed, 200)] {
         let (s, body) = lab

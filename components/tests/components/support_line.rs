@@ -144,7 +144,9 @@ async fn callers_must_be_identified_and_recent_phone_changes_block_the_pin() {
         )
         .await;
     assert_eq!(s, 200);
-    lab.clock.advance(2 * 86_400);
+    lab.clock
+        .advance(2 * 86_400)
+        .expect("an in-memory clock always moves");
     let call = identified_call(&lab, person).await;
     let (s, e) = lab
         .post(
@@ -161,7 +163,9 @@ async fn callers_must_be_identified_and_recent_phone_changes_block_the_pin() {
         "{e}"
     );
     assert!(messages(&lab, "+4571717171").await.is_empty());
-    lab.clock.advance(3 * 86_400 + 1);
+    lab.clock
+        .advance(3 * 86_400 + 1)
+        .expect("an in-memory clock always moves");
     let call = identified_call(&lab, person).await;
     let (s, sent) = lab
         .post(

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::identity::NEMID_PASSWORD;
-use super::lab_api::{Reply, issuer_url, post_json};
+use super::lab_api::{Reply, issuer_url, post_json, send_json};
 use super::{ActionError, app, field};
 use crate::world::LabWorld;
 
@@ -27,26 +27,10 @@ impl NemidPage {
 }
 
 /// Posts to one of MitID.dk's pages, as the citizen's browser does (the lab's own client: the
-/// pages answer JSON). Unrecorded, as MitID.dk was before.
+/// pages answer JSON), recorded as evidence with the journey's secrets (password, code) redacted.
 async fn post(world: &mut LabWorld, path: &str, body: &Value) -> Result<Reply, ActionError> {
-    let lab = world.lab();
-    let url = issuer_url(&lab, path);
-    let response = lab
-        .http
-        .post(url.clone())
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| ActionError::Unreachable {
-            service: MITID_DK,
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
-    let status = response.status().as_u16();
-    Ok(Reply {
-        status,
-        body: response.json().await.unwrap_or(Value::Null),
-    })
+    let url = issuer_url(&world.lab(), path);
+    send_json(world, reqwest::Method::POST, &url, Some(body)).await
 }
 
 /// The NemID user ID `alias` types on MitID.dk: the CPR number.

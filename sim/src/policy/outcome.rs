@@ -105,6 +105,11 @@ pub struct DayRow {
     /// `without_eid` per age band, end of day (the 0–14 band counts children too young for
     /// MitID only if they held NemID).
     pub without_eid_by_age_band: Vec<u32>,
+    /// `mitid_users` per age band, end of day.
+    pub mitid_users_by_age_band: Vec<u32>,
+    /// Citizens per age band (the denominators of the per-band shares; citizens keep their age
+    /// through a run, so this is the same every day).
+    pub population_by_age_band: Vec<u32>,
 }
 
 /// One municipality's Citizen Service load.

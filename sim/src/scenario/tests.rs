@@ -135,6 +135,15 @@ fn set_rejects_paths_the_scenario_does_not_have() {
             Some(format!("--set {assignment}").as_str())
         );
     }
+    let past_end = doc
+        .load::<Outer>(&[set("segments[3].share=1")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        past_end.contains("past the end of the list: it has 1 entry, index 0")
+            && !past_end.contains("unknown field"),
+        "an index past the end is not an unknown field: {past_end}"
+    );
     assert!(Override::parse_set("s.yaml", "no-equals-sign").is_err());
     assert!(Override::parse_set("s.yaml", "a=[1, 2").is_err());
 }

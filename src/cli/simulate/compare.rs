@@ -22,9 +22,9 @@ pub struct Args {
     pub baseline: PathBuf,
     /// Report folder of the what-if run.
     pub what_if: PathBuf,
-    /// Where to write the comparison chart (SVG; the name must end in `.svg`). An earlier chart
-    /// of the lab there is replaced; any other file is refused.
-    #[arg(long, value_name = "FILE.svg")]
+    /// Where to write the comparison chart: SVG or PNG, by the name's ending (`.svg`, `.png`).
+    /// An earlier chart of the lab there is replaced; any other file is refused.
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub out: PathBuf,
     /// Replace an --out file the lab did not write.
     #[arg(long)]
@@ -262,22 +262,30 @@ fn check_same_basis(baseline: &RunData, what_if: &RunData, allowed: bool) -> Res
     }
 }
 
-/// The chart is SVG; a name that promises another format is refused before anything is read.
-fn check_out_is_svg(out: &Path) -> Result<()> {
+/// What `--out`'s name asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChartFormat {
+    Svg,
+    Png,
+}
+
+/// The chart's format from `--out`'s extension; any other name is refused before anything is
+/// read, so `c.png` never receives SVG text.
+fn out_format(out: &Path) -> Result<ChartFormat> {
     let extension = out
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    if extension.as_deref() == Some("svg") {
-        return Ok(());
+    match extension.as_deref() {
+        Some("svg") => Ok(ChartFormat::Svg),
+        Some("png") => Ok(ChartFormat::Png),
+        _ => Err(BadInput(format!(
+            "{}: --out: compare writes an SVG or a PNG chart and the name must end in `.svg` \
+             or `.png` (got {})",
+            out.display(),
+            extension.map_or_else(|| "no extension".to_owned(), |e| format!("`.{e}`"))
+        ))
+        .into()),
     }
-    Err(BadInput(format!(
-        "{}: --out: compare writes an SVG chart and the name must end in `.svg` (got {}); \
-         this build has no PNG encoder, so convert the SVG with a tool such as `rsvg-convert` \
-         if a PNG is needed",
-        out.display(),
-        extension.map_or_else(|| "no extension".to_owned(), |e| format!("`.{e}`"))
-    ))
-    .into())
 }
 
 /// `column` of `run` on each of `dates` (NaN on days the run did not simulate).
@@ -295,7 +303,7 @@ fn aligned(run: &RunData, column: &str, dates: &[String]) -> Vec<f64> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    check_out_is_svg(&args.out)?;
+    let format = out_format(&args.out)?;
     let baseline = read_run(&args.baseline)?;
     let what_if = read_run(&args.what_if)?;
     check_same_basis(&baseline, &what_if, args.allow_different_runs)?;
@@ -355,7 +363,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let runs = line_chart(&dates, &panels, &markers)?;
     let differences = difference_chart(&figures, &columns, &dates, &markers)?;
     let chart = format!("{CHART_MARK}\n{}", stack_svgs(&[runs, differences]));
-    crate::cli::output::write_file(&args.out, chart.as_bytes(), CHART_MARK, args.force)?;
+    let bytes = match format {
+        ChartFormat::Svg => chart.into_bytes(),
+        ChartFormat::Png => super::png::svg_to_png(&chart, CHART_MARK)?,
+    };
+    crate::cli::output::write_file(&args.out, &bytes, CHART_MARK, args.force)?;
 
     println!(
         "{:<12} {:<34} {:>22} {:>14} {:>14}",

@@ -12,6 +12,7 @@ use super::charts::{
 use super::page::{Page, Table};
 use super::provenance::Provenance;
 use super::table::{Column, DailyTable, band_suffix, display_value, format_value, peak_day};
+use crate::live::LiveReport;
 
 /// Everything a policy run writes, rendered in memory before any file is touched.
 pub struct PolicyReport {
@@ -43,13 +44,19 @@ const HEADLINE: [(&str, &str); 9] = [
     ("failed_logins", "failed logins"),
 ];
 
+/// The report of a run; `live` adds the live section (what the components did beside the
+/// model's figures) of a `simulate --live` run.
 pub fn render(
     scenario: &PolicyScenario,
     outcome: &PolicyOutcome,
     provenance: &Provenance,
+    live: Option<&LiveReport>,
 ) -> Result<PolicyReport> {
     let table = DailyTable::from_days(&outcome.days, &outcome.age_bands);
-    let summary = summary(scenario, outcome, &table, Some(provenance))?;
+    let mut summary = summary(scenario, outcome, &table, Some(provenance))?;
+    if let (Some(live), Value::Object(map)) = (live, &mut summary) {
+        map.insert("live".to_owned(), live_summary(live)?);
+    }
     let markers: Vec<Marker> = outcome
         .milestones
         .iter()
@@ -65,7 +72,7 @@ pub fn render(
     if let Some(svg) = counters_chart(&worst)? {
         charts.push(("counters.svg".to_owned(), svg));
     }
-    let (markdown, html) = pages(outcome, provenance, &table, &charts, &worst);
+    let (markdown, html) = pages(outcome, provenance, &table, &charts, &worst, live);
     Ok(PolicyReport {
         summary,
         timeseries_csv: table.to_csv(),
@@ -295,6 +302,19 @@ fn series<'t>(table: &'t DailyTable, names: &[(&str, &str)]) -> Vec<Series<'t>> 
         .collect()
 }
 
+/// One series per `(label, values)`, in the palette's order.
+fn labelled_series(shares: &[(String, Vec<f64>)]) -> Vec<Series<'_>> {
+    shares
+        .iter()
+        .enumerate()
+        .map(|(i, (label, values))| Series {
+            label: label.clone(),
+            values,
+            color: PALETTE[i % PALETTE.len()],
+        })
+        .collect()
+}
+
 // One declarative list of the four charts and their panels; splitting it would scatter them.
 #[allow(clippy::too_many_lines)]
 fn charts(
@@ -348,6 +368,25 @@ fn charts(
             (format!("age {band}"), running)
         })
         .collect();
+    // Per-band shares: an 80+ citizen without eID is a larger part of a smaller band, which the
+    // absolute counts hide.
+    let band_shares = |prefix: &str| -> Vec<(String, Vec<f64>)> {
+        age_bands
+            .iter()
+            .map(|band| {
+                let suffix = band_suffix(band);
+                let population = values(table, &format!("population_age_{suffix}"));
+                let share = values(table, &format!("{prefix}{suffix}"))
+                    .iter()
+                    .zip(population)
+                    .map(|(v, p)| if *p > 0.0 { 100.0 * v / p } else { f64::NAN })
+                    .collect();
+                (format!("age {band} (%)"), share)
+            })
+            .collect()
+    };
+    let mitid_share_by_band = band_shares("mitid_users_age_");
+    let without_share_by_band = band_shares("without_eid_age_");
     let band_series = |prefix: &str| -> Vec<Series<'_>> {
         age_bands
             .iter()
@@ -481,12 +520,98 @@ fn charts(
         ],
         markers,
     )?;
+    let by_age = line_chart(
+        &table.dates,
+        &[
+            Panel {
+                title: "MitID users, share of each age band".into(),
+                y_label: "per cent of the band".into(),
+                series: labelled_series(&mitid_share_by_band),
+            },
+            Panel {
+                title: "Without a working eID, share of each age band".into(),
+                y_label: "per cent of the band".into(),
+                series: labelled_series(&without_share_by_band),
+            },
+        ],
+        markers,
+    )?;
     Ok(vec![
         ("adoption.svg".to_owned(), adoption),
         ("queues.svg".to_owned(), queues),
         ("waits.svg".to_owned(), waits),
         ("lockouts.svg".to_owned(), lockouts),
+        ("age-bands.svg".to_owned(), by_age),
     ])
+}
+
+/// The live section of `summary.json`: what `live.json` holds but wall-clock latencies and
+/// error texts (URLs with ports), so the summary stays deterministic for a scenario and seed.
+fn live_summary(live: &LiveReport) -> Result<Value> {
+    let mut value = serde_json::to_value(live)?;
+    if let Value::Object(map) = &mut value {
+        for wall_clock in ["latency_ms", "first_errors"] {
+            map.remove(wall_clock);
+        }
+    }
+    Ok(value)
+}
+
+/// The live section of report.md / report.html: flows performed and failing per component and
+/// journey, beside the model's own accounting of the same actions.
+fn live_section(page: &mut Page, live: &LiveReport) {
+    page.heading(&format!(
+        "Live run: real flows against the components ({} runtime)",
+        live.runtime
+    ));
+    page.paragraph(&format!(
+        "{} of {} citizens acted for real: {} flows, {} failed. The model put {} actions to the \
+         components and its rules: {} performed live, {} answered by its rules (citizens outside \
+         the sample); {} turned out otherwise than its rules expected, and the figures above \
+         count what the components answered.",
+        live.sample_size,
+        live.population,
+        live.flows.performed,
+        live.flows.failed,
+        live.model.actions_resolved,
+        live.model.performed_live,
+        live.model.resolved_by_model_outside_sample,
+        live.model.diverged_from_model_rules,
+    ));
+    let mut components = Table::new(vec!["component".into(), "flows".into(), "failed".into()]);
+    for (component, counts) in &live.by_component {
+        components.row(vec![
+            (*component).to_owned(),
+            counts.performed.to_string(),
+            counts.failed.to_string(),
+        ]);
+    }
+    page.table(&components);
+    let mut journeys = Table::new(vec![
+        "journey".into(),
+        "flows".into(),
+        "failed".into(),
+        "otherwise than the model expected".into(),
+        "p50 (ms)".into(),
+        "p95 (ms)".into(),
+    ]);
+    for (journey, counts) in &live.by_journey {
+        let diverged: u64 = live
+            .model
+            .diverged_by_journey
+            .get(journey)
+            .map_or(0, |by| by.values().sum());
+        let latency = live.latency_ms.get(journey);
+        journeys.row(vec![
+            journey.replace('_', " "),
+            counts.performed.to_string(),
+            counts.failed.to_string(),
+            diverged.to_string(),
+            latency.map_or_else(String::new, |l| format!("{:.1}", l.p50)),
+            latency.map_or_else(String::new, |l| format!("{:.1}", l.p95)),
+        ]);
+    }
+    page.table(&journeys);
 }
 
 fn pages(
@@ -495,6 +620,7 @@ fn pages(
     table: &DailyTable,
     charts: &[(String, String)],
     worst: &[Worst<'_>],
+    live: Option<&LiveReport>,
 ) -> (String, String) {
     let title = match provenance.changes() {
         Some(changes) => format!("Policy run: {} (what-if: {changes})", outcome.scenario),
@@ -567,6 +693,10 @@ fn pages(
         }
     }
     page.table(&totals);
+
+    if let Some(live) = live {
+        live_section(&mut page, live);
+    }
 
     page.heading("Municipalities with the longest Citizen Service waits");
     municipality_waits(&mut page, worst);

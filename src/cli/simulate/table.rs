@@ -32,6 +32,9 @@ pub fn band_suffix(band: &str) -> String {
 /// A count column: its name and how to read it off a day.
 type CountPick = (&'static str, fn(&DayRow) -> u32);
 
+/// A per-age-band figure: its name and its values (one per band) on a day.
+type BandPick = (&'static str, fn(&DayRow) -> &[u32]);
+
 impl DailyTable {
     /// The policy model's days; the required columns come first, in the documented order.
     #[must_use]
@@ -84,17 +87,20 @@ impl DailyTable {
             "citizen_service_oldest_request_days",
             &|d| d.citizen_service_oldest_request_days,
         ));
-        for (band, label) in age_bands.iter().enumerate() {
-            let name = format!("lockouts_age_{}", band_suffix(label));
-            columns.push(count_column(days, &name, &|d| {
-                d.lockouts_by_age_band.get(band).copied().unwrap_or(0)
-            }));
-        }
-        for (band, label) in age_bands.iter().enumerate() {
-            let name = format!("without_eid_age_{}", band_suffix(label));
-            columns.push(count_column(days, &name, &|d| {
-                d.without_eid_by_age_band.get(band).copied().unwrap_or(0)
-            }));
+        // One column per age band of each per-band figure, named `<figure>_age_<band>`.
+        let per_band: [BandPick; 4] = [
+            ("lockouts", |d| &d.lockouts_by_age_band),
+            ("without_eid", |d| &d.without_eid_by_age_band),
+            ("mitid_users", |d| &d.mitid_users_by_age_band),
+            ("population", |d| &d.population_by_age_band),
+        ];
+        for (figure, pick) in per_band {
+            for (band, label) in age_bands.iter().enumerate() {
+                let name = format!("{figure}_age_{}", band_suffix(label));
+                columns.push(count_column(days, &name, &|d| {
+                    pick(d).get(band).copied().unwrap_or(0)
+                }));
+            }
         }
         Self {
             dates: days.iter().map(|day| day.date.to_string()).collect(),

@@ -5,6 +5,7 @@
 //! palette completions) are drawn last, over the view.
 
 mod conformance;
+mod flows;
 mod simulation;
 
 use tuirealm::ratatui::Frame;
@@ -46,14 +47,46 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.view {
         View::Simulation => simulation::draw(frame, body, app),
         View::Conformance => conformance::draw(frame, body, app),
+        View::Flows => flows::draw(frame, body, app),
     }
     if let Some(status) = status {
         frame.render_widget(Paragraph::new(status), status_area);
     }
     draw_footer(frame, footer, app);
-    if app.help {
-        draw_help(frame, body);
+    if app.presenter {
+        draw_key_overlay(frame, body, app);
     }
+    if app.help {
+        draw_help(frame, body, app);
+    }
+}
+
+/// Presenter mode's key-press overlay: the last key, top right, so an audience sees what the
+/// trainer typed.
+fn draw_key_overlay(frame: &mut Frame, body: Rect, app: &App) {
+    let Some(key) = app.last_key else {
+        return;
+    };
+    let text = format!(" ⌨ {key} ");
+    let width = (text.chars().count() as u16 + 2).min(body.width);
+    let area = Rect {
+        x: body.x + body.width - width,
+        y: body.y,
+        width,
+        height: 3.min(body.height),
+    };
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            text,
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ))
+        .block(Block::bordered()),
+        area,
+    );
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
@@ -64,6 +97,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     for (view, label) in [
         (View::Simulation, "1 Simulation"),
         (View::Conformance, "2 Conformance"),
+        (View::Flows, "3 Flows"),
     ] {
         let style = if app.view == view {
             Style::new()
@@ -171,7 +205,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn draw_help(frame: &mut Frame, body: Rect) {
+fn draw_help(frame: &mut Frame, body: Rect, app: &App) {
     let title = Style::new().fg(ACCENT).add_modifier(Modifier::BOLD);
     let section = |scope: keys::Scope| {
         let mut lines = vec![Line::styled(scope.title(), title)];
@@ -191,13 +225,12 @@ fn draw_help(frame: &mut Frame, body: Rect) {
         }
         lines
     };
-    // Two columns, so the whole help fits an 80x24 terminal.
+    // Two columns, so the help fits an 80x24 terminal: the keys that work everywhere and this
+    // view's own, then the palette.
     let mut left = section(keys::Scope::Global);
     left.push(Line::raw(""));
-    left.extend(section(keys::Scope::Conformance));
-    let mut right = section(keys::Scope::Simulation);
-    right.push(Line::raw(""));
-    right.push(Line::styled("Palette (:, tab completes)", title));
+    left.extend(section(app.view.scope()));
+    let mut right = vec![Line::styled("Palette (:, tab completes)", title)];
     right.extend(
         COMMANDS
             .iter()

@@ -57,13 +57,18 @@ impl Model<'_> {
         let mut nemid_only = 0;
         let mut without = 0;
         let mut without_by_band = vec![0u32; bands];
+        let mut mitid_by_band = vec![0u32; bands];
+        let mut population_by_band = vec![0u32; bands];
         for (age, a) in self.by_age.iter().enumerate() {
             mitid += a.mitid;
+            let band = self.band_of_age[age];
+            mitid_by_band[band] += a.mitid;
+            population_by_band[band] += a.mitid + a.no_mitid_nemid + a.no_mitid_none;
             let nemid_users = if nemid_works { a.no_mitid_nemid } else { 0 };
             nemid_only += nemid_users;
             if age >= usize::from(self.min_age) {
                 let w = a.no_mitid_none + (a.no_mitid_nemid - nemid_users) + a.mitid_down;
-                without_by_band[self.band_of_age[age]] += w;
+                without_by_band[band] += w;
                 if age >= 15 {
                     without += w;
                     mitid_15 += a.mitid;
@@ -119,6 +124,8 @@ impl Model<'_> {
             lockouts: t.lockouts_by_band.iter().sum(),
             lockouts_by_age_band: t.lockouts_by_band,
             without_eid_by_age_band: without_by_band,
+            mitid_users_by_age_band: mitid_by_band,
+            population_by_age_band: population_by_band,
         });
     }
 
