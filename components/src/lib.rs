@@ -32,6 +32,14 @@
 //! - [`sms`]: the SMS gateway the support line sends through (can be told to drop or fail).
 //! - [`reference_sp`]: a borger.dk-like service provider, correct by default or started with
 //!   named flaws, which the conformance suite must catch.
+//! - [`nemlogin`]: the lab's NemLog-in, an OIOSAML 3 identity provider for public services. It
+//!   authenticates nobody itself: it is an OIDC client of [`idp`] (same citizens, devices, pages
+//!   and headless mode) and turns the broker's answer into an encrypted, signed SAML assertion;
+//!   its control API scripts one wrong response per login.
+//! - [`reference_saml_sp`]: a public self-service behind NemLog-in, correct by default or
+//!   started with named SAML flaws (`fixtures/requirements/saml-flaws.yaml`).
+//! - [`saml`]: what both SAML sides share: vocabulary, bindings, metadata, and the XML security
+//!   module (signatures through libxmlsec1, assertion encryption, the wrapping variants).
 //! - [`nemid_calendar`]: the NemID phase-out calendar (`fixtures/nemid-calendar.yaml`), read by
 //!   the IdP and the reference SP against the lab clock.
 //!
@@ -57,8 +65,11 @@ pub mod cpr;
 pub mod cvr;
 pub mod idp;
 pub mod nemid_calendar;
+pub mod nemlogin;
+pub mod reference_saml_sp;
 pub mod reference_sp;
 pub mod runtime;
+pub mod saml;
 pub mod service;
 pub mod sms;
 pub mod support;

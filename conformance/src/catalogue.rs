@@ -14,6 +14,11 @@ pub const CATALOGUE_PATH: &str = "fixtures/requirements/sp.yaml";
 /// The catalogue as compiled into the binary, so `certify` works from any directory.
 pub const EMBEDDED_CATALOGUE: &str = include_str!("../../fixtures/requirements/sp.yaml");
 
+/// The OIOSAML 3 catalogue (a service provider behind NemLog-in), same shape, ids `SAML-…`.
+pub const SAML_CATALOGUE_PATH: &str = "fixtures/requirements/saml.yaml";
+
+pub const EMBEDDED_SAML_CATALOGUE: &str = include_str!("../../fixtures/requirements/saml.yaml");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Level {
     #[serde(rename = "MUST")]
@@ -66,6 +71,13 @@ impl Catalogue {
             .expect("the embedded catalogue is checked by the test suite")
     }
 
+    /// The OIOSAML 3 catalogue compiled into the binary.
+    #[must_use]
+    pub fn embedded_saml() -> Catalogue {
+        Catalogue::parse(EMBEDDED_SAML_CATALOGUE, Path::new(SAML_CATALOGUE_PATH))
+            .expect("the embedded SAML catalogue is checked by the test suite")
+    }
+
     pub fn parse(text: &str, file: &Path) -> Result<Catalogue, CatalogueError> {
         let catalogue: Catalogue =
             serde_yaml::from_str(text).map_err(|err| CatalogueError::Invalid {
@@ -82,7 +94,8 @@ impl Catalogue {
                         == format!("id: {}", requirement.id)
                 })
                 .map_or(1, |i| i + 1);
-            let valid_id = requirement.id.starts_with("SP-")
+            let valid_id = (requirement.id.starts_with("SP-")
+                || requirement.id.starts_with("SAML-"))
                 && requirement
                     .id
                     .chars()
@@ -91,7 +104,10 @@ impl Catalogue {
                 return Err(CatalogueError::Invalid {
                     file: file.into(),
                     line,
-                    message: format!("field `id`: {:?} must look like SP-AREA-01", requirement.id),
+                    message: format!(
+                        "field `id`: {:?} must look like SP-AREA-01 or SAML-AREA-01",
+                        requirement.id
+                    ),
                 });
             }
             if !seen.insert(requirement.id.as_str()) {
@@ -129,6 +145,18 @@ mod tests {
                 .iter()
                 .any(|r| r.level == Level::Should)
         );
+    }
+
+    #[test]
+    fn every_saml_flaw_names_a_must_requirement_of_the_saml_catalogue() {
+        use mitid_components::reference_saml_sp::SamlFlaw;
+        let catalogue = Catalogue::embedded_saml();
+        for flaw in SamlFlaw::all() {
+            let requirement = catalogue
+                .get(flaw.requirement())
+                .unwrap_or_else(|| panic!("{flaw}: {} is not in saml.yaml", flaw.requirement()));
+            assert_eq!(requirement.level, Level::Must, "{flaw}");
+        }
     }
 
     #[test]

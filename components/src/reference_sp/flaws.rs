@@ -106,10 +106,11 @@ const VARIANTS: [Flaw; 35] = [
     Flaw::BackchannelLogout200OnRefusal,
 ];
 
-/// One entry of the catalogue.
+/// One entry of a flaw catalogue (`F`: the switches of the reference service provider it
+/// describes: [`Flaw`] for the OIDC one, the SAML one's own for it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlawEntry {
+pub struct FlawEntry<F = Flaw> {
     /// The command-line name (`--flaw NAME`).
     pub name: String,
     /// One line saying what the mistake is.
@@ -121,13 +122,13 @@ pub struct FlawEntry {
     pub code_path: String,
     /// The switch, resolved from `name` by the parser.
     #[serde(skip)]
-    pub flaw: Option<Flaw>,
+    pub flaw: Option<F>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
-    flaws: Vec<FlawEntry>,
+    flaws: Vec<FlawEntry<()>>,
 }
 
 /// The flaw catalogue, in the file's order.
@@ -165,63 +166,8 @@ impl FlawCatalogue {
     /// A YAML error, an unknown name, a name listed twice, an empty field, or a switch the
     /// catalogue does not list, with the file and line.
     pub fn parse(text: &str, file: &str) -> Result<FlawCatalogue, FlawCatalogueError> {
-        let error = |line: usize, message: String| FlawCatalogueError {
-            file: file.to_owned(),
-            line,
-            message,
-        };
-        let parsed: CatalogueFile = serde_yaml::from_str(text)
-            .map_err(|e| error(e.location().map_or(1, |l| l.line()), e.to_string()))?;
-        let line_of = |name: &str| {
-            text.lines()
-                .position(|l| {
-                    l.trim_start().trim_start_matches("- ").trim() == format!("name: {name}")
-                })
-                .map_or(1, |i| i + 1)
-        };
-        let mut entries = parsed.flaws;
-        let mut seen = Vec::new();
-        for entry in &mut entries {
-            let line = line_of(&entry.name);
-            let flaw: Flaw = serde_yaml::from_str(&entry.name).map_err(|_| {
-                error(
-                    line,
-                    format!(
-                        "field `name`: {:?} is no flaw the reference service provider implements",
-                        entry.name
-                    ),
-                )
-            })?;
-            if seen.contains(&flaw) {
-                return Err(error(
-                    line,
-                    format!("field `name`: {} appears twice", entry.name),
-                ));
-            }
-            for (field, value) in [
-                ("description", &entry.description),
-                ("requirement", &entry.requirement),
-                ("code_path", &entry.code_path),
-            ] {
-                if value.trim().is_empty() {
-                    return Err(error(
-                        line,
-                        format!("field `{field}` of {} is empty", entry.name),
-                    ));
-                }
-            }
-            seen.push(flaw);
-            entry.flaw = Some(flaw);
-        }
-        if let Some(missing) = VARIANTS.iter().find(|v| !seen.contains(v)) {
-            return Err(error(
-                1,
-                format!(
-                    "the reference service provider implements {missing:?}, which the catalogue does not list"
-                ),
-            ));
-        }
-        Ok(FlawCatalogue { entries })
+        parse_entries(text, file, &VARIANTS, "reference service provider")
+            .map(|entries| FlawCatalogue { entries })
     }
 
     /// Every flaw, in the catalogue's order.
@@ -252,6 +198,79 @@ impl FlawCatalogue {
     pub fn names(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.name.as_str()).collect()
     }
+}
+
+/// Parses a flaw catalogue and resolves every name to one of `variants` (the switches the
+/// `implementer` has): a YAML error, an unknown name, a name listed twice, an empty field, or a
+/// switch the catalogue does not list is refused with the file and line.
+pub fn parse_entries<F>(
+    text: &str,
+    file: &str,
+    variants: &[F],
+    implementer: &str,
+) -> Result<Vec<FlawEntry<F>>, FlawCatalogueError>
+where
+    F: serde::de::DeserializeOwned + Copy + PartialEq + fmt::Debug,
+{
+    let error = |line: usize, message: String| FlawCatalogueError {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let parsed: CatalogueFile = serde_yaml::from_str(text)
+        .map_err(|e| error(e.location().map_or(1, |l| l.line()), e.to_string()))?;
+    let line_of = |name: &str| {
+        text.lines()
+            .position(|l| l.trim_start().trim_start_matches("- ").trim() == format!("name: {name}"))
+            .map_or(1, |i| i + 1)
+    };
+    let mut entries = Vec::new();
+    let mut seen = Vec::new();
+    for raw in parsed.flaws {
+        let line = line_of(&raw.name);
+        let flaw: F = serde_yaml::from_str(&raw.name).map_err(|_| {
+            error(
+                line,
+                format!(
+                    "field `name`: {:?} is no flaw the {implementer} implements",
+                    raw.name
+                ),
+            )
+        })?;
+        if seen.contains(&flaw) {
+            return Err(error(
+                line,
+                format!("field `name`: {} appears twice", raw.name),
+            ));
+        }
+        for (field, value) in [
+            ("description", &raw.description),
+            ("requirement", &raw.requirement),
+            ("code_path", &raw.code_path),
+        ] {
+            if value.trim().is_empty() {
+                return Err(error(
+                    line,
+                    format!("field `{field}` of {} is empty", raw.name),
+                ));
+            }
+        }
+        seen.push(flaw);
+        entries.push(FlawEntry {
+            name: raw.name,
+            description: raw.description,
+            requirement: raw.requirement,
+            code_path: raw.code_path,
+            flaw: Some(flaw),
+        });
+    }
+    if let Some(missing) = variants.iter().find(|v| !seen.contains(v)) {
+        return Err(error(
+            1,
+            format!("the {implementer} implements {missing:?}, which the catalogue does not list"),
+        ));
+    }
+    Ok(entries)
 }
 
 impl Flaw {

@@ -30,6 +30,7 @@ mod nemid_fuzz;
 mod nemid_login;
 mod nemid_malformed;
 mod nemid_reference_sp;
+mod nemlogin_saml;
 mod reference_sp_flaws;
 mod route_fuzz;
 mod runtime_embedded;
