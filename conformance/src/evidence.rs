@@ -235,7 +235,8 @@ fn redact_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (name, item) in map.iter_mut() {
-                if is_secret_name(name) && item.is_string() {
+                // Numbers too: a NemID key card's codes are JSON numbers.
+                if is_secret_name(name) && (item.is_string() || item.is_number()) {
                     *item = serde_json::Value::String("[redacted]".into());
                 } else {
                     redact_json(item);
@@ -325,6 +326,11 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("Bearer"), "{out}");
+        let card = redact_body(r#"{"key_card":{"pairs":[{"key_number":17,"code":834201}]}}"#);
+        assert!(
+            !card.contains("834201") && card.contains("17"),
+            "a key card's numeric code survived: {card}"
+        );
         let cookie = redact_header("Set-Cookie", "sid=abcdef; HttpOnly; SameSite=Lax");
         assert_eq!(cookie, "sid=[redacted]; HttpOnly; SameSite=Lax");
         assert_eq!(

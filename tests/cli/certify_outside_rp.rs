@@ -213,6 +213,9 @@ fn a_service_provider_on_the_openidconnect_crate_is_certified_by_following_the_r
         .into_iter()
         .flatten()
         .filter(|r| r["level"] == "MUST" && r["verdict"] != "PASSED")
+        // The example offers no business logins and its target file does not declare them:
+        // those requirements are SKIPPED as not implemented, the one part it may leave out.
+        .filter(|r| !(r["verdict"] == "SKIPPED" && r["not_implemented"] == "business_logins"))
         .filter_map(|r| r["id"].as_str())
         .collect();
     assert!(
