@@ -123,7 +123,18 @@ impl Default for Browser {
 impl Browser {
     #[must_use]
     pub fn new() -> Self {
-        let client = client_builder()
+        Self::with(client_builder())
+    }
+
+    /// A browser whose requests leave from `local` (the live driver's citizens abroad come
+    /// from an address of their own, which a gate in front of the broker can block).
+    #[must_use]
+    pub fn leaving_from(local: std::net::IpAddr) -> Self {
+        Self::with(client_builder().local_address(local))
+    }
+
+    fn with(builder: reqwest::ClientBuilder) -> Self {
+        let client = builder
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -107,7 +107,7 @@ pub fn reference(
 }
 
 /// Each component endpoint as the components name it, with where this process reaches it.
-fn routes_of(stack: &Stack) -> Vec<(Url, Url)> {
+pub fn routes_of(stack: &Stack) -> Vec<(Url, Url)> {
     stack
         .internal_urls()
         .iter()

@@ -134,8 +134,9 @@ fn run_live(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         report,
-        "  flows/s      {:.0} (over {driving:.2} s of simulation; one flow at a time)",
-        live.flows.performed as f64 / driving.max(1e-9)
+        "  flows/s      {:.0} (over {driving:.2} s of simulation; routine logins up to {} at a time)",
+        live.flows.performed as f64 / driving.max(1e-9),
+        crate::live::ROUTINE_BATCH
     )?;
     writeln!(
         report,

@@ -11,12 +11,14 @@ use mitid_conformance::actions::broker::{self, BrokerLogin};
 use mitid_conformance::actions::identity::{self, Backing, NEMID_ISSUED_ON};
 use mitid_conformance::actions::mitid_dk::{self, NemidPage};
 use mitid_conformance::actions::{ActionError, app, citizen_service, support};
+use mitid_conformance::browser::Browser;
 use mitid_conformance::world::LabWorld;
 use mitid_sim::kernel::SimTime;
+use mitid_sim::policy::incidents::served_by;
 use mitid_sim::policy::population::{Citizen, MitidKind, traits};
 use mitid_sim::policy::{
-    Action, ActionRequest, CitizenView, Credential, Failure, MigrationRoute, Outcome,
-    RecoveryRoute, Sector, Stage, Visit,
+    Action, ActionRequest, Credential, Failure, MigrationRoute, Outcome, RecoveryRoute, Sector,
+    Visit,
 };
 
 use super::{Driver, LabCitizen, failure_of};
@@ -40,7 +42,7 @@ pub(super) fn journey_of(action: Action) -> (&'static str, Component) {
 }
 
 /// The journey name of a routine login in `live.json`, by what the citizen logs in with.
-fn routine_journey(credential: Credential) -> &'static str {
+pub(super) fn routine_journey(credential: Credential) -> &'static str {
     match credential {
         Credential::Nemid => "routine_login_nemid",
         Credential::Mitid(_) => "routine_login_mitid",
@@ -52,6 +54,7 @@ impl Driver {
     pub(super) async fn perform(&mut self, request: &ActionRequest) -> Outcome {
         let (journey, component) = journey_of(request.action);
         self.tally.sampled_actions += 1;
+        self.sync_incidents(request.at).await;
         let started = Instant::now();
         let outcome = match self.drive(request).await {
             Ok(outcome) => outcome,
@@ -60,56 +63,67 @@ impl Driver {
                 Outcome::Failed(failure_of(&err))
             }
         };
+        self.count_incident_failure(request.action, outcome, request.at);
         self.tally.record(
             journey,
             component,
             outcome,
             Some(request.expected),
             started.elapsed(),
+            request.at,
         );
         outcome
     }
 
-    /// A routine login of `citizen` at `sector` with what they hold at `at` (the app when MitID
-    /// works, else NemID while it logs in anywhere). Counted, never fed back: the model has no
-    /// routine logins.
-    pub(super) async fn routine_login(
-        &mut self,
-        citizen: u32,
-        view: &CitizenView,
-        at: SimTime,
-        sector: Sector,
-    ) {
-        let credential = match view.stage {
-            Stage::MitidWorks => Credential::Mitid(view.mitid),
-            _ if view.nemid_usable => Credential::Nemid,
-            // Nothing to log in with today: the need waits, as it does in the model.
-            _ => {
-                self.tally.routine_skipped += 1;
-                return;
-            }
-        };
-        let journey = routine_journey(credential);
-        let started = Instant::now();
-        let result = async {
-            self.set_clock(at).await?;
-            self.ensure_citizen(citizen, &view.record).await?;
-            self.sector_login(journey, citizen, &view.record, sector, credential)
-                .await
+    /// A failed flow in an incident's window that the incident touches counts against it.
+    pub(super) fn count_incident_failure(&mut self, action: Action, outcome: Outcome, at: SimTime) {
+        if let Some(injector) = self.injector.as_mut()
+            && !outcome.succeeded()
+        {
+            injector.failed(served_by(action), at);
         }
-        .await;
-        let outcome = result.unwrap_or_else(|err| {
-            self.tally.error(journey, &err);
-            Outcome::Failed(failure_of(&err))
-        });
-        self.tally
-            .record(journey, Component::Idp, outcome, None, started.elapsed());
+    }
+
+    /// When `c` is a victim of a CPR lock-out attack under way, the attacker's login requests
+    /// with their identity, up to the broker's attempt limit, so their own flow meets the
+    /// lock-out. The attacker's requests are not the citizen's: their outcome is not counted.
+    pub(super) async fn attack_if_victim(&mut self, c: u32, record: &Citizen) {
+        if !self
+            .injector
+            .as_ref()
+            .is_some_and(|injector| injector.under_attack(c, record))
+        {
+            return;
+        }
+        let Some(user_id) = self.citizens.get(&c).map(|lab_citizen| {
+            lab_citizen
+                .world
+                .citizen_named(&lab_citizen.alias)
+                .user_id
+                .clone()
+        }) else {
+            return;
+        };
+        let Ok(client) = self.client(Sector::Bank).await else {
+            return;
+        };
+        let attempts = mitid_components::idp::RateLimit::default().max_attempts;
+        for _ in 0..attempts {
+            let _ =
+                broker::login_at_client(&mut self.control, &user_id, &client, Behaviour::Abort)
+                    .await;
+        }
+        // The attacker's World keeps its evidence; a long attack would make it grow for nothing.
+        self.control.browser.exchanges.clear();
     }
 
     async fn drive(&mut self, request: &ActionRequest) -> Result<Outcome, ActionError> {
         self.set_clock(request.at).await?;
         let c = request.citizen;
         self.ensure_citizen(c, &request.record).await?;
+        if request.action.is_login() {
+            self.attack_if_victim(c, &request.record).await;
+        }
         match request.action {
             Action::SectorLogin { sector, credential } => {
                 let (journey, _) = journey_of(request.action);
@@ -237,42 +251,29 @@ impl Driver {
         credential: Credential,
     ) -> Result<Outcome, ActionError> {
         let client = self.client(sector).await?;
-        let behaviour = match credential {
-            Credential::Nemid if record.has(traits::NEMID_KEY_APP) => Behaviour::NemidKeyApp,
-            Credential::Nemid => Behaviour::NemidKeyCard,
-            // The broker's headless login with the citizen's own kind of authenticator (the
-            // ID token's `amr` says which).
-            Credential::Mitid(MitidKind::CodeDisplay) => Behaviour::CodeDisplay,
-            Credential::Mitid(MitidKind::AudioReader) => Behaviour::AudioCodeReader,
-            Credential::Mitid(MitidKind::App | MitidKind::None) => Behaviour::Approve,
-        };
         let lab_citizen = self.lab_citizen(c)?;
         let user_id = lab_citizen
             .world
             .citizen_named(&lab_citizen.alias)
             .user_id
             .clone();
-        Ok(
-            match broker::login_at_client(&mut lab_citizen.world, &user_id, &client, behaviour)
-                .await?
-            {
-                BrokerLogin::Claims(_) => Outcome::Succeeded,
-                BrokerLogin::Refused(error, description) => {
-                    self.tally.refusal(journey, &error, &description);
-                    // The broker failing is not the broker saying no.
-                    if error == "server_error" || error == "temporarily_unavailable" {
-                        Outcome::Failed(Failure::Unavailable)
-                    } else {
-                        Outcome::Failed(Failure::Refused)
-                    }
-                }
-            },
+        let answer = broker::login_at_client(
+            &mut lab_citizen.world,
+            &user_id,
+            &client,
+            behaviour_of(record, credential),
         )
+        .await?;
+        let (outcome, refusal) = judged(answer);
+        if let Some((error, description)) = refusal {
+            self.tally.refusal(journey, &error, &description);
+        }
+        Ok(outcome)
     }
 
     /// The broker's client for `sector` (registered on first use, as the steps' "a bank and a
     /// public site are clients of the broker").
-    async fn client(&mut self, sector: Sector) -> Result<serde_json::Value, ActionError> {
+    pub(super) async fn client(&mut self, sector: Sector) -> Result<serde_json::Value, ActionError> {
         if let Some(client) = self.clients.get(&sector) {
             return Ok(client.clone());
         }
@@ -284,12 +285,17 @@ impl Driver {
     /// The lab's identity of citizen `c`, made on their first action from their record then:
     /// a MitID holder gets the app ("a citizen with the MitID app"), a NemID holder their key
     /// card and key app ("a citizen who has only NemID"), as the steps make them.
-    async fn ensure_citizen(&mut self, c: u32, record: &Citizen) -> Result<(), ActionError> {
+    pub(super) async fn ensure_citizen(&mut self, c: u32, record: &Citizen) -> Result<(), ActionError> {
         if self.citizens.contains_key(&c) {
             return Ok(());
         }
         let alias = format!("c{c}");
         let mut world = LabWorld::for_lab(Arc::clone(&self.lab));
+        if record.has(traits::ABROAD) && self.injector.is_some() {
+            // Abroad, the citizen's traffic comes from an address of its own, which a DDoS
+            // protection that blocks foreign traffic recognises (see `incidents`).
+            world.browser = Browser::leaving_from(super::gate::ABROAD);
+        }
         let nemid = record.has(traits::NEMID_HOLDER) && !record.has(traits::NO_CPR);
         // A person with a passport and a phone, so support and the counter can identify them.
         let backing = if record.has(traits::NO_CPR) {
@@ -322,6 +328,35 @@ impl Driver {
         self.citizens
             .get_mut(&c)
             .ok_or_else(|| ActionError::Citizen(format!("citizen {c} has no identity in the lab")))
+    }
+}
+
+/// The broker's headless login behaviour for `credential`: the citizen's own kind of
+/// authenticator (the ID token's `amr` says which), NemID with the key app or the key card.
+pub(super) fn behaviour_of(record: &Citizen, credential: Credential) -> Behaviour {
+    match credential {
+        Credential::Nemid if record.has(traits::NEMID_KEY_APP) => Behaviour::NemidKeyApp,
+        Credential::Nemid => Behaviour::NemidKeyCard,
+        Credential::Mitid(MitidKind::CodeDisplay) => Behaviour::CodeDisplay,
+        Credential::Mitid(MitidKind::AudioReader) => Behaviour::AudioCodeReader,
+        Credential::Mitid(MitidKind::App | MitidKind::None) => Behaviour::Approve,
+    }
+}
+
+/// What a login's answer means for the model, and the refusal (`error`, description) if the
+/// broker said no.
+pub(super) fn judged(answer: BrokerLogin) -> (Outcome, Option<(String, String)>) {
+    match answer {
+        BrokerLogin::Claims(_) => (Outcome::Succeeded, None),
+        BrokerLogin::Refused(error, description) => {
+            // The broker failing is not the broker saying no.
+            let failure = if error == "server_error" || error == "temporarily_unavailable" {
+                Failure::Unavailable
+            } else {
+                Failure::Refused
+            };
+            (Outcome::Failed(failure), Some((error, description)))
+        }
     }
 }
 

@@ -17,9 +17,16 @@
 //! it can be paced against the wall clock ([`Speed`]) and stopped between two of them: on
 //! Ctrl-C or SIGTERM it ends with what it counted so far, marked incomplete, and the
 //! components go away as the stack is dropped.
+//!
+//! The scenario's incidents are injected for real as the run crosses their windows
+//! ([`incidents`]: gates in front of the components, containers stopped or paused, an attacker
+//! at the broker); the model resolves the same incidents for the citizens outside the sample.
 
+mod gate;
+mod incidents;
 mod journeys;
 mod report;
+mod routine;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -41,6 +48,7 @@ use mitid_sim::policy::{
 };
 
 pub use report::LiveReport;
+pub use routine::BATCH as ROUTINE_BATCH;
 
 /// What a live run needs besides the scenario and the seed.
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +128,9 @@ pub enum LiveError {
     /// No async runtime for the flows.
     #[error("cannot start the runtime the live flows run on: {0}")]
     Runtime(#[from] std::io::Error),
+    /// The gates the incidents are injected through did not start.
+    #[error("cannot open the gates in front of the components for the incidents: {0}")]
+    Gates(std::io::Error),
 }
 
 /// A live run: the model's outcome and what the components did, or (stopped by a signal) what
@@ -154,12 +165,25 @@ pub fn run(
         &mitid_conformance::suite::run_tag(),
         &runtime,
     )?;
+    // Gates only when there is something to inject: they add a hop to every flow.
+    let injector = if scenario.incidents.is_empty() {
+        None
+    } else {
+        Some(runtime.block_on(incidents::Injector::start(
+            &reference.stack,
+            &setup::routes_of(&reference.stack),
+            scenario,
+            seed,
+        ))
+        .map_err(LiveError::Gates)?)
+    };
     let run = run_against(
         Arc::clone(&reference.lab),
         runtime,
         scenario,
         seed,
         options,
+        injector,
         progress,
     );
     // The components stop only once the run is over.
@@ -174,11 +198,14 @@ fn run_against(
     scenario: &PolicyScenario,
     seed: u64,
     options: LiveOptions,
+    injector: Option<incidents::Injector>,
     progress: &mut dyn FnMut(f64),
 ) -> Result<LiveRun, LiveError> {
+    let mut driver = Driver::new(lab, scenario);
+    driver.injector = injector;
     let live = Rc::new(Live {
         runtime,
-        state: RefCell::new(Driver::new(lab, scenario)),
+        state: RefCell::new(driver),
     });
     let mut run = PolicyRun::with_port(scenario, seed, Port(Rc::clone(&live)))?;
     let sample = run.live_sample(options.sample)?;
@@ -205,6 +232,12 @@ fn run_against(
         }
         run.advance_to(at)?;
         progress(at.as_millis() as f64 / end.as_millis().max(1) as f64);
+        if login.is_none() {
+            // Midnight: the day's routine logins are done before the next day begins, and
+            // an incident window beginning or ending here starts or stops even when no flow
+            // falls in it.
+            live.midnight(at);
+        }
         if login.is_some() {
             if let Some((at, citizen, sector)) = routine.next_before(end)
                 && let Some(view) = run.citizen(citizen)
@@ -217,6 +250,8 @@ fn run_against(
             next_midnight += 1;
         }
     }
+    // Routine logins still queued (the last day, or a run stopped between two stretches).
+    live.midnight(run.now());
     let tally = run.actions();
     let run_now = run.now();
     let outcome = if stopped.is_some() {
@@ -231,13 +266,21 @@ fn run_against(
     let _ = live
         .runtime
         .block_on(clock::release(&live.state.borrow().lab));
-    let mut report = live.state.borrow().tally.report(
-        options.runtime,
-        scenario.population.size,
-        &sample,
-        tally.resolved,
-        tally.diverged,
-    );
+    let mut report = {
+        let mut driver = live.state.borrow_mut();
+        let mut report = driver.tally.report(
+            options.runtime,
+            scenario,
+            &sample,
+            tally.resolved,
+            tally.diverged,
+        );
+        if let Some(injector) = driver.injector.take() {
+            // Dropped here: whatever is still stopped or paused is started again.
+            report.incidents = injector.records();
+        }
+        report
+    };
     if stopped.is_some() {
         report.mark_incomplete(live.state.borrow().instant(run_now).to_string());
     }
@@ -302,6 +345,16 @@ struct Live {
 }
 
 impl Live {
+    /// Performs the queued routine logins, then begins or ends the incidents due at `at`.
+    fn midnight(&self, at: SimTime) {
+        let mut driver = self.state.borrow_mut();
+        self.runtime.block_on(async {
+            driver.flush_routine_logins().await;
+            driver.sync_incidents(at).await;
+        });
+    }
+
+    /// Queues a routine login; a full queue is performed at once (see [`routine`]).
     fn routine_login(
         &self,
         citizen: u32,
@@ -310,8 +363,9 @@ impl Live {
         sector: Sector,
     ) {
         let mut driver = self.state.borrow_mut();
-        self.runtime
-            .block_on(driver.routine_login(citizen, view, at, sector));
+        if driver.queue_routine_login(citizen, view, at, sector) {
+            self.runtime.block_on(driver.flush_routine_logins());
+        }
     }
 }
 
@@ -329,7 +383,12 @@ impl ActionPort for Port {
             driver.tally.by_model += 1;
             return request.expected;
         }
-        live.runtime.block_on(driver.perform(request))
+        // The routine logins queued before this action are done first: the action may change
+        // what the citizen holds in the lab.
+        live.runtime.block_on(async {
+            driver.flush_routine_logins().await;
+            driver.perform(request).await
+        })
     }
 }
 
@@ -350,6 +409,10 @@ struct Driver {
     sample: Option<LiveSample>,
     start: Timestamp,
     tally: report::Tally,
+    /// The scenario's incidents, when it has any.
+    injector: Option<incidents::Injector>,
+    /// Routine logins waiting for their batch ([`routine`]).
+    queued: Vec<routine::QueuedLogin>,
 }
 
 impl Driver {
@@ -367,6 +430,22 @@ impl Driver {
                 chrono::Datelike::day(&start),
             ),
             tally: report::Tally::default(),
+            injector: None,
+            queued: Vec::new(),
+        }
+    }
+
+    /// Begins and ends the incidents for simulated instant `at`. A container that came back
+    /// from a stop has lost its state: the citizens and clients are registered again on their
+    /// next flow.
+    async fn sync_incidents(&mut self, at: SimTime) {
+        let Some(injector) = self.injector.as_mut() else {
+            return;
+        };
+        injector.sync(at).await;
+        if std::mem::take(&mut injector.state_lost) {
+            self.citizens.clear();
+            self.clients.clear();
         }
     }
 
@@ -441,6 +520,7 @@ mod tests {
             &scenario,
             scenario.seed,
             options,
+            None,
             &mut |_| {},
         )
         .expect("the run goes on without the support line");

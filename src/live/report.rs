@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use mitid_components::runtime::{Component, RuntimeKind};
 use mitid_conformance::actions::ActionError;
-use mitid_sim::policy::{Failure, LiveSample, Outcome};
+use mitid_sim::kernel::SimTime;
+use mitid_sim::policy::{Failure, LiveSample, Outcome, PolicyScenario};
 use serde::Serialize;
+
+use super::incidents::IncidentRecord;
 
 /// Flows performed, and of those, failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -42,6 +45,8 @@ pub(super) struct Tally {
     refusals: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// The first error of each journey, so a failing run says why without a debugger.
     first_errors: BTreeMap<&'static str, String>,
+    /// Flows by component and simulated day (index from the start date).
+    by_component_day: BTreeMap<&'static str, BTreeMap<u32, Counts>>,
 }
 
 impl Tally {
@@ -86,11 +91,18 @@ impl Tally {
         outcome: Outcome,
         expected: Option<Outcome>,
         took: Duration,
+        at: SimTime,
     ) {
         let failed = !outcome.succeeded();
         self.by_journey.entry(journey).or_default().add(failed);
         self.by_component
             .entry(component.name())
+            .or_default()
+            .add(failed);
+        self.by_component_day
+            .entry(component.name())
+            .or_default()
+            .entry(at.day())
             .or_default()
             .add(failed);
         if let Outcome::Failed(failure) = outcome {
@@ -117,7 +129,7 @@ impl Tally {
     pub fn report(
         &self,
         runtime: RuntimeKind,
-        population: u32,
+        scenario: &PolicyScenario,
         sample: &LiveSample,
         model_resolved: u64,
         model_diverged: u64,
@@ -141,7 +153,7 @@ impl Tally {
                 RuntimeKind::Embedded => "embedded",
                 RuntimeKind::Containers => "containers",
             },
-            population,
+            population: scenario.population.size,
             sample_size: sample.len() as u64,
             sampled_citizens: sample.indices().to_vec(),
             flows: total,
@@ -152,6 +164,8 @@ impl Tally {
             refusals: self.refusals.clone(),
             first_errors: self.first_errors.clone(),
             routine_logins_skipped: self.routine_skipped,
+            over_time: OverTime::of(scenario, &self.by_component_day),
+            incidents: Vec::new(),
             model: ModelSide {
                 actions_resolved: model_resolved,
                 diverged_from_model_rules: model_diverged,
@@ -209,7 +223,53 @@ pub struct LiveReport {
     pub refusals: BTreeMap<&'static str, BTreeMap<String, u64>>,
     pub first_errors: BTreeMap<&'static str, String>,
     pub routine_logins_skipped: u64,
+    /// Flows and failures per component over simulated time.
+    pub over_time: OverTime,
+    /// The scenario's incidents: their windows and how they were injected.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<IncidentRecord>,
     pub model: ModelSide,
+}
+
+/// Flows and failures per component, one entry per simulated day of the run (dense, so a chart
+/// reads it as it is).
+#[derive(Debug, Clone, Serialize)]
+pub struct OverTime {
+    /// The first day; entry `i` of each list is day `start + i`.
+    pub start: chrono::NaiveDate,
+    pub days: u32,
+    pub performed: BTreeMap<&'static str, Vec<u64>>,
+    pub failed: BTreeMap<&'static str, Vec<u64>>,
+}
+
+impl OverTime {
+    fn of(
+        scenario: &PolicyScenario,
+        by_day: &BTreeMap<&'static str, BTreeMap<u32, Counts>>,
+    ) -> OverTime {
+        let start = scenario.population.start;
+        let days = mitid_sim::policy::calendar::day_index(start, scenario.population.end) + 1;
+        let dense = |pick: fn(&Counts) -> u64| -> BTreeMap<&'static str, Vec<u64>> {
+            by_day
+                .iter()
+                .map(|(component, counts)| {
+                    let mut row = vec![0; days as usize];
+                    for (&day, c) in counts {
+                        if let Some(cell) = row.get_mut(day as usize) {
+                            *cell += pick(c);
+                        }
+                    }
+                    (*component, row)
+                })
+                .collect()
+        };
+        OverTime {
+            start,
+            days,
+            performed: dense(|c| c.performed),
+            failed: dense(|c| c.failed),
+        }
+    }
 }
 
 /// The model's side of the accounting.
@@ -270,6 +330,7 @@ mod tests {
             Outcome::Succeeded,
             Some(Outcome::Succeeded),
             ms(2),
+            SimTime::EPOCH,
         );
         tally.record(
             "a",
@@ -277,6 +338,7 @@ mod tests {
             Outcome::Failed(Failure::Refused),
             Some(Outcome::Succeeded),
             ms(4),
+            SimTime::from_day(1),
         );
         tally.record(
             "b",
@@ -284,6 +346,7 @@ mod tests {
             Outcome::Failed(Failure::TimedOut),
             None,
             ms(6),
+            SimTime::from_day(1),
         );
         assert_eq!(
             tally.by_journey["a"],

@@ -10,6 +10,7 @@ mod outputs;
 mod report_in_browser;
 mod simulate_errors;
 mod simulate_golden;
+mod simulate_incidents;
 mod simulate_live;
 mod simulate_policy;
 mod simulate_queue;

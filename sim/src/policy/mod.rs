@@ -12,6 +12,7 @@
 //!   through.
 //! * [`port`] — the [`ActionPort`] every action a real system would see goes out through;
 //!   [`ModelRules`] resolves them by the model's own rules.
+//! * [`incidents`] — the scenario's incidents in the model: which actions fail in a window.
 //! * [`live`] — a live run's sample of citizens and their routine logins.
 //! * [`outcome`] — what a run returns ([`PolicyOutcome`], one [`DayRow`] per day).
 //!
@@ -24,6 +25,7 @@
 pub mod calendar;
 pub mod citizen_service;
 pub mod fixtures;
+pub mod incidents;
 pub mod live;
 mod model;
 pub mod outcome;
@@ -33,7 +35,7 @@ mod run;
 pub mod scenario;
 
 pub use live::{LiveSample, NeedRates, RoutineLogins, SampleSize};
-pub use outcome::{DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
+pub use outcome::{DayRow, IncidentFigures, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
 pub use port::{
     Action, ActionPort, ActionRequest, ActionTally, AuthenticatorProblem, CallReason, Credential,
     Failure, MigrationRoute, ModelRules, Outcome, RecoveryRoute, Visit,
@@ -41,7 +43,8 @@ pub use port::{
 pub use run::{CitizenView, EventKind, ModelEvent, PolicyRun, Stage, Step};
 pub use scenario::{
     AgeCurve, AgeStep, AuthenticatorEventRates, BehaviourConfig, CalendarConfig, CapacitiesConfig,
-    CapacitySurge, CitizenServiceCapacity, ExtraCounters, HazardPeriod, LoginNeedRate,
+    CapacitySurge, CitizenServiceCapacity, ExtraCounters, HazardPeriod, Incident, IncidentKind,
+    IncidentTarget, LoginNeedRate, OutageMode,
     MigrationBehaviour, MunicipalityCapacity, NemidBehaviour, OutputsConfig, PolicyKind,
     PolicyScenario, PopulationConfig, Sector, SectorCutoff, SegmentShares, SupportCapacity,
 };

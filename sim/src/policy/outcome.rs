@@ -30,6 +30,30 @@ pub struct PolicyOutcome {
     pub municipalities: Vec<MunicipalityLoad>,
     /// Run totals: how citizens got MitID and how authenticator problems were solved.
     pub totals: RunTotals,
+    /// What each of the scenario's incidents did, in scenario order; left out when the
+    /// scenario has none, so an outcome without incidents serializes as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<IncidentFigures>,
+}
+
+/// What one incident did in the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentFigures {
+    /// The incident's name.
+    pub name: String,
+    /// Its kind (`outage`, `latency`, `error_rate`, `cpr_lockout_attack`, `geo_block`).
+    pub kind: String,
+    /// What it hit, for the kinds that name a component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// First day of the window.
+    pub from: NaiveDate,
+    /// First day back to normal.
+    pub until: NaiveDate,
+    /// Actions the model's rules would have seen succeed that failed because of it.
+    pub actions_failed: u64,
+    /// Citizens with at least one such action.
+    pub citizens_affected: u64,
 }
 
 /// A named calendar date.

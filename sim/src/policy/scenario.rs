@@ -15,11 +15,13 @@ use super::PolicyError;
 mod behaviour;
 mod calendar;
 mod capacities;
+mod incidents;
 mod population;
 
 pub use behaviour::*;
 pub use calendar::*;
 pub use capacities::*;
+pub use incidents::{CALL_TIMEOUT_MS, Incident, IncidentKind, IncidentTarget, OutageMode, kind_name};
 pub use population::*;
 
 /// Top-level `kind:` of a policy scenario file; the only accepted value is `policy`.
@@ -57,6 +59,10 @@ pub struct PolicyScenario {
     /// What the outcome breaks figures down by.
     #[serde(default)]
     pub outputs: OutputsConfig,
+    /// Incidents: components down, slow or failing, attacks (none by default; left out of the
+    /// serialized scenario when empty, so scenarios without them read as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<Incident>,
 }
 
 fn default_seed() -> u64 {
@@ -225,7 +231,8 @@ impl PolicyScenario {
         self.calendar.validate()?;
         self.capacities.validate()?;
         self.behaviour.validate()?;
-        self.outputs.validate()
+        self.outputs.validate()?;
+        incidents::validate(&self.incidents)
     }
 }
 

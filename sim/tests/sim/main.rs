@@ -8,6 +8,7 @@ mod policy_calendar;
 mod policy_calibration;
 mod policy_citizen_service;
 mod policy_determinism;
+mod policy_incidents;
 mod policy_interventions;
 mod policy_live;
 mod policy_population;

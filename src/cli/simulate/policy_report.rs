@@ -57,7 +57,7 @@ pub fn render(
     if let (Some(live), Value::Object(map)) = (live, &mut summary) {
         map.insert("live".to_owned(), live_summary(live)?);
     }
-    let markers: Vec<Marker> = outcome
+    let mut markers: Vec<Marker> = outcome
         .milestones
         .iter()
         .filter_map(|milestone| {
@@ -67,7 +67,14 @@ pub fn render(
             })
         })
         .collect();
+    markers.extend(incident_markers(&table, outcome));
     let mut charts = charts(&table, &outcome.age_bands, &markers)?;
+    if let Some(live) = live {
+        charts.push((
+            "live-failures.svg".to_owned(),
+            live_failures_chart(&table, live, &markers)?,
+        ));
+    }
     let worst = worst_municipalities(outcome);
     if let Some(svg) = counters_chart(&worst)? {
         charts.push(("counters.svg".to_owned(), svg));
@@ -131,7 +138,7 @@ pub fn summary(
             (column.name.clone(), peak)
         })
         .collect();
-    Ok(json!({
+    let mut summary = json!({
         "kind": "policy",
         "scenario": outcome.scenario,
         "seed": outcome.seed,
@@ -148,7 +155,15 @@ pub fn summary(
         "totals": serde_json::to_value(&outcome.totals)?,
         "provenance": provenance.map(Provenance::to_json),
         "scenario_config": serde_json::to_value(scenario)?,
-    }))
+    });
+    // Only a scenario with incidents has the key, so other summaries read as before.
+    if let (false, Value::Object(map)) = (outcome.incidents.is_empty(), &mut summary) {
+        map.insert(
+            "incidents".to_owned(),
+            serde_json::to_value(&outcome.incidents)?,
+        );
+    }
+    Ok(summary)
 }
 
 /// A municipality, its month with the longest mean wait of those served, and that wait.
@@ -545,6 +560,54 @@ fn charts(
     ])
 }
 
+/// Each incident's window as two markers, its first day and its first day back to normal
+/// (those inside the run).
+fn incident_markers(table: &DailyTable, outcome: &PolicyOutcome) -> Vec<Marker> {
+    outcome
+        .incidents
+        .iter()
+        .flat_map(|incident| {
+            [
+                (incident.from, format!("{} begins", incident.name)),
+                (incident.until, format!("{} over", incident.name)),
+            ]
+        })
+        .filter_map(|(date, label)| {
+            Some(Marker {
+                day: table.day_index(&date.to_string())?,
+                label,
+            })
+        })
+        .collect()
+}
+
+/// The live flows that failed per component and day, above the flows performed, with the
+/// milestones and the incidents' windows marked.
+fn live_failures_chart(table: &DailyTable, live: &LiveReport, markers: &[Marker]) -> Result<String> {
+    let as_f64 = |rows: &std::collections::BTreeMap<&'static str, Vec<u64>>| -> Vec<(String, Vec<f64>)> {
+        rows.iter()
+            .map(|(component, row)| {
+                ((*component).to_owned(), row.iter().map(|&n| n as f64).collect())
+            })
+            .collect()
+    };
+    let failed = as_f64(&live.over_time.failed);
+    let performed = as_f64(&live.over_time.performed);
+    let panels = [
+        Panel {
+            title: "Live flows failed per component and day".to_owned(),
+            y_label: "failed flows".to_owned(),
+            series: labelled_series(&failed),
+        },
+        Panel {
+            title: "Live flows performed per component and day".to_owned(),
+            y_label: "flows".to_owned(),
+            series: labelled_series(&performed),
+        },
+    ];
+    line_chart(&table.dates, &panels, markers)
+}
+
 /// The live section of `summary.json`: what `live.json` holds but wall-clock latencies and
 /// error texts (URLs with ports), so the summary stays deterministic for a scenario and seed.
 fn live_summary(live: &LiveReport) -> Result<Value> {
@@ -552,6 +615,14 @@ fn live_summary(live: &LiveReport) -> Result<Value> {
     if let Value::Object(map) = &mut value {
         for wall_clock in ["latency_ms", "first_errors"] {
             map.remove(wall_clock);
+        }
+        // How an incident was injected names the gates' ports.
+        if let Some(Value::Array(incidents)) = map.get_mut("incidents") {
+            for incident in incidents {
+                if let Value::Object(incident) = incident {
+                    incident.remove("injected");
+                }
+            }
         }
     }
     Ok(value)
@@ -612,6 +683,23 @@ fn live_section(page: &mut Page, live: &LiveReport) {
         ]);
     }
     page.table(&journeys);
+    if !live.incidents.is_empty() {
+        let mut incidents = Table::new(vec![
+            "incident".into(),
+            "window".into(),
+            "injected".into(),
+            "flows failed in it".into(),
+        ]);
+        for incident in &live.incidents {
+            incidents.row(vec![
+                incident.name.clone(),
+                format!("{} to {}", incident.from, incident.until),
+                incident.injected.join("; "),
+                incident.flows_failed.to_string(),
+            ]);
+        }
+        page.table(&incidents);
+    }
 }
 
 fn pages(
@@ -693,6 +781,30 @@ fn pages(
         }
     }
     page.table(&totals);
+
+    if !outcome.incidents.is_empty() {
+        page.heading("Incidents (the model's actions they made fail)");
+        let mut incidents = Table::new(vec![
+            "incident".into(),
+            "kind".into(),
+            "window".into(),
+            "actions failed".into(),
+            "citizens affected".into(),
+        ]);
+        for incident in &outcome.incidents {
+            incidents.row(vec![
+                incident.name.clone(),
+                match &incident.component {
+                    Some(component) => format!("{} of {component}", incident.kind),
+                    None => incident.kind.clone(),
+                },
+                format!("{} to {}", incident.from, incident.until),
+                incident.actions_failed.to_string(),
+                incident.citizens_affected.to_string(),
+            ]);
+        }
+        page.table(&incidents);
+    }
 
     if let Some(live) = live {
         live_section(&mut page, live);

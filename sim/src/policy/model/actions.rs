@@ -17,6 +17,14 @@ impl Model<'_> {
     /// Puts `action` of citizen `c` to the port, tallies the answer and counts a failed login
     /// when a login failed.
     fn resolve(&mut self, c: u32, now: SimTime, action: Action, expected: Outcome) -> Outcome {
+        // An incident in its window turns what the rules expect into a failure, which the
+        // port's caller reacts to like any other (see `policy::incidents`).
+        let expected = if self.incidents.is_empty() {
+            expected
+        } else {
+            let z = self.citizens[c as usize];
+            self.incidents.expected(c, &z, now, action, expected)
+        };
         let outcome = match &mut self.port {
             None => expected,
             Some(port) => port.resolve(&ActionRequest {

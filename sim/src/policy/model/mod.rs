@@ -185,6 +185,8 @@ pub(crate) struct Model<'a> {
     port: Option<Box<dyn ActionPort + 'a>>,
     /// Actions put to the port, and how many turned out other than the model expected.
     actions: ActionTally,
+    /// The scenario's incidents: which actions fail in their windows.
+    incidents: super::incidents::Incidents<'a>,
 }
 
 /// A support call waiting for or talking to an agent.

@@ -11,6 +11,7 @@ use crate::policy::citizen_service::CitizenService;
 use crate::policy::fixtures::Municipality;
 use crate::policy::outcome::{PolicyOutcome, RunTotals};
 use crate::policy::population::{self, traits};
+use crate::policy::incidents::Incidents;
 use crate::policy::port::{ActionPort, ActionTally};
 use crate::policy::scenario::{PolicyScenario, weekday_index};
 use crate::resources::{CallCentre, ShiftPlan, Weekday};
@@ -105,7 +106,9 @@ pub(crate) fn build<'a>(
     }
     let n_muni = pop.municipalities.len();
 
+    let incidents = Incidents::new(sc, seed, pop.citizens.len());
     let mut model = Model {
+        incidents,
         sched: DayScheduler::new(cal.days),
         sc,
         end: cal.end(),
@@ -188,6 +191,7 @@ impl Model<'_> {
             days: std::mem::take(&mut self.rows),
             municipalities: loads,
             totals: self.totals.clone(),
+            incidents: self.incidents.figures(),
         }
     }
 }
