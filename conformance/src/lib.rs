@@ -25,6 +25,8 @@
 //! - [`schedule`]: which scenario starts when (`@slow` first and overlapping, `@serial` alone).
 //! - [`outcome`]: PASSED / FAILED / WARNING (a SHOULD not met) / SKIPPED.
 //! - [`report`]: JUnit XML, JSON, Markdown, self-contained HTML.
+//! - [`oiosaml`]: the same suite for an OIOSAML service provider behind the lab's NemLog-in
+//!   (SAML catalogue, target file with the service's metadata, the reference SAML SP's self-check).
 //! - [`journey`]: one citizen journey of `features/flows/` run alone and recorded (the
 //!   dashboard's trainer view steps through it).
 
@@ -39,6 +41,7 @@ pub mod catalogue;
 pub mod checks;
 pub mod evidence;
 pub mod journey;
+pub mod oiosaml;
 pub mod outcome;
 pub mod report;
 pub mod runner;

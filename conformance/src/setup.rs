@@ -23,6 +23,13 @@ pub enum SetupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "the lab's NemLog-in cannot listen on {addr} (nemlogin.listen in the target file): {source}"
+    )]
+    NemloginListen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the target {url} is unreachable: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("pre-flight: the target does not keep the integrator contract: {detail}")]

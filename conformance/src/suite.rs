@@ -260,12 +260,14 @@ impl SelfCheck {
     }
 }
 
-fn row(flaw: Option<String>, report: &SuiteReport) -> SelfCheckRow {
-    let expected = flaw.as_deref().and_then(|name| {
-        mitid_components::reference_sp::FlawCatalogue::embedded()
-            .named(name)
-            .map(|entry| entry.requirement.clone())
-    });
+/// The requirement the OIDC reference service provider's flaw `name` must fail.
+fn oidc_expected(name: &str) -> Option<String> {
+    mitid_components::reference_sp::FlawCatalogue::embedded()
+        .named(name)
+        .map(|entry| entry.requirement.clone())
+}
+
+fn row(flaw: Option<String>, expected: Option<String>, report: &SuiteReport) -> SelfCheckRow {
     let ids = |v: Verdict| {
         report
             .requirements
@@ -313,6 +315,25 @@ pub fn selfcheck(
     catalogue: &Catalogue,
     run_id: &str,
     jobs: usize,
+    progress: impl FnMut(&SelfCheckRow),
+) -> Result<SelfCheck, SuiteError> {
+    selfcheck_with(
+        flaws,
+        jobs,
+        |flaw| certify_reference(flaw, kind, features, catalogue, run_id, None),
+        oidc_expected,
+        progress,
+    )
+}
+
+/// The self-check's scheduling, for any protocol: `certify(flaws)` runs the suite against the
+/// reference with those flaws (none: the correct one) on a fresh stack, `expected(flaw)` names
+/// the requirement that flaw must fail. `jobs` runs at once; rows in the order given.
+pub fn selfcheck_with(
+    flaws: &[String],
+    jobs: usize,
+    certify: impl Fn(&[String]) -> Result<SuiteReport, SuiteError> + Sync,
+    expected: impl Fn(&str) -> Option<String>,
     mut progress: impl FnMut(&SelfCheckRow),
 ) -> Result<SelfCheck, SuiteError> {
     let mut runs: Vec<Option<String>> = vec![None];
@@ -323,13 +344,12 @@ pub fn selfcheck(
     std::thread::scope(|scope| -> Result<(), SuiteError> {
         for _ in 0..jobs.clamp(1, runs.len()) {
             let done_tx = done_tx.clone();
-            let (runs, next) = (&runs, &next);
+            let (runs, next, certify) = (&runs, &next, &certify);
             scope.spawn(move || {
                 loop {
                     let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(flaw) = runs.get(index) else { break };
-                    let result =
-                        certify_reference(flaw.as_slice(), kind, features, catalogue, run_id, None);
+                    let result = certify(flaw.as_slice());
                     let failed = result.is_err();
                     if done_tx.send((index, result)).is_err() || failed {
                         break;
@@ -340,7 +360,9 @@ pub fn selfcheck(
         drop(done_tx);
         for (index, result) in done_rx {
             let report = result?;
-            progress(&row(runs[index].clone(), &report));
+            let flaw = runs[index].clone();
+            let wanted = flaw.as_deref().and_then(&expected);
+            progress(&row(flaw, wanted, &report));
             reports[index] = Some(report);
         }
         Ok(())
@@ -349,7 +371,8 @@ pub fn selfcheck(
     let mut reference = None;
     for (flaw, report) in runs.into_iter().zip(reports) {
         let report = report.expect("every run reported or the self-check returned its error");
-        rows.push(row(flaw.clone(), &report));
+        let wanted = flaw.as_deref().and_then(&expected);
+        rows.push(row(flaw.clone(), wanted, &report));
         if flaw.is_none() {
             reference = Some(report);
         }

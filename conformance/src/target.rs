@@ -468,7 +468,7 @@ fn optional_path(
     }
 }
 
-fn parse_http_url(text: &str) -> Result<Url, String> {
+pub(crate) fn parse_http_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(format!("{text:?} must be an http(s) URL"));
@@ -480,7 +480,7 @@ fn parse_http_url(text: &str) -> Result<Url, String> {
 }
 
 /// The 1-based line where `key:` first appears (1 when absent: the field is missing entirely).
-fn line_of(text: &str, key: &str) -> usize {
+pub(crate) fn line_of(text: &str, key: &str) -> usize {
     text.lines()
         .position(|line| {
             line.trim_start()

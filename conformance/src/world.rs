@@ -69,7 +69,21 @@ pub struct Lab {
     /// own stack, embedded or in containers). An integrator's service has its own clock:
     /// scenarios tagged `@needs:shared-clock` are skipped against it.
     pub shared_clock: bool,
+    /// The lab's NemLog-in and what it registered of the service, when the service under test is
+    /// an OIOSAML service provider (`certify --protocol oiosaml`); `None` for OIDC.
+    pub saml: Option<SamlSide>,
     next_citizen: AtomicU64,
+}
+
+/// The SAML side of a run: the lab's NemLog-in IdP and the service provider's metadata as
+/// NemLog-in registered it (the certificates its requests must be signed with).
+#[derive(Debug, Clone)]
+pub struct SamlSide {
+    /// NemLog-in's public listener (its entityID; `/saml/sso`, `/saml/slo`).
+    pub nemlogin: Url,
+    /// NemLog-in's control listener (scripts of wrong responses, logouts received).
+    pub control: Url,
+    pub sp_metadata: mitid_components::saml::metadata::EntityMetadata,
 }
 
 impl Lab {
@@ -84,6 +98,7 @@ impl Lab {
             http,
             run_tag,
             shared_clock: false,
+            saml: None,
             next_citizen: AtomicU64::new(1),
         }
     }
@@ -209,6 +224,10 @@ pub struct LabWorld {
     pub companies: Vec<(String, String)>,
     /// What the next login at the service provider is (set by the login driver, reset after).
     pub login_kind: LoginKind,
+    /// How NemLog-in is to get the next SAML login wrong (sent as a script keyed to the citizen).
+    pub saml_fault: Option<mitid_components::nemlogin::assertion::ResponseFault>,
+    /// The last SAML response form NemLog-in handed the browser (action, fields), for replays.
+    pub saml_post: Option<(Url, Vec<(String, String)>)>,
 }
 
 /// Which login the service provider is asked for.
@@ -255,6 +274,8 @@ impl LabWorld {
             admission: None,
             companies: Vec::new(),
             login_kind: LoginKind::Private,
+            saml_fault: None,
+            saml_post: None,
         }
     }
 

@@ -6,6 +6,9 @@
 //! - `certify list` prints the requirement catalogue;
 //! - `certify selfcheck` runs it against the reference provider and each named flaw.
 //!
+//! `--protocol oiosaml` does the same for an OIOSAML service provider behind the lab's NemLog-in
+//! (see `certify_saml`); the default `--protocol oidc` is the broker's OpenID Connect.
+//!
 //! Exit codes (see `exit`): 0 certified (every requirement that applies ran and every MUST
 //! passed) or a partial run (`--tags`, `--features`) whose checks all passed, which says so and is
 //! never called CERTIFIED; 1 a MUST failed; 2 bad input (a malformed or outdated target file, an
@@ -16,6 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::BadInput;
+use super::certify_saml;
 use super::output::{self, OutputDir};
 use mitid_components::runtime::interrupt;
 use mitid_conformance::catalogue::Catalogue;
@@ -40,7 +44,7 @@ enum Sub {
     /// Write a target file and print what to configure in your service.
     Init(InitArgs),
     /// Print the requirement catalogue.
-    List,
+    List(ListArgs),
     /// Run the suite against the reference service provider and each of its named flaws.
     Selfcheck(SelfcheckArgs),
 }
@@ -60,30 +64,51 @@ impl Runtime {
     }
 }
 
+/// Which protocol the service under test speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Protocol {
+    /// OpenID Connect, behind the lab's MitID broker.
+    #[default]
+    Oidc,
+    /// OIOSAML 3 (SAML 2.0), behind the lab's NemLog-in.
+    Oiosaml,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value = "oidc")]
+    protocol: Protocol,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// `reference` (the lab's reference service provider) or your service's base URL.
+    /// The protocol of the service under test.
+    #[arg(long, value_enum, default_value = "oidc")]
+    pub(crate) protocol: Protocol,
+    /// `reference` (the lab's reference service provider) or your service's base URL. With
+    /// `--protocol oiosaml` it may be left out for the reference SAML service provider.
     #[arg(long)]
-    target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Target file written by `certify init` (needed for a URL target).
     #[arg(long)]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Start the reference service provider with this named flaw (see `components flaws`).
     #[arg(long)]
-    flaw: Vec<String>,
-    /// How the lab's components run.
+    pub(crate) flaw: Vec<String>,
+    /// How the lab's components run (OIDC; an OIOSAML run is embedded).
     #[arg(long, value_enum, default_value = "embedded")]
     runtime: Runtime,
     /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`. A subset is
     /// a PARTIAL RUN, never a certification; one that selects nothing is bad input (exit 2).
     #[arg(long)]
-    tags: Option<String>,
-    /// Feature files or directories (default: features/conformance/sp).
+    pub(crate) tags: Option<String>,
+    /// Feature files or directories (default: features/conformance/sp, or
+    /// features/conformance/saml for OIOSAML).
     #[arg(long)]
-    features: Vec<PathBuf>,
+    pub(crate) features: Vec<PathBuf>,
     /// Where reports go (a directory per run is made inside).
     #[arg(long, default_value = "reports")]
-    reports: PathBuf,
+    pub(crate) reports: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,9 +117,23 @@ pub struct RunArgs {
     reason = "clap flags: each optional part of the contract is a --x / --no-x pair the user must state"
 )]
 struct InitArgs {
-    /// Where to write the target file.
+    /// The protocol of your service: `oiosaml` writes a folder (--dir) with the target file, the
+    /// lab's NemLog-in metadata and the test certificates.
+    #[arg(long, value_enum, default_value = "oidc")]
+    protocol: Protocol,
+    /// Where to write the target file (OIDC).
     #[arg(long, default_value = "target.yaml")]
     out: PathBuf,
+    /// The folder to write into (OIOSAML; default `oiosaml-target`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Your service's SAML metadata, a file or an http(s) URL (OIOSAML); validated and copied
+    /// into --dir as sp-metadata.xml.
+    #[arg(long)]
+    sp_metadata: Option<String>,
+    /// Where the lab's NemLog-in listens (OIOSAML); its entityID is http://<this>.
+    #[arg(long, default_value = mitid_conformance::oiosaml::target::DEFAULT_NEMLOGIN_LISTEN)]
+    nemlogin_listen: String,
     /// Your service's base URL as the lab reaches it.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base_url: String,
@@ -187,6 +226,8 @@ impl InitArgs {
 
 #[derive(Debug, clap::Args)]
 struct SelfcheckArgs {
+    #[arg(long, value_enum, default_value = "oidc")]
+    protocol: Protocol,
     #[arg(long, value_enum, default_value = "embedded")]
     runtime: Runtime,
     /// Only these flaws (default: every flaw the reference provider has).
@@ -201,14 +242,62 @@ struct SelfcheckArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        Some(Sub::Init(init)) if init.protocol == Protocol::Oiosaml => run_saml_init(&init),
         Some(Sub::Init(init)) => run_init(&init),
-        Some(Sub::List) => Ok(run_list()),
+        Some(Sub::List(list)) if list.protocol == Protocol::Oiosaml => Ok(certify_saml::run_list()),
+        Some(Sub::List(_)) => Ok(run_list()),
+        Some(Sub::Selfcheck(check)) if check.protocol == Protocol::Oiosaml => {
+            certify_saml::run_selfcheck(&check.flaw, check.jobs, &check.reports)
+        }
         Some(Sub::Selfcheck(check)) => run_selfcheck(&check),
+        None if args.run.protocol == Protocol::Oiosaml => certify_saml::run_certify(&args.run),
         None => run_certify(&args.run),
     }
 }
 
+/// `init --protocol oiosaml`: the OIDC-only flags are refused by name; logout must be stated.
+fn run_saml_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let oidc_only = [
+        (
+            args.backchannel_logout || args.no_backchannel_logout,
+            "--backchannel-logout",
+        ),
+        (args.step_up || args.no_step_up, "--step-up"),
+        (args.business_logins, "--business-logins"),
+        (args.redirect_uri.is_some(), "--redirect-uri"),
+    ];
+    if let Some((_, flag)) = oidc_only.iter().find(|(given, _)| *given) {
+        return Err(BadInput(format!(
+            "{flag} is for an OpenID Connect service; an OIOSAML service is described by its metadata (--sp-metadata)"
+        ))
+        .into());
+    }
+    if !args.logout && !args.no_logout {
+        return Err(BadInput(
+            "certify init --protocol oiosaml: say whether your service implements single logout: --logout or --no-logout".into(),
+        )
+        .into());
+    }
+    certify_saml::run_init(&certify_saml::SamlInit {
+        dir: args
+            .dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("oiosaml-target")),
+        base_url: args.base_url.clone(),
+        sp_metadata: args.sp_metadata.clone(),
+        nemlogin_listen: args.nemlogin_listen.clone(),
+        logout: args.logout,
+        force: args.force,
+    })
+}
+
 fn run_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
+    if args.sp_metadata.is_some() || args.dir.is_some() {
+        return Err(BadInput(
+            "--sp-metadata and --dir are for --protocol oiosaml; an OpenID Connect target is one file (--out)".into(),
+        )
+        .into());
+    }
     let implements = args.implements()?;
     let base = args.base_url.trim_end_matches('/');
     let path_if = |feature: OptionalFeature, path: &str| {
@@ -457,18 +546,20 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
     finish(&report, out)
 }
 
-fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {
+pub(crate) fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {
     let err = err.into();
     // A port another program holds is the lab's trouble (exit 3), not the target file's.
     let port_taken = matches!(
         &err,
-        SuiteError::Setup(SetupError::BrokerListen { source, .. })
-            if source.kind() == std::io::ErrorKind::AddrInUse
+        SuiteError::Setup(
+            SetupError::BrokerListen { source, .. } | SetupError::NemloginListen { source, .. }
+        ) if source.kind() == std::io::ErrorKind::AddrInUse
     );
     match err {
         SuiteError::Setup(
             e @ (SetupError::Unreachable { .. }
             | SetupError::BrokerListen { .. }
+            | SetupError::NemloginListen { .. }
             | SetupError::Contract { .. }),
         ) if !port_taken => BadInput(e.to_string()).into(),
         other => anyhow::Error::new(other),

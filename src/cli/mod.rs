@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod certify;
+pub mod certify_saml;
 pub mod components;
 pub mod exit;
 pub mod output;

@@ -2,6 +2,7 @@
 
 mod certify_outside_rp;
 mod certify_python_rp;
+mod certify_saml;
 mod certify_verdicts;
 mod exit_codes;
 mod harness;

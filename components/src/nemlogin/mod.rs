@@ -262,6 +262,12 @@ impl Nemlogin {
         })
     }
 
+    /// The metadata a service provider registers NemLog-in by (what `GET /saml/metadata` answers).
+    #[must_use]
+    pub fn metadata(&self) -> String {
+        sso::metadata_document(&self.state)
+    }
+
     #[must_use]
     pub fn state(&self) -> &SharedState {
         &self.state

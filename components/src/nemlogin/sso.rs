@@ -65,13 +65,19 @@ impl IntoResponse for SsoRejection {
     }
 }
 
-pub async fn metadata(State(state): State<SharedState>) -> Response {
-    let body = idp_metadata(
+/// The IdP's metadata document: entityID, signing certificate, SSO and SLO endpoints.
+#[must_use]
+pub fn metadata_document(state: &SharedState) -> String {
+    idp_metadata(
         &state.entity_id,
         &state.keys.signing.certificate(),
         &state.endpoint("/saml/sso"),
         &state.endpoint("/saml/slo"),
-    );
+    )
+}
+
+pub async fn metadata(State(state): State<SharedState>) -> Response {
+    let body = metadata_document(&state);
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

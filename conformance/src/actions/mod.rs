@@ -23,6 +23,8 @@
 //!   enrolment, second device; [`pages`]: a login through the broker's HTML pages with them.
 //! - [`service_provider`]: the lab as the browser at the service provider under test — the
 //!   login driver (with a tampered callback when asked), logout, `/me`, replays.
+//! - [`nemlogin`]: the lab's NemLog-in IdP and an OIOSAML service provider — the SAML login
+//!   driver, scripted wrong responses, replayed responses, single logout.
 //!
 //! Errors: an action that a caller can react to answers [`ActionError`] — the other side did not
 //! answer, refused (with its status and answer), or answered what its API does not promise.
@@ -43,6 +45,7 @@ pub mod identity;
 pub mod lab_api;
 pub mod mitid_dk;
 pub mod nemid;
+pub mod nemlogin;
 pub mod pages;
 pub mod service_provider;
 pub mod support;
