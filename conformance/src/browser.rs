@@ -4,11 +4,15 @@
 //! Redirects are followed by hand, not by the HTTP client, because the lab must see and sometimes
 //! change each hop: it reads the authorization request the service provider builds, adds the
 //! broker's headless `login_hint`, and tampers with or replays the callback.
+//!
+//! Pages are read with an HTML parser and CSS selectors (`scraper`): a form field is found the
+//! way a browser finds it, whatever the attribute order, quoting or character references.
 
 use std::fmt::Write as _;
 use std::sync::RwLock;
 use std::time::Duration;
 
+use scraper::{Html, Selector};
 use url::Url;
 
 use super::evidence::{Actor, Exchange, redact_body, redact_header, redact_url};
@@ -106,6 +110,43 @@ impl Page {
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.body).ok()
     }
+
+    /// The `value` of the page's form field `name`, as a browser would submit it.
+    #[must_use]
+    pub fn field_value(&self, name: &str) -> Option<String> {
+        let document = Html::parse_document(&self.body);
+        let selector = field_selector(name)?;
+        document
+            .select(&selector)
+            .find_map(|field| field.value().attr("value").map(str::to_owned))
+    }
+
+    /// Whether the page has a form field (input, select, textarea, button) named `name`.
+    #[must_use]
+    pub fn has_field(&self, name: &str) -> bool {
+        let document = Html::parse_document(&self.body);
+        field_selector(name).is_some_and(|selector| document.select(&selector).next().is_some())
+    }
+
+    /// The text of the first element matching the CSS `selector`, character references decoded
+    /// and surrounding white space trimmed; `None` when nothing matches or the selector is bad.
+    #[must_use]
+    pub fn text_of(&self, selector: &str) -> Option<String> {
+        let document = Html::parse_document(&self.body);
+        let selector = Selector::parse(selector).ok()?;
+        let element = document.select(&selector).next()?;
+        Some(element.text().collect::<String>().trim().to_owned())
+    }
+}
+
+/// The form fields called `name` (the HTML parser is the judge of what a field is, not a
+/// substring of the markup).
+fn field_selector(name: &str) -> Option<Selector> {
+    let quoted = serde_json::to_string(name).ok()?;
+    Selector::parse(&format!(
+        "input[name={quoted}], select[name={quoted}], textarea[name={quoted}], button[name={quoted}]"
+    ))
+    .ok()
 }
 
 /// A browser: one cookie jar, one evidence log.

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use mitid_fixtures::yaml_lines::line_of;
 use serde::{Deserialize, Serialize};
 
 /// Where the catalogue lives, relative to the project root.
@@ -86,14 +87,8 @@ impl Catalogue {
                 message: err.to_string(),
             })?;
         let mut seen = HashSet::new();
-        for requirement in &catalogue.requirements {
-            let line = text
-                .lines()
-                .position(|l| {
-                    l.trim_start().trim_start_matches("- ").trim()
-                        == format!("id: {}", requirement.id)
-                })
-                .map_or(1, |i| i + 1);
+        for (index, requirement) in catalogue.requirements.iter().enumerate() {
+            let line = line_of(text, &format!("requirements[{index}].id"));
             let valid_id = (requirement.id.starts_with("SP-")
                 || requirement.id.starts_with("SAML-"))
                 && requirement
@@ -165,8 +160,9 @@ mod tests {
         let err = Catalogue::parse(text, Path::new("c.yaml"))
             .unwrap_err()
             .to_string();
+        // The line of the repeated entry (the one to fix), not of the first.
         assert!(
-            err.starts_with("c.yaml:2:") && err.contains("twice"),
+            err.starts_with("c.yaml:7:") && err.contains("twice"),
             "{err}"
         );
     }

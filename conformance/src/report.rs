@@ -7,6 +7,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use maud::{DOCTYPE, PreEscaped, html};
+use quick_xml::Writer;
+use quick_xml::events::BytesText;
+
 use super::evidence::Exchange;
 use super::outcome::{RawOutcome, ScenarioResult, SuiteReport, Verdict};
 
@@ -39,91 +43,125 @@ pub fn write_all(report: &SuiteReport, dir: &Path) -> std::io::Result<Vec<PathBu
 
 /// JUnit XML: one test case per scenario. FAILED is a `<failure>`; a WARNING passes (CI must not
 /// go red on a SHOULD) but carries its message in `<system-out>`; SKIPPED is `<skipped>`.
+///
+/// Built with `quick-xml`'s writer, which escapes every attribute and text node; only the control
+/// characters XML 1.0 forbids even escaped are replaced first (see [`xml_safe`]).
 #[must_use]
 pub fn junit(report: &SuiteReport) -> String {
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    junit_into(&mut writer, report).expect("writing XML into memory cannot fail");
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let mut features: Vec<&str> = report
-        .scenarios
-        .iter()
-        .map(|s| s.feature.as_str())
-        .collect();
-    features.dedup();
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"mitid-lab certify {}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        xml(&report.target),
-        report.scenarios.len(),
-        report.scenario_counts.failed,
-        report.scenario_counts.skipped,
-        report.duration_ms as f64 / 1000.0
-    );
-    let mut seen = Vec::new();
-    for scenario in &report.scenarios {
-        if seen.contains(&scenario.feature) {
-            continue;
-        }
-        seen.push(scenario.feature.clone());
-        let cases: Vec<&ScenarioResult> = report
-            .scenarios
-            .iter()
-            .filter(|s| s.feature == scenario.feature)
-            .collect();
-        let failures = cases
-            .iter()
-            .filter(|s| s.verdict == Verdict::Failed)
-            .count();
-        let skipped = cases
-            .iter()
-            .filter(|s| s.verdict == Verdict::Skipped)
-            .count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
-            xml(&scenario.feature),
-            cases.len()
-        );
-        // The run's decision (CERTIFIED, PARTIAL RUN, NOT CERTIFIED) travels with every suite, so
-        // a CI that reads only the JUnit file cannot take a partial run for a certification.
-        let _ = writeln!(
-            out,
-            "    <properties><property name=\"mitid-lab.decision\" value=\"{}\"/></properties>",
-            xml(&report.decision.headline())
-        );
-        for case in cases {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
-                xml(&case.feature),
-                xml(&testcase_name(case)),
-                case.duration_ms as f64 / 1000.0
-            );
-            match (&case.outcome, case.verdict) {
-                (RawOutcome::Failed(message), Verdict::Failed) => {
-                    let _ = write!(
-                        out,
-                        "<failure message=\"{}\">{}</failure>",
-                        xml(first_line(message)),
-                        xml(&failure_text(case, message))
-                    );
-                }
-                (RawOutcome::Failed(message), _) => {
-                    let _ = write!(
-                        out,
-                        "<system-out>WARNING (SHOULD not met): {}</system-out>",
-                        xml(message)
-                    );
-                }
-                (RawOutcome::Skipped(reason), _) => {
-                    let _ = write!(out, "<skipped message=\"{}\"/>", xml(reason));
-                }
-                (RawOutcome::Passed, _) => {}
-            }
-            out.push_str("</testcase>\n");
-        }
-        out.push_str("  </testsuite>\n");
-    }
-    out.push_str("</testsuites>\n");
+    out.push_str(&String::from_utf8(writer.into_inner()).expect("the writer was given only UTF-8"));
+    out.push('\n');
     out
+}
+
+fn junit_into(writer: &mut Writer<Vec<u8>>, report: &SuiteReport) -> std::io::Result<()> {
+    let mut features: Vec<&str> = Vec::new();
+    for scenario in &report.scenarios {
+        if !features.contains(&scenario.feature.as_str()) {
+            features.push(&scenario.feature);
+        }
+    }
+    // The run's decision (CERTIFIED, PARTIAL RUN, NOT CERTIFIED) travels with every suite, so a
+    // CI that reads only the JUnit file cannot take a partial run for a certification.
+    let decision = xml_safe(&report.decision.headline());
+    writer
+        .create_element("testsuites")
+        .with_attribute((
+            "name",
+            xml_safe(&format!("mitid-lab certify {}", report.target)).as_str(),
+        ))
+        .with_attribute(("tests", report.scenarios.len().to_string().as_str()))
+        .with_attribute((
+            "failures",
+            report.scenario_counts.failed.to_string().as_str(),
+        ))
+        .with_attribute((
+            "skipped",
+            report.scenario_counts.skipped.to_string().as_str(),
+        ))
+        .with_attribute(("time", seconds(report.duration_ms).as_str()))
+        .write_inner_content(|writer| {
+            for feature in &features {
+                let cases: Vec<&ScenarioResult> = report
+                    .scenarios
+                    .iter()
+                    .filter(|s| s.feature == *feature)
+                    .collect();
+                let count = |verdict| cases.iter().filter(|s| s.verdict == verdict).count();
+                writer
+                    .create_element("testsuite")
+                    .with_attribute(("name", xml_safe(feature).as_str()))
+                    .with_attribute(("tests", cases.len().to_string().as_str()))
+                    .with_attribute(("failures", count(Verdict::Failed).to_string().as_str()))
+                    .with_attribute(("skipped", count(Verdict::Skipped).to_string().as_str()))
+                    .write_inner_content(|writer| {
+                        writer
+                            .create_element("properties")
+                            .write_inner_content(|writer| {
+                                writer
+                                    .create_element("property")
+                                    .with_attribute(("name", "mitid-lab.decision"))
+                                    .with_attribute(("value", decision.as_str()))
+                                    .write_empty()
+                                    .map(|_| ())
+                            })?;
+                        for case in &cases {
+                            junit_case(writer, case)?;
+                        }
+                        Ok(())
+                    })?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn junit_case(writer: &mut Writer<Vec<u8>>, case: &ScenarioResult) -> std::io::Result<()> {
+    let element = writer
+        .create_element("testcase")
+        .with_attribute(("classname", xml_safe(&case.feature).as_str()))
+        .with_attribute(("name", xml_safe(&testcase_name(case)).as_str()))
+        .with_attribute(("time", seconds(case.duration_ms).as_str()));
+    match (&case.outcome, case.verdict) {
+        (RawOutcome::Failed(message), Verdict::Failed) => {
+            element.write_inner_content(|writer| {
+                writer
+                    .create_element("failure")
+                    .with_attribute(("message", xml_safe(first_line(message)).as_str()))
+                    .write_text_content(BytesText::new(&xml_safe(&failure_text(case, message))))
+                    .map(|_| ())
+            })?;
+        }
+        (RawOutcome::Failed(message), _) => {
+            element.write_inner_content(|writer| {
+                writer
+                    .create_element("system-out")
+                    .write_text_content(BytesText::new(&xml_safe(&format!(
+                        "WARNING (SHOULD not met): {message}"
+                    ))))
+                    .map(|_| ())
+            })?;
+        }
+        (RawOutcome::Skipped(reason), _) => {
+            element.write_inner_content(|writer| {
+                writer
+                    .create_element("skipped")
+                    .with_attribute(("message", xml_safe(reason).as_str()))
+                    .write_empty()
+                    .map(|_| ())
+            })?;
+        }
+        (RawOutcome::Passed, _) => {
+            element.write_empty()?;
+        }
+    }
+    Ok(())
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.3}", ms as f64 / 1000.0)
 }
 
 /// `name [REQ-1 REQ-2] (location)`; a journey or the policy run proves no requirement.
@@ -245,102 +283,99 @@ pub fn markdown(report: &SuiteReport) -> String {
     out
 }
 
+/// The report page's style sheet: inline, so the page is one self-contained file.
+const REPORT_CSS: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}\
+table{border-collapse:collapse;width:100%}\
+td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
+.PASSED{background:#d9f2d9}.FAILED{background:#f8d0d0}.WARNING{background:#fbeec1}.SKIPPED{background:#e6e6e6}\
+.bar{display:flex;height:1.5rem;margin:1rem 0}.bar div{height:100%}\
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;font-size:.85em}details{margin:.3rem 0}";
+
 /// A self-contained HTML page: summary bar, requirement table, and per scenario its verdict,
-/// message and every HTTP exchange (collapsed). No scripts or external resources.
+/// message and every HTTP exchange (collapsed). No scripts or external resources. The `maud`
+/// template escapes every interpolated text.
 #[must_use]
 pub fn html(report: &SuiteReport) -> String {
-    let mut out = String::new();
     let rc = &report.requirement_counts;
     let total = (rc.passed + rc.failed + rc.warning + rc.skipped).max(1);
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mitid-lab certification: {}</title>\n<style>\n\
-         body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse;width:100%}}\n\
-         td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}}\n\
-         .PASSED{{background:#d9f2d9}}.FAILED{{background:#f8d0d0}}.WARNING{{background:#fbeec1}}.SKIPPED{{background:#e6e6e6}}\n\
-         .bar{{display:flex;height:1.5rem;margin:1rem 0}}.bar div{{height:100%}}\n\
-         pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;font-size:.85em}}details{{margin:.3rem 0}}\n\
-         </style></head><body>\n<h1>mitid-lab certification: {}</h1>\n<p>Run <code>{}</code>{} — {} ms. <strong>{}</strong></p>\n",
-        html_escape(&report.target),
-        html_escape(&report.target),
-        html_escape(&report.run_id),
-        report
-            .tags
-            .as_ref()
-            .map(|t| format!(", tags <code>{}</code>", html_escape(t)))
-            .unwrap_or_default(),
-        report.duration_ms,
-        html_escape(&report.decision.headline())
-    );
-    out.push_str("<div class=\"bar\" role=\"img\" aria-label=\"requirement verdicts\">");
-    for (count, class) in [
+    let bar = [
         (rc.passed, "PASSED"),
         (rc.warning, "WARNING"),
         (rc.failed, "FAILED"),
         (rc.skipped, "SKIPPED"),
-    ] {
-        if count > 0 {
-            let _ = write!(
-                out,
-                "<div class=\"{class}\" style=\"width:{:.2}%\" title=\"{class}: {count}\"></div>",
-                count as f64 * 100.0 / total as f64
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "</div>\n<p>Requirements: {} passed, {} failed, {} warnings, {} skipped.</p>",
-        rc.passed, rc.failed, rc.warning, rc.skipped
-    );
-    out.push_str("<h2>Requirements</h2>\n<table><tr><th>id</th><th>level</th><th>verdict</th><th>title</th><th>scenarios</th></tr>\n");
-    for requirement in &report.requirements {
-        let _ = writeln!(
-            out,
-            "<tr class=\"{v}\"><td><a href=\"#{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            requirement.level.as_str(),
-            requirement.verdict_text(),
-            html_escape(&requirement.title),
-            html_escape(&requirement.scenarios.join(", ")),
-            v = requirement.verdict.as_str(),
-            id = html_escape(&requirement.id),
-        );
-    }
-    out.push_str("</table>\n<h2>Scenarios</h2>\n");
-    for scenario in &report.scenarios {
-        let anchor = scenario
-            .requirements
-            .first()
-            .map(|r| format!(" id=\"{}\"", html_escape(r)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "<section{anchor}><h3 class=\"{v}\">{v} — {} <small>({}; {})</small></h3>",
-            html_escape(&scenario.name),
-            html_escape(&scenario.location),
-            html_escape(&scenario.requirements.join(", ")),
-            v = scenario.verdict.as_str()
-        );
-        match &scenario.outcome {
-            RawOutcome::Failed(message) | RawOutcome::Skipped(message) => {
-                let _ = writeln!(out, "<pre>{}</pre>", html_escape(message));
+    ];
+    let title = format!("mitid-lab certification: {}", report.target);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+                style { (PreEscaped(REPORT_CSS)) }
             }
-            RawOutcome::Passed => {}
+            body {
+                h1 { (title) }
+                p {
+                    "Run " code { (report.run_id) }
+                    @if let Some(tags) = &report.tags { ", tags " code { (tags) } }
+                    " — " (report.duration_ms) " ms. "
+                    strong { (report.decision.headline()) }
+                }
+                div class="bar" role="img" aria-label="requirement verdicts" {
+                    @for (count, class) in bar {
+                        @if count > 0 {
+                            div class=(class)
+                                style={ "width:" (format!("{:.2}", count as f64 * 100.0 / total as f64)) "%" }
+                                title={ (class) ": " (count) } {}
+                        }
+                    }
+                }
+                p {
+                    "Requirements: " (rc.passed) " passed, " (rc.failed) " failed, "
+                    (rc.warning) " warnings, " (rc.skipped) " skipped."
+                }
+                h2 { "Requirements" }
+                table {
+                    tr { th { "id" } th { "level" } th { "verdict" } th { "title" } th { "scenarios" } }
+                    @for requirement in &report.requirements {
+                        tr class=(requirement.verdict.as_str()) {
+                            td { a href={ "#" (requirement.id) } { (requirement.id) } }
+                            td { (requirement.level.as_str()) }
+                            td { (requirement.verdict_text()) }
+                            td { (requirement.title) }
+                            td { (requirement.scenarios.join(", ")) }
+                        }
+                    }
+                }
+                h2 { "Scenarios" }
+                @for scenario in &report.scenarios {
+                    section id=[scenario.requirements.first()] {
+                        h3 class=(scenario.verdict.as_str()) {
+                            (scenario.verdict.as_str()) " — " (scenario.name) " "
+                            small { "(" (scenario.location) "; " (scenario.requirements.join(", ")) ")" }
+                        }
+                        @match &scenario.outcome {
+                            RawOutcome::Failed(message) | RawOutcome::Skipped(message) => pre { (message) },
+                            RawOutcome::Passed => {},
+                        }
+                        details {
+                            summary { (scenario.evidence.len()) " HTTP exchanges (secrets redacted)" }
+                            @for exchange in &scenario.evidence {
+                                pre { (exchange_text(exchange)) }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        let _ = writeln!(
-            out,
-            "<details><summary>{} HTTP exchanges (secrets redacted)</summary>",
-            scenario.evidence.len()
-        );
-        for exchange in &scenario.evidence {
-            out.push_str(&exchange_html(exchange));
-        }
-        out.push_str("</details></section>\n");
-    }
-    out.push_str("</body></html>\n");
+    };
+    let mut out = page.into_string();
+    out.push('\n');
     out
 }
 
-fn exchange_html(exchange: &Exchange) -> String {
+/// One exchange as the page shows it: the request line, then `>` request and `<` response lines.
+fn exchange_text(exchange: &Exchange) -> String {
     let mut text = format!("{:?}: {}\n", exchange.actor, exchange.line());
     for (name, value) in &exchange.request_headers {
         let _ = writeln!(text, "> {name}: {value}");
@@ -354,34 +389,25 @@ fn exchange_html(exchange: &Exchange) -> String {
     if let Some(body) = &exchange.response_body {
         let _ = writeln!(text, "< {body}");
     }
-    format!("<pre>{}</pre>\n", html_escape(&text))
+    text
 }
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
-/// Escapes text for XML attributes and content.
-#[must_use]
-pub fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even escaped.
-            c if c.is_control() && c != '\n' && c != '\t' && c != '\r' => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn html_escape(text: &str) -> String {
-    xml(text)
+/// Replaces the control characters XML 1.0 forbids even when escaped (all but tab, line feed and
+/// carriage return); escaping itself is the XML writer's job.
+fn xml_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -436,6 +462,94 @@ mod tests {
                 .ends_with(".tmp"))
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Reads the JUnit text with an XML parser: every element closes, and the attribute values
+    /// read back are the scenario's own text, markup characters included.
+    #[test]
+    fn junit_is_well_formed_xml_whatever_the_names_contain() {
+        use quick_xml::events::Event;
+        let tricky = "a <b> & \"c\" 'd' \u{1}";
+        let scenario = |verdict, outcome| ScenarioResult {
+            feature: format!("Feature {tricky}"),
+            location: "t.feature:1".into(),
+            name: format!("Scenario {tricky}"),
+            tags: vec![],
+            requirements: vec![],
+            outcome,
+            verdict,
+            duration_ms: 1,
+            evidence: vec![],
+            not_implemented: None,
+        };
+        let mut report = SuiteReport::build(
+            "r3".into(),
+            format!("target {tricky}"),
+            None,
+            10,
+            &Catalogue::embedded(),
+            vec![],
+        );
+        for (verdict, outcome) in [
+            (
+                Verdict::Failed,
+                RawOutcome::Failed(format!("failed {tricky}\nmore")),
+            ),
+            (
+                Verdict::Skipped,
+                RawOutcome::Skipped(format!("skipped {tricky}")),
+            ),
+            (Verdict::Passed, RawOutcome::Passed),
+        ] {
+            report.add_outside_catalogue(&Catalogue::embedded(), scenario(verdict, outcome));
+        }
+        let text = junit(&report);
+        let mut reader = quick_xml::Reader::from_str(&text);
+        reader.config_mut().check_end_names = true;
+        let (mut depth, mut names, mut failure_messages) = (0_i32, Vec::new(), Vec::new());
+        loop {
+            let element = match reader.read_event() {
+                Ok(Event::Start(e)) => {
+                    depth += 1;
+                    e
+                }
+                Ok(Event::Empty(e)) => e,
+                Ok(Event::End(_)) => {
+                    depth -= 1;
+                    continue;
+                }
+                Ok(Event::Eof) => break,
+                Ok(_) => continue,
+                Err(error) => panic!(
+                    "not well-formed at {}: {error}\n{text}",
+                    reader.buffer_position()
+                ),
+            };
+            for attribute in element.attributes() {
+                let attribute = attribute.expect("well-formed attribute");
+                let value = attribute
+                    .normalized_value(quick_xml::XmlVersion::default())
+                    .expect("valid escapes")
+                    .into_owned();
+                match (element.name().as_ref(), attribute.key.as_ref()) {
+                    (b"testcase", b"name") => names.push(value),
+                    (b"failure", b"message") => failure_messages.push(value),
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(depth, 0, "every element closes: {text}");
+        assert_eq!(names.len(), 3, "{text}");
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("Scenario a <b> & \"c\" 'd' ?")),
+            "{names:?}"
+        );
+        assert_eq!(
+            failure_messages,
+            vec!["failed a <b> & \"c\" 'd' ?".to_owned()]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use mitid_fixtures::yaml_lines::line_of;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -191,14 +192,11 @@ impl TargetFile {
         file: &Path,
         base_override: Option<&str>,
     ) -> Result<Target, TargetError> {
-        let field_error = |field: &str, message: String| {
-            let key = field.rsplit('.').next().unwrap_or(field);
-            TargetError::Field {
-                file: file.into(),
-                line: line_of(text, key),
-                field: field.into(),
-                message,
-            }
+        let field_error = |field: &str, message: String| TargetError::Field {
+            file: file.into(),
+            line: line_of(text, field),
+            field: field.into(),
+            message,
         };
         let base_text = base_override.unwrap_or(&self.service_provider.base_url);
         let base_url = parse_http_url(base_text).map_err(|m| {
@@ -291,7 +289,7 @@ impl TargetFile {
         let Some(listed) = &sp.implements else {
             return Err(TargetError::Field {
                 file: file.into(),
-                line: line_of(text, "service_provider"),
+                line: line_of(text, "service_provider.implements"),
                 field: "service_provider.implements".into(),
                 message: format!(
                     "missing: this target file predates declared optional features. Add under `service_provider:` the line `implements: [{}]`, keeping only what your service implements (`implements: []` for none), or write a new file with `mitid-lab certify init`",
@@ -300,7 +298,7 @@ impl TargetFile {
             });
         };
         let implements: BTreeSet<OptionalFeature> = listed.iter().copied().collect();
-        let line = line_of(text, "implements");
+        let line = line_of(text, "service_provider.implements");
         let pairs = [
             (
                 OptionalFeature::RpInitiatedLogout,
@@ -335,7 +333,7 @@ impl TargetFile {
             if !declared && has_path {
                 return Err(TargetError::Field {
                     file: file.into(),
-                    line: line_of(text, path_field),
+                    line: line_of(text, &format!("service_provider.{path_field}")),
                     field: format!("service_provider.{path_field}"),
                     message: format!(
                         "is set but service_provider.implements does not list {}: add {} to implements if your service has this endpoint, or remove the path",
@@ -477,17 +475,6 @@ pub(crate) fn parse_http_url(text: &str) -> Result<Url, String> {
         return Err(format!("{text:?} has no host"));
     }
     Ok(url)
-}
-
-/// The 1-based line where `key:` first appears (1 when absent: the field is missing entirely).
-pub(crate) fn line_of(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|line| {
-            line.trim_start()
-                .strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
-        })
-        .map_or(1, |index| index + 1)
 }
 
 #[cfg(test)]

@@ -139,8 +139,9 @@ pub struct CivilDate {
     pub day: u32,
 }
 
-/// Day of the week, Monday first (the Danish convention).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+/// Day of the week, Monday first (the Danish convention). The lab's one weekday type: the
+/// simulator's opening hours and shift plans use it too (serde `monday` … `sunday`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Weekday {
     Monday,
@@ -150,6 +151,31 @@ pub enum Weekday {
     Friday,
     Saturday,
     Sunday,
+}
+
+impl Weekday {
+    /// All days, Monday first.
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+
+    /// 0 for Monday … 6 for Sunday.
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The weekday of day `day` of a count whose day 0 is `epoch` (a simulation's days).
+    #[must_use]
+    pub const fn of_day(epoch: Weekday, day: u32) -> Weekday {
+        Weekday::ALL[(epoch.index() + day as usize % 7) % 7]
+    }
 }
 
 impl CivilDate {
@@ -165,15 +191,7 @@ impl CivilDate {
     #[must_use]
     pub const fn weekday(self) -> Weekday {
         // 1970-01-01 was a Thursday (index 3 with Monday = 0).
-        match (self.days_since_epoch() + 3).rem_euclid(7) {
-            0 => Weekday::Monday,
-            1 => Weekday::Tuesday,
-            2 => Weekday::Wednesday,
-            3 => Weekday::Thursday,
-            4 => Weekday::Friday,
-            5 => Weekday::Saturday,
-            _ => Weekday::Sunday,
-        }
+        Weekday::ALL[(self.days_since_epoch() + 3).rem_euclid(7) as usize]
     }
     #[must_use]
     pub const fn is_weekend(self) -> bool {

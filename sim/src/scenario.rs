@@ -16,276 +16,23 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_yaml::{Mapping, Value};
 
-/// One step in a field path: a mapping key or a sequence index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathSegment {
-    Key(String),
-    Index(usize),
-}
+pub use mitid_fixtures::yaml_lines::{FieldPath, LineIndex, PathSegment};
 
-/// A field's address in a scenario, written `calendar.nemid_shutdown` or `segments[2].share`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct FieldPath(pub Vec<PathSegment>);
-
-impl FieldPath {
-    /// Parses the dotted form used by `--set` and by validation errors.
-    ///
-    /// # Errors
-    /// An empty segment (`a..b`), an empty path or an index that is not a number.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut segments = Vec::new();
-        if text.trim().is_empty() {
-            return Err("the field path is empty".to_owned());
+/// A `serde_path_to_error` path as a [`FieldPath`] (enum tags and unknown steps dropped).
+fn field_path_of(path: &serde_path_to_error::Path) -> FieldPath {
+    let mut segments = Vec::new();
+    for segment in path {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => {
+                segments.push(PathSegment::Index(*index));
+            }
+            serde_path_to_error::Segment::Map { key } => {
+                segments.push(PathSegment::Key(key.clone()));
+            }
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
         }
-        for part in text.split('.') {
-            let (key, mut rest) = match part.find('[') {
-                Some(at) => (&part[..at], &part[at..]),
-                None => (part, ""),
-            };
-            if key.is_empty() && (segments.is_empty() || rest.is_empty()) {
-                return Err(format!("`{text}` has an empty segment"));
-            }
-            if !key.is_empty() {
-                segments.push(PathSegment::Key(key.to_owned()));
-            }
-            while let Some(stripped) = rest.strip_prefix('[') {
-                let close = stripped
-                    .find(']')
-                    .ok_or_else(|| format!("`{text}` has an unclosed `[`"))?;
-                let index = stripped[..close].parse::<usize>().map_err(|_| {
-                    format!("`{text}`: `{}` is not a list index", &stripped[..close])
-                })?;
-                segments.push(PathSegment::Index(index));
-                rest = &stripped[close + 1..];
-            }
-            if !rest.is_empty() {
-                return Err(format!("`{text}` has text after `]`"));
-            }
-        }
-        Ok(Self(segments))
     }
-
-    #[must_use]
-    pub fn child(&self, segment: PathSegment) -> Self {
-        let mut segments = self.0.clone();
-        segments.push(segment);
-        Self(segments)
-    }
-
-    #[must_use]
-    pub fn is_root(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn from_serde_path(path: &serde_path_to_error::Path) -> Self {
-        let mut segments = Vec::new();
-        for segment in path {
-            match segment {
-                serde_path_to_error::Segment::Seq { index } => {
-                    segments.push(PathSegment::Index(*index));
-                }
-                serde_path_to_error::Segment::Map { key } => {
-                    segments.push(PathSegment::Key(key.clone()));
-                }
-                serde_path_to_error::Segment::Enum { .. }
-                | serde_path_to_error::Segment::Unknown => {}
-            }
-        }
-        Self(segments)
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("(top level)");
-        }
-        for (i, segment) in self.0.iter().enumerate() {
-            match segment {
-                PathSegment::Key(key) if i == 0 => f.write_str(key)?,
-                PathSegment::Key(key) => write!(f, ".{key}")?,
-                PathSegment::Index(index) => write!(f, "[{index}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Where each field of a block-style YAML document is written.
-///
-/// Scenario files are block YAML (`key: value`, `- item`), so the lines and their indentation are
-/// enough to know which field a line starts; flow collections (`{a: 1}`) and multi-line scalars
-/// are treated as one value on the line of their key. A path that is not written in the file
-/// (a field left to its default) maps to the line of its nearest written ancestor.
-#[derive(Debug, Clone, Default)]
-pub struct LineIndex {
-    entries: Vec<(Vec<PathSegment>, usize)>,
-}
-
-struct Frame {
-    indent: usize,
-    segment: PathSegment,
-}
-
-impl LineIndex {
-    #[must_use]
-    pub fn new(text: &str) -> Self {
-        let mut entries = Vec::new();
-        let mut stack: Vec<Frame> = Vec::new();
-        // A block scalar (`key: |`) owns every following line indented deeper than its key.
-        let mut block_scalar_indent: Option<usize> = None;
-        for (number, raw) in text.lines().enumerate() {
-            let line_number = number + 1;
-            let content = raw.trim_start_matches(' ');
-            let indent = raw.len() - content.len();
-            if content.is_empty() || content.starts_with('#') {
-                continue;
-            }
-            if let Some(owner) = block_scalar_indent {
-                if indent > owner {
-                    continue;
-                }
-                block_scalar_indent = None;
-            }
-            if content.starts_with("---") || content.starts_with("...") {
-                stack.clear();
-                continue;
-            }
-            let mut column = indent;
-            let mut rest = content;
-            // `- ` items, possibly nested on one line (`- - a`), then maybe `key: value`.
-            while rest == "-" || rest.starts_with("- ") {
-                while stack.last().is_some_and(|frame| frame.indent > column) {
-                    stack.pop();
-                }
-                let index = match stack.last() {
-                    Some(Frame {
-                        indent: at,
-                        segment: PathSegment::Index(previous),
-                    }) if *at == column => {
-                        let next = previous + 1;
-                        stack.pop();
-                        next
-                    }
-                    _ => 0,
-                };
-                stack.push(Frame {
-                    indent: column,
-                    segment: PathSegment::Index(index),
-                });
-                entries.push((
-                    stack.iter().map(|f| f.segment.clone()).collect(),
-                    line_number,
-                ));
-                let after = &rest[1..];
-                let trimmed = after.trim_start_matches(' ');
-                column += 1 + after.len() - trimmed.len();
-                rest = trimmed;
-                if rest.is_empty() {
-                    break;
-                }
-            }
-            if rest.is_empty() {
-                continue;
-            }
-            let Some((key, value)) = split_mapping_key(rest) else {
-                continue;
-            };
-            while stack.last().is_some_and(|frame| {
-                frame.indent > column
-                    || (frame.indent == column && matches!(frame.segment, PathSegment::Key(_)))
-                    || (frame.indent == column
-                        && matches!(frame.segment, PathSegment::Index(_))
-                        && column == indent)
-            }) {
-                stack.pop();
-            }
-            stack.push(Frame {
-                indent: column,
-                segment: PathSegment::Key(key),
-            });
-            entries.push((
-                stack.iter().map(|f| f.segment.clone()).collect(),
-                line_number,
-            ));
-            let value = strip_comment(value).trim();
-            if value.starts_with('|') || value.starts_with('>') {
-                block_scalar_indent = Some(column);
-            }
-        }
-        Self { entries }
-    }
-
-    /// The line where `path` is written, or where its nearest written ancestor is.
-    #[must_use]
-    pub fn line_of(&self, path: &FieldPath) -> Option<usize> {
-        let mut best: Option<(usize, usize)> = None;
-        for (entry_path, line) in &self.entries {
-            if entry_path.len() <= path.0.len()
-                && path.0[..entry_path.len()] == entry_path[..]
-                && best.is_none_or(|(depth, _)| entry_path.len() > depth)
-            {
-                best = Some((entry_path.len(), *line));
-            }
-        }
-        best.map(|(_, line)| line)
-    }
-
-    /// The line where exactly `path` is written, if it is.
-    #[must_use]
-    pub fn exact_line_of(&self, path: &FieldPath) -> Option<usize> {
-        self.entries
-            .iter()
-            .find(|(entry_path, _)| *entry_path == path.0)
-            .map(|(_, line)| *line)
-    }
-}
-
-/// Splits `key: value` (or `key:`) at the first `:` outside quotes that ends the key.
-fn split_mapping_key(text: &str) -> Option<(String, &str)> {
-    let bytes = text.as_bytes();
-    let (key, after) = match bytes.first()? {
-        quote @ (b'"' | b'\'') => {
-            let close = text[1..].find(char::from(*quote))? + 1;
-            (text[1..close].to_owned(), &text[close + 1..])
-        }
-        b'{' | b'[' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' => return None,
-        _ => {
-            let mut at = None;
-            for (i, c) in text.char_indices() {
-                if c == ':' && text[i + 1..].chars().next().is_none_or(|next| next == ' ') {
-                    at = Some(i);
-                    break;
-                }
-                if c == '#' && i > 0 && text[..i].ends_with(' ') {
-                    return None;
-                }
-            }
-            let at = at?;
-            (text[..at].trim_end().to_owned(), &text[at..])
-        }
-    };
-    let value = after.strip_prefix(':')?;
-    if !(value.is_empty() || value.starts_with(' ')) {
-        return None;
-    }
-    Some((key, value))
-}
-
-fn strip_comment(value: &str) -> &str {
-    let mut in_single = false;
-    let mut in_double = false;
-    let mut previous = ' ';
-    for (i, c) in value.char_indices() {
-        match c {
-            '\'' if !in_double => in_single = !in_single,
-            '"' if !in_single => in_double = !in_double,
-            '#' if !in_single && !in_double && previous == ' ' => return &value[..i],
-            _ => {}
-        }
-        previous = c;
-    }
-    value
+    FieldPath(segments)
 }
 
 /// What went wrong with a scenario.
@@ -479,7 +226,7 @@ impl ScenarioDocument {
         // Kept to quote what was written when a value is refused; scenarios are small.
         let original = value.clone();
         serde_path_to_error::deserialize(value).map_err(|err| {
-            let mut field = FieldPath::from_serde_path(err.path());
+            let mut field = field_path_of(err.path());
             let message = strip_location(&err.inner().to_string());
             let kind = if let Some(name) = unknown_field_name(&message) {
                 // The tracked path may stop at the map that holds the unknown key.

@@ -14,12 +14,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::number::{CprNumber, Sex, seventh_digits_for_year};
+use mitid_fixtures as fixtures;
 
-const FIRST_NAMES_CSV: &str = include_str!("../../../fixtures/first_names.csv");
-const SURNAMES_CSV: &str = include_str!("../../../fixtures/surnames.csv");
-const MUNICIPALITIES_CSV: &str = include_str!("../../../fixtures/municipalities.csv");
-const AGE_DISTRIBUTION_CSV: &str = include_str!("../../../fixtures/age_distribution.csv");
+use super::number::{CprNumber, Sex, seventh_digits_for_year};
 
 /// The oldest age drawn for the open-ended top band (85+) of the age fixture.
 const OLDEST_AGE: u32 = 99;
@@ -96,15 +93,8 @@ pub struct PersonRequest {
     pub has_phone: Option<bool>,
 }
 
-/// A fixture table failed to parse; the message names the fixture, line and field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("fixtures/{file} line {line}: field {field}: {reason}")]
-pub struct FixtureError {
-    pub file: &'static str,
-    pub line: usize,
-    pub field: &'static str,
-    pub reason: String,
-}
+/// A fixture table failed to parse: the fixtures crate's error, naming file, line and column.
+pub use mitid_fixtures::FixtureError;
 
 #[derive(Debug, Clone)]
 struct Weighted<T> {
@@ -136,31 +126,6 @@ impl<T> Weighted<T> {
     }
 }
 
-/// Rows of a fixture CSV: comment lines (`#`) and the header skipped, with 1-based line numbers.
-fn rows(text: &'static str) -> impl Iterator<Item = (usize, Vec<&'static str>)> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
-        .skip(1)
-        .map(|(i, l)| (i + 1, l.split(',').map(str::trim).collect()))
-}
-
-fn field<T: std::str::FromStr>(
-    file: &'static str,
-    line: usize,
-    cols: &[&str],
-    index: usize,
-    name: &'static str,
-) -> Result<T, FixtureError> {
-    let raw = cols.get(index).copied().unwrap_or("");
-    raw.parse().map_err(|_| FixtureError {
-        file,
-        line,
-        field: name,
-        reason: format!("cannot read {raw:?}"),
-    })
-}
-
 /// The fixture tables the generator draws from, parsed once.
 #[derive(Debug, Clone)]
 pub struct Fixtures {
@@ -173,68 +138,61 @@ pub struct Fixtures {
 }
 
 impl Fixtures {
-    /// Parses the embedded fixtures.
+    /// Parses the embedded fixtures with the fixtures crate's loader (one CSV reader for the
+    /// whole lab).
     pub fn embedded() -> Result<Self, FixtureError> {
         let mut male = Vec::new();
         let mut female = Vec::new();
-        for (line, cols) in rows(FIRST_NAMES_CSV) {
-            let count: u64 = field("first_names.csv", line, &cols, 3, "count")?;
-            let name = cols[2].to_owned();
-            match cols[0] {
-                "M" => male.push((name, count)),
-                "F" => female.push((name, count)),
+        for (line, row) in fixtures::load::<fixtures::FirstNameRow>(fixtures::FIRST_NAMES)? {
+            match row.sex.as_str() {
+                "M" => male.push((row.name, row.count)),
+                "F" => female.push((row.name, row.count)),
                 other => {
                     return Err(FixtureError {
-                        file: "first_names.csv",
+                        file: fixtures::FIRST_NAMES.file,
                         line,
-                        field: "sex",
-                        reason: format!("expected M or F, got {other:?}"),
+                        message: format!("column `sex`: expected M or F, got {other:?}"),
                     });
                 }
             }
         }
-        let mut surnames = Vec::new();
-        for (line, cols) in rows(SURNAMES_CSV) {
-            let count: u64 = field("surnames.csv", line, &cols, 2, "count_ku2005")?;
-            surnames.push((cols[1].to_owned(), count));
-        }
-        let mut municipalities = Vec::new();
-        for (line, cols) in rows(MUNICIPALITIES_CSV) {
-            let code: u16 = field("municipalities.csv", line, &cols, 0, "code")?;
-            let population: u64 = field("municipalities.csv", line, &cols, 3, "population")?;
-            let m = Municipality {
-                code,
-                name: cols[1].to_owned(),
-                region: cols[2].to_owned(),
-                population,
-            };
-            municipalities.push((m, population));
-        }
+        let surnames: Vec<(String, u64)> =
+            fixtures::load::<fixtures::SurnameRow>(fixtures::SURNAMES)?
+                .into_iter()
+                .map(|(_, row)| (row.name, row.count_ku2005))
+                .collect();
+        let municipalities: Vec<(Municipality, u64)> =
+            fixtures::load::<fixtures::MunicipalityRow>(fixtures::MUNICIPALITIES)?
+                .into_iter()
+                .map(|(_, row)| {
+                    let population = u64::from(row.population);
+                    let m = Municipality {
+                        code: row.code,
+                        name: row.name,
+                        region: row.region,
+                        population,
+                    };
+                    (m, population)
+                })
+                .collect();
         let mut bands = Vec::new();
-        for (line, cols) in rows(AGE_DISTRIBUTION_CSV) {
-            let from: u32 = field("age_distribution.csv", line, &cols, 0, "age_from")?;
-            let to: u32 = if cols.get(1).is_some_and(|s| s.is_empty()) {
-                OLDEST_AGE
-            } else {
-                field("age_distribution.csv", line, &cols, 1, "age_to")?
-            };
-            let male_count: u64 = field("age_distribution.csv", line, &cols, 2, "male")?;
-            let female_count: u64 = field("age_distribution.csv", line, &cols, 3, "female")?;
-            bands.push(((from, to, Sex::Male), male_count));
-            bands.push(((from, to, Sex::Female), female_count));
+        for (_, row) in fixtures::load::<fixtures::AgeBandRow>(fixtures::AGE_DISTRIBUTION)? {
+            let from = u32::from(row.age_from);
+            let to = row.age_to.map_or(OLDEST_AGE, u32::from);
+            bands.push(((from, to, Sex::Male), u64::from(row.male)));
+            bands.push(((from, to, Sex::Female), u64::from(row.female)));
         }
-        for (file, empty) in [
-            ("first_names.csv", male.is_empty() || female.is_empty()),
-            ("surnames.csv", surnames.is_empty()),
-            ("municipalities.csv", municipalities.is_empty()),
-            ("age_distribution.csv", bands.is_empty()),
+        for (fixture, empty) in [
+            (fixtures::FIRST_NAMES, male.is_empty() || female.is_empty()),
+            (fixtures::SURNAMES, surnames.is_empty()),
+            (fixtures::MUNICIPALITIES, municipalities.is_empty()),
+            (fixtures::AGE_DISTRIBUTION, bands.is_empty()),
         ] {
             if empty {
                 return Err(FixtureError {
-                    file,
-                    line: 1,
-                    field: "rows",
-                    reason: "no data rows".into(),
+                    file: fixture.file,
+                    line: 0,
+                    message: "no data rows".into(),
                 });
             }
         }

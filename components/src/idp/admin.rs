@@ -11,14 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Identity assurance level (NSIS IAL) of a `MitID` identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ial {
-    Low,
-    Substantial,
-    High,
-}
+/// Identity assurance level (NSIS IAL) of a `MitID` identity: the devices crate's type, whose
+/// serde form (`low`, `substantial`, `high`) is this API's wire format.
+pub use mitid_devices::Ial;
 
 /// Who the identity belongs to: a person in the CPR register, or a person without a CPR number
 /// who was identified with a P code (such identities have `mitid.has_cpr = false`).

@@ -11,6 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+use mitid_fixtures::yaml_lines::{FieldPath, LineIndex, PathSegment};
 use serde::{Deserialize, Serialize};
 
 /// Where the flaw catalogue lives, relative to the project root.
@@ -219,15 +220,16 @@ where
     };
     let parsed: CatalogueFile = serde_yaml::from_str(text)
         .map_err(|e| error(e.location().map_or(1, |l| l.line()), e.to_string()))?;
-    let line_of = |name: &str| {
-        text.lines()
-            .position(|l| l.trim_start().trim_start_matches("- ").trim() == format!("name: {name}"))
-            .map_or(1, |i| i + 1)
-    };
+    let lines = LineIndex::new(text);
     let mut entries = Vec::new();
     let mut seen = Vec::new();
-    for raw in parsed.flaws {
-        let line = line_of(&raw.name);
+    for (index, raw) in parsed.flaws.into_iter().enumerate() {
+        let path = FieldPath(vec![
+            PathSegment::Key("flaws".into()),
+            PathSegment::Index(index),
+            PathSegment::Key("name".into()),
+        ]);
+        let line = lines.line_of(&path).unwrap_or(1);
         let flaw: F = serde_yaml::from_str(&raw.name).map_err(|_| {
             error(
                 line,

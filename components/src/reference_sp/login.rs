@@ -37,7 +37,7 @@ pub(super) async fn login(
 ) -> Result<Response, ApiError> {
     let loa = match q.loa.as_deref() {
         None => Loa::Substantial,
-        Some(text) => Loa::parse(text).ok_or_else(|| {
+        Some(text) => Loa::from_uri_or_name(text).map_err(|_| {
             ApiError::invalid_request("parameter loa: must be low, substantial or high")
         })?,
     };
@@ -288,7 +288,7 @@ pub(super) async fn callback(
         .get("loa")
         .or_else(|| claims.get("acr"))
         .and_then(Value::as_str)
-        .and_then(Loa::parse);
+        .and_then(|text| Loa::from_uri_or_name(text).ok());
     if !sp.flawed(Flaw::AcceptLowerLoa) && loa.is_none_or(|l| l < txn.loa) {
         return Err(login_refused(format!(
             "LoA {loa:?} is below the {:?} asked for",

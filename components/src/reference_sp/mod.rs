@@ -61,7 +61,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_core::{OsRng, RngCore};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::nemid_calendar::{DEFAULT_SECTOR, NemidCalendar};
@@ -83,37 +83,9 @@ pub const PROFESSIONAL_IDENTITY_TYPE: &str = "professional";
 pub const PROFESSIONAL_ID_CLAIM: &str = "nemlogin.persistent_professional_id";
 pub const CVR_CLAIM: &str = "nemlogin.cvr";
 
-/// NSIS level of assurance, ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Loa {
-    Low,
-    Substantial,
-    High,
-}
-
-impl Loa {
-    #[must_use]
-    pub const fn uri(self) -> &'static str {
-        match self {
-            Loa::Low => "https://data.gov.dk/concept/core/nsis/Low",
-            Loa::Substantial => "https://data.gov.dk/concept/core/nsis/Substantial",
-            Loa::High => "https://data.gov.dk/concept/core/nsis/High",
-        }
-    }
-
-    /// From a name (`substantial`) or an NSIS URI.
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Loa> {
-        let last = text.rsplit('/').next().unwrap_or(text);
-        match last.to_ascii_lowercase().as_str() {
-            "low" => Some(Loa::Low),
-            "substantial" => Some(Loa::Substantial),
-            "high" => Some(Loa::High),
-            _ => None,
-        }
-    }
-}
+/// NSIS level of assurance, ordered: the devices crate's type (serde `low`, `substantial`,
+/// `high`; parsed from those names or the NSIS URI).
+pub use mitid_devices::Loa;
 
 /// One of the portal's self-services.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -438,11 +410,11 @@ mod tests {
     #[test]
     fn loa_parses_names_and_uris_in_order() {
         assert_eq!(
-            Loa::parse("https://data.gov.dk/concept/core/nsis/High"),
-            Some(Loa::High)
+            Loa::from_uri_or_name("https://data.gov.dk/concept/core/nsis/High"),
+            Ok(Loa::High)
         );
-        assert_eq!(Loa::parse("substantial"), Some(Loa::Substantial));
+        assert_eq!(Loa::from_uri_or_name("substantial"), Ok(Loa::Substantial));
         assert!(Loa::Low < Loa::Substantial && Loa::Substantial < Loa::High);
-        assert_eq!(Loa::parse("medium"), None);
+        assert!(Loa::from_uri_or_name("medium").is_err());
     }
 }

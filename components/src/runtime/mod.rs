@@ -518,14 +518,6 @@ fn test_ial(index: usize) -> Ial {
     }
 }
 
-fn ial_name(ial: Ial) -> &'static str {
-    match ial {
-        Ial::Low => "low",
-        Ial::Substantial => "substantial",
-        Ial::High => "high",
-    }
-}
-
 /// The test identities as the IdP's start-up requests: the first persons of the CPR register
 /// (same seed, same generator, so they are in the register), and the last one without a CPR
 /// number (a P code), as such identities exist.
@@ -595,7 +587,7 @@ pub fn test_identities(options: &StackOptions) -> Vec<TestIdentity> {
                 user_id: request.user_id.unwrap_or_default(),
                 name: request.name,
                 cpr,
-                ial: ial_name(request.ial).to_owned(),
+                ial: request.ial.name().to_owned(),
                 organisations,
             }
         })

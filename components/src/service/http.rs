@@ -2,9 +2,11 @@
 //! the OAuth rules, cookies, HTML escaping, the error page and the 302 redirect.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, html};
 
 /// Most parameters an authorization or token request may carry.
 pub const MAX_PARAMS: usize = 64;
@@ -42,27 +44,33 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// HTML-escapes text for the pages.
+/// HTML-escapes text for the pages still assembled with `format!` (the IdP's login pages): the
+/// same escaper the `maud` templates use, so the workspace escapes HTML one way.
 #[must_use]
 pub fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    let mut out = String::with_capacity(text.len());
+    // Writing into a String cannot fail.
+    let _ = maud::Escaper::new(&mut out).write_str(text);
+    out
 }
 
 /// A page for errors that must not be redirected (bad client or redirect URI).
 #[must_use]
 pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>MitID – {t}</title></head>\
-         <body><main><h1>{t}</h1><p>{d}</p><p>The service that sent you here is not set up correctly; \
-         you have not been logged in.</p></main></body></html>",
-        t = esc(title),
-        d = esc(detail)
-    );
-    let mut response = (status, Html(body)).into_response();
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "MitID – " (title) } }
+            body {
+                main {
+                    h1 { (title) }
+                    p { (detail) }
+                    p { "The service that sent you here is not set up correctly; you have not been logged in." }
+                }
+            }
+        }
+    };
+    let mut response = (status, Html(page.into_string())).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -22,26 +22,6 @@ pub enum PageMethod<'a> {
     Chip,
 }
 
-fn csrf_of(html: &str) -> Option<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker)? + marker.len();
-    html[start..].split('"').next().map(str::to_owned)
-}
-
-/// The channel binding the waiting page shows (a 4-digit code, or a QR payload in `<code>`).
-fn binding_of(html: &str) -> Option<String> {
-    let marker = "id=\"binding\">";
-    let start = html.find(marker)? + marker.len();
-    let shown = html[start..].split("</p>").next()?;
-    Some(
-        shown
-            .trim_start_matches("<code>")
-            .trim_end_matches("</code>")
-            .trim()
-            .to_owned(),
-    )
-}
-
 /// A login of `alias` at the service provider (asking for `loa`) driven through the broker's HTML
 /// pages with the citizen's real device, in a fresh browser (no single sign-on from an earlier
 /// login of the scenario). Records the attempt (so `a session exists for` judges it);
@@ -121,7 +101,9 @@ async fn drive_pages(
             excerpt(&login_page.body)
         ));
     }
-    let csrf = csrf_of(&login_page.body).ok_or("no CSRF field on the login page")?;
+    let csrf = login_page
+        .field_value("csrf")
+        .ok_or("no CSRF field on the login page")?;
     let join = |suffix: &str| Url::parse(&format!("{page_url}/{suffix}")).expect("login URL");
     let after_user = world
         .browser
@@ -133,7 +115,7 @@ async fn drive_pages(
             ],
         )
         .await?;
-    if !after_user.body.contains("name=\"method\"") {
+    if !after_user.has_field("method") {
         return Err(format!(
             "the broker did not accept user ID {}: {}",
             citizen.user_id,
@@ -150,13 +132,18 @@ async fn drive_pages(
                     &[("csrf", csrf.as_str()), ("method", "app")],
                 )
                 .await?;
-            if waiting.status != 200 || waiting.body.contains("not active") {
+            // A refusal comes back as the page with the broker's message to the citizen.
+            let refused = waiting
+                .text_of("p.msg")
+                .is_some_and(|message| message.contains("not active"));
+            if waiting.status != 200 || refused {
                 return Err(format!(
                     "the broker did not offer the app: {}",
                     excerpt(&waiting.body)
                 ));
             }
-            let shown = binding_of(&waiting.body);
+            // The channel binding the waiting page shows: a 4-digit code, or a QR payload.
+            let shown = waiting.text_of("#binding");
             app::approve_pending(world, &citizen.alias, label, pin, shown.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
@@ -178,7 +165,7 @@ async fn drive_pages(
                     &[("csrf", csrf.as_str()), ("method", token.kind.as_str())],
                 )
                 .await?;
-            if !page.body.contains("name=\"code\"") {
+            if !page.has_field("code") {
                 return Err(format!(
                     "the broker did not ask for a code: {}",
                     excerpt(&page.body)
@@ -232,19 +219,12 @@ async fn chip_step(
         .browser
         .post_form(&join("method"), &[("csrf", csrf), ("method", "chip")])
         .await?;
-    let start_tag = "<pre id=\"challenge\">";
-    let from = page.body.find(start_tag).ok_or_else(|| {
+    let shown = page.text_of("pre#challenge").ok_or_else(|| {
         format!(
             "the broker showed no chip challenge: {}",
             excerpt(&page.body)
         )
-    })? + start_tag.len();
-    let end = page.body[from..]
-        .find("</pre>")
-        .ok_or("an unterminated challenge")?;
-    let shown = page.body[from..from + end]
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+    })?;
     let request: AssertionRequest = serde_json::from_str(&shown).map_err(|e| e.to_string())?;
     let chip = world
         .devices

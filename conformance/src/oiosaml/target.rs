@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 
 use mitid_components::saml::metadata::{self, EntityMetadata};
 use mitid_components::saml::{ns, uri};
+use mitid_fixtures::yaml_lines::line_of;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::target::{OptionalFeature, TargetError, line_of, parse_http_url};
+use crate::target::{OptionalFeature, TargetError, parse_http_url};
 
 /// Where the lab's NemLog-in listens by default for an external target: a fixed port, because
 /// its entityID and endpoints (in the IdP metadata the service registers) are URLs on it.
@@ -113,14 +114,11 @@ impl SamlTargetFile {
         file: &Path,
         base_override: Option<&str>,
     ) -> Result<SamlTarget, TargetError> {
-        let field_error = |field: &str, message: String| {
-            let key = field.rsplit('.').next().unwrap_or(field);
-            TargetError::Field {
-                file: file.into(),
-                line: line_of(text, key),
-                field: field.into(),
-                message,
-            }
+        let field_error = |field: &str, message: String| TargetError::Field {
+            file: file.into(),
+            line: line_of(text, field),
+            field: field.into(),
+            message,
         };
         if self.protocol != PROTOCOL {
             return Err(field_error(

@@ -4,50 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernel::{MILLIS_PER_DAY, MILLIS_PER_MINUTE, SimTime};
 
-/// Day of the week; Monday is 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Weekday {
-    /// Monday.
-    Monday,
-    /// Tuesday.
-    Tuesday,
-    /// Wednesday.
-    Wednesday,
-    /// Thursday.
-    Thursday,
-    /// Friday.
-    Friday,
-    /// Saturday.
-    Saturday,
-    /// Sunday.
-    Sunday,
-}
-
-impl Weekday {
-    /// All days, Monday first.
-    pub const ALL: [Weekday; 7] = [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ];
-
-    /// 0 for Monday … 6 for Sunday.
-    #[must_use]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The weekday of simulated day `day` when day 0 is `epoch`.
-    #[must_use]
-    pub fn of_day(epoch: Weekday, day: u32) -> Weekday {
-        Weekday::ALL[(epoch.index() + day as usize % 7) % 7]
-    }
-}
+/// Day of the week: the devices crate's type, the lab's one weekday (serde `monday` … `sunday`).
+pub use mitid_devices::time::Weekday;
 
 /// A problem with opening hours or a shift plan.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

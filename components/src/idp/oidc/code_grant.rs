@@ -4,13 +4,13 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use mitid_devices::{Aal, AmrSet, Factor, Ial, assess, loa};
+use mitid_devices::{Aal, AmrSet, Factor, assess, loa};
 
 use super::{SSO_COOKIE, append_query, error_redirect};
+use crate::idp::professional;
 use crate::idp::registry::{Identity, random_token, random_uuid};
 use crate::idp::script::{AuthRequest, LoginIdp, LoginResult};
 use crate::idp::{CodeGrant, IdpState, SharedState, SsoSession};
-use crate::idp::{admin, professional};
 use crate::service::found;
 
 /// What an authentication established.
@@ -100,8 +100,7 @@ pub async fn complete(
             "mitid_identity_blocked",
         );
     }
-    let ial = to_devices_ial(identity.ial);
-    let achieved = loa(ial, auth.aal);
+    let achieved = loa(identity.ial, auth.aal);
     if let Some(want) = req.requested_loa
         && !achieved.satisfies(want)
     {
@@ -160,7 +159,7 @@ pub async fn complete(
     let sid = auth.sid.clone().unwrap_or_else(|| random_token(16));
     let result = LoginResult {
         uuid: identity.uuid.clone(),
-        ial,
+        ial: identity.ial,
         aal: auth.aal,
         loa: achieved,
         amr: auth.amr,
@@ -214,15 +213,6 @@ pub async fn complete(
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
-}
-
-#[must_use]
-pub fn to_devices_ial(ial: admin::Ial) -> Ial {
-    match ial {
-        admin::Ial::Low => Ial::Low,
-        admin::Ial::Substantial => Ial::Substantial,
-        admin::Ial::High => Ial::High,
-    }
 }
 
 /// Drops expired codes, tokens and replay records once the maps grow (keeps memory bounded

@@ -47,7 +47,7 @@ pub mod userinfo;
 
 pub use authorize::{authorize_get, authorize_post};
 pub(in crate::idp) use code_grant::fail;
-pub use code_grant::{Authenticated, complete, to_devices_ial};
+pub use code_grant::{Authenticated, complete};
 pub use id_token::mint_id_token;
 pub use logout::{LogoutDelivery, end_session, logout_get, logout_post};
 pub use respond::rate_limited;
@@ -89,6 +89,24 @@ pub fn error_redirect(
 async fn global_fault(state: &IdpState, endpoint: &str) -> Option<Response> {
     let fault = state.lock().faults.get(endpoint).cloned()?;
     apply_fault(&fault).await
+}
+
+/// The script of a login (cloned, `None` when unscripted) for an endpoint that serves it, with
+/// the fault the script sets for that endpoint (`fault_of`) applied first: `Err` is the
+/// scripted answer that replaces the endpoint's own.
+async fn scripted(
+    state: &IdpState,
+    script_id: Option<&str>,
+    fault_of: impl Fn(&crate::idp::script::ScriptRequest) -> Option<&crate::idp::EndpointFault>,
+) -> Result<Option<crate::idp::script::Script>, Response> {
+    let script = state.lock().scripts.get(script_id).cloned();
+    let fault = script.as_ref().and_then(|s| fault_of(&s.request).cloned());
+    if let Some(fault) = fault
+        && let Some(response) = apply_fault(&fault).await
+    {
+        return Err(response);
+    }
+    Ok(script)
 }
 
 /// Waits and/or answers an error as the fault says; `None` means carry on.

@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use mitid_devices::{Aal, AppConfirmation, Factor, Loa, loa};
 
-use super::code_grant::{Authenticated, complete, fail, log_error, to_devices_ial};
+use super::code_grant::{Authenticated, complete, fail, log_error};
 use super::{SSO_COOKIE, error_redirect};
 use crate::idp::registry::Identity;
 use crate::idp::script::{AuthRequest, Behaviour, LoginIdp};
@@ -174,7 +174,7 @@ pub(super) async fn start_login(
             .registry
             .by_uuid
             .get(&session.uuid)
-            .map(|i| to_devices_ial(i.ial));
+            .map(|i| i.ial);
         let strong_enough = ial.is_some_and(|ial| {
             let reached = loa(ial, session.aal);
             req.requested_loa.is_none_or(|want| reached.satisfies(want))

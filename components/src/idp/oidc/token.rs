@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::client_auth::{authenticate_client, invalid_grant, invalid_request, token_error};
 use super::id_token::mint_id_token;
-use super::{apply_fault, global_fault};
+use super::{global_fault, scripted};
 use crate::idp::jose;
 use crate::idp::registry::random_token;
 use crate::idp::script::Script;
@@ -55,18 +55,10 @@ async fn redeem_and_issue(
         .ok_or_else(|| invalid_request("code is missing"))?;
     let now = state.now_secs();
     let grant = redeem(state, &client, code, &p, now)?;
-    let script = state
-        .lock()
-        .scripts
-        .get(grant.script_id.as_deref())
-        .cloned();
-    if let Some(fault) = script
-        .as_ref()
-        .and_then(|s| s.request.token_endpoint.clone())
-        && let Some(r) = apply_fault(&fault).await
-    {
-        return Err(r);
-    }
+    let script = scripted(state, grant.script_id.as_deref(), |r| {
+        r.token_endpoint.as_ref()
+    })
+    .await?;
     Ok(issue(state, &client, code, &grant, script.as_ref(), now))
 }
 

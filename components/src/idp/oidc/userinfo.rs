@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::claims::profile_claims;
-use super::{apply_fault, global_fault};
+use super::{global_fault, scripted};
 use crate::idp::SharedState;
 use crate::idp::registry::random_uuid;
 use crate::idp::script::UserinfoFault;
@@ -59,18 +59,14 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
             "the access token is unknown, revoked or expired",
         );
     };
-    let script = state
-        .lock()
-        .scripts
-        .get(grant.script_id.as_deref())
-        .cloned();
-    if let Some(fault) = script
-        .as_ref()
-        .and_then(|s| s.request.userinfo_endpoint.clone())
-        && let Some(r) = apply_fault(&fault).await
+    let script = match scripted(&state, grant.script_id.as_deref(), |r| {
+        r.userinfo_endpoint.as_ref()
+    })
+    .await
     {
-        return r;
-    }
+        Ok(script) => script,
+        Err(scripted_answer) => return scripted_answer,
+    };
     let identity = state
         .lock()
         .registry
