@@ -114,6 +114,7 @@ pub fn reference(
 }
 
 /// Each component endpoint as the components name it, with where this process reaches it.
+#[must_use]
 pub fn routes_of(stack: &Stack) -> Vec<(Url, Url)> {
     stack
         .internal_urls()

@@ -146,6 +146,37 @@ pub fn certify_reference(
     Ok(report)
 }
 
+/// Certifies an integrator's service, described by a checked target file, against a lab
+/// started for it (the broker it logs in at and the registers behind it); the lab stops when
+/// the run ends. The service is first asked to start a login (the preflight), so a service that
+/// is down or misconfigured is said so before any scenario runs.
+pub fn certify_external(
+    target: &crate::target::Target,
+    features: &Features,
+    catalogue: &Catalogue,
+    run_id: &str,
+    cucumber_dir: Option<&Path>,
+) -> Result<SuiteReport, SuiteError> {
+    interrupt::check()?;
+    let runtime = tokio_runtime()?;
+    runtime.block_on(async {
+        let external = setup::external(target, run_id).await?;
+        let lab = &external.lab;
+        setup::preflight(&lab.sp, &lab.endpoints.issuer, Some(&lab.sp.client_id)).await?;
+        let report = run_against(
+            Arc::clone(&external.lab),
+            features,
+            catalogue,
+            run_id,
+            cucumber_dir,
+        )
+        .await?;
+        external.public.shutdown().await;
+        external.control.shutdown().await;
+        Ok(report)
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
     #[error(transparent)]

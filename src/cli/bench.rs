@@ -4,6 +4,9 @@
 //! real flows per second the sampled citizens drove, the run's wall time and the latency of the
 //! busiest journeys; embedded or in containers.
 //!
+//! `bench tui` plays a scenario in the dashboard without a terminal and times each tick (the
+//! days the model closes) and each frame drawn, at 80x24 and 200x60.
+//!
 //! `bench flows` drives complete OIDC logins against the embedded stack: authorization request
 //! in the IdP's headless mode (`login_hint=test:<user>`, PKCE S256) → code from the redirect →
 //! token request (`client_secret_basic`) → userinfo with the access token. It prints flows per
@@ -39,6 +42,25 @@ enum Command {
     Sweep(SweepArgs),
     /// A live simulation's real flows per second and wall time for N sampled citizens.
     Live(LiveArgs),
+    /// The dashboard playing a scenario: time per tick (the model's days) and per frame drawn,
+    /// at 80x24 and 200x60, and peak memory.
+    Tui(TuiArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TuiArgs {
+    /// The policy scenario played.
+    #[arg(long, default_value = mitid_tui::DEFAULT_SCENARIO)]
+    scenario: std::path::PathBuf,
+    /// Number of synthetic citizens [default: the scenario's].
+    #[arg(long)]
+    population: Option<u32>,
+    /// Simulated days per second of play (the dashboard offers 1, 7, 30, 90, 365).
+    #[arg(long, default_value_t = 30)]
+    speed: u32,
+    /// Seconds of play measured at each size (10 ticks a second).
+    #[arg(long, default_value_t = 20)]
+    seconds: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,7 +110,70 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Flows(flows) => run_flows(&flows),
         Command::Sweep(sweep) => run_sweep(&sweep),
         Command::Live(live) => run_live(&live),
+        Command::Tui(tui) => run_tui(&tui),
     }
+}
+
+/// Plays the scenario in the dashboard without a terminal, as the runtime would: each tick's
+/// update (the days it closes) and the whole frame drawn after it, timed at 80x24 and 200x60.
+fn run_tui(args: &TuiArgs) -> anyhow::Result<ExitCode> {
+    if args.seconds == 0 {
+        return Err(BadInput("--seconds must be at least 1".to_owned()).into());
+    }
+    let overrides = mitid_sim::scenario::Overrides {
+        population: args.population,
+        ..Default::default()
+    };
+    let mut report = String::new();
+    for (width, height) in [(80, 24), (200, 60)] {
+        let started = Instant::now();
+        let run = mitid_tui::open_run(&args.scenario, &overrides, &mut |_| {})
+            .map_err(|err| BadInput(err.to_string()))?;
+        let opened = started.elapsed().as_secs_f64();
+        let mut app = mitid_tui::app::App::new(Box::new(run), Vec::new());
+        let mut palette = |text: &str| {
+            app.update(mitid_tui::app::Msg::Key(mitid_tui::keys::Key::Char(':')));
+            for c in text.chars() {
+                app.update(mitid_tui::app::Msg::Key(mitid_tui::keys::Key::Char(c)));
+            }
+            app.update(mitid_tui::app::Msg::Key(mitid_tui::keys::Key::Enter));
+        };
+        palette(&format!("speed {}", args.speed));
+        let ticks = (args.seconds * mitid_tui::app::TICKS_PER_SECOND) as usize;
+        let mut times = mitid_tui::measure_play(&mut app, width, height, ticks);
+        if report.is_empty() {
+            writeln!(
+                report,
+                "bench tui: {} ({} citizens), {} days/s, {} s of play at each size",
+                app.run.scenario(),
+                app.run.population(),
+                app.days_per_second(),
+                args.seconds
+            )?;
+            writeln!(
+                report,
+                "  open         {opened:.2} s (population synthesised)"
+            )?;
+        }
+        times.update.sort_unstable();
+        times.draw.sort_unstable();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let mean = |v: &[Duration]| ms(v.iter().sum::<Duration>()) / v.len().max(1) as f64;
+        let p99 = |v: &[Duration]| v.get(v.len() * 99 / 100).map_or(0.0, |d| ms(*d));
+        writeln!(
+            report,
+            "  {width}x{height:<3}      {} ticks, {} days: tick mean {:.2} ms p99 {:.2} ms; frame mean {:.2} ms p99 {:.2} ms",
+            times.update.len(),
+            times.days,
+            mean(&times.update),
+            p99(&times.update),
+            mean(&times.draw),
+            p99(&times.draw),
+        )?;
+    }
+    write_peak_rss(&mut report)?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the scenario live at full speed; prints flows per second over the simulation (the
@@ -198,13 +283,7 @@ fn run_sweep(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         "  per run      {:.2} s of wall time",
         elapsed / runs as f64
     )?;
-    if let Some(bytes) = super::simulate::peak_rss_bytes() {
-        writeln!(
-            report,
-            "  peak RSS     {:.0} MiB",
-            bytes as f64 / 1_048_576.0
-        )?;
-    }
+    write_peak_rss(&mut report)?;
     writeln!(
         report,
         "  report       {}",
@@ -298,6 +377,18 @@ fn run_flows(args: &FlowsArgs) -> anyhow::Result<ExitCode> {
 
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1_000.0
+}
+
+/// The process's peak memory so far, as a report line (nothing where the system cannot say).
+fn write_peak_rss(report: &mut String) -> std::fmt::Result {
+    match super::simulate::peak_rss_bytes() {
+        Some(bytes) => writeln!(
+            report,
+            "  peak RSS     {:.0} MiB",
+            bytes as f64 / 1_048_576.0
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Nearest-rank percentile of sorted samples.

@@ -25,7 +25,7 @@ use mitid_components::runtime::interrupt;
 use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::outcome::{SuiteReport, Verdict};
 use mitid_conformance::runner::Features;
-use mitid_conformance::setup::{self, SetupError};
+use mitid_conformance::setup::SetupError;
 use mitid_conformance::suite::{self, SP_FEATURES, SuiteError};
 use mitid_conformance::target::{DEFAULT_BROKER_LISTEN, OptionalFeature, TargetFile};
 use mitid_conformance::{report, target};
@@ -521,27 +521,8 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
         let valid = file
             .validate(&text, config, Some(target))
             .map_err(|e| BadInput(e.to_string()))?;
-        let runtime = suite::tokio_runtime()?;
-        runtime.block_on(async {
-            let external = setup::external(&valid, &run_id)
-                .await
-                .map_err(setup_error)?;
-            let lab = &external.lab;
-            setup::preflight(&lab.sp, &lab.endpoints.issuer, Some(&lab.sp.client_id))
-                .await
-                .map_err(setup_error)?;
-            let report = suite::run_against(
-                external.lab.clone(),
-                &features,
-                &catalogue,
-                &run_id,
-                Some(&dir),
-            )
-            .await?;
-            external.public.shutdown().await;
-            external.control.shutdown().await;
-            anyhow::Ok(report)
-        })?
+        suite::certify_external(&valid, &features, &catalogue, &run_id, Some(&dir))
+            .map_err(setup_error)?
     };
     finish(&report, out)
 }

@@ -24,6 +24,10 @@ pub struct Args {
     /// Open an earlier certify run's report folder (its report.json) in the conformance view.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Certify your service from the conformance view: its target file (`certify init` writes
+    /// one); `r` runs it, `t` switches to the reference service provider and its flaws.
+    #[arg(long, value_name = "FILE")]
+    pub target_config: Option<PathBuf>,
     /// Replay a demo script (scenario, seed, keys with pauses), then hand over the keyboard.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
@@ -43,6 +47,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         population: args.population,
         sets: args.sets,
         report: args.report,
+        target_config: args.target_config,
         script: args.script,
         lang: mitid_tui::flows::Lang::parse(&args.lang).unwrap_or_default(),
         presenter: args.presenter,

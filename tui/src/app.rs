@@ -12,9 +12,10 @@ use mitid_conformance::outcome::SuiteReport;
 use crate::flows::{FlowStatus, Flows, Lang};
 use crate::keys::{self, Action, Key, Scope};
 use crate::run::SteppableRun;
+use crate::script::{Recorded, Script};
 
 mod conformance;
-pub use conformance::{CertifyStatus, Conformance, TreeRow};
+pub use conformance::{CertifyStatus, Conformance, Target, TreeRow};
 
 /// Ticks per second of the runtime's clock (the frame rate is capped at the same rate).
 pub const TICKS_PER_SECOND: u32 = 10;
@@ -27,7 +28,7 @@ pub const SPEEDS: [u32; 5] = [1, 7, 30, 90, 365];
 pub struct WhatIf {
     /// The change, as `--set` takes it: `calendar.nemid_shutdown=2023-12-31`.
     pub label: String,
-    pub run: Box<dyn SteppableRun + Send>,
+    pub run: Box<dyn SteppableRun>,
 }
 
 impl std::fmt::Debug for WhatIf {
@@ -55,6 +56,8 @@ pub enum Msg {
     CertifyDone(Result<Box<SuiteReport>, String>),
     /// A what-if run ended: the run, or why it could not run.
     WhatIfDone(Result<WhatIf, String>),
+    /// An export or a saved script was written (the file), or why it could not be.
+    Exported(Result<std::path::PathBuf, String>),
     /// A journey's recording ended: the recording, or why it could not be made.
     Recorded(Result<Box<mitid_conformance::journey::Recording>, String>),
 }
@@ -62,14 +65,24 @@ pub enum Msg {
 /// What the update asks the runtime to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Run certify against the reference service provider with these flaws (none: correct).
+    /// Run certify against `target`: every requirement, or only `requirement`'s scenarios
+    /// (a partial run, `--tags @req:ID`).
     Certify {
-        flaws: Vec<String>,
+        target: Target,
+        requirement: Option<String>,
     },
     /// Run the scenario again with `source`'s overrides (one `--set` more), labelled `label`.
     WhatIf {
         source: Source,
         label: String,
+    },
+    /// Write the screen as text (redacted in presenter mode) to a new file under
+    /// `reports/tui/`.
+    Export,
+    /// Write `text` to the new file `path` (redacted in presenter mode): a saved session.
+    Write {
+        path: std::path::PathBuf,
+        text: String,
     },
     /// Run `journey` on a fresh embedded stack and record it.
     Record {
@@ -164,12 +177,15 @@ pub enum Prompt {
 
 /// The palette's commands and their usage, for completion, the status line and the help.
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("certify", "certify [reference|FLAW]"),
+    ("certify", "certify reference|FLAW|FILE.yaml"),
+    ("export", "export (screen to reports/tui)"),
     ("goto", "goto YYYY-MM-DD"),
     ("help", "help"),
     ("lang", "lang en|da (narration)"),
     ("presenter", "presenter on|off"),
     ("quit", "quit"),
+    ("save", "save FILE (session as a script)"),
+    ("rerun", "rerun [REQUIREMENT]"),
     ("sort", "sort wait|month|name"),
     ("speed", "speed DAYS (per second)"),
     ("step", "step N (days)"),
@@ -211,6 +227,10 @@ pub struct App {
     pub presenter: bool,
     /// The last key pressed (shown in presenter mode, so an audience sees what was typed).
     pub last_key: Option<Key>,
+    /// The session so far, for `:save FILE` (a demo script that replays it).
+    pub session: Vec<Recorded>,
+    /// Where in `session` the palette now open was opened (its command is not saved).
+    palette_opened_at: usize,
 }
 
 impl App {
@@ -239,14 +259,28 @@ impl App {
             lang: Lang::En,
             presenter: false,
             last_key: None,
+            session: Vec::new(),
+            palette_opened_at: 0,
         }
     }
 
-    /// Closes the next day of the main run, and of the what-if alongside it.
+    /// Closes the next day of the main run, and of the what-if alongside it. A run that fails
+    /// (a model bug, never the user's input) stops playing and says why on the status line.
     fn step(&mut self) -> bool {
-        let stepped = self.run.step_day();
-        if stepped && let Some(whatif) = &mut self.whatif {
-            whatif.run.step_day();
+        let stepped = match self.run.step_day() {
+            Ok(stepped) => stepped,
+            Err(err) => {
+                self.playing = false;
+                self.status = Some(format!("the run stopped: {err}"));
+                return false;
+            }
+        };
+        if stepped
+            && let Some(whatif) = &mut self.whatif
+            && let Err(err) = whatif.run.step_day()
+        {
+            self.status = Some(format!("the what-if {} stopped: {err}", whatif.label));
+            self.whatif = None;
         }
         stepped
     }
@@ -290,18 +324,42 @@ impl App {
 
     /// Applies one message.
     pub fn update(&mut self, msg: Msg) -> Update {
+        match &msg {
+            Msg::Tick => match self.session.last_mut() {
+                Some(Recorded::Wait(ticks)) => *ticks += 1,
+                _ => self.session.push(Recorded::Wait(1)),
+            },
+            Msg::Key(key) => self.session.push(Recorded::Key {
+                key: *key,
+                typed: self.prompt.is_some(),
+            }),
+            _ => {}
+        }
         match msg {
+            Msg::Exported(result) => {
+                self.status = Some(match result {
+                    Ok(path) if self.presenter => format!("wrote {} (redacted)", path.display()),
+                    Ok(path) => format!("wrote {}", path.display()),
+                    Err(err) => format!("could not write: {err}"),
+                });
+                Update::consumed()
+            }
             Msg::Tick => self.tick(),
             Msg::CertifyDone(result) => {
-                let target = match &self.conformance.status {
-                    CertifyStatus::Running { target, .. } => target.clone(),
-                    _ => self.conformance.target_label(),
+                let source = match &self.conformance.status {
+                    CertifyStatus::Running {
+                        target,
+                        requirement: Some(id),
+                        ..
+                    } => format!("certify {target} --tags @req:{id}"),
+                    CertifyStatus::Running { target, .. } => format!("certify {target}"),
+                    _ => format!("certify {}", self.conformance.target_label()),
                 };
                 match result {
                     Ok(report) => {
                         self.conformance.status = CertifyStatus::Idle;
                         self.status = Some(report.decision.headline());
-                        self.conformance.show(*report, format!("certify {target}"));
+                        self.conformance.show(*report, source);
                     }
                     Err(err) => self.conformance.status = CertifyStatus::Error(err),
                 }
@@ -310,8 +368,13 @@ impl App {
             Msg::WhatIfDone(Ok(mut whatif)) => {
                 // Catch up to the main run's day, so both are compared on the same date.
                 while whatif.run.closed_days().len() < self.run.closed_days().len() {
-                    if !whatif.run.step_day() {
-                        break;
+                    match whatif.run.step_day() {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(err) => {
+                            self.status = Some(format!("the what-if could not run: {err}"));
+                            return Update::consumed();
+                        }
                     }
                 }
                 self.status = Some(format!(
@@ -420,14 +483,29 @@ impl App {
                 };
             }
             Action::Record => return self.record(),
+            Action::StepForward if self.view == View::Conformance => self.step_exchange(true),
+            Action::StepBack if self.view == View::Conformance => self.step_exchange(false),
             Action::StepForward => {
                 self.flows.step(true);
             }
             Action::StepBack => {
                 self.flows.step(false);
             }
+            Action::Evidence => {
+                if self.conformance.jump_to_failure(&self.conf_filter) {
+                    self.status = None;
+                } else {
+                    self.status =
+                        Some("nothing failed under this row: no exchange decided it".to_owned());
+                }
+            }
+            Action::Rerun => return self.rerun(None),
+            Action::Export => return Update::effect(Effect::Export),
             Action::Help => self.help = true,
-            Action::Palette => self.prompt = Some(Prompt::Palette(String::new())),
+            Action::Palette => {
+                self.palette_opened_at = self.session.len().saturating_sub(1);
+                self.prompt = Some(Prompt::Palette(String::new()));
+            }
             Action::Filter => self.prompt = Some(Prompt::Filter(self.filter().to_owned())),
             Action::Back => {
                 if !self.filter().is_empty() {
@@ -458,9 +536,12 @@ impl App {
             Action::Restart => {
                 self.playing = false;
                 self.play_credit = 0;
-                self.run.restart();
-                if let Some(whatif) = &mut self.whatif {
-                    whatif.run.restart();
+                let restarted = self.run.restart().and_then(|()| match &mut self.whatif {
+                    Some(whatif) => whatif.run.restart(),
+                    None => Ok(()),
+                });
+                if let Err(err) = restarted {
+                    self.status = Some(format!("the run could not restart: {err}"));
                 }
             }
             Action::Certify => return self.certify(),
@@ -475,11 +556,15 @@ impl App {
                 let rows = self.flows.rows(&self.flow_filter).len();
                 self.flows.selected = (self.flows.selected + 1).min(rows.saturating_sub(1));
             }
-            Action::Up => self.conformance.selected = self.conformance.selected.saturating_sub(1),
+            Action::Up => {
+                self.conformance.selected = self.conformance.selected.saturating_sub(1);
+                self.conformance.exchange = None;
+            }
             Action::Down => {
                 let rows = self.conformance.rows(&self.conf_filter).len();
                 self.conformance.selected =
                     (self.conformance.selected + 1).min(rows.saturating_sub(1));
+                self.conformance.exchange = None;
             }
             Action::Toggle => self.toggle_selected(),
         }
@@ -518,21 +603,56 @@ impl App {
     }
 
     fn certify(&mut self) -> Update {
+        self.certify_only(None)
+    }
+
+    /// Re-runs one requirement (`id`, or the selected row's) on the chosen target.
+    fn rerun(&mut self, id: Option<&str>) -> Update {
+        let selected = self
+            .conformance
+            .selection(&self.conf_filter)
+            .map(|(id, _)| id.to_owned());
+        let Some(id) = id.map(str::to_owned).or(selected) else {
+            self.status = Some("no requirement selected: open a report first".to_owned());
+            return Update::consumed();
+        };
+        self.certify_only(Some(id))
+    }
+
+    fn certify_only(&mut self, requirement: Option<String>) -> Update {
         if matches!(self.conformance.status, CertifyStatus::Running { .. }) {
             self.status = Some("a certify run is already going".to_owned());
             return Update::consumed();
         }
         self.conformance.status = CertifyStatus::Running {
             target: self.conformance.target_label(),
+            requirement: requirement.clone(),
             ticks: 0,
         };
         Update::effect(Effect::Certify {
-            flaws: self.conformance.flaws(),
+            target: self.conformance.targets[self.conformance.target].clone(),
+            requirement,
         })
+    }
+
+    /// Moves through the selected scenario's exchanges (`→` from the scenario row enters them).
+    fn step_exchange(&mut self, forward: bool) {
+        let count = match self.conformance.selection(&self.conf_filter) {
+            Some((_, Some(scenario))) => scenario.evidence.len(),
+            _ => return,
+        };
+        self.conformance.exchange = match (self.conformance.exchange, forward) {
+            (_, true) if count == 0 => None,
+            (None, true) => Some(0),
+            (Some(at), true) => Some((at + 1).min(count - 1)),
+            (Some(0) | None, false) => None,
+            (Some(at), false) => Some(at - 1),
+        };
     }
 
     fn toggle_selected(&mut self) {
         let rows = self.conformance.rows(&self.conf_filter);
+        self.conformance.exchange = None;
         let (Some(TreeRow::Requirement(index) | TreeRow::Scenario(index, _)), Some(report)) = (
             rows.get(self.conformance.selected),
             &self.conformance.report,
@@ -609,7 +729,13 @@ impl App {
                 .collect(),
             Some(arg) => {
                 let words: Vec<String> = match command {
-                    "certify" => self.conformance.targets.clone(),
+                    "certify" => self.conformance.targets.iter().map(Target::word).collect(),
+                    "rerun" => self
+                        .conformance
+                        .report
+                        .iter()
+                        .flat_map(|r| r.requirements.iter().map(|q| q.id.clone()))
+                        .collect(),
                     "view" => vec![
                         "simulation".to_owned(),
                         "conformance".to_owned(),
@@ -728,17 +854,67 @@ impl App {
             },
             ("certify", target) => {
                 let wanted = target.unwrap_or("reference");
-                match self.conformance.targets.iter().position(|t| t == wanted) {
+                let known = self
+                    .conformance
+                    .targets
+                    .iter()
+                    .position(|t| t.word() == wanted);
+                let is_file = std::path::Path::new(wanted).extension().is_some_and(|ext| {
+                    ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml")
+                });
+                match known {
                     Some(index) => {
                         self.conformance.target = index;
                         self.view = View::Conformance;
                         Ok(self.certify())
                     }
+                    // A target file is read when the run starts: a mistake in it comes back
+                    // as the run's error, naming the file, line and field.
+                    None if is_file => {
+                        self.conformance.choose_file(wanted.into());
+                        self.view = View::Conformance;
+                        Ok(self.certify())
+                    }
                     None => Err(format!(
-                        "certify {wanted}: no such target; give reference or one of the flaws (tab completes)"
+                        "certify {wanted}: no such target; give reference, one of the flaws (tab completes) or a target file (.yaml)"
                     )),
                 }
             }
+            ("rerun", id) => {
+                let known = id.is_none_or(|id| {
+                    self.conformance
+                        .report
+                        .as_ref()
+                        .is_some_and(|r| r.requirements.iter().any(|q| q.id == id))
+                });
+                if known {
+                    self.view = View::Conformance;
+                    Ok(self.rerun(id))
+                } else {
+                    Err(format!(
+                        "rerun {}: no such requirement in the report on screen (tab completes)",
+                        id.unwrap_or_default()
+                    ))
+                }
+            }
+            ("export", None) => Ok(Update::effect(Effect::Export)),
+            ("save", Some(file)) => match &self.source {
+                Some(source) => {
+                    // The session up to the palette that asked for the save.
+                    let session = &self.session[..self.palette_opened_at.min(self.session.len())];
+                    let script = Script::recorded(
+                        source.path.clone(),
+                        source.overrides.seed,
+                        source.overrides.population,
+                        session,
+                    );
+                    Ok(Update::effect(Effect::Write {
+                        path: file.into(),
+                        text: script.to_yaml(),
+                    }))
+                }
+                None => Err("save: this run was not loaded from a scenario file".to_owned()),
+            },
             ("whatif", Some("off")) => {
                 self.whatif = None;
                 Ok(Update::consumed())

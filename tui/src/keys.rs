@@ -53,6 +53,26 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The key as a demo script writes it (what [`Key::parse`] reads back).
+    #[must_use]
+    pub fn token(self) -> String {
+        match self {
+            Key::Char(' ') => "space".to_owned(),
+            Key::Char(c) => c.to_string(),
+            Key::Enter => "enter".to_owned(),
+            Key::Esc => "esc".to_owned(),
+            Key::Tab => "tab".to_owned(),
+            Key::Backspace => "backspace".to_owned(),
+            Key::Up => "up".to_owned(),
+            Key::Down => "down".to_owned(),
+            Key::Left => "left".to_owned(),
+            Key::Right => "right".to_owned(),
+            Key::Ctrl(c) => format!("ctrl-{c}"),
+        }
+    }
+}
+
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -125,6 +145,12 @@ pub enum Action {
     StepBack,
     Language,
     Presenter,
+    /// From a requirement to its failed scenario and the exchange that decided it.
+    Evidence,
+    /// Certify again, only the selected requirement.
+    Rerun,
+    /// Write the screen to a file (redacted in presenter mode).
+    Export,
 }
 
 /// One key binding: the key, where it applies, what it does, and its words in the footer and
@@ -179,11 +205,15 @@ pub const BINDINGS: &[Binding] = &[
     bind(Key::Char('0'), Scope::Simulation, Action::Restart, "restart", "restart from day one", false),
     bind(Key::Char('r'), Scope::Conformance, Action::Certify, "run", "run certify on target", true),
     bind(Key::Char('t'), Scope::Conformance, Action::NextTarget, "target", "target: reference, flaws", true),
-    bind(Key::Down, Scope::Conformance, Action::Down, "down", "next row", false),
-    bind(Key::Char('j'), Scope::Conformance, Action::Down, "down", "next row", false),
-    bind(Key::Up, Scope::Conformance, Action::Up, "up", "previous row", false),
-    bind(Key::Char('k'), Scope::Conformance, Action::Up, "up", "previous row", false),
+    bind(Key::Down, Scope::Conformance, Action::Down, "down", "next / previous row", false),
+    bind(Key::Char('j'), Scope::Conformance, Action::Down, "down", "next / previous row", false),
+    bind(Key::Up, Scope::Conformance, Action::Up, "up", "next / previous row", false),
+    bind(Key::Char('k'), Scope::Conformance, Action::Up, "up", "next / previous row", false),
     bind(Key::Enter, Scope::Conformance, Action::Toggle, "open", "open / close scenarios", true),
+    bind(Key::Char('e'), Scope::Conformance, Action::Evidence, "evidence", "to the failure's exchange", true),
+    bind(Key::Right, Scope::Conformance, Action::StepForward, "exchange", "next / previous exchange", false),
+    bind(Key::Left, Scope::Conformance, Action::StepBack, "exchange", "next / previous exchange", false),
+    bind(Key::Char('R'), Scope::Conformance, Action::Rerun, "rerun", "re-run this requirement", false),
     bind(Key::Enter, Scope::Flows, Action::Record, "record", "run and record the journey", true),
     bind(Key::Right, Scope::Flows, Action::StepForward, "next", "next message", true),
     bind(Key::Char('l'), Scope::Flows, Action::StepForward, "next", "next message", false),
@@ -195,6 +225,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(Key::Char('k'), Scope::Flows, Action::Up, "up", "previous journey", false),
     bind(Key::Char('d'), Scope::Flows, Action::Language, "dansk/english", "narration: English/dansk", true),
     bind(Key::Char('p'), Scope::Global, Action::Presenter, "presenter", "presenter mode on/off", false),
+    bind(Key::Char('x'), Scope::Global, Action::Export, "export", "export the screen", false),
     bind(Key::Char('/'), Scope::Global, Action::Filter, "filter", "filter the list", true),
     bind(Key::Char(':'), Scope::Global, Action::Palette, "cmd", "command palette", true),
     bind(Key::Char('?'), Scope::Global, Action::Help, "help", "this help", true),
@@ -227,8 +258,8 @@ pub fn footer(scope: Scope) -> impl Iterator<Item = &'static Binding> {
         )
 }
 
-/// The help overlay's sections, each binding once per action (a second key for the same action
-/// is shown beside the first).
+/// The help overlay's sections, each binding once per action (a second key for the same action,
+/// or for its opposite described in the same words, is shown beside the first).
 #[must_use]
 pub fn help_sections() -> Vec<(Scope, Vec<(String, &'static str)>)> {
     [
@@ -241,7 +272,11 @@ pub fn help_sections() -> Vec<(Scope, Vec<(String, &'static str)>)> {
     .map(|scope| {
         let mut rows: Vec<(String, &'static str, Action)> = Vec::new();
         for b in BINDINGS.iter().filter(|b| b.scope == scope) {
-            if let Some(row) = rows.iter_mut().find(|row| row.2 == b.action) {
+            // Keys for one action, or for two opposite ones described together, share a row.
+            if let Some(row) = rows
+                .iter_mut()
+                .find(|row| row.2 == b.action || row.1 == b.help)
+            {
                 row.0 = format!("{} {}", row.0, b.key);
             } else {
                 rows.push((b.key.to_string(), b.help, b.action));

@@ -4,14 +4,17 @@
 //! results as a tree by requirement. Keyboard first, in the spirit of k9s and lazygit.
 //!
 //! Tour:
-//! - [`run`]: the steppable run the simulation view drives ([`run::SteppableRun`]).
+//! - [`run`]: the simulator's steppable `PolicyRun` as the simulation view drives it
+//!   ([`run::SteppableRun`], [`run::ScenarioRun`]).
 //! - [`keys`]: the one key registry behind the bindings, the footer and the `?` help.
 //! - [`app`]: the model and its update function (no I/O: effects go back to the runtime).
 //! - [`flows`]: the Flows (trainer) view's model — a journey recorded by the conformance crate,
 //!   read as a sequence of messages, the citizen's device, tokens, narration in English and
 //!   Danish, and presenter mode's redaction.
 //! - [`view`]: drawing, from the model only.
-//! - [`script`]: demo scripts that replay a session.
+//! - [`script`]: demo scripts that replay a session, and a session saved as one.
+//! - [`export`]: what the dashboard writes (the screen, a saved session), redacted in presenter
+//!   mode.
 //! - `terminal`: the tui-realm shell (terminal, event listener, ticks) that runs it all.
 //!
 //! The dashboard computes nothing the simulator or the conformance crate already gives: the
@@ -19,6 +22,7 @@
 //! [`mitid_conformance::outcome::SuiteReport`]'s.
 
 pub mod app;
+pub mod export;
 pub mod flows;
 pub mod keys;
 pub mod run;
@@ -36,7 +40,7 @@ use tuirealm::terminal::{TerminalAdapter as _, TestTerminalAdapter};
 use tuirealm::testing::buffer_to_string;
 
 use crate::app::{App, Effect, Msg};
-use crate::run::ReplayRun;
+use crate::run::ScenarioRun;
 use crate::script::{Event, Script};
 
 /// The scenario the dashboard opens when none is named.
@@ -53,6 +57,8 @@ pub struct Options {
     pub sets: Vec<String>,
     /// An earlier certify run's folder (its `report.json` is shown in the conformance view).
     pub report: Option<PathBuf>,
+    /// A target file (`certify init` writes one): the conformance view's target.
+    pub target_config: Option<PathBuf>,
     /// A demo script to replay.
     pub script: Option<PathBuf>,
     /// The Flows view's narration language.
@@ -98,7 +104,7 @@ pub fn run(options: &Options) -> Result<(), TuiError> {
 }
 
 /// Loads everything the dashboard shows, before any terminal is touched: the script, the
-/// scenario (run to its end, then replayed day by day), an earlier report. `say` is told what
+/// scenario (its run opened before the first day), an earlier report. `say` is told what
 /// takes time.
 pub fn prepare(
     options: &Options,
@@ -131,7 +137,7 @@ pub fn prepare(
             .or(script.as_ref().and_then(|s| s.population)),
         seed: options.seed.or(script.as_ref().and_then(|s| s.seed)),
     };
-    let run = simulate(&scenario_path, &overrides, say)?;
+    let run = open_run(&scenario_path, &overrides, say)?;
     let mut app = App::new(Box::new(run), flaw_names());
     app.source = Some(app::Source {
         path: scenario_path,
@@ -145,6 +151,13 @@ pub fn prepare(
         Ok(journeys) => app.flows = flows::Flows::new(journeys),
         Err(err) => app.flows.status = flows::FlowStatus::Error(err.to_string()),
     }
+    if let Some(path) = &options.target_config {
+        // Checked now, so a mistake is named before the terminal is taken; read again at each
+        // run, so an edit between runs counts.
+        target_file(path)?;
+        app.conformance.choose_file(path.clone());
+        app.view = app::View::Conformance;
+    }
     if let Some(dir) = &options.report {
         let (report, source) = load_report(dir)?;
         app.conformance.show(report, source);
@@ -153,13 +166,13 @@ pub fn prepare(
     Ok((app, events))
 }
 
-/// Runs the policy scenario at `path` (with `overrides`) to its end and answers its replay;
-/// `say` is told that it is simulating.
-pub fn simulate(
+/// Opens the policy scenario at `path` (with `overrides`) as a run before its first day: the
+/// population is synthesised, no day simulated. `say` is told what takes time.
+pub fn open_run(
     path: &Path,
     overrides: &Overrides,
     say: &mut dyn FnMut(&str),
-) -> Result<ReplayRun, TuiError> {
+) -> Result<ScenarioRun, TuiError> {
     let file = path.display().to_string();
     let text = read(path)?;
     let policy = match scenario::load(&file, &text, overrides)
@@ -173,16 +186,25 @@ pub fn simulate(
         }
     };
     say(&format!(
-        "simulating {} ({} citizens, seed {})…",
+        "synthesising {} ({} citizens, seed {})…",
         policy.name, policy.population.size, policy.seed
     ));
-    let outcome = mitid_sim::policy::run_policy(&policy, policy.seed, &mut |_| {}).map_err(
-        |err| match err.field_path() {
-            Some(_) => TuiError::BadInput(format!("{file}: {err}")),
-            None => TuiError::Simulation(err),
-        },
-    )?;
-    Ok(ReplayRun::new(outcome))
+    let seed = policy.seed;
+    ScenarioRun::new(*policy, seed).map_err(|err| match err.field_path() {
+        Some(_) => TuiError::BadInput(format!("{file}: {err}")),
+        None => TuiError::Simulation(err),
+    })
+}
+
+/// Reads and checks a target file as `certify --config` does; a mistake names the file, line
+/// and field.
+pub fn target_file(path: &Path) -> Result<mitid_conformance::target::Target, TuiError> {
+    let text = read(path)?;
+    let bad = |err: mitid_conformance::target::TargetError| TuiError::BadInput(err.to_string());
+    mitid_conformance::target::TargetFile::parse(&text, path)
+        .map_err(bad)?
+        .validate(&text, path, None)
+        .map_err(bad)
 }
 
 fn read(path: &Path) -> Result<String, TuiError> {
@@ -233,6 +255,45 @@ pub fn replay(app: &mut App, events: &[Event]) -> Vec<Effect> {
         }
     }
     effects
+}
+
+/// What playing the simulation costs, tick by tick: the update (the days the tick closes, the
+/// model's work) and the whole frame drawn after it.
+#[derive(Debug, Clone, Default)]
+pub struct PlayTimes {
+    /// Days closed while measuring.
+    pub days: usize,
+    /// One per tick.
+    pub update: Vec<std::time::Duration>,
+    /// One per tick (the loop draws at most every other tick; every one is drawn here).
+    pub draw: Vec<std::time::Duration>,
+}
+
+/// Plays `app`'s run from where it stands at its current speed, drawing each tick's frame on a
+/// `width` x `height` in-memory terminal, until the run ends or `max_ticks` have passed.
+///
+/// # Panics
+/// Only if the in-memory test terminal cannot be created or drawn, which it always can.
+pub fn measure_play(app: &mut App, width: u16, height: u16, max_ticks: usize) -> PlayTimes {
+    let mut adapter = TestTerminalAdapter::new(Size::new(width, height))
+        .expect("an in-memory terminal can always be created");
+    let before = app.run.closed_days().len();
+    let mut times = PlayTimes::default();
+    if !app.playing {
+        app.update(Msg::Key(keys::Key::Char(' ')));
+    }
+    while app.playing && times.update.len() < max_ticks {
+        let started = std::time::Instant::now();
+        app.update(Msg::Tick);
+        times.update.push(started.elapsed());
+        let started = std::time::Instant::now();
+        adapter
+            .draw(|frame| view::draw(frame, app))
+            .expect("an in-memory terminal can always be drawn");
+        times.draw.push(started.elapsed());
+    }
+    times.days = app.run.closed_days().len() - before;
+    times
 }
 
 /// The dashboard drawn on a `width` x `height` test terminal, as plain text, one line per row

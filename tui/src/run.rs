@@ -1,13 +1,13 @@
 //! The simulation as the dashboard sees it: a run that advances one day at a time.
 //!
-//! The simulator is becoming steppable (a `PolicyRun` with `step_day()`, `today()` and the closed
-//! days' figures). Until that lands, [`ReplayRun`] replays a finished
-//! [`PolicyOutcome`] day by day behind the same small trait, so switching to the real steppable
-//! run is one `impl SteppableRun for PolicyRun`. The dashboard never looks past the last closed
-//! day, so what it shows is what a steppable run would show.
+//! [`SteppableRun`] is the little the dashboard needs; [`ScenarioRun`] is the simulator's own
+//! steppable [`PolicyRun`] behind it, owning the scenario the run borrows. Days are computed as
+//! the dashboard closes them, never ahead: pausing pauses the model.
 
 use chrono::{Datelike as _, NaiveDate};
-use mitid_sim::policy::{DayRow, Milestone, MunicipalityLoad, PolicyOutcome};
+use mitid_sim::policy::{
+    DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyError, PolicyRun, PolicyScenario, Step,
+};
 
 /// A policy run the dashboard can advance and observe.
 pub trait SteppableRun {
@@ -26,11 +26,11 @@ pub trait SteppableRun {
     /// The days closed so far, in date order.
     fn closed_days(&self) -> &[DayRow];
     /// Closes the next day; `false` when the run had already reached its end.
-    fn step_day(&mut self) -> bool;
+    fn step_day(&mut self) -> Result<bool, PolicyError>;
     /// Citizen Service mean waits per municipality over the months closed so far.
-    fn municipality_waits(&self) -> Vec<MunicipalityWait>;
+    fn municipality_waits(&self) -> &[MunicipalityWait];
     /// Back to before the first day (same scenario, same seed: the same run again).
-    fn restart(&mut self);
+    fn restart(&mut self) -> Result<(), PolicyError>;
 
     /// The day being simulated next (the day after the last closed one), or the end when done.
     fn today(&self) -> NaiveDate {
@@ -65,91 +65,138 @@ pub struct MunicipalityWait {
     pub last_month_wait_days: f64,
 }
 
-/// A finished outcome replayed day by day.
-#[derive(Debug, Clone)]
-pub struct ReplayRun {
-    outcome: PolicyOutcome,
-    closed: usize,
+/// The run borrows its scenario; the two are kept together.
+type BorrowingRun<'a> = PolicyRun<'a>;
+
+self_cell::self_cell!(
+    struct OwnedRun {
+        owner: PolicyScenario,
+        #[not_covariant]
+        dependent: BorrowingRun,
+    }
+);
+
+/// A policy scenario's [`PolicyRun`], stepped a day at a time as the dashboard asks.
+pub struct ScenarioRun {
+    run: OwnedRun,
+    seed: u64,
+    name: String,
+    milestones: Vec<Milestone>,
+    /// The municipality table's figures, refreshed when a month closes (they change only then).
+    waits: Vec<MunicipalityWait>,
+    /// The month the waits were computed through (`None`: before any month closed).
+    waits_through: Option<String>,
 }
 
-impl ReplayRun {
-    /// Starts the replay before the first day.
-    #[must_use]
-    pub fn new(outcome: PolicyOutcome) -> Self {
-        Self { outcome, closed: 0 }
+impl std::fmt::Debug for ScenarioRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScenarioRun")
+            .field("scenario", &self.name)
+            .field("seed", &self.seed)
+            .field("closed_days", &self.closed_days().len())
+            .finish_non_exhaustive()
     }
 }
 
-impl SteppableRun for ReplayRun {
+impl ScenarioRun {
+    /// A run of `scenario` with `seed`, before its first day (the population is synthesised
+    /// here; no day is simulated yet). An invalid scenario is an error naming the field.
+    pub fn new(scenario: PolicyScenario, seed: u64) -> Result<Self, PolicyError> {
+        let name = scenario.name.clone();
+        let run = OwnedRun::try_new(scenario, |scenario| PolicyRun::new(scenario, seed))?;
+        let milestones = run.with_dependent(|_, run| run.milestones().to_vec());
+        let mut built = Self {
+            run,
+            seed,
+            name,
+            milestones,
+            waits: Vec::new(),
+            waits_through: None,
+        };
+        built.refresh_waits();
+        Ok(built)
+    }
+
+    /// The scenario being run.
+    #[must_use]
+    pub fn policy(&self) -> &PolicyScenario {
+        self.run.borrow_owner()
+    }
+
+    fn refresh_waits(&mut self) {
+        let last = self.closed_days().last().map(|d| d.date);
+        let through = last.and_then(|last| closed_month_key(last, self.end()));
+        if !self.waits.is_empty() && through == self.waits_through {
+            return;
+        }
+        let loads = self.run.with_dependent(|_, run| run.municipality_loads());
+        self.waits = waits_through(&loads, through.as_deref());
+        self.waits_through = through;
+    }
+}
+
+impl SteppableRun for ScenarioRun {
     fn scenario(&self) -> &str {
-        &self.outcome.scenario
+        &self.name
     }
 
     fn seed(&self) -> u64 {
-        self.outcome.seed
+        self.seed
     }
 
     fn population(&self) -> u32 {
-        self.outcome.population
+        self.policy().population.size
     }
 
     fn start(&self) -> NaiveDate {
-        self.outcome.start
+        self.policy().population.start
     }
 
     fn end(&self) -> NaiveDate {
-        self.outcome.end
+        self.policy().population.end
     }
 
     fn milestones(&self) -> &[Milestone] {
-        &self.outcome.milestones
+        &self.milestones
     }
 
     fn closed_days(&self) -> &[DayRow] {
-        &self.outcome.days[..self.closed]
+        self.run.with_dependent(|_, run| run.closed_days())
     }
 
-    fn restart(&mut self) {
-        // The run is deterministic, so replaying from the first day is re-running it.
-        self.closed = 0;
-    }
-
-    fn step_day(&mut self) -> bool {
-        if self.closed < self.outcome.days.len() {
-            self.closed += 1;
-            true
-        } else {
-            false
+    fn step_day(&mut self) -> Result<bool, PolicyError> {
+        let step = self.run.with_dependent_mut(|_, run| run.step_day())?;
+        let closed = matches!(step, Step::DayClosed(_));
+        if closed {
+            self.refresh_waits();
         }
+        Ok(closed)
     }
 
-    fn municipality_waits(&self) -> Vec<MunicipalityWait> {
-        let Some(last) = self.closed_days().last() else {
-            return self
-                .outcome
-                .municipalities
-                .iter()
-                .map(|m| waits_over(m, &[]))
-                .collect();
-        };
-        let closed_through = closed_month_key(last.date, self.end());
-        self.outcome
-            .municipalities
-            .iter()
-            .map(|m| {
-                let closed: Vec<&mitid_sim::policy::MonthLoad> = m
-                    .months
-                    .iter()
-                    .filter(|month| {
-                        closed_through
-                            .as_deref()
-                            .is_some_and(|key| month.month.as_str() <= key)
-                    })
-                    .collect();
-                waits_over(m, &closed)
-            })
-            .collect()
+    fn municipality_waits(&self) -> &[MunicipalityWait] {
+        &self.waits
     }
+
+    fn restart(&mut self) -> Result<(), PolicyError> {
+        // A new run of the same scenario and seed: deterministic, so the same days again.
+        *self = ScenarioRun::new(self.policy().clone(), self.seed)?;
+        Ok(())
+    }
+}
+
+/// Each municipality's waits over the months up to and including `through` (`YYYY-MM`).
+fn waits_through(loads: &[MunicipalityLoad], through: Option<&str>) -> Vec<MunicipalityWait> {
+    loads
+        .iter()
+        .map(|m| {
+            let closed: Vec<&MonthLoad> = m
+                .months
+                .iter()
+                .filter(|month| through.is_some_and(|key| month.month.as_str() <= key))
+                .collect();
+            waits_over(m, &closed)
+        })
+        .collect()
 }
 
 /// The `YYYY-MM` key of the last month whose every day is closed when `last_closed` is, or
@@ -169,10 +216,7 @@ fn closed_month_key(last_closed: NaiveDate, end: NaiveDate) -> Option<String> {
     Some(format!("{:04}-{:02}", month.year(), month.month()))
 }
 
-fn waits_over(
-    municipality: &MunicipalityLoad,
-    months: &[&mitid_sim::policy::MonthLoad],
-) -> MunicipalityWait {
+fn waits_over(municipality: &MunicipalityLoad, months: &[&MonthLoad]) -> MunicipalityWait {
     let served: u32 = months.iter().map(|m| m.served).sum();
     let weighted: f64 = months
         .iter()
@@ -195,6 +239,44 @@ fn waits_over(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn small_scenario() -> PolicyScenario {
+        serde_yaml::from_str(
+            "kind: policy\nname: small\npopulation:\n  size: 3000\n  start: 2021-10-01\n  \
+             end: 2021-12-15\n  municipalities: [Aalborg, Læsø]\n",
+        )
+        .expect("a valid scenario")
+    }
+
+    #[test]
+    fn stepping_the_policy_run_shows_what_the_finished_run_reports() {
+        let scenario = small_scenario();
+        let outcome =
+            mitid_sim::policy::run_policy(&scenario, 7, &mut |_| {}).expect("the run finishes");
+        let mut run = ScenarioRun::new(scenario, 7).expect("the run opens");
+        assert!(run.closed_days().is_empty(), "no day is simulated ahead");
+        assert!(run.municipality_waits().iter().all(|m| m.served == 0));
+        // Forty days in, only October has closed: the table counts October alone.
+        for _ in 0..40 {
+            assert!(run.step_day().expect("a day closes"));
+        }
+        assert_eq!(run.closed_days(), &outcome.days[..40]);
+        assert_eq!(
+            run.municipality_waits(),
+            waits_through(&outcome.municipalities, Some("2021-10")).as_slice()
+        );
+        while run.step_day().expect("a day closes") {}
+        assert!(run.finished());
+        assert_eq!(run.closed_days(), outcome.days.as_slice());
+        let all = waits_through(&outcome.municipalities, Some("2021-12"));
+        assert!(all.iter().any(|m| m.served > 0), "someone was served");
+        assert_eq!(run.municipality_waits(), all.as_slice());
+        // Restarting is running it again: the same first day.
+        run.restart().expect("restarts");
+        assert!(run.closed_days().is_empty());
+        run.step_day().expect("a day closes");
+        assert_eq!(run.closed_days(), &outcome.days[..1]);
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("valid date")

@@ -59,7 +59,88 @@ pub enum Event {
     Wait(u32),
 }
 
+/// One thing that happened in a session, as the dashboard records it for `:save`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A key; `typed` when it went into the palette or a filter (saved as `text`).
+    Key { key: Key, typed: bool },
+    /// Clock ticks that passed.
+    Wait(u32),
+}
+
 impl Script {
+    /// The script that replays `session` on `scenario`: keys typed into the palette or a
+    /// filter become `text` steps, other keys `keys` steps, time between them `pause`s.
+    #[must_use]
+    pub fn recorded(
+        scenario: PathBuf,
+        seed: Option<u64>,
+        population: Option<u32>,
+        session: &[Recorded],
+    ) -> Script {
+        let mut steps: Vec<Step> = Vec::new();
+        for event in session {
+            let last = steps.last_mut();
+            match *event {
+                Recorded::Wait(ticks) => {
+                    let seconds = f64::from(ticks) / f64::from(TICKS_PER_SECOND);
+                    match last {
+                        Some(Step {
+                            pause: Some(pause), ..
+                        }) => *pause += seconds,
+                        _ => steps.push(Step {
+                            pause: Some(seconds),
+                            ..Step::default()
+                        }),
+                    }
+                }
+                Recorded::Key {
+                    key: Key::Char(c),
+                    typed: true,
+                } => match last {
+                    Some(Step {
+                        text: Some(text), ..
+                    }) => text.push(c),
+                    _ => steps.push(Step {
+                        text: Some(c.to_string()),
+                        ..Step::default()
+                    }),
+                },
+                Recorded::Key { key, .. } => match last {
+                    Some(Step {
+                        keys: Some(keys), ..
+                    }) => {
+                        keys.push(' ');
+                        keys.push_str(&key.token());
+                    }
+                    _ => steps.push(Step {
+                        keys: Some(key.token()),
+                        ..Step::default()
+                    }),
+                },
+            }
+        }
+        // Tenths of a second, as the clock counts them (sums of tenths drift in binary).
+        for step in &mut steps {
+            if let Some(pause) = &mut step.pause {
+                *pause = (*pause * 10.0).round() / 10.0;
+            }
+        }
+        Script {
+            scenario,
+            seed,
+            population,
+            steps,
+        }
+    }
+
+    /// The script as YAML, under a comment saying how to replay it.
+    #[must_use]
+    pub fn to_yaml(&self) -> String {
+        let body = serde_yaml::to_string(self).unwrap_or_default();
+        format!("# A dashboard session: replay it with `mitid-lab tui --script FILE`.\n{body}")
+    }
+
     /// Parses and checks a script; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
         let document = ScenarioDocument::parse(file, text)?;
@@ -135,6 +216,38 @@ mod tests {
                 Event::Key(Key::Char('b')),
             ]
         );
+    }
+
+    #[test]
+    fn a_recorded_session_saves_as_a_script_that_replays_it() {
+        let key = |key, typed| Recorded::Key { key, typed };
+        let session = [
+            Recorded::Wait(3),
+            Recorded::Wait(2),
+            key(Key::Char('m'), false),
+            key(Key::Char(' '), false),
+            Recorded::Wait(15),
+            key(Key::Char(':'), false),
+            key(Key::Char('s'), true),
+            key(Key::Char(' '), true),
+            key(Key::Char('9'), true),
+            key(Key::Backspace, true),
+            key(Key::Enter, true),
+        ];
+        let script = Script::recorded("s.yaml".into(), Some(7), None, &session);
+        let yaml = script.to_yaml();
+        let again = Script::parse("saved.yaml", &yaml).expect("the saved script parses");
+        assert_eq!(again, script);
+        let replayed: Vec<Event> = again.events().expect("valid steps");
+        let expected: Vec<Event> = session.iter().fold(Vec::new(), |mut events, recorded| {
+            match (*recorded, events.last_mut()) {
+                (Recorded::Wait(n), Some(Event::Wait(m))) => *m += n,
+                (Recorded::Wait(n), _) => events.push(Event::Wait(n)),
+                (Recorded::Key { key, .. }, _) => events.push(Event::Key(key)),
+            }
+            events
+        });
+        assert_eq!(replayed, expected, "{yaml}");
     }
 
     #[test]

@@ -20,18 +20,33 @@ use tuirealm::props::{AttrValue, Attribute, QueryResult};
 use tuirealm::ratatui::Frame;
 use tuirealm::ratatui::crossterm::cursor::Show;
 use tuirealm::ratatui::crossterm::execute;
-use tuirealm::ratatui::crossterm::terminal::{Clear, ClearType};
+use tuirealm::ratatui::crossterm::terminal::{Clear, ClearType, size};
 use tuirealm::ratatui::layout::Rect;
 use tuirealm::state::State;
 use tuirealm::terminal::{CrosstermTerminalAdapter, TerminalAdapter as _};
 
 use crate::TuiError;
-use crate::app::{App, Effect, Msg, TICKS_PER_SECOND, WhatIf};
+use crate::app::{App, Effect, Msg, TICKS_PER_SECOND, Target, WhatIf};
 use crate::keys::Key;
 use crate::script::Event as ScriptEvent;
 
 /// At most this many frames a second: a playing simulation changes every tick, typing faster.
 const MAX_FPS: u64 = 20;
+
+/// What a worker thread hands back to the loop.
+enum Background {
+    Certified(Result<Box<SuiteReport>, String>),
+    Recorded(Result<Box<mitid_conformance::journey::Recording>, String>),
+}
+
+impl Background {
+    fn into_msg(self) -> Msg {
+        match self {
+            Background::Certified(report) => Msg::CertifyDone(report),
+            Background::Recorded(recording) => Msg::Recorded(recording),
+        }
+    }
+}
 
 /// What the keyboard component tells the loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,19 +185,39 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
                 UiMsg::Redraw => dirty = true,
             }
         }
-        msgs.extend(done_rx.try_iter());
-        for msg in msgs {
+        msgs.extend(done_rx.try_iter().map(Background::into_msg));
+        let mut msgs: std::collections::VecDeque<Msg> = msgs.into();
+        while let Some(msg) = msgs.pop_front() {
             let update = app.update(msg);
             dirty |= update.consumed;
             for effect in update.effects {
                 match effect {
                     Effect::Quit => {}
                     // The receiver is gone only when the dashboard has quit.
-                    Effect::Certify { flaws } => {
+                    Effect::Certify {
+                        target,
+                        requirement,
+                    } => {
                         let tx = done_tx.clone();
                         std::thread::spawn(move || {
-                            let _ = tx.send(Msg::CertifyDone(certify(&flaws).map(Box::new)));
+                            let done = certify(&target, requirement.as_deref()).map(Box::new);
+                            let _ = tx.send(Background::Certified(done));
                         });
+                    }
+                    Effect::Write { path, text } => {
+                        let written = crate::export::write_new(&path, &text, app.presenter);
+                        msgs.push_back(Msg::Exported(written.map(|()| path)));
+                    }
+                    Effect::Export => {
+                        let (width, height) = size().map_err(|err| {
+                            TuiError::Terminal(format!("cannot read the terminal's size: {err}"))
+                        })?;
+                        let screen = crate::render_to_string(&app, width, height);
+                        msgs.push_back(Msg::Exported(crate::export::write_screen(
+                            std::path::Path::new(crate::export::EXPORT_DIR),
+                            &screen,
+                            app.presenter,
+                        )));
                     }
                     Effect::Record { journey } => {
                         let tx = done_tx.clone();
@@ -190,21 +225,21 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
                             let done = mitid_conformance::journey::record(&journey)
                                 .map(Box::new)
                                 .map_err(|err| err.to_string());
-                            let _ = tx.send(Msg::Recorded(done));
+                            let _ = tx.send(Background::Recorded(done));
                         });
                     }
+                    // Built here, not on a worker: a run is stepped where it was built (the
+                    // model is not `Send`). Building synthesises the population and closes no
+                    // day; the what-if then catches up to the main run's day.
                     Effect::WhatIf { source, label } => {
-                        let tx = done_tx.clone();
-                        std::thread::spawn(move || {
-                            let run = crate::simulate(&source.path, &source.overrides, &mut |_| {});
-                            let done = run
-                                .map(|run| WhatIf {
-                                    label,
-                                    run: Box::new(run),
-                                })
-                                .map_err(|err| err.to_string());
-                            let _ = tx.send(Msg::WhatIfDone(done));
-                        });
+                        let run = crate::open_run(&source.path, &source.overrides, &mut |_| {});
+                        msgs.push_back(Msg::WhatIfDone(
+                            run.map(|run| WhatIf {
+                                label,
+                                run: Box::new(run),
+                            })
+                            .map_err(|err| err.to_string()),
+                        ));
                     }
                 }
             }
@@ -232,14 +267,30 @@ pub(crate) fn run(mut app: App, script: Vec<ScriptEvent>) -> Result<(), TuiError
     }
 }
 
-/// `certify --target reference [--flaw F]` on the embedded components, as the CLI runs it.
-fn certify(flaws: &[String]) -> Result<SuiteReport, String> {
+/// `certify` as the CLI runs it: the reference service provider (with a flaw) on the embedded
+/// components, or the service a target file describes; every requirement, or `requirement`'s
+/// scenarios alone (`--tags @req:ID`, a partial run).
+fn certify(target: &Target, requirement: Option<&str>) -> Result<SuiteReport, String> {
     let catalogue = Catalogue::embedded();
-    let features = Features::load(&[suite::project_path(SP_FEATURES)], &catalogue, None)
-        .map_err(|err| err.to_string())?;
+    let tags = requirement.map(|id| format!("@req:{id}"));
+    let features = Features::load(
+        &[suite::project_path(SP_FEATURES)],
+        &catalogue,
+        tags.as_deref(),
+    )
+    .map_err(|err| err.to_string())?;
     let run_id = format!("tui-{}", suite::run_tag());
+    let flaws = match target {
+        Target::Reference => Vec::new(),
+        Target::Flaw(name) => vec![name.clone()],
+        Target::File(path) => {
+            let target = crate::target_file(path).map_err(|err| err.to_string())?;
+            return suite::certify_external(&target, &features, &catalogue, &run_id, None)
+                .map_err(|err| err.to_string());
+        }
+    };
     suite::certify_reference(
-        flaws,
+        &flaws,
         RuntimeKind::Embedded,
         &features,
         &catalogue,

@@ -111,6 +111,7 @@ fn the_journeys_are_listed_and_enter_asks_for_a_recording_of_the_selected_one() 
     press(&mut app, "3");
     assert_eq!(app.view, View::Flows);
     insta::assert_snapshot!("flows_list_80x24", render_to_string(&app, 80, 24));
+    insta::assert_snapshot!("flows_list_160x48", render_to_string(&app, 160, 48));
     // Filter to the code display's login, then record it.
     press(&mut app, "/");
     for c in "code display".chars() {
@@ -199,16 +200,30 @@ fn app_login_at_80x24_and_160x48() {
 
 #[test]
 fn each_authenticator_is_drawn_on_its_device() {
-    let app = showing("code-display", |d| {
-        matches!(d, Device::CodeDevice { audio: false })
-    });
-    insta::assert_snapshot!("flows_code_display_80x24", render_to_string(&app, 80, 24));
-    let app = showing("audio", |d| matches!(d, Device::CodeDevice { audio: true }));
-    insta::assert_snapshot!("flows_audio_reader_80x24", render_to_string(&app, 80, 24));
-    let app = showing("chip", |d| matches!(d, Device::Chip));
-    insta::assert_snapshot!("flows_chip_80x24", render_to_string(&app, 80, 24));
-    let app = showing("key-card", |d| matches!(d, Device::KeyCard { .. }));
-    insta::assert_snapshot!("flows_key_card_80x24", render_to_string(&app, 80, 24));
+    type Wanted = fn(&Device) -> bool;
+    let devices: [(&str, &str, Wanted); 4] = [
+        ("code-display", "code_display", |d| {
+            matches!(d, Device::CodeDevice { audio: false })
+        }),
+        ("audio", "audio_reader", |d| {
+            matches!(d, Device::CodeDevice { audio: true })
+        }),
+        ("chip", "chip", |d| matches!(d, Device::Chip)),
+        ("key-card", "key_card", |d| {
+            matches!(d, Device::KeyCard { .. })
+        }),
+    ];
+    for (stem, name, wanted) in devices {
+        let app = showing(stem, wanted);
+        insta::assert_snapshot!(
+            format!("flows_{name}_80x24"),
+            render_to_string(&app, 80, 24)
+        );
+        insta::assert_snapshot!(
+            format!("flows_{name}_160x48"),
+            render_to_string(&app, 160, 48)
+        );
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mitid_tui::app::{App, Msg, View};
+use mitid_tui::app::{App, Effect, Msg, Target, TreeRow, View};
 use mitid_tui::keys::Key;
 use mitid_tui::script::{Event, Script};
 use mitid_tui::{Options, render_to_string};
@@ -138,7 +138,8 @@ fn palette_completes_commands_and_flaw_names() {
     assert_eq!(
         update.effects,
         vec![mitid_tui::app::Effect::Certify {
-            flaws: vec!["skip-nonce-check".to_owned()]
+            target: Target::Flaw("skip-nonce-check".to_owned()),
+            requirement: None,
         }]
     );
     assert_eq!(app.view, View::Conformance);
@@ -242,7 +243,7 @@ fn the_script_names_the_scenario_seed_and_population() {
     assert!(!events.is_empty());
     assert_eq!(
         said,
-        vec!["simulating demo-100k (3000 citizens, seed 100)…".to_owned()]
+        vec!["synthesising demo-100k (3000 citizens, seed 100)…".to_owned()]
     );
 }
 
@@ -268,8 +269,8 @@ fn too_small_a_terminal_says_so() {
 fn update_says_whether_a_key_meant_something() {
     let mut app = fresh_app();
     assert!(
-        !app.update(Msg::Key(Key::Char('x'))).consumed,
-        "x is bound nowhere"
+        !app.update(Msg::Key(Key::Char('z'))).consumed,
+        "z is bound nowhere"
     );
     assert!(
         !app.update(Msg::Key(Key::Esc)).consumed,
@@ -365,7 +366,7 @@ fn a_whatif_runs_beside_the_main_run_and_is_drawn_over_it() {
         vec!["calendar.migration_via_nemid_ends=2023-09-30".to_owned()]
     );
     // What the runtime does with the effect.
-    let run = mitid_tui::simulate(&source.path, &source.overrides, &mut |_| {}).expect("runs");
+    let run = mitid_tui::open_run(&source.path, &source.overrides, &mut |_| {}).expect("runs");
     app.update(Msg::WhatIfDone(Ok(mitid_tui::app::WhatIf {
         label: label.clone(),
         run: Box::new(run),
@@ -402,4 +403,258 @@ fn a_whatif_runs_beside_the_main_run_and_is_drawn_over_it() {
         "the what-if's change made no difference"
     );
     insta::assert_snapshot!("simulation_whatif_160x48", render_to_string(&app, 160, 48));
+}
+
+#[test]
+fn e_jumps_from_a_failed_requirement_to_the_exchange_that_decided_it() {
+    let mut app = with_report();
+    // Back to the tree's first row, a requirement that passed: nothing failed under it.
+    press(
+        &mut app,
+        "k k k k k k k k k k k k k k k k k k k k k k k k k k k k k k",
+    );
+    let first = app.conformance.selected;
+    press(&mut app, "e");
+    assert_eq!(app.conformance.selected, first, "no jump from a passed one");
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("nothing failed"))
+    );
+    // On the failed requirement, e lands on its failed scenario's last exchange.
+    let report = app.conformance.report.clone().expect("report");
+    let failed = report
+        .requirements
+        .iter()
+        .position(|r| r.verdict_text() == "FAILED")
+        .expect("the fixture has a failed requirement");
+    let at = app
+        .conformance
+        .rows("")
+        .iter()
+        .position(|row| *row == TreeRow::Requirement(failed))
+        .expect("listed");
+    app.conformance.selected = at;
+    press(&mut app, "e");
+    let TreeRow::Scenario(_, scenario) = app.conformance.rows("")[app.conformance.selected] else {
+        panic!("e selects a scenario")
+    };
+    let scenario = &report.scenarios[scenario];
+    assert_eq!(scenario.verdict.as_str(), "FAILED");
+    // The browser's last request (the lab's set-up calls and the service provider's calls
+    // to the broker are stored after it): here the /me that answered as if logged in.
+    let deciding = app.conformance.exchange.expect("an exchange is shown");
+    assert!(
+        scenario.evidence[deciding].url.ends_with("/me"),
+        "{:?}",
+        scenario.evidence[deciding].url
+    );
+    assert!(
+        scenario.evidence[deciding + 1..]
+            .iter()
+            .all(|e| e.actor != mitid_conformance::evidence::Actor::Browser)
+    );
+    let screen = render_to_string(&app, 160, 48);
+    assert!(screen.contains("the last before the failure"), "{screen}");
+    insta::assert_snapshot!("conformance_deciding_exchange_160x48", screen);
+    insta::assert_snapshot!(
+        "conformance_deciding_exchange_80x24",
+        render_to_string(&app, 80, 24)
+    );
+    // ← walks back through the scenario's exchanges, and off them to the scenario.
+    press(&mut app, "left");
+    assert_eq!(app.conformance.exchange, Some(deciding - 1));
+    for _ in 0..scenario.evidence.len() {
+        press(&mut app, "left");
+    }
+    assert_eq!(app.conformance.exchange, None);
+    press(&mut app, "right");
+    assert_eq!(app.conformance.exchange, Some(0));
+}
+
+#[test]
+fn capital_r_reruns_only_the_selected_requirement() {
+    let mut app = with_report();
+    let (id, _) = app.conformance.selection("").expect("a row is selected");
+    let id = id.to_owned();
+    let update = app.update(Msg::Key(Key::Char('R')));
+    assert_eq!(
+        update.effects,
+        vec![Effect::Certify {
+            target: Target::Reference,
+            requirement: Some(id.clone()),
+        }]
+    );
+    let screen = render_to_string(&app, 160, 48);
+    assert!(screen.contains(&format!("(only {id})")), "{screen}");
+    // The partial run's report replaces the one on screen, named as the partial run it is.
+    let (report, _) =
+        mitid_tui::load_report(&root().join("tui/tests/fixtures/certify-skip-nonce-check"))
+            .expect("fixture");
+    app.update(Msg::CertifyDone(Ok(Box::new(report))));
+    assert_eq!(
+        app.conformance.source.as_deref(),
+        Some(format!("certify reference --tags @req:{id}").as_str())
+    );
+    // The palette names a requirement too, and refuses one the report does not have.
+    press(&mut app, ":");
+    type_text(&mut app, "rerun SP-NOPE-99");
+    let update = app.update(Msg::Key(Key::Enter));
+    assert!(update.effects.is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("no such requirement"))
+    );
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mitid-tui-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+const TARGET_FILE: &str = "service_provider:\n  base_url: http://127.0.0.1:9\n  implements: []\nclient:\n  client_id: shop\n  client_secret: 0123456789abcdef0123\n  redirect_uri: http://127.0.0.1:9/callback\n";
+
+#[test]
+fn a_target_file_is_checked_at_start_and_certified_from_the_view() {
+    let dir = scratch("target");
+    let good = dir.join("target.yaml");
+    std::fs::write(&good, TARGET_FILE).expect("written");
+    let options = Options {
+        scenario: Some(root().join("scenarios/demo-100k.yaml")),
+        population: Some(3000),
+        target_config: Some(good.clone()),
+        ..Options::default()
+    };
+    let (mut app, _) = mitid_tui::prepare(&options, &mut |_| {}).expect("a valid target file");
+    assert_eq!(app.view, View::Conformance);
+    let update = app.update(Msg::Key(Key::Char('r')));
+    assert_eq!(
+        update.effects,
+        vec![Effect::Certify {
+            target: Target::File(good.clone()),
+            requirement: None,
+        }]
+    );
+    // A mistake in the file is bad input naming the file, the line and the field.
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        TARGET_FILE.replace("http://127.0.0.1:9/callback", "not a url"),
+    )
+    .expect("written");
+    let err = mitid_tui::prepare(
+        &Options {
+            target_config: Some(bad.clone()),
+            ..options.clone()
+        },
+        &mut |_| {},
+    )
+    .map(|_| ())
+    .expect_err("a bad redirect_uri");
+    assert!(err.is_bad_input());
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("{}:7: field `client.redirect_uri`", bad.display())),
+        "{text}"
+    );
+    // The palette takes a target file too.
+    let mut app = fresh_app();
+    press(&mut app, ":");
+    type_text(&mut app, &format!("certify {}", good.display()));
+    let update = app.update(Msg::Key(Key::Enter));
+    assert_eq!(
+        update.effects,
+        vec![Effect::Certify {
+            target: Target::File(good),
+            requirement: None,
+        }]
+    );
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
+}
+
+#[test]
+fn save_writes_the_session_as_a_script_that_replays_to_the_same_screen() {
+    let options = Options {
+        scenario: Some(root().join("scenarios/demo-100k.yaml")),
+        population: Some(3000),
+        ..Options::default()
+    };
+    let (mut app, _) = mitid_tui::prepare(&options, &mut |_| {}).expect("prepares");
+    press(&mut app, "m +");
+    press(&mut app, "space");
+    for _ in 0..7 {
+        app.update(Msg::Tick);
+    }
+    press(&mut app, "space s / a");
+    press(&mut app, "enter");
+    let screen = render_to_string(&app, 100, 30);
+    press(&mut app, ":");
+    type_text(&mut app, "save demo.yaml");
+    let update = app.update(Msg::Key(Key::Enter));
+    let [Effect::Write { path, text }] = update.effects.as_slice() else {
+        panic!("save asks for a write: {:?}", update.effects)
+    };
+    assert_eq!(path, std::path::Path::new("demo.yaml"));
+    let script = Script::parse("demo.yaml", text).expect("the saved script parses");
+    assert_eq!(script.population, Some(3000));
+    let (mut again, events) = mitid_tui::prepare(
+        &Options {
+            script: Some({
+                let dir = scratch("save");
+                let file = dir.join("demo.yaml");
+                std::fs::write(&file, text).expect("written");
+                file
+            }),
+            ..Options::default()
+        },
+        &mut |_| {},
+    )
+    .expect("the saved script prepares");
+    mitid_tui::replay(&mut again, &events);
+    assert_eq!(render_to_string(&again, 100, 30), screen);
+}
+
+#[test]
+fn each_view_and_the_help_at_160x48() {
+    let mut app = fresh_app();
+    insta::assert_snapshot!("simulation_start_160x48", render_to_string(&app, 160, 48));
+    press(&mut app, "?");
+    insta::assert_snapshot!("help_160x48", render_to_string(&app, 160, 48));
+    press(&mut app, "esc 2");
+    insta::assert_snapshot!("conformance_empty_160x48", render_to_string(&app, 160, 48));
+    let app = with_report();
+    insta::assert_snapshot!("conformance_report_160x48", render_to_string(&app, 160, 48));
+    let mut app = fresh_app();
+    press(&mut app, "m m m");
+    insta::assert_snapshot!(
+        "simulation_milestones_160x48",
+        render_to_string(&app, 160, 48)
+    );
+}
+
+#[test]
+fn the_readme_screens_are_the_snapshots_the_tests_render() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("the README");
+    for name in [
+        "views__simulation_milestones_80x24",
+        "views__conformance_deciding_exchange_80x24",
+        "flows__flows_app_80x24",
+    ] {
+        let path = root().join(format!("tui/tests/snapshots/{name}.snap"));
+        let snapshot = std::fs::read_to_string(&path).expect("the snapshot");
+        // An insta file is a header between two `---` lines, then the screen.
+        let screen = snapshot
+            .splitn(3, "---\n")
+            .nth(2)
+            .expect("a snapshot body")
+            .trim_end_matches('\n');
+        assert!(
+            readme.contains(&format!("```text\n{screen}\n```")),
+            "README.md does not show {name} as the tests render it: paste {}",
+            path.display()
+        );
+    }
 }

@@ -14,7 +14,7 @@ use super::calendar::{self, NemidCalendar};
 use super::fixtures::Municipality;
 use super::live::{LiveSample, NeedRates, RoutineLogins, SampleSize};
 use super::model::{self, Ev, Model, Stop};
-use super::outcome::{DayRow, Milestone, PolicyOutcome};
+use super::outcome::{DayRow, Milestone, MunicipalityLoad, PolicyOutcome};
 use super::population::{Citizen, MitidKind};
 use super::port::{ActionPort, ActionTally, AuthenticatorProblem, CallReason, MigrationRoute};
 use super::scenario::PolicyScenario;
@@ -295,6 +295,19 @@ impl<'a> PolicyRun<'a> {
     #[must_use]
     pub fn closed_days(&self) -> &[DayRow] {
         self.model.closed_days()
+    }
+
+    /// Each municipality's Citizen Service load month by month, as counted so far: a month
+    /// not yet closed holds what its closed days counted, a closed month its final figures
+    /// (those of [`PolicyOutcome::municipalities`] once the run has finished). A pure read.
+    #[must_use]
+    pub fn municipality_loads(&self) -> Vec<MunicipalityLoad> {
+        self.municipalities
+            .iter()
+            .zip(&self.residents)
+            .enumerate()
+            .map(|(i, (m, residents))| self.model.municipality_load(i, m.code, &m.name, *residents))
+            .collect()
     }
 
     /// Citizen `index` (`0..citizen_count()`) as things stand, `None` past the end. Indices

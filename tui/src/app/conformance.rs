@@ -1,16 +1,54 @@
-//! The conformance view's state: which target to certify, the last report, and the requirement
-//! tree's rows (requirements and, when opened, their scenarios).
+//! The conformance view's state: which target to certify, the last report, the requirement
+//! tree's rows (requirements and, when opened, their scenarios) and the exchange of a scenario
+//! being read.
 
-use mitid_conformance::outcome::{SuiteReport, Verdict};
+use mitid_conformance::evidence::Actor;
+use mitid_conformance::outcome::{ScenarioResult, SuiteReport, Verdict};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// What a certify run is pointed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The lab's reference service provider as it should be.
+    Reference,
+    /// The reference service provider with one named flaw.
+    Flaw(String),
+    /// An integrator's service, described by a target file (`certify init` writes one).
+    File(PathBuf),
+}
+
+impl Target {
+    /// The word the palette takes for it (`certify WORD`).
+    #[must_use]
+    pub fn word(&self) -> String {
+        match self {
+            Target::Reference => "reference".to_owned(),
+            Target::Flaw(name) => name.clone(),
+            Target::File(path) => path.display().to_string(),
+        }
+    }
+
+    /// How the command line would say it.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Target::Reference => "reference".to_owned(),
+            Target::Flaw(name) => format!("reference --flaw {name}"),
+            Target::File(path) => format!("--config {}", path.display()),
+        }
+    }
+}
 
 /// Where a certify run stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CertifyStatus {
     Idle,
-    /// Running against `target` for `ticks` ticks.
+    /// Running against `target` (only `requirement`'s scenarios, when one is named) for
+    /// `ticks` ticks.
     Running {
         target: String,
+        requirement: Option<String>,
         ticks: u32,
     },
     /// The last run could not be carried out (its report, if any earlier, stays on screen).
@@ -20,8 +58,8 @@ pub enum CertifyStatus {
 /// The conformance view's state.
 #[derive(Debug, Clone)]
 pub struct Conformance {
-    /// `reference` and then every named flaw of the reference service provider.
-    pub targets: Vec<String>,
+    /// The reference service provider, then each of its named flaws, then any target file.
+    pub targets: Vec<Target>,
     pub target: usize,
     pub status: CertifyStatus,
     pub report: Option<SuiteReport>,
@@ -31,6 +69,8 @@ pub struct Conformance {
     pub selected: usize,
     /// Requirement ids whose scenarios are shown.
     pub open: BTreeSet<String>,
+    /// The selected scenario's exchange being read in full (`→` from a scenario row).
+    pub exchange: Option<usize>,
 }
 
 /// One row of the requirement tree.
@@ -45,8 +85,8 @@ pub enum TreeRow {
 impl Conformance {
     #[must_use]
     pub fn new(flaws: Vec<String>) -> Self {
-        let mut targets = vec!["reference".to_owned()];
-        targets.extend(flaws);
+        let mut targets = vec![Target::Reference];
+        targets.extend(flaws.into_iter().map(Target::Flaw));
         Self {
             targets,
             target: 0,
@@ -55,7 +95,78 @@ impl Conformance {
             source: None,
             selected: 0,
             open: BTreeSet::new(),
+            exchange: None,
         }
+    }
+
+    /// Adds a target file (once) and selects it.
+    pub fn choose_file(&mut self, path: PathBuf) {
+        let file = Target::File(path);
+        self.target = if let Some(at) = self.targets.iter().position(|t| *t == file) {
+            at
+        } else {
+            self.targets.push(file);
+            self.targets.len() - 1
+        };
+    }
+
+    /// The selected row's requirement id and, on a scenario row, the scenario.
+    #[must_use]
+    pub fn selection(&self, filter: &str) -> Option<(&str, Option<&ScenarioResult>)> {
+        let report = self.report.as_ref()?;
+        match self.rows(filter).get(self.selected)? {
+            TreeRow::Requirement(index) => Some((report.requirements[*index].id.as_str(), None)),
+            TreeRow::Scenario(index, scenario) => Some((
+                report.requirements[*index].id.as_str(),
+                Some(&report.scenarios[*scenario]),
+            )),
+        }
+    }
+
+    /// The exchange that decided a failed scenario: the browser's last request before the
+    /// failing step gave up (what the scenario's checks read). The service provider's own calls
+    /// to the broker and the lab's set-up calls are recorded by other clients and may be stored
+    /// after it, so they are passed over unless the browser made none.
+    #[must_use]
+    pub fn deciding_exchange(scenario: &ScenarioResult) -> Option<usize> {
+        scenario
+            .evidence
+            .iter()
+            .rposition(|e| e.actor == Actor::Browser)
+            .or_else(|| scenario.evidence.len().checked_sub(1))
+    }
+
+    /// Jumps from the selected row to the first scenario of its requirement that did not pass
+    /// and to the exchange that decided it. Answers whether there was one to jump to.
+    pub fn jump_to_failure(&mut self, filter: &str) -> bool {
+        let Some((id, _)) = self.selection(filter) else {
+            return false;
+        };
+        let id = id.to_owned();
+        self.open.insert(id.clone());
+        let Some(report) = &self.report else {
+            return false;
+        };
+        let rows = self.rows(filter);
+        let found = rows.iter().position(|row| match row {
+            TreeRow::Scenario(index, scenario) => {
+                report.requirements[*index].id == id
+                    && matches!(
+                        report.scenarios[*scenario].verdict,
+                        Verdict::Failed | Verdict::Warning
+                    )
+            }
+            TreeRow::Requirement(_) => false,
+        });
+        let Some(at) = found else {
+            return false;
+        };
+        self.selected = at;
+        self.exchange = match rows[at] {
+            TreeRow::Scenario(_, scenario) => Self::deciding_exchange(&report.scenarios[scenario]),
+            TreeRow::Requirement(_) => None,
+        };
+        true
     }
 
     /// The rows of the tree under `filter` (case-insensitive, on id and title): requirements
@@ -90,21 +201,8 @@ impl Conformance {
         rows
     }
 
-    /// The target's flaws as `certify_reference` takes them.
-    pub(super) fn flaws(&self) -> Vec<String> {
-        if self.target == 0 {
-            Vec::new()
-        } else {
-            vec![self.targets[self.target].clone()]
-        }
-    }
-
     pub(super) fn target_label(&self) -> String {
-        if self.target == 0 {
-            "reference".to_owned()
-        } else {
-            format!("reference --flaw {}", self.targets[self.target])
-        }
+        self.targets[self.target].label()
     }
 
     /// Shows `report` from `source`, opening every requirement that did not pass so the failure
@@ -118,6 +216,7 @@ impl Conformance {
             .collect();
         self.report = Some(report);
         self.source = Some(source);
+        self.exchange = None;
         // Start on the first requirement that did not pass, so its scenario shows at once.
         let rows = self.rows("");
         let report = self.report.as_ref().map(|r| &r.requirements);

@@ -1,14 +1,15 @@
 //! The conformance view: a certify run's results as a tree by requirement, and the evidence of
 //! the selected requirement or scenario.
 
-use mitid_conformance::outcome::{RawOutcome, SuiteReport, Verdict};
+use mitid_conformance::evidence::Exchange;
+use mitid_conformance::outcome::{RawOutcome, ScenarioResult, SuiteReport, Verdict};
 use tuirealm::ratatui::Frame;
 use tuirealm::ratatui::layout::{Constraint, Layout, Rect};
 use tuirealm::ratatui::style::{Color, Modifier, Style};
 use tuirealm::ratatui::text::{Line, Span};
 use tuirealm::ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
-use super::ACCENT;
+use super::{ACCENT, shown};
 use crate::app::{App, CertifyStatus, TICKS_PER_SECOND, TreeRow};
 
 fn verdict_style(verdict: Verdict) -> Style {
@@ -42,6 +43,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     draw_detail(
         frame,
         detail,
+        app,
         report,
         rows.get(app.conformance.selected).copied(),
     );
@@ -49,23 +51,25 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 fn draw_summary(frame: &mut Frame, area: Rect, app: &App) {
     let state = &app.conformance;
-    let target = &state.targets[state.target];
     let mut first = vec![
         Span::raw(" certify target (t picks, r runs): "),
         Span::styled(
-            if state.target == 0 {
-                "reference".to_owned()
-            } else {
-                format!("reference --flaw {target}")
-            },
+            state.targets[state.target].label(),
             Style::new().add_modifier(Modifier::BOLD),
         ),
     ];
     match &state.status {
         CertifyStatus::Idle => {}
-        CertifyStatus::Running { target, ticks } => first.push(Span::styled(
+        CertifyStatus::Running {
+            target,
+            requirement,
+            ticks,
+        } => first.push(Span::styled(
             format!(
-                "   running certify {target}… {} s",
+                "   running certify {target}{}… {} s",
+                requirement
+                    .as_ref()
+                    .map_or_else(String::new, |id| format!(" (only {id})")),
                 ticks / TICKS_PER_SECOND
             ),
             Style::new().fg(Color::Yellow),
@@ -187,9 +191,21 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, report: &SuiteReport, row
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<TreeRow>) {
+fn draw_detail(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    report: &SuiteReport,
+    row: Option<TreeRow>,
+) {
     let label = Style::new().fg(ACCENT).add_modifier(Modifier::BOLD);
     let mut lines: Vec<Line> = Vec::new();
+    if let (Some(TreeRow::Scenario(_, index)), Some(at)) = (row, app.conformance.exchange)
+        && let Some(exchange) = report.scenarios[index].evidence.get(at)
+    {
+        draw_exchange(frame, area, app, &report.scenarios[index], at, exchange);
+        return;
+    }
     match row {
         None => lines.push(Line::raw("nothing matches the filter")),
         Some(TreeRow::Requirement(index)) => {
@@ -241,12 +257,15 @@ fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<
                 RawOutcome::Passed => {}
                 RawOutcome::Failed(message) | RawOutcome::Skipped(message) => {
                     lines.push(Line::raw(""));
-                    lines.extend(message.lines().map(|line| Line::raw(line.to_owned())));
+                    lines.extend(message.lines().map(|line| Line::raw(shown(app, line))));
                 }
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                format!("evidence: {} HTTP exchanges", scenario.evidence.len()),
+                format!(
+                    "evidence: {} HTTP exchanges (→ reads them, e the deciding one)",
+                    scenario.evidence.len()
+                ),
                 label,
             ));
             for exchange in &scenario.evidence {
@@ -259,7 +278,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<
                     .split_once("://")
                     .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
                     .unwrap_or(&exchange.url);
-                lines.push(Line::raw(format!("{} {path} → {answer}", exchange.method)));
+                lines.push(Line::raw(shown(
+                    app,
+                    &format!("{} {path} → {answer}", exchange.method),
+                )));
             }
         }
     }
@@ -267,6 +289,54 @@ fn draw_detail(frame: &mut Frame, area: Rect, report: &SuiteReport, row: Option<
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(Block::bordered().title(" Details ")),
+        area,
+    );
+}
+
+/// One exchange of `scenario` in full; the title says which, and whether it is the one that
+/// decided a failed scenario.
+fn draw_exchange(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    scenario: &ScenarioResult,
+    at: usize,
+    exchange: &Exchange,
+) {
+    let deciding = matches!(scenario.verdict, Verdict::Failed | Verdict::Warning)
+        && crate::app::Conformance::deciding_exchange(scenario) == Some(at);
+    let title = format!(
+        " Exchange {}/{}{} (← →) ",
+        at + 1,
+        scenario.evidence.len(),
+        if deciding {
+            ", the last before the failure"
+        } else {
+            ""
+        }
+    );
+    let mut lines = vec![Line::styled(
+        shorten(&scenario.name, usize::from(area.width.saturating_sub(2))),
+        verdict_style(scenario.verdict),
+    )];
+    lines.extend(super::flows::exchange_lines(app, exchange));
+    // The exchange first, the verdict it led to after it: on a small screen the request and
+    // its answer are what must show.
+    if let RawOutcome::Failed(message) = &scenario.outcome
+        && deciding
+    {
+        lines.push(Line::raw(""));
+        lines.extend(
+            message
+                .lines()
+                .take(3)
+                .map(|line| Line::styled(shown(app, line), Style::new().fg(Color::Red))),
+        );
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(title)),
         area,
     );
 }

@@ -11,7 +11,9 @@ use tuirealm::ratatui::style::{Color, Modifier, Style};
 use tuirealm::ratatui::text::{Line, Span};
 use tuirealm::ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
-use super::ACCENT;
+use mitid_conformance::evidence::Exchange;
+
+use super::{ACCENT, shown};
 use crate::app::{App, TICKS_PER_SECOND};
 use crate::flows::{Binding, Device, FlowStatus, Lifeline, Message, Trace};
 
@@ -19,15 +21,6 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     match &app.flows.trace {
         Some(trace) => draw_trace(frame, area, app, trace),
         None => draw_journeys(frame, area, app),
-    }
-}
-
-/// What `text` looks like on screen: redacted in presenter mode.
-fn shown(app: &App, text: &str) -> String {
-    if app.presenter {
-        crate::flows::redact(text)
-    } else {
-        text.to_owned()
     }
 }
 
@@ -302,6 +295,8 @@ fn draw_device(frame: &mut Frame, area: Rect, app: &App, device: &Device) {
             // itself is the citizen's and never leaves the lab's device).
             let number: u32 = key_number.parse().unwrap_or(0);
             let rows: u32 = if large { 5 } else { 3 };
+            let edge = Style::new().fg(Color::DarkGray);
+            lines.push(Line::styled("┌ key   code ───┐", edge));
             for offset in 0..rows {
                 let key = number.saturating_sub(1) + offset;
                 let style = if key == number {
@@ -318,6 +313,7 @@ fn draw_device(frame: &mut Frame, area: Rect, app: &App, device: &Device) {
                 };
                 lines.push(Line::styled(format!("│ {label:>4}  ••••••  │"), style));
             }
+            lines.push(Line::styled("└───────────────┘", edge));
             (lang.pick(" NemID key card ", " NemID-nøglekort "), lines)
         }
     };
@@ -499,8 +495,18 @@ fn arrow(
 }
 
 fn draw_exchange(frame: &mut Frame, area: Rect, app: &App, message: &Message) {
+    frame.render_widget(
+        Paragraph::new(exchange_lines(app, &message.exchange))
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(app.lang.pick(" HTTP exchange ", " HTTP-udveksling "))),
+        area,
+    );
+}
+
+/// An HTTP exchange in full for a reader: the request, its headers and body, the answer, the
+/// headers worth explaining and the body as text (redacted in presenter mode).
+pub(super) fn exchange_lines(app: &App, exchange: &Exchange) -> Vec<Line<'static>> {
     let lang = app.lang;
-    let exchange = &message.exchange;
     let dim = Style::new().fg(Color::DarkGray);
     let mut lines = vec![Line::styled(
         shown(app, &format!("{} {}", exchange.method, exchange.url)),
@@ -534,12 +540,7 @@ fn draw_exchange(frame: &mut Frame, area: Rect, app: &App, message: &Message) {
         // Redacted before the tags go: presenter mode finds codes by the page's field ids.
         lines.push(Line::raw(readable(&shown(app, body))));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(lang.pick(" HTTP exchange ", " HTTP-udveksling "))),
-        area,
-    );
+    lines
 }
 
 /// A response body for a reader: HTML as its text (tags dropped, whitespace folded), JSON and

@@ -24,6 +24,15 @@ pub const MIN_HEIGHT: u16 = 24;
 pub(crate) const ACCENT: Color = Color::Cyan;
 pub(crate) const KEY_STYLE: Style = Style::new().fg(Color::Black).bg(Color::Cyan);
 
+/// What `text` looks like on screen: redacted in presenter mode.
+pub(crate) fn shown(app: &App, text: &str) -> String {
+    if app.presenter {
+        crate::flows::redact(text)
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Draws the whole dashboard.
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();

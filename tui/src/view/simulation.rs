@@ -416,8 +416,9 @@ pub fn table_rows(app: &App) -> Vec<MunicipalityWait> {
     let mut rows: Vec<MunicipalityWait> = app
         .run
         .municipality_waits()
-        .into_iter()
+        .iter()
         .filter(|m| needle.is_empty() || m.name.to_lowercase().contains(&needle))
+        .cloned()
         .collect();
     match app.sort {
         SortKey::Wait => rows.sort_by(|a, b| {

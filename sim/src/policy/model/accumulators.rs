@@ -150,7 +150,7 @@ impl Model<'_> {
         }
     }
 
-    pub(super) fn municipality_load(
+    pub(crate) fn municipality_load(
         &self,
         i: usize,
         code: u16,
