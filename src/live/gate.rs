@@ -15,7 +15,7 @@ use mitid_sim::kernel::RandomStreams;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The source address of the lab's citizens living abroad: a DDoS protection that blocks
+/// The source address of the lab's citizens living abroad: a denial-of-service protection that blocks
 /// foreign traffic recognises them by it (loopback, so it works on any machine).
 pub const ABROAD: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
@@ -188,9 +188,15 @@ impl Gate {
         }
         if let Some(fault) = result {
             let (status, why) = if fault == Fault::BlockAbroad {
-                ("403 Forbidden", "blocked by the DDoS protection: traffic from abroad")
+                (
+                    "403 Forbidden",
+                    "blocked by the DDoS protection: traffic from abroad",
+                )
             } else {
-                ("503 Service Unavailable", "error injected by the lab's gate")
+                (
+                    "503 Service Unavailable",
+                    "error injected by the lab's gate",
+                )
             };
             let body = format!(
                 "{{\"error\":\"temporarily_unavailable\",\"error_description\":\"{why}\"}}"
@@ -209,7 +215,13 @@ impl Gate {
 /// Whether `chunk` is the start of an HTTP request (a method and a space).
 fn starts_request(chunk: &[u8]) -> bool {
     const METHODS: [&[u8]; 7] = [
-        b"GET ", b"POST ", b"PUT ", b"DELETE ", b"HEAD ", b"PATCH ", b"OPTIONS ",
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"DELETE ",
+        b"HEAD ",
+        b"PATCH ",
+        b"OPTIONS ",
     ];
     METHODS.iter().any(|m| chunk.starts_with(m))
 }

@@ -5,7 +5,7 @@
 //!
 //! | kind | embedded | containers |
 //! |---|---|---|
-//! | `outage` (idp, citizen_service, support) | the gate refuses (down) or holds (paused) the calls | the container is stopped (down) or paused; started or unpaused at the end when `restart` |
+//! | `outage` (`idp`, `citizen_service`, `support`) | the gate refuses (down) or holds (paused) the calls | the container is stopped (down) or paused; started or unpaused at the end when `restart` |
 //! | `outage` of `nemid` | the gate refuses or holds the broker's NemID requests | the same (NemID lives in the broker) |
 //! | `latency` | the gate delays every call | the same |
 //! | `error_rate` | the gate answers 503 to that share of the calls | the same |
@@ -97,15 +97,18 @@ impl Injector {
         seed: u64,
     ) -> std::io::Result<Injector> {
         let mut gates = BTreeMap::new();
-        let mut gated = Vec::new();
+        let mut through_gates = Vec::new();
         for (component, endpoint, internal) in stack.internal_urls().iter() {
-            let host = stack.host_urls().get(component, endpoint).unwrap_or(internal);
+            let host = stack
+                .host_urls()
+                .get(component, endpoint)
+                .unwrap_or(internal);
             let Some(upstream) = socket_of(host) else {
                 continue;
             };
             let gate = Gate::start(upstream, seed).await?;
             if let Ok(internal) = Url::parse(internal) {
-                gated.push((internal, gate.url()));
+                through_gates.push((internal, gate.url()));
             }
             gates.insert((component, endpoint), gate);
         }
@@ -113,10 +116,14 @@ impl Injector {
         // (none today) are kept.
         let mut all: Vec<(Url, Url)> = routes
             .iter()
-            .filter(|(internal, _)| !gated.iter().any(|(g, _)| g.origin() == internal.origin()))
+            .filter(|(internal, _)| {
+                !through_gates
+                    .iter()
+                    .any(|(g, _)| g.origin() == internal.origin())
+            })
             .cloned()
             .collect();
-        all.extend(gated);
+        all.extend(through_gates);
         mitid_conformance::browser::set_routes(&all);
         let start = scenario.population.start;
         let days = day_index(start, scenario.population.end) + 1;
@@ -302,7 +309,10 @@ impl Injector {
             let step = self.release(component, held).await;
             self.plans[i].record.injected.push(step);
         } else {
-            self.plans[i].record.injected.push("gate cleared".to_owned());
+            self.plans[i]
+                .record
+                .injected
+                .push("gate cleared".to_owned());
         }
     }
 
@@ -400,7 +410,14 @@ async fn mapped_port(name: &str, port: u16) -> Option<SocketAddr> {
     })
     .await
     .ok()??;
-    let mapped: u16 = text.lines().next()?.rsplit(':').next()?.trim().parse().ok()?;
+    let mapped: u16 = text
+        .lines()
+        .next()?
+        .rsplit(':')
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(SocketAddr::from(([127, 0, 0, 1], mapped)))
 }
 

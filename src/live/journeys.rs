@@ -109,14 +109,15 @@ impl Driver {
         };
         let attempts = mitid_components::idp::RateLimit::default().max_attempts;
         for _ in 0..attempts {
-            let _ =
-                broker::login_at_client(&mut self.control, &user_id, &client, Behaviour::Abort)
-                    .await;
+            let _ = broker::login_at_client(&mut self.control, &user_id, &client, Behaviour::Abort)
+                .await;
         }
         // The attacker's World keeps its evidence; a long attack would make it grow for nothing.
         self.control.browser.exchanges.clear();
     }
 
+    // One arm per journey the model can ask for: the dispatch reads best as one match.
+    #[allow(clippy::too_many_lines)]
     async fn drive(&mut self, request: &ActionRequest) -> Result<Outcome, ActionError> {
         self.set_clock(request.at).await?;
         let c = request.citizen;
@@ -273,7 +274,10 @@ impl Driver {
 
     /// The broker's client for `sector` (registered on first use, as the steps' "a bank and a
     /// public site are clients of the broker").
-    pub(super) async fn client(&mut self, sector: Sector) -> Result<serde_json::Value, ActionError> {
+    pub(super) async fn client(
+        &mut self,
+        sector: Sector,
+    ) -> Result<serde_json::Value, ActionError> {
         if let Some(client) = self.clients.get(&sector) {
             return Ok(client.clone());
         }
@@ -285,7 +289,11 @@ impl Driver {
     /// The lab's identity of citizen `c`, made on their first action from their record then:
     /// a MitID holder gets the app ("a citizen with the MitID app"), a NemID holder their key
     /// card and key app ("a citizen who has only NemID"), as the steps make them.
-    pub(super) async fn ensure_citizen(&mut self, c: u32, record: &Citizen) -> Result<(), ActionError> {
+    pub(super) async fn ensure_citizen(
+        &mut self,
+        c: u32,
+        record: &Citizen,
+    ) -> Result<(), ActionError> {
         if self.citizens.contains_key(&c) {
             return Ok(());
         }

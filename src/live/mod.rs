@@ -169,13 +169,16 @@ pub fn run(
     let injector = if scenario.incidents.is_empty() {
         None
     } else {
-        Some(runtime.block_on(incidents::Injector::start(
-            &reference.stack,
-            &setup::routes_of(&reference.stack),
-            scenario,
-            seed,
-        ))
-        .map_err(LiveError::Gates)?)
+        Some(
+            runtime
+                .block_on(incidents::Injector::start(
+                    &reference.stack,
+                    &setup::routes_of(&reference.stack),
+                    scenario,
+                    seed,
+                ))
+                .map_err(LiveError::Gates)?,
+        )
     };
     let run = run_against(
         Arc::clone(&reference.lab),

@@ -117,9 +117,13 @@ impl Driver {
                 let mut done = Vec::with_capacity(jobs.len());
                 for (i, client, behaviour) in jobs {
                     let started = Instant::now();
-                    let answer =
-                        broker::login_at_client(&mut lab_citizen.world, &user_id, &client, behaviour)
-                            .await;
+                    let answer = broker::login_at_client(
+                        &mut lab_citizen.world,
+                        &user_id,
+                        &client,
+                        behaviour,
+                    )
+                    .await;
                     done.push((
                         i,
                         Done {

@@ -31,7 +31,12 @@ fn column(out: &Path, name: &str) -> Vec<f64> {
         .position(|h| *h == name)
         .unwrap_or_else(|| panic!("no column {name} in {header:?}"));
     lines
-        .map(|line| line.split(',').nth(at).and_then(|v| v.parse().ok()).unwrap_or(0.0))
+        .map(|line| {
+            line.split(',')
+                .nth(at)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        })
         .collect()
 }
 
@@ -129,7 +134,9 @@ fn a_component_down_mid_run_fails_its_flows_in_the_window_only_and_every_action_
     let live = json(&out.join("live.json"));
     let incident = &live["incidents"][0];
     assert!(
-        incident["injected"].as_array().is_some_and(|steps| !steps.is_empty()),
+        incident["injected"]
+            .as_array()
+            .is_some_and(|steps| !steps.is_empty()),
         "{incident:#}"
     );
     let (from, until) = (
@@ -195,6 +202,11 @@ fn a_component_down_mid_run_fails_its_flows_in_the_window_only_and_every_action_
     );
     // The model resolved the same outage for the citizens outside the sample.
     let summary = json(&out.join("summary.json"));
-    assert!(number(&summary, "/incidents/0/actions_failed") > 0, "{summary:#}");
-    assert!(out.join("live-failures.svg").exists() || out.join("charts/live-failures.svg").exists());
+    assert!(
+        number(&summary, "/incidents/0/actions_failed") > 0,
+        "{summary:#}"
+    );
+    assert!(
+        out.join("live-failures.svg").exists() || out.join("charts/live-failures.svg").exists()
+    );
 }

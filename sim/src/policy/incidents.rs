@@ -138,7 +138,11 @@ impl<'a> Incidents<'a> {
                 from: w.incident.from,
                 until: w.incident.until,
                 actions_failed: w.actions_failed,
-                citizens_affected: w.affected.iter().map(|word| u64::from(word.count_ones())).sum(),
+                citizens_affected: w
+                    .affected
+                    .iter()
+                    .map(|word| u64::from(word.count_ones()))
+                    .sum(),
             })
             .collect()
     }
@@ -150,7 +154,13 @@ impl<'a> Incidents<'a> {
 #[must_use]
 pub fn lockout_victim(seed: u64, index: usize, incident: &Incident, c: u32, z: &Citizen) -> bool {
     incident.kind == IncidentKind::CprLockoutAttack
-        && is_victim(RandomStreams::new(seed), &stream_name(index), incident, c, z)
+        && is_victim(
+            RandomStreams::new(seed),
+            &stream_name(index),
+            incident,
+            c,
+            z,
+        )
 }
 
 fn stream_name(index: usize) -> String {
@@ -167,9 +177,8 @@ impl Window<'_> {
     /// How `action` fails in the window, `None` if the incident does not touch it.
     fn failure(&self, c: u32, z: &Citizen, now: SimTime, action: Action) -> Option<Failure> {
         let incident = self.incident;
-        let hits = |target: Option<IncidentTarget>| {
-            target.is_some_and(|t| served_by(action).contains(&t))
-        };
+        let hits =
+            |target: Option<IncidentTarget>| target.is_some_and(|t| served_by(action).contains(&t));
         let login_at_broker = action.is_login() && served_by(action).contains(&IncidentTarget::Idp);
         match incident.kind {
             IncidentKind::Outage if hits(incident.component) => {

@@ -35,7 +35,9 @@ mod run;
 pub mod scenario;
 
 pub use live::{LiveSample, NeedRates, RoutineLogins, SampleSize};
-pub use outcome::{DayRow, IncidentFigures, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals};
+pub use outcome::{
+    DayRow, IncidentFigures, Milestone, MonthLoad, MunicipalityLoad, PolicyOutcome, RunTotals,
+};
 pub use port::{
     Action, ActionPort, ActionRequest, ActionTally, AuthenticatorProblem, CallReason, Credential,
     Failure, MigrationRoute, ModelRules, Outcome, RecoveryRoute, Visit,
@@ -44,9 +46,9 @@ pub use run::{CitizenView, EventKind, ModelEvent, PolicyRun, Stage, Step};
 pub use scenario::{
     AgeCurve, AgeStep, AuthenticatorEventRates, BehaviourConfig, CalendarConfig, CapacitiesConfig,
     CapacitySurge, CitizenServiceCapacity, ExtraCounters, HazardPeriod, Incident, IncidentKind,
-    IncidentTarget, LoginNeedRate, OutageMode,
-    MigrationBehaviour, MunicipalityCapacity, NemidBehaviour, OutputsConfig, PolicyKind,
-    PolicyScenario, PopulationConfig, Sector, SectorCutoff, SegmentShares, SupportCapacity,
+    IncidentTarget, LoginNeedRate, MigrationBehaviour, MunicipalityCapacity, NemidBehaviour,
+    OutageMode, OutputsConfig, PolicyKind, PolicyScenario, PopulationConfig, Sector, SectorCutoff,
+    SegmentShares, SupportCapacity,
 };
 
 use crate::kernel::ScheduleError;

@@ -21,7 +21,9 @@ mod population;
 pub use behaviour::*;
 pub use calendar::*;
 pub use capacities::*;
-pub use incidents::{CALL_TIMEOUT_MS, Incident, IncidentKind, IncidentTarget, OutageMode, kind_name};
+pub use incidents::{
+    CALL_TIMEOUT_MS, Incident, IncidentKind, IncidentTarget, OutageMode, kind_name,
+};
 pub use population::*;
 
 /// Top-level `kind:` of a policy scenario file; the only accepted value is `policy`.

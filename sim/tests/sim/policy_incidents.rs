@@ -58,7 +58,10 @@ fn an_outage_fails_the_windows_actions_and_leaves_the_days_before_it_alone() {
         .expect("the window is in the run");
     assert_eq!(with.days[..first], pure.days[..first]);
     let failed = |o: &mitid_sim::policy::PolicyOutcome| -> u32 {
-        o.days[first..first + 5].iter().map(|d| d.failed_logins).sum()
+        o.days[first..first + 5]
+            .iter()
+            .map(|d| d.failed_logins)
+            .sum()
     };
     assert!(
         failed(&with) > failed(&pure),

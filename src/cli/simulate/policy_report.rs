@@ -583,14 +583,22 @@ fn incident_markers(table: &DailyTable, outcome: &PolicyOutcome) -> Vec<Marker> 
 
 /// The live flows that failed per component and day, above the flows performed, with the
 /// milestones and the incidents' windows marked.
-fn live_failures_chart(table: &DailyTable, live: &LiveReport, markers: &[Marker]) -> Result<String> {
-    let as_f64 = |rows: &std::collections::BTreeMap<&'static str, Vec<u64>>| -> Vec<(String, Vec<f64>)> {
-        rows.iter()
-            .map(|(component, row)| {
-                ((*component).to_owned(), row.iter().map(|&n| n as f64).collect())
-            })
-            .collect()
-    };
+fn live_failures_chart(
+    table: &DailyTable,
+    live: &LiveReport,
+    markers: &[Marker],
+) -> Result<String> {
+    let as_f64 =
+        |rows: &std::collections::BTreeMap<&'static str, Vec<u64>>| -> Vec<(String, Vec<f64>)> {
+            rows.iter()
+                .map(|(component, row)| {
+                    (
+                        (*component).to_owned(),
+                        row.iter().map(|&n| n as f64).collect(),
+                    )
+                })
+                .collect()
+        };
     let failed = as_f64(&live.over_time.failed);
     let performed = as_f64(&live.over_time.performed);
     let panels = [
@@ -702,6 +710,8 @@ fn live_section(page: &mut Page, live: &LiveReport) {
     }
 }
 
+// One page section per line of the report, in the order a planner reads them.
+#[allow(clippy::too_many_lines)]
 fn pages(
     outcome: &PolicyOutcome,
     provenance: &Provenance,

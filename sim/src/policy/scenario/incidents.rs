@@ -9,7 +9,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{check_share, check_positive};
+use super::{check_positive, check_share};
 use crate::policy::PolicyError;
 
 /// What kind of incident.
@@ -155,9 +155,10 @@ impl Incident {
         // kind is not silently a different incident.
         let own = |field: &str, set: bool, own_kind: IncidentKind| -> Result<(), PolicyError> {
             match (kind == own_kind, set) {
-                (true, false) if own_kind != IncidentKind::Outage => {
-                    Err(PolicyError::invalid(&at(field), "is required for this kind"))
-                }
+                (true, false) if own_kind != IncidentKind::Outage => Err(PolicyError::invalid(
+                    &at(field),
+                    "is required for this kind",
+                )),
                 (false, true) => Err(PolicyError::invalid(
                     &at(field),
                     format!("only applies to kind `{}`", kind_name(own_kind)),
@@ -167,8 +168,16 @@ impl Incident {
         };
         own("mode", self.mode.is_some(), IncidentKind::Outage)?;
         own("restart", self.restart.is_some(), IncidentKind::Outage)?;
-        own("latency_ms", self.latency_ms.is_some(), IncidentKind::Latency)?;
-        own("error_rate", self.error_rate.is_some(), IncidentKind::ErrorRate)?;
+        own(
+            "latency_ms",
+            self.latency_ms.is_some(),
+            IncidentKind::Latency,
+        )?;
+        own(
+            "error_rate",
+            self.error_rate.is_some(),
+            IncidentKind::ErrorRate,
+        )?;
         own(
             "victims_share",
             self.victims_share.is_some(),
