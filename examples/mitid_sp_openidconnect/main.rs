@@ -178,10 +178,14 @@ impl Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         eprintln!("refused ({}): {}", self.status, self.message);
-        let body = format!(
-            "<!doctype html><title>Login failed</title><h1>Login failed</h1><p>{}</p><p><a href=\"/\">Back</a></p>",
-            html_escape(&self.message)
-        );
+        let body = maud::html! {
+            (maud::DOCTYPE)
+            title { "Login failed" }
+            h1 { "Login failed" }
+            p { (self.message) }
+            p { a href="/" { "Back" } }
+        }
+        .into_string();
         (
             self.status,
             [
@@ -192,13 +196,6 @@ impl IntoResponse for Refusal {
         )
             .into_response()
     }
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -401,16 +398,21 @@ fn redirect(location: &str, cookies: &[String]) -> Response {
 }
 
 async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let text = match app.session_of(&headers) {
-        Some((_, session)) => format!(
-            "Signed in as {}.",
-            html_escape(session.name.as_deref().unwrap_or(&session.sub))
-        ),
-        None => "Not signed in. <a href=\"/login\">Log in with MitID</a>".to_owned(),
+    let session = app.session_of(&headers);
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        title { "Example service" }
+        p {
+            @if let Some((_, session)) = &session {
+                "Signed in as " (session.name.as_deref().unwrap_or(&session.sub)) "."
+            } @else {
+                "Not signed in. " a href="/login" { "Log in with MitID" }
+            }
+        }
     };
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        format!("<!doctype html><title>Example service</title><p>{text}</p>"),
+        page.into_string(),
     )
         .into_response()
 }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use maud::{DOCTYPE, PreEscaped, html};
+
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -112,65 +114,45 @@ impl Page {
     }
 
     pub fn html(&self) -> String {
-        let mut html =
-            String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-        let _ = writeln!(html, "<title>{}</title>", escape(&self.title));
-        html.push_str(
-            "<style>\nbody{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\n\
-             table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\n\
-             th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\n\
-             figure{margin:1.5em 0}svg{max-width:100%;height:auto}\n</style>\n</head>\n<body>\n",
-        );
-        let _ = writeln!(html, "<h1>{}</h1>", escape(&self.title));
-        for block in &self.blocks {
-            match block {
-                Block::Heading(text) => {
-                    let _ = writeln!(html, "<h2>{}</h2>", escape(text));
+        let page = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    title { (self.title) }
+                    style { (PreEscaped(PAGE_CSS)) }
                 }
-                Block::Facts(facts) => {
-                    html.push_str("<ul>\n");
-                    for (name, value) in facts {
-                        let _ =
-                            writeln!(html, "<li><b>{}</b>: {}</li>", escape(name), escape(value));
-                    }
-                    html.push_str("</ul>\n");
-                }
-                Block::Table { header, rows } => {
-                    html.push_str("<table>\n<tr>");
-                    for cell in header {
-                        let _ = write!(html, "<th>{}</th>", escape(cell));
-                    }
-                    html.push_str("</tr>\n");
-                    for row in rows {
-                        html.push_str("<tr>");
-                        for cell in row {
-                            let _ = write!(html, "<td>{}</td>", escape(cell));
+                body {
+                    h1 { (self.title) }
+                    @for block in &self.blocks {
+                        @match block {
+                            Block::Heading(text) => h2 { (text) },
+                            Block::Facts(facts) => ul {
+                                @for (name, value) in facts { li { b { (name) } ": " (value) } }
+                            },
+                            Block::Table { header, rows } => table {
+                                tr { @for cell in header { th { (cell) } } }
+                                @for row in rows { tr { @for cell in row { td { (cell) } } } }
+                            },
+                            // The chart is the lab's own SVG, inlined as markup.
+                            Block::Chart { file, svg } => figure {
+                                (PreEscaped(svg.trim()))
+                                figcaption { (file) }
+                            },
+                            Block::Paragraph(text) => p { (text) },
                         }
-                        html.push_str("</tr>\n");
                     }
-                    html.push_str("</table>\n");
-                }
-                Block::Chart { file, svg } => {
-                    let _ = writeln!(
-                        html,
-                        "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>",
-                        svg.trim(),
-                        escape(file)
-                    );
-                }
-                Block::Paragraph(text) => {
-                    let _ = writeln!(html, "<p>{}</p>", escape(text));
                 }
             }
-        }
-        html.push_str("</body>\n</html>\n");
-        html
+        };
+        let mut out = page.into_string();
+        out.push('\n');
+        out
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// The page's style sheet, inline so the report is one file.
+const PAGE_CSS: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\
+figure{margin:1.5em 0}svg{max-width:100%;height:auto}";
