@@ -198,28 +198,9 @@ impl TargetFile {
             field: field.into(),
             message,
         };
-        let base_text = base_override.unwrap_or(&self.service_provider.base_url);
-        let base_url = parse_http_url(base_text).map_err(|m| {
-            if base_override.is_some() {
-                TargetError::Flag {
-                    flag: "--target",
-                    message: m,
-                }
-            } else {
-                field_error("service_provider.base_url", m)
-            }
-        })?;
-        let join = |field: &str, path: &str| -> Result<Url, TargetError> {
-            if !path.starts_with('/') {
-                return Err(field_error(
-                    field,
-                    format!("must be a path starting with `/`, got {path:?}"),
-                ));
-            }
-            base_url
-                .join(path)
-                .map_err(|e| field_error(field, format!("{path:?} is not a valid path: {e}")))
-        };
+        let base_url = service_base(base_override, &self.service_provider.base_url, &field_error)?;
+        let join =
+            |field: &str, path: &str| join_service_path(&base_url, field, path, &field_error);
         let sp = &self.service_provider;
         let login_url = join("service_provider.login_path", &sp.login_path)?;
         let me_url = join("service_provider.me_path", &sp.me_path)?;
@@ -475,6 +456,45 @@ pub(crate) fn parse_http_url(text: &str) -> Result<Url, String> {
         return Err(format!("{text:?} has no host"));
     }
     Ok(url)
+}
+
+/// The service's base URL: `--target URL` when given (its error names the flag), else the
+/// file's `service_provider.base_url` (its error names the field). Shared by the OIDC and
+/// OIOSAML target files.
+pub(crate) fn service_base(
+    base_override: Option<&str>,
+    base_url: &str,
+    field_error: &dyn Fn(&str, String) -> TargetError,
+) -> Result<Url, TargetError> {
+    parse_http_url(base_override.unwrap_or(base_url)).map_err(|message| {
+        if base_override.is_some() {
+            TargetError::Flag {
+                flag: "--target",
+                message,
+            }
+        } else {
+            field_error("service_provider.base_url", message)
+        }
+    })
+}
+
+/// One of the service's paths (`login_path`, …) joined to its base URL; the path must start
+/// with `/` so it cannot silently point at another host.
+pub(crate) fn join_service_path(
+    base_url: &Url,
+    field: &str,
+    path: &str,
+    field_error: &dyn Fn(&str, String) -> TargetError,
+) -> Result<Url, TargetError> {
+    if !path.starts_with('/') {
+        return Err(field_error(
+            field,
+            format!("must be a path starting with `/`, got {path:?}"),
+        ));
+    }
+    base_url
+        .join(path)
+        .map_err(|e| field_error(field, format!("{path:?} is not a valid path: {e}")))
 }
 
 #[cfg(test)]

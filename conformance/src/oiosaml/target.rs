@@ -17,7 +17,9 @@ use mitid_fixtures::yaml_lines::line_of;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::target::{OptionalFeature, TargetError, parse_http_url};
+use crate::target::{
+    OptionalFeature, TargetError, join_service_path, parse_http_url, service_base,
+};
 
 /// Where the lab's NemLog-in listens by default for an external target: a fixed port, because
 /// its entityID and endpoints (in the IdP metadata the service registers) are URLs on it.
@@ -129,28 +131,9 @@ impl SamlTargetFile {
                 ),
             ));
         }
-        let base_text = base_override.unwrap_or(&self.service_provider.base_url);
-        let base_url = parse_http_url(base_text).map_err(|m| {
-            if base_override.is_some() {
-                TargetError::Flag {
-                    flag: "--target",
-                    message: m,
-                }
-            } else {
-                field_error("service_provider.base_url", m)
-            }
-        })?;
-        let join = |field: &str, path: &str| -> Result<Url, TargetError> {
-            if !path.starts_with('/') {
-                return Err(field_error(
-                    field,
-                    format!("must be a path starting with `/`, got {path:?}"),
-                ));
-            }
-            base_url
-                .join(path)
-                .map_err(|e| field_error(field, format!("{path:?} is not a valid path: {e}")))
-        };
+        let base_url = service_base(base_override, &self.service_provider.base_url, &field_error)?;
+        let join =
+            |field: &str, path: &str| join_service_path(&base_url, field, path, &field_error);
         let sp = &self.service_provider;
         let login_url = join("service_provider.login_path", &sp.login_path)?;
         let me_url = join("service_provider.me_path", &sp.me_path)?;
