@@ -126,7 +126,9 @@ pub fn routes_of(stack: &Stack) -> Vec<(Url, Url)> {
         .collect()
 }
 
-fn endpoints_of(stack: &Stack) -> LabEndpoints {
+/// The broker and its neighbours of `stack` as the suite reaches them.
+#[must_use]
+pub fn endpoints_of(stack: &Stack) -> LabEndpoints {
     let components = stack.components();
     let optional = |c: Component| components.contains(&c).then(|| base(stack.url(c)));
     LabEndpoints {

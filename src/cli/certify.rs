@@ -247,7 +247,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(Sub::List(list)) if list.protocol == Protocol::Oiosaml => Ok(certify_saml::run_list()),
         Some(Sub::List(_)) => Ok(run_list()),
         Some(Sub::Selfcheck(check)) if check.protocol == Protocol::Oiosaml => {
-            certify_saml::run_selfcheck(&check.flaw, check.jobs, &check.reports)
+            certify_saml::run_selfcheck(
+                &check.flaw,
+                check.runtime.kind(),
+                check.jobs,
+                &check.reports,
+            )
         }
         Some(Sub::Selfcheck(check)) => run_selfcheck(&check),
         None if args.run.protocol == Protocol::Oiosaml => certify_saml::run_certify(&args.run),
@@ -263,7 +268,6 @@ fn run_saml_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
             "--backchannel-logout",
         ),
         (args.step_up || args.no_step_up, "--step-up"),
-        (args.business_logins, "--business-logins"),
         (args.redirect_uri.is_some(), "--redirect-uri"),
     ];
     if let Some((_, flag)) = oidc_only.iter().find(|(given, _)| *given) {
@@ -287,6 +291,7 @@ fn run_saml_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         sp_metadata: args.sp_metadata.clone(),
         nemlogin_listen: args.nemlogin_listen.clone(),
         logout: args.logout,
+        business_logins: args.business_logins,
         force: args.force,
     })
 }

@@ -13,7 +13,7 @@ Destination, InResponseTo against the outstanding requests, Audience and the val
 The rest is checked here: exactly one EncryptedAssertion, the bearer confirmation's Recipient
 (pysaml2 7.5.5 let a wrong one through: the lab's SAML-DEST-02 caught it), specVersion
 OIO-SAML-3.0, the NSIS level of assurance at least the one requested, each request and assertion
-used once.
+used once, and no NemID login (AuthenticatingAuthority NemID) after the NemID shutdown.
 """
 
 import argparse
@@ -44,6 +44,10 @@ LOA_URI = "https://data.gov.dk/concept/core/nsis/loa/"
 PERSON = "https://data.gov.dk/eid/Person"
 LEVELS = ["low", "substantial", "high"]
 REQUEST_TTL = 600
+# Who authenticated the person, as the lab's NemLog-in names it in AuthenticatingAuthority, and
+# the day NemID was shut down (README: NemID cut-off).
+NEMID_AUTHORITY = "https://www.nemid.nu"
+NEMID_SHUTDOWN = "2023-10-31"
 
 
 def level_of(value):
@@ -164,6 +168,14 @@ class ServiceProvider:
         for statement in assertion.attribute_statement:
             for attribute in statement.attribute:
                 values[attribute.name] = [v.text for v in attribute.attribute_value]
+        authorities = [
+            authority.text
+            for statement in assertion.authn_statement
+            if statement.authn_context is not None
+            for authority in statement.authn_context.authenticating_authority
+        ]
+        if NEMID_AUTHORITY in authorities and time.strftime("%Y-%m-%d", time.gmtime()) >= NEMID_SHUTDOWN:
+            raise Refused(f"a NemID login after the NemID shutdown on {NEMID_SHUTDOWN}")
         spec = (values.get(SPEC_VERSION) or [None])[0]
         if spec != "OIO-SAML-3.0":
             raise Refused(f"specVersion is {spec!r}, not OIO-SAML-3.0")

@@ -26,7 +26,7 @@
 //! | path | what |
 //! |---|---|
 //! | `POST /control/service-providers` | register an SP by its metadata (XML body) |
-//! | `POST /control/scripts` | `{"match":{"test_user":…},"fault":…}`: the next login of that test user gets a wrong response ([`assertion::ResponseFault`]) |
+//! | `POST /control/scripts` | `{"match":{"test_user":…},"fault":…,"privileges":[{"cvr":…,"privileges":[…]}]}`: the next login of that test user gets a wrong response ([`assertion::ResponseFault`]), or other privileges |
 //! | `GET /control/scripts/{id}` | what happened in that login (matched, response ID, fault) |
 //! | `GET /control/logouts` | the logout requests received, in order |
 //!
@@ -147,6 +147,8 @@ pub struct ScriptLog {
     pub script_id: String,
     pub test_user: String,
     pub fault: Option<ResponseFault>,
+    /// The privileges the assertion carries instead of the professional identity's own.
+    pub privileges: Option<Vec<crate::saml::privileges::PrivilegeGroup>>,
     pub matched: bool,
     pub response_id: Option<String>,
     pub in_response_to: Option<String>,

@@ -78,9 +78,9 @@ pub struct ContainerOptions {
     pub binary: PathBuf,
 }
 
-/// Starts every available component in its own container.
+/// Starts every available component of [`Component::DEFAULT_STACK`] in its own container.
 pub fn start(options: StackOptions, containers: &ContainerOptions) -> Result<Stack, RuntimeError> {
-    let components: Vec<Component> = Component::ALL
+    let components: Vec<Component> = Component::DEFAULT_STACK
         .into_iter()
         .filter(|c| c.is_available())
         .collect();

@@ -18,9 +18,10 @@ use super::{
 };
 use crate::service::{self, RunningService};
 
-/// Starts every component built into this crate ([`Component::is_available`]).
+/// Starts the default stack ([`Component::DEFAULT_STACK`]) of what is built into this crate
+/// ([`Component::is_available`]).
 pub fn start(options: StackOptions) -> Result<Stack, RuntimeError> {
-    let components: Vec<Component> = Component::ALL
+    let components: Vec<Component> = Component::DEFAULT_STACK
         .into_iter()
         .filter(|c| c.is_available())
         .collect();

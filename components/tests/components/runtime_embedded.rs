@@ -43,7 +43,7 @@ fn every_available_component_starts_and_answers() {
     })
     .expect("embedded stack starts");
     let components = stack.components();
-    let available: Vec<Component> = Component::ALL
+    let available: Vec<Component> = Component::DEFAULT_STACK
         .into_iter()
         .filter(|c| c.is_available())
         .collect();
