@@ -95,9 +95,10 @@ pub struct RunArgs {
     /// Start the reference service provider with this named flaw (see `components flaws`).
     #[arg(long)]
     pub(crate) flaw: Vec<String>,
-    /// How the lab's components run (OIDC; an OIOSAML run is embedded).
+    /// How the lab's components run (for OIOSAML: the broker and NemLog-in; a URL target is
+    /// always served from this process).
     #[arg(long, value_enum, default_value = "embedded")]
-    runtime: Runtime,
+    pub(crate) runtime: Runtime,
     /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`. A subset is
     /// a PARTIAL RUN, never a certification; one that selects nothing is bad input (exit 2).
     #[arg(long)]

@@ -307,10 +307,10 @@ fn broker_authorize(
             )
             .append_pair(
                 "scope",
-                if professional {
-                    "openid mitid ssn nemlogin"
+                &if professional {
+                    format!("openid mitid ssn {BUSINESS_SCOPE}")
                 } else {
-                    "openid mitid ssn"
+                    "openid mitid ssn".to_owned()
                 },
             )
             .append_pair("state", tx)

@@ -95,20 +95,16 @@ impl Component {
         Component::Nemlogin,
     ];
 
-    /// What a stack runs by default (`embedded::start`, `containers::start`, the OIDC runs):
-    /// every component but NemLog-in, which only OIOSAML runs need ([`Component::SAML`]).
-    pub const DEFAULT_STACK: [Component; 6] = [
-        Component::Cpr,
-        Component::Sms,
-        Component::Idp,
-        Component::CitizenService,
-        Component::Support,
-        Component::ReferenceSp,
-    ];
-
     /// The components of an OIOSAML run: NemLog-in, the broker its logins are `MitID` logins
     /// at, and the CPR register the broker reads.
     pub const SAML: [Component; 3] = [Component::Cpr, Component::Idp, Component::Nemlogin];
+
+    /// Whether a stack runs it by default (`embedded::start`, `containers::start`, the OIDC
+    /// runs): every component but NemLog-in, which only OIOSAML runs need ([`Component::SAML`]).
+    #[must_use]
+    pub fn in_default_stack(self) -> bool {
+        self != Component::Nemlogin
+    }
 
     /// The name used on the command line, in container names and in `/health`.
     #[must_use]

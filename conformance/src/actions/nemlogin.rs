@@ -72,7 +72,7 @@ pub async fn script(
 }
 
 /// What NemLog-in logged of the login of script `id` (status, response ID).
-pub async fn script_log(world: &mut LabWorld, id: &str) -> Result<Reply, ActionError> {
+pub async fn script_log(world: &mut LabWorld, id: &str) -> Result<Value, ActionError> {
     control(world, reqwest::Method::GET, &format!("control/scripts/{id}"), None)
         .await?
         .expect(200, NEMLOGIN, "the log of a response script")
@@ -284,9 +284,7 @@ pub async fn drive_business_login(
     alias: &str,
     company: &str,
 ) -> Result<(), ActionError> {
-    let cvr = super::identity::company_cvr(world, company)?;
-    world.pending.organisation = Some(cvr);
-    world.login_kind = LoginKind::Business;
+    super::service_provider::business_login_for(world, company)?;
     drive_login(world, alias, None).await
 }
 

@@ -197,10 +197,18 @@ pub async fn drive_business_login(
     alias: &str,
     company: &str,
 ) -> Result<(), ActionError> {
+    business_login_for(world, company)?;
+    drive_login(world, alias, None, Tamper::None).await
+}
+
+/// Makes the next login a business login at the service, for the scenario's company
+/// `company`: the citizen chooses it at the broker (by the login's script). Shared by the OIDC
+/// and the SAML login drivers.
+pub fn business_login_for(world: &mut LabWorld, company: &str) -> Result<(), ActionError> {
     let cvr = super::identity::company_cvr(world, company)?;
     world.pending.organisation = Some(cvr);
     world.login_kind = LoginKind::Business;
-    drive_login(world, alias, None, Tamper::None).await
+    Ok(())
 }
 
 fn last_attempt(world: &mut LabWorld) -> &mut LoginAttempt {

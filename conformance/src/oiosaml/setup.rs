@@ -210,19 +210,15 @@ async fn reference_embedded(flaws: &[SamlFlaw], run_tag: &str) -> Result<SamlLab
     config.clock = clock.clone();
     let sp = ReferenceSamlSp::new(config.clone()).map_err(runtime_error)?;
     services.push(service::spawn(sp_listener, sp.router()).map_err(runtime_error)?);
-    let mut lab = Lab::new(
-        reference_provider(flaws, &sp_url, &sp_metadata)?,
+    let mut lab = reference_lab(
+        flaws,
+        &config,
         endpoints,
-        run_tag.to_owned(),
-    );
+        (base(&nemlogin_url), nemlogin_control),
+        run_tag,
+    )?;
     // NemLog-in, the broker and the SP read one clock.
     lab.shared_clock = true;
-    lab.saml = Some(SamlSide {
-        nemlogin: base(&nemlogin_url),
-        control: nemlogin_control,
-        sp_metadata: metadata::parse(&sp_metadata).map_err(runtime_error)?,
-        required_privilege: Some(config.required_privilege),
-    });
     Ok(SamlLab {
         lab: Arc::new(lab),
         services,
@@ -269,26 +265,46 @@ async fn reference_in_containers(
     .map_err(|e| runtime_error(format!("registering the reference SP at NemLog-in: {e}")))?;
     let sp = ReferenceSamlSp::new(config.clone()).map_err(runtime_error)?;
     let services = vec![service::spawn(sp_listener, sp.router()).map_err(runtime_error)?];
-    let mut lab = Lab::new(
-        reference_provider(flaws, &sp_url, &sp_metadata)?,
+    let mut lab = reference_lab(
+        flaws,
+        &config,
         crate::setup::endpoints_of(&stack),
-        run_tag.to_owned(),
-    );
+        // NemLog-in as the SP's redirects name it (its entityID); the browser's routes reach it.
+        (base(&idp.entity_id), nemlogin_control),
+        run_tag,
+    )?;
     // The SP in this process reads the system clock, the containers the run's clock file:
     // scenarios that move the lab clock are skipped (none of the SAML suite does today).
     lab.shared_clock = false;
-    lab.saml = Some(SamlSide {
-        // As the SP's redirects name it (its entityID); the browser's routes reach it.
-        nemlogin: base(&idp.entity_id),
-        control: nemlogin_control,
-        sp_metadata: metadata::parse(&sp_metadata).map_err(runtime_error)?,
-        required_privilege: Some(config.required_privilege),
-    });
     Ok(SamlLab {
         lab: Arc::new(lab),
         services,
         stack: Some(stack),
     })
+}
+
+/// The lab of a reference run: the reference SAML service provider of `config` (started with
+/// `flaws`), and NemLog-in at `(public, control)`.
+fn reference_lab(
+    flaws: &[SamlFlaw],
+    config: &SamlSpConfig,
+    endpoints: LabEndpoints,
+    (nemlogin, control): (Url, Url),
+    run_tag: &str,
+) -> Result<Lab, SetupError> {
+    let sp_metadata = config.metadata();
+    let mut lab = Lab::new(
+        reference_provider(flaws, &config.base_url, &sp_metadata)?,
+        endpoints,
+        run_tag.to_owned(),
+    );
+    lab.saml = Some(SamlSide {
+        nemlogin,
+        control,
+        sp_metadata: metadata::parse(&sp_metadata).map_err(runtime_error)?,
+        required_privilege: Some(config.required_privilege.clone()),
+    });
+    Ok(lab)
 }
 
 /// The reference SAML service provider at `sp_url` as the suite sees it.
