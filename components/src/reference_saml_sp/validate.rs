@@ -290,10 +290,11 @@ pub fn assertion(
         )));
     }
     let cpr = value(attr::CPR);
-    if cpr.is_none() && ex.has(SamlFlaw::RequireCpr) {
+    let cvr = value(attr::CVR);
+    // A professional assertion names the employee-for-company, never a person's CPR number.
+    if cpr.is_none() && cvr.is_none() && ex.has(SamlFlaw::RequireCpr) {
         return Err(rule("no cprNumber attribute"));
     }
-    let cvr = value(attr::CVR);
     if let Some(want) = requested {
         identity_type(want, cvr.as_deref(), ex)?;
     }
