@@ -18,8 +18,8 @@ use super::certify::{Runtime, finish, load_features};
 use super::output::OutputDir;
 use mitid_components::runtime::interrupt;
 use mitid_conformance::catalogue::Catalogue;
-use mitid_conformance::outcome::{RawOutcome, ScenarioResult, Verdict};
 use mitid_conformance::oiosaml::{self, SAML_FEATURES};
+use mitid_conformance::outcome::{RawOutcome, ScenarioResult, Verdict};
 use mitid_conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
 
 /// The policy scenario the nightly run simulates.
@@ -63,12 +63,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         args.tags.as_deref(),
     )?;
     let saml_catalogue = Catalogue::embedded_saml();
-    let saml_features = load_features(
-        &[],
-        &[SAML_FEATURES],
-        &saml_catalogue,
-        args.tags.as_deref(),
-    )?;
+    let saml_features =
+        load_features(&[], &[SAML_FEATURES], &saml_catalogue, args.tags.as_deref())?;
     // The policy scenario is read and checked before anything runs, so a malformed file is bad
     // input (exit 2, nothing written) rather than a failed night.
     let policy = if args.no_policy {

@@ -108,6 +108,22 @@ fn the_reference_saml_sp_is_certified_and_a_flaw_fails_its_own_requirement() {
     )
     .expect_code(2)
     .expect_stderr("no such flaw");
+    // Containers run the lab's own components; an integrator's service was configured with
+    // NemLog-in on nemlogin.listen, so a URL target in containers is refused before anything runs.
+    run_in(
+        Some(&dir),
+        &[
+            "certify",
+            "--protocol",
+            "oiosaml",
+            "--target",
+            "http://127.0.0.1:9",
+            "--runtime",
+            "containers",
+        ],
+    )
+    .expect_code(2)
+    .expect_stderr("--runtime containers runs the lab's own components");
 }
 
 #[test]

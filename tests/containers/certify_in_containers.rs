@@ -108,7 +108,10 @@ fn certify_oiosaml_in_containers_passes_and_leaves_nothing_behind() {
     if !docker_or_skip("certify_oiosaml_in_containers_passes_and_leaves_nothing_behind") {
         return;
     }
-    let reports = run_lab_in_containers("containers-certify-saml", &["certify", "--protocol", "oiosaml"]);
+    let reports = run_lab_in_containers(
+        "containers-certify-saml",
+        &["certify", "--protocol", "oiosaml"],
+    );
     let report = report_json(&reports);
     let requirements = report["requirements"].as_array().expect("requirements");
     assert!(

@@ -19,8 +19,8 @@ use mitid_devices::Loa;
 use sha2::{Digest, Sha256};
 
 use super::assertion::{self, Addressee, ResponseFault, SubjectFacts};
-use crate::cvr::ProfessionalIdentity;
 use super::{PendingLogin, SharedState};
+use crate::cvr::ProfessionalIdentity;
 use crate::idp::registry::random_token;
 use crate::saml::binding::{self, BindingError};
 use crate::saml::metadata::{EntityMetadata, idp_metadata};
@@ -394,8 +394,7 @@ async fn redeem(state: &SharedState, code: &str, verifier: &str) -> Result<Subje
     let professional = text("nemlogin.cvr").map(|cvr| ProfessionalIdentity {
         cvr,
         org_name: text("nemlogin.org_name").unwrap_or_default(),
-        persistent_professional_id: text("nemlogin.persistent_professional_id")
-            .unwrap_or_default(),
+        persistent_professional_id: text("nemlogin.persistent_professional_id").unwrap_or_default(),
         rid: text("nemlogin.nemid.rid"),
         privileges: payload["nemlogin.privileges"]
             .as_array()

@@ -8,10 +8,10 @@ use libxml::tree::Node;
 use mitid_devices::Loa;
 
 use super::SamlFlaw;
+use crate::saml::privileges::{self, PrivilegeGroup};
 use crate::saml::xml_security::{
     self, Certificate, KeyPair, VerifyPolicy, XmlSecurityError, children, is,
 };
-use crate::saml::privileges::{self, PrivilegeGroup};
 use crate::saml::{attr, ns, parse_instant, parse_loa, uri};
 
 /// Clock skew tolerated on validity windows.
@@ -331,9 +331,13 @@ fn identity_type(want: Requested, cvr: Option<&str>, ex: &Expectations<'_>) -> R
         return Ok(());
     }
     Err(rule(if want.professional {
-        "a professional login was requested, but the assertion names no company (a person's)".to_owned()
+        "a professional login was requested, but the assertion names no company (a person's)"
+            .to_owned()
     } else {
-        format!("a person's login was requested, but the assertion is a professional one (CVR {})", cvr.unwrap_or_default())
+        format!(
+            "a person's login was requested, but the assertion is a professional one (CVR {})",
+            cvr.unwrap_or_default()
+        )
     }))
 }
 

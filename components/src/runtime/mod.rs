@@ -336,9 +336,10 @@ fn build_idp(wiring: &Wiring, options: &StackOptions) -> Result<ComponentRouters
     config.clock = options.clock.clone();
     config.clients = vec![LabClient::for_options(options).client_config()];
     if let Some(nemlogin_url) = wiring.get(Component::Nemlogin, Endpoint::Public) {
-        config
-            .clients
-            .push(nemlogin_client(&nemlogin_broker_client(issuer, options), nemlogin_url));
+        config.clients.push(nemlogin_client(
+            &nemlogin_broker_client(issuer, options),
+            nemlogin_url,
+        ));
     }
     if let Some(sp_url) = wiring.get(Component::ReferenceSp, Endpoint::Public) {
         config

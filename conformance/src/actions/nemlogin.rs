@@ -73,9 +73,14 @@ pub async fn script(
 
 /// What NemLog-in logged of the login of script `id` (status, response ID).
 pub async fn script_log(world: &mut LabWorld, id: &str) -> Result<Value, ActionError> {
-    control(world, reqwest::Method::GET, &format!("control/scripts/{id}"), None)
-        .await?
-        .expect(200, NEMLOGIN, "the log of a response script")
+    control(
+        world,
+        reqwest::Method::GET,
+        &format!("control/scripts/{id}"),
+        None,
+    )
+    .await?
+    .expect(200, NEMLOGIN, "the log of a response script")
 }
 
 /// Privileges for the scenario's company `company`: the service's demanded one, or (if

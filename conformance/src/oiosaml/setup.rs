@@ -14,9 +14,9 @@ use std::sync::Arc;
 use mitid_components::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig};
 use mitid_components::nemlogin::{BrokerClient, Nemlogin, NemloginConfig};
 use mitid_components::reference_saml_sp::{ReferenceSamlSp, SamlFlaw, SamlSpConfig};
-use mitid_components::saml::metadata::{self, EntityMetadata};
 use mitid_components::runtime::containers::{self, ContainerOptions};
 use mitid_components::runtime::{Component, Endpoint, Stack, StackOptions};
+use mitid_components::saml::metadata::{self, EntityMetadata};
 use mitid_components::service::{self, LabClock, RunningService};
 use tokio::net::TcpListener;
 use url::Url;
@@ -240,7 +240,11 @@ async fn reference_in_containers(
         .build()
         .map_err(runtime_error)?;
     let idp_metadata = http
-        .get(nemlogin_public.join("saml/metadata").expect("relative path"))
+        .get(
+            nemlogin_public
+                .join("saml/metadata")
+                .expect("relative path"),
+        )
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)

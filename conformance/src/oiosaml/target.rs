@@ -571,4 +571,44 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A target folder with good metadata and `target.yaml` = `yaml`; answers its validation.
+    fn validate_in(test: &str, yaml: &str) -> Result<SamlTarget, TargetError> {
+        let dir = std::env::temp_dir().join(format!("mitid-lab-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("sp.xml"), good_metadata()).expect("metadata");
+        let file = dir.join("target.yaml");
+        let answer = SamlTargetFile::parse(yaml, &file)?.validate(yaml, &file, None);
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
+        answer
+    }
+
+    #[test]
+    fn business_logins_need_their_path_and_privilege() {
+        let yaml = "protocol: oiosaml\nservice_provider:\n  base_url: http://127.0.0.1:8090\n  implements: [business_logins]\n  business_login_path: /login?identity=professional\n  business_privilege: urn:x:read\n  metadata: sp.xml\n";
+        let target = validate_in("business-ok", yaml).expect("valid");
+        assert!(target.implements.contains(&OptionalFeature::BusinessLogins));
+        assert_eq!(
+            target.business_login_url.map(|u| u.to_string()).as_deref(),
+            Some("http://127.0.0.1:8090/login?identity=professional")
+        );
+        assert_eq!(target.business_privilege.as_deref(), Some("urn:x:read"));
+        let no_privilege = yaml.replace("  business_privilege: urn:x:read\n", "");
+        let err = validate_in("business-no-privilege", &no_privilege)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("target.yaml:4: field `service_provider.implements`")
+                && err.contains("business_privilege"),
+            "{err}"
+        );
+        let undeclared = yaml.replace("[business_logins]", "[]");
+        let err = validate_in("business-undeclared", &undeclared)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("target.yaml:5: field `service_provider.business_login_path`"),
+            "{err}"
+        );
+    }
 }
