@@ -203,6 +203,55 @@ struct AssertionParts<'a> {
     fault: Option<ResponseFault>,
 }
 
+/// The attribute statement's attributes (OIOSAML 3 names, `NameFormat` uri), wrong as `fault`
+/// says.
+fn attributes(subject: &SubjectFacts, loa: Loa, fault: Option<ResponseFault>) -> String {
+    let mut attributes = String::new();
+    match fault {
+        Some(ResponseFault::MissingSpecVersion) => {}
+        Some(ResponseFault::WrongSpecVersion) => {
+            attributes.push_str(&attribute(attr::SPEC_VERSION, "OIO-SAML-2.0"));
+        }
+        _ => attributes.push_str(&attribute(attr::SPEC_VERSION, attr::SPEC_VERSION_VALUE)),
+    }
+    attributes.push_str(&attribute(attr::LOA, loa_name(loa)));
+    attributes.push_str(&attribute(attr::IAL, loa_name(subject.ial)));
+    attributes.push_str(&attribute(attr::AAL, loa_name(subject.aal)));
+    if let Some(professional) = &subject.professional {
+        // A professional login names the employee-for-company, not the private person.
+        attributes.push_str(&attribute(
+            attr::PROFESSIONAL_UUID,
+            &professional.persistent_professional_id,
+        ));
+        attributes.push_str(&attribute(attr::CVR, &professional.cvr));
+        attributes.push_str(&attribute(attr::ORG_NAME, &professional.org_name));
+        if let Some(rid) = &professional.rid {
+            attributes.push_str(&attribute(attr::RID, rid));
+        }
+        attributes.push_str(&attribute(
+            attr::PRIVILEGES,
+            &privileges::encode(&subject.privilege_groups()),
+        ));
+    } else {
+        attributes.push_str(&attribute(attr::PERSON_UUID, &subject.uuid));
+        if let Some(cpr) = subject
+            .cpr
+            .as_deref()
+            .filter(|_| fault != Some(ResponseFault::OmitCpr))
+        {
+            attributes.push_str(&attribute(attr::CPR, cpr));
+        }
+    }
+    let (first, last) = subject
+        .full_name
+        .rsplit_once(' ')
+        .unwrap_or((subject.full_name.as_str(), ""));
+    attributes.push_str(&attribute(attr::FIRST_NAME, first));
+    attributes.push_str(&attribute(attr::LAST_NAME, last));
+    attributes.push_str(&attribute(attr::FULL_NAME, &subject.full_name));
+    attributes
+}
+
 fn assertion_xml(p: &AssertionParts<'_>) -> String {
     let fault = p.fault;
     let issued = match fault {
@@ -230,51 +279,7 @@ fn assertion_xml(p: &AssertionParts<'_>) -> String {
     } else {
         p.subject.loa
     };
-    let mut attributes = String::new();
-    match fault {
-        Some(ResponseFault::MissingSpecVersion) => {}
-        Some(ResponseFault::WrongSpecVersion) => {
-            attributes.push_str(&attribute(attr::SPEC_VERSION, "OIO-SAML-2.0"));
-        }
-        _ => attributes.push_str(&attribute(attr::SPEC_VERSION, attr::SPEC_VERSION_VALUE)),
-    }
-    attributes.push_str(&attribute(attr::LOA, loa_name(loa)));
-    attributes.push_str(&attribute(attr::IAL, loa_name(p.subject.ial)));
-    attributes.push_str(&attribute(attr::AAL, loa_name(p.subject.aal)));
-    if let Some(professional) = &p.subject.professional {
-        // A professional login names the employee-for-company, not the private person.
-        attributes.push_str(&attribute(
-            attr::PROFESSIONAL_UUID,
-            &professional.persistent_professional_id,
-        ));
-        attributes.push_str(&attribute(attr::CVR, &professional.cvr));
-        attributes.push_str(&attribute(attr::ORG_NAME, &professional.org_name));
-        if let Some(rid) = &professional.rid {
-            attributes.push_str(&attribute(attr::RID, rid));
-        }
-        attributes.push_str(&attribute(
-            attr::PRIVILEGES,
-            &privileges::encode(&p.subject.privilege_groups()),
-        ));
-    } else {
-        attributes.push_str(&attribute(attr::PERSON_UUID, &p.subject.uuid));
-        if let Some(cpr) = p
-            .subject
-            .cpr
-            .as_deref()
-            .filter(|_| fault != Some(ResponseFault::OmitCpr))
-        {
-            attributes.push_str(&attribute(attr::CPR, cpr));
-        }
-    }
-    let (first, last) = p
-        .subject
-        .full_name
-        .rsplit_once(' ')
-        .unwrap_or((p.subject.full_name.as_str(), ""));
-    attributes.push_str(&attribute(attr::FIRST_NAME, first));
-    attributes.push_str(&attribute(attr::LAST_NAME, last));
-    attributes.push_str(&attribute(attr::FULL_NAME, &p.subject.full_name));
+    let attributes = attributes(p.subject, loa, fault);
     format!(
         concat!(
             r#"<saml:Assertion xmlns:saml="{saml}" ID="{id}" Version="2.0" IssueInstant="{issued}">"#,

@@ -289,18 +289,8 @@ pub fn assertion(
             "the assertion's level of assurance {loa:?} is lower than the {want} requested"
         )));
     }
-    let cpr = value(attr::CPR);
-    let cvr = value(attr::CVR);
-    // A professional assertion names the employee-for-company, never a person's CPR number.
-    if cpr.is_none() && cvr.is_none() && ex.has(SamlFlaw::RequireCpr) {
-        return Err(rule("no cprNumber attribute"));
-    }
-    if let Some(want) = requested {
-        identity_type(want, cvr.as_deref(), ex)?;
-    }
-    if let Some(cvr) = &cvr {
-        privilege(value(attr::PRIVILEGES).as_deref(), cvr, ex)?;
-    }
+    let (cpr, cvr) = (value(attr::CPR), value(attr::CVR));
+    who(&value, requested, ex)?;
     let statement = children(&root, ns::SAML, "AuthnStatement").next();
     let session_index = statement
         .as_ref()
@@ -322,6 +312,27 @@ pub fn assertion(
         cvr,
         nemid,
     })
+}
+
+/// Who logged in is someone the service takes: a person with a CPR number if a flaw demands
+/// one, the identity type asked for, and in a professional login the service's privilege.
+fn who(
+    value: &dyn Fn(&str) -> Option<String>,
+    requested: Option<Requested>,
+    ex: &Expectations<'_>,
+) -> Result<(), Refusal> {
+    let cvr = value(attr::CVR);
+    // A professional assertion names the employee-for-company, never a person's CPR number.
+    if value(attr::CPR).is_none() && cvr.is_none() && ex.has(SamlFlaw::RequireCpr) {
+        return Err(rule("no cprNumber attribute"));
+    }
+    if let Some(want) = requested {
+        identity_type(want, cvr.as_deref(), ex)?;
+    }
+    match &cvr {
+        Some(cvr) => privilege(value(attr::PRIVILEGES).as_deref(), cvr, ex),
+        None => Ok(()),
+    }
 }
 
 /// The identity type the service asked for is the one it got: a professional assertion (it

@@ -13,6 +13,8 @@
 //! A service must find the privilege it demands in the group scoped to the company of the login,
 //! not in any group. (Source: OIO Basic Privilege Profile 1.2, Digitaliseringsstyrelsen.)
 
+use std::fmt::Write as _;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use libxml::parser::Parser;
@@ -63,12 +65,13 @@ pub enum PrivilegeError {
 pub fn to_xml(groups: &[PrivilegeGroup]) -> String {
     let mut xml = format!(r#"<bpp:PrivilegeList xmlns:bpp="{BPP_NS}">"#);
     for group in groups {
-        xml.push_str(&format!(
+        let _ = write!(
+            xml,
             r#"<PrivilegeGroup Scope="{CVR_SCOPE}{}">"#,
             escape(&group.cvr)
-        ));
+        );
         for privilege in &group.privileges {
-            xml.push_str(&format!("<Privilege>{}</Privilege>", escape(privilege)));
+            let _ = write!(xml, "<Privilege>{}</Privilege>", escape(privilege));
         }
         xml.push_str("</PrivilegeGroup>");
     }
