@@ -26,7 +26,7 @@ use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::outcome::{SuiteReport, Verdict};
 use mitid_conformance::runner::Features;
 use mitid_conformance::setup::SetupError;
-use mitid_conformance::suite::{self, SP_FEATURES, SuiteError};
+use mitid_conformance::suite::{self, SP_FEATURES, SelfCheck, SelfCheckRow, SuiteError};
 use mitid_conformance::target::{DEFAULT_BROKER_LISTEN, OptionalFeature, TargetFile};
 use mitid_conformance::{report, target};
 
@@ -622,29 +622,48 @@ fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {
     let jobs = args
         .jobs
         .map_or_else(|| suite::selfcheck_jobs(kind), usize::from);
-    let check = suite::selfcheck(&flaws, kind, &features, &catalogue, &run_id, jobs, |row| {
-        let name = row.flaw.as_deref().unwrap_or("reference");
-        eprintln!(
-            "{name}: {} ({} MUST failed, {:.1} s)",
-            row.verdict(),
-            row.failed_musts.len(),
-            row.duration_ms as f64 / 1000.0
-        );
-    })
+    let check = suite::selfcheck(
+        &flaws,
+        kind,
+        &features,
+        &catalogue,
+        &run_id,
+        jobs,
+        selfcheck_progress,
+    )
     .map_err(setup_error)?;
+    finish_selfcheck(&check, out, "mitid-lab certify selfcheck")
+}
+
+/// One line on stderr per finished stack of a self-check (OIDC and OIOSAML).
+pub(crate) fn selfcheck_progress(row: &SelfCheckRow) {
+    let name = row.flaw.as_deref().unwrap_or("reference");
+    eprintln!(
+        "{name}: {} ({} MUST failed, {:.1} s)",
+        row.verdict(),
+        row.failed_musts.len(),
+        row.duration_ms as f64 / 1000.0
+    );
+}
+
+/// Prints a self-check's table and writes it (`selfcheck.md` headed `title`, `selfcheck.json`,
+/// the reference run's reports in `reference/`) into `out`; exit 0 only if it holds.
+pub(crate) fn finish_selfcheck(
+    check: &SelfCheck,
+    out: OutputDir,
+    title: &str,
+) -> anyhow::Result<ExitCode> {
     let table = check.table();
     println!("{table}");
-    let written_in = |source| output::OutputError::Io {
-        action: "write the reports in",
-        path: out.target().to_owned(),
-        source,
-    };
-    out.write(
-        "selfcheck.md",
-        format!("# mitid-lab certify selfcheck\n\n{table}"),
-    )?;
+    out.write("selfcheck.md", format!("# {title}\n\n{table}"))?;
     out.write("selfcheck.json", serde_json::to_string_pretty(&check.rows)?)?;
-    report::write_all(&check.reference, &out.path().join("reference")).map_err(written_in)?;
+    report::write_all(&check.reference, &out.path().join("reference")).map_err(|source| {
+        output::OutputError::Io {
+            action: "write the reports in",
+            path: out.target().to_owned(),
+            source,
+        }
+    })?;
     let dir = out.finish()?;
     println!("reports: {}", dir.display());
     Ok(if check.ok() {

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::BadInput;
-use super::certify::{RunArgs, finish, load_features, setup_error};
+use super::certify::{
+    RunArgs, finish, finish_selfcheck, load_features, selfcheck_progress, setup_error,
+};
 use super::output::{self, OutputDir, OutputError};
 use mitid_components::nemlogin::{self, BrokerClient, Nemlogin, NemloginConfig};
 use mitid_components::reference_saml_sp::SamlFlaw;
@@ -169,37 +171,21 @@ pub fn run_selfcheck(
         },
         usize::from,
     );
-    let check = oiosaml::selfcheck(&flaws, kind, &features, &catalogue, &run_id, jobs, |row| {
-        let name = row.flaw.as_deref().unwrap_or("reference");
-        eprintln!(
-            "{name}: {} ({} MUST failed, {:.1} s)",
-            row.verdict(),
-            row.failed_musts.len(),
-            row.duration_ms as f64 / 1000.0
-        );
-    })
+    let check = oiosaml::selfcheck(
+        &flaws,
+        kind,
+        &features,
+        &catalogue,
+        &run_id,
+        jobs,
+        selfcheck_progress,
+    )
     .map_err(setup_error)?;
-    let table = check.table();
-    println!("{table}");
-    out.write(
-        "selfcheck.md",
-        format!("# mitid-lab certify selfcheck --protocol oiosaml\n\n{table}"),
-    )?;
-    out.write("selfcheck.json", serde_json::to_string_pretty(&check.rows)?)?;
-    mitid_conformance::report::write_all(&check.reference, &out.path().join("reference")).map_err(
-        |source| OutputError::Io {
-            action: "write the reports in",
-            path: out.target().to_owned(),
-            source,
-        },
-    )?;
-    let dir = out.finish()?;
-    println!("reports: {}", dir.display());
-    Ok(if check.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(super::exit::FAILED)
-    })
+    finish_selfcheck(
+        &check,
+        out,
+        "mitid-lab certify selfcheck --protocol oiosaml",
+    )
 }
 
 pub fn run_list() -> ExitCode {

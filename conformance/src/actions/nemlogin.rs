@@ -16,9 +16,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::ActionError;
-use super::broker::{register_script, test_login_hint};
+use super::broker::test_login_hint;
 use super::lab_api::{Reply, json_call};
-use super::service_provider::behaviour_for;
 use crate::browser::{Browser, Page, excerpt, same_origin, trail};
 use crate::evidence::redact_body;
 use crate::world::{Lab, LabWorld, LoginAttempt, LoginKind, SamlSide};
@@ -215,14 +214,7 @@ pub async fn drive_login(
             )));
         }
     };
-    let mut pending = std::mem::take(&mut world.pending);
-    let behaviour = pending
-        .behaviour
-        .take()
-        .unwrap_or_else(|| behaviour_for(&citizen.devices[0]));
-    if !pending.is_empty() {
-        register_script(world, &citizen.user_id, pending).await?;
-    }
+    let behaviour = super::service_provider::script_pending(world, &citizen).await?;
     let fault = world.saml_fault.take();
     let privileges = world.saml_privileges.take();
     // A script without a fault still logs what NemLog-in answered (a NemID login's steps read it).
