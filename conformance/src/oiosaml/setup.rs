@@ -410,44 +410,19 @@ pub async fn external(target: &SamlTarget, run_tag: &str) -> Result<SamlLab, Set
 /// The pre-flight of an OIOSAML service: `GET {login}` redirects to NemLog-in's SSO endpoint
 /// with a `SAMLRequest` whose issuer is the registered entityID; `GET {me}` without a session
 /// answers 401. A target that fails here is the wrong service or a misconfigured one: one
-/// precise error, not eighteen FAILED requirements.
+/// precise error, not twenty-three FAILED requirements.
 pub async fn preflight(lab: &Lab) -> Result<(), SetupError> {
     let saml = lab
         .saml
         .as_ref()
         .ok_or_else(|| runtime_error("the SAML pre-flight needs NemLog-in"))?;
-    let client = crate::browser::client_builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(runtime_error)?;
+    let client = crate::setup::preflight_client()?;
     let contract = |detail: String| SetupError::Contract { detail };
-    let unreachable = |url: &Url, err: &reqwest::Error| SetupError::Unreachable {
-        url: url.to_string(),
-        reason: if err.is_connect() {
-            "connection refused".into()
-        } else {
-            err.to_string()
-        },
-    };
     let sso = saml.nemlogin.join("saml/sso").expect("relative path");
     let login = &lab.sp.login_url;
-    let response = client
-        .get(login.clone())
-        .send()
-        .await
-        .map_err(|e| unreachable(login, &e))?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|l| login.join(l).ok())
-        .filter(|_| status.is_redirection());
-    let Some(location) = location else {
-        return Err(contract(format!(
-            "GET {login} answered {status} instead of a redirect to the lab's NemLog-in ({sso})"
-        )));
-    };
+    let location =
+        crate::setup::login_redirect(&client, login, &format!("the lab's NemLog-in ({sso})"))
+            .await?;
     if !crate::browser::same_origin(&location, &sso) || location.path() != sso.path() {
         return Err(contract(format!(
             "GET {login} redirected to {}, not to the lab's NemLog-in SSO endpoint {sso}: configure your service with the IdP metadata `certify init --protocol oiosaml` wrote (idp-metadata.xml)",
@@ -465,17 +440,6 @@ pub async fn preflight(lab: &Lab) -> Result<(), SetupError> {
             "the AuthnRequest from GET {login} does not name the registered entityID {expected:?} as its Issuer: configure your service with the entityID of the metadata in the target file"
         )));
     }
-    let me = &lab.sp.me_url;
-    let response = client
-        .get(me.clone())
-        .send()
-        .await
-        .map_err(|e| unreachable(me, &e))?;
-    if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-        return Err(contract(format!(
-            "GET {me} without a session answered {}; the contract says 401",
-            response.status()
-        )));
-    }
+    crate::setup::me_without_session(&client, &lab.sp.me_url).await?;
     Ok(())
 }
