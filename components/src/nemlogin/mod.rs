@@ -20,7 +20,15 @@
 //! | `GET /saml/slo` | `LogoutRequest` by HTTP-Redirect (signed); answers a signed `LogoutResponse` by Redirect |
 //!
 //! Headless test mode: `login_hint=test:<user-id>[:<behaviour>]` next to the signed parameters
-//! of `/saml/sso` is handed to the broker, which answers at once (see [`crate::idp::script`]).
+//! of `/saml/sso` is handed to the broker, which answers at once (see [`crate::idp::script`]);
+//! `idp_values=nemid` there is the citizen choosing NemID on the login page.
+//!
+//! Identity types: an `AuthnRequest` asking for `https://data.gov.dk/eid/Professional` (and not
+//! `.../Person`) is a business (`MitID` Erhverv) login: NemLog-in asks the broker for
+//! `idp_values=mitid_erhverv` with the `nemlogin` scope, and the assertion names the company
+//! (CVR, organisation, RID), the privileges (OIOBPP, [`crate::saml::privileges`]) and, as its
+//! `NameID`, the persistent professional identifier. `AuthenticatingAuthority` names `MitID` or
+//! `NemID` (a `NemID` login the broker let through).
 //!
 //! ## Control listener (the lab only)
 //! | path | what |
