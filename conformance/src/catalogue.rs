@@ -79,6 +79,20 @@ impl Catalogue {
             .expect("the embedded SAML catalogue is checked by the test suite")
     }
 
+    /// This catalogue's requirements, then `other`'s (the nightly run weighs the OIDC and the
+    /// OIOSAML suites in one report; their ids never collide: `SP-` and `SAML-`).
+    #[must_use]
+    pub fn joined(&self, other: &Catalogue) -> Catalogue {
+        Catalogue {
+            requirements: self
+                .requirements
+                .iter()
+                .chain(&other.requirements)
+                .cloned()
+                .collect(),
+        }
+    }
+
     pub fn parse(text: &str, file: &Path) -> Result<Catalogue, CatalogueError> {
         let catalogue: Catalogue =
             serde_yaml::from_str(text).map_err(|err| CatalogueError::Invalid {

@@ -284,6 +284,22 @@ impl SuiteReport {
         report
     }
 
+    /// One report of two runs with disjoint catalogues (the nightly run's OIDC and OIOSAML
+    /// suites): every scenario of both, weighed again against `catalogue`, both joined.
+    #[must_use]
+    pub fn merge(self, other: SuiteReport, catalogue: &Catalogue) -> SuiteReport {
+        let mut scenarios = self.scenarios;
+        scenarios.extend(other.scenarios);
+        SuiteReport::build(
+            self.run_id,
+            format!("{} and {}", self.target, other.target),
+            self.tags,
+            self.duration_ms + other.duration_ms,
+            catalogue,
+            scenarios,
+        )
+    }
+
     /// Adds a result that proves no catalogue requirement (the nightly run's policy scenario):
     /// weighed like a citizen journey, so its failure fails the run and shows in every report.
     pub fn add_outside_catalogue(&mut self, catalogue: &Catalogue, mut scenario: ScenarioResult) {

@@ -126,7 +126,9 @@ pub fn routes_of(stack: &Stack) -> Vec<(Url, Url)> {
         .collect()
 }
 
-fn endpoints_of(stack: &Stack) -> LabEndpoints {
+/// The broker and its neighbours of `stack` as the suite reaches them.
+#[must_use]
+pub fn endpoints_of(stack: &Stack) -> LabEndpoints {
     let components = stack.components();
     let optional = |c: Component| components.contains(&c).then(|| base(stack.url(c)));
     LabEndpoints {
@@ -218,48 +220,18 @@ pub async fn preflight(
     issuer: &Url,
     expected_client_id: Option<&str>,
 ) -> Result<String, SetupError> {
-    let client = super::browser::client_builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| SetupError::Runtime(e.to_string()))?;
-    let unreachable = |url: &Url, err: &reqwest::Error| SetupError::Unreachable {
-        url: url.to_string(),
-        reason: if err.is_connect() {
-            "connection refused".into()
-        } else if err.is_timeout() {
-            "no answer in time".into()
-        } else {
-            err.to_string()
-        },
-    };
+    let client = preflight_client()?;
     let contract = |detail: String| SetupError::Contract { detail };
     let authorize_endpoint = issuer
         .join("authorize")
         .map_err(|e| contract(e.to_string()))?;
     let login = &sp.login_url;
-    let response = client
-        .get(login.clone())
-        .send()
-        .await
-        .map_err(|e| unreachable(login, &e))?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let Some(location) = location.filter(|_| status.is_redirection()) else {
-        let body = response.text().await.unwrap_or_default();
-        return Err(contract(format!(
-            "GET {login} answered {status} instead of a redirect to the lab's broker ({authorize_endpoint}){}",
-            shown_body(&body)
-        )));
-    };
-    let authorize = login.join(&location).map_err(|e| {
-        contract(format!(
-            "GET {login} redirected to {location:?}, not a URL: {e}"
-        ))
-    })?;
+    let authorize = login_redirect(
+        &client,
+        login,
+        &format!("the lab's broker ({authorize_endpoint})"),
+    )
+    .await?;
     let shown = super::evidence::redact_url(authorize.as_str());
     if !super::browser::same_origin(&authorize, issuer)
         || authorize.path() != authorize_endpoint.path()
@@ -301,7 +273,68 @@ pub async fn preflight(
             )));
         }
     }
-    let me = &sp.me_url;
+    me_without_session(&client, &sp.me_url).await?;
+    Ok(client_id)
+}
+
+/// The pre-flight's HTTP client: it sees each redirect instead of following it.
+pub(crate) fn preflight_client() -> Result<reqwest::Client, SetupError> {
+    super::browser::client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| SetupError::Runtime(e.to_string()))
+}
+
+fn unreachable(url: &Url, err: &reqwest::Error) -> SetupError {
+    SetupError::Unreachable {
+        url: url.to_string(),
+        reason: if err.is_connect() {
+            "connection refused".into()
+        } else if err.is_timeout() {
+            "no answer in time".into()
+        } else {
+            err.to_string()
+        },
+    }
+}
+
+/// `GET {login}` must redirect (to `expected`, named in the error); answers where to.
+pub(crate) async fn login_redirect(
+    client: &reqwest::Client,
+    login: &Url,
+    expected: &str,
+) -> Result<Url, SetupError> {
+    let contract = |detail: String| SetupError::Contract { detail };
+    let response = client
+        .get(login.clone())
+        .send()
+        .await
+        .map_err(|e| unreachable(login, &e))?;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(location) = location.filter(|_| status.is_redirection()) else {
+        let body = response.text().await.unwrap_or_default();
+        return Err(contract(format!(
+            "GET {login} answered {status} instead of a redirect to {expected}{}",
+            shown_body(&body)
+        )));
+    };
+    login.join(&location).map_err(|e| {
+        contract(format!(
+            "GET {login} redirected to {location:?}, not a URL: {e}"
+        ))
+    })
+}
+
+/// `GET {me}` without a session must answer 401 (the integrator contract).
+pub(crate) async fn me_without_session(
+    client: &reqwest::Client,
+    me: &Url,
+) -> Result<(), SetupError> {
     let response = client
         .get(me.clone())
         .send()
@@ -310,12 +343,14 @@ pub async fn preflight(
     let status = response.status();
     if status != reqwest::StatusCode::UNAUTHORIZED {
         let body = response.text().await.unwrap_or_default();
-        return Err(contract(format!(
-            "GET {me} without a session answered {status}; the contract says 401{}",
-            shown_body(&body)
-        )));
+        return Err(SetupError::Contract {
+            detail: format!(
+                "GET {me} without a session answered {status}; the contract says 401{}",
+                shown_body(&body)
+            ),
+        });
     }
-    Ok(client_id)
+    Ok(())
 }
 
 /// The start of a body for a pre-flight message, redacted.

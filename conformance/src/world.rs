@@ -84,6 +84,8 @@ pub struct SamlSide {
     /// NemLog-in's control listener (scripts of wrong responses, logouts received).
     pub control: Url,
     pub sp_metadata: mitid_components::saml::metadata::EntityMetadata,
+    /// The privilege the service demands of a professional login (`business_logins`).
+    pub required_privilege: Option<String>,
 }
 
 impl Lab {
@@ -228,6 +230,10 @@ pub struct LabWorld {
     pub saml_fault: Option<mitid_components::nemlogin::assertion::ResponseFault>,
     /// The last SAML response form NemLog-in handed the browser (action, fields), for replays.
     pub saml_post: Option<(Url, Vec<(String, String)>)>,
+    /// The privileges NemLog-in is to carry in the next professional SAML login.
+    pub saml_privileges: Option<Vec<mitid_components::saml::privileges::PrivilegeGroup>>,
+    /// NemLog-in's script of the last SAML login, when one was registered.
+    pub saml_script: Option<String>,
 }
 
 /// Which login the service provider is asked for.
@@ -241,6 +247,13 @@ pub enum LoginKind {
 }
 
 impl LabWorld {
+    /// The next login happens in a new browser; the current one is kept, newest last, in
+    /// [`LabWorld::other_browsers`].
+    pub fn new_browser(&mut self) {
+        let old = std::mem::take(&mut self.browser);
+        self.other_browsers.push(old);
+    }
+
     /// The World cucumber starts each scenario with; the runner's `before` hook sets the lab.
     fn new() -> LabWorld {
         LabWorld::blank(None)
@@ -276,6 +289,8 @@ impl LabWorld {
             login_kind: LoginKind::Private,
             saml_fault: None,
             saml_post: None,
+            saml_privileges: None,
+            saml_script: None,
         }
     }
 

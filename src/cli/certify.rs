@@ -26,7 +26,7 @@ use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::outcome::{SuiteReport, Verdict};
 use mitid_conformance::runner::Features;
 use mitid_conformance::setup::SetupError;
-use mitid_conformance::suite::{self, SP_FEATURES, SuiteError};
+use mitid_conformance::suite::{self, SP_FEATURES, SelfCheck, SelfCheckRow, SuiteError};
 use mitid_conformance::target::{DEFAULT_BROKER_LISTEN, OptionalFeature, TargetFile};
 use mitid_conformance::{report, target};
 
@@ -95,9 +95,10 @@ pub struct RunArgs {
     /// Start the reference service provider with this named flaw (see `components flaws`).
     #[arg(long)]
     pub(crate) flaw: Vec<String>,
-    /// How the lab's components run (OIDC; an OIOSAML run is embedded).
+    /// How the lab's components run (for OIOSAML: the broker and NemLog-in; a URL target is
+    /// always served from this process).
     #[arg(long, value_enum, default_value = "embedded")]
-    runtime: Runtime,
+    pub(crate) runtime: Runtime,
     /// Tag expression selecting scenarios, e.g. `@req:SP-TOKEN-SIG-01 or @serial`. A subset is
     /// a PARTIAL RUN, never a certification; one that selects nothing is bad input (exit 2).
     #[arg(long)]
@@ -247,7 +248,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(Sub::List(list)) if list.protocol == Protocol::Oiosaml => Ok(certify_saml::run_list()),
         Some(Sub::List(_)) => Ok(run_list()),
         Some(Sub::Selfcheck(check)) if check.protocol == Protocol::Oiosaml => {
-            certify_saml::run_selfcheck(&check.flaw, check.jobs, &check.reports)
+            certify_saml::run_selfcheck(
+                &check.flaw,
+                check.runtime.kind(),
+                check.jobs,
+                &check.reports,
+            )
         }
         Some(Sub::Selfcheck(check)) => run_selfcheck(&check),
         None if args.run.protocol == Protocol::Oiosaml => certify_saml::run_certify(&args.run),
@@ -263,7 +269,6 @@ fn run_saml_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
             "--backchannel-logout",
         ),
         (args.step_up || args.no_step_up, "--step-up"),
-        (args.business_logins, "--business-logins"),
         (args.redirect_uri.is_some(), "--redirect-uri"),
     ];
     if let Some((_, flag)) = oidc_only.iter().find(|(given, _)| *given) {
@@ -287,6 +292,7 @@ fn run_saml_init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         sp_metadata: args.sp_metadata.clone(),
         nemlogin_listen: args.nemlogin_listen.clone(),
         logout: args.logout,
+        business_logins: args.business_logins,
         force: args.force,
     })
 }
@@ -616,29 +622,48 @@ fn run_selfcheck(args: &SelfcheckArgs) -> anyhow::Result<ExitCode> {
     let jobs = args
         .jobs
         .map_or_else(|| suite::selfcheck_jobs(kind), usize::from);
-    let check = suite::selfcheck(&flaws, kind, &features, &catalogue, &run_id, jobs, |row| {
-        let name = row.flaw.as_deref().unwrap_or("reference");
-        eprintln!(
-            "{name}: {} ({} MUST failed, {:.1} s)",
-            row.verdict(),
-            row.failed_musts.len(),
-            row.duration_ms as f64 / 1000.0
-        );
-    })
+    let check = suite::selfcheck(
+        &flaws,
+        kind,
+        &features,
+        &catalogue,
+        &run_id,
+        jobs,
+        selfcheck_progress,
+    )
     .map_err(setup_error)?;
+    finish_selfcheck(&check, out, "mitid-lab certify selfcheck")
+}
+
+/// One line on stderr per finished stack of a self-check (OIDC and OIOSAML).
+pub(crate) fn selfcheck_progress(row: &SelfCheckRow) {
+    let name = row.flaw.as_deref().unwrap_or("reference");
+    eprintln!(
+        "{name}: {} ({} MUST failed, {:.1} s)",
+        row.verdict(),
+        row.failed_musts.len(),
+        row.duration_ms as f64 / 1000.0
+    );
+}
+
+/// Prints a self-check's table and writes it (`selfcheck.md` headed `title`, `selfcheck.json`,
+/// the reference run's reports in `reference/`) into `out`; exit 0 only if it holds.
+pub(crate) fn finish_selfcheck(
+    check: &SelfCheck,
+    out: OutputDir,
+    title: &str,
+) -> anyhow::Result<ExitCode> {
     let table = check.table();
     println!("{table}");
-    let written_in = |source| output::OutputError::Io {
-        action: "write the reports in",
-        path: out.target().to_owned(),
-        source,
-    };
-    out.write(
-        "selfcheck.md",
-        format!("# mitid-lab certify selfcheck\n\n{table}"),
-    )?;
+    out.write("selfcheck.md", format!("# {title}\n\n{table}"))?;
     out.write("selfcheck.json", serde_json::to_string_pretty(&check.rows)?)?;
-    report::write_all(&check.reference, &out.path().join("reference")).map_err(written_in)?;
+    report::write_all(&check.reference, &out.path().join("reference")).map_err(|source| {
+        output::OutputError::Io {
+            action: "write the reports in",
+            path: out.target().to_owned(),
+            source,
+        }
+    })?;
     let dir = out.finish()?;
     println!("reports: {}", dir.display());
     Ok(if check.ok() {

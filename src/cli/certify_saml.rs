@@ -15,11 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::BadInput;
-use super::certify::{RunArgs, finish, load_features, setup_error};
+use super::certify::{
+    RunArgs, finish, finish_selfcheck, load_features, selfcheck_progress, setup_error,
+};
 use super::output::{self, OutputDir, OutputError};
 use mitid_components::nemlogin::{self, BrokerClient, Nemlogin, NemloginConfig};
 use mitid_components::reference_saml_sp::SamlFlaw;
-use mitid_components::runtime::interrupt;
+use mitid_components::runtime::{RuntimeKind, interrupt};
 use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::oiosaml::target::{
     INIT_MARK, NemloginSection, PROTOCOL, SamlServiceProviderSection, SamlTargetFile,
@@ -42,6 +44,9 @@ pub struct SamlInit {
     pub sp_metadata: Option<String>,
     pub nemlogin_listen: String,
     pub logout: bool,
+    /// The service offers business logins at `/login?identity=professional`, demanding the
+    /// lab's read privilege.
+    pub business_logins: bool,
     pub force: bool,
 }
 
@@ -83,6 +88,12 @@ pub fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let flaws = saml_flaws(&args.flaw)?;
+    if !reference && args.runtime.kind() == RuntimeKind::Containers {
+        return Err(BadInput(
+            "--runtime containers runs the lab's own components; for a URL target NemLog-in runs in this process on nemlogin.listen (the address your service's IdP metadata names): drop --runtime".into(),
+        )
+        .into());
+    }
     // Read and checked before anything is started or written.
     let external = match (&args.target, &args.config) {
         (Some(target), Some(config)) if !reference => {
@@ -107,8 +118,15 @@ pub fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let out = OutputDir::create(&args.reports.join(&run_id), "certify", false)?;
     let dir = out.path().to_owned();
     let report = match external {
-        None => oiosaml::certify_reference(&flaws, &features, &catalogue, &run_id, Some(&dir))
-            .map_err(setup_error)?,
+        None => oiosaml::certify_reference(
+            &flaws,
+            args.runtime.kind(),
+            &features,
+            &catalogue,
+            &run_id,
+            Some(&dir),
+        )
+        .map_err(setup_error)?,
         Some(target) => {
             let runtime = suite::tokio_runtime()?;
             runtime.block_on(async {
@@ -132,6 +150,7 @@ pub fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_selfcheck(
     flaw_names: &[String],
+    kind: RuntimeKind,
     jobs: Option<u16>,
     reports: &Path,
 ) -> anyhow::Result<ExitCode> {
@@ -145,38 +164,28 @@ pub fn run_selfcheck(
     let run_id = format!("selfcheck-{}", suite::run_tag());
     interrupt::install();
     let out = OutputDir::create(&reports.join(&run_id), "certify selfcheck", false)?;
-    let jobs = jobs.map_or(4, usize::from);
-    let check = oiosaml::selfcheck(&flaws, &features, &catalogue, &run_id, jobs, |row| {
-        let name = row.flaw.as_deref().unwrap_or("reference");
-        eprintln!(
-            "{name}: {} ({} MUST failed, {:.1} s)",
-            row.verdict(),
-            row.failed_musts.len(),
-            row.duration_ms as f64 / 1000.0
-        );
-    })
-    .map_err(setup_error)?;
-    let table = check.table();
-    println!("{table}");
-    out.write(
-        "selfcheck.md",
-        format!("# mitid-lab certify selfcheck --protocol oiosaml\n\n{table}"),
-    )?;
-    out.write("selfcheck.json", serde_json::to_string_pretty(&check.rows)?)?;
-    mitid_conformance::report::write_all(&check.reference, &out.path().join("reference")).map_err(
-        |source| OutputError::Io {
-            action: "write the reports in",
-            path: out.target().to_owned(),
-            source,
+    let jobs = jobs.map_or_else(
+        || match kind {
+            RuntimeKind::Embedded => 4,
+            RuntimeKind::Containers => suite::selfcheck_jobs(kind),
         },
-    )?;
-    let dir = out.finish()?;
-    println!("reports: {}", dir.display());
-    Ok(if check.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(super::exit::FAILED)
-    })
+        usize::from,
+    );
+    let check = oiosaml::selfcheck(
+        &flaws,
+        kind,
+        &features,
+        &catalogue,
+        &run_id,
+        jobs,
+        selfcheck_progress,
+    )
+    .map_err(setup_error)?;
+    finish_selfcheck(
+        &check,
+        out,
+        "mitid-lab certify selfcheck --protocol oiosaml",
+    )
 }
 
 pub fn run_list() -> ExitCode {
@@ -286,14 +295,22 @@ pub fn run_init(init: &SamlInit) -> anyhow::Result<ExitCode> {
         protocol: PROTOCOL.into(),
         service_provider: SamlServiceProviderSection {
             base_url: base.clone(),
-            implements: if init.logout {
-                vec![OptionalFeature::RpInitiatedLogout]
-            } else {
-                Vec::new()
-            },
+            implements: [
+                (init.logout, OptionalFeature::RpInitiatedLogout),
+                (init.business_logins, OptionalFeature::BusinessLogins),
+            ]
+            .into_iter()
+            .filter_map(|(yes, feature)| yes.then_some(feature))
+            .collect(),
             login_path: "/login".into(),
             me_path: "/me".into(),
             logout_path: init.logout.then(|| "/logout".to_owned()),
+            business_login_path: init
+                .business_logins
+                .then(|| "/login?identity=professional".to_owned()),
+            business_privilege: init
+                .business_logins
+                .then(|| mitid_components::cvr::PRIVILEGE_READ.to_owned()),
             metadata: SP_METADATA_FILE.into(),
         },
         nemlogin: NemloginSection {

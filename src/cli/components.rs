@@ -100,7 +100,7 @@ struct UpArgs {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// Which component: idp, cpr, citizen-service, support, sms, reference-sp.
+    /// Which component: idp, cpr, citizen-service, support, sms, reference-sp, nemlogin.
     name: String,
     /// Address to listen on (0.0.0.0 in a container).
     #[arg(long, default_value = "127.0.0.1")]
@@ -108,7 +108,7 @@ struct ServeArgs {
     /// Port of the public listener (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Port of the IdP's control listener (0: any free port).
+    /// Port of the control listener of the IdP or NemLog-in (0: any free port).
     #[arg(long, default_value_t = 0)]
     control_port: u16,
     #[command(flatten)]
@@ -134,6 +134,12 @@ struct ServeArgs {
     /// The reference service provider's URL.
     #[arg(long)]
     reference_sp_url: Option<String>,
+    /// NemLog-in's public URL (its entityID; the broker registers it as a client).
+    #[arg(long)]
+    nemlogin_url: Option<String>,
+    /// NemLog-in's control API URL.
+    #[arg(long)]
+    nemlogin_control_url: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -260,6 +266,12 @@ fn neighbour_wiring(args: &ServeArgs) -> anyhow::Result<Wiring> {
             Component::ReferenceSp,
             Endpoint::Public,
             &args.reference_sp_url,
+        ),
+        (Component::Nemlogin, Endpoint::Public, &args.nemlogin_url),
+        (
+            Component::Nemlogin,
+            Endpoint::Control,
+            &args.nemlogin_control_url,
         ),
     ] {
         if let Some(url) = url {

@@ -1,6 +1,7 @@
-//! `mitid-lab run`: the nightly job. Every feature (conformance and citizen journeys) against the
-//! lab's own components, plus the default policy scenario at a reduced population; all reports
-//! under `reports/<run>/`; exit 0 only if every MUST passed (and the policy run succeeded).
+//! `mitid-lab run`: the nightly job. Every feature (OIDC and OIOSAML conformance, citizen
+//! journeys) against the lab's own components, plus the default policy scenario at a reduced
+//! population; all reports under `reports/<run>/`, the two catalogues weighed in one report;
+//! exit 0 only if every MUST passed (and the policy run succeeded).
 //!
 //! The policy run is one more test case of the run's reports (feature "Policy scenario", tag
 //! `@policy`), so CI sees a policy failure in the same JUnit file as a failed requirement; its own
@@ -17,6 +18,7 @@ use super::certify::{Runtime, finish, load_features};
 use super::output::OutputDir;
 use mitid_components::runtime::interrupt;
 use mitid_conformance::catalogue::Catalogue;
+use mitid_conformance::oiosaml::{self, SAML_FEATURES};
 use mitid_conformance::outcome::{RawOutcome, ScenarioResult, Verdict};
 use mitid_conformance::suite::{self, FLOW_FEATURES, SP_FEATURES};
 
@@ -60,6 +62,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         &catalogue,
         args.tags.as_deref(),
     )?;
+    let saml_catalogue = Catalogue::embedded_saml();
+    let saml_features =
+        load_features(&[], &[SAML_FEATURES], &saml_catalogue, args.tags.as_deref())?;
     // The policy scenario is read and checked before anything runs, so a malformed file is bad
     // input (exit 2, nothing written) rather than a failed night.
     let policy = if args.no_policy {
@@ -71,7 +76,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     interrupt::install();
     let out = OutputDir::create(&args.reports.join(&run_id), "run", false)?;
     let dir = out.path().to_owned();
-    let mut report = suite::certify_reference(
+    let oidc = suite::certify_reference(
         &[],
         args.runtime.kind(),
         &features,
@@ -79,6 +84,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         &run_id,
         Some(&dir),
     )?;
+    // The OIOSAML suite on a lab of its own; cucumber's files of it go to `saml/`.
+    let saml = oiosaml::certify_reference(
+        &[],
+        args.runtime.kind(),
+        &saml_features,
+        &saml_catalogue,
+        &run_id,
+        Some(&dir.join("saml")),
+    )?;
+    let catalogue = catalogue.joined(&saml_catalogue);
+    let mut report = oidc.merge(saml, &catalogue);
     if let Some(scenario) = policy {
         println!(
             "policy scenario {} at population {}:",

@@ -72,7 +72,7 @@ fn the_reference_saml_sp_is_certified_and_a_flaw_fails_its_own_requirement() {
     );
     assert_eq!(
         verdicts(&report, "PASSED").len(),
-        18,
+        23,
         "every SAML requirement passes\n{}",
         run.describe()
     );
@@ -108,6 +108,22 @@ fn the_reference_saml_sp_is_certified_and_a_flaw_fails_its_own_requirement() {
     )
     .expect_code(2)
     .expect_stderr("no such flaw");
+    // Containers run the lab's own components; an integrator's service was configured with
+    // NemLog-in on nemlogin.listen, so a URL target in containers is refused before anything runs.
+    run_in(
+        Some(&dir),
+        &[
+            "certify",
+            "--protocol",
+            "oiosaml",
+            "--target",
+            "http://127.0.0.1:9",
+            "--runtime",
+            "containers",
+        ],
+    )
+    .expect_code(2)
+    .expect_stderr("--runtime containers runs the lab's own components");
 }
 
 #[test]
@@ -136,6 +152,11 @@ fn the_saml_selfcheck_catches_every_flaw_by_its_own_requirement() {
         ("require-cpr", "SAML-CPR-01"),
         ("logout-keeps-local-session", "SAML-LOGOUT-01"),
         ("accept-replayed-response", "SAML-REPLAY-01"),
+        ("accept-any-identity-type", "SAML-BUSINESS-01"),
+        ("business-accounts-keyed-on-cvr", "SAML-BUSINESS-02"),
+        ("business-accounts-keyed-on-name", "SAML-BUSINESS-03"),
+        ("ignore-privilege-scope", "SAML-PRIV-01"),
+        ("accept-nemid-after-cutoff", "SAML-NEMID-01"),
     ] {
         assert!(
             run.stdout
@@ -149,7 +170,7 @@ fn the_saml_selfcheck_catches_every_flaw_by_its_own_requirement() {
         .lines()
         .filter(|l| l.starts_with("| --flaw"))
         .count();
-    assert_eq!(rows, 15, "one row per SAML flaw\n{}", run.describe());
+    assert_eq!(rows, 21, "one row per SAML flaw\n{}", run.describe());
 }
 
 fn init(dir: &Path, lab: &str, base_url: &str, nemlogin: &str, extra: &[&str]) -> Run {
@@ -324,7 +345,7 @@ fn a_pysaml2_service_provider_is_certified() {
     let base_url = format!("http://{service}");
     // The README's order: init (keys and the IdP's metadata), the service's metadata made with
     // those keys, init again with it, then the service and the certification.
-    init(&dir, "lab", &base_url, &nemlogin, &[]).expect_code(0);
+    init(&dir, "lab", &base_url, &nemlogin, &["--business-logins"]).expect_code(0);
     let script = outside_sp_dir().join("pysaml2_sp.py");
     let made = Command::new("python3")
         .current_dir(&dir)
@@ -349,7 +370,7 @@ fn a_pysaml2_service_provider_is_certified() {
         "lab",
         &base_url,
         &nemlogin,
-        &["--sp-metadata", "sp.xml"],
+        &["--sp-metadata", "sp.xml", "--business-logins"],
     )
     .expect_code(0);
     let mut command = Command::new("python3");
@@ -382,5 +403,6 @@ fn a_pysaml2_service_provider_is_certified() {
         run.describe(),
         process.output()
     );
+    // Business logins included: nothing is skipped.
     assert_eq!(verdicts(&report, "SKIPPED"), Vec::<String>::new());
 }

@@ -51,29 +51,35 @@ fn read(path: &Path, result: &Run) -> String {
     })
 }
 
-/// Requirement ids of the catalogue and how many of them are MUST.
+/// Requirement ids of both catalogues (OIDC and OIOSAML) and how many of them are MUST.
 fn catalogue() -> (BTreeSet<String>, usize) {
-    let text = std::fs::read_to_string(project_file("fixtures/requirements/sp.yaml"))
-        .expect("the requirement catalogue");
-    let document: serde_yaml::Value = serde_yaml::from_str(&text).expect("the catalogue is YAML");
-    let requirements = document["requirements"]
-        .as_sequence()
-        .expect("a requirements list");
-    let ids = requirements
-        .iter()
-        .map(|r| r["id"].as_str().expect("an id").to_owned())
-        .collect();
-    let musts = requirements
-        .iter()
-        .filter(|r| r["level"].as_str() == Some("MUST"))
-        .count();
+    let mut ids = BTreeSet::new();
+    let mut musts = 0;
+    for file in [
+        "fixtures/requirements/sp.yaml",
+        "fixtures/requirements/saml.yaml",
+    ] {
+        let text = std::fs::read_to_string(project_file(file)).expect("a requirement catalogue");
+        let document: serde_yaml::Value =
+            serde_yaml::from_str(&text).expect("the catalogue is YAML");
+        let requirements = document["requirements"]
+            .as_sequence()
+            .expect("a requirements list");
+        ids.extend(
+            requirements
+                .iter()
+                .map(|r| r["id"].as_str().expect("an id").to_owned()),
+        );
+        musts += requirements
+            .iter()
+            .filter(|r| r["level"].as_str() == Some("MUST"))
+            .count();
+    }
     (ids, musts)
 }
 
 /// Every `.feature` file the nightly run certifies, relative to the project root: all of
-/// `features/` except the OIOSAML suite (`features/conformance/saml/`), which has its own
-/// catalogue and runs through `certify --protocol oiosaml` (`tests/cli/certify_saml.rs`), not
-/// through `run`.
+/// `features/`, the OIOSAML suite (`features/conformance/saml/`) included.
 fn feature_files() -> Vec<String> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).expect("features/ is readable") {
@@ -89,7 +95,6 @@ fn feature_files() -> Vec<String> {
     let root = PathBuf::from(project_file(""));
     let mut files = Vec::new();
     walk(&root.join("features"), &root, &mut files);
-    files.retain(|f| !f.starts_with("features/conformance/saml/"));
     files.sort();
     files
 }

@@ -1,5 +1,5 @@
-//! `mitid-lab certify --target reference --runtime containers` and `mitid-lab run --runtime
-//! containers`: the conformance suite (and for `run` the citizen journeys and the policy run)
+//! `mitid-lab certify --target reference --runtime containers`, `certify --protocol oiosaml
+//! --runtime containers` and `mitid-lab run --runtime containers`: the conformance suite (and for `run` the citizen journeys and the policy run)
 //! against the components each in its own container (each on its own wall clock, reached by the
 //! lab through the mapped ports) passes, and the run leaves no container or network behind.
 
@@ -52,6 +52,17 @@ fn run_lab_in_containers(test: &str, args: &[&str]) -> PathBuf {
     reports
 }
 
+/// The `report.json` of the one run folder in `reports`.
+fn report_json(reports: &Path) -> serde_json::Value {
+    let run_dir = std::fs::read_dir(reports)
+        .expect("the reports folder")
+        .map(|entry| entry.expect("an entry").path())
+        .find(|path| path.join("report.json").is_file())
+        .expect("a run folder with report.json");
+    let text = std::fs::read_to_string(run_dir.join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("report.json is JSON")
+}
+
 #[test]
 fn certify_reference_in_containers_passes_and_leaves_nothing_behind() {
     if !docker_or_skip("certify_reference_in_containers_passes_and_leaves_nothing_behind") {
@@ -68,13 +79,7 @@ fn nightly_run_in_containers_passes_and_leaves_nothing_behind() {
         return;
     }
     let reports = run_lab_in_containers("containers-run", &["run", "--population", "2000"]);
-    let run_dir = std::fs::read_dir(&reports)
-        .expect("the reports folder")
-        .map(|entry| entry.expect("an entry").path())
-        .find(|path| path.join("report.json").is_file())
-        .expect("a run folder with report.json");
-    let text = std::fs::read_to_string(run_dir.join("report.json")).expect("report.json");
-    let report: serde_json::Value = serde_json::from_str(&text).expect("report.json is JSON");
+    let report = report_json(&reports);
     let mut clock_moving = 0;
     for scenario in report["scenarios"].as_array().expect("scenarios") {
         if scenario["tags"]
@@ -93,4 +98,27 @@ fn nightly_run_in_containers_passes_and_leaves_nothing_behind() {
         clock_moving > 0,
         "the journeys that move the lab clock ran in containers"
     );
+}
+
+/// NemLog-in (and the broker and CPR register it needs) in containers of the project's image:
+/// every SAML requirement passes, so NemLog-in signed (libxmlsec1) and encrypted (OpenSSL) each
+/// assertion inside its container, whose image carries the shared libraries `ldd` names.
+#[test]
+fn certify_oiosaml_in_containers_passes_and_leaves_nothing_behind() {
+    if !docker_or_skip("certify_oiosaml_in_containers_passes_and_leaves_nothing_behind") {
+        return;
+    }
+    let reports = run_lab_in_containers(
+        "containers-certify-saml",
+        &["certify", "--protocol", "oiosaml"],
+    );
+    let report = report_json(&reports);
+    let requirements = report["requirements"].as_array().expect("requirements");
+    assert!(
+        requirements.iter().any(|r| r["id"] == "SAML-LOGIN-01"),
+        "the OIOSAML catalogue ran: {report}"
+    );
+    for requirement in requirements {
+        assert_eq!(requirement["verdict"], "PASSED", "{requirement}");
+    }
 }

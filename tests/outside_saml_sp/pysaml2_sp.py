@@ -13,7 +13,10 @@ Destination, InResponseTo against the outstanding requests, Audience and the val
 The rest is checked here: exactly one EncryptedAssertion, the bearer confirmation's Recipient
 (pysaml2 7.5.5 let a wrong one through: the lab's SAML-DEST-02 caught it), specVersion
 OIO-SAML-3.0, the NSIS level of assurance at least the one requested, each request and assertion
-used once.
+used once, and no NemID login (AuthenticatingAuthority NemID) after the NemID shutdown.
+Business logins (GET /login?identity=professional): the identity type asked for, and the
+target file's business_privilege granted for the login's own company (OIOBPP); accounts are keyed
+on the persistent NameID, which in a business login is the professional identifier.
 """
 
 import argparse
@@ -42,8 +45,16 @@ LOA_ATTRIBUTE = "https://data.gov.dk/concept/core/nsis/loa"
 CPR_ATTRIBUTE = "https://data.gov.dk/model/core/eid/cprNumber"
 LOA_URI = "https://data.gov.dk/concept/core/nsis/loa/"
 PERSON = "https://data.gov.dk/eid/Person"
+PROFESSIONAL = "https://data.gov.dk/eid/Professional"
+CVR_ATTRIBUTE = "https://data.gov.dk/model/core/eid/professional/cvr"
+PRIVILEGES_ATTRIBUTE = "https://data.gov.dk/model/core/eid/privilegesIntermediate"
+CVR_SCOPE = "urn:dk:gov:saml:cvrNumberIdentifier:"
 LEVELS = ["low", "substantial", "high"]
 REQUEST_TTL = 600
+# Who authenticated the person, as the lab's NemLog-in names it in AuthenticatingAuthority, and
+# the day NemID was shut down (README: NemID cut-off).
+NEMID_AUTHORITY = "https://www.nemid.nu"
+NEMID_SHUTDOWN = "2023-10-31"
 
 
 def level_of(value):
@@ -91,13 +102,38 @@ class Refused(Exception):
     pass
 
 
+def business_privilege(directory):
+    """The privilege target.yaml says the service demands of a business login (None: no business
+    logins), read by its one line: this sample needs no YAML library."""
+    with open(os.path.join(directory, "target.yaml"), encoding="utf-8") as target:
+        for line in target:
+            key, _, value = line.strip().partition(":")
+            if key == "business_privilege" and value.strip():
+                return value.strip()
+    return None
+
+
+def granted(encoded, cvr, privilege):
+    """Whether the OIOBPP list (base64) grants `privilege` in the group scoped to `cvr`."""
+    try:
+        root = ElementTree.fromstring(base64.b64decode(encoded or ""))
+    except Exception:  # noqa: BLE001 - an unreadable list grants nothing
+        return False
+    return any(
+        group.get("Scope") == CVR_SCOPE + cvr
+        and any((p.text or "").strip() == privilege for p in group.iter("Privilege"))
+        for group in root.iter("PrivilegeGroup")
+    )
+
+
 class ServiceProvider:
     def __init__(self, directory, base_url):
         self.base_url = base_url
+        self.privilege = business_privilege(directory)
         self.client = Saml2Client(config=sp_config(directory, base_url, with_idp=True))
         (self.idp,) = list(self.client.metadata.identity_providers())
         self.lock = threading.Lock()
-        # Outstanding AuthnRequests: ID -> (requested level, expiry). One use each.
+        # Outstanding AuthnRequests: ID -> (requested level, expiry, professional). One use each.
         self.outstanding = {}
         self.seen_assertions = {}
         self.sessions = {}
@@ -107,10 +143,11 @@ class ServiceProvider:
         loa = (query.get("loa") or ["substantial"])[0].lower()
         if loa not in LEVELS:
             raise Refused(f"loa: {loa!r} is not low, substantial or high")
+        professional = (query.get("identity") or ["person"])[0] == "professional"
         context = RequestedAuthnContext(
             authn_context_class_ref=[
                 AuthnContextClassRef(text=LOA_URI + loa.capitalize()),
-                AuthnContextClassRef(text=PERSON),
+                AuthnContextClassRef(text=PROFESSIONAL if professional else PERSON),
             ],
             comparison="minimum",
         )
@@ -126,7 +163,7 @@ class ServiceProvider:
         now = time.time()
         with self.lock:
             self.outstanding = {k: v for k, v in self.outstanding.items() if v[1] > now}
-            self.outstanding[request_id] = (LEVELS.index(loa), now + REQUEST_TTL)
+            self.outstanding[request_id] = (LEVELS.index(loa), now + REQUEST_TTL, professional)
         return dict(info["headers"])["Location"]
 
     def acs(self, form):
@@ -164,6 +201,14 @@ class ServiceProvider:
         for statement in assertion.attribute_statement:
             for attribute in statement.attribute:
                 values[attribute.name] = [v.text for v in attribute.attribute_value]
+        authorities = [
+            authority.text
+            for statement in assertion.authn_statement
+            if statement.authn_context is not None
+            for authority in statement.authn_context.authenticating_authority
+        ]
+        if NEMID_AUTHORITY in authorities and time.strftime("%Y-%m-%d", time.gmtime()) >= NEMID_SHUTDOWN:
+            raise Refused(f"a NemID login after the NemID shutdown on {NEMID_SHUTDOWN}")
         spec = (values.get(SPEC_VERSION) or [None])[0]
         if spec != "OIO-SAML-3.0":
             raise Refused(f"specVersion is {spec!r}, not OIO-SAML-3.0")
@@ -176,6 +221,14 @@ class ServiceProvider:
             got = level_of((values.get(LOA_ATTRIBUTE) or [None])[0])
             if got < wanted:
                 raise Refused(f"level of assurance {got} is lower than the {wanted} requested")
+            cvr = (values.get(CVR_ATTRIBUTE) or [None])[0]
+            if pending[2] != (cvr is not None):
+                raise Refused("the identity type (person or professional) is not the one asked for")
+            if cvr is not None and not (
+                self.privilege
+                and granted((values.get(PRIVILEGES_ATTRIBUTE) or [None])[0], cvr, self.privilege)
+            ):
+                raise Refused(f"no {self.privilege} granted for the company {cvr}")
             self.seen_assertions = {k: v for k, v in self.seen_assertions.items() if v > now}
             if assertion.id in self.seen_assertions:
                 raise Refused(f"assertion {assertion.id} was already used")
@@ -191,6 +244,8 @@ class ServiceProvider:
                 "account": account,
                 "cpr": (values.get(CPR_ATTRIBUTE) or [None])[0],
                 "loa": LEVELS[got] if got >= 0 else None,
+                "identity_type": "person" if cvr is None else "professional",
+                "cvr": cvr,
                 "session_index": session_index,
             }
         return session

@@ -5,6 +5,8 @@
 use mitid_devices::Loa;
 use serde::{Deserialize, Serialize};
 
+use crate::cvr::ProfessionalIdentity;
+use crate::saml::privileges::{self, PrivilegeGroup};
 use crate::saml::xml_security::{self, Certificate, KeyPair, Wrapping, XmlSecurityError};
 use crate::saml::{attr, escape, instant, loa_name, loa_uri, new_id, ns, uri};
 
@@ -50,10 +52,15 @@ pub enum ResponseFault {
     LowerLoa,
     /// The person's CPR number is left out (as for a person without one).
     OmitCpr,
+    /// The service asked for a person; NemLog-in logs the citizen in for their company and
+    /// answers a professional assertion.
+    ProfessionalForPerson,
+    /// The service asked for a professional; NemLog-in answers a person assertion.
+    PersonForProfessional,
 }
 
 impl ResponseFault {
-    pub const ALL: [ResponseFault; 17] = [
+    pub const ALL: [ResponseFault; 19] = [
         ResponseFault::Unsigned,
         ResponseFault::WrappingSignatureMoved,
         ResponseFault::WrappingOriginalInAdvice,
@@ -71,6 +78,8 @@ impl ResponseFault {
         ResponseFault::WrongSpecVersion,
         ResponseFault::LowerLoa,
         ResponseFault::OmitCpr,
+        ResponseFault::ProfessionalForPerson,
+        ResponseFault::PersonForProfessional,
     ];
 
     /// The snake-case name (as in scripts and the catalogue).
@@ -102,6 +111,40 @@ pub struct SubjectFacts {
     pub loa: Loa,
     pub ial: Loa,
     pub aal: Loa,
+    /// A professional (business) login: the person acting for this company.
+    pub professional: Option<ProfessionalIdentity>,
+    /// The broker authenticated the person with `NemID`, not `MitID`.
+    pub nemid: bool,
+    /// The privileges to carry instead of the professional identity's own (a login's script).
+    pub privileges: Option<Vec<PrivilegeGroup>>,
+}
+
+impl SubjectFacts {
+    /// The privilege groups the assertion carries: the script's, else every privilege of the
+    /// professional identity, scoped to its company.
+    #[must_use]
+    pub fn privilege_groups(&self) -> Vec<PrivilegeGroup> {
+        if let Some(groups) = &self.privileges {
+            return groups.clone();
+        }
+        self.professional
+            .iter()
+            .map(|p| PrivilegeGroup {
+                cvr: p.cvr.clone(),
+                privileges: p.privileges.clone(),
+            })
+            .collect()
+    }
+
+    /// The persistent `NameID`: the professional identifier in a business login, else the
+    /// person's.
+    #[must_use]
+    pub fn name_id(&self) -> String {
+        match &self.professional {
+            Some(p) => professional_name_id(&p.persistent_professional_id),
+            None => name_id(&self.uuid),
+        }
+    }
 }
 
 /// To whom, for which request.
@@ -143,12 +186,70 @@ pub fn name_id(uuid: &str) -> String {
     format!("{}/{uuid}", attr::PERSON_UUID)
 }
 
+/// The persistent `NameID` of a professional identity (`urn:uuid:` dropped from the id).
+#[must_use]
+pub fn professional_name_id(persistent_professional_id: &str) -> String {
+    let id = persistent_professional_id
+        .strip_prefix("urn:uuid:")
+        .unwrap_or(persistent_professional_id);
+    format!("{}/{id}", attr::PROFESSIONAL_UUID)
+}
+
 struct AssertionParts<'a> {
     id: &'a str,
     subject: &'a SubjectFacts,
     to: &'a Addressee<'a>,
     now: i64,
     fault: Option<ResponseFault>,
+}
+
+/// The attribute statement's attributes (OIOSAML 3 names, `NameFormat` uri), wrong as `fault`
+/// says.
+fn attributes(subject: &SubjectFacts, loa: Loa, fault: Option<ResponseFault>) -> String {
+    let mut attributes = String::new();
+    match fault {
+        Some(ResponseFault::MissingSpecVersion) => {}
+        Some(ResponseFault::WrongSpecVersion) => {
+            attributes.push_str(&attribute(attr::SPEC_VERSION, "OIO-SAML-2.0"));
+        }
+        _ => attributes.push_str(&attribute(attr::SPEC_VERSION, attr::SPEC_VERSION_VALUE)),
+    }
+    attributes.push_str(&attribute(attr::LOA, loa_name(loa)));
+    attributes.push_str(&attribute(attr::IAL, loa_name(subject.ial)));
+    attributes.push_str(&attribute(attr::AAL, loa_name(subject.aal)));
+    if let Some(professional) = &subject.professional {
+        // A professional login names the employee-for-company, not the private person.
+        attributes.push_str(&attribute(
+            attr::PROFESSIONAL_UUID,
+            &professional.persistent_professional_id,
+        ));
+        attributes.push_str(&attribute(attr::CVR, &professional.cvr));
+        attributes.push_str(&attribute(attr::ORG_NAME, &professional.org_name));
+        if let Some(rid) = &professional.rid {
+            attributes.push_str(&attribute(attr::RID, rid));
+        }
+        attributes.push_str(&attribute(
+            attr::PRIVILEGES,
+            &privileges::encode(&subject.privilege_groups()),
+        ));
+    } else {
+        attributes.push_str(&attribute(attr::PERSON_UUID, &subject.uuid));
+        if let Some(cpr) = subject
+            .cpr
+            .as_deref()
+            .filter(|_| fault != Some(ResponseFault::OmitCpr))
+        {
+            attributes.push_str(&attribute(attr::CPR, cpr));
+        }
+    }
+    let (first, last) = subject
+        .full_name
+        .rsplit_once(' ')
+        .unwrap_or((subject.full_name.as_str(), ""));
+    attributes.push_str(&attribute(attr::FIRST_NAME, first));
+    attributes.push_str(&attribute(attr::LAST_NAME, last));
+    attributes.push_str(&attribute(attr::FULL_NAME, &subject.full_name));
+    attributes
 }
 
 fn assertion_xml(p: &AssertionParts<'_>) -> String {
@@ -178,34 +279,7 @@ fn assertion_xml(p: &AssertionParts<'_>) -> String {
     } else {
         p.subject.loa
     };
-    let mut attributes = String::new();
-    match fault {
-        Some(ResponseFault::MissingSpecVersion) => {}
-        Some(ResponseFault::WrongSpecVersion) => {
-            attributes.push_str(&attribute(attr::SPEC_VERSION, "OIO-SAML-2.0"));
-        }
-        _ => attributes.push_str(&attribute(attr::SPEC_VERSION, attr::SPEC_VERSION_VALUE)),
-    }
-    attributes.push_str(&attribute(attr::LOA, loa_name(loa)));
-    attributes.push_str(&attribute(attr::IAL, loa_name(p.subject.ial)));
-    attributes.push_str(&attribute(attr::AAL, loa_name(p.subject.aal)));
-    attributes.push_str(&attribute(attr::PERSON_UUID, &p.subject.uuid));
-    if let Some(cpr) = p
-        .subject
-        .cpr
-        .as_deref()
-        .filter(|_| fault != Some(ResponseFault::OmitCpr))
-    {
-        attributes.push_str(&attribute(attr::CPR, cpr));
-    }
-    let (first, last) = p
-        .subject
-        .full_name
-        .rsplit_once(' ')
-        .unwrap_or((p.subject.full_name.as_str(), ""));
-    attributes.push_str(&attribute(attr::FIRST_NAME, first));
-    attributes.push_str(&attribute(attr::LAST_NAME, last));
-    attributes.push_str(&attribute(attr::FULL_NAME, &p.subject.full_name));
+    let attributes = attributes(p.subject, loa, fault);
     format!(
         concat!(
             r#"<saml:Assertion xmlns:saml="{saml}" ID="{id}" Version="2.0" IssueInstant="{issued}">"#,
@@ -217,7 +291,8 @@ fn assertion_xml(p: &AssertionParts<'_>) -> String {
             r#"<saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">"#,
             r#"<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>"#,
             r#"<saml:AuthnStatement AuthnInstant="{issued}" SessionIndex="{session}">"#,
-            r#"<saml:AuthnContext><saml:AuthnContextClassRef>{loa_uri}</saml:AuthnContextClassRef></saml:AuthnContext>"#,
+            r#"<saml:AuthnContext><saml:AuthnContextClassRef>{loa_uri}</saml:AuthnContextClassRef>"#,
+            r#"<saml:AuthenticatingAuthority>{authority}</saml:AuthenticatingAuthority></saml:AuthnContext>"#,
             r#"</saml:AuthnStatement><saml:AttributeStatement>{attributes}</saml:AttributeStatement></saml:Assertion>"#
         ),
         saml = ns::SAML,
@@ -225,7 +300,7 @@ fn assertion_xml(p: &AssertionParts<'_>) -> String {
         issued = instant(issued),
         issuer = escape(p.to.idp_entity_id),
         persistent = uri::PERSISTENT,
-        name_id = escape(&name_id(&p.subject.uuid)),
+        name_id = escape(&p.subject.name_id()),
         bearer = uri::BEARER,
         irt = in_response_to,
         noa = instant(not_on_or_after),
@@ -234,6 +309,11 @@ fn assertion_xml(p: &AssertionParts<'_>) -> String {
         audience = escape(audience),
         session = p.id,
         loa_uri = loa_uri(loa),
+        authority = if p.subject.nemid {
+            uri::NEMID_AUTHORITY
+        } else {
+            uri::MITID_AUTHORITY
+        },
         attributes = attributes,
     )
 }
@@ -280,6 +360,9 @@ pub fn mint(
                 loa: Loa::High,
                 ial: Loa::High,
                 aal: Loa::High,
+                professional: None,
+                nemid: false,
+                privileges: None,
             };
             let forged_id = new_id();
             let forged = assertion_xml(&AssertionParts {

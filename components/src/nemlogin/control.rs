@@ -10,6 +10,7 @@ use super::assertion::ResponseFault;
 use super::{LogoutRecord, ScriptLog, SharedState};
 use crate::idp::registry::random_token;
 use crate::saml::metadata;
+use crate::saml::privileges::PrivilegeGroup;
 use crate::service::{ApiError, Body, Json, Path};
 
 /// `POST /control/service-providers`: the body is the SP's metadata XML.
@@ -63,6 +64,10 @@ pub struct ScriptRequest {
     /// What is wrong with the response (none: a correct response, only logged).
     #[serde(default)]
     pub fault: Option<ResponseFault>,
+    /// In a professional login: the privileges (OIOBPP groups) the assertion carries instead of
+    /// those the company grants the employee.
+    #[serde(default)]
+    pub privileges: Option<Vec<PrivilegeGroup>>,
 }
 
 pub async fn add_script(
@@ -77,6 +82,7 @@ pub async fn add_script(
         script_id: id.clone(),
         test_user: req.matcher.test_user,
         fault: req.fault,
+        privileges: req.privileges,
         matched: false,
         response_id: None,
         in_response_to: None,

@@ -20,13 +20,21 @@
 //! | `GET /saml/slo` | `LogoutRequest` by HTTP-Redirect (signed); answers a signed `LogoutResponse` by Redirect |
 //!
 //! Headless test mode: `login_hint=test:<user-id>[:<behaviour>]` next to the signed parameters
-//! of `/saml/sso` is handed to the broker, which answers at once (see [`crate::idp::script`]).
+//! of `/saml/sso` is handed to the broker, which answers at once (see [`crate::idp::script`]);
+//! `idp_values=nemid` there is the citizen choosing NemID on the login page.
+//!
+//! Identity types: an `AuthnRequest` asking for `https://data.gov.dk/eid/Professional` (and not
+//! `.../Person`) is a business (`MitID` Erhverv) login: NemLog-in asks the broker for
+//! `idp_values=mitid_erhverv` with the `nemlogin` scope, and the assertion names the company
+//! (CVR, organisation, RID), the privileges (OIOBPP, [`crate::saml::privileges`]) and, as its
+//! `NameID`, the persistent professional identifier. `AuthenticatingAuthority` names `MitID` or
+//! `NemID` (a `NemID` login the broker let through).
 //!
 //! ## Control listener (the lab only)
 //! | path | what |
 //! |---|---|
 //! | `POST /control/service-providers` | register an SP by its metadata (XML body) |
-//! | `POST /control/scripts` | `{"match":{"test_user":…},"fault":…}`: the next login of that test user gets a wrong response ([`assertion::ResponseFault`]) |
+//! | `POST /control/scripts` | `{"match":{"test_user":…},"fault":…,"privileges":[{"cvr":…,"privileges":[…]}]}`: the next login of that test user gets a wrong response ([`assertion::ResponseFault`]), or other privileges |
 //! | `GET /control/scripts/{id}` | what happened in that login (matched, response ID, fault) |
 //! | `GET /control/logouts` | the logout requests received, in order |
 //!
@@ -147,6 +155,8 @@ pub struct ScriptLog {
     pub script_id: String,
     pub test_user: String,
     pub fault: Option<ResponseFault>,
+    /// The privileges the assertion carries instead of the professional identity's own.
+    pub privileges: Option<Vec<crate::saml::privileges::PrivilegeGroup>>,
     pub matched: bool,
     pub response_id: Option<String>,
     pub in_response_to: Option<String>,

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::assertion::{self, Addressee, ResponseFault, SubjectFacts};
 use super::{PendingLogin, SharedState};
+use crate::cvr::ProfessionalIdentity;
 use crate::idp::registry::random_token;
 use crate::saml::binding::{self, BindingError};
 use crate::saml::metadata::{EntityMetadata, idp_metadata};
@@ -205,20 +206,16 @@ pub async fn single_sign_on(
         Some(acs) => return Err(SsoRejection::UnknownAcs(acs.clone())),
         None => sp.acs[0].clone(),
     };
-    let login_hint = message
-        .extra
-        .iter()
-        .find(|(k, _)| k == "login_hint")
-        .map(|(_, v)| v.clone());
-    if request.wants_professional() {
-        return Ok(professional_refused(
-            &state,
-            &sp,
-            &acs,
-            &request,
-            message.relay_state.as_deref(),
-        ));
-    }
+    let extra = |name: &str| {
+        message
+            .extra
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let login_hint = extra("login_hint");
+    // The citizen's choice on NemLog-in's own page (`nemid`), as the broker's page offers it.
+    let idp_values = extra("idp_values");
     let test_user = login_hint
         .as_deref()
         .and_then(|h| h.strip_prefix("test:"))
@@ -252,24 +249,52 @@ pub async fn single_sign_on(
     let authorize = broker_authorize(
         &state,
         &request,
-        &tx,
-        &verifier,
-        fault,
-        login_hint.as_deref(),
+        &BrokerLogin {
+            tx: &tx,
+            verifier: &verifier,
+            fault,
+            login_hint: login_hint.as_deref(),
+            idp_values: idp_values.as_deref(),
+        },
     )
     .ok_or_else(|| SsoRejection::UnknownLogin(tx.clone()))?;
     Ok(found(authorize.as_str()))
 }
 
+/// The `idp_values` entry that asks the broker for a business (`MitID` Erhverv) login, and the
+/// scope whose claims describe the professional identity (the lab's broker profile).
+const BUSINESS_IDP_VALUE: &str = "mitid_erhverv";
+const BUSINESS_SCOPE: &str = "nemlogin";
+
+/// One login's parameters for the broker.
+struct BrokerLogin<'a> {
+    tx: &'a str,
+    verifier: &'a str,
+    fault: Option<ResponseFault>,
+    login_hint: Option<&'a str>,
+    idp_values: Option<&'a str>,
+}
+
 /// The broker's authorization request for one NemLog-in login (NemLog-in is its OIDC client).
+/// A professional login (the identity type the service asked for, unless the login's script
+/// swaps it) asks the broker for a business login and its claims.
 fn broker_authorize(
     state: &SharedState,
     request: &AuthnRequest,
-    tx: &str,
-    verifier: &str,
-    fault: Option<ResponseFault>,
-    login_hint: Option<&str>,
+    login: &BrokerLogin<'_>,
 ) -> Option<url::Url> {
+    let BrokerLogin {
+        tx,
+        verifier,
+        fault,
+        login_hint,
+        idp_values,
+    } = *login;
+    let professional = match fault {
+        Some(ResponseFault::ProfessionalForPerson) => true,
+        Some(ResponseFault::PersonForProfessional) => false,
+        _ => request.wants_professional(),
+    };
     let mut authorize = url::Url::parse(&format!("{}/authorize", state.broker.issuer)).ok()?;
     {
         let mut pairs = authorize.query_pairs_mut();
@@ -280,7 +305,14 @@ fn broker_authorize(
                 "redirect_uri",
                 &super::BrokerClient::redirect_uri(&state.base_url),
             )
-            .append_pair("scope", "openid mitid ssn")
+            .append_pair(
+                "scope",
+                &if professional {
+                    format!("openid mitid ssn {BUSINESS_SCOPE}")
+                } else {
+                    "openid mitid ssn".to_owned()
+                },
+            )
             .append_pair("state", tx)
             .append_pair("code_challenge", &pkce_challenge(verifier))
             .append_pair("code_challenge_method", "S256");
@@ -294,37 +326,16 @@ fn broker_authorize(
         if let Some(hint) = login_hint {
             pairs.append_pair("login_hint", hint);
         }
+        if professional {
+            pairs.append_pair("idp_values", BUSINESS_IDP_VALUE);
+        } else if let Some(values) = idp_values {
+            pairs.append_pair("idp_values", values);
+        }
         if request.force_authn {
             pairs.append_pair("prompt", "login");
         }
     }
     Some(authorize)
-}
-
-/// Business identities (MitID Erhverv) need the CVR register, which the lab's NemLog-in does
-/// not read yet: the login fails the way NemLog-in fails an identity type it cannot offer.
-fn professional_refused(
-    state: &SharedState,
-    sp: &EntityMetadata,
-    acs: &str,
-    request: &AuthnRequest,
-    relay_state: Option<&str>,
-) -> Response {
-    let to = addressee(state, sp, acs, Some(&request.id));
-    let minted = assertion::failure(
-        &to,
-        state.now(),
-        uri::RESPONDER,
-        Some(uri::NO_AUTHN_CONTEXT),
-        "professional logins are not offered by this NemLog-in",
-    );
-    Html(binding::post_form(
-        acs,
-        "SAMLResponse",
-        &minted.xml,
-        relay_state,
-    ))
-    .into_response()
 }
 
 fn addressee<'a>(
@@ -378,6 +389,20 @@ async fn redeem(state: &SharedState, code: &str, verifier: &str) -> Result<Subje
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .ok_or("the MitID broker's ID token is not a JWT")?;
     let level = |name: &str| payload[name].as_str().and_then(parse_loa);
+    let text = |name: &str| payload[name].as_str().map(str::to_owned);
+    // The broker's `nemlogin` scope: present exactly in a business login.
+    let professional = text("nemlogin.cvr").map(|cvr| ProfessionalIdentity {
+        cvr,
+        org_name: text("nemlogin.org_name").unwrap_or_default(),
+        persistent_professional_id: text("nemlogin.persistent_professional_id").unwrap_or_default(),
+        rid: text("nemlogin.nemid.rid"),
+        privileges: payload["nemlogin.privileges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect(),
+    });
     Ok(SubjectFacts {
         uuid: payload["mitid.uuid"]
             .as_str()
@@ -392,6 +417,9 @@ async fn redeem(state: &SharedState, code: &str, verifier: &str) -> Result<Subje
         loa: level("loa").ok_or("the ID token has no loa")?,
         ial: level("ial").unwrap_or(Loa::Low),
         aal: level("aal").unwrap_or(Loa::Low),
+        professional,
+        nemid: payload["idp"].as_str() == Some("nemid"),
+        privileges: None,
     })
 }
 
@@ -420,10 +448,11 @@ pub async fn broker_callback(
         .ok_or_else(|| SsoRejection::UnknownServiceProvider(login.sp_entity_id.clone()))?;
     let to = addressee(&state, &sp, &login.acs, Some(&login.request_id));
     let now = state.now();
-    let fault = state
+    let (fault, privileges) = state
         .lock()
         .script_mut(login.script_id.as_deref())
-        .and_then(|s| s.fault);
+        .map(|s| (s.fault, s.privileges.clone()))
+        .unwrap_or_default();
     let minted = if let Some(error) = params.get("error") {
         let description = params.get("error_description").cloned().unwrap_or_default();
         let second = if description.contains("insufficient_loa") {
@@ -448,7 +477,16 @@ pub async fn broker_callback(
             .get("code")
             .ok_or(SsoRejection::MissingField("code"))?;
         match redeem(&state, code, &login.code_verifier).await {
-            Ok(subject) => match assertion::mint(&subject, &to, &state.keys, now, fault) {
+            Ok(subject) => match assertion::mint(
+                &SubjectFacts {
+                    privileges: privileges.or(subject.privileges.clone()),
+                    ..subject
+                },
+                &to,
+                &state.keys,
+                now,
+                fault,
+            ) {
                 Ok(minted) => minted,
                 Err(e) => assertion::failure(&to, now, uri::RESPONDER, None, &e.to_string()),
             },

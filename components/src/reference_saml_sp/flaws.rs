@@ -39,9 +39,15 @@ pub enum SamlFlaw {
     AcceptLowerLoa,
     RequireCpr,
     LogoutKeepsLocalSession,
+    AcceptAnyIdentityType,
+    BusinessAccountsKeyedOnCvr,
+    BusinessAccountsKeyedOnName,
+    SkipPrivilegeCheck,
+    IgnorePrivilegeScope,
+    AcceptNemidAfterCutoff,
 }
 
-const VARIANTS: [SamlFlaw; 15] = [
+const VARIANTS: [SamlFlaw; 21] = [
     SamlFlaw::AcceptUnsignedAssertion,
     SamlFlaw::AcceptWrappedAssertion,
     SamlFlaw::TrustKeyinfoCertificate,
@@ -57,6 +63,12 @@ const VARIANTS: [SamlFlaw; 15] = [
     SamlFlaw::AcceptLowerLoa,
     SamlFlaw::RequireCpr,
     SamlFlaw::LogoutKeepsLocalSession,
+    SamlFlaw::AcceptAnyIdentityType,
+    SamlFlaw::BusinessAccountsKeyedOnCvr,
+    SamlFlaw::BusinessAccountsKeyedOnName,
+    SamlFlaw::SkipPrivilegeCheck,
+    SamlFlaw::IgnorePrivilegeScope,
+    SamlFlaw::AcceptNemidAfterCutoff,
 ];
 
 /// One entry of the catalogue.

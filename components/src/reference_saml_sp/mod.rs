@@ -7,19 +7,25 @@
 //! | method | path | what |
 //! |---|---|---|
 //! | GET | `/saml/metadata` | the SP's metadata: signing and encryption certificates, ACS (POST), SLO (Redirect) |
-//! | GET | `/login?loa=low\|substantial\|high` | 302 to the IdP's SSO endpoint with a signed `AuthnRequest` (Redirect binding) asking for that NSIS level and a person |
+//! | GET | `/login?loa=low\|substantial\|high&identity=person\|professional` | 302 to the IdP's SSO endpoint with a signed `AuthnRequest` (Redirect binding) asking for that NSIS level and identity type (default: a person) |
 //! | POST | `/saml/acs` | form `SAMLResponse`: the response is checked ([`validate`]); a session cookie, then 303 to `/me` |
 //! | GET | `/me` | 200 [`SamlMe`] or 401 |
 //! | GET | `/logout` | ends the session; 302 to the IdP's SLO endpoint with a signed `LogoutRequest` |
 //! | GET | `/saml/slo` | the IdP's signed `LogoutResponse`; 303 to `/logged-out` |
 //!
 //! Accounts are keyed on the persistent `NameID`, never on the CPR number, and a person without
-//! a CPR number logs in like anyone else (the service does not need one).
+//! a CPR number logs in like anyone else (the service does not need one). A professional login
+//! (an employee acting for a company) is keyed on the persistent professional identifier, the
+//! `NameID` of such a login, so it is never the person's private account, and a person acting
+//! for two companies has two business accounts. It must carry the identity type asked for, and
+//! the service's privilege granted for the login's own company. A `NemID` login (named by
+//! `AuthenticatingAuthority`) gets no session past the service's cut-off in the `NemID` calendar.
 
 pub mod flaws;
 pub mod validate;
 
 pub use flaws::{SamlFlaw, SamlFlawCatalogue, UnknownSamlFlaw};
+use validate::Requested;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,7 +38,9 @@ use axum::response::{IntoResponse, Response};
 use mitid_devices::Loa;
 use serde::Serialize;
 
+use crate::cvr::PRIVILEGE_READ;
 use crate::idp::registry::random_token;
+use crate::nemid_calendar::{DEFAULT_SECTOR, NemidCalendar};
 use crate::saml::metadata::{EntityMetadata, sp_metadata};
 use crate::saml::xml_security::{Certificate, KeyPair, XmlSecurityError};
 use crate::saml::{binding, escape, instant, loa_uri, new_id, ns, uri};
@@ -54,6 +62,11 @@ pub struct SamlSpConfig {
     pub encryption: KeyPair,
     pub flaws: BTreeSet<SamlFlaw>,
     pub clock: LabClock,
+    /// The privilege (URI) a professional login must be granted for its company.
+    pub required_privilege: String,
+    /// The SP's sector in the `NemID` calendar: from its cut-off `NemID` logins get no session.
+    pub sector: String,
+    pub nemid_calendar: NemidCalendar,
 }
 
 impl SamlSpConfig {
@@ -70,6 +83,9 @@ impl SamlSpConfig {
             encryption: KeyPair::from_pem(k::SP_ENCRYPTION_KEY, k::SP_ENCRYPTION_CERT)?,
             flaws: BTreeSet::new(),
             clock: LabClock::system(),
+            required_privilege: PRIVILEGE_READ.to_owned(),
+            sector: DEFAULT_SECTOR.to_owned(),
+            nemid_calendar: NemidCalendar::builtin(),
         })
     }
 
@@ -106,6 +122,10 @@ pub struct SamlMe {
     pub cpr: Option<String>,
     pub name: Option<String>,
     pub loa: Option<String>,
+    /// `person` or `professional`.
+    pub identity_type: String,
+    /// The company of a professional login.
+    pub cvr: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,8 +136,8 @@ struct Session {
 
 #[derive(Debug, Default)]
 struct Store {
-    /// Outstanding `AuthnRequest` IDs and the `LoA` each asked for, with their expiry.
-    requests: HashMap<String, (Option<Loa>, i64)>,
+    /// Outstanding `AuthnRequest` IDs and what each asked for, with their expiry.
+    requests: HashMap<String, (Requested, i64)>,
     /// Assertion IDs already consumed (replay), with their expiry.
     seen_assertions: HashMap<String, i64>,
     accounts: HashMap<String, String>,
@@ -225,6 +245,15 @@ async fn login(State(sp): State<Shared>, RawQuery(query): RawQuery) -> Result<Re
         })
         .transpose()?
         .unwrap_or(Loa::Substantial);
+    let professional = match params.get("identity").map(String::as_str) {
+        None | Some("person") => false,
+        Some("professional") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_request(format!(
+                "identity: `{other}` is not person or professional"
+            )));
+        }
+    };
     let sso = sp.config.idp.sso.clone().unwrap_or_default();
     let id = new_id();
     let now = sp.config.clock.now();
@@ -247,14 +276,18 @@ async fn login(State(sp): State<Shared>, RawQuery(query): RawQuery) -> Result<Re
         post = uri::POST,
         issuer = escape(&sp.config.entity_id()),
         loa = loa_uri(loa),
-        person = uri::PERSON,
+        person = if professional {
+            uri::PROFESSIONAL
+        } else {
+            uri::PERSON
+        },
     );
     {
         let mut store = sp.lock();
         store.requests.retain(|_, (_, exp)| *exp > now);
         store
             .requests
-            .insert(id, (Some(loa), now + REQUEST_SECONDS));
+            .insert(id, (Requested { loa, professional }, now + REQUEST_SECONDS));
     }
     let query = binding::redirect_query("SAMLRequest", &request, None, Some(&sp.config.signing));
     Ok(redirect_to(&sso, &query))
@@ -309,6 +342,7 @@ fn accept(sp: &SpState, xml: &str) -> Result<String, String> {
         decryption: &sp.config.encryption,
         now,
         flaws: &sp.config.flaws,
+        required_privilege: &sp.config.required_privilege,
     };
     let envelope = validate::response(xml, &ex).map_err(|e| e.to_string())?;
     // Which of our requests this answers: unsolicited responses are refused (OIOSAML 3), and
@@ -319,13 +353,13 @@ fn accept(sp: &SpState, xml: &str) -> Result<String, String> {
             None if sp.has(SamlFlaw::AcceptUnsolicitedResponse) => None,
             None => return Err("the response has no InResponseTo (unsolicited)".into()),
             Some(id) => match store.requests.get(id).copied() {
-                Some((loa, exp)) if exp > now => {
+                Some((requested, exp)) if exp > now => {
                     if !sp.has(SamlFlaw::AcceptReplayedResponse) {
                         store.requests.remove(id);
                     }
-                    loa
+                    Some(requested)
                 }
-                _ if sp.has(SamlFlaw::SkipInResponseToCheck) => Some(Loa::Substantial),
+                _ if sp.has(SamlFlaw::SkipInResponseToCheck) => None,
                 _ => {
                     return Err(format!(
                         "InResponseTo `{id}` is no outstanding request of this service"
@@ -341,6 +375,16 @@ fn accept(sp: &SpState, xml: &str) -> Result<String, String> {
         && !sp.has(SamlFlaw::SkipInResponseToCheck)
     {
         return Err("SubjectConfirmationData/@InResponseTo differs from the response's".into());
+    }
+    // A NemID login past the service's cut-off gets no session, whatever NemLog-in let through.
+    if claims.nemid
+        && !sp.has(SamlFlaw::AcceptNemidAfterCutoff)
+        && let Err(refusal) = sp
+            .config
+            .nemid_calendar
+            .check_login(&sp.config.sector, sp.config.clock.today())
+    {
+        return Err(format!("NemID login refused: {refusal}"));
     }
     let mut store = sp.lock();
     store.seen_assertions.retain(|_, exp| *exp > now);
@@ -358,7 +402,7 @@ fn accept(sp: &SpState, xml: &str) -> Result<String, String> {
     let next = store.accounts.len() + 1;
     let account = store
         .accounts
-        .entry(claims.name_id.clone())
+        .entry(account_key(sp, &claims))
         .or_insert_with(|| format!("account-{next}"))
         .clone();
     let session_id = random_token(24);
@@ -372,12 +416,30 @@ fn accept(sp: &SpState, xml: &str) -> Result<String, String> {
                 cpr: claims.cpr,
                 name: claims.name,
                 loa: claims.loa.map(|l| l.name().to_owned()),
+                identity_type: if claims.cvr.is_some() {
+                    "professional".into()
+                } else {
+                    "person".into()
+                },
+                cvr: claims.cvr,
             },
             session_index: claims.session_index,
         },
     );
     store.last_refusal = None;
     Ok(session_id)
+}
+
+/// The account a login belongs to: the persistent `NameID` (the person's, or in a professional
+/// login the professional identifier's), unless a flaw keys business accounts on something else.
+fn account_key(sp: &SpState, claims: &validate::Claims) -> String {
+    match &claims.cvr {
+        Some(cvr) if sp.has(SamlFlaw::BusinessAccountsKeyedOnCvr) => format!("cvr:{cvr}"),
+        Some(_) if sp.has(SamlFlaw::BusinessAccountsKeyedOnName) => {
+            format!("business:{}", claims.name.as_deref().unwrap_or_default())
+        }
+        _ => claims.name_id.clone(),
+    }
 }
 
 async fn me(State(sp): State<Shared>, headers: HeaderMap) -> Result<Json<SamlMe>, ApiError> {

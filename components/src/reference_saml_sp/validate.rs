@@ -8,6 +8,7 @@ use libxml::tree::Node;
 use mitid_devices::Loa;
 
 use super::SamlFlaw;
+use crate::saml::privileges::{self, PrivilegeGroup};
 use crate::saml::xml_security::{
     self, Certificate, KeyPair, VerifyPolicy, XmlSecurityError, children, is,
 };
@@ -49,6 +50,16 @@ pub struct Expectations<'a> {
     pub decryption: &'a KeyPair,
     pub now: i64,
     pub flaws: &'a BTreeSet<SamlFlaw>,
+    /// The privilege a professional login must be granted for its company.
+    pub required_privilege: &'a str,
+}
+
+/// What the service asked for in the request a response answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requested {
+    pub loa: Loa,
+    /// `https://data.gov.dk/eid/Professional` (a business login), else a person.
+    pub professional: bool,
 }
 
 impl Expectations<'_> {
@@ -142,6 +153,10 @@ pub struct Claims {
     pub loa: Option<Loa>,
     pub session_index: Option<String>,
     pub subject_in_response_to: Option<String>,
+    /// The company of a professional login (its presence makes the login professional).
+    pub cvr: Option<String>,
+    /// `AuthenticatingAuthority` names `NemID`.
+    pub nemid: bool,
 }
 
 fn policy(ex: &Expectations<'_>) -> VerifyPolicy {
@@ -191,11 +206,11 @@ fn attribute_values(root: &Node) -> Vec<(String, String)> {
 }
 
 /// Verifies the assertion's signature and reads it, checking subject confirmation, conditions,
-/// audience and the OIOSAML attributes. `requested` is the `LoA` the SP asked for.
+/// audience and the OIOSAML attributes. `requested` is what the SP asked for.
 pub fn assertion(
     assertion_xml: &str,
     ex: &Expectations<'_>,
-    requested: Option<Loa>,
+    requested: Option<Requested>,
 ) -> Result<Claims, Refusal> {
     xml_security::verify_assertion(assertion_xml, ex.idp_certificate, policy(ex))?;
     let doc = Parser::default()
@@ -266,7 +281,7 @@ pub fn assertion(
         }
     }
     let loa = value(attr::LOA).and_then(|v| parse_loa(&v));
-    if let Some(want) = requested
+    if let Some(want) = requested.map(|r| r.loa)
         && !ex.has(SamlFlaw::AcceptLowerLoa)
         && loa.is_none_or(|got| got < want)
     {
@@ -274,13 +289,17 @@ pub fn assertion(
             "the assertion's level of assurance {loa:?} is lower than the {want} requested"
         )));
     }
-    let cpr = value(attr::CPR);
-    if cpr.is_none() && ex.has(SamlFlaw::RequireCpr) {
-        return Err(rule("no cprNumber attribute"));
-    }
-    let session_index = children(&root, ns::SAML, "AuthnStatement")
-        .next()
+    let (cpr, cvr) = (value(attr::CPR), value(attr::CVR));
+    who(&value, requested, ex)?;
+    let statement = children(&root, ns::SAML, "AuthnStatement").next();
+    let session_index = statement
+        .as_ref()
         .and_then(|s| s.get_attribute("SessionIndex"));
+    let nemid = statement
+        .iter()
+        .flat_map(|s| children(s, ns::SAML, "AuthnContext").collect::<Vec<_>>())
+        .flat_map(|c| children(&c, ns::SAML, "AuthenticatingAuthority").collect::<Vec<_>>())
+        .any(|a| a.get_content().trim() == uri::NEMID_AUTHORITY);
     Ok(Claims {
         assertion_id: root.get_attribute("ID").unwrap_or_default(),
         name_id: name_id.get_content().trim().to_owned(),
@@ -290,5 +309,71 @@ pub fn assertion(
         loa,
         session_index,
         subject_in_response_to: confirmation.get_attribute("InResponseTo"),
+        cvr,
+        nemid,
     })
+}
+
+/// Who logged in is someone the service takes: a person with a CPR number if a flaw demands
+/// one, the identity type asked for, and in a professional login the service's privilege.
+fn who(
+    value: &dyn Fn(&str) -> Option<String>,
+    requested: Option<Requested>,
+    ex: &Expectations<'_>,
+) -> Result<(), Refusal> {
+    let cvr = value(attr::CVR);
+    // A professional assertion names the employee-for-company, never a person's CPR number.
+    if value(attr::CPR).is_none() && cvr.is_none() && ex.has(SamlFlaw::RequireCpr) {
+        return Err(rule("no cprNumber attribute"));
+    }
+    if let Some(want) = requested {
+        identity_type(want, cvr.as_deref(), ex)?;
+    }
+    match &cvr {
+        Some(cvr) => privilege(value(attr::PRIVILEGES).as_deref(), cvr, ex),
+        None => Ok(()),
+    }
+}
+
+/// The identity type the service asked for is the one it got: a professional assertion (it
+/// names a company) where a person was asked for, or the reverse, is refused.
+fn identity_type(want: Requested, cvr: Option<&str>, ex: &Expectations<'_>) -> Result<(), Refusal> {
+    if ex.has(SamlFlaw::AcceptAnyIdentityType) || want.professional == cvr.is_some() {
+        return Ok(());
+    }
+    Err(rule(if want.professional {
+        "a professional login was requested, but the assertion names no company (a person's)"
+            .to_owned()
+    } else {
+        format!(
+            "a person's login was requested, but the assertion is a professional one (CVR {})",
+            cvr.unwrap_or_default()
+        )
+    }))
+}
+
+/// A professional login must be granted the service's privilege for its own company.
+fn privilege(value: Option<&str>, cvr: &str, ex: &Expectations<'_>) -> Result<(), Refusal> {
+    if ex.has(SamlFlaw::SkipPrivilegeCheck) {
+        return Ok(());
+    }
+    let groups = match value {
+        Some(v) => privileges::decode(v).map_err(|e| rule(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let granted = if ex.has(SamlFlaw::IgnorePrivilegeScope) {
+        groups
+            .iter()
+            .any(|g| g.privileges.iter().any(|p| p == ex.required_privilege))
+    } else {
+        PrivilegeGroup::grants(&groups, cvr, ex.required_privilege)
+    };
+    if granted {
+        Ok(())
+    } else {
+        Err(rule(format!(
+            "the privileges grant `{}` not for the company {cvr} of this login",
+            ex.required_privilege
+        )))
+    }
 }

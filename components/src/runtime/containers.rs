@@ -78,11 +78,11 @@ pub struct ContainerOptions {
     pub binary: PathBuf,
 }
 
-/// Starts every available component in its own container.
+/// Starts every available component of [`Component::in_default_stack`] in its own container.
 pub fn start(options: StackOptions, containers: &ContainerOptions) -> Result<Stack, RuntimeError> {
     let components: Vec<Component> = Component::ALL
         .into_iter()
-        .filter(|c| c.is_available())
+        .filter(|c| c.in_default_stack() && c.is_available())
         .collect();
     start_components(&components, options, containers)
 }

@@ -18,11 +18,12 @@ use super::{
 };
 use crate::service::{self, RunningService};
 
-/// Starts every component built into this crate ([`Component::is_available`]).
+/// Starts the default stack ([`Component::in_default_stack`]) of what is built into this crate
+/// ([`Component::is_available`]).
 pub fn start(options: StackOptions) -> Result<Stack, RuntimeError> {
     let components: Vec<Component> = Component::ALL
         .into_iter()
-        .filter(|c| c.is_available())
+        .filter(|c| c.in_default_stack() && c.is_available())
         .collect();
     start_components(&components, options)
 }

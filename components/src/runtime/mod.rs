@@ -46,6 +46,7 @@ use crate::cpr::{CprConfig, CprRegister, Fixtures, PersonGenerator, PersonReques
 use crate::cvr::CvrRegister;
 use crate::idp::admin::{CreateIdentityRequest, Ial, PersonRef};
 use crate::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig, RateLimit};
+use crate::nemlogin::{BrokerClient, Nemlogin, NemloginConfig};
 use crate::reference_sp::{Flaw, ReferenceSp, SpConfig};
 use crate::service::LabClock;
 use crate::sms::{SmsConfig, SmsGateway};
@@ -68,6 +69,8 @@ pub enum Component {
     Sms,
     /// The reference service provider (a borger.dk-like portal).
     ReferenceSp,
+    /// NemLog-in, the OIOSAML 3 IdP (public listener and control API): a client of the broker.
+    Nemlogin,
 }
 
 /// One listening socket of a component: every component has a public one; the IdP also has a
@@ -82,14 +85,26 @@ pub enum Endpoint {
 
 impl Component {
     /// Every component, in start order (neighbours before the components that call them).
-    pub const ALL: [Component; 6] = [
+    pub const ALL: [Component; 7] = [
         Component::Cpr,
         Component::Sms,
         Component::Idp,
         Component::CitizenService,
         Component::Support,
         Component::ReferenceSp,
+        Component::Nemlogin,
     ];
+
+    /// The components of an OIOSAML run: NemLog-in, the broker its logins are `MitID` logins
+    /// at, and the CPR register the broker reads.
+    pub const SAML: [Component; 3] = [Component::Cpr, Component::Idp, Component::Nemlogin];
+
+    /// Whether a stack runs it by default (`embedded::start`, `containers::start`, the OIDC
+    /// runs): every component but NemLog-in, which only OIOSAML runs need ([`Component::SAML`]).
+    #[must_use]
+    pub fn in_default_stack(self) -> bool {
+        self != Component::Nemlogin
+    }
 
     /// The name used on the command line, in container names and in `/health`.
     #[must_use]
@@ -101,6 +116,7 @@ impl Component {
             Component::Support => "support",
             Component::Sms => "sms",
             Component::ReferenceSp => "reference-sp",
+            Component::Nemlogin => "nemlogin",
         }
     }
 
@@ -116,7 +132,7 @@ impl Component {
     #[must_use]
     pub fn endpoints(self) -> &'static [Endpoint] {
         match self {
-            Component::Idp => &[Endpoint::Public, Endpoint::Control],
+            Component::Idp | Component::Nemlogin => &[Endpoint::Public, Endpoint::Control],
             _ => &[Endpoint::Public],
         }
     }
@@ -138,7 +154,7 @@ impl Component {
                 (Component::Sms, Endpoint::Public),
                 (Component::Idp, Endpoint::Control),
             ],
-            Component::ReferenceSp => &[(Component::Idp, Endpoint::Public)],
+            Component::ReferenceSp | Component::Nemlogin => &[(Component::Idp, Endpoint::Public)],
         }
     }
 
@@ -274,6 +290,7 @@ fn builder(component: Component) -> Option<Builder> {
         Component::ReferenceSp => Some(build_reference_sp),
         Component::CitizenService => Some(build_citizen_service),
         Component::Support => Some(build_support),
+        Component::Nemlogin => Some(build_nemlogin),
     }
 }
 
@@ -318,6 +335,12 @@ fn build_idp(wiring: &Wiring, options: &StackOptions) -> Result<ComponentRouters
     config.key_seed = options.seed;
     config.clock = options.clock.clone();
     config.clients = vec![LabClient::for_options(options).client_config()];
+    if let Some(nemlogin_url) = wiring.get(Component::Nemlogin, Endpoint::Public) {
+        config.clients.push(nemlogin_client(
+            &nemlogin_broker_client(issuer, options),
+            nemlogin_url,
+        ));
+    }
     if let Some(sp_url) = wiring.get(Component::ReferenceSp, Endpoint::Public) {
         config
             .clients
@@ -372,6 +395,52 @@ fn build_support(
     );
     config.clock = options.clock.clone();
     Ok(vec![(Endpoint::Public, SupportLine::new(config))])
+}
+
+/// Client id of NemLog-in at the broker.
+pub const NEMLOGIN_CLIENT_ID: &str = "nemlogin";
+
+/// NemLog-in as the broker's OIDC client, shared by NemLog-in's builder and the broker's client
+/// list so both sides agree on id and secret (test-only, derived from the seed).
+fn nemlogin_broker_client(issuer: &str, options: &StackOptions) -> BrokerClient {
+    BrokerClient {
+        issuer: issuer.to_owned(),
+        client_id: NEMLOGIN_CLIENT_ID.to_owned(),
+        client_secret: format!("nemlogin-test-secret-{:016x}", options.seed),
+    }
+}
+
+fn nemlogin_client(broker: &BrokerClient, nemlogin_url: &str) -> ClientConfig {
+    ClientConfig {
+        client_id: broker.client_id.clone(),
+        client_secret: Some(broker.client_secret.clone()),
+        redirect_uris: vec![BrokerClient::redirect_uri(nemlogin_url)],
+        token_endpoint_auth_method: ClientAuthMethod::ClientSecretBasic,
+        jwks: None,
+        backchannel_logout_uri: None,
+        post_logout_redirect_uris: Vec::new(),
+        id_token_signed_response_alg: crate::idp::jose::Alg::ES256,
+    }
+}
+
+/// NemLog-in with the test keys of `fixtures/saml/`; service providers register their
+/// metadata through its control API (`POST /control/service-providers`) once they are known.
+fn build_nemlogin(
+    wiring: &Wiring,
+    options: &StackOptions,
+) -> Result<ComponentRouters, RuntimeError> {
+    let needed_by = Component::Nemlogin;
+    let own = wiring.require(needed_by, Component::Nemlogin, Endpoint::Public)?;
+    let issuer = wiring.require(needed_by, Component::Idp, Endpoint::Public)?;
+    let mut config = NemloginConfig::new(own, nemlogin_broker_client(issuer, options));
+    config.clock = options.clock.clone();
+    let nemlogin = Nemlogin::new(config)
+        .map_err(|err| RuntimeError::BadOption(format!("NemLog-in does not start: {err}")))?;
+    let (public, control) = nemlogin.routers();
+    Ok(vec![
+        (Endpoint::Public, public),
+        (Endpoint::Control, control),
+    ])
 }
 
 /// Client id of the reference service provider at the IdP.

@@ -45,6 +45,8 @@ impl std::error::Error for ProbeFailure {}
 
 /// What a component's read-only API check asks and expects.
 struct ApiCheck {
+    /// Public, except for a component whose public side speaks no JSON (NemLog-in: SAML).
+    endpoint: Endpoint,
     path: &'static str,
     status: u16,
     /// A top-level JSON field the answer must have.
@@ -54,32 +56,44 @@ struct ApiCheck {
 fn api_check(component: Component) -> ApiCheck {
     match component {
         Component::Idp => ApiCheck {
+            endpoint: Endpoint::Public,
             path: "/.well-known/openid-configuration",
             status: 200,
             field: "issuer",
         },
         Component::Cpr => ApiCheck {
+            endpoint: Endpoint::Public,
             path: "/persons?limit=1",
             status: 200,
             field: "persons",
         },
         Component::Sms => ApiCheck {
+            endpoint: Endpoint::Public,
             path: "/messages",
             status: 200,
             field: "messages",
         },
         Component::ReferenceSp => ApiCheck {
+            endpoint: Endpoint::Public,
             path: "/me",
             status: 401,
             field: "error",
         },
         Component::CitizenService => ApiCheck {
+            endpoint: Endpoint::Public,
             path: "/municipalities",
             status: 200,
             field: "municipalities",
         },
         Component::Support => ApiCheck {
+            endpoint: Endpoint::Public,
             path: "/calls/unknown-call",
+            status: 404,
+            field: "error",
+        },
+        Component::Nemlogin => ApiCheck {
+            endpoint: Endpoint::Control,
+            path: "/control/scripts/unknown-script",
             status: 404,
             field: "error",
         },
@@ -144,7 +158,7 @@ pub async fn check_stack(stack: &Stack) -> Result<Vec<ProbeResult>, ProbeFailure
             });
         }
         let check = api_check(component);
-        let base = stack.endpoint_url(component, Endpoint::Public);
+        let base = stack.endpoint_url(component, check.endpoint);
         let request = format!("GET {base}{}", check.path);
         let (status, body) = get_json(&client, component, &format!("{base}{}", check.path)).await?;
         if status != check.status || body.get(check.field).is_none() {

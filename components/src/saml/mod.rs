@@ -17,6 +17,7 @@
 
 pub mod binding;
 pub mod metadata;
+pub mod privileges;
 pub mod xml_security;
 
 /// XML namespaces.
@@ -44,6 +45,12 @@ pub mod uri {
     /// `RequestedAuthnContext` identity types (OIOSAML 3).
     pub const PERSON: &str = "https://data.gov.dk/eid/Person";
     pub const PROFESSIONAL: &str = "https://data.gov.dk/eid/Professional";
+    /// `AuthnContext/AuthenticatingAuthority` (SAML Core §2.7.2.2): who authenticated the
+    /// person. The lab's NemLog-in names the credential's scheme there, so a service can tell a
+    /// `NemID` login (still let through by some broker) from a `MitID` one; the values are the
+    /// lab's own, not the profile's.
+    pub const MITID_AUTHORITY: &str = "https://www.mitid.dk";
+    pub const NEMID_AUTHORITY: &str = "https://www.nemid.nu";
 }
 
 /// OIOSAML 3 attribute names (all with `NameFormat` uri).
@@ -62,6 +69,11 @@ pub mod attr {
     pub const CVR: &str = "https://data.gov.dk/model/core/eid/professional/cvr";
     pub const ORG_NAME: &str = "https://data.gov.dk/model/core/eid/professional/orgName";
     pub const PRIVILEGES: &str = "https://data.gov.dk/model/core/eid/privilegesIntermediate";
+    /// The persistent professional identifier (a professional login's `NameID` is this URI,
+    /// `/`, the identifier).
+    pub const PROFESSIONAL_UUID: &str =
+        "https://data.gov.dk/model/core/eid/professional/uuid/persistent";
+    pub const RID: &str = "https://data.gov.dk/model/core/eid/professional/rid";
 }
 
 /// The NSIS level of assurance as an `AuthnContextClassRef` URI.

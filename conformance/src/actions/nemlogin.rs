@@ -8,18 +8,19 @@
 //! service's same-origin redirects. Every attempt is recorded in [`LabWorld::logins`]; how the
 //! service answered is for the steps to judge.
 
-use mitid_components::nemlogin::assertion::ResponseFault;
+use mitid_components::cvr::{CvrRegister, ProfessionalIdentity};
+use mitid_components::nemlogin::assertion::{self, ResponseFault};
 use mitid_components::saml::binding::{self, RedirectMessage};
+use mitid_components::saml::privileges::PrivilegeGroup;
 use serde_json::{Value, json};
 use url::Url;
 
 use super::ActionError;
 use super::broker::test_login_hint;
 use super::lab_api::{Reply, json_call};
-use super::service_provider::behaviour_for;
 use crate::browser::{Browser, Page, excerpt, same_origin, trail};
 use crate::evidence::redact_body;
-use crate::world::{Lab, LabWorld, LoginAttempt, SamlSide};
+use crate::world::{Lab, LabWorld, LoginAttempt, LoginKind, SamlSide};
 
 pub const NEMLOGIN: &str = "NemLog-in";
 
@@ -55,17 +56,77 @@ async fn control(
 }
 
 /// Scripts NemLog-in's next response for `user_id`: wrong as `fault` says (none: a correct one,
-/// only logged). Answers the script's id.
+/// only logged), carrying `privileges` if given. Answers the script's id.
 pub async fn script(
     world: &mut LabWorld,
     user_id: &str,
     fault: Option<ResponseFault>,
+    privileges: Option<Vec<PrivilegeGroup>>,
 ) -> Result<String, ActionError> {
-    let body = json!({"match": {"test_user": user_id}, "fault": fault});
+    let body = json!({"match": {"test_user": user_id}, "fault": fault, "privileges": privileges});
     let reply = control(world, reqwest::Method::POST, "control/scripts", Some(&body))
         .await?
         .expect(201, NEMLOGIN, "a response script")?;
     super::field(&reply, "script_id", NEMLOGIN, "a response script")
+}
+
+/// What NemLog-in logged of the login of script `id` (status, response ID).
+pub async fn script_log(world: &mut LabWorld, id: &str) -> Result<Value, ActionError> {
+    control(
+        world,
+        reqwest::Method::GET,
+        &format!("control/scripts/{id}"),
+        None,
+    )
+    .await?
+    .expect(200, NEMLOGIN, "the log of a response script")
+}
+
+/// Privileges for the scenario's company `company`: the service's demanded one, or (if
+/// `granted` is false) another privilege instead; the next professional login carries them.
+pub fn grant(world: &mut LabWorld, company: &str, granted: bool) -> Result<(), ActionError> {
+    let lab = world.lab();
+    let demanded = side(&lab)?.required_privilege.clone().ok_or_else(|| {
+        ActionError::Unavailable(
+            "the target file names no business_privilege (@needs:business)".into(),
+        )
+    })?;
+    let cvr = super::identity::company_cvr(world, company)?;
+    let privilege = if granted {
+        demanded
+    } else {
+        format!("{demanded}:not-this-one")
+    };
+    world
+        .saml_privileges
+        .get_or_insert_with(Vec::new)
+        .push(PrivilegeGroup {
+            cvr,
+            privileges: vec![privilege],
+        });
+    Ok(())
+}
+
+/// The company's CVR number and the persistent `NameID` NemLog-in issues `alias` acting for the
+/// scenario's company `company` (the broker derives the professional identity from the person
+/// and the company, so the lab knows it without asking).
+pub fn professional_name_id(
+    world: &mut LabWorld,
+    alias: &str,
+    company: &str,
+) -> Result<(String, String), ActionError> {
+    let uuid = super::citizen(world, alias)?.uuid;
+    let cvr = super::identity::company_cvr(world, company)?;
+    let register = CvrRegister::embedded()
+        .map_err(|e| ActionError::Citizen(format!("the lab's CVR register: {e}")))?;
+    let company = register
+        .get(&cvr)
+        .ok_or_else(|| ActionError::Citizen(format!("no company {cvr} in the CVR register")))?;
+    let professional = ProfessionalIdentity::mint(&uuid, company);
+    Ok((
+        cvr,
+        assertion::professional_name_id(&professional.persistent_professional_id),
+    ))
 }
 
 /// The logout requests NemLog-in received, in order.
@@ -86,7 +147,14 @@ pub fn redirect_message(url: &Url) -> Result<RedirectMessage, String> {
 async fn start_login(world: &mut LabWorld, loa: Option<&str>) -> Result<Url, ActionError> {
     let lab = world.lab();
     let nemlogin = side(&lab)?.nemlogin.clone();
-    let mut url = lab.sp.login_url.clone();
+    let mut url = match std::mem::take(&mut world.login_kind) {
+        LoginKind::Private => lab.sp.login_url.clone(),
+        LoginKind::Business => lab.sp.business_login_url.clone().ok_or_else(|| {
+            ActionError::Unavailable(
+                "the target file declares no business_login_path (@needs:business)".into(),
+            )
+        })?,
+    };
     if let Some(loa) = loa {
         url.query_pairs_mut().append_pair("loa", loa);
     }
@@ -123,7 +191,8 @@ async fn start_login(world: &mut LabWorld, loa: Option<&str>) -> Result<Url, Act
 }
 
 /// Drives a whole headless SAML login of `alias` at the service provider (asking for `loa`),
-/// with the scenario's pending NemLog-in fault.
+/// with the scenario's pending NemLog-in fault and privileges, and its pending broker script
+/// (a `NemID` login let through, the company chosen in a business login).
 ///
 /// `Err` when the login could not reach NemLog-in; anything after that (NemLog-in refusing the
 /// service's request, the service refusing the response) is recorded for the steps to judge.
@@ -145,14 +214,25 @@ pub async fn drive_login(
             )));
         }
     };
-    if let Some(fault) = world.saml_fault.take() {
-        script(world, &citizen.user_id, Some(fault)).await?;
-    }
+    let behaviour = super::service_provider::script_pending(world, &citizen).await?;
+    let fault = world.saml_fault.take();
+    let privileges = world.saml_privileges.take();
+    // A script without a fault still logs what NemLog-in answered (a NemID login's steps read it).
+    world.saml_script = if fault.is_some() || privileges.is_some() || behaviour.is_nemid() {
+        Some(script(world, &citizen.user_id, fault, privileges).await?)
+    } else {
+        None
+    };
     let mut to_nemlogin = sso.clone();
-    to_nemlogin.query_pairs_mut().append_pair(
-        "login_hint",
-        &test_login_hint(&citizen.user_id, behaviour_for(&citizen.devices[0])),
-    );
+    to_nemlogin
+        .query_pairs_mut()
+        .append_pair("login_hint", &test_login_hint(&citizen.user_id, behaviour));
+    if behaviour.is_nemid() {
+        // The citizen picks NemID on the login page.
+        to_nemlogin
+            .query_pairs_mut()
+            .append_pair("idp_values", "nemid");
+    }
     // NemLog-in → the broker → NemLog-in's callback: followed to the page that is no redirect.
     let nemlogin = side(&lab)?.nemlogin.clone();
     let issuer = lab.endpoints.issuer.clone();
@@ -192,6 +272,17 @@ pub async fn drive_login(
         }
     }
     Ok(())
+}
+
+/// A whole headless business (`MitID` Erhverv) SAML login of `alias` at the service's business
+/// login, choosing the scenario's company `company` at the broker (by the login's script).
+pub async fn drive_business_login(
+    world: &mut LabWorld,
+    alias: &str,
+    company: &str,
+) -> Result<(), ActionError> {
+    super::service_provider::business_login_for(world, company)?;
+    drive_login(world, alias, None).await
 }
 
 fn last_attempt(world: &mut LabWorld) -> &mut LoginAttempt {

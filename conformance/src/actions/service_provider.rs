@@ -12,7 +12,7 @@ use url::Url;
 use super::ActionError;
 use super::broker::{register_script, test_login_hint};
 use crate::browser::{Browser, excerpt, same_origin, trail};
-use crate::world::{Lab, LabWorld, LoginAttempt, LoginKind};
+use crate::world::{Citizen, Lab, LabWorld, LoginAttempt, LoginKind};
 
 /// What the browser does to the callback before delivering it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,24 @@ pub async fn start_login(world: &mut LabWorld, loa: Option<&str>) -> Result<Url,
     outcome.map_err(ActionError::Login)
 }
 
+/// Registers the scenario's pending broker script for the next login of `citizen` (keyed to
+/// this scenario's own test user) and answers how the citizen's device behaves in it. Shared by
+/// the OIDC and the SAML login drivers.
+pub async fn script_pending(
+    world: &mut LabWorld,
+    citizen: &Citizen,
+) -> Result<Behaviour, ActionError> {
+    let mut pending = std::mem::take(&mut world.pending);
+    let behaviour = pending
+        .behaviour
+        .take()
+        .unwrap_or_else(|| behaviour_for(&citizen.devices[0]));
+    if !pending.is_empty() {
+        register_script(world, &citizen.user_id, pending).await?;
+    }
+    Ok(behaviour)
+}
+
 /// Drives a whole headless login of `alias` at the service provider (asking for `loa`), applying
 /// the scenario's pending broker script and delivering the callback as `tamper` says.
 ///
@@ -118,15 +136,7 @@ pub async fn drive_login(
             )));
         }
     };
-    // The broker's script for this login, keyed to this scenario's own test user.
-    let mut pending = std::mem::take(&mut world.pending);
-    let behaviour = pending
-        .behaviour
-        .take()
-        .unwrap_or_else(|| behaviour_for(&citizen.devices[0]));
-    if !pending.is_empty() {
-        register_script(world, &citizen.user_id, pending).await?;
-    }
+    let behaviour = script_pending(world, &citizen).await?;
     let mut to_broker = authorize.clone();
     let pairs: Vec<(String, String)> = authorize
         .query_pairs()
@@ -197,10 +207,18 @@ pub async fn drive_business_login(
     alias: &str,
     company: &str,
 ) -> Result<(), ActionError> {
+    business_login_for(world, company)?;
+    drive_login(world, alias, None, Tamper::None).await
+}
+
+/// Makes the next login a business login at the service, for the scenario's company
+/// `company`: the citizen chooses it at the broker (by the login's script). Shared by the OIDC
+/// and the SAML login drivers.
+pub fn business_login_for(world: &mut LabWorld, company: &str) -> Result<(), ActionError> {
     let cvr = super::identity::company_cvr(world, company)?;
     world.pending.organisation = Some(cvr);
     world.login_kind = LoginKind::Business;
-    drive_login(world, alias, None, Tamper::None).await
+    Ok(())
 }
 
 fn last_attempt(world: &mut LabWorld) -> &mut LoginAttempt {

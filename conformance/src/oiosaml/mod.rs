@@ -19,7 +19,7 @@ pub mod target;
 use std::path::Path;
 
 use mitid_components::reference_saml_sp::{SamlFlaw, SamlFlawCatalogue};
-use mitid_components::runtime::interrupt;
+use mitid_components::runtime::{RuntimeKind, interrupt};
 
 use crate::catalogue::Catalogue;
 use crate::outcome::SuiteReport;
@@ -29,9 +29,11 @@ use crate::suite::{self, SelfCheck, SelfCheckRow, SuiteError};
 /// The OIOSAML conformance features, relative to the project root.
 pub const SAML_FEATURES: &str = "features/conformance/saml";
 
-/// Certifies the reference SAML service provider (with `flaws`) on a fresh lab of its own.
+/// Certifies the reference SAML service provider (with `flaws`) on a fresh lab of its own, its
+/// broker and NemLog-in embedded or in containers (`kind`).
 pub fn certify_reference(
     flaws: &[SamlFlaw],
+    kind: RuntimeKind,
     features: &Features,
     catalogue: &Catalogue,
     run_id: &str,
@@ -39,8 +41,13 @@ pub fn certify_reference(
 ) -> Result<SuiteReport, SuiteError> {
     interrupt::check()?;
     let runtime = suite::tokio_runtime()?;
+    // The containers start (and block) before the runtime runs the suite.
+    let stack = match kind {
+        RuntimeKind::Embedded => None,
+        RuntimeKind::Containers => Some(setup::containers()?),
+    };
     runtime.block_on(async {
-        let lab = setup::reference(flaws, run_id).await?;
+        let lab = setup::reference(flaws, stack, run_id).await?;
         let report =
             suite::run_against(lab.lab.clone(), features, catalogue, run_id, cucumber_dir).await;
         lab.shutdown().await;
@@ -52,6 +59,7 @@ pub fn certify_reference(
 /// labs at once: the reference must pass every MUST, each flaw must fail its own requirement.
 pub fn selfcheck(
     flaws: &[SamlFlaw],
+    kind: RuntimeKind,
     features: &Features,
     catalogue: &Catalogue,
     run_id: &str,
@@ -64,7 +72,7 @@ pub fn selfcheck(
         jobs,
         |flaw| {
             let flaws: Vec<SamlFlaw> = flaw.iter().filter_map(|f| f.parse().ok()).collect();
-            certify_reference(&flaws, features, catalogue, run_id, None)
+            certify_reference(&flaws, kind, features, catalogue, run_id, None)
         },
         |name| {
             name.parse::<SamlFlaw>()

@@ -1,12 +1,21 @@
 //! Standing up the lab's side of an OIOSAML run: the broker (where every NemLog-in login is a
 //! `MitID` login), the lab's NemLog-in IdP as the broker's OIDC client, and — for the reference
 //! run — the reference SAML service provider, all on loopback in this process with one clock.
+//!
+//! With `--runtime containers` the broker, the CPR register it reads and NemLog-in run as
+//! containers of the project's own image ([`mitid_components::runtime::containers`],
+//! [`Component::SAML`]); the reference SAML service provider stays in this process, as an
+//! integrator's service would be outside the lab, and registers its metadata through NemLog-in's
+//! control API. NemLog-in's entityID is then its URL on the containers' network, which the lab's
+//! browser reaches through the stack's routes.
 
 use std::sync::Arc;
 
 use mitid_components::idp::{ClientAuthMethod, ClientConfig, Idp, IdpConfig};
 use mitid_components::nemlogin::{BrokerClient, Nemlogin, NemloginConfig};
 use mitid_components::reference_saml_sp::{ReferenceSamlSp, SamlFlaw, SamlSpConfig};
+use mitid_components::runtime::containers::{self, ContainerOptions};
+use mitid_components::runtime::{Component, Endpoint, Stack, StackOptions};
 use mitid_components::saml::metadata::{self, EntityMetadata};
 use mitid_components::service::{self, LabClock, RunningService};
 use tokio::net::TcpListener;
@@ -25,15 +34,36 @@ pub struct SamlLab {
     pub lab: Arc<Lab>,
     #[allow(dead_code, reason = "held for their Drop, which stops the services")]
     services: Vec<RunningService>,
+    /// The containers of a `--runtime containers` run (removed on Drop).
+    stack: Option<Stack>,
 }
 
 impl SamlLab {
-    /// Stops every service and waits for them to end.
+    /// Stops every service and waits for them to end; the containers go when the lab is dropped.
     pub async fn shutdown(self) {
         for service in self.services {
             service.shutdown().await;
         }
+        if let Some(stack) = self.stack {
+            // Stopping joins the stack's own thread: off the async workers.
+            let stopped = tokio::task::spawn_blocking(move || stack.shutdown()).await;
+            if let Ok(Err(err)) = stopped {
+                eprintln!("mitid-lab: removing the OIOSAML run's containers: {err}");
+            }
+        }
     }
+}
+
+/// Starts the broker, the CPR register and NemLog-in as containers of the project's image
+/// ([`Component::SAML`]); blocks until they answer. Call it outside the tokio runtime.
+pub fn containers() -> Result<Stack, SetupError> {
+    let binary = std::env::current_exe().map_err(runtime_error)?;
+    let options = StackOptions {
+        population: 200,
+        ..StackOptions::default()
+    };
+    containers::start_components(&Component::SAML, options, &ContainerOptions { binary })
+        .map_err(runtime_error)
 }
 
 fn runtime_error(e: impl std::fmt::Display) -> SetupError {
@@ -129,9 +159,21 @@ async fn start_idps(
     })
 }
 
-/// Starts the broker, NemLog-in and the reference SAML service provider with `flaws`. Must run
-/// inside a tokio runtime.
-pub async fn reference(flaws: &[SamlFlaw], run_tag: &str) -> Result<SamlLab, SetupError> {
+/// Starts the reference SAML service provider with `flaws`, and the broker and NemLog-in in
+/// this process, or uses those of `stack` (a containers run, [`containers`]). Must run inside a
+/// tokio runtime.
+pub async fn reference(
+    flaws: &[SamlFlaw],
+    stack: Option<Stack>,
+    run_tag: &str,
+) -> Result<SamlLab, SetupError> {
+    match stack {
+        None => reference_embedded(flaws, run_tag).await,
+        Some(stack) => reference_in_containers(flaws, stack, run_tag).await,
+    }
+}
+
+async fn reference_embedded(flaws: &[SamlFlaw], run_tag: &str) -> Result<SamlLab, SetupError> {
     let clock = LabClock::system();
     let (nemlogin_listener, nemlogin_url) = loopback().await?;
     let (sp_listener, sp_url) = loopback().await?;
@@ -166,8 +208,115 @@ pub async fn reference(flaws: &[SamlFlaw], run_tag: &str) -> Result<SamlLab, Set
     let mut config = SamlSpConfig { idp, ..keys_only };
     config.flaws = flaws.iter().copied().collect();
     config.clock = clock.clone();
-    let sp = ReferenceSamlSp::new(config).map_err(runtime_error)?;
+    let sp = ReferenceSamlSp::new(config.clone()).map_err(runtime_error)?;
     services.push(service::spawn(sp_listener, sp.router()).map_err(runtime_error)?);
+    let mut lab = reference_lab(
+        flaws,
+        &config,
+        endpoints,
+        (base(&nemlogin_url), nemlogin_control),
+        run_tag,
+    )?;
+    // NemLog-in, the broker and the SP read one clock.
+    lab.shared_clock = true;
+    Ok(SamlLab {
+        lab: Arc::new(lab),
+        services,
+        stack: None,
+    })
+}
+
+/// The reference SAML service provider in this process against the broker and NemLog-in of a
+/// containers `stack`: the SP reads NemLog-in's metadata from it and registers its own.
+async fn reference_in_containers(
+    flaws: &[SamlFlaw],
+    stack: Stack,
+    run_tag: &str,
+) -> Result<SamlLab, SetupError> {
+    crate::browser::set_routes(&crate::setup::routes_of(&stack));
+    let host = |endpoint| base(stack.endpoint_url(Component::Nemlogin, endpoint));
+    let (nemlogin_public, nemlogin_control) = (host(Endpoint::Public), host(Endpoint::Control));
+    let http = crate::browser::client_builder()
+        .build()
+        .map_err(runtime_error)?;
+    let idp_metadata = http
+        .get(
+            nemlogin_public
+                .join("saml/metadata")
+                .expect("relative path"),
+        )
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(runtime_error)?
+        .text()
+        .await
+        .map_err(runtime_error)?;
+    let idp = metadata::parse(&idp_metadata).map_err(runtime_error)?;
+    let (sp_listener, sp_url) = loopback().await?;
+    let mut config = SamlSpConfig::with_test_keys(&sp_url, idp.clone()).map_err(runtime_error)?;
+    config.flaws = flaws.iter().copied().collect();
+    let sp_metadata = config.metadata();
+    http.post(
+        nemlogin_control
+            .join("control/service-providers")
+            .expect("relative path"),
+    )
+    .body(sp_metadata.clone())
+    .send()
+    .await
+    .and_then(reqwest::Response::error_for_status)
+    .map_err(|e| runtime_error(format!("registering the reference SP at NemLog-in: {e}")))?;
+    let sp = ReferenceSamlSp::new(config.clone()).map_err(runtime_error)?;
+    let services = vec![service::spawn(sp_listener, sp.router()).map_err(runtime_error)?];
+    let mut lab = reference_lab(
+        flaws,
+        &config,
+        crate::setup::endpoints_of(&stack),
+        // NemLog-in as the SP's redirects name it (its entityID); the browser's routes reach it.
+        (base(&idp.entity_id), nemlogin_control),
+        run_tag,
+    )?;
+    // The SP in this process reads the system clock, the containers the run's clock file:
+    // scenarios that move the lab clock are skipped (none of the SAML suite does today).
+    lab.shared_clock = false;
+    Ok(SamlLab {
+        lab: Arc::new(lab),
+        services,
+        stack: Some(stack),
+    })
+}
+
+/// The lab of a reference run: the reference SAML service provider of `config` (started with
+/// `flaws`), and NemLog-in at `(public, control)`.
+fn reference_lab(
+    flaws: &[SamlFlaw],
+    config: &SamlSpConfig,
+    endpoints: LabEndpoints,
+    (nemlogin, control): (Url, Url),
+    run_tag: &str,
+) -> Result<Lab, SetupError> {
+    let sp_metadata = config.metadata();
+    let mut lab = Lab::new(
+        reference_provider(flaws, &config.base_url, &sp_metadata)?,
+        endpoints,
+        run_tag.to_owned(),
+    );
+    lab.saml = Some(SamlSide {
+        nemlogin,
+        control,
+        sp_metadata: metadata::parse(&sp_metadata).map_err(runtime_error)?,
+        required_privilege: Some(config.required_privilege.clone()),
+    });
+    Ok(lab)
+}
+
+/// The reference SAML service provider at `sp_url` as the suite sees it.
+fn reference_provider(
+    flaws: &[SamlFlaw],
+    sp_url: &str,
+    sp_metadata: &str,
+) -> Result<ServiceProvider, SetupError> {
     let label = if flaws.is_empty() {
         "reference SAML service provider".to_owned()
     } else {
@@ -180,32 +329,25 @@ pub async fn reference(flaws: &[SamlFlaw], run_tag: &str) -> Result<SamlLab, Set
                 .join(",")
         )
     };
-    let sp_base = base(&sp_url);
+    let sp_base = base(sp_url);
     let path = |p: &str| sp_base.join(p).expect("relative path");
-    let registered = metadata::parse(&sp_metadata).map_err(runtime_error)?;
-    let provider = ServiceProvider {
+    let registered = metadata::parse(sp_metadata).map_err(runtime_error)?;
+    Ok(ServiceProvider {
         label,
         base_url: sp_base.clone(),
         login_url: path("login"),
         me_url: path("me"),
         logout_url: Some(path("logout")),
         backchannel_logout_url: None,
-        business_login_url: None,
-        implements: [OptionalFeature::RpInitiatedLogout].into_iter().collect(),
-        client_id: registered.entity_id.clone(),
+        business_login_url: Some(path("login?identity=professional")),
+        implements: [
+            OptionalFeature::RpInitiatedLogout,
+            OptionalFeature::BusinessLogins,
+        ]
+        .into_iter()
+        .collect(),
+        client_id: registered.entity_id,
         redirect_uri: path("saml/acs"),
-    };
-    let mut lab = Lab::new(provider, endpoints, run_tag.to_owned());
-    // NemLog-in, the broker and the SP read one clock.
-    lab.shared_clock = true;
-    lab.saml = Some(SamlSide {
-        nemlogin: base(&nemlogin_url),
-        control: nemlogin_control,
-        sp_metadata: registered,
-    });
-    Ok(SamlLab {
-        lab: Arc::new(lab),
-        services,
     })
 }
 
@@ -240,7 +382,7 @@ pub async fn external(target: &SamlTarget, run_tag: &str) -> Result<SamlLab, Set
         me_url: target.me_url.clone(),
         logout_url: target.logout_url.clone(),
         backchannel_logout_url: None,
-        business_login_url: None,
+        business_login_url: target.business_login_url.clone(),
         implements: target.implements.clone(),
         client_id: target.metadata.entity_id.clone(),
         // The ACS (validated as an http(s) URL with the metadata): where responses are posted.
@@ -256,54 +398,31 @@ pub async fn external(target: &SamlTarget, run_tag: &str) -> Result<SamlLab, Set
         nemlogin: base(&nemlogin_url),
         control: nemlogin_control,
         sp_metadata: target.metadata.clone(),
+        required_privilege: target.business_privilege.clone(),
     });
     Ok(SamlLab {
         lab: Arc::new(lab),
         services,
+        stack: None,
     })
 }
 
 /// The pre-flight of an OIOSAML service: `GET {login}` redirects to NemLog-in's SSO endpoint
 /// with a `SAMLRequest` whose issuer is the registered entityID; `GET {me}` without a session
 /// answers 401. A target that fails here is the wrong service or a misconfigured one: one
-/// precise error, not eighteen FAILED requirements.
+/// precise error, not twenty-three FAILED requirements.
 pub async fn preflight(lab: &Lab) -> Result<(), SetupError> {
     let saml = lab
         .saml
         .as_ref()
         .ok_or_else(|| runtime_error("the SAML pre-flight needs NemLog-in"))?;
-    let client = crate::browser::client_builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(runtime_error)?;
+    let client = crate::setup::preflight_client()?;
     let contract = |detail: String| SetupError::Contract { detail };
-    let unreachable = |url: &Url, err: &reqwest::Error| SetupError::Unreachable {
-        url: url.to_string(),
-        reason: if err.is_connect() {
-            "connection refused".into()
-        } else {
-            err.to_string()
-        },
-    };
     let sso = saml.nemlogin.join("saml/sso").expect("relative path");
     let login = &lab.sp.login_url;
-    let response = client
-        .get(login.clone())
-        .send()
-        .await
-        .map_err(|e| unreachable(login, &e))?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|l| login.join(l).ok())
-        .filter(|_| status.is_redirection());
-    let Some(location) = location else {
-        return Err(contract(format!(
-            "GET {login} answered {status} instead of a redirect to the lab's NemLog-in ({sso})"
-        )));
-    };
+    let location =
+        crate::setup::login_redirect(&client, login, &format!("the lab's NemLog-in ({sso})"))
+            .await?;
     if !crate::browser::same_origin(&location, &sso) || location.path() != sso.path() {
         return Err(contract(format!(
             "GET {login} redirected to {}, not to the lab's NemLog-in SSO endpoint {sso}: configure your service with the IdP metadata `certify init --protocol oiosaml` wrote (idp-metadata.xml)",
@@ -321,17 +440,6 @@ pub async fn preflight(lab: &Lab) -> Result<(), SetupError> {
             "the AuthnRequest from GET {login} does not name the registered entityID {expected:?} as its Issuer: configure your service with the entityID of the metadata in the target file"
         )));
     }
-    let me = &lab.sp.me_url;
-    let response = client
-        .get(me.clone())
-        .send()
-        .await
-        .map_err(|e| unreachable(me, &e))?;
-    if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-        return Err(contract(format!(
-            "GET {me} without a session answered {}; the contract says 401",
-            response.status()
-        )));
-    }
+    crate::setup::me_without_session(&client, &lab.sp.me_url).await?;
     Ok(())
 }

@@ -48,7 +48,8 @@ pub struct SamlTargetFile {
 pub struct SamlServiceProviderSection {
     /// Base URL of the service (`--target` overrides it).
     pub base_url: String,
-    /// The optional parts it implements; for OIOSAML only `rp_initiated_logout` (single logout).
+    /// The optional parts it implements: `rp_initiated_logout` (single logout) and
+    /// `business_logins` (`MitID` Erhverv through NemLog-in).
     pub implements: Vec<OptionalFeature>,
     #[serde(default = "default_login_path")]
     pub login_path: String,
@@ -56,6 +57,14 @@ pub struct SamlServiceProviderSection {
     pub me_path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logout_path: Option<String>,
+    /// Starts a business login (the `AuthnRequest` asks for `https://data.gov.dk/eid/Professional`),
+    /// e.g. `/login?identity=professional`; the business scenarios are SKIPPED without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_login_path: Option<String>,
+    /// The privilege (URI) the service demands of a business login, granted for the login's
+    /// company in `privilegesIntermediate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_privilege: Option<String>,
     /// The service's SAML metadata, relative to the target file.
     pub metadata: String,
 }
@@ -93,6 +102,8 @@ pub struct SamlTarget {
     pub login_url: Url,
     pub me_url: Url,
     pub logout_url: Option<Url>,
+    pub business_login_url: Option<Url>,
+    pub business_privilege: Option<String>,
     pub implements: BTreeSet<OptionalFeature>,
     /// The service's metadata as written, registered at NemLog-in.
     pub metadata_xml: String,
@@ -142,7 +153,12 @@ impl SamlTargetFile {
             .as_deref()
             .map(|p| join("service_provider.logout_path", p))
             .transpose()?;
-        let implements = self.check_implements(logout_url.is_some(), &field_error)?;
+        let business_login_url = sp
+            .business_login_path
+            .as_deref()
+            .map(|p| join("service_provider.business_login_path", p))
+            .transpose()?;
+        let implements = self.check_implements(&field_error)?;
         let declares_logout = implements.contains(&OptionalFeature::RpInitiatedLogout);
         let nemlogin_listen = self.nemlogin.listen.parse().map_err(|e| {
             field_error(
@@ -174,6 +190,8 @@ impl SamlTargetFile {
             login_url,
             me_url,
             logout_url,
+            business_login_url,
+            business_privilege: sp.business_privilege.clone(),
             implements,
             metadata_xml,
             metadata,
@@ -181,35 +199,69 @@ impl SamlTargetFile {
         })
     }
 
-    /// `service_provider.implements`: only single logout, and declared exactly when
-    /// `logout_path` is set.
+    /// `service_provider.implements`: single logout and business logins only, each declared
+    /// exactly when its paths are set.
     fn check_implements(
         &self,
-        has_logout_path: bool,
         field_error: &dyn Fn(&str, String) -> TargetError,
     ) -> Result<BTreeSet<OptionalFeature>, TargetError> {
+        let sp = &self.service_provider;
         let mut implements = BTreeSet::new();
-        for feature in &self.service_provider.implements {
-            if *feature != OptionalFeature::RpInitiatedLogout {
+        for feature in &sp.implements {
+            if !matches!(
+                feature,
+                OptionalFeature::RpInitiatedLogout | OptionalFeature::BusinessLogins
+            ) {
                 return Err(field_error(
                     "service_provider.implements",
                     format!(
-                        "{}: an OIOSAML service declares only rp_initiated_logout (single logout)",
+                        "{}: an OIOSAML service declares only rp_initiated_logout (single logout) and business_logins",
                         feature.name()
                     ),
                 ));
             }
             implements.insert(*feature);
         }
-        let declares_logout = implements.contains(&OptionalFeature::RpInitiatedLogout);
-        if declares_logout != has_logout_path {
+        let pairs = [
+            (
+                OptionalFeature::RpInitiatedLogout,
+                "service_provider.logout_path",
+                sp.logout_path.is_some(),
+            ),
+            (
+                OptionalFeature::BusinessLogins,
+                "service_provider.business_login_path",
+                sp.business_login_path.is_some(),
+            ),
+            (
+                OptionalFeature::BusinessLogins,
+                "service_provider.business_privilege",
+                sp.business_privilege.is_some(),
+            ),
+        ];
+        for (feature, field, present) in pairs {
+            let declared = implements.contains(&feature);
+            if declared != present {
+                return Err(field_error(
+                    if declared {
+                        "service_provider.implements"
+                    } else {
+                        field
+                    },
+                    format!(
+                        "{} in `implements` and `{}` go together: declare both or neither",
+                        feature.name(),
+                        field.trim_start_matches("service_provider.")
+                    ),
+                ));
+            }
+        }
+        if let Some(privilege) = sp.business_privilege.as_deref()
+            && privilege.trim().is_empty()
+        {
             return Err(field_error(
-                if declares_logout {
-                    "service_provider.implements"
-                } else {
-                    "service_provider.logout_path"
-                },
-                "rp_initiated_logout in `implements` and `logout_path` go together: declare both or neither".into(),
+                "service_provider.business_privilege",
+                "empty: name the privilege URI your service demands of a business login".into(),
             ));
         }
         Ok(implements)
@@ -238,7 +290,7 @@ impl SamlTargetFile {
         let _ = writeln!(out, "  base_url: {}", sp.base_url);
         let _ = writeln!(
             out,
-            "  # Optional parts you implement: [rp_initiated_logout] (single logout) or []."
+            "  # Optional parts you implement: rp_initiated_logout (single logout), business_logins, or []."
         );
         let implements: Vec<&str> = sp.implements.iter().map(|f| f.name()).collect();
         let _ = writeln!(out, "  implements: [{}]", implements.join(", "));
@@ -262,6 +314,33 @@ impl SamlTargetFile {
             }
             None => {
                 let _ = writeln!(out, "  # logout_path: /logout");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  # GET: 302 to NemLog-in asking for a professional (https://data.gov.dk/eid/Professional), with business_logins."
+        );
+        match &sp.business_login_path {
+            Some(path) => {
+                let _ = writeln!(out, "  business_login_path: {path}");
+            }
+            None => {
+                let _ = writeln!(out, "  # business_login_path: /login?identity=professional");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  # The privilege URI a business login must be granted for its company (privilegesIntermediate), with business_logins."
+        );
+        match &sp.business_privilege {
+            Some(privilege) => {
+                let _ = writeln!(out, "  business_privilege: {privilege}");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  # business_privilege: urn:dk:mitid-lab:privilege:read"
+                );
             }
         }
         let _ = writeln!(
@@ -489,6 +568,46 @@ mod tests {
             .to_string();
         assert!(
             err.starts_with("sp.xml:1:") && err.contains("well-formed"),
+            "{err}"
+        );
+    }
+
+    /// A target folder with good metadata and `target.yaml` = `yaml`; answers its validation.
+    fn validate_in(test: &str, yaml: &str) -> Result<SamlTarget, TargetError> {
+        let dir = std::env::temp_dir().join(format!("mitid-lab-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("sp.xml"), good_metadata()).expect("metadata");
+        let file = dir.join("target.yaml");
+        let answer = SamlTargetFile::parse(yaml, &file)?.validate(yaml, &file, None);
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
+        answer
+    }
+
+    #[test]
+    fn business_logins_need_their_path_and_privilege() {
+        let yaml = "protocol: oiosaml\nservice_provider:\n  base_url: http://127.0.0.1:8090\n  implements: [business_logins]\n  business_login_path: /login?identity=professional\n  business_privilege: urn:x:read\n  metadata: sp.xml\n";
+        let target = validate_in("business-ok", yaml).expect("valid");
+        assert!(target.implements.contains(&OptionalFeature::BusinessLogins));
+        assert_eq!(
+            target.business_login_url.map(|u| u.to_string()).as_deref(),
+            Some("http://127.0.0.1:8090/login?identity=professional")
+        );
+        assert_eq!(target.business_privilege.as_deref(), Some("urn:x:read"));
+        let no_privilege = yaml.replace("  business_privilege: urn:x:read\n", "");
+        let err = validate_in("business-no-privilege", &no_privilege)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("target.yaml:4: field `service_provider.implements`")
+                && err.contains("business_privilege"),
+            "{err}"
+        );
+        let undeclared = yaml.replace("[business_logins]", "[]");
+        let err = validate_in("business-undeclared", &undeclared)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("target.yaml:5: field `service_provider.business_login_path`"),
             "{err}"
         );
     }

@@ -91,8 +91,7 @@ async fn acts_for_two(world: &mut LabWorld, alias: String, first: String, second
 )]
 async fn logs_in_for_company(world: &mut LabWorld, alias: String, company: String, new: String) {
     if !new.is_empty() {
-        let old = std::mem::take(&mut world.browser);
-        world.other_browsers.push(old);
+        world.new_browser();
     }
     service_provider::drive_business_login(world, &alias, &company)
         .await
@@ -101,8 +100,7 @@ async fn logs_in_for_company(world: &mut LabWorld, alias: String, company: Strin
 
 #[when(expr = "{string} logs in to the service provider in a new browser")]
 async fn logs_in_new_browser(world: &mut LabWorld, alias: String) {
-    let old = std::mem::take(&mut world.browser);
-    world.other_browsers.push(old);
+    world.new_browser();
     drive_login(world, &alias, None, Tamper::None).await;
 }
 

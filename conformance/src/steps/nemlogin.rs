@@ -8,7 +8,7 @@ use mitid_components::saml::uri;
 
 use crate::actions::nemlogin::{self, redirect_message, side};
 use crate::actions::service_provider::ask_me;
-use crate::checks::{OrFail, excerpt, trail};
+use crate::checks::{OrFail, business_me, excerpt, trail};
 use crate::world::LabWorld;
 
 #[given(regex = r#"^NemLog-in serves "([^"]+)"'s next login the fault "([a-z_]+)"$"#)]
@@ -39,6 +39,79 @@ async fn logs_in(world: &mut LabWorld, alias: String, loa: String) {
     nemlogin::drive_login(world, &alias, loa.as_deref())
         .await
         .or_fail();
+}
+
+#[when(regex = r#"^"([^"]+)" logs in through NemLog-in in a new browser$"#)]
+async fn logs_in_new_browser(world: &mut LabWorld, alias: String) {
+    world.new_browser();
+    nemlogin::drive_login(world, &alias, None).await.or_fail();
+}
+
+#[when(
+    regex = r#"^"([^"]+)" logs in through NemLog-in for the company "([^"]+)"( in a new browser)?$"#
+)]
+async fn logs_in_for_company(world: &mut LabWorld, alias: String, company: String, new: String) {
+    if !new.is_empty() {
+        world.new_browser();
+    }
+    nemlogin::drive_business_login(world, &alias, &company)
+        .await
+        .or_fail();
+}
+
+#[given(
+    regex = r#"^NemLog-in grants "[^"]+"'s next login (the service's privilege|another privilege than the service's) for the company "([^"]+)"$"#
+)]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "cucumber hands step captures over by value"
+)]
+fn grants(world: &mut LabWorld, which: String, company: String) {
+    nemlogin::grant(world, &company, which == "the service's privilege").or_fail();
+}
+
+#[then(expr = "NemLog-in answered {string}'s login with a signed assertion")]
+async fn answered_with_assertion(world: &mut LabWorld, alias: String) {
+    let id = world.saml_script.clone().unwrap_or_else(|| {
+        panic!("{alias}'s login had no NemLog-in script to read (the lab's own mistake)")
+    });
+    let log = nemlogin::script_log(world, &id).await.or_fail();
+    assert!(
+        log["status"] == "success",
+        "NemLog-in did not answer {alias}'s login with an assertion (status {}), so the service was never tested: {}\n{}",
+        log["status"],
+        excerpt(&log.to_string()),
+        trail(&world.browser)
+    );
+}
+
+#[then(
+    expr = "a business session exists for {string} acting for the company {string}, named by the professional NameID NemLog-in issued"
+)]
+async fn business_session_by_name_id(world: &mut LabWorld, alias: String, company: String) {
+    let lab = world.lab();
+    if let Some(error) = world.logins.last().and_then(|l| l.error.clone()) {
+        panic!(
+            "{alias}'s business login did not complete: {error}\n{}",
+            trail(&world.browser)
+        );
+    }
+    let (cvr, expected) = nemlogin::professional_name_id(world, &alias, &company).or_fail();
+    let me = ask_me(&lab, &mut world.browser).await.or_fail();
+    assert!(
+        me.status == 200,
+        "no session for {alias} acting for {company} after a correct professional assertion: /me answered {} ({})\n{}",
+        me.status,
+        excerpt(&me.body),
+        trail(&world.browser)
+    );
+    assert_eq!(
+        me.sub(),
+        Some(expected.as_str()),
+        "/me must name {alias} acting for {company} by the professional NameID NemLog-in issued ({expected}), not the person's; it answered {}",
+        excerpt(&me.body)
+    );
+    business_me(&alias, &cvr, me.json.as_ref());
 }
 
 #[then(expr = "a session exists for {string}, named by the persistent NameID NemLog-in issued")]
