@@ -280,3 +280,75 @@ fn a_trainer_records_a_journey_by_keystrokes_and_sigterm_restores_the_terminal()
     assert!(!restored.alternate_screen(), "left the alternate screen");
     assert!(!restored.hide_cursor(), "the cursor is shown again");
 }
+
+/// The number in `screen` right after `label` (digits grouped by spaces, as the dashboard
+/// prints them), if any.
+fn figure_after(screen: &str, label: &str) -> Option<u64> {
+    let rest = &screen[screen.find(label)? + label.len()..];
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ' ')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[test]
+fn live_mode_shows_the_flows_the_embedded_components_performed() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = std::env::temp_dir().join(format!("mitid-tui-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = dir.join("live.yaml");
+    // To the first milestone (three weeks in): the sampled citizens' logins meet the broker.
+    std::fs::write(
+        &script,
+        "scenario: scenarios/live-demo.yaml\nsteps:\n  - keys: m\n",
+    )
+    .expect("script written");
+    let script_arg = script.display().to_string();
+    let mut session = start(
+        &[
+            "tui",
+            "--live",
+            "--live-citizens",
+            "10",
+            "--script",
+            &script_arg,
+        ],
+        100,
+        30,
+    );
+    // The components start and the citizens are synthesised before the first frame.
+    session.screen.wait_for("● live");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let screen = loop {
+        session.screen.pump();
+        let screen = session.screen.text();
+        if figure_after(&screen, "● live: ").is_some_and(|flows| flows > 0) {
+            break screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no flow performed by the first milestone:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(screen.contains("milestones passed"), "{screen}");
+    assert!(
+        screen.contains("idp"),
+        "the broker's row in the live panel: {screen}"
+    );
+
+    session.type_keys(b"q");
+    let status = session.wait_exit();
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    session.screen.pump();
+    assert!(
+        !session.screen.parser.screen().alternate_screen(),
+        "left the alternate screen"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
