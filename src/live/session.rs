@@ -318,4 +318,29 @@ mod tests {
         assert!(session.step_day().expect("a day closes"));
         assert_eq!(session.closed_days()[0].date, closed[0]);
     }
+
+    #[test]
+    fn stepping_day_by_day_performs_the_same_flows_as_simulate_live() {
+        let scenario = live_demo();
+        let seed = scenario.seed;
+        let options = LiveOptions {
+            runtime: RuntimeKind::Embedded,
+            sample: mitid_sim::policy::SampleSize::Citizens(10),
+            speed: super::super::Speed::Max,
+        };
+        let whole =
+            super::super::run(&scenario, seed, options, &mut |_| {}).expect("simulate --live runs");
+        let mut session = LiveSession::start(scenario, seed, options).expect("the session starts");
+        while session.step_day().expect("a day closes") {}
+        let stepped = session.driver.report(&session.run);
+        assert!(whole.report.flows.performed > 0);
+        assert_eq!(stepped.flows, whole.report.flows);
+        assert_eq!(stepped.by_component, whole.report.by_component);
+        assert_eq!(stepped.by_journey, whole.report.by_journey);
+        let outcome = whole.outcome.expect("not interrupted");
+        assert_eq!(session.closed_days(), outcome.days.as_slice());
+        let figures = session.live().expect("live figures");
+        let journeys: u64 = figures.journeys.values().map(|j| j.counts.performed).sum();
+        assert_eq!(journeys, whole.report.flows.performed);
+    }
 }
