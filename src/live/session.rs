@@ -278,8 +278,8 @@ mod tests {
     use super::super::tests::live_demo;
     use super::*;
 
-    #[test]
-    fn a_session_closes_one_day_at_a_time_with_that_days_real_flows() {
+    /// The live demo with ten citizens acting for real on the embedded components.
+    fn ten_citizens_of_the_live_demo() -> (PolicyScenario, u64, LiveOptions) {
         let scenario = live_demo();
         let seed = scenario.seed;
         let options = LiveOptions {
@@ -287,6 +287,12 @@ mod tests {
             sample: mitid_sim::policy::SampleSize::Citizens(10),
             speed: super::super::Speed::Max,
         };
+        (scenario, seed, options)
+    }
+
+    #[test]
+    fn a_session_closes_one_day_at_a_time_with_that_days_real_flows() {
+        let (scenario, seed, options) = ten_citizens_of_the_live_demo();
         let mut session = LiveSession::start(scenario, seed, options).expect("the session starts");
         assert!(session.closed_days().is_empty(), "no day is run ahead");
         for _ in 0..30 {
@@ -321,13 +327,7 @@ mod tests {
 
     #[test]
     fn stepping_day_by_day_performs_the_same_flows_as_simulate_live() {
-        let scenario = live_demo();
-        let seed = scenario.seed;
-        let options = LiveOptions {
-            runtime: RuntimeKind::Embedded,
-            sample: mitid_sim::policy::SampleSize::Citizens(10),
-            speed: super::super::Speed::Max,
-        };
+        let (scenario, seed, options) = ten_citizens_of_the_live_demo();
         let whole =
             super::super::run(&scenario, seed, options, &mut |_| {}).expect("simulate --live runs");
         let mut session = LiveSession::start(scenario, seed, options).expect("the session starts");
