@@ -68,16 +68,11 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = std::env::temp_dir().join(format!("mitid-tui-pty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let script = dir.join("demo.yaml");
-    std::fs::write(
-        &script,
+    let (dir, script_arg) = script_file(
+        "pty",
         "scenario: scenarios/demo-100k.yaml\nseed: 100\npopulation: 2000\nsteps:\n  - keys: m\n",
-    )
-    .expect("script written");
+    );
 
-    let script_arg = script.display().to_string();
     let Session {
         mut child,
         mut writer,
@@ -166,6 +161,17 @@ fn without_a_terminal_it_refuses_with_exit_code_2_and_says_what_to_use() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("needs an interactive terminal"), "{stderr}");
     assert!(stderr.contains("mitid-lab simulate"), "{stderr}");
+}
+
+/// A demo script with `text` in a temp folder of its own (`mitid-tui-NAME-PID`): the folder,
+/// for the test to remove, and the script's path as an argument.
+fn script_file(name: &str, text: &str) -> (PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("mitid-tui-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = dir.join("script.yaml");
+    std::fs::write(&script, text).expect("script written");
+    let arg = script.display().to_string();
+    (dir, arg)
 }
 
 /// The binary started in a pseudo-terminal of `cols` x `rows`, and its screen.
@@ -298,16 +304,11 @@ fn live_mode_shows_the_flows_the_embedded_components_performed() {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = std::env::temp_dir().join(format!("mitid-tui-live-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let script = dir.join("live.yaml");
     // To the first milestone (three weeks in): the sampled citizens' logins meet the broker.
-    std::fs::write(
-        &script,
+    let (dir, script_arg) = script_file(
+        "live",
         "scenario: scenarios/live-demo.yaml\nsteps:\n  - keys: m\n",
-    )
-    .expect("script written");
-    let script_arg = script.display().to_string();
+    );
     let mut session = start(
         &[
             "tui",
