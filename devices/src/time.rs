@@ -176,6 +176,21 @@ impl Weekday {
     pub const fn of_day(epoch: Weekday, day: u32) -> Weekday {
         Weekday::ALL[(epoch.index() + day as usize % 7) % 7]
     }
+
+    /// The English three-letter abbreviation, `Mon` … `Sun` (Citizen Service's opening hours
+    /// name their days so on the wire).
+    #[must_use]
+    pub const fn abbreviation(self) -> &'static str {
+        match self {
+            Weekday::Monday => "Mon",
+            Weekday::Tuesday => "Tue",
+            Weekday::Wednesday => "Wed",
+            Weekday::Thursday => "Thu",
+            Weekday::Friday => "Fri",
+            Weekday::Saturday => "Sat",
+            Weekday::Sunday => "Sun",
+        }
+    }
 }
 
 impl CivilDate {

@@ -61,6 +61,10 @@ struct TuiArgs {
     /// Seconds of play measured at each size (10 ticks a second).
     #[arg(long, default_value_t = 20)]
     seconds: u32,
+    /// Play in live mode (`tui --live`): this many citizens act for real against the embedded
+    /// components, and a tick includes their flows.
+    #[arg(long, value_name = "N")]
+    live_citizens: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,10 +131,27 @@ fn run_tui(args: &TuiArgs) -> anyhow::Result<ExitCode> {
     let mut report = String::new();
     for (width, height) in [(80, 24), (200, 60)] {
         let started = Instant::now();
-        let run = mitid_tui::open_run(&args.scenario, &overrides, &mut |_| {})
-            .map_err(|err| BadInput(err.to_string()))?;
+        let run: Box<dyn mitid_tui::run::SteppableRun> = match args.live_citizens {
+            None => Box::new(
+                mitid_tui::open_run(&args.scenario, &overrides, &mut |_| {})
+                    .map_err(|err| BadInput(err.to_string()))?,
+            ),
+            Some(citizens) => {
+                let policy = mitid_tui::load_policy(&args.scenario, &overrides)
+                    .map_err(|err| BadInput(err.to_string()))?;
+                let seed = policy.seed;
+                let options = crate::live::LiveOptions {
+                    runtime: mitid_components::runtime::RuntimeKind::Embedded,
+                    sample: mitid_sim::policy::SampleSize::Citizens(citizens),
+                    speed: crate::live::Speed::Max,
+                };
+                Box::new(crate::live::session::LiveSession::start(
+                    policy, seed, options,
+                )?)
+            }
+        };
         let opened = started.elapsed().as_secs_f64();
-        let mut app = mitid_tui::app::App::new(Box::new(run), Vec::new());
+        let mut app = mitid_tui::app::App::new(run, Vec::new());
         let mut palette = |text: &str| {
             app.update(mitid_tui::app::Msg::Key(mitid_tui::keys::Key::Char(':')));
             for c in text.chars() {
@@ -150,9 +171,21 @@ fn run_tui(args: &TuiArgs) -> anyhow::Result<ExitCode> {
                 app.days_per_second(),
                 args.seconds
             )?;
+            if let Some(live) = app.run.live() {
+                writeln!(
+                    report,
+                    "  live         {} citizens act for real ({} components)",
+                    live.sample_size, live.runtime
+                )?;
+            }
             writeln!(
                 report,
-                "  open         {opened:.2} s (population synthesised)"
+                "  open         {opened:.2} s (population synthesised{})",
+                if args.live_citizens.is_some() {
+                    ", components started"
+                } else {
+                    ""
+                }
             )?;
         }
         times.update.sort_unstable();
@@ -170,6 +203,14 @@ fn run_tui(args: &TuiArgs) -> anyhow::Result<ExitCode> {
             mean(&times.draw),
             p99(&times.draw),
         )?;
+        if let Some(live) = app.run.live() {
+            let flows = live.total();
+            writeln!(
+                report,
+                "               {} real flows over those days, {} failed",
+                flows.performed, flows.failed
+            )?;
+        }
     }
     write_peak_rss(&mut report)?;
     print!("{report}");

@@ -150,9 +150,7 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> 
         force: false,
         png: false,
         live: false,
-        runtime: super::certify::Runtime::Embedded,
-        live_sample: None,
-        live_citizens: None,
+        live_setup: super::simulate::LiveSampleArgs::NONE,
         speed: crate::live::Speed::Max,
         shown_as: Some(shown_as.to_owned()),
     }) {

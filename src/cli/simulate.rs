@@ -60,10 +60,8 @@ pub struct Args {
     /// support calls, recoveries); everyone else follows the model's rules. Writes `live.json` next to the report.
     #[arg(long)]
     pub live: bool,
-    /// Where the components run in live mode: `embedded` (in this process) or `containers`
-    /// (one Docker container each, built from this binary, removed when the run ends).
-    #[arg(long, value_enum, default_value = "embedded", requires = "live")]
-    pub runtime: super::certify::Runtime,
+    #[command(flatten)]
+    pub live_setup: LiveSampleArgs,
     /// Live mode's pace: simulated seconds per wall-clock second (86400: a day a second), or
     /// `max` to go as fast as the flows go.
     #[arg(
@@ -73,6 +71,20 @@ pub struct Args {
         requires = "live"
     )]
     pub speed: crate::live::Speed,
+    /// Where the report folder will finally be, when `out` is inside a report still being
+    /// written (the nightly run's policy report): what the summary line names.
+    #[arg(skip)]
+    pub shown_as: Option<PathBuf>,
+}
+
+/// Where a live run's components run and how many citizens act for real: the flags
+/// `simulate --live` and `tui --live` share (each requires the command's `--live`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct LiveSampleArgs {
+    /// Where the components run in live mode: `embedded` (in this process) or `containers`
+    /// (one Docker container each, built from this binary, removed when the live run ends).
+    #[arg(long, value_enum, default_value = "embedded", requires = "live")]
+    pub runtime: super::certify::Runtime,
     /// The share of the population that acts for real (0 < FRACTION <= 1) [default: 10
     /// citizens].
     #[arg(
@@ -85,10 +97,29 @@ pub struct Args {
     /// How many citizens act for real (1 to the population).
     #[arg(long, value_name = "N", requires = "live")]
     pub live_citizens: Option<u32>,
-    /// Where the report folder will finally be, when `out` is inside a report still being
-    /// written (the nightly run's policy report): what the summary line names.
-    #[arg(skip)]
-    pub shown_as: Option<PathBuf>,
+}
+
+impl LiveSampleArgs {
+    /// Not live: what a run that is not asked for live mode carries.
+    pub const NONE: LiveSampleArgs = LiveSampleArgs {
+        runtime: super::certify::Runtime::Embedded,
+        live_sample: None,
+        live_citizens: None,
+    };
+
+    /// The sample the flags ask for out of `population`, checked: a bad size is the user's
+    /// input (exit 2), its message naming the flag.
+    pub fn sample(&self, population: u32) -> Result<SampleSize, BadInput> {
+        let sample = match (self.live_sample, self.live_citizens) {
+            (Some(fraction), _) => SampleSize::Fraction(fraction),
+            (None, Some(n)) => SampleSize::Citizens(n),
+            (None, None) => SampleSize::Citizens(DEFAULT_LIVE_CITIZENS.min(population)),
+        };
+        sample
+            .of(population)
+            .map_err(|err| BadInput(err.to_string()))?;
+        Ok(sample)
+    }
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -208,18 +239,11 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
         ))
         .into());
     };
-    let sample = match (args.live_sample, args.live_citizens) {
-        (Some(fraction), _) => SampleSize::Fraction(fraction),
-        (None, Some(n)) => SampleSize::Citizens(n),
-        (None, None) => SampleSize::Citizens(DEFAULT_LIVE_CITIZENS.min(policy.population.size)),
-    };
     // Checked here, not only when the run draws its sample, so a bad size is refused before
     // the components start.
-    sample
-        .of(policy.population.size)
-        .map_err(|err| BadInput(err.to_string()))?;
+    let sample = args.live_setup.sample(policy.population.size)?;
     Ok(Some(LiveOptions {
-        runtime: args.runtime.kind(),
+        runtime: args.live_setup.runtime.kind(),
         sample,
         speed: args.speed,
     }))

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::BadInput;
+use crate::live::session::{self, LiveSession};
+use crate::live::{LiveError, LiveOptions, Speed};
+use mitid_sim::policy::PolicyScenario;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,6 +41,13 @@ pub struct Args {
     /// redacted.
     #[arg(long)]
     pub presenter: bool,
+    /// Live mode: a sample of the simulated citizens acts for real against the lab's
+    /// components as the simulation plays, and the flows performed and failed per component
+    /// appear beside the model's figures (as `simulate --live`, a day at a time).
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub live_setup: super::simulate::LiveSampleArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -52,7 +62,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
         lang: mitid_tui::flows::Lang::parse(&args.lang).unwrap_or_default(),
         presenter: args.presenter,
     };
-    match mitid_tui::run(&options) {
+    let result = if args.live {
+        let live = args.live_setup;
+        let runtime = live.runtime.kind();
+        mitid_tui::run_with(
+            &options,
+            &mut |policy: PolicyScenario, seed: u64, say: &mut dyn FnMut(&str)| {
+                // Checked before the components start, so a bad size is refused at once.
+                let sample = live
+                    .sample(policy.population.size)
+                    .map_err(|BadInput(message)| mitid_tui::TuiError::BadInput(message))?;
+                say(&format!(
+                    "starting the lab's components ({}) for the live run…",
+                    session::runtime_name(runtime)
+                ));
+                let options = LiveOptions {
+                    runtime,
+                    sample,
+                    // The dashboard paces the run (its play speed); a day's flows go at once.
+                    speed: Speed::Max,
+                };
+                match LiveSession::start(policy, seed, options) {
+                    Ok(session) => Ok(Box::new(session) as Box<dyn mitid_tui::run::SteppableRun>),
+                    Err(LiveError::Policy(err)) => Err(mitid_tui::TuiError::Simulation(err)),
+                    Err(other) => Err(mitid_tui::TuiError::Live(Box::new(other))),
+                }
+            },
+        )
+    } else {
+        mitid_tui::run(&options)
+    };
+    match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) if err.is_bad_input() => Err(BadInput(err.to_string()).into()),
         Err(err) => Err(err.into()),

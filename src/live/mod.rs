@@ -27,6 +27,7 @@ mod incidents;
 mod journeys;
 mod report;
 mod routine;
+pub mod session;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -38,7 +39,7 @@ use std::time::{Duration, Instant};
 use mitid_components::runtime::RuntimeKind;
 use mitid_components::runtime::interrupt::{self, Interrupted};
 use mitid_conformance::actions::{ActionError, clock};
-use mitid_conformance::setup::{self, SetupError};
+use mitid_conformance::setup::SetupError;
 use mitid_conformance::world::{Lab, LabWorld};
 use mitid_devices::{Span, Timestamp};
 use mitid_sim::kernel::SimTime;
@@ -159,27 +160,7 @@ pub fn run(
     // components are stopped and the partial report written on the way out.
     interrupt::install();
     let runtime = mitid_conformance::suite::tokio_runtime()?;
-    let reference = setup::reference(
-        &[],
-        options.runtime,
-        &mitid_conformance::suite::run_tag(),
-        &runtime,
-    )?;
-    // Gates only when there is something to inject: they add a hop to every flow.
-    let injector = if scenario.incidents.is_empty() {
-        None
-    } else {
-        Some(
-            runtime
-                .block_on(incidents::Injector::start(
-                    &reference.stack,
-                    &setup::routes_of(&reference.stack),
-                    scenario,
-                    seed,
-                ))
-                .map_err(LiveError::Gates)?,
-        )
-    };
+    let (reference, injector) = session::start_lab(scenario, seed, options, &runtime)?;
     let run = run_against(
         Arc::clone(&reference.lab),
         runtime,
@@ -488,7 +469,7 @@ mod tests {
     use super::*;
     use mitid_sim::scenario::{self, Overrides, Scenario};
 
-    fn live_demo() -> PolicyScenario {
+    pub(super) fn live_demo() -> PolicyScenario {
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/live-demo.yaml");
         let text = std::fs::read_to_string(file).expect("the live demo scenario");
         match scenario::load(file, &text, &Overrides::default()).expect("it loads") {
@@ -501,8 +482,9 @@ mod tests {
     fn a_support_line_that_does_not_answer_fails_its_calls_and_the_model_reacts() {
         let scenario = live_demo();
         let runtime = mitid_conformance::suite::tokio_runtime().expect("a runtime");
-        let reference = setup::reference(&[], RuntimeKind::Embedded, "livefault", &runtime)
-            .expect("the embedded stack starts");
+        let reference =
+            mitid_conformance::setup::reference(&[], RuntimeKind::Embedded, "livefault", &runtime)
+                .expect("the embedded stack starts");
         // The lab reaches every component but the support line, which it looks for where
         // nothing listens (a port just freed).
         let dead = std::net::TcpListener::bind("127.0.0.1:0")

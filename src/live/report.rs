@@ -149,10 +149,7 @@ impl Tally {
         LiveReport {
             complete: true,
             stopped_at: None,
-            runtime: match runtime {
-                RuntimeKind::Embedded => "embedded",
-                RuntimeKind::Containers => "containers",
-            },
+            runtime: super::session::runtime_name(runtime),
             population: scenario.population.size,
             sample_size: sample.len() as u64,
             sampled_citizens: sample.indices().to_vec(),

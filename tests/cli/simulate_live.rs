@@ -275,3 +275,36 @@ fn ctrl_c_stops_a_paced_live_run_with_a_partial_live_json_marked_incomplete() {
     assert!(!out.join("summary.json").exists());
     assert!(!out.join("report.html").exists());
 }
+
+#[test]
+fn bench_tui_plays_the_dashboard_live_and_counts_the_real_flows() {
+    let scenario = project_file(DEMO);
+    let result = run(&[
+        "bench",
+        "tui",
+        "--scenario",
+        scenario.as_str(),
+        "--seconds",
+        "1",
+        "--live-citizens",
+        "10",
+    ]);
+    result.expect_code(0);
+    assert!(
+        result
+            .stdout
+            .contains("10 citizens act for real (embedded components)"),
+        "{}",
+        result.describe()
+    );
+    let flows: Vec<u64> = result
+        .stdout
+        .lines()
+        .filter_map(|line| line.trim().split_once(" real flows over those days"))
+        .map(|(count, _)| count.parse().expect("a count of flows"))
+        .collect();
+    // One line per terminal size, each a fresh live run over the same 30 days.
+    assert_eq!(flows.len(), 2, "{}", result.describe());
+    assert!(flows[0] > 0, "{}", result.describe());
+    assert_eq!(flows[0], flows[1], "{}", result.describe());
+}

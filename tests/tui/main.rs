@@ -68,16 +68,11 @@ fn the_dashboard_runs_in_a_terminal_and_restores_it_on_quit() {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = std::env::temp_dir().join(format!("mitid-tui-pty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let script = dir.join("demo.yaml");
-    std::fs::write(
-        &script,
+    let (dir, script_arg) = script_file(
+        "pty",
         "scenario: scenarios/demo-100k.yaml\nseed: 100\npopulation: 2000\nsteps:\n  - keys: m\n",
-    )
-    .expect("script written");
+    );
 
-    let script_arg = script.display().to_string();
     let Session {
         mut child,
         mut writer,
@@ -166,6 +161,17 @@ fn without_a_terminal_it_refuses_with_exit_code_2_and_says_what_to_use() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("needs an interactive terminal"), "{stderr}");
     assert!(stderr.contains("mitid-lab simulate"), "{stderr}");
+}
+
+/// A demo script with `text` in a temp folder of its own (`mitid-tui-NAME-PID`): the folder,
+/// for the test to remove, and the script's path as an argument.
+fn script_file(name: &str, text: &str) -> (PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("mitid-tui-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = dir.join("script.yaml");
+    std::fs::write(&script, text).expect("script written");
+    let arg = script.display().to_string();
+    (dir, arg)
 }
 
 /// The binary started in a pseudo-terminal of `cols` x `rows`, and its screen.
@@ -279,4 +285,71 @@ fn a_trainer_records_a_journey_by_keystrokes_and_sigterm_restores_the_terminal()
     let restored = session.screen.parser.screen();
     assert!(!restored.alternate_screen(), "left the alternate screen");
     assert!(!restored.hide_cursor(), "the cursor is shown again");
+}
+
+/// The number in `screen` right after `label` (digits grouped by spaces, as the dashboard
+/// prints them), if any.
+fn figure_after(screen: &str, label: &str) -> Option<u64> {
+    let rest = &screen[screen.find(label)? + label.len()..];
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ' ')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[test]
+fn live_mode_shows_the_flows_the_embedded_components_performed() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // To the first milestone (three weeks in): the sampled citizens' logins meet the broker.
+    let (dir, script_arg) = script_file(
+        "live",
+        "scenario: scenarios/live-demo.yaml\nsteps:\n  - keys: m\n",
+    );
+    let mut session = start(
+        &[
+            "tui",
+            "--live",
+            "--live-citizens",
+            "10",
+            "--script",
+            &script_arg,
+        ],
+        100,
+        30,
+    );
+    // The components start and the citizens are synthesised before the first frame.
+    session.screen.wait_for("● live");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let screen = loop {
+        session.screen.pump();
+        let screen = session.screen.text();
+        if figure_after(&screen, "● live: ").is_some_and(|flows| flows > 0) {
+            break screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no flow performed by the first milestone:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(screen.contains("milestones passed"), "{screen}");
+    assert!(
+        screen.contains("idp"),
+        "the broker's row in the live panel: {screen}"
+    );
+
+    session.type_keys(b"q");
+    let status = session.wait_exit();
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    session.screen.pump();
+    assert!(
+        !session.screen.parser.screen().alternate_screen(),
+        "left the alternate screen"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,9 @@
 //! Tour:
 //! - [`run`]: the simulator's steppable `PolicyRun` as the simulation view drives it
 //!   ([`run::SteppableRun`], [`run::ScenarioRun`]).
+//! - [`live`]: the live mode's figures (`--live`): the flows the lab's components performed
+//!   and failed for the sampled citizens, beside the model's figures. The live run itself is
+//!   the binary's ([`run_with`] takes how to open it).
 //! - [`keys`]: the one key registry behind the bindings, the footer and the `?` help.
 //! - [`app`]: the model and its update function (no I/O: effects go back to the runtime).
 //! - [`flows`]: the Flows (trainer) view's model — a journey recorded by the conformance crate,
@@ -25,6 +28,7 @@ pub mod app;
 pub mod export;
 pub mod flows;
 pub mod keys;
+pub mod live;
 pub mod run;
 pub mod script;
 mod terminal;
@@ -34,13 +38,14 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use mitid_conformance::outcome::SuiteReport;
+use mitid_sim::policy::PolicyScenario;
 use mitid_sim::scenario::{self, Overrides, Scenario};
 use tuirealm::ratatui::layout::Size;
 use tuirealm::terminal::{TerminalAdapter as _, TestTerminalAdapter};
 use tuirealm::testing::buffer_to_string;
 
 use crate::app::{App, Effect, Msg};
-use crate::run::ScenarioRun;
+use crate::run::{ScenarioRun, SteppableRun};
 use crate::script::{Event, Script};
 
 /// The scenario the dashboard opens when none is named.
@@ -79,6 +84,9 @@ pub enum TuiError {
     BadInput(String),
     #[error("the policy run failed: {0}")]
     Simulation(#[from] mitid_sim::policy::PolicyError),
+    /// The live mode's components or driver could not start.
+    #[error("the live run could not start: {0}")]
+    Live(Box<dyn std::error::Error + Send + Sync>),
     #[error("the terminal failed: {0}")]
     Terminal(String),
     /// SIGTERM or SIGINT from outside: the terminal was restored first.
@@ -94,12 +102,32 @@ impl TuiError {
     }
 }
 
+/// How the dashboard's main run is opened from its loaded scenario and seed, before its first
+/// day: the model alone ([`model_run`]), or a live run the binary drives. `say` is told what
+/// takes time.
+pub type OpenRun<'a> = dyn FnMut(PolicyScenario, u64, &mut dyn FnMut(&str)) -> Result<Box<dyn SteppableRun>, TuiError>
+    + 'a;
+
+/// The model's own run of `policy` with `seed`: [`OpenRun`] without live mode.
+pub fn model_run(
+    policy: PolicyScenario,
+    seed: u64,
+    _say: &mut dyn FnMut(&str),
+) -> Result<Box<dyn SteppableRun>, TuiError> {
+    Ok(Box::new(ScenarioRun::new(policy, seed)?))
+}
+
 /// Starts the dashboard on this process's terminal and runs it until the user quits.
 pub fn run(options: &Options) -> Result<(), TuiError> {
+    run_with(options, &mut model_run)
+}
+
+/// [`run`], its main run opened by `open` (the binary's live mode).
+pub fn run_with(options: &Options, open: &mut OpenRun<'_>) -> Result<(), TuiError> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(TuiError::NoTerminal);
     }
-    let (app, events) = prepare(options, &mut |line| eprintln!("{line}"))?;
+    let (app, events) = prepare_with(options, &mut |line| eprintln!("{line}"), open)?;
     terminal::run(app, events)
 }
 
@@ -109,6 +137,15 @@ pub fn run(options: &Options) -> Result<(), TuiError> {
 pub fn prepare(
     options: &Options,
     say: &mut dyn FnMut(&str),
+) -> Result<(App, Vec<Event>), TuiError> {
+    prepare_with(options, say, &mut model_run)
+}
+
+/// [`prepare`], the main run opened by `open`.
+pub fn prepare_with(
+    options: &Options,
+    say: &mut dyn FnMut(&str),
+    open: &mut OpenRun<'_>,
 ) -> Result<(App, Vec<Event>), TuiError> {
     let script = match &options.script {
         Some(path) => {
@@ -137,8 +174,17 @@ pub fn prepare(
             .or(script.as_ref().and_then(|s| s.population)),
         seed: options.seed.or(script.as_ref().and_then(|s| s.seed)),
     };
-    let run = open_run(&scenario_path, &overrides, say)?;
-    let mut app = App::new(Box::new(run), flaw_names());
+    let policy = load_policy(&scenario_path, &overrides)?;
+    say(&format!(
+        "synthesising {} ({} citizens, seed {})…",
+        policy.name, policy.population.size, policy.seed
+    ));
+    let seed = policy.seed;
+    let run = open(policy, seed, say).map_err(|err| match err {
+        TuiError::Simulation(err) => run_error(&scenario_path.display().to_string(), err),
+        other => other,
+    })?;
+    let mut app = App::new(run, flaw_names());
     app.source = Some(app::Source {
         path: scenario_path,
         overrides,
@@ -173,6 +219,26 @@ pub fn open_run(
     overrides: &Overrides,
     say: &mut dyn FnMut(&str),
 ) -> Result<ScenarioRun, TuiError> {
+    let policy = load_policy(path, overrides)?;
+    say(&format!(
+        "synthesising {} ({} citizens, seed {})…",
+        policy.name, policy.population.size, policy.seed
+    ));
+    let seed = policy.seed;
+    ScenarioRun::new(policy, seed).map_err(|err| run_error(&path.display().to_string(), err))
+}
+
+/// A model error of the scenario in `file`: the user's input when it names a field.
+fn run_error(file: &str, err: mitid_sim::policy::PolicyError) -> TuiError {
+    match err.field_path() {
+        Some(_) => TuiError::BadInput(format!("{file}: {err}")),
+        None => TuiError::Simulation(err),
+    }
+}
+
+/// Loads the policy scenario at `path` with `overrides`; a mistake names the file, line and
+/// field.
+pub fn load_policy(path: &Path, overrides: &Overrides) -> Result<PolicyScenario, TuiError> {
     let file = path.display().to_string();
     let text = read(path)?;
     let policy = match scenario::load(&file, &text, overrides)
@@ -185,15 +251,7 @@ pub fn open_run(
             )));
         }
     };
-    say(&format!(
-        "synthesising {} ({} citizens, seed {})…",
-        policy.name, policy.population.size, policy.seed
-    ));
-    let seed = policy.seed;
-    ScenarioRun::new(*policy, seed).map_err(|err| match err.field_path() {
-        Some(_) => TuiError::BadInput(format!("{file}: {err}")),
-        None => TuiError::Simulation(err),
-    })
+    Ok(*policy)
 }
 
 /// Reads and checks a target file as `certify --config` does; a mistake names the file, line

@@ -3,11 +3,30 @@
 //! [`SteppableRun`] is the little the dashboard needs; [`ScenarioRun`] is the simulator's own
 //! steppable [`PolicyRun`] behind it, owning the scenario the run borrows. Days are computed as
 //! the dashboard closes them, never ahead: pausing pauses the model.
+//!
+//! A live run (`--live`) is a [`DrivenRun`]: the binary's live driver, a [`DayDriver`], closes
+//! each day with the sampled citizens' actions performed against the lab's components, on a
+//! [`ScenarioRun`] built [`with_port`](ScenarioRun::with_port) and advanced through
+//! [`drive`](ScenarioRun::drive), and answers its [`LiveFigures`].
 
 use chrono::{Datelike as _, NaiveDate};
 use mitid_sim::policy::{
-    DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyError, PolicyRun, PolicyScenario, Step,
+    ActionPort, DayRow, Milestone, MonthLoad, MunicipalityLoad, PolicyError, PolicyRun,
+    PolicyScenario, Step,
 };
+
+use crate::live::LiveFigures;
+
+/// Why a run could not go on (or start again).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The model failed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A live run's components could not be (re)started.
+    #[error("the live run: {0}")]
+    Live(Box<dyn std::error::Error + Send + Sync>),
+}
 
 /// A policy run the dashboard can advance and observe.
 pub trait SteppableRun {
@@ -26,11 +45,17 @@ pub trait SteppableRun {
     /// The days closed so far, in date order.
     fn closed_days(&self) -> &[DayRow];
     /// Closes the next day; `false` when the run had already reached its end.
-    fn step_day(&mut self) -> Result<bool, PolicyError>;
+    fn step_day(&mut self) -> Result<bool, RunError>;
     /// Citizen Service mean waits per municipality over the months closed so far.
     fn municipality_waits(&self) -> &[MunicipalityWait];
     /// Back to before the first day (same scenario, same seed: the same run again).
-    fn restart(&mut self) -> Result<(), PolicyError>;
+    fn restart(&mut self) -> Result<(), RunError>;
+
+    /// What the lab's components did for a live run's sampled citizens; `None` for a run of
+    /// the model alone.
+    fn live(&self) -> Option<&LiveFigures> {
+        None
+    }
 
     /// The day being simulated next (the day after the last closed one), or the end when done.
     fn today(&self) -> NaiveDate {
@@ -102,8 +127,28 @@ impl ScenarioRun {
     /// A run of `scenario` with `seed`, before its first day (the population is synthesised
     /// here; no day is simulated yet). An invalid scenario is an error naming the field.
     pub fn new(scenario: PolicyScenario, seed: u64) -> Result<Self, PolicyError> {
+        Self::build(scenario, seed, |scenario| PolicyRun::new(scenario, seed))
+    }
+
+    /// A run of `scenario` with `seed` whose actions `port` resolves (a live run's driver),
+    /// before its first day.
+    pub fn with_port(
+        scenario: PolicyScenario,
+        seed: u64,
+        port: impl ActionPort + 'static,
+    ) -> Result<Self, PolicyError> {
+        Self::build(scenario, seed, |scenario| {
+            PolicyRun::with_port(scenario, seed, port)
+        })
+    }
+
+    fn build(
+        scenario: PolicyScenario,
+        seed: u64,
+        open: impl for<'a> FnOnce(&'a PolicyScenario) -> Result<PolicyRun<'a>, PolicyError>,
+    ) -> Result<Self, PolicyError> {
         let name = scenario.name.clone();
-        let run = OwnedRun::try_new(scenario, |scenario| PolicyRun::new(scenario, seed))?;
+        let run = OwnedRun::try_new(scenario, open)?;
         let milestones = run.with_dependent(|_, run| run.milestones().to_vec());
         let mut built = Self {
             run,
@@ -121,6 +166,19 @@ impl ScenarioRun {
     #[must_use]
     pub fn policy(&self) -> &PolicyScenario {
         self.run.borrow_owner()
+    }
+
+    /// Reads the simulator's run itself (a live driver draws its sample from it).
+    pub fn inspect<R>(&self, read: impl for<'a> FnOnce(&PolicyRun<'a>) -> R) -> R {
+        self.run.with_dependent(|_, run| read(run))
+    }
+
+    /// Advances the simulator's run as `advance` does (a live driver closes a day in stretches,
+    /// with real flows between them); the municipality table follows the days it closed.
+    pub fn drive<R>(&mut self, advance: impl for<'a> FnOnce(&mut PolicyRun<'a>) -> R) -> R {
+        let out = self.run.with_dependent_mut(|_, run| advance(run));
+        self.refresh_waits();
+        out
     }
 
     fn refresh_waits(&mut self) {
@@ -164,7 +222,7 @@ impl SteppableRun for ScenarioRun {
         self.run.with_dependent(|_, run| run.closed_days())
     }
 
-    fn step_day(&mut self) -> Result<bool, PolicyError> {
+    fn step_day(&mut self) -> Result<bool, RunError> {
         let step = self.run.with_dependent_mut(|_, run| run.step_day())?;
         let closed = matches!(step, Step::DayClosed(_));
         if closed {
@@ -177,10 +235,83 @@ impl SteppableRun for ScenarioRun {
         &self.waits
     }
 
-    fn restart(&mut self) -> Result<(), PolicyError> {
+    fn restart(&mut self) -> Result<(), RunError> {
         // A new run of the same scenario and seed: deterministic, so the same days again.
         *self = ScenarioRun::new(self.policy().clone(), self.seed)?;
         Ok(())
+    }
+}
+
+/// What closes the days of a [`DrivenRun`] in place of the model alone: a live driver, which
+/// performs the sampled citizens' actions for real as the day goes, and counts them.
+pub trait DayDriver {
+    /// Closes the day in progress of `run`; `false` when every day was already closed.
+    fn close_day(&mut self, run: &mut ScenarioRun) -> Result<bool, RunError>;
+    /// Puts `run` and the driver back before the first day.
+    fn restart(&mut self, run: &mut ScenarioRun) -> Result<(), RunError>;
+    /// What the driver counted over the days closed so far.
+    fn figures(&self) -> &LiveFigures;
+}
+
+/// A [`ScenarioRun`] whose days `driver` closes: the model's figures are the run's, the live
+/// figures the driver's. The run is dropped before the driver (a port into the driver may
+/// live in the run).
+pub struct DrivenRun<D> {
+    pub run: ScenarioRun,
+    pub driver: D,
+}
+
+impl<D> std::fmt::Debug for DrivenRun<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrivenRun")
+            .field("run", &self.run)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: DayDriver> SteppableRun for DrivenRun<D> {
+    fn scenario(&self) -> &str {
+        self.run.scenario()
+    }
+
+    fn seed(&self) -> u64 {
+        self.run.seed()
+    }
+
+    fn population(&self) -> u32 {
+        self.run.population()
+    }
+
+    fn start(&self) -> NaiveDate {
+        self.run.start()
+    }
+
+    fn end(&self) -> NaiveDate {
+        self.run.end()
+    }
+
+    fn milestones(&self) -> &[Milestone] {
+        self.run.milestones()
+    }
+
+    fn closed_days(&self) -> &[DayRow] {
+        self.run.closed_days()
+    }
+
+    fn step_day(&mut self) -> Result<bool, RunError> {
+        self.driver.close_day(&mut self.run)
+    }
+
+    fn municipality_waits(&self) -> &[MunicipalityWait] {
+        self.run.municipality_waits()
+    }
+
+    fn restart(&mut self) -> Result<(), RunError> {
+        self.driver.restart(&mut self.run)
+    }
+
+    fn live(&self) -> Option<&LiveFigures> {
+        Some(self.driver.figures())
     }
 }
 

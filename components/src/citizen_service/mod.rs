@@ -48,9 +48,10 @@ use std::time::Duration;
 use crate::service::Routes;
 use crate::service::routing::{get, post};
 use axum::Router;
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use mitid_devices::pcode::PCode;
 use mitid_devices::policy::PCodePolicy;
+use mitid_devices::time::{CivilDate, Weekday};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,8 @@ impl CitizenServiceConfig {
 /// Opening hours of one weekday, minutes after midnight (`None`: closed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayHours {
+    /// `Mon` … `Sun` on the wire.
+    #[serde(with = "abbreviated")]
     pub weekday: Weekday,
     pub opens: Option<NaiveTime>,
     pub closes: Option<NaiveTime>,
@@ -131,13 +134,13 @@ pub struct Counter {
 fn default_hours() -> Vec<DayHours> {
     let t = |h, m| NaiveTime::from_hms_opt(h, m, 0);
     [
-        (Weekday::Mon, t(10, 0), t(15, 0)),
-        (Weekday::Tue, t(10, 0), t(15, 0)),
-        (Weekday::Wed, t(10, 0), t(15, 0)),
-        (Weekday::Thu, t(10, 0), t(17, 30)),
-        (Weekday::Fri, t(10, 0), t(13, 0)),
-        (Weekday::Sat, None, None),
-        (Weekday::Sun, None, None),
+        (Weekday::Monday, t(10, 0), t(15, 0)),
+        (Weekday::Tuesday, t(10, 0), t(15, 0)),
+        (Weekday::Wednesday, t(10, 0), t(15, 0)),
+        (Weekday::Thursday, t(10, 0), t(17, 30)),
+        (Weekday::Friday, t(10, 0), t(13, 0)),
+        (Weekday::Saturday, None, None),
+        (Weekday::Sunday, None, None),
     ]
     .into_iter()
     .map(|(weekday, opens, closes)| DayHours {
@@ -148,18 +151,45 @@ fn default_hours() -> Vec<DayHours> {
     .collect()
 }
 
+/// A weekday as its three-letter abbreviation (`Mon`), the counters' wire format.
+mod abbreviated {
+    use mitid_devices::time::Weekday;
+    use serde::{Deserialize as _, Deserializer, Serializer, de};
+
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's `with` hands the field over by reference"
+    )]
+    pub fn serialize<S: Serializer>(day: &Weekday, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(day.abbreviation())
+    }
+
+    /// Reads what chrono's weekday read before: the abbreviation or the full English name, in
+    /// any case.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Weekday, D::Error> {
+        let text = String::deserialize(d)?;
+        Weekday::ALL
+            .into_iter()
+            .find(|day| {
+                text.eq_ignore_ascii_case(day.abbreviation())
+                    || text.eq_ignore_ascii_case(&format!("{day:?}"))
+            })
+            .ok_or_else(|| {
+                de::Error::invalid_value(de::Unexpected::Str(&text), &"Mon, Tue, ... or Sun")
+            })
+    }
+}
+
 impl Counter {
     /// Whether a slot starting at `start` lies on the grid and inside opening hours.
     fn check_slot(&self, start: NaiveDateTime) -> Result<(), ApiError> {
-        let day = self
-            .opening_hours
-            .iter()
-            .find(|d| d.weekday == start.weekday());
+        let weekday = CivilDate::new(start.year(), start.month(), start.day()).weekday();
+        let day = self.opening_hours.iter().find(|d| d.weekday == weekday);
         let (Some(opens), Some(closes)) = day.map_or((None, None), |d| (d.opens, d.closes)) else {
             return Err(ApiError::invalid_request(format!(
-                "closed: {} Citizen Service is closed on {:?}",
+                "closed: {} Citizen Service is closed on {}",
                 self.municipality,
-                start.weekday()
+                weekday.abbreviation()
             )));
         };
         let time = start.time();
@@ -175,9 +205,9 @@ impl Counter {
         let end = time + chrono::Duration::minutes(i64::from(self.slot_minutes));
         if time < opens || end > closes || end < time {
             return Err(ApiError::invalid_request(format!(
-                "closed: {} Citizen Service is open {opens}–{closes} on {:?}",
+                "closed: {} Citizen Service is open {opens}–{closes} on {}",
                 self.municipality,
-                start.weekday()
+                weekday.abbreviation()
             )));
         }
         Ok(())
@@ -458,5 +488,28 @@ mod tests {
         assert!(counter.check_slot(at(1, 10, 5)).is_err());
         assert!(counter.check_slot(at(4, 11, 0)).is_err());
         assert!(counter.check_slot(at(2, 17, 15)).is_ok());
+        let closed = counter
+            .check_slot(at(4, 11, 0))
+            .expect_err("closed on Saturdays");
+        assert!(
+            format!("{closed:?}").contains("closed on Sat"),
+            "{closed:?}"
+        );
+    }
+
+    #[test]
+    fn opening_hours_name_their_days_as_three_letters_on_the_wire() {
+        let hours = default_hours();
+        let wire = serde_json::to_value(hours[0]).expect("serialises");
+        assert_eq!(wire["weekday"], "Mon");
+        assert_eq!(wire["opens"], "10:00:00");
+        let back: DayHours = serde_json::from_value(wire).expect("reads back");
+        assert_eq!(back, hours[0]);
+        let long = serde_json::json!({"weekday": "monday", "opens": null, "closes": null});
+        let read: DayHours = serde_json::from_value(long).expect("the full name is read too");
+        assert_eq!(read.weekday, Weekday::Monday);
+        let wrong = serde_json::json!({"weekday": "Mo", "opens": null, "closes": null});
+        let err = serde_json::from_value::<DayHours>(wrong).expect_err("not a weekday");
+        assert!(err.to_string().contains("Mon, Tue"), "{err}");
     }
 }

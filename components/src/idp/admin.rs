@@ -61,7 +61,12 @@ pub struct OrganisationsView {
     pub organisations: Vec<crate::cvr::ProfessionalIdentity>,
 }
 
-/// The kinds of `MitID` authenticator the registry knows.
+/// The kinds of `MitID` authenticator the registry knows, as its admin API names them.
+///
+/// Not [`mitid_devices::AuthenticatorKind`]: the registry counts the password among a `MitID`'s
+/// authenticators (it is issued, locked and revoked like them), which the devices crate models
+/// as a factor of a login and not as a device, and it holds no NemID authenticators. Its wire
+/// names (`app`, ...) are the admin API's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthenticatorKind {

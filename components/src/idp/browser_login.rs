@@ -1,6 +1,7 @@
 //! What the MitID pages ([`super::login`]) and the NemID pages ([`super::nemid`]) share: a login
 //! waiting in a browser, bound to that browser by a cookie and to its own forms by a CSRF token,
-//! alive until it expires; and the plain HTML around its forms.
+//! alive until it expires; and the plain HTML around its forms, as `maud` templates (which
+//! escape what they interpolate).
 //!
 //! Each login kind describes itself once in a [`Pages`] (where its pages live, its cookie, its
 //! brand and which map of the store holds it); the checks and their answers (404 page, expiry
@@ -15,13 +16,14 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::oidc::{self, Authenticated, error_redirect};
 use super::registry::{Identity, random_token};
 use super::script::AuthRequest;
 use super::{IdpState, SharedState, Store};
-use crate::service::{cookie, error_page, esc, found};
+use crate::service::{cookie, error_page, found};
 
 /// Logins kept before the expired ones are swept out of the store.
 const SWEEP_ABOVE: usize = 10_000;
@@ -82,13 +84,14 @@ impl<K> BrowserLogin<K> {
             .and_then(|u| state.lock().registry.by_uuid.get(u).cloned())
     }
 
-    /// The login's message to the citizen as HTML (empty without one).
+    /// The login's message to the citizen (nothing without one).
     #[must_use]
-    pub fn message_html(&self) -> String {
-        self.message
-            .as_ref()
-            .map(|m| format!("<p class=\"msg\">{}</p>", esc(m)))
-            .unwrap_or_default()
+    pub fn message_html(&self) -> Markup {
+        html! {
+            @if let Some(message) = &self.message {
+                p.msg { (message) }
+            }
+        }
     }
 }
 
@@ -292,17 +295,31 @@ impl<K: Clone> Pages<K> {
     }
 
     /// A page of this login kind: never cached, never framed, forms only to this site.
-    pub fn layout(&self, title: &str, body: &str) -> Response {
-        let html = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{brand} – {t}</title><style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
-             {style}.msg{{color:#a00}}</style></head><body><main><h1>{brand}</h1><h2>{t}</h2>{body}</main></body></html>",
-            brand = self.brand,
-            style = self.style,
-            t = esc(title)
-        );
-        let mut response = Html(html).into_response();
+    pub fn layout(&self, title: &str, body: &Markup) -> Response {
+        let page = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (self.brand) " – " (title) }
+                    // The login kind's own rules are constants of the lab, not input.
+                    style {
+                        "body{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}"
+                        (PreEscaped(self.style))
+                        ".msg{color:#a00}"
+                    }
+                }
+                body {
+                    main {
+                        h1 { (self.brand) }
+                        h2 { (title) }
+                        (body)
+                    }
+                }
+            }
+        };
+        let mut response = Html(page.into_string()).into_response();
         let h = response.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -316,18 +333,18 @@ impl<K: Clone> Pages<K> {
     }
 
     /// A form posting to `{path}/{id}/{action}` with the login's CSRF token.
-    pub fn form(&self, tx: &BrowserLogin<K>, action: &str, inner: &str, button: &str) -> String {
-        format!(
-            "<form method=\"post\" action=\"{path}/{id}/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{inner}\
-             <button type=\"submit\">{button}</button></form>",
-            path = self.path,
-            id = esc(&tx.id),
-            csrf = esc(&tx.csrf),
-        )
+    pub fn form(&self, tx: &BrowserLogin<K>, action: &str, inner: &Markup, button: &str) -> Markup {
+        html! {
+            form method="post" action={ (self.path) "/" (tx.id) "/" (action) } {
+                input type="hidden" name="csrf" value=(tx.csrf);
+                (inner)
+                button type="submit" { (button) }
+            }
+        }
     }
 
-    pub fn cancel_form(&self, tx: &BrowserLogin<K>) -> String {
-        self.form(tx, "cancel", "", "Cancel")
+    pub fn cancel_form(&self, tx: &BrowserLogin<K>) -> Markup {
+        self.form(tx, "cancel", &html! {}, "Cancel")
     }
 
     /// A page with one form (after `intro`) and the cancel button.
@@ -335,32 +352,31 @@ impl<K: Clone> Pages<K> {
         &self,
         tx: &BrowserLogin<K>,
         title: &str,
-        intro: &str,
+        intro: &Markup,
         action: &str,
-        inner: &str,
+        inner: &Markup,
         button: &str,
     ) -> Response {
         self.layout(
             title,
-            &format!(
-                "{intro}{}{}",
-                self.form(tx, action, inner, button),
-                self.cancel_form(tx)
-            ),
+            &html! {
+                (intro)
+                (self.form(tx, action, inner, button))
+                (self.cancel_form(tx))
+            },
         )
     }
 
     /// A waiting page that reloads itself every 2 s, with a link to reload at once and the
     /// cancel button.
-    pub fn waiting_page(&self, tx: &BrowserLogin<K>, title: &str, intro: &str) -> Response {
+    pub fn waiting_page(&self, tx: &BrowserLogin<K>, title: &str, intro: &Markup) -> Response {
         let mut response = self.layout(
             title,
-            &format!(
-                "{intro}<p><a href=\"{}/{}\">Update now</a></p>{}",
-                self.path,
-                esc(&tx.id),
-                self.cancel_form(tx)
-            ),
+            &html! {
+                (intro)
+                p { a href={ (self.path) "/" (tx.id) } { "Update now" } }
+                (self.cancel_form(tx))
+            },
         );
         response
             .headers_mut()

@@ -18,6 +18,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
 use mitid_devices::app::{
     Approval, ChannelBinding, ChannelBindingKind, LoginPlatform, Transaction,
 };
@@ -35,7 +36,6 @@ use super::professional;
 use super::registry::{AuthenticatorData, Identity};
 use super::script::{AuthRequest, LoginIdp};
 use super::{IdpState, SharedState};
-use crate::service::esc;
 use crate::service::{ApiError, Form, Json, Path};
 
 pub const BROWSER_COOKIE: &str = "mitid_browser";
@@ -136,70 +136,86 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
         .reference_text
         .clone()
         .unwrap_or_else(|| format!("Log on to {}", tx.request.client_id));
-    let header_text = format!("<p>{}</p>{}", esc(&reference), tx.message_html());
+    let header_text = html! {
+        p { (reference) }
+        (tx.message_html())
+    };
     match &tx.at.step {
         Step::UserId => PAGES.form_page(
             tx,
             "Log on",
             &header_text,
             "user",
-            "<label for=\"user_id\">User ID</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>",
+            &html! {
+                label for="user_id" { "User ID" }
+                input id="user_id" name="user_id" autocomplete="username" required;
+            },
             "Continue",
         ),
         Step::ChooseMethod => {
             let id = tx.identity(state);
-            let mut options = String::new();
-            for (kind, label) in [
+            let options: Vec<Markup> = [
                 (AuthenticatorKind::App, "MitID app"),
                 (AuthenticatorKind::CodeDisplay, "Code display"),
                 (AuthenticatorKind::AudioCodeReader, "Audio code reader"),
                 (AuthenticatorKind::Chip, "MitID chip"),
-            ] {
-                let has = id.as_ref().is_some_and(|i| {
+            ]
+            .into_iter()
+            .filter(|(kind, _)| {
+                id.as_ref().is_some_and(|i| {
                     i.authenticators
                         .iter()
-                        .any(|a| a.kind == kind && !a.revoked && usable(&a.data))
-                });
-                if has {
-                    let value = serde_json::to_value(kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    options.push_str(&PAGES.form(
-                        tx,
-                        "method",
-                        &format!("<input type=\"hidden\" name=\"method\" value=\"{value}\">"),
-                        label,
-                    ));
-                }
-            }
-            if options.is_empty() {
-                options =
-                    "<p>This MitID has no active authenticator. Contact MitID support.</p>".into();
-            }
+                        .any(|a| a.kind == *kind && !a.revoked && usable(&a.data))
+                })
+            })
+            .map(|(kind, label)| {
+                let value = serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                PAGES.form(
+                    tx,
+                    "method",
+                    &html! { input type="hidden" name="method" value=(value); },
+                    label,
+                )
+            })
+            .collect();
             PAGES.layout(
                 "Choose how to log on",
-                &format!("{header_text}{options}{}", PAGES.cancel_form(tx)),
+                &html! {
+                    (header_text)
+                    @for option in &options { (option) }
+                    @if options.is_empty() {
+                        p { "This MitID has no active authenticator. Contact MitID support." }
+                    }
+                    (PAGES.cancel_form(tx))
+                },
             )
         }
         Step::AppWaiting => {
-            let binding = tx.at.binding.map(|b| match b.kind() {
-                ChannelBindingKind::FourDigitCode => format!(
-                    "<p>Check that the app shows this code:</p><p class=\"code\" id=\"binding\">{}</p>",
-                    esc(&b.display_text())
-                ),
-                _ => format!(
-                    "<p>Scan this code with the MitID app:</p><p class=\"code\" id=\"binding\"><code>{}</code></p>",
-                    esc(&b.display_text())
-                ),
+            let binding = tx.at.binding.map(|b| {
+                let text = b.display_text();
+                if b.kind() == ChannelBindingKind::FourDigitCode {
+                    html! {
+                        p { "Check that the app shows this code:" }
+                        p class="code" id="binding" { (text) }
+                    }
+                } else {
+                    html! {
+                        p { "Scan this code with the MitID app:" }
+                        p class="code" id="binding" { code { (text) } }
+                    }
+                }
             });
             PAGES.waiting_page(
                 tx,
                 "Open your MitID app",
-                &format!(
-                    "{header_text}{}<p>Approve the request in the app. This page updates by itself.</p>",
-                    binding.unwrap_or_default(),
-                ),
+                &html! {
+                    (header_text)
+                    @if let Some(binding) = &binding { (binding) }
+                    p { "Approve the request in the app. This page updates by itself." }
+                },
             )
         }
         Step::Code(kind) => {
@@ -213,29 +229,34 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
                 "Enter code and password",
                 &header_text,
                 "code",
-                &format!(
-                    "<label for=\"code\">Enter {what}</label><input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
-                     <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
-                ),
+                &html! {
+                    label for="code" { "Enter " (what) }
+                    input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required;
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                },
                 "Log on",
             )
         }
         Step::ChooseOrganisation => {
-            let mut options = String::new();
-            for org in tx.identity(state).map(|i| i.professional).unwrap_or_default() {
-                options.push_str(&PAGES.form(
-                    tx,
-                    "organisation",
-                    &format!(
-                        "<input type=\"hidden\" name=\"cvr\" value=\"{}\">",
-                        esc(&org.cvr)
-                    ),
-                    &esc(&format!("{} (CVR {})", org.org_name, org.cvr)),
-                ));
-            }
+            let organisations = tx
+                .identity(state)
+                .map(|i| i.professional)
+                .unwrap_or_default();
             PAGES.layout(
                 "Choose who you log on for",
-                &format!("{header_text}{options}{}", PAGES.cancel_form(tx)),
+                &html! {
+                    (header_text)
+                    @for org in &organisations {
+                        (PAGES.form(
+                            tx,
+                            "organisation",
+                            &html! { input type="hidden" name="cvr" value=(org.cvr); },
+                            &format!("{} (CVR {})", org.org_name, org.cvr),
+                        ))
+                    }
+                    (PAGES.cancel_form(tx))
+                },
             )
         }
         Step::Chip => {
@@ -248,13 +269,18 @@ fn render(state: &IdpState, tx: &LoginTx) -> Response {
             PAGES.form_page(
                 tx,
                 "Use your MitID chip",
-                &format!(
-                    "{header_text}<p>Connect your chip and press its button. Challenge:</p><pre id=\"challenge\">{}</pre>",
-                    esc(&challenge)
-                ),
+                &html! {
+                    (header_text)
+                    p { "Connect your chip and press its button. Challenge:" }
+                    pre id="challenge" { (challenge) }
+                },
                 "chip",
-                "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required>\
-                 <label for=\"assertion\">Chip answer</label><textarea id=\"assertion\" name=\"assertion\" rows=\"6\" required></textarea>",
+                &html! {
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" required;
+                    label for="assertion" { "Chip answer" }
+                    textarea id="assertion" name="assertion" rows="6" required {}
+                },
                 "Log on",
             )
         }

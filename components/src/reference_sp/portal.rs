@@ -2,45 +2,45 @@
 //! session whose LoA is too low (with the step-up login URL) or a person without CPR where the
 //! service needs one.
 
-use std::fmt::Write as _;
-
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Html;
+use maud::{DOCTYPE, html};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Account, Loa, SELF_SERVICES, SESSION_COOKIE, Session, Shared, Sp};
-use crate::service::{ApiError, Json, Path, cookie, esc};
+use crate::service::{ApiError, Json, Path, cookie};
 
 pub(super) async fn portal(State(sp): State<Shared>, headers: HeaderMap) -> Html<String> {
-    let who = session_of(&sp, &headers).map(|(_, s, a)| {
-        format!(
-            "<p>Logged in as {} at LoA {:?}. <a href=\"/logout\">Log out</a></p>",
-            esc(a.name.as_deref().unwrap_or(&s.sub)),
-            s.loa
-        )
-    });
-    let mut rows = String::new();
-    for s in SELF_SERVICES {
-        let _ = write!(
-            rows,
-            "<li><a href=\"/services/{}\">{}</a> (LoA {:?}{})</li>",
-            s.id,
-            s.title,
-            s.required_loa,
-            if s.requires_cpr {
-                ", CPR number needed"
-            } else {
-                ""
+    let who = session_of(&sp, &headers).map(|(_, s, a)| (a.name.unwrap_or(s.sub), s.loa));
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "Reference portal" } }
+            body {
+                h1 { "Reference self-service portal" }
+                @match &who {
+                    Some((name, loa)) => p {
+                        "Logged in as " (name) " at LoA " (format!("{loa:?}")) ". "
+                        a href="/logout" { "Log out" }
+                    },
+                    None => p { a href="/login" { "Log in with MitID" } },
+                }
+                ul {
+                    @for s in SELF_SERVICES {
+                        li {
+                            a href={ "/services/" (s.id) } { (s.title) }
+                            " (LoA " (format!("{:?}", s.required_loa))
+                            @if s.requires_cpr { ", CPR number needed" }
+                            ")"
+                        }
+                    }
+                }
             }
-        );
-    }
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Reference portal</title></head>\
-         <body><h1>Reference self-service portal</h1>{}<ul>{rows}</ul></body></html>",
-        who.unwrap_or_else(|| "<p><a href=\"/login\">Log in with MitID</a></p>".into())
-    ))
+        }
+    };
+    Html(page.into_string())
 }
 
 pub(super) fn session_of(sp: &Sp, headers: &HeaderMap) -> Option<(String, Session, Account)> {

@@ -126,5 +126,13 @@ pub fn parse_instant(text: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
-/// Escapes text for an XML attribute or element (the same five entities as HTML).
-pub use crate::service::esc as escape;
+/// Escapes text for an XML attribute or element: the escaper of the `maud` templates (the
+/// same entities as HTML), so the lab escapes markup one way.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    // Writing into a String cannot fail.
+    let _ = maud::Escaper::new(&mut out).write_str(text);
+    out
+}

@@ -1,8 +1,7 @@
 //! Small HTTP helpers of the lab's browser-facing and OAuth endpoints: form parameters with
-//! the OAuth rules, cookies, HTML escaping, the error page and the 302 redirect.
+//! the OAuth rules, cookies, the error page and the 302 redirect.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -42,16 +41,6 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-/// HTML-escapes text for the pages still assembled with `format!` (the IdP's login pages): the
-/// same escaper the `maud` templates use, so the workspace escapes HTML one way.
-#[must_use]
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    // Writing into a String cannot fail.
-    let _ = maud::Escaper::new(&mut out).write_str(text);
-    out
 }
 
 /// A page for errors that must not be redirected (bad client or redirect URI).

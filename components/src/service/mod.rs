@@ -52,9 +52,7 @@ mod neighbour;
 mod routes;
 
 pub use clock::{ClockError, LabClock};
-pub use http::{
-    MAX_PARAMS, MAX_VALUE, constant_time_eq, cookie, error_page, esc, found, parse_params,
-};
+pub use http::{MAX_PARAMS, MAX_VALUE, constant_time_eq, cookie, error_page, found, parse_params};
 pub(crate) use neighbour::JsonCaller;
 pub use neighbour::{DEFAULT_NEIGHBOUR_TIMEOUT, NeighbourError, http_client};
 

@@ -6,6 +6,7 @@
 
 mod conformance;
 mod flows;
+mod live;
 mod simulation;
 
 use tuirealm::ratatui::Frame;

@@ -33,9 +33,23 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     draw_kpis(frame, kpis, app);
     let [charts, side] =
         Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(rest);
-    draw_charts(frame, charts, app, area.height >= ROOMY_HEIGHT);
-    if area.height >= ROOMY_HEIGHT {
-        let listed = app.run.milestones().len() as u16 + 2;
+    let roomy = area.height >= ROOMY_HEIGHT;
+    draw_charts(frame, charts, app, roomy);
+    // A live run's panel goes first, beside the model's figures; the municipality table keeps
+    // at least a few rows under it.
+    let side = match app.run.live() {
+        Some(figures) => {
+            let wanted =
+                super::live::height(figures, roomy).min(side.height.saturating_sub(MIN_TABLE_ROWS));
+            let [panel, rest] =
+                Layout::vertical([Constraint::Length(wanted), Constraint::Min(0)]).areas(side);
+            super::live::draw(frame, panel, figures, roomy);
+            rest
+        }
+        None => side,
+    };
+    let listed = app.run.milestones().len() as u16 + 2;
+    if roomy && side.height >= listed + MIN_TABLE_ROWS {
         let [milestones, table] =
             Layout::vertical([Constraint::Length(listed), Constraint::Min(0)]).areas(side);
         draw_milestones(frame, milestones, app);
@@ -44,6 +58,9 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
         draw_table(frame, side, app);
     }
 }
+
+/// The municipality table's least height: its border, header and a few municipalities.
+const MIN_TABLE_ROWS: u16 = 6;
 
 fn draw_clock(frame: &mut Frame, area: Rect, app: &App) {
     let run = &app.run;
@@ -68,6 +85,22 @@ fn draw_clock(frame: &mut Frame, area: Rect, app: &App) {
         state,
         Span::raw(format!("  {} days/s", app.days_per_second())),
     ]);
+    let line = match run.live() {
+        Some(figures) => {
+            let flows = figures.total();
+            let mut spans = line.spans;
+            spans.push(Span::styled(
+                format!(
+                    "  ● live: {} flows, {} failed",
+                    thousands(flows.performed),
+                    thousands(flows.failed)
+                ),
+                Style::new().fg(Color::Green),
+            ));
+            Line::from(spans)
+        }
+        None => line,
+    };
     let line = match &app.whatif {
         Some(whatif) => {
             let mut spans = line.spans;

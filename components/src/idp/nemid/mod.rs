@@ -30,6 +30,7 @@ use crate::service::routing::{get, post};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use maud::html;
 use mitid_devices::nemid::{NemidAccount, NemidError, NemidStatus};
 use mitid_devices::{Factor, KeyAppRecord, KeyCard, NemidKeyApp, Timestamp};
 use rand_core::OsRng;
@@ -305,31 +306,45 @@ fn render(tx: &NemidLoginTx) -> Response {
             "Log on with NemID",
             &message,
             "credentials",
-            "<label for=\"user_id\">User ID or CPR number</label><input id=\"user_id\" name=\"user_id\" autocomplete=\"username\" required>\
-             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-             <label for=\"method\">Confirm with</label><select id=\"method\" name=\"method\">\
-             <option value=\"key_card\">Key card</option><option value=\"key_app\">Key app</option></select>",
+            &html! {
+                label for="user_id" { "User ID or CPR number" }
+                input id="user_id" name="user_id" autocomplete="username" required;
+                label for="password" { "Password" }
+                input id="password" name="password" type="password" autocomplete="current-password" required;
+                label for="method" { "Confirm with" }
+                select id="method" name="method" {
+                    option value="key_card" { "Key card" }
+                    option value="key_app" { "Key app" }
+                }
+            },
             "Next",
         ),
-        NemidStep::KeyCard { key_number } => PAGES.form_page(
-            tx,
-            "Enter the code from your key card",
-            &format!(
-                "{message}<p>Key number:</p><p class=\"key\" id=\"key_number\">{key_number:04}</p>"
-            ),
-            "key-card",
-            &format!(
-                "<input type=\"hidden\" name=\"key_number\" value=\"{key_number:04}\">\
-                 <label for=\"code\">Code</label><input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>"
-            ),
-            "Log on",
-        ),
+        NemidStep::KeyCard { key_number } => {
+            let key_number = format!("{key_number:04}");
+            PAGES.form_page(
+                tx,
+                "Enter the code from your key card",
+                &html! {
+                    (message)
+                    p { "Key number:" }
+                    p class="key" id="key_number" { (key_number) }
+                },
+                "key-card",
+                &html! {
+                    input type="hidden" name="key_number" value=(key_number);
+                    label for="code" { "Code" }
+                    input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required;
+                },
+                "Log on",
+            )
+        }
         NemidStep::KeyApp => PAGES.waiting_page(
             tx,
             "Approve in your NemID key app",
-            &format!(
-                "{message}<p>Open the key app and approve the request. This page updates by itself.</p>"
-            ),
+            &html! {
+                (message)
+                p { "Open the key app and approve the request. This page updates by itself." }
+            },
         ),
     }
 }
