@@ -26,8 +26,8 @@ use serde_json::json;
 
 use super::BadInput;
 use super::output::OutputDir;
-use crate::live::{LiveError, LiveOptions};
-use mitid_sim::policy::SampleSize;
+use crate::live::{LiveError, LiveOptions, TargetSpec};
+use mitid_sim::policy::{SampleSize, Sector};
 use provenance::Provenance;
 
 #[derive(Debug, clap::Args)]
@@ -85,6 +85,18 @@ pub struct Args {
     /// How many citizens act for real (1 to the population).
     #[arg(long, value_name = "N", requires = "live")]
     pub live_citizens: Option<u32>,
+    /// Live mode: the integrator's own OIDC service provider at URL (configured from
+    /// `--config target.yaml`, as for `certify`) becomes the service of `--target-sector`;
+    /// every wrong acceptance or refusal it makes is recorded in live.json by requirement.
+    #[arg(long, value_name = "URL", requires_all = ["live", "config"])]
+    pub target: Option<String>,
+    /// The target file of `--target` (`mitid-lab certify init` writes one).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub config: Option<PathBuf>,
+    /// The sector whose logins go to the `--target` service, by its name in
+    /// fixtures/nemid-calendar.yaml.
+    #[arg(long, value_name = "SECTOR", default_value = "bank", requires = "target")]
+    pub target_sector: String,
     /// Where the report folder will finally be, when `out` is inside a report still being
     /// written (the nightly run's policy report): what the summary line names.
     #[arg(skip)]
@@ -197,7 +209,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 /// The live options of `args`, `None` for a pure run. Flags that cannot work with this
 /// scenario or runtime are bad input (exit 2), refused before anything starts.
-fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
+fn live_options(
+    args: &Args,
+    loaded: &Scenario,
+) -> Result<Option<(LiveOptions, Option<TargetSpec>)>> {
     if !args.live {
         return Ok(None);
     }
@@ -218,11 +233,33 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
     sample
         .of(policy.population.size)
         .map_err(|err| BadInput(err.to_string()))?;
-    Ok(Some(LiveOptions {
-        runtime: args.runtime.kind(),
-        sample,
-        speed: args.speed,
-    }))
+    let target = match (&args.target, &args.config) {
+        (Some(url), Some(config)) => {
+            let sector = Sector::ALL
+                .into_iter()
+                .find(|s| s.calendar_key() == args.target_sector)
+                .ok_or_else(|| {
+                    BadInput(format!(
+                        "--target-sector {:?}: no such sector; known: {}",
+                        args.target_sector,
+                        Sector::ALL.map(Sector::calendar_key).join(", ")
+                    ))
+                })?;
+            Some(TargetSpec {
+                target: super::certify::load_target(config, url)?,
+                sector,
+            })
+        }
+        _ => None,
+    };
+    Ok(Some((
+        LiveOptions {
+            runtime: args.runtime.kind(),
+            sample,
+            speed: args.speed,
+        },
+        target,
+    )))
 }
 
 /// The `tEXt` mark of a report's PNG charts (the report folder's manifest is what lets a later
@@ -238,7 +275,7 @@ fn render_policy(
     policy: &mitid_sim::policy::PolicyScenario,
     file: &str,
     provenance: &Provenance,
-    live: Option<LiveOptions>,
+    live: Option<(LiveOptions, Option<TargetSpec>)>,
     simulate_started: Instant,
 ) -> Result<Rendered> {
     let progress = progress_bar(&format!("simulating {}", policy.name));
@@ -255,12 +292,21 @@ fn render_policy(
                 .map_err(policy_error)?,
             None,
         ),
-        Some(options) => {
-            let run = crate::live::run(policy, policy.seed, options, &mut report_progress)
-                .map_err(|err| match err {
-                    LiveError::Policy(err) => policy_error(err),
-                    other => anyhow::Error::new(other).context("the live run failed"),
-                })?;
+        Some((options, target)) => {
+            let run = crate::live::run_with_target(
+                policy,
+                policy.seed,
+                options,
+                target.as_ref(),
+                &mut report_progress,
+            )
+            .map_err(|err| match err {
+                LiveError::Policy(err) => policy_error(err),
+                // The target's broker port taken, the target file's service not answering:
+                // as certify says them (bad input, or the lab's trouble).
+                LiveError::Setup(err) if target.is_some() => super::certify::setup_error(err),
+                other => anyhow::Error::new(other).context("the live run failed"),
+            })?;
             let Some(outcome) = run.outcome else {
                 progress.finish_and_clear();
                 return interrupted_live(&run.report, run.interrupted, simulate_started);

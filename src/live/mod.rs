@@ -27,6 +27,7 @@ mod incidents;
 mod journeys;
 mod report;
 mod routine;
+mod target;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +50,7 @@ use mitid_sim::policy::{
 
 pub use report::LiveReport;
 pub use routine::BATCH as ROUTINE_BATCH;
+pub use target::{TargetReport, TargetSpec};
 
 /// What a live run needs besides the scenario and the seed.
 #[derive(Debug, Clone, Copy)]
@@ -155,16 +157,26 @@ pub fn run(
     options: LiveOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<LiveRun, LiveError> {
+    run_with_target(scenario, seed, options, None, progress)
+}
+
+/// [`run`], with the integrator's service of `target` (if any) as its sector's service.
+pub fn run_with_target(
+    scenario: &PolicyScenario,
+    seed: u64,
+    options: LiveOptions,
+    target: Option<&TargetSpec>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<LiveRun, LiveError> {
     // From here a first Ctrl-C only asks the run to stop (between two stretches), so the
     // components are stopped and the partial report written on the way out.
     interrupt::install();
     let runtime = mitid_conformance::suite::tokio_runtime()?;
-    let reference = setup::reference(
-        &[],
-        options.runtime,
-        &mitid_conformance::suite::run_tag(),
-        &runtime,
-    )?;
+    let run_tag = mitid_conformance::suite::run_tag();
+    let reference = setup::reference(&[], options.runtime, &run_tag, &runtime)?;
+    let target = target
+        .map(|spec| runtime.block_on(target::TargetService::start(spec, &run_tag)))
+        .transpose()?;
     // Gates only when there is something to inject: they add a hop to every flow.
     let injector = if scenario.incidents.is_empty() {
         None
@@ -186,7 +198,7 @@ pub fn run(
         scenario,
         seed,
         options,
-        injector,
+        (injector, target),
         progress,
     );
     // The components stop only once the run is over.
@@ -201,11 +213,12 @@ fn run_against(
     scenario: &PolicyScenario,
     seed: u64,
     options: LiveOptions,
-    injector: Option<incidents::Injector>,
+    (injector, target): (Option<incidents::Injector>, Option<target::TargetService>),
     progress: &mut dyn FnMut(f64),
 ) -> Result<LiveRun, LiveError> {
     let mut driver = Driver::new(lab, scenario);
     driver.injector = injector;
+    driver.target = target;
     let live = Rc::new(Live {
         runtime,
         state: RefCell::new(driver),
@@ -266,9 +279,15 @@ fn run_against(
     };
     // The clock goes back to the wall clock, as after a Gherkin scenario that moved it (the
     // stack stops right after; this matters for a stack that outlives the run).
-    let _ = live
-        .runtime
-        .block_on(clock::release(&live.state.borrow().lab));
+    {
+        let driver = live.state.borrow();
+        live.runtime.block_on(async {
+            let _ = clock::release(&driver.lab).await;
+            if let Some(target) = &driver.target {
+                target.release_clock().await;
+            }
+        });
+    }
     let mut report = {
         let mut driver = live.state.borrow_mut();
         let mut report = driver.tally.report(
@@ -282,6 +301,7 @@ fn run_against(
             // Dropped here: whatever is still stopped or paused is started again.
             report.incidents = injector.records();
         }
+        report.target = driver.target.as_ref().map(target::TargetService::report);
         report
     };
     if stopped.is_some() {
@@ -416,6 +436,9 @@ struct Driver {
     injector: Option<incidents::Injector>,
     /// Routine logins waiting for their batch ([`routine`]).
     queued: Vec<routine::QueuedLogin>,
+    /// The integrator's service of `--target`, and its routine logins waiting.
+    target: Option<target::TargetService>,
+    queued_target: Vec<routine::QueuedLogin>,
 }
 
 impl Driver {
@@ -435,6 +458,8 @@ impl Driver {
             tally: report::Tally::default(),
             injector: None,
             queued: Vec::new(),
+            target: None,
+            queued_target: Vec::new(),
         }
     }
 
@@ -459,7 +484,11 @@ impl Driver {
 
     /// Freezes the lab clock at `at`: the one clock of the model and the components.
     async fn set_clock(&self, at: SimTime) -> Result<(), ActionError> {
-        clock::freeze_at(&self.lab, self.instant(at)).await
+        clock::freeze_at(&self.lab, self.instant(at)).await?;
+        if let Some(target) = &self.target {
+            target.set_clock(self.instant(at)).await?;
+        }
+        Ok(())
     }
 }
 
@@ -523,7 +552,7 @@ mod tests {
             &scenario,
             scenario.seed,
             options,
-            None,
+            (None, None),
             &mut |_| {},
         )
         .expect("the run goes on without the support line");

@@ -22,7 +22,7 @@ use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::population::Citizen;
 use mitid_sim::policy::{Action, CitizenView, Credential, Outcome, Sector, Stage};
 
-use super::journeys::{behaviour_of, judged, routine_journey};
+use super::journeys::{TARGET, behaviour_of, judged, routine_journey, target_journey};
 use super::{Driver, failure_of};
 
 /// At most this many routine logins in flight at once.
@@ -62,20 +62,26 @@ impl Driver {
                 return false;
             }
         };
-        self.queued.push(QueuedLogin {
+        let login = QueuedLogin {
             at,
             citizen,
             record: view.record,
             sector,
             credential,
-        });
-        self.queued.len() >= BATCH
+        };
+        if self.target.as_ref().is_some_and(|t| t.serves(sector)) {
+            self.queued_target.push(login);
+        } else {
+            self.queued.push(login);
+        }
+        self.queued.len() + self.queued_target.len() >= BATCH
     }
 
     /// Performs the queued routine logins and counts them, in the queue's order.
     // Batch, run concurrently, then count in queue order: one pass reads clearer than three helpers.
     #[allow(clippy::too_many_lines)]
     pub(super) async fn flush_routine_logins(&mut self) {
+        self.flush_target_logins().await;
         let batch = std::mem::take(&mut self.queued);
         let Some(last) = batch.last() else {
             return;
@@ -179,7 +185,30 @@ impl Driver {
             };
             self.count_incident_failure(action, outcome, login.at);
             self.tally
-                .record(journey, Component::Idp, outcome, None, took, login.at);
+                .record(journey, Component::Idp.name(), outcome, None, took, login.at);
+        }
+    }
+
+    /// Performs the queued routine logins at the integrator's service (`--target`), one after
+    /// the other in the queue's order, each on the lab clock at its own instant: the service
+    /// is one process of the integrator's, and its verdicts are recorded in order.
+    async fn flush_target_logins(&mut self) {
+        for login in std::mem::take(&mut self.queued_target) {
+            let journey = target_journey(login.credential);
+            let started = Instant::now();
+            let answer = match self.set_clock(login.at).await {
+                Ok(()) => {
+                    self.target_login(login.citizen, &login.record, login.credential, login.at)
+                        .await
+                }
+                Err(err) => Err(err),
+            };
+            let outcome = answer.unwrap_or_else(|err| {
+                self.tally.error(journey, &err);
+                Outcome::Failed(failure_of(&err))
+            });
+            self.tally
+                .record(journey, TARGET, outcome, None, started.elapsed(), login.at);
         }
     }
 

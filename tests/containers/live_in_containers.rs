@@ -140,3 +140,164 @@ fn a_live_run_in_containers_survives_a_stopped_support_line_and_leaves_nothing_b
         "{live:#}"
     );
 }
+
+/// A small live scenario whose `incidents:` section stops the broker's container for a week
+/// (2022-09-12 to 2022-09-19) and starts it again: before the banks' NemID cut-off, so every
+/// refusal outside the window would be a fault of the restart, not the calendar.
+const BROKER_OUTAGE: &str = "\
+kind: policy
+name: live-broker-outage
+seed: 7
+population:
+  size: 400
+  start: 2022-09-01
+  end: 2022-10-10
+  municipalities: []
+incidents:
+  - name: broker-down
+    source: \"test: the broker's container stopped for a week and started again\"
+    kind: outage
+    component: idp
+    mode: down
+    from: 2022-09-12
+    until: 2022-09-19
+    restart: true
+";
+
+/// The sum of `row[from..until]` of a per-day list of `over_time`.
+fn days_sum(live: &serde_json::Value, pointer: &str, from: usize, until: usize) -> u64 {
+    live.pointer(pointer)
+        .and_then(serde_json::Value::as_array)
+        .unwrap_or_else(|| panic!("live.json has no list at {pointer}: {live:#}"))
+        .iter()
+        .skip(from)
+        .take(until.saturating_sub(from))
+        .filter_map(serde_json::Value::as_u64)
+        .sum()
+}
+
+/// Waits for `child` at most `limit`; kills it (and fails the test) when it hangs.
+fn wait_or_kill(child: &mut std::process::Child, limit: Duration) -> std::process::Output {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let hung = matches!(child.try_wait(), Ok(None));
+    if hung {
+        let _ = child.kill();
+    }
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = std::io::Read::read_to_string(&mut out, &mut stdout);
+    }
+    if let Some(mut err) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+    }
+    let status = child.wait().expect("the run's exit status");
+    assert!(
+        !hung,
+        "the live run hung for {limit:?}\n{stdout}\n{stderr}"
+    );
+    std::process::Output {
+        status,
+        stdout: stdout.into_bytes(),
+        stderr: stderr.into_bytes(),
+    }
+}
+
+#[test]
+fn a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers() {
+    if !docker_or_skip("a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers")
+    {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("containers")
+        .join("live-incident");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clearing the test folder");
+    }
+    std::fs::create_dir_all(&dir).expect("creating the test folder");
+    let scenario = dir.join("broker-outage.yaml");
+    std::fs::write(&scenario, BROKER_OUTAGE).expect("writing the scenario");
+    let out = dir.join("report");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
+        .arg("simulate")
+        .arg(&scenario)
+        .args([
+            "--live",
+            "--runtime",
+            "containers",
+            "--live-citizens",
+            "200",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning mitid-lab simulate --live --runtime containers");
+    let pid = child.id().to_string();
+    let output = wait_or_kill(&mut child, Duration::from_secs(300));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (containers_left, networks_left) = labelled_leftovers(PID_LABEL, &pid);
+    assert!(
+        containers_left.is_empty() && networks_left.is_empty(),
+        "process {pid} left containers {containers_left:?} and networks {networks_left:?}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+
+    let text = std::fs::read_to_string(out.join("live.json")).expect("live.json");
+    let live: serde_json::Value = serde_json::from_str(&text).expect("live.json is JSON");
+    assert_eq!(live["runtime"], "containers");
+    assert_eq!(live["complete"], true, "the run did not go on to its end");
+
+    // The incident was injected for real: the container stopped, then started again.
+    let incident = &live["incidents"][0];
+    let injected: Vec<&str> = incident["injected"]
+        .as_array()
+        .map(|steps| steps.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        injected.first().is_some_and(|s| s.starts_with("docker stop "))
+            && injected.last().is_some_and(|s| s.starts_with("docker start ")),
+        "{injected:?}"
+    );
+    assert!(count(&live, "/incidents/0/flows_failed") > 0, "{live:#}");
+    let (from, until) = (
+        usize::try_from(count(&live, "/incidents/0/from_day")).expect("a day"),
+        usize::try_from(count(&live, "/incidents/0/until_day")).expect("a day"),
+    );
+    let days = usize::try_from(count(&live, "/over_time/days")).expect("days");
+    let performed = |a, b| days_sum(&live, "/over_time/performed/idp", a, b);
+    let failed = |a, b| days_sum(&live, "/over_time/failed/idp", a, b);
+    // In the window every flow to the stopped broker failed...
+    assert!(performed(from, until) > 0, "{live:#}");
+    assert_eq!(failed(from, until), performed(from, until), "{live:#}");
+    // ...before it and after it (the citizens and clients registered again with the restarted
+    // broker) the broker answered: a refusal there would be the restart's fault.
+    assert!(performed(0, from) > 0 && performed(until, days) > 0, "{live:#}");
+    assert_eq!(failed(0, from), 0, "{live:#}");
+    assert_eq!(failed(until, days), 0, "the broker did not recover: {live:#}");
+
+    // Accounting: every flow in one journey; every action the model put has one outcome.
+    let journeys: u64 = live["by_journey"]
+        .as_object()
+        .expect("by_journey")
+        .values()
+        .filter_map(|c| c["performed"].as_u64())
+        .sum();
+    assert_eq!(journeys, count(&live, "/flows/performed"), "{live:#}");
+    assert_eq!(
+        count(&live, "/model/performed_live")
+            + count(&live, "/model/resolved_by_model_outside_sample"),
+        count(&live, "/model/actions_resolved"),
+        "{live:#}"
+    );
+}

@@ -632,6 +632,19 @@ fn live_summary(live: &LiveReport) -> Result<Value> {
                 }
             }
         }
+        // So does the evidence of a `--target` service's violations (live.json keeps it).
+        if let Some(Value::Object(by_requirement)) = map
+            .get_mut("target")
+            .and_then(|target| target.get_mut("by_requirement"))
+        {
+            for examples in by_requirement.values_mut().filter_map(|v| v.get_mut("examples")) {
+                for example in examples.as_array_mut().into_iter().flatten() {
+                    if let Value::Object(example) = example {
+                        example.remove("evidence");
+                    }
+                }
+            }
+        }
     }
     Ok(value)
 }
@@ -708,6 +721,45 @@ fn live_section(page: &mut Page, live: &LiveReport) {
         }
         page.table(&incidents);
     }
+    if let Some(target) = &live.target {
+        target_section(page, target);
+    }
+}
+
+/// What the integrator's service of `--target` did, and each requirement it broke.
+fn target_section(page: &mut Page, target: &crate::live::TargetReport) {
+    page.paragraph(&format!(
+        "The service at {} took the {} sector's logins: {} logins, {} sessions, {} refused, {} \
+         unavailable; {} wrong acceptances or refusals (the evidence of each is in live.json).",
+        target.base_url,
+        target.sector,
+        target.logins,
+        target.sessions,
+        target.refused,
+        target.unavailable,
+        target.violations,
+    ));
+    if target.by_requirement.is_empty() {
+        return;
+    }
+    let mut broken = Table::new(vec![
+        "requirement".into(),
+        "what".into(),
+        "times".into(),
+        "first".into(),
+    ]);
+    for (id, violations) in &target.by_requirement {
+        broken.row(vec![
+            format!("{id} ({})", violations.level),
+            format!("{}: {}", violations.kind, violations.title),
+            violations.count.to_string(),
+            violations
+                .examples
+                .first()
+                .map_or_else(String::new, |v| format!("{}: {}", v.at, v.what)),
+        ]);
+    }
+    page.table(&broken);
 }
 
 // One page section per line of the report, in the order a planner reads them.
