@@ -137,6 +137,9 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> 
         runtime: super::certify::Runtime::Embedded,
         live_sample: None,
         live_citizens: None,
+        target: None,
+        config: None,
+        target_sector: String::new(),
         speed: crate::live::Speed::Max,
         shown_as: Some(shown_as.to_owned()),
     }) {

@@ -106,12 +106,12 @@ impl Driver {
         credential: Credential,
         at: SimTime,
     ) -> Result<Outcome, ActionError> {
-        let instant = self.instant(at).to_string();
+        let shown = self.instant(at).to_string();
         let target = self
             .target
             .as_mut()
             .ok_or_else(|| ActionError::Unavailable("no --target service in this run".into()))?;
-        target.login(c, record, credential, &instant).await
+        target.login(c, record, credential, (at, &shown)).await
     }
 
     /// A failed flow in an incident's window that the incident touches counts against it.
@@ -218,6 +218,28 @@ impl Driver {
                 let code =
                     identity::new_app_activation_code(&mut lab_citizen.world, &lab_citizen.alias)
                         .await?;
+                activate_app(lab_citizen, &code).await?;
+                Ok(Outcome::Succeeded)
+            }
+            Action::CitizenServiceAppointment {
+                visit: Visit::Enrolment(_),
+            } if request.record.has(traits::NO_CPR) => {
+                // No CPR number: the steps of "Getting MitID with a P code" (a foreign
+                // passport, the P code handed at the counter, redeemed for MitID, the app
+                // activated), the counter's CPR questions having nothing to ask.
+                let lab_citizen = self.lab_citizen(c)?;
+                let (world, alias) = (&mut lab_citizen.world, lab_citizen.alias.as_str());
+                let n = world.lab().unique();
+                world
+                    .notes
+                    .push((citizen_service::foreign_passport_note(alias), format!("ZX{n:07}")));
+                citizen_service::hand_p_code(world, alias).await?;
+                let code = citizen_service::p_code_of(world, alias)?;
+                let redeemed = citizen_service::redeem_p_code(world, alias, &code)
+                    .await?
+                    .expect(201, "Citizen Service", "the P code redeemed for MitID")?;
+                identity::adopt_identity(world, alias, &redeemed);
+                let code = identity::new_app_activation_code(world, alias).await?;
                 activate_app(lab_citizen, &code).await?;
                 Ok(Outcome::Succeeded)
             }

@@ -175,7 +175,13 @@ pub fn run_with_target(
     let run_tag = mitid_conformance::suite::run_tag();
     let reference = setup::reference(&[], options.runtime, &run_tag, &runtime)?;
     let target = target
-        .map(|spec| runtime.block_on(target::TargetService::start(spec, &run_tag)))
+        .map(|spec| {
+            runtime.block_on(target::TargetService::start(
+                spec,
+                scenario.population.start,
+                &run_tag,
+            ))
+        })
         .transpose()?;
     // Gates only when there is something to inject: they add a hop to every flow.
     let injector = if scenario.incidents.is_empty() {
@@ -279,15 +285,9 @@ fn run_against(
     };
     // The clock goes back to the wall clock, as after a Gherkin scenario that moved it (the
     // stack stops right after; this matters for a stack that outlives the run).
-    {
-        let driver = live.state.borrow();
-        live.runtime.block_on(async {
-            let _ = clock::release(&driver.lab).await;
-            if let Some(target) = &driver.target {
-                target.release_clock().await;
-            }
-        });
-    }
+    let _ = live
+        .runtime
+        .block_on(clock::release(&live.state.borrow().lab));
     let mut report = {
         let mut driver = live.state.borrow_mut();
         let mut report = driver.tally.report(
@@ -484,11 +484,7 @@ impl Driver {
 
     /// Freezes the lab clock at `at`: the one clock of the model and the components.
     async fn set_clock(&self, at: SimTime) -> Result<(), ActionError> {
-        clock::freeze_at(&self.lab, self.instant(at)).await?;
-        if let Some(target) = &self.target {
-            target.set_clock(self.instant(at)).await?;
-        }
-        Ok(())
+        clock::freeze_at(&self.lab, self.instant(at)).await
     }
 }
 

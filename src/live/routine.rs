@@ -190,19 +190,15 @@ impl Driver {
     }
 
     /// Performs the queued routine logins at the integrator's service (`--target`), one after
-    /// the other in the queue's order, each on the lab clock at its own instant: the service
-    /// is one process of the integrator's, and its verdicts are recorded in order.
+    /// the other in the queue's order, each judged by its own simulated day (see [`super::target`]):
+    /// the service is one process of the integrator's, and its verdicts are recorded in order.
     async fn flush_target_logins(&mut self) {
         for login in std::mem::take(&mut self.queued_target) {
             let journey = target_journey(login.credential);
             let started = Instant::now();
-            let answer = match self.set_clock(login.at).await {
-                Ok(()) => {
-                    self.target_login(login.citizen, &login.record, login.credential, login.at)
-                        .await
-                }
-                Err(err) => Err(err),
-            };
+            let answer = self
+                .target_login(login.citizen, &login.record, login.credential, login.at)
+                .await;
             let outcome = answer.unwrap_or_else(|err| {
                 self.tally.error(journey, &err);
                 Outcome::Failed(failure_of(&err))

@@ -5,9 +5,15 @@
 //! The service is reached as `certify` reaches it: the target file (the same loader), a broker
 //! of the lab's on the file's `broker.listen` with the file's client registered
 //! ([`setup::external`]), the lab as the citizen's browser (the conformance crate's login
-//! driver). That broker is a client of the NemID calendar in the target's sector and reads the
-//! lab clock the run freezes at every flow, so it refuses NemID from the sector's cut-off on as
-//! the reference stack's broker does for the other sectors.
+//! driver). Its client is of the target's sector in the NemID calendar.
+//!
+//! The one clock stops at the integrator's door: the service checks its ID tokens' `iat` and
+//! `exp` against its own clock, so its broker keeps the wall clock and tokens are fresh. The
+//! simulated day reaches that broker through each NemID login's script instead: before the
+//! sector's cut-off on the simulated day (by the calendar the reference stack's broker keeps,
+//! `fixtures/nemid-calendar.yaml`) the script lets the NemID login through, from it on the
+//! broker refuses it, as the reference broker does on the frozen clock (its wall clock being past
+//! the NemID shutdown, it names the refusal `nemid_shut_down`).
 //!
 //! Judged per login, from what the broker did and what `/me` answered afterwards (each login
 //! in a fresh browser, so a session can only come from that login):
@@ -32,13 +38,14 @@ use mitid_components::idp::admin::Ial;
 use mitid_conformance::actions::identity::{self, Backing, NEMID_ISSUED_ON};
 use mitid_conformance::actions::lab_api::control_call;
 use mitid_conformance::actions::service_provider::{self, Tamper};
-use mitid_conformance::actions::{ActionError, clock};
+use mitid_conformance::actions::ActionError;
 use mitid_conformance::browser::Browser;
 use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::setup::{self, ExternalLab, SetupError};
 use mitid_conformance::target::Target;
 use mitid_conformance::world::{Lab, LabWorld};
-use mitid_devices::Timestamp;
+use mitid_components::nemid_calendar::NemidCalendar;
+use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::population::{Citizen, MitidKind, traits};
 use mitid_sim::policy::{Credential, Failure, Outcome, Sector};
 use serde::Serialize;
@@ -67,12 +74,17 @@ pub(super) struct TargetService {
     /// Each citizen's account at their last login.
     accounts: HashMap<u32, String>,
     catalogue: Catalogue,
+    /// The calendar the broker judges NemID by, and the simulated day 0.
+    calendar: NemidCalendar,
+    start: chrono::NaiveDate,
     report: TargetReport,
 }
 
 struct TargetCitizen {
     world: LabWorld,
     alias: String,
+    /// Whether the identity was made with MitID (else: NemID alone, or nothing).
+    mitid: bool,
 }
 
 /// The service's part of `live.json`.
@@ -86,6 +98,8 @@ pub struct TargetReport {
     pub refused: u64,
     /// The service or its broker could not be reached or answered with an error.
     pub unavailable: u64,
+    /// The refused logins by who said no and why (`the broker: error: reason`, `the service`).
+    pub refusals: BTreeMap<String, u64>,
     /// Wrong acceptances and refusals, all requirements together.
     pub violations: u64,
     /// By requirement id.
@@ -119,8 +133,17 @@ pub struct Violation {
 impl TargetService {
     /// The broker for `spec`'s service, its client put in the target's sector. Must run on the
     /// runtime the flows run on.
-    pub async fn start(spec: &TargetSpec, run_tag: &str) -> Result<TargetService, SetupError> {
-        let external = setup::external(&spec.target, run_tag).await?;
+    pub async fn start(
+        spec: &TargetSpec,
+        start: chrono::NaiveDate,
+        run_tag: &str,
+    ) -> Result<TargetService, SetupError> {
+        // Months of a citizen's logins pass in seconds of wall time, which the broker's limit
+        // of attempts per person and minute (wall clock, see above) would take for an attack.
+        let external = setup::external_with(&spec.target, run_tag, |config| {
+            config.rate_limit.max_attempts = 1_000_000;
+        })
+        .await?;
         // The contract's first promises, before any citizen comes: one clear error for a
         // service that is not there or not configured with the target file.
         setup::preflight(
@@ -142,6 +165,8 @@ impl TargetService {
             owners: HashMap::new(),
             accounts: HashMap::new(),
             catalogue: Catalogue::embedded(),
+            calendar: NemidCalendar::builtin(),
+            start,
             report: TargetReport {
                 base_url: spec.target.base_url.to_string(),
                 sector,
@@ -149,6 +174,7 @@ impl TargetService {
                 sessions: 0,
                 refused: 0,
                 unavailable: 0,
+                refusals: BTreeMap::new(),
                 violations: 0,
                 by_requirement: BTreeMap::new(),
             },
@@ -165,30 +191,25 @@ impl TargetService {
         Arc::clone(&self.external.lab)
     }
 
-    /// Freezes the service's broker's clock at `at` (the run's one clock).
-    pub async fn set_clock(&self, at: Timestamp) -> Result<(), ActionError> {
-        clock::freeze_at(&self.external.lab, at).await
-    }
-
-    /// Puts the broker's clock back (the broker stops right after; as for the reference stack).
-    pub async fn release_clock(&self) {
-        let _ = clock::release(&self.external.lab).await;
-    }
-
     pub fn report(&self) -> TargetReport {
         self.report.clone()
     }
 
-    /// Citizen `c` logs in at the service with `credential` at simulated instant `at`; the
-    /// outcome the model sees, and any requirement the service broke recorded.
+    /// Citizen `c` logs in at the service with `credential` at simulated instant `at` (shown
+    /// as `shown`); the outcome the model sees, and any requirement the service broke recorded.
     pub async fn login(
         &mut self,
         c: u32,
         record: &Citizen,
         credential: Credential,
-        at: &str,
+        (at, shown): (SimTime, &str),
     ) -> Result<Outcome, ActionError> {
-        self.ensure_citizen(c, record).await?;
+        let today = self.start + chrono::Days::new(u64::from(at.day()));
+        let nemid_open = self
+            .calendar
+            .check_login(self.sector.calendar_key(), today)
+            .is_ok();
+        self.ensure_citizen(c, record, credential).await?;
         self.report.logins += 1;
         let lab = self.lab();
         let citizen = self
@@ -199,6 +220,7 @@ impl TargetService {
         citizen.world.browser = Browser::new();
         citizen.world.logins.clear();
         citizen.world.pending.behaviour = Some(behaviour_of(record, credential));
+        citizen.world.pending.ignore_nemid_cutoff = credential == Credential::Nemid && nemid_open;
         let driven = service_provider::drive_login(
             &mut citizen.world,
             &citizen.alias.clone(),
@@ -265,7 +287,7 @@ impl TargetService {
                 (Outcome::Succeeded, broken)
             }
             (true, 401) => {
-                self.report.refused += 1;
+                self.refused("the service: no session after the broker's code".to_owned());
                 let broken = match credential {
                     // A service may retire NemID before its sector's calendar does, and its
                     // clock is not the lab's.
@@ -293,7 +315,7 @@ impl TargetService {
                 (Outcome::Failed(Failure::Refused), broken)
             }
             (false, 200) => {
-                self.report.refused += 1;
+                self.refused(broker_refusal(&attempt));
                 let broker_said = attempt
                     .callback
                     .as_ref()
@@ -309,7 +331,7 @@ impl TargetService {
                 )
             }
             (false, 401) => {
-                self.report.refused += 1;
+                self.refused(broker_refusal(&attempt));
                 (Outcome::Failed(Failure::Refused), None)
             }
             (_, status) => {
@@ -323,9 +345,14 @@ impl TargetService {
             }
         };
         if let Some(found) = broken {
-            self.record(found, c, at, credential, evidence);
+            self.record(found, c, shown, credential, evidence);
         }
         Ok(outcome)
+    }
+
+    fn refused(&mut self, why: String) {
+        self.report.refused += 1;
+        *self.report.refusals.entry(why).or_default() += 1;
     }
 
     fn record(
@@ -365,11 +392,34 @@ impl TargetService {
 
     /// The citizen's identity at the service's broker, made on their first login there as the
     /// reference stack's broker has it (the same authenticator, NemID, CPR or P code).
-    async fn ensure_citizen(&mut self, c: u32, record: &Citizen) -> Result<(), ActionError> {
-        if self.citizens.contains_key(&c) {
+    /// The identity holds what the citizen logs in with now (`credential`; the record is the
+    /// citizen as the population drew them, before any enrolment of the run). A citizen who got
+    /// MitID since their last login here is made again with it: a new identity at the broker,
+    /// so a new person to the service (their account there starts again).
+    async fn ensure_citizen(
+        &mut self,
+        c: u32,
+        record: &Citizen,
+        credential: Credential,
+    ) -> Result<(), ActionError> {
+        let kind = match credential {
+            Credential::Mitid(kind) => kind,
+            Credential::Nemid => MitidKind::from_u8(record.mitid),
+        };
+        let mitid = kind != MitidKind::None;
+        if self
+            .citizens
+            .get(&c)
+            .is_some_and(|known| known.mitid == mitid || credential == Credential::Nemid)
+        {
             return Ok(());
         }
-        let alias = format!("c{c}");
+        self.accounts.remove(&c);
+        let alias = if mitid {
+            format!("c{c}-mitid")
+        } else {
+            format!("c{c}")
+        };
         let mut world = LabWorld::for_lab(self.lab());
         let nemid = record.has(traits::NEMID_HOLDER) && !record.has(traits::NO_CPR);
         let backing = if record.has(traits::NO_CPR) {
@@ -377,8 +427,10 @@ impl TargetService {
         } else {
             Backing::Cpr
         };
-        let (device, ial) = match MitidKind::from_u8(record.mitid) {
-            MitidKind::None if nemid => ("a NemID key card", Ial::Low),
+        let (device, ial) = match kind {
+            // NemID was notified at Substantial: its holders log in at a service asking for it
+            // (the reference stack's sector clients ask for no level).
+            MitidKind::None if nemid => ("a NemID key card", Ial::Substantial),
             MitidKind::None => ("no authenticator", Ial::Low),
             MitidKind::CodeDisplay => ("a code display", Ial::Substantial),
             MitidKind::AudioReader => ("an audio code reader", Ial::Substantial),
@@ -388,9 +440,38 @@ impl TargetService {
         if nemid {
             identity::issue_nemid(&mut world, &alias, NEMID_ISSUED_ON).await?;
         }
-        self.citizens.insert(c, TargetCitizen { world, alias });
+        self.citizens.insert(
+            c,
+            TargetCitizen {
+                world,
+                alias,
+                mitid,
+            },
+        );
         Ok(())
     }
+}
+
+/// Why the broker gave no code: its `error` and reason code, or its refusal of the service's
+/// own request.
+fn broker_refusal(attempt: &mitid_conformance::world::LoginAttempt) -> String {
+    let Some(callback) = &attempt.callback else {
+        return "the broker: refused the service's authorization request".to_owned();
+    };
+    let param = |name: &str| {
+        callback
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    // The reason code (`nemid_cutoff_passed`) without the prose after it (dates, ids).
+    let description = param("error_description");
+    let reason = description
+        .split(|c: char| c.is_whitespace() || c == ':')
+        .next()
+        .unwrap_or_default();
+    format!("the broker: {}: {reason}", param("error"))
 }
 
 struct Found {

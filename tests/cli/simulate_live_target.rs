@@ -14,13 +14,14 @@ use super::certify_outside_rp::ServiceProcess;
 use super::certify_python_rp::{outside_rp_dir, python_ready};
 use super::harness::{InitTarget, Run, init_full_target, project_file, run_in, scratch_dir};
 
-/// The live demo, shorter (across the banks' NemID cut-off on 2022-11-01) and with more
-/// citizens without CPR (P code identities), so a few of them log in at the bank.
+/// The live demo, shorter (across the banks' NemID cut-off on 2022-11-01) and with half the
+/// citizens without CPR, so some of them get MitID with a P code at Citizen Service in the
+/// window and log in at the bank.
 const SETS: [&str; 4] = [
     "--set",
-    "population.end=2022-12-15",
+    "population.end=2023-03-31",
     "--set",
-    "population.segments.no_cpr=0.2",
+    "population.segments.no_cpr=0.5",
 ];
 
 /// Starts the hand-rolled RP (`variant`) from a fresh target file and runs the live demo
@@ -48,7 +49,7 @@ fn live_against(name: &str, variant: Option<&str>) -> (Run, Option<Value>, Strin
         scenario.as_str(),
         "--live",
         "--live-citizens",
-        "60",
+        "40",
         "--target",
         base_url.as_str(),
         "--config",
