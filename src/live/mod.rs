@@ -198,8 +198,37 @@ pub fn run_with_target(
                 .map_err(LiveError::Gates)?,
         )
     };
+    let lab = match &injector {
+        // The lab's own client (its control calls: the clock, identities) was built before the
+        // gates, and reaches some endpoints by host address: a client built now, to endpoints
+        // through the gates, so a restarted container's new host ports are the gates' to know.
+        // The issuer stays the name the broker gives itself.
+        Some(injector) => {
+            let mut endpoints = reference.lab.endpoints.clone();
+            endpoints.control = injector.gated(&endpoints.control);
+            for url in [
+                &mut endpoints.cpr,
+                &mut endpoints.citizen_service,
+                &mut endpoints.support,
+                &mut endpoints.sms,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *url = injector.gated(url);
+            }
+            let mut lab = Lab::new(
+                reference.lab.sp.clone(),
+                endpoints,
+                reference.lab.run_tag.clone(),
+            );
+            lab.shared_clock = reference.lab.shared_clock;
+            Arc::new(lab)
+        }
+        None => Arc::clone(&reference.lab),
+    };
     let run = run_against(
-        Arc::clone(&reference.lab),
+        lab,
         runtime,
         scenario,
         seed,
