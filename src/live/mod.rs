@@ -435,10 +435,10 @@ impl ActionPort for Port {
             driver.tally.by_model += 1;
             return request.expected;
         }
-        // The routine logins queued before this action are done first: the action may change
-        // what the citizen holds in the lab.
+        // The citizen's routine logins queued before this action are done first: the action
+        // may change what the citizen holds in the lab.
         live.runtime.block_on(async {
-            driver.flush_routine_logins().await;
+            driver.flush_routine_logins_of(request.citizen).await;
             driver.perform(request).await
         })
     }

@@ -78,11 +78,35 @@ impl Driver {
     }
 
     /// Performs the queued routine logins and counts them, in the queue's order.
+    pub(super) async fn flush_routine_logins(&mut self) {
+        let target = std::mem::take(&mut self.queued_target);
+        self.flush_target_logins(target).await;
+        let batch = std::mem::take(&mut self.queued);
+        self.perform_batch(batch).await;
+    }
+
+    /// Performs citizen `c`'s queued routine logins only (before an action of theirs, which may
+    /// change what they hold in the lab); the others' stay queued, so batches stay full and
+    /// their flows concurrent. The order of the counts still depends on the run's events
+    /// alone, so the same seed counts the same.
+    pub(super) async fn flush_routine_logins_of(&mut self, c: u32) {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queued_target)
+            .into_iter()
+            .partition(|login| login.citizen == c);
+        self.queued_target = rest;
+        self.flush_target_logins(mine).await;
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queued)
+            .into_iter()
+            .partition(|login| login.citizen == c);
+        self.queued = rest;
+        self.perform_batch(mine).await;
+    }
+
+    /// Performs `batch` (each citizen's logins in order, the citizens concurrently) and counts
+    /// it in its order.
     // Batch, run concurrently, then count in queue order: one pass reads clearer than three helpers.
     #[allow(clippy::too_many_lines)]
-    pub(super) async fn flush_routine_logins(&mut self) {
-        self.flush_target_logins().await;
-        let batch = std::mem::take(&mut self.queued);
+    async fn perform_batch(&mut self, batch: Vec<QueuedLogin>) {
         let Some(last) = batch.last() else {
             return;
         };
@@ -192,8 +216,8 @@ impl Driver {
     /// Performs the queued routine logins at the integrator's service (`--target`), one after
     /// the other in the queue's order, each judged by its own simulated day (see [`super::target`]):
     /// the service is one process of the integrator's, and its verdicts are recorded in order.
-    async fn flush_target_logins(&mut self) {
-        for login in std::mem::take(&mut self.queued_target) {
+    async fn flush_target_logins(&mut self, logins: Vec<QueuedLogin>) {
+        for login in logins {
             let journey = target_journey(login.credential);
             let started = Instant::now();
             let answer = self
