@@ -95,7 +95,12 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// The sector whose logins go to the `--target` service, by its name in
     /// fixtures/nemid-calendar.yaml.
-    #[arg(long, value_name = "SECTOR", default_value = "bank", requires = "target")]
+    #[arg(
+        long,
+        value_name = "SECTOR",
+        default_value = "bank",
+        requires = "target"
+    )]
     pub target_sector: String,
     /// Where the report folder will finally be, when `out` is inside a report still being
     /// written (the nightly run's policy report): what the summary line names.

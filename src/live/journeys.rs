@@ -230,9 +230,10 @@ impl Driver {
                 let lab_citizen = self.lab_citizen(c)?;
                 let (world, alias) = (&mut lab_citizen.world, lab_citizen.alias.as_str());
                 let n = world.lab().unique();
-                world
-                    .notes
-                    .push((citizen_service::foreign_passport_note(alias), format!("ZX{n:07}")));
+                world.notes.push((
+                    citizen_service::foreign_passport_note(alias),
+                    format!("ZX{n:07}"),
+                ));
                 citizen_service::hand_p_code(world, alias).await?;
                 let code = citizen_service::p_code_of(world, alias)?;
                 let redeemed = citizen_service::redeem_p_code(world, alias, &code)

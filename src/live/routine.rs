@@ -208,8 +208,14 @@ impl Driver {
                 credential: login.credential,
             };
             self.count_incident_failure(action, outcome, login.at);
-            self.tally
-                .record(journey, Component::Idp.name(), outcome, None, took, login.at);
+            self.tally.record(
+                journey,
+                Component::Idp.name(),
+                outcome,
+                None,
+                took,
+                login.at,
+            );
         }
     }
 

@@ -35,16 +35,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use mitid_components::idp::admin::Ial;
+use mitid_components::nemid_calendar::NemidCalendar;
+use mitid_conformance::actions::ActionError;
 use mitid_conformance::actions::identity::{self, Backing, NEMID_ISSUED_ON};
 use mitid_conformance::actions::lab_api::control_call;
 use mitid_conformance::actions::service_provider::{self, Tamper};
-use mitid_conformance::actions::ActionError;
 use mitid_conformance::browser::Browser;
 use mitid_conformance::catalogue::Catalogue;
 use mitid_conformance::setup::{self, ExternalLab, SetupError};
 use mitid_conformance::target::Target;
-use mitid_conformance::world::{Lab, LabWorld};
-use mitid_components::nemid_calendar::NemidCalendar;
+use mitid_conformance::world::{Lab, LabWorld, LoginAttempt};
 use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::population::{Citizen, MitidKind, traits};
 use mitid_sim::policy::{Credential, Failure, Outcome, Sector};
@@ -256,78 +256,24 @@ impl TargetService {
                 .or_else(|| json.get("sub"))
                 .map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned))
         });
-        let found = |requirement: &'static str, kind: &'static str, what: String| Found {
-            requirement,
-            kind,
-            what,
-        };
         let (outcome, broken) = match (code, me.status) {
             (true, 200) => {
                 self.report.sessions += 1;
-                let account = account.unwrap_or_default();
-                let broken = match (self.owners.get(&account), self.accounts.get(&c)) {
-                    (Some(&owner), _) if owner != c => Some(found(
-                        "SP-ACCOUNT-01",
-                        "wrong acceptance",
-                        format!(
-                            "citizen {c} was let into account {account:?}, which /me named for citizen {owner} before"
-                        ),
-                    )),
-                    (_, Some(last)) if *last != account => Some(found(
-                        "SP-ACCOUNT-03",
-                        "wrong acceptance",
-                        format!(
-                            "citizen {c} got account {account:?}, not their account {last:?} of their last login"
-                        ),
-                    )),
-                    _ => None,
-                };
-                self.owners.entry(account.clone()).or_insert(c);
-                self.accounts.insert(c, account);
+                let broken = self.session_for(c, account.unwrap_or_default());
                 (Outcome::Succeeded, broken)
             }
             (true, 401) => {
                 self.refused("the service: no session after the broker's code".to_owned());
-                let broken = match credential {
-                    // A service may retire NemID before its sector's calendar does, and its
-                    // clock is not the lab's.
-                    Credential::Nemid => None,
-                    Credential::Mitid(kind) => Some(if record.has(traits::NO_CPR) {
-                        found(
-                            "SP-ACCOUNT-02",
-                            "wrong refusal",
-                            format!("citizen {c} (no CPR, a P code identity) got no session after the broker issued a code"),
-                        )
-                    } else if matches!(kind, MitidKind::CodeDisplay | MitidKind::AudioReader) {
-                        found(
-                            "SP-LOGIN-AMR-01",
-                            "wrong refusal",
-                            format!("citizen {c} logged in with {} and got no session after the broker issued a code", credential_name(credential)),
-                        )
-                    } else {
-                        found(
-                            "SP-LOGIN-01",
-                            "wrong refusal",
-                            format!("citizen {c} logged in with the MitID app and got no session after the broker issued a code"),
-                        )
-                    }),
-                };
-                (Outcome::Failed(Failure::Refused), broken)
+                (
+                    Outcome::Failed(Failure::Refused),
+                    wrong_refusal(c, record, credential),
+                )
             }
             (false, 200) => {
                 self.refused(broker_refusal(&attempt));
-                let broker_said = attempt
-                    .callback
-                    .as_ref()
-                    .and_then(|url| url.query_pairs().find(|(k, _)| k == "error"))
-                    .map_or_else(|| "no code".to_owned(), |(_, v)| v.into_owned());
                 (
                     Outcome::Failed(Failure::Refused),
-                    Some(found(
-                        "SP-ERR-IDP-01",
-                        "wrong acceptance",
-                        format!("the broker answered {broker_said} to citizen {c}'s login, yet /me names a session"),
-                    )),
+                    Some(session_despite_error(c, &attempt)),
                 )
             }
             (false, 401) => {
@@ -348,6 +294,31 @@ impl TargetService {
             self.record(found, c, shown, credential, evidence);
         }
         Ok(outcome)
+    }
+
+    /// Citizen `c` got a session in `account`: another citizen's account, or not the one they
+    /// had, breaks a requirement.
+    fn session_for(&mut self, c: u32, account: String) -> Option<Found> {
+        let broken = match (self.owners.get(&account), self.accounts.get(&c)) {
+            (Some(&owner), _) if owner != c => Some(Found {
+                requirement: "SP-ACCOUNT-01",
+                kind: "wrong acceptance",
+                what: format!(
+                    "citizen {c} was let into account {account:?}, which /me named for citizen {owner} before"
+                ),
+            }),
+            (_, Some(last)) if *last != account => Some(Found {
+                requirement: "SP-ACCOUNT-03",
+                kind: "wrong acceptance",
+                what: format!(
+                    "citizen {c} got account {account:?}, not their account {last:?} of their last login"
+                ),
+            }),
+            _ => None,
+        };
+        self.owners.entry(account.clone()).or_insert(c);
+        self.accounts.insert(c, account);
+        broken
     }
 
     fn refused(&mut self, why: String) {
@@ -454,7 +425,7 @@ impl TargetService {
 
 /// Why the broker gave no code: its `error` and reason code, or its refusal of the service's
 /// own request.
-fn broker_refusal(attempt: &mitid_conformance::world::LoginAttempt) -> String {
+fn broker_refusal(attempt: &LoginAttempt) -> String {
     let Some(callback) = &attempt.callback else {
         return "the broker: refused the service's authorization request".to_owned();
     };
@@ -472,6 +443,59 @@ fn broker_refusal(attempt: &mitid_conformance::world::LoginAttempt) -> String {
         .next()
         .unwrap_or_default();
     format!("the broker: {}: {reason}", param("error"))
+}
+
+/// A session after the broker answered the login with an error breaks SP-ERR-IDP-01.
+fn session_despite_error(c: u32, attempt: &LoginAttempt) -> Found {
+    let broker_said = attempt
+        .callback
+        .as_ref()
+        .and_then(|url| url.query_pairs().find(|(k, _)| k == "error"))
+        .map_or_else(|| "no code".to_owned(), |(_, v)| v.into_owned());
+    Found {
+        requirement: "SP-ERR-IDP-01",
+        kind: "wrong acceptance",
+        what: format!(
+            "the broker answered {broker_said} to citizen {c}'s login, yet /me names a session"
+        ),
+    }
+}
+
+/// The requirement a service breaks by giving no session after the broker issued a code for a
+/// MitID login (a NemID one it may refuse: a service may retire NemID before its sector's
+/// calendar does, and its clock is not the lab's).
+fn wrong_refusal(c: u32, record: &Citizen, credential: Credential) -> Option<Found> {
+    let Credential::Mitid(kind) = credential else {
+        return None;
+    };
+    let (requirement, what) = if record.has(traits::NO_CPR) {
+        (
+            "SP-ACCOUNT-02",
+            format!(
+                "citizen {c} (no CPR, a P code identity) got no session after the broker issued a code"
+            ),
+        )
+    } else if matches!(kind, MitidKind::CodeDisplay | MitidKind::AudioReader) {
+        (
+            "SP-LOGIN-AMR-01",
+            format!(
+                "citizen {c} logged in with {} and got no session after the broker issued a code",
+                credential_name(credential)
+            ),
+        )
+    } else {
+        (
+            "SP-LOGIN-01",
+            format!(
+                "citizen {c} logged in with the MitID app and got no session after the broker issued a code"
+            ),
+        )
+    };
+    Some(Found {
+        requirement,
+        kind: "wrong refusal",
+        what,
+    })
 }
 
 struct Found {

@@ -96,7 +96,11 @@ fn an_outside_service_provider_takes_a_sectors_logins_and_its_flaw_is_recorded_b
     assert!(logins > 0, "no login reached the service: {live:#}");
     assert!(count(target, "/sessions") > 0, "{live:#}\n{good_log}");
     // Every login at the service is a flow of the component `target`, counted once.
-    assert_eq!(count(&live, "/by_component/target/performed"), logins, "{live:#}");
+    assert_eq!(
+        count(&live, "/by_component/target/performed"),
+        logins,
+        "{live:#}"
+    );
     assert_eq!(
         count(target, "/sessions") + count(target, "/refused") + count(target, "/unavailable"),
         logins,
@@ -110,7 +114,8 @@ fn an_outside_service_provider_takes_a_sectors_logins_and_its_flaw_is_recorded_b
     );
     // The accounting holds with the service in the run.
     assert_eq!(
-        count(&live, "/model/performed_live") + count(&live, "/model/resolved_by_model_outside_sample"),
+        count(&live, "/model/performed_live")
+            + count(&live, "/model/resolved_by_model_outside_sample"),
         count(&live, "/model/actions_resolved"),
         "{live:#}"
     );
@@ -128,7 +133,9 @@ fn an_outside_service_provider_takes_a_sectors_logins_and_its_flaw_is_recorded_b
     assert_eq!(broken["level"], "MUST", "{broken:#}");
     let example = &broken["examples"][0];
     assert!(
-        example["what"].as_str().is_some_and(|w| w.contains("was let into account")),
+        example["what"]
+            .as_str()
+            .is_some_and(|w| w.contains("was let into account")),
         "{example:#}"
     );
     let evidence: Vec<&str> = example["evidence"]
@@ -143,7 +150,9 @@ fn an_outside_service_provider_takes_a_sectors_logins_and_its_flaw_is_recorded_b
         "the evidence does not show the login and /me: {evidence:#?}"
     );
     assert!(
-        evidence.iter().all(|line| !line.contains("code=") || line.contains("code=[redacted]")),
+        evidence
+            .iter()
+            .all(|line| !line.contains("code=") || line.contains("code=[redacted]")),
         "the evidence shows an authorization code: {evidence:#?}"
     );
     // Other requirements the flaw does not touch stay clean: the verdict names the flaw's own.
@@ -221,6 +230,7 @@ fn a_bad_target_file_is_refused_naming_file_line_and_field_before_anything_start
             &out.display().to_string(),
         ],
     );
-    run.expect_code(2).expect_stderr("--target-sector \"casino\"");
+    run.expect_code(2)
+        .expect_stderr("--target-sector \"casino\"");
     assert!(!out.exists());
 }

@@ -198,10 +198,7 @@ fn wait_or_kill(child: &mut std::process::Child, limit: Duration) -> std::proces
         let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
     }
     let status = child.wait().expect("the run's exit status");
-    assert!(
-        !hung,
-        "the live run hung for {limit:?}\n{stdout}\n{stderr}"
-    );
+    assert!(!hung, "the live run hung for {limit:?}\n{stdout}\n{stderr}");
     std::process::Output {
         status,
         stdout: stdout.into_bytes(),
@@ -211,8 +208,9 @@ fn wait_or_kill(child: &mut std::process::Child, limit: Duration) -> std::proces
 
 #[test]
 fn a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers() {
-    if !docker_or_skip("a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers")
-    {
+    if !docker_or_skip(
+        "a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers",
+    ) {
         return;
     }
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -265,8 +263,12 @@ fn a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers()
         .map(|steps| steps.iter().filter_map(serde_json::Value::as_str).collect())
         .unwrap_or_default();
     assert!(
-        injected.first().is_some_and(|s| s.starts_with("docker stop "))
-            && injected.last().is_some_and(|s| s.starts_with("docker start ")),
+        injected
+            .first()
+            .is_some_and(|s| s.starts_with("docker stop "))
+            && injected
+                .last()
+                .is_some_and(|s| s.starts_with("docker start ")),
         "{injected:?}"
     );
     assert!(count(&live, "/incidents/0/flows_failed") > 0, "{live:#}");
@@ -282,9 +284,16 @@ fn a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers()
     assert_eq!(failed(from, until), performed(from, until), "{live:#}");
     // ...before it and after it (the citizens and clients registered again with the restarted
     // broker) the broker answered: a refusal there would be the restart's fault.
-    assert!(performed(0, from) > 0 && performed(until, days) > 0, "{live:#}");
+    assert!(
+        performed(0, from) > 0 && performed(until, days) > 0,
+        "{live:#}"
+    );
     assert_eq!(failed(0, from), 0, "{live:#}");
-    assert_eq!(failed(until, days), 0, "the broker did not recover: {live:#}");
+    assert_eq!(
+        failed(until, days),
+        0,
+        "the broker did not recover: {live:#}"
+    );
 
     // Accounting: every flow in one journey; every action the model put has one outcome.
     let journeys: u64 = live["by_journey"]

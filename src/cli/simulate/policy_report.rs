@@ -633,16 +633,13 @@ fn live_summary(live: &LiveReport) -> Result<Value> {
             }
         }
         // So does the evidence of a `--target` service's violations (live.json keeps it).
-        if let Some(Value::Object(by_requirement)) = map
-            .get_mut("target")
-            .and_then(|target| target.get_mut("by_requirement"))
+        if let Some(Value::Object(broken)) = map.get_mut("target").map(|t| &mut t["by_requirement"])
         {
-            for examples in by_requirement.values_mut().filter_map(|v| v.get_mut("examples")) {
-                for example in examples.as_array_mut().into_iter().flatten() {
-                    if let Value::Object(example) = example {
-                        example.remove("evidence");
-                    }
-                }
+            let examples = broken
+                .values_mut()
+                .filter_map(|v| v["examples"].as_array_mut());
+            for example in examples.flatten().filter_map(Value::as_object_mut) {
+                example.remove("evidence");
             }
         }
     }
