@@ -339,7 +339,7 @@ fn render_policy(
                 "live.json".into(),
                 to_json_bytes(&serde_json::to_value(live).context("cannot encode live.json")?)?,
             ));
-            Some(format!(
+            let mut line = format!(
                 "live ({} runtime): {} real flows, {} failed, by {} sampled citizens; {} of the model's {} actions turned out otherwise than its rules",
                 live.runtime,
                 live.flows.performed,
@@ -347,7 +347,30 @@ fn render_policy(
                 live.sample_size,
                 live.model.diverged_from_model_rules,
                 live.model.actions_resolved,
-            ))
+            );
+            if let Some(target) = &live.target {
+                let broken: Vec<String> = target
+                    .by_requirement
+                    .iter()
+                    .map(|(id, v)| format!("{id} x{}", v.count))
+                    .collect();
+                line.push_str(&format!(
+                    "\ntarget {} ({} sector): {} logins, {} sessions, {} refused, {} unavailable; {} wrong acceptances or refusals{}",
+                    target.base_url,
+                    target.sector,
+                    target.logins,
+                    target.sessions,
+                    target.refused,
+                    target.unavailable,
+                    target.violations,
+                    if broken.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", broken.join(", "))
+                    }
+                ));
+            }
+            Some(line)
         }
         None => None,
     };
