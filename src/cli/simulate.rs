@@ -14,6 +14,7 @@ pub mod provenance;
 mod queue_report;
 pub mod table;
 
+use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -339,38 +340,7 @@ fn render_policy(
                 "live.json".into(),
                 to_json_bytes(&serde_json::to_value(live).context("cannot encode live.json")?)?,
             ));
-            let mut line = format!(
-                "live ({} runtime): {} real flows, {} failed, by {} sampled citizens; {} of the model's {} actions turned out otherwise than its rules",
-                live.runtime,
-                live.flows.performed,
-                live.flows.failed,
-                live.sample_size,
-                live.model.diverged_from_model_rules,
-                live.model.actions_resolved,
-            );
-            if let Some(target) = &live.target {
-                let broken: Vec<String> = target
-                    .by_requirement
-                    .iter()
-                    .map(|(id, v)| format!("{id} x{}", v.count))
-                    .collect();
-                line.push_str(&format!(
-                    "\ntarget {} ({} sector): {} logins, {} sessions, {} refused, {} unavailable; {} wrong acceptances or refusals{}",
-                    target.base_url,
-                    target.sector,
-                    target.logins,
-                    target.sessions,
-                    target.refused,
-                    target.unavailable,
-                    target.violations,
-                    if broken.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", broken.join(", "))
-                    }
-                ));
-            }
-            Some(line)
+            Some(live_line(live))
         }
         None => None,
     };
@@ -392,6 +362,43 @@ fn render_policy(
             outcome.population, outcome.start, outcome.end, outcome.event_count
         ),
     })
+}
+
+/// The live run's lines of the printed summary: its flows, and the `--target` service's verdicts.
+fn live_line(live: &crate::live::LiveReport) -> String {
+    let mut text = format!(
+        "live ({} runtime): {} real flows, {} failed, by {} sampled citizens; {} of the model's {} actions turned out otherwise than its rules",
+        live.runtime,
+        live.flows.performed,
+        live.flows.failed,
+        live.sample_size,
+        live.model.diverged_from_model_rules,
+        live.model.actions_resolved,
+    );
+    if let Some(target) = &live.target {
+        let broken: Vec<String> = target
+            .by_requirement
+            .iter()
+            .map(|(id, v)| format!("{id} x{}", v.count))
+            .collect();
+        let _ = write!(
+            text,
+            "\ntarget {} ({} sector): {} logins, {} sessions, {} refused, {} unavailable; {} wrong acceptances or refusals{}",
+            target.base_url,
+            target.sector,
+            target.logins,
+            target.sessions,
+            target.refused,
+            target.unavailable,
+            target.violations,
+            if broken.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", broken.join(", "))
+            }
+        );
+    }
+    text
 }
 
 /// What a live run stopped by a signal leaves: its `live.json`, marked incomplete, alone (the
