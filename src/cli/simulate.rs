@@ -376,26 +376,12 @@ fn live_line(live: &crate::live::LiveReport) -> String {
         live.model.actions_resolved,
     );
     if let Some(target) = &live.target {
-        let broken: Vec<String> = target
-            .by_requirement
-            .iter()
-            .map(|(id, v)| format!("{id} x{}", v.count))
-            .collect();
         let _ = write!(
             text,
-            "\ntarget {} ({} sector): {} logins, {} sessions, {} refused, {} unavailable; {} wrong acceptances or refusals{}",
+            "\ntarget {} ({} sector): {}",
             target.base_url,
             target.sector,
-            target.logins,
-            target.sessions,
-            target.refused,
-            target.unavailable,
-            target.violations,
-            if broken.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", broken.join(", "))
-            }
+            target.counts()
         );
     }
     text

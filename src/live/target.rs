@@ -106,6 +106,31 @@ pub struct TargetReport {
     pub by_requirement: BTreeMap<String, Violations>,
 }
 
+impl TargetReport {
+    /// The logins and how they ended, and the violations by requirement, in one line.
+    #[must_use]
+    pub fn counts(&self) -> String {
+        let broken: Vec<String> = self
+            .by_requirement
+            .iter()
+            .map(|(id, v)| format!("{id} x{}", v.count))
+            .collect();
+        format!(
+            "{} logins, {} sessions, {} refused, {} unavailable; {} wrong acceptances or refusals{}",
+            self.logins,
+            self.sessions,
+            self.refused,
+            self.unavailable,
+            self.violations,
+            if broken.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", broken.join(", "))
+            }
+        )
+    }
+}
+
 /// The times the service broke one requirement.
 #[derive(Debug, Clone, Serialize)]
 pub struct Violations {

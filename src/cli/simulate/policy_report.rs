@@ -726,15 +726,10 @@ fn live_section(page: &mut Page, live: &LiveReport) {
 /// What the integrator's service of `--target` did, and each requirement it broke.
 fn target_section(page: &mut Page, target: &crate::live::TargetReport) {
     page.paragraph(&format!(
-        "The service at {} took the {} sector's logins: {} logins, {} sessions, {} refused, {} \
-         unavailable; {} wrong acceptances or refusals (the evidence of each is in live.json).",
+        "The service at {} took the {} sector's logins: {} (the evidence of each is in live.json).",
         target.base_url,
         target.sector,
-        target.logins,
-        target.sessions,
-        target.refused,
-        target.unavailable,
-        target.violations,
+        target.counts(),
     ));
     if target.by_requirement.is_empty() {
         return;
