@@ -33,6 +33,27 @@ fn running_containers(pid: &str) -> Vec<String> {
         .collect()
 }
 
+/// Polls the running containers of process `pid` until `until` answers something (at most
+/// 300 s); fails when the process ends first, naming `what` it was waited for.
+fn poll_containers<T>(
+    child: &mut std::process::Child,
+    pid: &str,
+    what: &str,
+    mut until: impl FnMut(&[String]) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(found) = until(&running_containers(pid)) {
+            return found;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("simulate ended ({status}) before {what}");
+        }
+        assert!(Instant::now() < deadline, "not within 300 s: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_live_run_in_containers_survives_a_stopped_support_line_and_leaves_nothing_behind() {
     if !docker_or_skip(
@@ -46,43 +67,24 @@ fn a_live_run_in_containers_survives_a_stopped_support_line_and_leaves_nothing_b
     if out.exists() {
         std::fs::remove_dir_all(&out).expect("clearing the report folder");
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
-        .args([
-            "simulate",
-            "scenarios/live-demo.yaml",
-            "--live",
-            "--runtime",
-            "containers",
-            "--live-citizens",
-            "100",
-            "--out",
-        ])
-        .arg(&out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning mitid-lab simulate --live --runtime containers");
+    let mut child = spawn_live(
+        std::path::Path::new("scenarios/live-demo.yaml"),
+        &out,
+        &["--live-citizens", "100"],
+    );
     let pid = child.id().to_string();
 
     // Once every container runs, the flows start; the support line is stopped a few seconds in.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let support = loop {
-        let running = running_containers(&pid);
-        if running.len() == 6
-            && let Some(support) = running.iter().find(|name| name.ends_with("-support"))
-        {
-            break support.clone();
+    let support = poll_containers(&mut child, &pid, "its containers ran", |running| {
+        if running.len() == 6 {
+            running
+                .iter()
+                .find(|name| name.ends_with("-support"))
+                .cloned()
+        } else {
+            None
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("simulate ended ({status}) before its containers ran");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the containers did not start within 300 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    });
     std::thread::sleep(Duration::from_secs(4));
     let stop = Command::new("docker")
         .args(["stop", "--time", "1", &support])
@@ -176,6 +178,64 @@ fn days_sum(live: &serde_json::Value, pointer: &str, from: usize, until: usize) 
         .sum()
 }
 
+/// `simulate --live --runtime containers` of [`BROKER_OUTAGE`] (with `extra` flags) in a fresh
+/// folder `name` of the tests' scratch space; the child and its report folder.
+fn spawn_outage_run(name: &str, extra: &[&str]) -> (std::process::Child, std::path::PathBuf) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("containers")
+        .join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("clearing the test folder");
+    }
+    std::fs::create_dir_all(&dir).expect("creating the test folder");
+    let scenario = dir.join("broker-outage.yaml");
+    std::fs::write(&scenario, BROKER_OUTAGE).expect("writing the scenario");
+    let out = dir.join("report");
+    (spawn_live(&scenario, &out, extra), out)
+}
+
+/// `simulate SCENARIO --live --runtime containers EXTRA --out OUT` from the project folder,
+/// its output piped.
+fn spawn_live(
+    scenario: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
+        .arg("simulate")
+        .arg(scenario)
+        .args(["--live", "--runtime", "containers"])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning mitid-lab simulate --live --runtime containers")
+}
+
+/// Waits for the run of process `pid` (see [`wait_or_kill`]) and checks it left no container
+/// or network.
+fn ended_leaving_nothing(
+    child: &mut std::process::Child,
+    pid: &str,
+    limit: Duration,
+) -> std::process::Output {
+    let output = wait_or_kill(child, limit);
+    let (containers_left, networks_left) = labelled_leftovers(PID_LABEL, pid);
+    assert!(
+        containers_left.is_empty() && networks_left.is_empty(),
+        "process {pid} left containers {containers_left:?} and networks {networks_left:?}"
+    );
+    output
+}
+
+fn live_json(out: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("live.json")).expect("live.json");
+    serde_json::from_str(&text).expect("live.json is JSON")
+}
+
 /// Waits for `child` at most `limit`; kills it (and fails the test) when it hangs.
 fn wait_or_kill(child: &mut std::process::Child, limit: Duration) -> std::process::Output {
     let deadline = Instant::now() + limit;
@@ -213,46 +273,14 @@ fn a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers()
     ) {
         return;
     }
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("containers")
-        .join("live-incident");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).expect("clearing the test folder");
-    }
-    std::fs::create_dir_all(&dir).expect("creating the test folder");
-    let scenario = dir.join("broker-outage.yaml");
-    std::fs::write(&scenario, BROKER_OUTAGE).expect("writing the scenario");
-    let out = dir.join("report");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mitid-lab"))
-        .arg("simulate")
-        .arg(&scenario)
-        .args([
-            "--live",
-            "--runtime",
-            "containers",
-            "--live-citizens",
-            "200",
-            "--out",
-        ])
-        .arg(&out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning mitid-lab simulate --live --runtime containers");
+    let (mut child, out) = spawn_outage_run("live-incident", &["--live-citizens", "200"]);
     let pid = child.id().to_string();
-    let output = wait_or_kill(&mut child, Duration::from_secs(300));
+    let output = ended_leaving_nothing(&mut child, &pid, Duration::from_secs(300));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let (containers_left, networks_left) = labelled_leftovers(PID_LABEL, &pid);
-    assert!(
-        containers_left.is_empty() && networks_left.is_empty(),
-        "process {pid} left containers {containers_left:?} and networks {networks_left:?}"
-    );
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
 
-    let text = std::fs::read_to_string(out.join("live.json")).expect("live.json");
-    let live: serde_json::Value = serde_json::from_str(&text).expect("live.json is JSON");
+    let live = live_json(&out);
     assert_eq!(live["runtime"], "containers");
     assert_eq!(live["complete"], true, "the run did not go on to its end");
 
@@ -308,5 +336,45 @@ fn a_scenario_incident_stops_the_broker_container_mid_run_and_the_run_recovers()
             + count(&live, "/model/resolved_by_model_outside_sample"),
         count(&live, "/model/actions_resolved"),
         "{live:#}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_an_incident_holds_the_broker_stopped_leaves_nothing_and_a_partial_live_json() {
+    if !docker_or_skip(
+        "ctrl_c_while_an_incident_holds_the_broker_stopped_leaves_nothing_and_a_partial_live_json",
+    ) {
+        return;
+    }
+    // A simulated day a second: the broker's week down lasts seven seconds of wall time.
+    let (mut child, out) = spawn_outage_run(
+        "live-incident-ctrl-c",
+        &["--live-citizens", "50", "--speed", "86400"],
+    );
+    let pid = child.id().to_string();
+    // Wait for the six containers, then for the incident to stop the broker's.
+    let mut all_ran = false;
+    poll_containers(
+        &mut child,
+        &pid,
+        "the incident stopped the broker",
+        |running| {
+            all_ran |= running.len() == 6;
+            (all_ran && !running.iter().any(|name| name.ends_with("-idp"))).then_some(())
+        },
+    );
+    let kill = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("running kill");
+    assert!(kill.success(), "kill -INT {pid} failed");
+    let output = ended_leaving_nothing(&mut child, &pid, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let live = live_json(&out);
+    assert_eq!(live["complete"], false, "{live:#}");
+    assert!(
+        !out.join("summary.json").exists(),
+        "an interrupted run wrote the model's figures"
     );
 }
