@@ -18,6 +18,9 @@
 //! Ctrl-C or SIGTERM it ends with what it counted so far, marked incomplete, and the
 //! components go away as the stack is dropped.
 //!
+//! With `--target` ([`target`]) the integrator's own service provider takes one sector's
+//! logins, and every wrong acceptance or refusal it makes is recorded by requirement.
+//!
 //! The scenario's incidents are injected for real as the run crosses their windows
 //! ([`incidents`]: gates in front of the components, containers stopped or paused, an attacker
 //! at the broker); the model resolves the same incidents for the citizens outside the sample.
