@@ -152,6 +152,16 @@ pub struct ExternalLab {
 /// Starts the broker for `target` with the target's client registered. Must run inside a tokio
 /// runtime.
 pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, SetupError> {
+    external_with(target, run_tag, |_| {}).await
+}
+
+/// [`external`], with the broker's configuration adjusted by `adjust` before it starts (the
+/// live driver's broker takes a simulated population's logins, compressed in wall time).
+pub async fn external_with(
+    target: &Target,
+    run_tag: &str,
+    adjust: impl FnOnce(&mut IdpConfig),
+) -> Result<ExternalLab, SetupError> {
     let issuer = format!("http://{}", target.broker_listen);
     let mut config = IdpConfig::new(issuer.clone());
     config.clients.push(ClientConfig {
@@ -167,6 +177,7 @@ pub async fn external(target: &Target, run_tag: &str) -> Result<ExternalLab, Set
         post_logout_redirect_uris: target.post_logout_redirect_uris.clone(),
         id_token_signed_response_alg: mitid_components::idp::jose::Alg::ES256,
     });
+    adjust(&mut config);
     let idp = Idp::new(config).map_err(|e| SetupError::Runtime(e.to_string()))?;
     let (public_router, control_router) = idp.routers();
     let public_listener = tokio::net::TcpListener::bind(target.broker_listen)

@@ -521,16 +521,24 @@ fn run_certify(args: &RunArgs) -> anyhow::Result<ExitCode> {
         let Some(config) = &args.config else {
             return Err(BadInput(format!("--target {target} needs --config target.yaml (write one with `mitid-lab certify init`)")).into());
         };
-        let text = std::fs::read_to_string(config)
-            .map_err(|e| BadInput(format!("{}: cannot read: {e}", config.display())))?;
-        let file = TargetFile::parse(&text, config).map_err(|e| BadInput(e.to_string()))?;
-        let valid = file
-            .validate(&text, config, Some(target))
-            .map_err(|e| BadInput(e.to_string()))?;
+        let valid = load_target(config, target)?;
         suite::certify_external(&valid, &features, &catalogue, &run_id, Some(&dir))
             .map_err(setup_error)?
     };
     finish(&report, out)
+}
+
+/// The target file `config` checked, with `--target URL` as its base URL: every problem is bad
+/// input naming the file, the line and the field.
+pub(crate) fn load_target(
+    config: &std::path::Path,
+    target: &str,
+) -> Result<mitid_conformance::target::Target, BadInput> {
+    let text = std::fs::read_to_string(config)
+        .map_err(|e| BadInput(format!("{}: cannot read: {e}", config.display())))?;
+    let file = TargetFile::parse(&text, config).map_err(|e| BadInput(e.to_string()))?;
+    file.validate(&text, config, Some(target))
+        .map_err(|e| BadInput(e.to_string()))
 }
 
 pub(crate) fn setup_error(err: impl Into<SuiteError>) -> anyhow::Error {

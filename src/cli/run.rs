@@ -151,6 +151,9 @@ fn run_policy(scenario: &Path, population: u32, dir: &Path, shown_as: &Path) -> 
         png: false,
         live: false,
         live_setup: super::simulate::LiveSampleArgs::NONE,
+        target: None,
+        config: None,
+        target_sector: String::new(),
         speed: crate::live::Speed::Max,
         shown_as: Some(shown_as.to_owned()),
     }) {

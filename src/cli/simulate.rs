@@ -14,6 +14,7 @@ pub mod provenance;
 mod queue_report;
 pub mod table;
 
+use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,8 +27,8 @@ use serde_json::json;
 
 use super::BadInput;
 use super::output::OutputDir;
-use crate::live::{LiveError, LiveOptions};
-use mitid_sim::policy::SampleSize;
+use crate::live::{LiveError, LiveOptions, TargetSpec};
+use mitid_sim::policy::{SampleSize, Sector};
 use provenance::Provenance;
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +72,23 @@ pub struct Args {
         requires = "live"
     )]
     pub speed: crate::live::Speed,
+    /// Live mode: the integrator's own OIDC service provider at URL (configured from
+    /// `--config target.yaml`, as for `certify`) becomes the service of `--target-sector`;
+    /// every wrong acceptance or refusal it makes is recorded in live.json by requirement.
+    #[arg(long, value_name = "URL", requires_all = ["live", "config"])]
+    pub target: Option<String>,
+    /// The target file of `--target` (`mitid-lab certify init` writes one).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub config: Option<PathBuf>,
+    /// The sector whose logins go to the `--target` service, by its name in
+    /// fixtures/nemid-calendar.yaml.
+    #[arg(
+        long,
+        value_name = "SECTOR",
+        default_value = "bank",
+        requires = "target"
+    )]
+    pub target_sector: String,
     /// Where the report folder will finally be, when `out` is inside a report still being
     /// written (the nightly run's policy report): what the summary line names.
     #[arg(skip)]
@@ -228,7 +246,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 /// The live options of `args`, `None` for a pure run. Flags that cannot work with this
 /// scenario or runtime are bad input (exit 2), refused before anything starts.
-fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
+fn live_options(
+    args: &Args,
+    loaded: &Scenario,
+) -> Result<Option<(LiveOptions, Option<TargetSpec>)>> {
     if !args.live {
         return Ok(None);
     }
@@ -242,11 +263,33 @@ fn live_options(args: &Args, loaded: &Scenario) -> Result<Option<LiveOptions>> {
     // Checked here, not only when the run draws its sample, so a bad size is refused before
     // the components start.
     let sample = args.live_setup.sample(policy.population.size)?;
-    Ok(Some(LiveOptions {
-        runtime: args.live_setup.runtime.kind(),
-        sample,
-        speed: args.speed,
-    }))
+    let target = match (&args.target, &args.config) {
+        (Some(url), Some(config)) => {
+            let sector = Sector::ALL
+                .into_iter()
+                .find(|s| s.calendar_key() == args.target_sector)
+                .ok_or_else(|| {
+                    BadInput(format!(
+                        "--target-sector {:?}: no such sector; known: {}",
+                        args.target_sector,
+                        Sector::ALL.map(Sector::calendar_key).join(", ")
+                    ))
+                })?;
+            Some(TargetSpec {
+                target: super::certify::load_target(config, url)?,
+                sector,
+            })
+        }
+        _ => None,
+    };
+    Ok(Some((
+        LiveOptions {
+            runtime: args.live_setup.runtime.kind(),
+            sample,
+            speed: args.speed,
+        },
+        target,
+    )))
 }
 
 /// The `tEXt` mark of a report's PNG charts (the report folder's manifest is what lets a later
@@ -262,7 +305,7 @@ fn render_policy(
     policy: &mitid_sim::policy::PolicyScenario,
     file: &str,
     provenance: &Provenance,
-    live: Option<LiveOptions>,
+    live: Option<(LiveOptions, Option<TargetSpec>)>,
     simulate_started: Instant,
 ) -> Result<Rendered> {
     let progress = progress_bar(&format!("simulating {}", policy.name));
@@ -279,12 +322,21 @@ fn render_policy(
                 .map_err(policy_error)?,
             None,
         ),
-        Some(options) => {
-            let run = crate::live::run(policy, policy.seed, options, &mut report_progress)
-                .map_err(|err| match err {
-                    LiveError::Policy(err) => policy_error(err),
-                    other => anyhow::Error::new(other).context("the live run failed"),
-                })?;
+        Some((options, target)) => {
+            let run = crate::live::run_with_target(
+                policy,
+                policy.seed,
+                options,
+                target.as_ref(),
+                &mut report_progress,
+            )
+            .map_err(|err| match err {
+                LiveError::Policy(err) => policy_error(err),
+                // The target's broker port taken, the target file's service not answering:
+                // as certify says them (bad input, or the lab's trouble).
+                LiveError::Setup(err) if target.is_some() => super::certify::setup_error(err),
+                other => anyhow::Error::new(other).context("the live run failed"),
+            })?;
             let Some(outcome) = run.outcome else {
                 progress.finish_and_clear();
                 return interrupted_live(&run.report, run.interrupted, simulate_started);
@@ -312,15 +364,7 @@ fn render_policy(
                 "live.json".into(),
                 to_json_bytes(&serde_json::to_value(live).context("cannot encode live.json")?)?,
             ));
-            Some(format!(
-                "live ({} runtime): {} real flows, {} failed, by {} sampled citizens; {} of the model's {} actions turned out otherwise than its rules",
-                live.runtime,
-                live.flows.performed,
-                live.flows.failed,
-                live.sample_size,
-                live.model.diverged_from_model_rules,
-                live.model.actions_resolved,
-            ))
+            Some(live_line(live))
         }
         None => None,
     };
@@ -342,6 +386,29 @@ fn render_policy(
             outcome.population, outcome.start, outcome.end, outcome.event_count
         ),
     })
+}
+
+/// The live run's lines of the printed summary: its flows, and the `--target` service's verdicts.
+fn live_line(live: &crate::live::LiveReport) -> String {
+    let mut text = format!(
+        "live ({} runtime): {} real flows, {} failed, by {} sampled citizens; {} of the model's {} actions turned out otherwise than its rules",
+        live.runtime,
+        live.flows.performed,
+        live.flows.failed,
+        live.sample_size,
+        live.model.diverged_from_model_rules,
+        live.model.actions_resolved,
+    );
+    if let Some(target) = &live.target {
+        let _ = write!(
+            text,
+            "\ntarget {} ({} sector): {}",
+            target.base_url,
+            target.sector,
+            target.counts()
+        );
+    }
+    text
 }
 
 /// What a live run stopped by a signal leaves: its `live.json`, marked incomplete, alone (the

@@ -81,6 +81,8 @@ pub struct Injector {
     seed: u64,
     plans: Vec<Plan>,
     gates: BTreeMap<(Component, Endpoint), Gate>,
+    /// Each gate by the host URL of the endpoint it stands in front of.
+    by_host: Vec<(Url, Url)>,
     /// The run id of a container stack (containers are paused and stopped there).
     containers: Option<String>,
     /// Set when a restarted container lost its state: the driver registers its citizens again.
@@ -98,6 +100,7 @@ impl Injector {
     ) -> std::io::Result<Injector> {
         let mut gates = BTreeMap::new();
         let mut through_gates = Vec::new();
+        let mut by_host = Vec::new();
         for (component, endpoint, internal) in stack.internal_urls().iter() {
             let host = stack
                 .host_urls()
@@ -107,6 +110,9 @@ impl Injector {
                 continue;
             };
             let gate = Gate::start(upstream, seed).await?;
+            if let Ok(host) = Url::parse(host) {
+                by_host.push((host, gate.url()));
+            }
             if let Ok(internal) = Url::parse(internal) {
                 through_gates.push((internal, gate.url()));
             }
@@ -153,10 +159,29 @@ impl Injector {
             seed,
             plans,
             gates,
+            by_host,
             containers: (stack.kind() == mitid_components::runtime::RuntimeKind::Containers)
                 .then(|| stack.run_id().to_owned()),
             state_lost: false,
         })
+    }
+
+    /// `url` through the gate in front of its endpoint when it names an endpoint by its host
+    /// address (the lab's own control URL does in containers; routes only map the names the
+    /// components use): a restarted container's new host port is then the gate's to follow.
+    pub fn gated(&self, url: &Url) -> Url {
+        let Some((_, gate)) = self
+            .by_host
+            .iter()
+            .find(|(host, _)| host.origin() == url.origin())
+        else {
+            return url.clone();
+        };
+        let mut through = url.clone();
+        // A gate's URL is `http://127.0.0.1:port`: host and port always set.
+        let _ = through.set_host(gate.host_str());
+        let _ = through.set_port(gate.port());
+        through
     }
 
     /// Begins the incidents whose window has begun by `at` and ends those whose window is over.

@@ -49,10 +49,21 @@ pub(super) fn routine_journey(credential: Credential) -> &'static str {
     }
 }
 
+/// The journey name of a login at the integrator's service (`--target`), and its component.
+pub(super) fn target_journey(credential: Credential) -> &'static str {
+    match credential {
+        Credential::Nemid => "target_login_nemid",
+        Credential::Mitid(_) => "target_login_mitid",
+    }
+}
+
+/// The component name of the integrator's service in `live.json`.
+pub(super) const TARGET: &str = "target";
+
 impl Driver {
     /// Performs `request` for real and answers what the components did.
     pub(super) async fn perform(&mut self, request: &ActionRequest) -> Outcome {
-        let (journey, component) = journey_of(request.action);
+        let (journey, component) = self.journey(request.action);
         self.tally.sampled_actions += 1;
         self.sync_incidents(request.at).await;
         let started = Instant::now();
@@ -73,6 +84,34 @@ impl Driver {
             request.at,
         );
         outcome
+    }
+
+    /// The journey and component of `action` in this run: a login at the sector of
+    /// `--target` goes to the integrator's service.
+    pub(super) fn journey(&self, action: Action) -> (&'static str, &'static str) {
+        if let Action::SectorLogin { sector, credential } = action
+            && self.target.as_ref().is_some_and(|t| t.serves(sector))
+        {
+            return (target_journey(credential), TARGET);
+        }
+        let (journey, component) = journey_of(action);
+        (journey, component.name())
+    }
+
+    /// A login of citizen `c` at the integrator's service, timed and counted.
+    pub(super) async fn target_login(
+        &mut self,
+        c: u32,
+        record: &Citizen,
+        credential: Credential,
+        at: SimTime,
+    ) -> Result<Outcome, ActionError> {
+        let shown = self.instant(at).to_string();
+        let target = self
+            .target
+            .as_mut()
+            .ok_or_else(|| ActionError::Unavailable("no --target service in this run".into()))?;
+        target.login(c, record, credential, (at, &shown)).await
     }
 
     /// A failed flow in an incident's window that the incident touches counts against it.
@@ -126,6 +165,12 @@ impl Driver {
             self.attack_if_victim(c, &request.record).await;
         }
         match request.action {
+            Action::SectorLogin { sector, credential }
+                if self.target.as_ref().is_some_and(|t| t.serves(sector)) =>
+            {
+                self.target_login(c, &request.record, credential, request.at)
+                    .await
+            }
             Action::SectorLogin { sector, credential } => {
                 let (journey, _) = journey_of(request.action);
                 self.sector_login(journey, c, &request.record, sector, credential)
@@ -173,6 +218,29 @@ impl Driver {
                 let code =
                     identity::new_app_activation_code(&mut lab_citizen.world, &lab_citizen.alias)
                         .await?;
+                activate_app(lab_citizen, &code).await?;
+                Ok(Outcome::Succeeded)
+            }
+            Action::CitizenServiceAppointment {
+                visit: Visit::Enrolment(_),
+            } if request.record.has(traits::NO_CPR) => {
+                // No CPR number: the steps of "Getting MitID with a P code" (a foreign
+                // passport, the P code handed at the counter, redeemed for MitID, the app
+                // activated), the counter's CPR questions having nothing to ask.
+                let lab_citizen = self.lab_citizen(c)?;
+                let (world, alias) = (&mut lab_citizen.world, lab_citizen.alias.as_str());
+                let n = world.lab().unique();
+                world.notes.push((
+                    citizen_service::foreign_passport_note(alias),
+                    format!("ZX{n:07}"),
+                ));
+                citizen_service::hand_p_code(world, alias).await?;
+                let code = citizen_service::p_code_of(world, alias)?;
+                let redeemed = citizen_service::redeem_p_code(world, alias, &code)
+                    .await?
+                    .expect(201, "Citizen Service", "the P code redeemed for MitID")?;
+                identity::adopt_identity(world, alias, &redeemed);
+                let code = identity::new_app_activation_code(world, alias).await?;
                 activate_app(lab_citizen, &code).await?;
                 Ok(Outcome::Succeeded)
             }

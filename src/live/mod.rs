@@ -18,6 +18,9 @@
 //! Ctrl-C or SIGTERM it ends with what it counted so far, marked incomplete, and the
 //! components go away as the stack is dropped.
 //!
+//! With `--target` ([`target`]) the integrator's own service provider takes one sector's
+//! logins, and every wrong acceptance or refusal it makes is recorded by requirement.
+//!
 //! The scenario's incidents are injected for real as the run crosses their windows
 //! ([`incidents`]: gates in front of the components, containers stopped or paused, an attacker
 //! at the broker); the model resolves the same incidents for the citizens outside the sample.
@@ -28,6 +31,7 @@ mod journeys;
 mod report;
 mod routine;
 pub mod session;
+mod target;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +54,7 @@ use mitid_sim::policy::{
 
 pub use report::LiveReport;
 pub use routine::BATCH as ROUTINE_BATCH;
+pub use target::{TargetReport, TargetSpec};
 
 /// What a live run needs besides the scenario and the seed.
 #[derive(Debug, Clone, Copy)]
@@ -156,18 +161,38 @@ pub fn run(
     options: LiveOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<LiveRun, LiveError> {
+    run_with_target(scenario, seed, options, None, progress)
+}
+
+/// [`run`], with the integrator's service of `target` (if any) as its sector's service.
+pub fn run_with_target(
+    scenario: &PolicyScenario,
+    seed: u64,
+    options: LiveOptions,
+    target: Option<&TargetSpec>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<LiveRun, LiveError> {
     // From here a first Ctrl-C only asks the run to stop (between two stretches), so the
     // components are stopped and the partial report written on the way out.
     interrupt::install();
     let runtime = mitid_conformance::suite::tokio_runtime()?;
-    let (reference, injector) = session::start_lab(scenario, seed, options, &runtime)?;
+    let (reference, injector, lab) = session::start_lab(scenario, seed, options, &runtime)?;
+    let target = target
+        .map(|spec| {
+            runtime.block_on(target::TargetService::start(
+                spec,
+                scenario.population.start,
+                &reference.lab.run_tag,
+            ))
+        })
+        .transpose()?;
     let run = run_against(
-        Arc::clone(&reference.lab),
+        lab,
         runtime,
         scenario,
         seed,
         options,
-        injector,
+        (injector, target),
         progress,
     );
     // The components stop only once the run is over.
@@ -182,11 +207,12 @@ fn run_against(
     scenario: &PolicyScenario,
     seed: u64,
     options: LiveOptions,
-    injector: Option<incidents::Injector>,
+    (injector, target): (Option<incidents::Injector>, Option<target::TargetService>),
     progress: &mut dyn FnMut(f64),
 ) -> Result<LiveRun, LiveError> {
     let mut driver = Driver::new(lab, scenario);
     driver.injector = injector;
+    driver.target = target;
     let live = Rc::new(Live {
         runtime,
         state: RefCell::new(driver),
@@ -263,6 +289,7 @@ fn run_against(
             // Dropped here: whatever is still stopped or paused is started again.
             report.incidents = injector.records();
         }
+        report.target = driver.target.as_ref().map(target::TargetService::report);
         report
     };
     if stopped.is_some() {
@@ -367,10 +394,10 @@ impl ActionPort for Port {
             driver.tally.by_model += 1;
             return request.expected;
         }
-        // The routine logins queued before this action are done first: the action may change
-        // what the citizen holds in the lab.
+        // The citizen's routine logins queued before this action are done first: the action
+        // may change what the citizen holds in the lab.
         live.runtime.block_on(async {
-            driver.flush_routine_logins().await;
+            driver.flush_routine_logins_of(request.citizen).await;
             driver.perform(request).await
         })
     }
@@ -397,6 +424,9 @@ struct Driver {
     injector: Option<incidents::Injector>,
     /// Routine logins waiting for their batch ([`routine`]).
     queued: Vec<routine::QueuedLogin>,
+    /// The integrator's service of `--target`, and its routine logins waiting.
+    target: Option<target::TargetService>,
+    queued_target: Vec<routine::QueuedLogin>,
 }
 
 impl Driver {
@@ -416,6 +446,8 @@ impl Driver {
             tally: report::Tally::default(),
             injector: None,
             queued: Vec::new(),
+            target: None,
+            queued_target: Vec::new(),
         }
     }
 
@@ -505,7 +537,7 @@ mod tests {
             &scenario,
             scenario.seed,
             options,
-            None,
+            (None, None),
             &mut |_| {},
         )
         .expect("the run goes on without the support line");

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mitid_components::runtime::{Component, RuntimeKind};
+use mitid_components::runtime::RuntimeKind;
 use mitid_conformance::actions::ActionError;
 use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::{Failure, LiveSample, Outcome, PolicyScenario};
 use serde::Serialize;
 
 use super::incidents::IncidentRecord;
+use super::target::TargetReport;
 
 /// Flows performed, and of those, failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -87,7 +88,7 @@ impl Tally {
     pub fn record(
         &mut self,
         journey: &'static str,
-        component: Component,
+        component: &'static str,
         outcome: Outcome,
         expected: Option<Outcome>,
         took: Duration,
@@ -95,12 +96,9 @@ impl Tally {
     ) {
         let failed = !outcome.succeeded();
         self.by_journey.entry(journey).or_default().add(failed);
-        self.by_component
-            .entry(component.name())
-            .or_default()
-            .add(failed);
+        self.by_component.entry(component).or_default().add(failed);
         self.by_component_day
-            .entry(component.name())
+            .entry(component)
             .or_default()
             .entry(at.day())
             .or_default()
@@ -163,6 +161,7 @@ impl Tally {
             routine_logins_skipped: self.routine_skipped,
             over_time: OverTime::of(scenario, &self.by_component_day),
             incidents: Vec::new(),
+            target: None,
             model: ModelSide {
                 actions_resolved: model_resolved,
                 diverged_from_model_rules: model_diverged,
@@ -225,6 +224,9 @@ pub struct LiveReport {
     /// The scenario's incidents: their windows and how they were injected.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<IncidentRecord>,
+    /// The integrator's service of `--target`, and the requirements it broke.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetReport>,
     pub model: ModelSide,
 }
 
@@ -316,6 +318,7 @@ impl Latency {
 mod tests {
     use super::super::failure_of;
     use super::*;
+    use mitid_components::runtime::Component;
 
     #[test]
     fn counts_add_up_and_a_diverging_outcome_is_counted() {
@@ -323,7 +326,7 @@ mod tests {
         let ms = Duration::from_millis;
         tally.record(
             "a",
-            Component::Idp,
+            Component::Idp.name(),
             Outcome::Succeeded,
             Some(Outcome::Succeeded),
             ms(2),
@@ -331,7 +334,7 @@ mod tests {
         );
         tally.record(
             "a",
-            Component::Idp,
+            Component::Idp.name(),
             Outcome::Failed(Failure::Refused),
             Some(Outcome::Succeeded),
             ms(4),
@@ -339,7 +342,7 @@ mod tests {
         );
         tally.record(
             "b",
-            Component::Support,
+            Component::Support.name(),
             Outcome::Failed(Failure::TimedOut),
             None,
             ms(6),

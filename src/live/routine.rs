@@ -22,7 +22,7 @@ use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::population::Citizen;
 use mitid_sim::policy::{Action, CitizenView, Credential, Outcome, Sector, Stage};
 
-use super::journeys::{behaviour_of, judged, routine_journey};
+use super::journeys::{TARGET, behaviour_of, judged, routine_journey, target_journey};
 use super::{Driver, failure_of};
 
 /// At most this many routine logins in flight at once.
@@ -62,21 +62,51 @@ impl Driver {
                 return false;
             }
         };
-        self.queued.push(QueuedLogin {
+        let login = QueuedLogin {
             at,
             citizen,
             record: view.record,
             sector,
             credential,
-        });
-        self.queued.len() >= BATCH
+        };
+        if self.target.as_ref().is_some_and(|t| t.serves(sector)) {
+            self.queued_target.push(login);
+        } else {
+            self.queued.push(login);
+        }
+        self.queued.len() + self.queued_target.len() >= BATCH
     }
 
     /// Performs the queued routine logins and counts them, in the queue's order.
+    pub(super) async fn flush_routine_logins(&mut self) {
+        let target = std::mem::take(&mut self.queued_target);
+        self.flush_target_logins(target).await;
+        let batch = std::mem::take(&mut self.queued);
+        self.perform_batch(batch).await;
+    }
+
+    /// Performs citizen `c`'s queued routine logins only (before an action of theirs, which may
+    /// change what they hold in the lab); the others' stay queued, so batches stay full and
+    /// their flows concurrent. The order of the counts still depends on the run's events
+    /// alone, so the same seed counts the same.
+    pub(super) async fn flush_routine_logins_of(&mut self, c: u32) {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queued_target)
+            .into_iter()
+            .partition(|login| login.citizen == c);
+        self.queued_target = rest;
+        self.flush_target_logins(mine).await;
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queued)
+            .into_iter()
+            .partition(|login| login.citizen == c);
+        self.queued = rest;
+        self.perform_batch(mine).await;
+    }
+
+    /// Performs `batch` (each citizen's logins in order, the citizens concurrently) and counts
+    /// it in its order.
     // Batch, run concurrently, then count in queue order: one pass reads clearer than three helpers.
     #[allow(clippy::too_many_lines)]
-    pub(super) async fn flush_routine_logins(&mut self) {
-        let batch = std::mem::take(&mut self.queued);
+    async fn perform_batch(&mut self, batch: Vec<QueuedLogin>) {
         let Some(last) = batch.last() else {
             return;
         };
@@ -178,8 +208,33 @@ impl Driver {
                 credential: login.credential,
             };
             self.count_incident_failure(action, outcome, login.at);
+            self.tally.record(
+                journey,
+                Component::Idp.name(),
+                outcome,
+                None,
+                took,
+                login.at,
+            );
+        }
+    }
+
+    /// Performs the queued routine logins at the integrator's service (`--target`), one after
+    /// the other in the queue's order, each judged by its own simulated day (see [`super::target`]):
+    /// the service is one process of the integrator's, and its verdicts are recorded in order.
+    async fn flush_target_logins(&mut self, logins: Vec<QueuedLogin>) {
+        for login in logins {
+            let journey = target_journey(login.credential);
+            let started = Instant::now();
+            let answer = self
+                .target_login(login.citizen, &login.record, login.credential, login.at)
+                .await;
+            let outcome = answer.unwrap_or_else(|err| {
+                self.tally.error(journey, &err);
+                Outcome::Failed(failure_of(&err))
+            });
             self.tally
-                .record(journey, Component::Idp, outcome, None, took, login.at);
+                .record(journey, TARGET, outcome, None, started.elapsed(), login.at);
         }
     }
 

@@ -20,6 +20,7 @@ use chrono::NaiveDate;
 use mitid_components::runtime::RuntimeKind;
 use mitid_conformance::actions::clock;
 use mitid_conformance::setup::{self, ReferenceLab};
+use mitid_conformance::world::Lab;
 use mitid_sim::kernel::SimTime;
 use mitid_sim::policy::{LiveSample, PolicyError, PolicyRun, PolicyScenario};
 use mitid_tui::live::{Counts, JourneyFigures, LiveDay, LiveFigures};
@@ -34,7 +35,7 @@ pub(super) fn start_lab(
     seed: u64,
     options: LiveOptions,
     runtime: &tokio::runtime::Runtime,
-) -> Result<(ReferenceLab, Option<incidents::Injector>), LiveError> {
+) -> Result<(ReferenceLab, Option<incidents::Injector>, Arc<Lab>), LiveError> {
     let reference = setup::reference(
         &[],
         options.runtime,
@@ -56,7 +57,36 @@ pub(super) fn start_lab(
                 .map_err(LiveError::Gates)?,
         )
     };
-    Ok((reference, injector))
+    let lab = match &injector {
+        // The lab's own client (its control calls: the clock, identities) was built before the
+        // gates, and reaches some endpoints by host address: a client built now, to endpoints
+        // through the gates, so a restarted container's new host ports are the gates' to know.
+        // The issuer stays the name the broker gives itself.
+        Some(injector) => {
+            let mut endpoints = reference.lab.endpoints.clone();
+            endpoints.control = injector.gated(&endpoints.control);
+            for url in [
+                &mut endpoints.cpr,
+                &mut endpoints.citizen_service,
+                &mut endpoints.support,
+                &mut endpoints.sms,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *url = injector.gated(url);
+            }
+            let mut lab = Lab::new(
+                reference.lab.sp.clone(),
+                endpoints,
+                reference.lab.run_tag.clone(),
+            );
+            lab.shared_clock = reference.lab.shared_clock;
+            Arc::new(lab)
+        }
+        None => Arc::clone(&reference.lab),
+    };
+    Ok((reference, injector, lab))
 }
 
 /// The live run a session opens: the model's run, its days closed by the session.
@@ -86,8 +116,8 @@ impl LiveSession {
         options: LiveOptions,
     ) -> Result<LiveRun, LiveError> {
         let runtime = mitid_conformance::suite::tokio_runtime()?;
-        let (reference, injector) = start_lab(&scenario, seed, options, &runtime)?;
-        let mut driver = Driver::new(Arc::clone(&reference.lab), &scenario);
+        let (reference, injector, lab) = start_lab(&scenario, seed, options, &runtime)?;
+        let mut driver = Driver::new(lab, &scenario);
         driver.injector = injector;
         let live = Rc::new(Live {
             runtime,

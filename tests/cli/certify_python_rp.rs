@@ -24,12 +24,12 @@ use super::harness::{InitTarget, init_full_target, run_in, scratch_dir};
 /// The Python modules every outside RP imports.
 const MODULES: &str = "import requests, jwt, yaml, cryptography, authlib";
 
-fn outside_rp_dir() -> PathBuf {
+pub(super) fn outside_rp_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/outside_rp")
 }
 
 /// Whether python3 and the RPs' packages are there; `false` (with a message) means skip.
-fn python_ready() -> bool {
+pub(super) fn python_ready() -> bool {
     let probe = Command::new("python3").args(["-c", MODULES]).output();
     let missing = match probe {
         Ok(output) if output.status.success() => return true,

@@ -13,6 +13,7 @@ mod simulate_errors;
 mod simulate_golden;
 mod simulate_incidents;
 mod simulate_live;
+mod simulate_live_target;
 mod simulate_policy;
 mod simulate_queue;
 mod sweep;

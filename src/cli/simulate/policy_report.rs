@@ -632,6 +632,16 @@ fn live_summary(live: &LiveReport) -> Result<Value> {
                 }
             }
         }
+        // So does the evidence of a `--target` service's violations (live.json keeps it).
+        if let Some(Value::Object(broken)) = map.get_mut("target").map(|t| &mut t["by_requirement"])
+        {
+            let examples = broken
+                .values_mut()
+                .filter_map(|v| v["examples"].as_array_mut());
+            for example in examples.flatten().filter_map(Value::as_object_mut) {
+                example.remove("evidence");
+            }
+        }
     }
     Ok(value)
 }
@@ -708,6 +718,40 @@ fn live_section(page: &mut Page, live: &LiveReport) {
         }
         page.table(&incidents);
     }
+    if let Some(target) = &live.target {
+        target_section(page, target);
+    }
+}
+
+/// What the integrator's service of `--target` did, and each requirement it broke.
+fn target_section(page: &mut Page, target: &crate::live::TargetReport) {
+    page.paragraph(&format!(
+        "The service at {} took the {} sector's logins: {} (the evidence of each is in live.json).",
+        target.base_url,
+        target.sector,
+        target.counts(),
+    ));
+    if target.by_requirement.is_empty() {
+        return;
+    }
+    let mut broken = Table::new(vec![
+        "requirement".into(),
+        "what".into(),
+        "times".into(),
+        "first".into(),
+    ]);
+    for (id, violations) in &target.by_requirement {
+        broken.row(vec![
+            format!("{id} ({})", violations.level),
+            format!("{}: {}", violations.kind, violations.title),
+            violations.count.to_string(),
+            violations
+                .examples
+                .first()
+                .map_or_else(String::new, |v| format!("{}: {}", v.at, v.what)),
+        ]);
+    }
+    page.table(&broken);
 }
 
 // One page section per line of the report, in the order a planner reads them.
