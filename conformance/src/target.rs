@@ -176,13 +176,22 @@ pub struct Target {
     pub broker_listen: std::net::SocketAddr,
 }
 
+/// Reads a target file's YAML into `T` (the OIDC or the OIOSAML file); a syntax or type error
+/// names the file and the line the YAML parser stopped at.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &Path,
+) -> Result<T, TargetError> {
+    serde_yaml::from_str(text).map_err(|err| TargetError::Invalid {
+        file: file.into(),
+        line: err.location().map_or(1, |l| l.line()),
+        message: err.to_string(),
+    })
+}
+
 impl TargetFile {
     pub fn parse(text: &str, file: &Path) -> Result<TargetFile, TargetError> {
-        serde_yaml::from_str(text).map_err(|err| TargetError::Invalid {
-            file: file.into(),
-            line: err.location().map_or(1, |l| l.line()),
-            message: err.to_string(),
-        })
+        parse_yaml(text, file)
     }
 
     /// Checks every field; `base_override` is `--target URL`.

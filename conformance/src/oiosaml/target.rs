@@ -113,11 +113,7 @@ pub struct SamlTarget {
 
 impl SamlTargetFile {
     pub fn parse(text: &str, file: &Path) -> Result<SamlTargetFile, TargetError> {
-        serde_yaml::from_str(text).map_err(|err| TargetError::Invalid {
-            file: file.into(),
-            line: err.location().map_or(1, |l| l.line()),
-            message: err.to_string(),
-        })
+        crate::target::parse_yaml(text, file)
     }
 
     /// Checks every field and reads the metadata; `base_override` is `--target URL`.
