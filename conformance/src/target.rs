@@ -128,10 +128,11 @@ impl Default for BrokerSection {
     }
 }
 
-fn default_login_path() -> String {
+/// The service's login and session paths when its target file does not say (OIDC and OIOSAML).
+pub(crate) fn default_login_path() -> String {
     "/login".into()
 }
-fn default_me_path() -> String {
+pub(crate) fn default_me_path() -> String {
     "/me".into()
 }
 fn default_listen() -> String {

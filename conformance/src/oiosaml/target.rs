@@ -51,9 +51,9 @@ pub struct SamlServiceProviderSection {
     /// The optional parts it implements: `rp_initiated_logout` (single logout) and
     /// `business_logins` (`MitID` Erhverv through NemLog-in).
     pub implements: Vec<OptionalFeature>,
-    #[serde(default = "default_login_path")]
+    #[serde(default = "crate::target::default_login_path")]
     pub login_path: String,
-    #[serde(default = "default_me_path")]
+    #[serde(default = "crate::target::default_me_path")]
     pub me_path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logout_path: Option<String>,
@@ -85,12 +85,6 @@ impl Default for NemloginSection {
     }
 }
 
-fn default_login_path() -> String {
-    "/login".into()
-}
-fn default_me_path() -> String {
-    "/me".into()
-}
 fn default_listen() -> String {
     DEFAULT_NEMLOGIN_LISTEN.into()
 }
