@@ -87,10 +87,10 @@ impl fmt::Display for Alg {
 }
 
 enum KeyMaterial {
-    /// The key, and the same key prepared for `ring`'s P-256 signing: RustCrypto's constant-time
-    /// field arithmetic made ES256 signing a third of a live run's CPU (one ID token per login);
-    /// `ring`'s assembly signs in a fraction of that. Signatures are randomised (not RFC 6979),
-    /// which any ES256 verifier accepts.
+    /// The key, and the same key prepared for `ring`'s P-256 signing: the `p256` crate's
+    /// constant-time field arithmetic made ES256 signing a third of a live run's CPU (one ID
+    /// token per login); `ring`'s assembly signs in a fraction of that. Signatures are
+    /// randomised (not RFC 6979), which any ES256 verifier accepts.
     Ec(p256::ecdsa::SigningKey, Box<ring::signature::EcdsaKeyPair>),
     Rsa(Box<RsaPrivateKey>),
 }
