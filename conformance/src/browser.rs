@@ -9,7 +9,7 @@
 //! way a browser finds it, whatever the attribute order, quoting or character references.
 
 use std::fmt::Write as _;
-use std::sync::RwLock;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use scraper::{Html, Selector};
@@ -62,6 +62,27 @@ pub fn set_routes(routes: &[(Url, Url)]) {
         .unwrap_or_else(std::sync::PoisonError::into_inner) = routes;
 }
 
+/// The TLS settings of every client the lab builds, made once per process. Left to itself,
+/// reqwest reads all the system's root certificates for each client it builds, and a live run
+/// builds a browser per sampled citizen (a few per cent of the embedded bench went there). The
+/// lab's own traffic is plain HTTP; an integrator's service on https is still verified against
+/// the system's roots.
+fn tls() -> rustls::ClientConfig {
+    static TLS: OnceLock<rustls::ClientConfig> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring offers rustls' default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+    })
+    .clone()
+}
+
 fn authority(url: &Url) -> Option<String> {
     Some(format!(
         "{}:{}",
@@ -77,7 +98,9 @@ pub fn client_builder() -> reqwest::ClientBuilder {
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
-    let builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
+    let builder = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .use_preconfigured_tls(tls());
     if routes.is_empty() {
         return builder;
     }
